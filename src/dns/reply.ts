@@ -1,0 +1,93 @@
+/**
+ * Answers dnsward writes itself: errors, truncated replies and, later, policy answers.
+ * They echo the client's question bytes, so the client's ID and 0x20 case survive.
+ */
+import type { ParsedQuery } from './query-parser.js';
+import { DNSWARD_UDP_PAYLOAD, EDNS_OPTION_EDE, Flag, HEADER_LENGTH } from './wire.js';
+
+export interface ExtendedErrorInfo {
+  code: number;
+  text: string;
+}
+
+const OPT_FIXED_LENGTH = 11;
+
+function optLength(ede?: ExtendedErrorInfo): number {
+  return OPT_FIXED_LENGTH + (ede ? 4 + 2 + Buffer.byteLength(ede.text, 'utf8') : 0);
+}
+
+/** Writes an OPT record at `pos`; returns the position after it. */
+export function writeOpt(out: Buffer, pos: number, rcode: number, dnssecOk: boolean, ede?: ExtendedErrorInfo): number {
+  out[pos] = 0; // root owner name
+  out.writeUInt16BE(41, pos + 1);
+  out.writeUInt16BE(DNSWARD_UDP_PAYLOAD, pos + 3);
+  out[pos + 5] = (rcode >> 4) & 0xff; // extended rcode
+  out[pos + 6] = 0; // version
+  out.writeUInt16BE(dnssecOk ? 0x8000 : 0, pos + 7);
+  if (!ede) {
+    out.writeUInt16BE(0, pos + 9);
+    return pos + OPT_FIXED_LENGTH;
+  }
+  const textLength = out.write(ede.text, pos + 17, 'utf8');
+  out.writeUInt16BE(6 + textLength, pos + 9);
+  out.writeUInt16BE(EDNS_OPTION_EDE, pos + 11);
+  out.writeUInt16BE(2 + textLength, pos + 13);
+  out.writeUInt16BE(ede.code, pos + 15);
+  return pos + 17 + textLength;
+}
+
+/**
+ * A reply carrying only the header (and the question when it parsed), with `rcode`.
+ * Used for FORMERR, NOTIMP, SERVFAIL, REFUSED, BADVERS and NXDOMAIN answers of our own.
+ */
+export function buildRcodeReply(
+  request: Uint8Array,
+  query: ParsedQuery,
+  rcode: number,
+  opts: { withQuestion: boolean; ede?: ExtendedErrorInfo; extraFlags?: number },
+): Buffer {
+  const questionLength = opts.withQuestion ? query.questionEnd - HEADER_LENGTH : 0;
+  const withOpt = query.edns || rcode > 15;
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (withOpt ? optLength(opts.ede) : 0));
+  out[0] = request[0];
+  out[1] = request[1];
+  // Keep opcode and RD from the request; QR, RA and the low rcode bits are ours.
+  const flags = Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | (opts.extraFlags ?? 0) | (rcode & 0xf);
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(opts.withQuestion ? 1 : 0, 4);
+  out.writeUInt32BE(0, 6);
+  out.writeUInt16BE(withOpt ? 1 : 0, 10);
+  let pos = HEADER_LENGTH;
+  if (opts.withQuestion) {
+    out.set(request.subarray(HEADER_LENGTH, query.questionEnd), HEADER_LENGTH);
+    pos += questionLength;
+  }
+  if (withOpt) pos = writeOpt(out, pos, rcode, query.dnssecOk, opts.ede);
+  return out.subarray(0, pos);
+}
+
+/**
+ * The reply to send when a full answer exceeds the client's UDP payload: the header and
+ * question with TC=1, so the client retries over TCP (RFC 7766 §5).
+ */
+export function buildTruncatedReply(answer: Uint8Array, request: Uint8Array, query: ParsedQuery): Buffer {
+  const questionLength = query.questionEnd - HEADER_LENGTH;
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (query.edns ? OPT_FIXED_LENGTH : 0));
+  out[0] = request[0];
+  out[1] = request[1];
+  out.writeUInt16BE(((answer[2] << 8) | answer[3]) | Flag.TC, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt32BE(0, 6);
+  out.writeUInt16BE(query.edns ? 1 : 0, 10);
+  out.set(request.subarray(HEADER_LENGTH, query.questionEnd), HEADER_LENGTH);
+  let pos = HEADER_LENGTH + questionLength;
+  if (query.edns) pos = writeOpt(out, pos, answer[3] & 0xf, query.dnssecOk);
+  return out.subarray(0, pos);
+}
+
+/** Copies the client's ID and question (with its 0x20 case) over an answer, in place. */
+export function stampClientIdentity(answer: Buffer, request: Uint8Array, query: ParsedQuery): void {
+  answer[0] = request[0];
+  answer[1] = request[1];
+  answer.set(request.subarray(HEADER_LENGTH, query.qnameEnd), HEADER_LENGTH);
+}

@@ -1,0 +1,71 @@
+/** DNS wire-format constants (RFC 1035, RFC 6891, RFC 8914) used on the hot path. */
+
+export const HEADER_LENGTH = 12;
+export const MAX_NAME_LENGTH = 255;
+export const MAX_LABEL_LENGTH = 63;
+/** Classic DNS over UDP limit for clients that send no EDNS(0) OPT record (RFC 1035 §4.2.1). */
+export const DEFAULT_UDP_PAYLOAD = 512;
+/** The EDNS buffer size recommended by DNS Flag Day 2020: avoids IP fragmentation on most paths. */
+export const DNSWARD_UDP_PAYLOAD = 1232;
+
+export const Opcode = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
+
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const;
+
+export const RcodeName: Record<number, string> = {
+  0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED',
+  6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE', 16: 'BADVERS',
+};
+
+export const QType = {
+  A: 1, NS: 2, CNAME: 5, SOA: 6, NULL: 10, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33,
+  OPT: 41, DS: 43, RRSIG: 46, DNSKEY: 48, HTTPS: 65, SVCB: 64, AXFR: 252, IXFR: 251, ANY: 255,
+} as const;
+
+const qtypeNames: Record<number, string> = {};
+for (const [name, value] of Object.entries(QType)) qtypeNames[value] = name;
+qtypeNames[99] = 'SPF';
+qtypeNames[257] = 'CAA';
+qtypeNames[25] = 'KEY';
+qtypeNames[13] = 'HINFO';
+qtypeNames[35] = 'NAPTR';
+qtypeNames[52] = 'TLSA';
+
+/** Mnemonic for a query type, `TYPE<n>` (RFC 3597) for the ones without a name here. */
+export function qtypeName(qtype: number): string {
+  return qtypeNames[qtype] ?? `TYPE${qtype}`;
+}
+
+export const Flag = {
+  QR: 0x8000,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  AD: 0x0020,
+  CD: 0x0010,
+} as const;
+
+/** The DO bit lives in the OPT record's TTL field (RFC 3225). */
+export const EDNS_DO = 0x8000;
+
+/** RFC 8914 Extended DNS Error info-codes used by dnsward. */
+export const ExtendedError = {
+  OTHER: 0,
+  STALE_ANSWER: 3,
+  BLOCKED: 15,
+  CENSORED: 16,
+  FILTERED: 17,
+  PROHIBITED: 18,
+  NO_REACHABLE_AUTHORITY: 22,
+  NETWORK_ERROR: 23,
+} as const;
+export const EDNS_OPTION_EDE = 15;
