@@ -51,7 +51,8 @@ export function parseQuery(buf: Uint8Array, len: number = buf.length): ParseResu
   return result;
 }
 
-function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: ParseResult): ParseOutcome {
+/** Parses into an existing query object (the pipeline's, to save an allocation); `r.reason` says why on failure. */
+export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { reason: string }): ParseOutcome {
   if (end < HEADER_LENGTH) return reject(r, ParseOutcome.DROP, 'shorter than a DNS header');
   q.id = (buf[0] << 8) | buf[1];
   q.flags = (buf[2] << 8) | buf[3];
@@ -126,7 +127,7 @@ function validOptions(buf: Uint8Array, pos: number, end: number): boolean {
   return pos === end;
 }
 
-function reject(r: ParseResult, outcome: ParseOutcome, reason: string): ParseOutcome {
+function reject(r: { reason: string }, outcome: ParseOutcome, reason: string): ParseOutcome {
   r.reason = reason;
   return outcome;
 }

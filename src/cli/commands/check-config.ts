@@ -1,0 +1,25 @@
+import { loadConfig } from '../../config/load-config.js';
+import { formatHostPort } from '../../util/address.js';
+import { type Command, parseCommandArgs, UsageError } from '../args.js';
+
+export const checkConfigCommand: Command = {
+  name: 'check-config',
+  summary: 'validate a configuration file and print what it means',
+  help: `Usage: dnsward check-config FILE
+
+Validates FILE against the configuration schema. On success prints the effective
+listeners and upstreams and exits 0; on error names the file, each bad key and
+what was expected, and exits 1.`,
+  async run(argv) {
+    const { positionals } = parseCommandArgs(argv, {}, true);
+    if (positionals.length !== 1) throw new UsageError('check-config takes exactly one FILE');
+    const { config, source, upstreamSource } = loadConfig(positionals[0]);
+    console.log(`${source}: OK`);
+    console.log(`  listen:    ${config.listen.map((l) => `${formatHostPort(l.address)} (${l.protocols.join('+')})`).join(', ')}`);
+    console.log(`  upstreams: ${config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`).join(', ')} [${config.upstreams.policy}, from ${upstreamSource}]`);
+    for (const z of config.forwardZones) console.log(`  zone ${z.zone}: ${z.servers.map((s) => formatHostPort(s.address)).join(', ')} [${z.policy}]`);
+    console.log(`  cache:     ${config.cache.enabled ? `${config.cache.maxEntries} entries, ${config.cache.maxBytes} bytes` : 'off'}`);
+    console.log(`  workers:   ${config.workers}`);
+    return 0;
+  },
+};

@@ -1,0 +1,27 @@
+import { loadConfig } from '../../config/load-config.js';
+import { type Command, parseCommandArgs } from '../args.js';
+import { runningPid } from '../pid-file.js';
+
+export const reloadCommand: Command = {
+  name: 'reload',
+  summary: 'make a running dnsward re-read its configuration (SIGHUP)',
+  help: `Usage: dnsward reload [--data-dir DIR] [--config FILE]
+
+Finds the dnsward running with data directory DIR (default ./var) and sends it
+SIGHUP. With --config, the file is validated first and nothing is sent if it is
+invalid. The server also validates on reload and keeps its running
+configuration when the new one is bad, logging why.`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, config: { type: 'string' } });
+    if (values.config) loadConfig(values.config as string);
+    const dataDir = (values['data-dir'] as string | undefined) ?? './var';
+    const pid = runningPid(dataDir);
+    if (typeof pid === 'string') {
+      console.error(`dnsward reload: ${pid}`);
+      return 1;
+    }
+    process.kill(pid, 'SIGHUP');
+    console.log(`sent SIGHUP to dnsward (pid ${pid})`);
+    return 0;
+  },
+};

@@ -1,0 +1,160 @@
+/**
+ * `dnsward serve`: one process, or a cluster primary with workers. Workers share the
+ * primary's UDP sockets (Node 20's dgram has no working SO_REUSEPORT) and take TCP
+ * connections in turn; each worker has its own cache and upstream sockets.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
+import type { Config } from '../../config/schema.js';
+import { DnswardServer } from '../../server/dnsward-server.js';
+import { formatHostPort } from '../../util/address.js';
+import { type Command, parseCommandArgs } from '../args.js';
+import { removePidFile, writePidFile } from '../pid-file.js';
+
+const options = {
+  config: { type: 'string', short: 'c' },
+  listen: { type: 'string', short: 'l', multiple: true },
+  upstream: { type: 'string', short: 'u', multiple: true },
+  'forward-zone': { type: 'string', multiple: true },
+  'data-dir': { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the DNS service',
+  help: `Usage: dnsward serve [options]
+
+Runs dnsward. Without a config file or flags it listens on 127.0.0.1:5353 (UDP and
+TCP) and forwards to the nameservers in /etc/resolv.conf, leaving out loopback
+addresses and its own, which would loop back to it.
+
+Options:
+  -c, --config FILE            YAML configuration file (see docs/CONFIGURATION.md)
+  -l, --listen ADDR:PORT       listen on this address, UDP and TCP (repeatable;
+                               replaces the file's listen list); IPv6 as [::1]:53
+  -u, --upstream ADDR[:PORT]   forward to this resolver (repeatable; replaces the
+                               file's upstreams.servers); port defaults to 53
+      --forward-zone ZONE=ADDR[:PORT][,ADDR[:PORT]...]
+                               send ZONE and its subdomains to these resolvers
+                               (repeatable)
+      --data-dir DIR           state directory (default ./var); holds dnsward.pid
+      --workers N|auto         worker processes (default 1)
+  -h, --help                   show this help
+
+Signals: SIGHUP reloads the configuration (a bad one is refused, the running one
+kept); SIGTERM/SIGINT stop accepting, drain queries in flight, and exit;
+SIGUSR1 logs a counters snapshot.`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, options);
+    const overrides: ConfigOverrides = {
+      listen: values.listen as string[] | undefined,
+      upstreams: values.upstream as string[] | undefined,
+      forwardZones: values['forward-zone'] as string[] | undefined,
+      dataDir: values['data-dir'] as string | undefined,
+      workers: values.workers as string | undefined,
+    };
+    const configFile = values.config as string | undefined;
+    const load = () => loadConfig(configFile, overrides);
+    const loaded = load();
+    const log = pino({ level: loaded.config.log.level, base: { pid: process.pid, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) } });
+    const workers = loaded.config.workers === 'auto' ? availableParallelism() : loaded.config.workers;
+    if (cluster.isPrimary && workers > 1) return runPrimary(loaded.config, workers, load, log);
+    return runServer(loaded.config, load, log, loaded.upstreamSource);
+  },
+};
+
+async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string): Promise<number> {
+  const server = new DnswardServer(config, log);
+  await server.start();
+  const standalone = cluster.isPrimary;
+  if (standalone) writePidFile(config.dataDir);
+  log.info({
+    listen: server.boundAddresses(),
+    upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
+    upstreamSource,
+    forwardZones: config.forwardZones.map((z) => z.zone),
+    dataDir: config.dataDir,
+  }, 'dnsward started');
+
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      let next: Config;
+      try {
+        next = load().config;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
+        return;
+      }
+      await server.reload(next);
+      log.info('configuration reloaded');
+    });
+  };
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal, inFlight: server.pipeline.queriesInFlight }, 'shutting down: draining queries in flight');
+      await server.stop();
+      if (standalone) removePidFile(config.dataDir);
+      log.info({ counters: server.snapshot() }, 'dnsward stopped');
+      resolve(0);
+    };
+    process.on('SIGHUP', reload);
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGUSR1', () => log.info({ counters: server.snapshot() }, 'counters'));
+    process.on('message', (msg) => {
+      if (msg === 'dnsward:reload') reload();
+      if (msg === 'dnsward:shutdown') void stop('primary');
+    });
+  });
+}
+
+async function runPrimary(config: Config, workers: number, load: () => { config: Config }, log: Logger): Promise<number> {
+  writePidFile(config.dataDir);
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ worker: worker.id, code, signal }, 'worker died: starting a new one');
+    setTimeout(fork, 500).unref();
+  });
+  log.info({ workers }, 'dnsward primary started');
+  return new Promise<number>((resolve) => {
+    process.on('SIGHUP', () => {
+      try {
+        load();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
+        return;
+      }
+      for (const w of Object.values(cluster.workers ?? {})) w?.send('dnsward:reload');
+    });
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      let left = alive.length;
+      const done = () => {
+        removePidFile(config.dataDir);
+        resolve(0);
+      };
+      if (left === 0) return done();
+      for (const w of alive) {
+        w!.on('exit', () => {
+          if (--left === 0) done();
+        });
+        w!.send('dnsward:shutdown');
+      }
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

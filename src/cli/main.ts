@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/** The `dnsward` executable: dispatches to one command per file in ./commands. */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/config-error.js';
+import { type Command, UsageError } from './args.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { reloadCommand } from './commands/reload.js';
+import { serveCommand } from './commands/serve.js';
+
+const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `dnsward ${version()}: a secure DNS forwarding service
+
+Usage: dnsward <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run 'dnsward <command> --help' for a command's options.
+Documentation: README.md and docs/ in the package.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(version());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`dnsward: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`dnsward ${name}: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof UsageError) {
+      console.error(`dnsward ${name}: ${err.message}\n\n${command.help}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * Reading, overriding and validating the configuration. Without a file, dnsward runs on the
+ * embedded default (an empty document: every key takes its schema default), with the
+ * system's resolvers as upstreams.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { ZodError } from 'zod';
+import { ConfigError } from './config-error.js';
+import { systemUpstreams } from './resolv-conf.js';
+import { type Config, configSchema } from './schema.js';
+
+/** Settings given on the command line; they replace the file's values for the same keys. */
+export interface ConfigOverrides {
+  listen?: string[];
+  upstreams?: string[];
+  forwardZones?: string[];
+  dataDir?: string;
+  workers?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  source: string;
+  /** Where the upstreams came from, for the start-up log. */
+  upstreamSource: 'config' | 'command line' | '/etc/resolv.conf';
+}
+
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfigText(text, path);
+}
+
+export function parseConfigText(text: string, source: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`));
+  }
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(source, ['the top level must be a mapping of keys']);
+  return value;
+}
+
+export function validateConfig(raw: unknown, source: string): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  return result.data;
+}
+
+function describeIssues(error: ZodError): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.length === 0 ? '(top level)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    else if (issue.code === 'invalid_union') message = 'expected one of the documented forms (see docs/CONFIGURATION.md)';
+    return `${key}: ${message.replace(/^Invalid input: /, '')}`;
+  });
+}
+
+/** Applies command-line overrides to the raw document, then validates and fills upstreams. */
+export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, resolvConf = '/etc/resolv.conf'): LoadedConfig {
+  const source = file ?? 'the embedded default configuration';
+  const raw = (file ? readConfigFile(file) : {}) as Record<string, unknown>;
+  const doc: Record<string, unknown> = { ...raw };
+  let upstreamSource: LoadedConfig['upstreamSource'] = 'config';
+  if (overrides.listen?.length) doc.listen = overrides.listen;
+  if (overrides.upstreams?.length) {
+    doc.upstreams = { ...((raw.upstreams as object) ?? {}), servers: overrides.upstreams };
+    upstreamSource = 'command line';
+  }
+  if (overrides.forwardZones?.length) {
+    const zones = overrides.forwardZones.map((spec) => {
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new ConfigError('the command line', [`--forward-zone "${spec}": expected ZONE=ADDR[:PORT][,ADDR[:PORT]...]`]);
+      return { zone: spec.slice(0, eq), servers: spec.slice(eq + 1).split(',') };
+    });
+    doc.forwardZones = [...((raw.forwardZones as unknown[]) ?? []), ...zones];
+  }
+  if (overrides.dataDir) doc.dataDir = overrides.dataDir;
+  if (overrides.workers) doc.workers = overrides.workers === 'auto' ? 'auto' : Number(overrides.workers);
+  const config = validateConfig(doc, overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source);
+  if (config.upstreams.servers.length === 0) {
+    const own = config.listen.map((l) => l.address.host);
+    const system = systemUpstreams(own, resolvConf);
+    if (system.length === 0) {
+      throw new ConfigError(source, [`upstreams.servers: expected at least one upstream; none is configured and ${resolvConf} lists no usable nameserver (loopback and dnsward's own addresses are left out). Use --upstream ADDR[:PORT].`]);
+    }
+    config.upstreams.servers = system.map((host) => ({ address: { host, port: 53, family: host.includes(':') ? 6 : 4 }, protocol: 'udp' as const }));
+    upstreamSource = '/etc/resolv.conf';
+  }
+  return { config, source, upstreamSource };
+}

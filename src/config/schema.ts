@@ -1,0 +1,103 @@
+/**
+ * The configuration file's schema: the single source of truth for keys, types and defaults.
+ * docs/CONFIGURATION.md describes each key; `dnsward check-config` validates against this.
+ */
+import { z } from 'zod';
+import { QType } from '../dns/wire.js';
+import { parseHostPort } from '../util/address.js';
+import { duration, size } from './units.js';
+
+const hostPort = (defaultPort: number) =>
+  z.string().transform((value, ctx) => {
+    const hp = parseHostPort(value, defaultPort);
+    if (typeof hp === 'string') {
+      ctx.addIssue({ code: 'custom', message: `expected ADDR[:PORT] with an IP address, ${hp}` });
+      return z.NEVER;
+    }
+    return hp;
+  });
+
+const protocol = z.enum(['udp', 'tcp']);
+
+const listener = z.union([
+  hostPort(53).transform((address) => ({ address, protocols: ['udp', 'tcp'] as ('udp' | 'tcp')[] })),
+  z.object({ address: hostPort(53), protocols: z.array(protocol).min(1).default(['udp', 'tcp']) }).strict(),
+]);
+
+const upstreamServer = z.union([
+  hostPort(53).transform((address) => ({ address, protocol: 'udp' as const })),
+  z.object({ address: hostPort(53), protocol: protocol.default('udp') }).strict(),
+]);
+
+const policy = z.enum(['failover', 'round-robin', 'least-outstanding']);
+
+const healthCheck = z.object({
+  interval: duration.default(2000),
+  timeout: duration.default(1000),
+  name: z.string().default('.'),
+  type: z.union([z.string(), z.number().int().min(1).max(65535)]).default('NS').transform((value, ctx) => {
+    if (typeof value === 'number') return value;
+    const upper = value.toUpperCase();
+    const known = (QType as Record<string, number>)[upper];
+    if (known !== undefined) return known;
+    const generic = /^TYPE(\d{1,5})$/.exec(upper);
+    if (generic && Number(generic[1]) <= 65535) return Number(generic[1]);
+    ctx.addIssue({ code: 'custom', message: `expected a query type such as A, NS, SOA or TYPE65, got "${value}"` });
+    return z.NEVER;
+  }),
+  mustResolve: z.boolean().default(false),
+}).strict();
+
+const upstreams = z.object({
+  policy: policy.default('failover'),
+  servers: z.array(upstreamServer).default([]),
+  timeout: duration.default(1000),
+  attempts: z.number().int().min(1).max(10).default(3),
+  maxFailures: z.number().int().min(1).default(3),
+  sockets: z.number().int().min(1).max(64).default(4),
+  rotateSocketsAfter: z.number().int().min(100).default(10_000),
+  tcpIdleTimeout: duration.default(10_000),
+  healthCheck: healthCheck.prefault({}),
+}).strict();
+
+const forwardZone = z.object({
+  zone: z.string().min(1),
+  policy: policy.default('failover'),
+  servers: z.array(upstreamServer).min(1),
+}).strict();
+
+const cache = z.object({
+  enabled: z.boolean().default(true),
+  maxEntries: z.number().int().min(1).max(50_000_000).default(100_000),
+  maxBytes: size.default(64 << 20),
+  minTtl: duration.default(0),
+  maxTtl: duration.default(86_400_000),
+  maxNegativeTtl: duration.default(3_600_000),
+  serveStale: z.object({
+    enabled: z.boolean().default(true),
+    maxStale: duration.default(86_400_000),
+    answerTtl: z.number().int().min(1).max(3600).default(30),
+  }).strict().prefault({}),
+}).strict();
+
+const tcp = z.object({
+  idleTimeout: duration.default(10_000),
+  maxConnections: z.number().int().min(1).default(1000),
+  maxInFlightPerConnection: z.number().int().min(1).max(65535).default(100),
+}).strict();
+
+export const configSchema = z.object({
+  listen: z.array(listener).min(1).prefault(['127.0.0.1:5353']),
+  upstreams: upstreams.prefault({}),
+  forwardZones: z.array(forwardZone).default([]),
+  cache: cache.prefault({}),
+  tcp: tcp.prefault({}),
+  udp: z.object({ receiveBuffer: size.default(4 << 20) }).strict().prefault({}),
+  dataDir: z.string().default('./var'),
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
+  shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
+}).strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

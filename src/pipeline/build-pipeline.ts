@@ -1,0 +1,41 @@
+/**
+ * The query pipeline, assembled in one place. Read top to bottom:
+ *
+ *   listener → parse → [rate limit] → [policy] → [Tunnel Guard] → cache → upstream → respond → observers
+ *
+ * Bracketed stages arrive with later work and slot in at their marked place.
+ */
+import type { PacketCache } from '../cache/packet-cache.js';
+import type { ZoneRouter } from '../upstream/zone-router.js';
+import { Pipeline, type PipelineErrorSink } from './pipeline.js';
+import { CacheStage } from './stages/cache-stage.js';
+import { ParseStage } from './stages/parse-stage.js';
+import { UpstreamStage } from './stages/upstream-stage.js';
+import type { Observer, Stage } from './stage.js';
+
+export interface PipelineParts {
+  pipeline: Pipeline;
+  parse: ParseStage;
+  cache: CacheStage;
+  upstream: UpstreamStage;
+}
+
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+  const parse = new ParseStage();
+  const cacheStage = new CacheStage(cache);
+  const stages: Stage[] = [];
+  const pipeline = new Pipeline(stages, observers, onStageError);
+  const upstream = new UpstreamStage(router, cache, pipeline);
+  stages.push(
+    // First: every later stage decides on the question, and malformed input must stop here.
+    parse,
+    // (rate limit goes here: before any work a flood could make us do)
+    // (policy goes here: a blocked name must never reach the cache or an upstream)
+    // (Tunnel Guard goes here: it must see every query, cached or not, since tunnels defeat caches with unique names)
+    // Before upstream: a hit ends the query without touching upstream code; misses are stored on the way back.
+    cacheStage,
+    // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
+    upstream,
+  );
+  return { pipeline, parse, cache: cacheStage, upstream };
+}

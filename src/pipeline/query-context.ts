@@ -1,0 +1,72 @@
+/**
+ * Everything the pipeline knows about one query, from the listener to the reply.
+ * One object per query; stages fill in what they learn.
+ */
+import { emptyQuery, type ParsedQuery } from '../dns/query-parser.js';
+import type { ScannedResponse } from '../dns/response-scanner.js';
+
+/** What kind of answer the client got. Later stages add their own (blocked, …). */
+export const ResponseType = {
+  /** Forwarded to an upstream, which answered. */
+  ANSWERED: 'answered',
+  /** Served from the packet cache. */
+  CACHED: 'cached',
+  /** Served from an expired cache entry because no upstream answered (RFC 8767). */
+  STALE: 'stale',
+  /** Too large for the client's UDP payload: header and question with TC=1. */
+  TRUNCATED: 'truncated',
+  /** No upstream answered and nothing stale was at hand: SERVFAIL. */
+  ERROR: 'error',
+  /** The query was malformed: FORMERR (or BADVERS for an unknown EDNS version). */
+  FORMERR: 'formerr',
+  /** An opcode dnsward does not serve: NOTIMP. */
+  NOTIMP: 'notimp',
+  /** Not answered at all (not a query, or unanswerable). */
+  DROPPED: 'dropped',
+} as const;
+export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
+
+export type Transport = 'udp' | 'tcp';
+
+/** One step of the query's journey, for explanations and events. */
+export interface TraceStep {
+  stage: string;
+  verdict: string;
+  detail?: string;
+}
+
+export interface ReplySink {
+  send(ctx: QueryContext, answer: Buffer): void;
+  /** Called when the query ends without an answer (dropped). */
+  drop(ctx: QueryContext): void;
+}
+
+export class QueryContext {
+  readonly query: ParsedQuery = emptyQuery();
+  /** Lower-cased wire qname + qtype + qclass + flags: the cache key, and the name stages match on. */
+  questionKey = '';
+  stageIndex = 0;
+  responseType: ResponseType = ResponseType.DROPPED;
+  reason = '';
+  answer: Buffer | null = null;
+  /** The upstream answer as scanned, when one came back. */
+  scan: ScannedResponse | null = null;
+  upstream = '';
+  settled = false;
+  trace: TraceStep[] | null = null;
+
+  constructor(
+    readonly request: Buffer,
+    readonly transport: Transport,
+    readonly clientAddress: string,
+    readonly clientPort: number,
+    readonly sink: ReplySink,
+    /** Transport-specific handle (the TCP connection), opaque to the pipeline. */
+    readonly connection: unknown,
+    readonly startedAt: number,
+  ) {}
+
+  addTrace(stage: string, verdict: string, detail?: string): void {
+    (this.trace ??= []).push({ stage, verdict, detail });
+  }
+}

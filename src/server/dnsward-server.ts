@@ -1,0 +1,203 @@
+/**
+ * One dnsward process (or cluster worker): listeners, pipeline, cache and upstream pools,
+ * built from a validated Config, reloadable in place.
+ */
+import type { Logger } from 'pino';
+import { PacketCache, type PacketCacheOptions } from '../cache/packet-cache.js';
+import type { Config } from '../config/schema.js';
+import { QueryStats } from '../ops/query-stats.js';
+import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
+import { HealthChecker } from '../upstream/health-checker.js';
+import type { Upstream } from '../upstream/upstream.js';
+import { UpstreamPool } from '../upstream/upstream-pool.js';
+import { ZoneRouter } from '../upstream/zone-router.js';
+import { formatHostPort } from '../util/address.js';
+import { TcpListener, type TcpListenerOptions } from './tcp-listener.js';
+import { UdpListener } from './udp-listener.js';
+
+const SWEEP_INTERVAL_MS = 20;
+
+export class DnswardServer {
+  readonly stats = new QueryStats();
+  stageErrors = 0;
+  private cache: PacketCache;
+  private router: ZoneRouter;
+  private health: HealthChecker;
+  private readonly parts: PipelineParts;
+  private udpListeners = new Map<string, UdpListener>();
+  private tcpListeners = new Map<string, TcpListener>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private retiredRouters = new Set<ZoneRouter>();
+
+  constructor(private config: Config, private readonly log: Logger) {
+    this.cache = new PacketCache(cacheOptions(config));
+    this.router = this.buildRouter(config);
+    this.health = this.buildHealthChecker(config);
+    this.parts = buildPipeline(this.cache, this.router, [this.stats], (stage, error) => {
+      this.stageErrors++;
+      this.log.error({ stage, err: error }, 'pipeline stage failed');
+    });
+  }
+
+  get pipeline() {
+    return this.parts.pipeline;
+  }
+
+  async start(): Promise<void> {
+    await this.syncListeners(this.config);
+    this.health.start();
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Addresses actually bound, e.g. after listening on port 0 in tests. */
+  boundAddresses(): { udp: string[]; tcp: string[] } {
+    const udp = [...this.udpListeners.values()].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
+    const tcp = [...this.tcpListeners.values()].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
+    return { udp, tcp };
+  }
+
+  /**
+   * Applies a new configuration without dropping queries: listeners stay open (new ones are
+   * added, removed ones closed), queries in flight finish on the pools they started on, and
+   * the cache keeps its content unless its bounds changed.
+   */
+  async reload(next: Config): Promise<void> {
+    const oldRouter = this.router;
+    this.router = this.buildRouter(next);
+    this.parts.upstream.router = this.router;
+    this.health.stop();
+    this.health = this.buildHealthChecker(next);
+    this.health.start();
+    this.retiredRouters.add(oldRouter);
+    const grace = this.config.upstreams.timeout * this.config.upstreams.attempts + 1000;
+    setTimeout(() => {
+      for (const pool of oldRouter.pools) pool.close();
+      this.retiredRouters.delete(oldRouter);
+    }, grace).unref();
+
+    if (JSON.stringify(cacheOptions(next)) !== JSON.stringify(cacheOptions(this.config))) {
+      this.cache = new PacketCache(cacheOptions(next));
+      this.parts.cache.cache = this.cache;
+      this.parts.upstream.cache = this.cache;
+      this.log.info('cache bounds changed: cache restarted empty');
+    }
+    for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
+    await this.syncListeners(next);
+    this.config = next;
+  }
+
+  /** Stops accepting, lets queries in flight finish (up to the drain timeout), then closes. */
+  async stop(): Promise<void> {
+    this.health.stop();
+    const closing = [...this.udpListeners.values(), ...this.tcpListeners.values()].map((l) => l.close());
+    this.udpListeners.clear();
+    this.tcpListeners.clear();
+    const drained = this.pipeline.drained();
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.config.shutdown.drainTimeout).unref());
+    await Promise.race([drained, timeout]);
+    await Promise.race([Promise.all(closing), timeout]);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const pool of this.router.pools) pool.close();
+    for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
+  }
+
+  /** A snapshot of counters for logs, `status` and (later) metrics. */
+  snapshot() {
+    const upstreams = this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({
+      pool: pool.options.name,
+      name: u.name,
+      healthy: u.healthy,
+      outstanding: u.outstanding,
+      queries: u.stats.queries,
+      answers: u.stats.answers,
+      timeouts: u.stats.timeouts,
+      errors: u.stats.errors,
+      mismatched: u.stats.mismatched,
+      tcpFallbacks: u.stats.tcpFallbacks,
+      latencyAvgMs: u.stats.latency.count ? u.stats.latency.sum / u.stats.latency.count : 0,
+    })));
+    return {
+      queries: { ...this.stats.byTransport },
+      responseTypes: Object.fromEntries(this.stats.byResponseType),
+      rcodes: this.stats.rcodes(),
+      qtypes: this.stats.qtypes(),
+      malformed: Object.fromEntries(this.parts.parse.malformed),
+      cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, ...this.cache.stats, bytes: this.cache.bytes, staleServed: this.parts.upstream.staleServed },
+      upstreams,
+      inFlight: this.pipeline.queriesInFlight,
+      stageErrors: this.stageErrors,
+    };
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const pool of this.router.pools) pool.sweep(now);
+    for (const r of this.retiredRouters) for (const pool of r.pools) pool.sweep(now);
+  }
+
+  private buildRouter(config: Config): ZoneRouter {
+    const onHealth = (u: Upstream) => this.log.warn({ upstream: u.name, healthy: u.healthy, consecutiveFailures: u.consecutiveFailures }, u.healthy ? 'upstream is up' : 'upstream is down');
+    const up = config.upstreams;
+    const upstreamOptions = (servers: Config['upstreams']['servers']) => servers.map((s) => ({
+      address: s.address, protocol: s.protocol, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
+    }));
+    const defaultPool = new UpstreamPool({ name: 'default', policy: up.policy, upstreams: upstreamOptions(up.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth);
+    const zones = config.forwardZones.map((z) => ({
+      zone: z.zone,
+      pool: new UpstreamPool({ name: z.zone, policy: z.policy, upstreams: upstreamOptions(z.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth),
+    }));
+    return new ZoneRouter(defaultPool, zones);
+  }
+
+  private buildHealthChecker(config: Config): HealthChecker {
+    const hc = config.upstreams.healthCheck;
+    const router = this.router;
+    return new HealthChecker({ intervalMs: hc.interval, timeoutMs: hc.timeout, name: hc.name, qtype: hc.type, mustResolve: hc.mustResolve }, () => router.pools.flatMap((p) => p.upstreams));
+  }
+
+  private async syncListeners(config: Config): Promise<void> {
+    const wantedUdp = new Set<string>();
+    const wantedTcp = new Set<string>();
+    for (const l of config.listen) {
+      const key = formatHostPort(l.address);
+      if (l.protocols.includes('udp')) {
+        wantedUdp.add(key);
+        if (!this.udpListeners.has(key)) {
+          const listener = new UdpListener(l.address, this.pipeline, config.udp.receiveBuffer);
+          await listener.listen();
+          this.udpListeners.set(key, listener);
+          this.log.info({ address: key, transport: 'udp' }, 'listening');
+        }
+      }
+      if (l.protocols.includes('tcp')) {
+        wantedTcp.add(key);
+        if (!this.tcpListeners.has(key)) {
+          const listener = new TcpListener(l.address, this.pipeline, tcpOptions(config));
+          await listener.listen();
+          this.tcpListeners.set(key, listener);
+          this.log.info({ address: key, transport: 'tcp' }, 'listening');
+        }
+      }
+    }
+    for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
+    for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
+  }
+}
+
+function cacheOptions(config: Config): PacketCacheOptions {
+  const c = config.cache;
+  return {
+    maxEntries: c.enabled ? c.maxEntries : 1,
+    maxBytes: c.enabled ? c.maxBytes : 0,
+    minTtl: Math.floor(c.minTtl / 1000),
+    maxTtl: Math.floor(c.maxTtl / 1000),
+    maxNegativeTtl: Math.floor(c.maxNegativeTtl / 1000),
+    staleSeconds: c.serveStale.enabled ? Math.floor(c.serveStale.maxStale / 1000) : 0,
+    staleAnswerTtl: c.serveStale.answerTtl,
+  };
+}
+
+function tcpOptions(config: Config): TcpListenerOptions {
+  return { idleTimeoutMs: config.tcp.idleTimeout, maxConnections: config.tcp.maxConnections, maxInFlightPerConnection: config.tcp.maxInFlightPerConnection };
+}

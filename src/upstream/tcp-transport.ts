@@ -1,0 +1,111 @@
+/**
+ * Queries to one upstream over TCP (RFC 7766): one persistent connection, 2-byte length
+ * framing, many queries in flight told apart by ID, answers in any order. The connection
+ * opens on demand and closes after `idleMs` with nothing in flight.
+ */
+import net from 'node:net';
+import { randomQueryId } from '../util/random-ids.js';
+import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
+import { FrameReader } from '../server/frame-reader.js';
+import type { UdpTransportEvents } from './udp-transport.js';
+
+export class TcpTransport {
+  private socket: net.Socket | null = null;
+  private connected = false;
+  private readonly pending = new Map<number, Exchange>();
+  private readonly waiting: Exchange[] = [];
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly idleMs: number,
+    private readonly events: UdpTransportEvents,
+  ) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  send(ex: Exchange): void {
+    ex.setId(freeIdIn(this.pending, randomQueryId));
+    this.pending.set(ex.id, ex);
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (!this.socket) this.connect();
+    if (!this.connected) this.waiting.push(ex);
+    else this.write(ex);
+  }
+
+  sweep(now: number): void {
+    sweepExpired(this.pending, now, (ex) => this.events.failed(ex, 'timeout'));
+    this.armIdle();
+  }
+
+  close(): void {
+    this.failAll('upstream transport closed');
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private write(ex: Exchange): void {
+    const frame = Buffer.allocUnsafe(2 + ex.wire.length);
+    frame.writeUInt16BE(ex.wire.length, 0);
+    ex.wire.copy(frame, 2);
+    this.socket!.write(frame);
+  }
+
+  private connect(): void {
+    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+    this.socket = socket;
+    this.connected = false;
+    const reader = new FrameReader(65535, (msg) => this.onMessage(msg));
+    socket.on('connect', () => {
+      this.connected = true;
+      for (const ex of this.waiting) if (this.pending.get(ex.id) === ex) this.write(ex);
+      this.waiting.length = 0;
+    });
+    socket.on('data', (chunk) => {
+      if (!reader.push(chunk)) socket.destroy();
+    });
+    const gone = (why: string) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.connected = false;
+      this.failAll(why);
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => gone(err.code ?? err.message));
+    socket.on('close', () => gone('connection closed'));
+  }
+
+  private onMessage(msg: Buffer): void {
+    if (msg.length < 12) return this.events.mismatch();
+    const ex = this.pending.get((msg[0] << 8) | msg[1]);
+    if (ex === undefined) return this.events.mismatch();
+    this.pending.delete(ex.id);
+    this.events.answer(ex, msg);
+    this.armIdle();
+  }
+
+  private armIdle(): void {
+    if (this.pending.size > 0 || !this.socket || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.pending.size === 0 && this.socket) {
+        const s = this.socket;
+        this.socket = null;
+        s.end();
+      }
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private failAll(why: string): void {
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    this.waiting.length = 0;
+    for (const ex of failed) this.events.failed(ex, why);
+  }
+}

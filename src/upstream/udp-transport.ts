@@ -1,0 +1,135 @@
+/**
+ * Queries to one upstream over UDP, through a small set of connected sockets. Connected
+ * sockets skip the per-send address lookup, and the kernel drops datagrams from any other
+ * source. Each socket gets an OS-chosen random port and is replaced after `rotateAfter`
+ * queries, so the source port keeps changing (RFC 5452 §9.2).
+ */
+import dgram from 'node:dgram';
+import { randomQueryId } from '../util/random-ids.js';
+import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
+
+export interface UdpTransportEvents {
+  answer(ex: Exchange, answer: Buffer): void;
+  failed(ex: Exchange, error: string): void;
+  /** An answer whose ID or question matched nothing in flight (late, duplicate or spoofed). */
+  mismatch(): void;
+}
+
+class SocketSlot {
+  readonly pending = new Map<number, Exchange>();
+  readonly waiting: Exchange[] = [];
+  connected = false;
+  retired = false;
+  sent = 0;
+  constructor(readonly socket: dgram.Socket) {}
+}
+
+export class UdpTransport {
+  private slots: SocketSlot[] = [];
+  private readonly retiring = new Set<SocketSlot>();
+  private closed = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly family: 4 | 6,
+    private readonly socketCount: number,
+    private readonly rotateAfter: number,
+    private readonly events: UdpTransportEvents,
+  ) {
+    for (let i = 0; i < socketCount; i++) this.slots.push(this.openSlot());
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.pending.size + s.waiting.length;
+    for (const s of this.retiring) n += s.pending.size;
+    return n;
+  }
+
+  send(ex: Exchange): void {
+    let index = (Math.random() * this.slots.length) | 0;
+    let slot = this.slots[index];
+    if (slot.sent >= this.rotateAfter && slot.connected) {
+      this.retire(slot);
+      slot = this.slots[index] = this.openSlot();
+    }
+    ex.setId(freeIdIn(slot.pending, randomQueryId));
+    slot.pending.set(ex.id, ex);
+    slot.sent++;
+    if (!slot.connected) {
+      slot.waiting.push(ex);
+      return;
+    }
+    slot.socket.send(ex.wire);
+  }
+
+  sweep(now: number): void {
+    const expire = (ex: Exchange) => this.events.failed(ex, 'timeout');
+    for (const slot of this.slots) sweepExpired(slot.pending, now, expire);
+    for (const slot of this.retiring) {
+      sweepExpired(slot.pending, now, expire);
+      if (slot.pending.size === 0) this.closeSlot(slot);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const slot of [...this.slots, ...this.retiring]) {
+      for (const ex of slot.pending.values()) this.events.failed(ex, 'upstream transport closed');
+      slot.pending.clear();
+      this.closeSlot(slot);
+    }
+    this.slots = [];
+  }
+
+  private openSlot(): SocketSlot {
+    const socket = dgram.createSocket({ type: this.family === 6 ? 'udp6' : 'udp4' });
+    const slot = new SocketSlot(socket);
+    socket.on('message', (msg) => this.onMessage(slot, msg));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
+    // exclusive: in a cluster worker, a shared upstream socket would deliver answers to
+    // whichever worker reads first.
+    socket.bind({ port: 0, exclusive: true }, () => {
+      socket.connect(this.port, this.host, () => {
+        slot.connected = true;
+        for (const ex of slot.waiting) if (slot.pending.get(ex.id) === ex) socket.send(ex.wire);
+        slot.waiting.length = 0;
+      });
+    });
+    return slot;
+  }
+
+  private onMessage(slot: SocketSlot, msg: Buffer): void {
+    if (msg.length < 12) return this.events.mismatch();
+    const ex = slot.pending.get((msg[0] << 8) | msg[1]);
+    if (ex === undefined) return this.events.mismatch();
+    slot.pending.delete(ex.id);
+    this.events.answer(ex, msg);
+    if (slot.retired && slot.pending.size === 0) this.closeSlot(slot);
+  }
+
+  private onError(slot: SocketSlot, err: NodeJS.ErrnoException): void {
+    // On a connected socket, ICMP port-unreachable surfaces as ECONNREFUSED: the upstream is
+    // not listening, so everything in flight on this socket can fail over now, not at timeout.
+    const failed = [...slot.pending.values()];
+    slot.pending.clear();
+    slot.waiting.length = 0;
+    for (const ex of failed) this.events.failed(ex, err.code ?? err.message);
+  }
+
+  private retire(slot: SocketSlot): void {
+    slot.retired = true;
+    if (slot.pending.size === 0) this.closeSlot(slot);
+    else this.retiring.add(slot);
+  }
+
+  private closeSlot(slot: SocketSlot): void {
+    this.retiring.delete(slot);
+    try {
+      slot.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}

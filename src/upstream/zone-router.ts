@@ -1,0 +1,46 @@
+/**
+ * Conditional forwarding: the pool for a query is the one of the longest configured zone
+ * that contains the qname (e.g. `corp.example` to the domain controllers), else the default.
+ * Matching works on the lower-cased wire name, so no presentation string is built per query.
+ */
+import { nameToWire } from '../dns/name.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+interface ZoneRoute {
+  zone: string;
+  /** The zone's lower-cased wire form, as a latin1 string. */
+  wire: string;
+  pool: UpstreamPool;
+}
+
+export class ZoneRouter {
+  private readonly routes: ZoneRoute[];
+
+  constructor(readonly defaultPool: UpstreamPool, zones: { zone: string; pool: UpstreamPool }[]) {
+    this.routes = zones
+      .map((z) => ({ zone: z.zone, wire: nameToWire(z.zone.toLowerCase()).toString('latin1'), pool: z.pool }))
+      .sort((a, b) => b.wire.length - a.wire.length);
+  }
+
+  get pools(): UpstreamPool[] {
+    return [this.defaultPool, ...this.routes.map((r) => r.pool)];
+  }
+
+  /** `questionKey` starts with the lower-cased wire qname (see cache-key.ts). */
+  poolFor(questionKey: string): UpstreamPool {
+    if (this.routes.length === 0) return this.defaultPool;
+    const nameLength = questionKey.length - 5;
+    for (const route of this.routes) {
+      const offset = nameLength - route.wire.length;
+      if (offset < 0 || !isLabelBoundary(questionKey, offset)) continue;
+      if (questionKey.startsWith(route.wire, offset)) return route.pool;
+    }
+    return this.defaultPool;
+  }
+}
+
+function isLabelBoundary(wireName: string, offset: number): boolean {
+  let pos = 0;
+  while (pos < offset) pos += wireName.charCodeAt(pos) + 1;
+  return pos === offset;
+}

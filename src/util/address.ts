@@ -1,0 +1,32 @@
+/** Parsing of `ADDR[:PORT]` strings, including bracketed IPv6 (`[::1]:53`). */
+import { isIP } from 'node:net';
+
+export interface HostPort {
+  host: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export function parseHostPort(text: string, defaultPort: number): HostPort | string {
+  let host = text.trim();
+  let port = defaultPort;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+  if (bracketed) {
+    host = bracketed[1];
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else if (isIP(host) !== 6) {
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0) {
+      port = Number(host.slice(colon + 1));
+      host = host.slice(0, colon);
+    }
+  }
+  const family = isIP(host);
+  if (family === 0) return `"${text}" is not an IP address with an optional port (use [v6]:port for IPv6)`;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `"${text}" has an invalid port`;
+  return { host, port, family: family as 4 | 6 };
+}
+
+export function formatHostPort(hp: { host: string; port: number }): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
