@@ -85,7 +85,10 @@ export class TcpTransport {
     const ex = this.pending.get((msg[0] << 8) | msg[1]);
     if (ex === undefined) return this.events.mismatch();
     this.pending.delete(ex.id);
-    this.events.answer(ex, msg);
+    if (!this.events.answer(ex, msg)) {
+      this.pending.set(ex.id, ex);
+      return;
+    }
     this.armIdle();
   }
 

@@ -9,7 +9,8 @@ import { randomQueryId } from '../util/random-ids.js';
 import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
 
 export interface UdpTransportEvents {
-  answer(ex: Exchange, answer: Buffer): void;
+  /** Returns false when the answer does not answer `ex` (wrong question): it is then ignored. */
+  answer(ex: Exchange, answer: Buffer): boolean;
   failed(ex: Exchange, error: string): void;
   /** An answer whose ID or question matched nothing in flight (late, duplicate or spoofed). */
   mismatch(): void;
@@ -105,7 +106,10 @@ export class UdpTransport {
     const ex = slot.pending.get((msg[0] << 8) | msg[1]);
     if (ex === undefined) return this.events.mismatch();
     slot.pending.delete(ex.id);
-    this.events.answer(ex, msg);
+    if (!this.events.answer(ex, msg)) {
+      slot.pending.set(ex.id, ex);
+      return;
+    }
     if (slot.retired && slot.pending.size === 0) this.closeSlot(slot);
   }
 

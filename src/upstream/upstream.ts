@@ -98,26 +98,25 @@ export class Upstream {
     }
   }
 
-  private onAnswer(ex: Exchange, answer: Buffer): void {
+  /** Returns false, and keeps waiting, when the answer is not for this exchange's question. */
+  private onAnswer(ex: Exchange, answer: Buffer): boolean {
     const scan = ex.accept(answer);
     if (typeof scan === 'string') {
       this.stats.mismatched++;
-      this.outstanding--;
-      this.stats.errors++;
-      ex.onOutcome(ex, `bad answer from ${this.name}: ${scan}`, null, null);
-      return;
+      return false;
     }
     if (scan.truncated && !ex.viaTcp) {
       // RFC 7766 §5: a truncated UDP answer is retried over TCP, on the same upstream.
       this.stats.tcpFallbacks++;
       this.outstanding--;
       this.send(ex, ex.sentAt, ex.deadline - ex.sentAt, true);
-      return;
+      return true;
     }
     this.outstanding--;
     this.stats.answers++;
     this.stats.latency.observe(performance.now() - ex.sentAt);
     ex.onOutcome(ex, null, answer, scan);
+    return true;
   }
 
   private onFailed(ex: Exchange, error: string): void {
