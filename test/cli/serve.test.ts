@@ -1,0 +1,158 @@
+/**
+ * The real executable: reload under load, refused reloads, workers, shutdown, check-config.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CliServer, runCli } from '../helpers/cli.js';
+import { dig, kdig } from '../helpers/dns-client.js';
+import { freePort } from '../helpers/ports.js';
+import { UnboundServer } from '../helpers/unbound.js';
+
+describe('dnsward serve (the executable)', () => {
+  let unbound: UnboundServer;
+  let unbound2: UnboundServer;
+  const dir = mkdtempSync(join(tmpdir(), 'dnsward-cli-'));
+
+  before(async () => {
+    const records = Array.from({ length: 50 }, (_, i) => `h${i}.example.test. 300 IN A 192.0.2.${i + 1}`);
+    unbound = await UnboundServer.start({ zones: ['example.test'], records });
+    unbound2 = await UnboundServer.start({ zones: ['example.test'], records });
+  });
+  after(async () => {
+    await unbound?.stop();
+    await unbound2?.stop();
+  });
+
+  it('reloads on SIGHUP while dnsperf sends load, losing no query', async () => {
+    const port = await freePort();
+    const configPath = join(dir, 'reload.yaml');
+    const config = (servers: number[], policy: string) => `
+listen: ["127.0.0.1:${port}"]
+dataDir: ${join(dir, 'var-reload')}
+upstreams:
+  policy: ${policy}
+  servers: [${servers.map((p) => `"127.0.0.1:${p}"`).join(', ')}]
+`;
+    writeFileSync(configPath, config([unbound.port], 'failover'));
+    const server = CliServer.start(['--config', configPath]);
+    try {
+      await server.waitForLog('dnsward started');
+      const queries = join(dir, 'queries.txt');
+      // Half hits, half misses (unique names answered NXDOMAIN by unbound's local zone).
+      writeFileSync(queries, Array.from({ length: 4000 }, (_, i) => (i % 2 ? `h${i % 50}.example.test A` : `miss${i}.example.test A`)).join('\n') + '\n');
+      const perf = promisify(execFile)('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queries, '-l', '4', '-Q', '3000', '-t', '3'], { timeout: 30_000 });
+      const variants = [config([unbound.port, unbound2.port], 'round-robin'), config([unbound2.port], 'least-outstanding'), config([unbound.port], 'failover')];
+      for (let i = 0; i < variants.length; i++) {
+        await new Promise((r) => setTimeout(r, 800));
+        writeFileSync(configPath, variants[i]);
+        server.child.kill('SIGHUP');
+        await server.waitForLog('configuration reloaded', i + 1);
+      }
+      const { stdout } = await perf;
+      const sent = Number(/Queries sent:\s+(\d+)/.exec(stdout)?.[1]);
+      const lost = Number(/Queries lost:\s+(\d+)/.exec(stdout)?.[1]);
+      assert.ok(sent > 5000, `dnsperf sent ${sent} queries`);
+      assert.equal(lost, 0, stdout);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('refuses a bad reload, says why, and keeps serving', async () => {
+    const port = await freePort();
+    const configPath = join(dir, 'bad-reload.yaml');
+    writeFileSync(configPath, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var-bad')}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n`);
+    const server = CliServer.start(['--config', configPath]);
+    try {
+      await server.waitForLog('dnsward started');
+      writeFileSync(configPath, `listen: ["127.0.0.1:${port}"]\nupstreams: { servers: ["not-an-ip"], timeout: soon }\n`);
+      const reload = await runCli(['reload', '--data-dir', join(dir, 'var-bad')]);
+      assert.equal(reload.code, 0, reload.stderr);
+      await server.waitForLog('reload refused');
+      assert.match(server.log, /upstreams\.servers\[0\]/);
+      assert.match(server.log, /upstreams\.timeout: expected a duration/);
+      const r = await dig('127.0.0.1', port, ['h1.example.test', 'A']);
+      assert.match(r.answers[0], /192\.0\.2\.2$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('runs two workers sharing the listeners, and shuts down cleanly', async () => {
+    const port = await freePort();
+    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--workers', '2', '--data-dir', join(dir, 'var-workers')]);
+    try {
+      await server.waitForLog('dnsward started', 2);
+      for (let i = 0; i < 6; i++) {
+        const udp = await dig('127.0.0.1', port, [`h${i}.example.test`, 'A']);
+        assert.match(udp.answers[0], new RegExp(`192\\.0\\.2\\.${i + 1}$`));
+        const tcp = await kdig('127.0.0.1', port, ['+tcp', `h${i + 10}.example.test`, 'A']);
+        assert.match(tcp.answers[0], new RegExp(`192\\.0\\.2\\.${i + 11}$`));
+      }
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0);
+    }
+    assert.equal(server.log.split('dnsward stopped').length - 1, 2, 'both workers drained and stopped');
+  });
+
+  it('listens on IPv6 loopback when asked', async () => {
+    const port = await freePort('::1').catch(() => 0);
+    if (port === 0) assert.fail('IPv6 loopback is not available on this machine');
+    const server = CliServer.start(['--listen', `[::1]:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-v6')]);
+    try {
+      await server.waitForLog('dnsward started');
+      const r = await dig('::1', port, ['h3.example.test', 'A']);
+      assert.match(r.answers[0], /192\.0\.2\.4$/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('dnsward check-config and help', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsward-check-'));
+
+  it('accepts a valid file and prints what it means', async () => {
+    const file = join(dir, 'good.yaml');
+    writeFileSync(file, 'listen: ["0.0.0.0:53", "[::]:53"]\nupstreams:\n  policy: round-robin\n  servers: ["192.0.2.53", { address: "192.0.2.54:5300", protocol: tcp }]\nforwardZones:\n  - { zone: corp.example, servers: ["10.0.0.1"] }\n');
+    const r = await runCli(['check-config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /192\.0\.2\.54:5300\/tcp/);
+    assert.match(r.stdout, /zone corp\.example: 10\.0\.0\.1:53/);
+  });
+
+  it('names the file, the key path and what was expected', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'listen: ["127.0.0.1:99999"]\nupstreams:\n  policy: random\n  servers: ["192.0.2.1"]\ncache:\n  maxBytes: lots\n  maxEntires: 5\n');
+    const r = await runCli(['check-config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(file.replace(/[.]/g, '\\.')));
+    assert.match(r.stderr, /listen\[0\]/);
+    assert.match(r.stderr, /upstreams\.policy: .*"failover"\|"round-robin"\|"least-outstanding"/);
+    assert.match(r.stderr, /cache\.maxBytes: expected a size/);
+    assert.match(r.stderr, /cache: unknown key "maxEntires"/);
+  });
+
+  it('reports YAML syntax errors with a line number', async () => {
+    const file = join(dir, 'syntax.yaml');
+    writeFileSync(file, 'listen: [\n  "127.0.0.1:53"\nupstreams: {\n');
+    const r = await runCli(['check-config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /YAML syntax/);
+  });
+
+  it('has --help on every command', async () => {
+    for (const command of ['serve', 'check-config', 'reload']) {
+      const r = await runCli([command, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`Usage: dnsward ${command}`));
+    }
+    const top = await runCli(['--help']);
+    assert.match(top.stdout, /Commands:/);
+  });
+});

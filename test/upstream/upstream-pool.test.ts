@@ -1,0 +1,91 @@
+/**
+ * Anti-spoofing and retries, against a scripted fake upstream (node:dgram). No real resolver
+ * can be told to send forged answers, so this one part is mocked.
+ */
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { after, describe, it } from 'node:test';
+import * as dnsPacket from 'dns-packet';
+import { parseQuery } from '../../src/dns/query-parser.js';
+import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
+import { encodeQuery } from '../helpers/packets.js';
+
+type Script = (query: dnsPacket.Packet, reply: (p: Partial<dnsPacket.Packet> & { id: number }) => void) => void;
+
+async function fakeUpstream(script: Script): Promise<{ port: number; close: () => void; queries: number[] }> {
+  const socket = dgram.createSocket('udp4');
+  const queries: number[] = [];
+  socket.on('message', (msg, rinfo) => {
+    const q = dnsPacket.decode(msg);
+    queries.push(q.id!);
+    script(q, (p) => socket.send(dnsPacket.encode({ type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, ...p }), rinfo.port, rinfo.address));
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  return { port: socket.address().port, close: () => socket.close(), queries };
+}
+
+function pool(ports: number[], policy: 'failover' | 'round-robin' | 'least-outstanding' = 'failover', timeoutMs = 300): UpstreamPool {
+  return new UpstreamPool({
+    name: 'test', policy, timeoutMs, attempts: 3,
+    upstreams: ports.map((port) => ({ address: { host: '127.0.0.1', port, family: 4 as const }, protocol: 'udp' as const, sockets: 2, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2 })),
+  }, () => {});
+}
+
+function resolve(p: UpstreamPool, name: string): Promise<{ error: string | null; answer: Buffer | null }> {
+  const request = encodeQuery(name, 'A', { id: 4321 });
+  const parsed = parseQuery(request).query;
+  const timer = setInterval(() => p.sweep(performance.now()), 20);
+  return new Promise((done) => p.resolve(request, parsed, null, (_c, error, answer) => {
+    clearInterval(timer);
+    done({ error, answer });
+  }));
+}
+
+describe('UpstreamPool', () => {
+  const cleanup: (() => void)[] = [];
+  after(() => cleanup.forEach((c) => c()));
+
+  it('uses random query IDs, not the client\'s', async () => {
+    const up = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '192.0.2.1' }] }));
+    const p = pool([up.port]);
+    cleanup.push(up.close, () => p.close());
+    for (let i = 0; i < 20; i++) assert.equal((await resolve(p, `r${i}.example`)).error, null);
+    assert.ok(up.queries.filter((id) => id === 4321).length <= 1, 'client ID passed through');
+    assert.ok(new Set(up.queries).size >= 18, `IDs repeat: ${up.queries}`);
+  });
+
+  it('ignores answers with a wrong ID or a wrong question, and takes the genuine one', async () => {
+    const up = await fakeUpstream((q, reply) => {
+      reply({ id: (q.id! + 1) & 0xffff, answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '6.6.6.6' }] });
+      reply({ id: q.id!, questions: [{ type: 'A', name: 'evil.example', class: 'IN' }], answers: [{ type: 'A', name: 'evil.example', ttl: 60, data: '6.6.6.7' }] });
+      setTimeout(() => reply({ id: q.id!, answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '192.0.2.99' }] }), 20);
+    });
+    const p = pool([up.port]);
+    cleanup.push(up.close, () => p.close());
+    const { error, answer } = await resolve(p, 'victim.example');
+    assert.equal(error, null);
+    const decoded = dnsPacket.decode(answer!);
+    assert.equal((decoded.answers![0] as { data: string }).data, '192.0.2.99');
+    assert.equal(p.upstreams[0].stats.mismatched, 2);
+  });
+
+  it('retries on another upstream after a timeout, and marks the silent one down', async () => {
+    const silent = await fakeUpstream(() => {});
+    const good = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '192.0.2.2' }] }));
+    const p = pool([silent.port, good.port], 'failover', 200);
+    cleanup.push(silent.close, good.close, () => p.close());
+    for (let i = 0; i < 3; i++) assert.equal((await resolve(p, `t${i}.example`)).error, null);
+    assert.equal(p.upstreams[0].healthy, false);
+    assert.equal(p.upstreams[0].stats.timeouts, 2, 'after two timeouts the silent upstream is skipped');
+  });
+
+  it('spreads queries in round-robin', async () => {
+    const a = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
+    const b = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
+    const p = pool([a.port, b.port], 'round-robin');
+    cleanup.push(a.close, b.close, () => p.close());
+    for (let i = 0; i < 10; i++) await resolve(p, `rr${i}.example`);
+    assert.equal(a.queries.length, 5);
+    assert.equal(b.queries.length, 5);
+  });
+});
