@@ -62,6 +62,10 @@ export class UnboundServer {
     await Promise.race([waitForDns('127.0.0.1', this.port), exited]);
   }
 
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;

@@ -1,0 +1,196 @@
+/**
+ * `npm run bench`: dnsperf against dnsward, dnsdist and unbound in the same run, on the same
+ * machine, all in front of the same unbound upstream (local data only). Prints a Markdown
+ * table; docs/BENCHMARKS.md records results with date, machine and command.
+ *
+ * Workloads: "hit" repeats 100 names (all cache hits once warm); "miss" sends unique names
+ * under a redirect zone, so every query reaches the upstream.
+ * Measures: max QPS (dnsperf -c 4 -q 500), and latency percentiles at a fixed 20k QPS
+ * (from dnsperf -v per-query latencies), and CPU time per query (from /proc).
+ *
+ * Environment: BENCH_SECONDS (default 8), BENCH_SKIP_DNSDIST=1.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLI } from '../test/helpers/cli.js';
+import { waitForDns } from '../test/helpers/dns-client.js';
+import { freePort } from '../test/helpers/ports.js';
+import { UnboundServer } from '../test/helpers/unbound.js';
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const dir = mkdtempSync(join(tmpdir(), 'dnsward-bench-'));
+
+interface Row {
+  target: string;
+  workload: string;
+  qps: number;
+  cpuUsPerQuery: number;
+  lost: number;
+  p50ms?: number;
+  p99ms?: number;
+  avgms?: number;
+}
+
+function cpuTicks(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // process gone
+    }
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function dnsperf(port: number, file: string, extra: string[]): Promise<string> {
+  const { stdout } = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), ...extra], { maxBuffer: 1 << 30, timeout: (SECONDS + 30) * 1000 });
+  return stdout;
+}
+
+async function measure(target: string, workload: string, port: number, pid: number, file: string, withLatency: boolean): Promise<Row> {
+  const t0 = cpuTicks(pid);
+  const out = await dnsperf(port, file, ['-c', '4', '-q', '500']);
+  const ticks = cpuTicks(pid) - t0;
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const row: Row = {
+    target, workload,
+    qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    cpuUsPerQuery: completed ? (ticks * 10_000) / completed : 0,
+  };
+  if (withLatency) {
+    const verbose = await dnsperf(port, file, ['-Q', '20000', '-v', '-c', '4']);
+    const latencies: number[] = [];
+    for (const line of verbose.split('\n')) {
+      if (line.startsWith('> ')) latencies.push(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000);
+    }
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+    row.p50ms = pct(50);
+    row.p99ms = pct(99);
+    row.avgms = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+  }
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+  return row;
+}
+
+async function startProcess(command: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  await Promise.race([
+    waitForDns('127.0.0.1', port),
+    new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${command} exited ${code}: ${stderr}`)))),
+  ]);
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, `dnsdist-${cache}.conf`);
+  writeFileSync(conf, [
+    'setSecurityPollSuffix("")', // otherwise dnsdist queries the outside at start
+    `setLocal("127.0.0.1:${port}")`,
+    `newServer({address="127.0.0.1:${upstreamPort}"})`,
+    ...(cache ? ['pc = newPacketCache(1000000)', 'getPool(""):setCache(pc)'] : []),
+  ].join('\n'));
+  return { child: await startProcess('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], port), port };
+}
+
+async function dnsward(upstreamPort: number, workers: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, `dnsward-${workers}.yaml`);
+  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nworkers: ${workers}\ndataDir: ${join(dir, `var-${workers}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\n`);
+  return { child: await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port), port };
+}
+
+async function main(): Promise<void> {
+  const hitNames = Array.from({ length: 100 }, (_, i) => `h${i}.hit.bench.test`);
+  const upstream = await UnboundServer.start({
+    zones: ['hit.bench.test'],
+    records: [...hitNames.map((n, i) => `${n}. 3600 IN A 192.0.2.${(i % 250) + 1}`), 'miss.bench.test. 3600 IN A 192.0.2.254'],
+    extra: ['local-zone: "miss.bench.test." redirect', 'num-queries-per-thread: 4096', 'so-rcvbuf: 4m', 'so-sndbuf: 4m'],
+  });
+  const hitFile = join(dir, 'hit.txt');
+  writeFileSync(hitFile, hitNames.map((n) => `${n} A`).join('\n') + '\n');
+  // Unique names for the whole run: more than the fastest target can send in SECONDS.
+  const missCount = Math.max(2_000_000, SECONDS * 150_000);
+  const missFile = join(dir, 'miss.txt');
+  const missLines: string[] = [];
+  for (let i = 0; i < missCount; i++) missLines.push(`m${i.toString(36)}.miss.bench.test A`);
+  writeFileSync(missFile, missLines.join('\n') + '\n');
+  const rows: Row[] = [];
+  const upstreamPid = upstream.pid;
+
+  rows.push(await measure('unbound (alone)', 'hit', upstream.port, upstreamPid, hitFile, true));
+  rows.push(await measure('unbound (alone)', 'miss', upstream.port, upstreamPid, missFile, true));
+
+  if (!process.env.BENCH_SKIP_DNSDIST) {
+    const cached = await dnsdist(upstream.port, true);
+    rows.push(await measure('dnsdist, packet cache', 'hit', cached.port, cached.child.pid!, hitFile, true));
+    await stopProcess(cached.child);
+    const uncached = await dnsdist(upstream.port, false);
+    rows.push(await measure('dnsdist, no cache', 'miss', uncached.port, uncached.child.pid!, missFile, true));
+    await stopProcess(uncached.child);
+  }
+  for (const workers of [1, 2]) {
+    const dw = await dnsward(upstream.port, workers);
+    rows.push(await measure(`dnsward, ${workers} worker${workers > 1 ? 's' : ''}`, 'hit', dw.port, dw.child.pid!, hitFile, workers === 1));
+    rows.push(await measure(`dnsward, ${workers} worker${workers > 1 ? 's' : ''}`, 'miss', dw.port, dw.child.pid!, missFile, workers === 1));
+    await stopProcess(dw.child);
+  }
+  await upstream.stop();
+  printTable(rows);
+}
+
+function printTable(rows: Row[]): void {
+  const find = (t: string, w: string) => rows.find((r) => r.target.startsWith(t) && r.workload === w);
+  const f = (n: number | undefined, d = 2) => (n === undefined ? '–' : n.toFixed(d));
+  console.log(`\n## dnsperf, ${SECONDS} s per run, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
+  console.log('| target | workload | max QPS | lost | CPU µs/query | avg ms @20k | p50 ms @20k | p99 ms @20k |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.target} | ${r.workload} | ${Math.round(r.qps)} | ${r.lost} | ${f(r.cpuUsPerQuery, 1)} | ${f(r.avgms, 3)} | ${f(r.p50ms, 3)} | ${f(r.p99ms, 3)} |`);
+  const dwHit = find('dnsward, 1', 'hit');
+  const dwMiss = find('dnsward, 1', 'miss');
+  const ddHit = find('dnsdist, packet', 'hit');
+  const ddMiss = find('dnsdist, no', 'miss');
+  const ubMiss = find('unbound', 'miss');
+  const ubHit = find('unbound', 'hit');
+  console.log('\n| measure | target | dnsward | reference | ratio / difference |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  if (dwHit && ddHit) console.log(`| cache-hit QPS vs dnsdist with packet cache | ≥ 0.9× | ${Math.round(dwHit.qps)} | ${Math.round(ddHit.qps)} | ${(dwHit.qps / ddHit.qps).toFixed(2)}× |`);
+  if (dwMiss && ddMiss) console.log(`| cache-miss QPS vs dnsdist without cache | ≥ 1.0× | ${Math.round(dwMiss.qps)} | ${Math.round(ddMiss.qps)} | ${(dwMiss.qps / ddMiss.qps).toFixed(2)}× |`);
+  if (dwMiss && ubMiss) console.log(`| added p99 at 20k QPS, misses, over unbound alone | ≤ 0.5 ms | ${f(dwMiss.p99ms, 3)} ms | ${f(ubMiss.p99ms, 3)} ms | +${f((dwMiss.p99ms ?? 0) - (ubMiss.p99ms ?? 0), 3)} ms |`);
+  if (dwHit && ubHit) console.log(`| added p99 at 20k QPS, hits, over unbound alone | – | ${f(dwHit.p99ms, 3)} ms | ${f(ubHit.p99ms, 3)} ms | +${f((dwHit.p99ms ?? 0) - (ubHit.p99ms ?? 0), 3)} ms |`);
+  if (ddMiss && ubMiss) console.log(`| dnsdist's added p99 (reference) | – | – | ${f(ddMiss.p99ms, 3)} ms | +${f((ddMiss.p99ms ?? 0) - (ubMiss.p99ms ?? 0), 3)} ms |`);
+  const w2Hit = find('dnsward, 2', 'hit');
+  const w2Miss = find('dnsward, 2', 'miss');
+  if (w2Hit && dwHit && w2Miss && dwMiss) console.log(`| QPS, 2 workers vs 1 (hit / miss) | – | ${Math.round(w2Hit.qps)} / ${Math.round(w2Miss.qps)} | ${Math.round(dwHit.qps)} / ${Math.round(dwMiss.qps)} | ${(w2Hit.qps / dwHit.qps).toFixed(2)}× / ${(w2Miss.qps / dwMiss.qps).toFixed(2)}× |`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
