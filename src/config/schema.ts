@@ -92,7 +92,10 @@ export const configSchema = z.object({
   forwardZones: z.array(forwardZone).default([]),
   cache: cache.prefault({}),
   tcp: tcp.prefault({}),
-  udp: z.object({ receiveBuffer: size.default(4 << 20) }).strict().prefault({}),
+  udp: z.object({
+    receiveBuffer: size.default(4 << 20),
+    io: z.enum(['auto', 'native', 'dgram']).default('auto'),
+  }).strict().prefault({}),
   dataDir: z.string().default('./var'),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),

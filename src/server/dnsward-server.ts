@@ -11,9 +11,14 @@ import { HealthChecker } from '../upstream/health-checker.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ZoneRouter } from '../upstream/zone-router.js';
-import { formatHostPort } from '../util/address.js';
+import { formatHostPort, type HostPort } from '../util/address.js';
 import { TcpListener, type TcpListenerOptions } from './tcp-listener.js';
+import cluster from 'node:cluster';
+import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
+import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
+
+type AnyUdpListener = UdpListener | UdpBatchListener;
 
 const SWEEP_INTERVAL_MS = 20;
 
@@ -24,7 +29,7 @@ export class DnswardServer {
   private router: ZoneRouter;
   private health: HealthChecker;
   private readonly parts: PipelineParts;
-  private udpListeners = new Map<string, UdpListener>();
+  private udpListeners = new Map<string, AnyUdpListener>();
   private tcpListeners = new Map<string, TcpListener>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private retiredRouters = new Set<ZoneRouter>();
@@ -156,6 +161,23 @@ export class DnswardServer {
     return new HealthChecker({ intervalMs: hc.interval, timeoutMs: hc.timeout, name: hc.name, qtype: hc.type, mustResolve: hc.mustResolve }, () => router.pools.flatMap((p) => p.upstreams));
   }
 
+  /**
+   * The batched native socket when the addon loaded (udp.io auto/native), else node:dgram.
+   * `native` without the addon is an error, so an operator who asked for it notices.
+   */
+  private createUdpListener(address: HostPort, config: Config): AnyUdpListener {
+    if (config.udp.io !== 'dgram') {
+      const native = loadNativeUdp();
+      if (native) return new UdpBatchListener(address, this.pipeline, native, config.udp.receiveBuffer, cluster.isWorker);
+      if (config.udp.io === 'native') throw new Error(`udp.io is "native" but ${nativeUdpFailure()}`);
+      if (!this.warnedNoNative) this.log.warn({ reason: nativeUdpFailure() }, 'batched UDP I/O unavailable: using node:dgram');
+      this.warnedNoNative = true;
+    }
+    return new UdpListener(address, this.pipeline, config.udp.receiveBuffer);
+  }
+
+  private warnedNoNative = false;
+
   private async syncListeners(config: Config): Promise<void> {
     const wantedUdp = new Set<string>();
     const wantedTcp = new Set<string>();
@@ -164,10 +186,10 @@ export class DnswardServer {
       if (l.protocols.includes('udp')) {
         wantedUdp.add(key);
         if (!this.udpListeners.has(key)) {
-          const listener = new UdpListener(l.address, this.pipeline, config.udp.receiveBuffer);
+          const listener = this.createUdpListener(l.address, config);
           await listener.listen();
           this.udpListeners.set(key, listener);
-          this.log.info({ address: key, transport: 'udp' }, 'listening');
+          this.log.info({ address: key, transport: 'udp', io: listener instanceof UdpBatchListener ? 'native recvmmsg/sendmmsg' : 'node:dgram' }, 'listening');
         }
       }
       if (l.protocols.includes('tcp')) {

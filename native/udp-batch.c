@@ -1,0 +1,354 @@
+/*
+ * Batched UDP I/O for dnsward's listeners (Linux): recvmmsg(2) reads up to BATCH datagrams
+ * per wake-up and hands them to JavaScript in one call; replies produced during that call are
+ * sent together with one sendmmsg(2). In cluster workers each socket sets SO_REUSEPORT, so every
+ * worker gets its own socket and the kernel spreads clients across them.
+ *
+ * Why: per-datagram costs in Node's dgram (one JS callback, one syscall and one Buffer per
+ * packet in each direction) dominate a cache hit. This file is optional: without it, dnsward
+ * uses node:dgram (src/server/udp-listener.ts), and every test runs on either.
+ */
+#define NAPI_VERSION 8
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define BATCH 32
+#define SLOT 4096
+#define META 8 /* int32 per datagram: length, port, family, truncated, address (16 bytes) */
+
+typedef struct {
+  napi_env env;
+  int fd;
+  int ipv6;
+  int closing;
+  int in_batch;
+  uv_poll_t poll;
+  napi_ref on_batch;
+  napi_ref data_ref;
+  napi_ref meta_ref;
+  napi_async_context async_context;
+  uint8_t *rbuf;
+  int32_t *rmeta;
+  struct mmsghdr rmsg[BATCH];
+  struct iovec riov[BATCH];
+  struct sockaddr_storage raddr[BATCH];
+  struct mmsghdr smsg[BATCH];
+  struct iovec siov[BATCH];
+  struct sockaddr_storage saddr[BATCH];
+  uint8_t sbuf[BATCH * SLOT];
+  int scount;
+  double send_errors;
+} bsock;
+
+#define CHECK(call)                                                     \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      napi_throw_error(env, "DNSWARD_ERR_NATIVE", "N-API call failed: " #call); \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, "DNSWARD_ERR_SOCKET", msg);
+  return NULL;
+}
+
+static bsock *unwrap(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return (bsock *)p;
+}
+
+static void flush(bsock *s) {
+  int off = 0;
+  while (off < s->scount) {
+    int n = sendmmsg(s->fd, s->smsg + off, s->scount - off, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s->send_errors += s->scount - off;
+      break;
+    }
+    off += n;
+  }
+  s->scount = 0;
+}
+
+static void fill_addr(bsock *s, struct sockaddr_storage *ss, socklen_t *len, int port, const int32_t *words) {
+  memset(ss, 0, sizeof *ss);
+  if (s->ipv6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    memcpy(&a->sin6_addr, words, 16);
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    memcpy(&a->sin_addr, words, 4);
+    *len = sizeof *a;
+  }
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  bsock *s = (bsock *)handle->data;
+  if (status < 0 || s->closing) return;
+  for (int i = 0; i < BATCH; i++) {
+    s->riov[i].iov_base = s->rbuf + i * SLOT;
+    s->riov[i].iov_len = SLOT;
+    memset(&s->rmsg[i].msg_hdr, 0, sizeof s->rmsg[i].msg_hdr);
+    s->rmsg[i].msg_hdr.msg_iov = &s->riov[i];
+    s->rmsg[i].msg_hdr.msg_iovlen = 1;
+    s->rmsg[i].msg_hdr.msg_name = &s->raddr[i];
+    s->rmsg[i].msg_hdr.msg_namelen = sizeof s->raddr[i];
+  }
+  int n = recvmmsg(s->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) return;
+  for (int i = 0; i < n; i++) {
+    int32_t *m = s->rmeta + i * META;
+    m[0] = (int32_t)s->rmsg[i].msg_len;
+    m[3] = (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+    memset(m + 4, 0, 16);
+    if (s->raddr[i].ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->raddr[i];
+      m[1] = ntohs(a->sin6_port);
+      m[2] = 6;
+      memcpy(m + 4, &a->sin6_addr, 16);
+    } else {
+      struct sockaddr_in *a = (struct sockaddr_in *)&s->raddr[i];
+      m[1] = ntohs(a->sin_port);
+      m[2] = 4;
+      memcpy(m + 4, &a->sin_addr, 4);
+    }
+  }
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  napi_get_reference_value(env, s->on_batch, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback needs an object as receiver */
+  napi_create_int32(env, n, &arg);
+  s->in_batch = 1;
+  napi_status st = napi_make_callback(env, s->async_context, recv, cb, 1, &arg, &result);
+  s->in_batch = 0;
+  flush(s);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* open(host, port, ipv6, receiveBufferBytes, reusePort) -> { handle, data, meta, port } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[64];
+  size_t hostlen;
+  int32_t port, rcvbuf;
+  bool ipv6, reuse_port;
+  CHECK(napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hostlen));
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  CHECK(napi_get_value_bool(env, argv[2], &ipv6));
+  CHECK(napi_get_value_int32(env, argv[3], &rcvbuf));
+  CHECK(napi_get_value_bool(env, argv[4], &reuse_port));
+
+  int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket");
+  int one = 1;
+  /* Only for cluster workers: a lone instance must get EADDRINUSE from a port already taken. */
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    close(fd);
+    return throw_errno(env, "setsockopt(SO_REUSEPORT)");
+  }
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+  memset(&ss, 0, sizeof ss);
+  if (ipv6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) { close(fd); errno = EINVAL; return throw_errno(env, "inet_pton"); }
+    sslen = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) { close(fd); errno = EINVAL; return throw_errno(env, "inet_pton"); }
+    sslen = sizeof *a;
+  }
+  if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return throw_errno(env, "bind");
+  }
+  sslen = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sslen);
+  int bound = ipv6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+
+  bsock *s = calloc(1, sizeof *s);
+  if (!s) { close(fd); napi_throw_error(env, "DNSWARD_ERR_NATIVE", "out of memory"); return NULL; }
+  s->env = env;
+  s->fd = fd;
+  s->ipv6 = ipv6;
+  for (int i = 0; i < BATCH; i++) {
+    s->siov[i].iov_base = s->sbuf + i * SLOT;
+    s->smsg[i].msg_hdr.msg_iov = &s->siov[i];
+    s->smsg[i].msg_hdr.msg_iovlen = 1;
+    s->smsg[i].msg_hdr.msg_name = &s->saddr[i];
+  }
+  napi_value data, meta, handle, out, portv, name;
+  void *p;
+  CHECK(napi_create_arraybuffer(env, BATCH * SLOT, &p, &data));
+  s->rbuf = p;
+  CHECK(napi_create_arraybuffer(env, BATCH * META * 4, &p, &meta));
+  s->rmeta = p;
+  CHECK(napi_create_reference(env, data, 1, &s->data_ref));
+  CHECK(napi_create_reference(env, meta, 1, &s->meta_ref));
+  CHECK(napi_create_external(env, s, NULL, NULL, &handle));
+  CHECK(napi_create_string_utf8(env, "dnsward-udp-batch", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &s->async_context));
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_int32(env, bound, &portv));
+  CHECK(napi_set_named_property(env, out, "handle", handle));
+  CHECK(napi_set_named_property(env, out, "data", data));
+  CHECK(napi_set_named_property(env, out, "meta", meta));
+  CHECK(napi_set_named_property(env, out, "port", portv));
+  return out;
+}
+
+/* start(handle, onBatch(count)) */
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bsock *s = unwrap(env, argv[0]);
+  if (!s) { napi_throw_type_error(env, NULL, "bad handle"); return NULL; }
+  CHECK(napi_create_reference(env, argv[1], 1, &s->on_batch));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  int rc = uv_poll_init(loop, &s->poll, s->fd);
+  if (rc == 0) {
+    s->poll.data = s;
+    rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  }
+  if (rc != 0) {
+    napi_throw_error(env, "DNSWARD_ERR_SOCKET", uv_strerror(rc));
+    return NULL;
+  }
+  return NULL;
+}
+
+/* send(handle, bytes, port, addressWords(Int32Array of 4)) -> 0, or an errno */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], ret;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bsock *s = unwrap(env, argv[0]);
+  if (!s || s->closing) { napi_create_int32(env, EBADF, &ret); return ret; }
+  void *bytes, *words;
+  size_t len, wlen;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  int32_t port;
+  CHECK(napi_get_typedarray_info(env, argv[1], &t, &len, &bytes, &ab, &off));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  CHECK(napi_get_typedarray_info(env, argv[3], &t, &wlen, &words, &ab, &off));
+  int err = 0;
+  if (s->in_batch && len <= SLOT) {
+    int i = s->scount;
+    memcpy(s->sbuf + i * SLOT, bytes, len);
+    s->siov[i].iov_len = len;
+    socklen_t sl;
+    fill_addr(s, &s->saddr[i], &sl, port, words);
+    s->smsg[i].msg_hdr.msg_namelen = sl;
+    if (++s->scount == BATCH) flush(s);
+  } else {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    fill_addr(s, &ss, &sl, port, words);
+    if (sendto(s->fd, bytes, len, 0, (struct sockaddr *)&ss, sl) < 0) {
+      err = errno;
+      s->send_errors++;
+    }
+  }
+  napi_create_int32(env, err, &ret);
+  return ret;
+}
+
+static void on_closed(uv_handle_t *h) {
+  bsock *s = (bsock *)h->data;
+  close(s->fd);
+  free(s);
+}
+
+/* close(handle) */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bsock *s = unwrap(env, argv[0]);
+  if (!s || s->closing) return NULL;
+  s->closing = 1;
+  if (s->on_batch) napi_delete_reference(env, s->on_batch);
+  napi_delete_reference(env, s->data_ref);
+  napi_delete_reference(env, s->meta_ref);
+  napi_async_destroy(env, s->async_context);
+  if (uv_is_active((uv_handle_t *)&s->poll) || s->poll.data) {
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, on_closed);
+  } else {
+    close(s->fd);
+    free(s);
+  }
+  return NULL;
+}
+
+/* stats(handle) -> send errors */
+static napi_value js_send_errors(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ret;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bsock *s = unwrap(env, argv[0]);
+  napi_create_double(env, s ? s->send_errors : 0, &ret);
+  return ret;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+    {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
+    {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+    {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+    {"sendErrors", NULL, js_send_errors, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value batch, slot, meta;
+  napi_create_int32(env, BATCH, &batch);
+  napi_create_int32(env, SLOT, &slot);
+  napi_create_int32(env, META, &meta);
+  napi_set_named_property(env, exports, "BATCH", batch);
+  napi_set_named_property(env, exports, "SLOT", slot);
+  napi_set_named_property(env, exports, "META", meta);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
