@@ -31,7 +31,6 @@ typedef struct {
   int fd;
   int ipv6;
   int closing;
-  int in_batch;
   uv_poll_t poll;
   napi_ref on_batch;
   napi_ref data_ref;
@@ -47,8 +46,21 @@ typedef struct {
   struct sockaddr_storage saddr[BATCH];
   uint8_t sbuf[BATCH * SLOT];
   int scount;
+  int connected;
+  int dirty;
   double send_errors;
 } bsock;
+
+/*
+ * Sends produced while JavaScript handles any batch (client queries or upstream answers) are
+ * queued on their socket and flushed together when the outermost batch returns: a batch of
+ * cache misses leaves as one sendmmsg per upstream socket, and a batch of upstream answers
+ * goes back to clients as one sendmmsg.
+ */
+#define MAX_DIRTY 1024
+static bsock *dirty[MAX_DIRTY];
+static int dirty_count = 0;
+static int batch_depth = 0;
 
 #define CHECK(call)                                                     \
   do {                                                                  \
@@ -85,6 +97,16 @@ static void flush(bsock *s) {
   s->scount = 0;
 }
 
+static void flush_all(void) {
+  for (int i = 0; i < dirty_count; i++) {
+    bsock *d = dirty[i];
+    d->dirty = 0;
+    if (d->closing) d->scount = 0;
+    else flush(d);
+  }
+  dirty_count = 0;
+}
+
 static void fill_addr(bsock *s, struct sockaddr_storage *ss, socklen_t *len, int port, const int32_t *words) {
   memset(ss, 0, sizeof *ss);
   if (s->ipv6) {
@@ -115,8 +137,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     s->rmsg[i].msg_hdr.msg_namelen = sizeof s->raddr[i];
   }
   int n = recvmmsg(s->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
-  if (n <= 0) return;
-  for (int i = 0; i < n; i++) {
+  /* Errors other than "nothing to read" go to JavaScript as -errno: on a connected socket,
+     ECONNREFUSED means the upstream is not listening. */
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n == 0) return;
+  if (n < 0) n = -errno;
+  for (int i = 0; i < n; i++) { /* no iteration when n < 0 */
     int32_t *m = s->rmeta + i * META;
     m[0] = (int32_t)s->rmsg[i].msg_len;
     m[3] = (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
@@ -140,10 +166,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_get_reference_value(env, s->on_batch, &cb);
   napi_get_global(env, &recv); /* napi_make_callback needs an object as receiver */
   napi_create_int32(env, n, &arg);
-  s->in_batch = 1;
+  batch_depth++;
   napi_status st = napi_make_callback(env, s->async_context, recv, cb, 1, &arg, &result);
-  s->in_batch = 0;
-  flush(s);
+  if (--batch_depth == 0) flush_all();
   if (st == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
@@ -273,14 +298,29 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[2], &port));
   CHECK(napi_get_typedarray_info(env, argv[3], &t, &wlen, &words, &ab, &off));
   int err = 0;
-  if (s->in_batch && len <= SLOT) {
+  if (batch_depth > 0 && len <= SLOT && (s->dirty || dirty_count < MAX_DIRTY)) {
     int i = s->scount;
     memcpy(s->sbuf + i * SLOT, bytes, len);
     s->siov[i].iov_len = len;
-    socklen_t sl;
-    fill_addr(s, &s->saddr[i], &sl, port, words);
-    s->smsg[i].msg_hdr.msg_namelen = sl;
+    if (s->connected) {
+      s->smsg[i].msg_hdr.msg_name = NULL;
+      s->smsg[i].msg_hdr.msg_namelen = 0;
+    } else {
+      socklen_t sl;
+      fill_addr(s, &s->saddr[i], &sl, port, words);
+      s->smsg[i].msg_hdr.msg_name = &s->saddr[i];
+      s->smsg[i].msg_hdr.msg_namelen = sl;
+    }
+    if (!s->dirty) {
+      s->dirty = 1;
+      dirty[dirty_count++] = s;
+    }
     if (++s->scount == BATCH) flush(s);
+  } else if (s->connected) {
+    if (send(s->fd, bytes, len, 0) < 0) {
+      err = errno;
+      s->send_errors++;
+    }
   } else {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -292,6 +332,38 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   }
   napi_create_int32(env, err, &ret);
   return ret;
+}
+
+/* connect(handle, host, port): for upstream sockets; the kernel then drops datagrams from
+   any other source, and sends need no address. */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bsock *s = unwrap(env, argv[0]);
+  if (!s) { napi_throw_type_error(env, NULL, "bad handle"); return NULL; }
+  char host[64];
+  size_t hostlen;
+  int32_t port;
+  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostlen));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int32_t words[4] = {0, 0, 0, 0};
+  if (inet_pton(s->ipv6 ? AF_INET6 : AF_INET, host, words) != 1) { errno = EINVAL; return throw_errno(env, "inet_pton"); }
+  fill_addr(s, &ss, &sl, port, words);
+  if (connect(s->fd, (struct sockaddr *)&ss, sl) < 0) return throw_errno(env, "connect");
+  s->connected = 1;
+  return NULL;
+}
+
+static void drop_dirty(bsock *s) {
+  for (int i = 0; i < dirty_count; i++) {
+    if (dirty[i] == s) {
+      dirty[i] = dirty[--dirty_count];
+      break;
+    }
+  }
 }
 
 static void on_closed(uv_handle_t *h) {
@@ -308,6 +380,11 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   bsock *s = unwrap(env, argv[0]);
   if (!s || s->closing) return NULL;
   s->closing = 1;
+  if (s->dirty) {
+    flush(s);
+    drop_dirty(s);
+    s->dirty = 0;
+  }
   if (s->on_batch) napi_delete_reference(env, s->on_batch);
   napi_delete_reference(env, s->data_ref);
   napi_delete_reference(env, s->meta_ref);
@@ -337,6 +414,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
     {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
     {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+    {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
     {"sendErrors", NULL, js_send_errors, NULL, NULL, NULL, napi_default, NULL},
   };

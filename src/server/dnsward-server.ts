@@ -146,6 +146,7 @@ export class DnswardServer {
     const up = config.upstreams;
     const upstreamOptions = (servers: Config['upstreams']['servers']) => servers.map((s) => ({
       address: s.address, protocol: s.protocol, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
+      native: config.udp.io === 'dgram' ? null : loadNativeUdp(),
     }));
     const defaultPool = new UpstreamPool({ name: 'default', policy: up.policy, upstreams: upstreamOptions(up.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth);
     const zones = config.forwardZones.map((z) => ({

@@ -9,6 +9,8 @@ export interface NativeUdpBatch {
   SLOT: number;
   META: number;
   open(host: string, port: number, ipv6: boolean, receiveBuffer: number, reusePort: boolean): { handle: unknown; data: ArrayBuffer; meta: ArrayBuffer; port: number };
+  connect(handle: unknown, host: string, port: number): void;
+  /** onBatch gets the datagram count, or -errno when the socket reported an error. */
   start(handle: unknown, onBatch: (count: number) => void): void;
   send(handle: unknown, bytes: Uint8Array, port: number, addressWords: Int32Array): number;
   close(handle: unknown): void;

@@ -52,6 +52,7 @@ export class UdpBatchListener implements ReplySink {
   private onBatch(count: number): void {
     const { META, SLOT } = this.native;
     const now = performance.now();
+    // count < 0 is a socket error (-errno); an unbound listener has nothing to fail over.
     for (let i = 0; i < count; i++) {
       const m = i * META;
       if (this.meta[m + 3] !== 0) {

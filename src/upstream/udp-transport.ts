@@ -5,6 +5,8 @@
  * queries, so the source port keeps changing (RFC 5452 §9.2).
  */
 import dgram from 'node:dgram';
+import { constants } from 'node:os';
+import type { NativeUdpBatch } from '../server/native-udp.js';
 import { randomQueryId } from '../util/random-ids.js';
 import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
 
@@ -16,14 +18,23 @@ export interface UdpTransportEvents {
   mismatch(): void;
 }
 
+/** What a slot needs from a socket: node:dgram, or the batched native socket. */
+interface DatagramSocket {
+  send(bytes: Buffer): void;
+  close(): void;
+}
+
 class SocketSlot {
   readonly pending = new Map<number, Exchange>();
   readonly waiting: Exchange[] = [];
   connected = false;
   retired = false;
   sent = 0;
-  constructor(readonly socket: dgram.Socket) {}
+  socket!: DatagramSocket;
 }
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+const NO_ADDRESS = new Int32Array(4);
 
 export class UdpTransport {
   private slots: SocketSlot[] = [];
@@ -37,6 +48,8 @@ export class UdpTransport {
     private readonly socketCount: number,
     private readonly rotateAfter: number,
     private readonly events: UdpTransportEvents,
+    /** The batched native socket module; null for node:dgram. */
+    private readonly native: NativeUdpBatch | null = null,
   ) {
     for (let i = 0; i < socketCount; i++) this.slots.push(this.openSlot());
   }
@@ -85,8 +98,46 @@ export class UdpTransport {
   }
 
   private openSlot(): SocketSlot {
-    const socket = dgram.createSocket({ type: this.family === 6 ? 'udp6' : 'udp4' });
-    const slot = new SocketSlot(socket);
+    return this.native ? this.openNativeSlot(this.native) : this.openDgramSlot();
+  }
+
+  /**
+   * On the batched native socket, queries sent while a batch of client queries is handled
+   * leave together in one sendmmsg, and answers arrive in batches.
+   */
+  private openNativeSlot(native: NativeUdpBatch): SocketSlot {
+    const slot = new SocketSlot();
+    const opened = native.open(this.family === 6 ? '::' : '0.0.0.0', 0, this.family === 6, 1 << 20, false);
+    const handle = opened.handle;
+    native.connect(handle, this.host, this.port);
+    const data = Buffer.from(opened.data);
+    const meta = new Int32Array(opened.meta);
+    slot.socket = {
+      send: (bytes) => void native.send(handle, bytes, 0, NO_ADDRESS),
+      close: () => native.close(handle),
+    };
+    slot.connected = true;
+    native.start(handle, (count) => {
+      if (count < 0) {
+        const code = errnoNames.get(-count) ?? `errno ${-count}`;
+        return this.onError(slot, Object.assign(new Error(code), { code }));
+      }
+      for (let i = 0; i < count; i++) {
+        const m = i * native.META;
+        if (meta[m + 3] !== 0) continue; // larger than a slot: not an answer we could take anyway
+        const msg = Buffer.allocUnsafe(meta[m]);
+        data.copy(msg, 0, i * native.SLOT, i * native.SLOT + meta[m]);
+        this.onMessage(slot, msg);
+      }
+    });
+    return slot;
+  }
+
+  private openDgramSlot(): SocketSlot {
+    // A larger receive buffer: answers arrive in bursts when a batch of queries went out together.
+    const socket = dgram.createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
+    const slot = new SocketSlot();
+    slot.socket = socket;
     socket.on('message', (msg) => this.onMessage(slot, msg));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
     // exclusive: in a cluster worker, a shared upstream socket would deliver answers to

@@ -4,6 +4,7 @@
  * `maxFailures` consecutive failures mark it down, one good answer marks it up again.
  */
 import type { ScannedResponse } from '../dns/response-scanner.js';
+import type { NativeUdpBatch } from '../server/native-udp.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import type { Exchange } from './exchange.js';
@@ -17,6 +18,8 @@ export interface UpstreamOptions {
   rotateSocketsAfter: number;
   tcpIdleMs: number;
   maxFailures: number;
+  /** Batched native UDP sockets, or null for node:dgram. */
+  native: NativeUdpBatch | null;
 }
 
 export interface UpstreamStats {
@@ -51,7 +54,7 @@ export class Upstream {
       mismatch: () => this.stats.mismatched++,
     };
     const { host, port, family } = options.address;
-    this.udp = options.protocol === 'udp' ? new UdpTransport(host, port, family, options.sockets, options.rotateSocketsAfter, events) : null;
+    this.udp = options.protocol === 'udp' ? new UdpTransport(host, port, family, options.sockets, options.rotateSocketsAfter, events, options.native) : null;
     this.tcp = new TcpTransport(host, port, options.tcpIdleMs, events);
   }
 

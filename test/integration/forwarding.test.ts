@@ -11,7 +11,8 @@ import { UnboundServer } from '../helpers/unbound.js';
 
 const bigTxt = Array.from({ length: 12 }, (_, i) => `big.example.test. 300 IN TXT "${String(i).padStart(2, '0')}${'x'.repeat(200)}"`);
 
-describe('forwarding to unbound', () => {
+// Every listener test runs on both UDP paths: the batched native socket and node:dgram.
+for (const io of ['native', 'dgram'] as const) describe(`forwarding to unbound (udp.io: ${io})`, () => {
   let unbound: UnboundServer;
   let dw: RunningDnsward;
 
@@ -27,6 +28,7 @@ describe('forwarding to unbound', () => {
     });
     dw = await startDnsward(`
 listen: ["127.0.0.1:@PORT@"]
+udp: { io: ${io} }
 upstreams:
   servers: ["127.0.0.1:${unbound.port}"]
 `);

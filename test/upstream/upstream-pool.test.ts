@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import { parseQuery } from '../../src/dns/query-parser.js';
+import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/server/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { encodeQuery } from '../helpers/packets.js';
 
@@ -24,10 +25,12 @@ async function fakeUpstream(script: Script): Promise<{ port: number; close: () =
   return { port: socket.address().port, close: () => socket.close(), queries };
 }
 
+let native: NativeUdpBatch | null = null;
+
 function pool(ports: number[], policy: 'failover' | 'round-robin' | 'least-outstanding' = 'failover', timeoutMs = 300): UpstreamPool {
   return new UpstreamPool({
     name: 'test', policy, timeoutMs, attempts: 3,
-    upstreams: ports.map((port) => ({ address: { host: '127.0.0.1', port, family: 4 as const }, protocol: 'udp' as const, sockets: 2, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2 })),
+    upstreams: ports.map((port) => ({ address: { host: '127.0.0.1', port, family: 4 as const }, protocol: 'udp' as const, sockets: 2, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2, native })),
   }, () => {});
 }
 
@@ -41,8 +44,13 @@ function resolve(p: UpstreamPool, name: string): Promise<{ error: string | null;
   }));
 }
 
-describe('UpstreamPool', () => {
+// Both upstream socket kinds: batched native and node:dgram.
+for (const io of ['native', 'dgram'] as const) describe(`UpstreamPool (${io} sockets)`, () => {
   const cleanup: (() => void)[] = [];
+  before(() => {
+    native = io === 'native' ? loadNativeUdp() : null;
+    if (io === 'native') assert.ok(native, `the native addon must load here: ${nativeUdpFailure()}`);
+  });
   after(() => cleanup.forEach((c) => c()));
 
   it('uses random query IDs, not the client\'s', async () => {
