@@ -92,16 +92,22 @@ export class DnswardServer {
     this.config = next;
   }
 
-  /** Stops accepting, lets queries in flight finish (up to the drain timeout), then closes. */
+  /**
+   * Stops accepting, lets queries in flight finish (up to the drain timeout), then closes.
+   * UDP sockets stay open until the drain ends, so answers to queries in flight can leave.
+   */
   async stop(): Promise<void> {
     this.health.stop();
-    const closing = [...this.udpListeners.values(), ...this.tcpListeners.values()].map((l) => l.close());
+    const udp = [...this.udpListeners.values()];
+    for (const l of udp) l.stopAccepting();
+    const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());
     this.udpListeners.clear();
     this.tcpListeners.clear();
-    const drained = this.pipeline.drained();
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.config.shutdown.drainTimeout).unref());
-    await Promise.race([drained, timeout]);
-    await Promise.race([Promise.all(closing), timeout]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.shutdown.drainTimeout)));
+    await Promise.race([Promise.all([this.pipeline.drained(), ...tcpClosing]), timeout]);
+    clearTimeout(timer);
+    await Promise.all(udp.map((l) => l.close()));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
@@ -131,6 +137,11 @@ export class DnswardServer {
       cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, ...this.cache.stats, bytes: this.cache.bytes, staleServed: this.parts.upstream.staleServed },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
+      tcp: {
+        connections: [...this.tcpListeners.values()].reduce((n, l) => n + l.connectionCount, 0),
+        rejectedConnections: [...this.tcpListeners.values()].reduce((n, l) => n + l.rejectedConnections, 0),
+        badFrames: [...this.tcpListeners.values()].reduce((n, l) => n + l.badFrames, 0),
+      },
       stageErrors: this.stageErrors,
     };
   }

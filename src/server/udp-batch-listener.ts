@@ -17,6 +17,7 @@ export class UdpBatchListener implements ReplySink {
   private port = 0;
   /** Datagrams larger than a receive slot (4 KiB): never a valid query here. */
   oversized = 0;
+  private accepting = true;
 
   constructor(
     readonly address: HostPort,
@@ -50,6 +51,7 @@ export class UdpBatchListener implements ReplySink {
   }
 
   private onBatch(count: number): void {
+    if (!this.accepting) return;
     const { META, SLOT } = this.native;
     const now = performance.now();
     // count < 0 is a socket error (-errno); an unbound listener has nothing to fail over.
@@ -75,6 +77,11 @@ export class UdpBatchListener implements ReplySink {
   }
 
   drop(): void {}
+
+  /** Shutdown, first step: new queries are ignored, answers to those in flight still go out. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
 
   close(): Promise<void> {
     if (this.handle) this.native.close(this.handle);

@@ -15,6 +15,7 @@ const passThroughLookup = ((address: string, _family: unknown, callback: (err: n
 export class UdpListener implements ReplySink {
   private readonly socket: dgram.Socket;
   sendErrors = 0;
+  private accepting = true;
 
   constructor(readonly address: HostPort, private pipeline: Pipeline, receiveBufferBytes: number) {
     this.socket = dgram.createSocket({
@@ -24,6 +25,7 @@ export class UdpListener implements ReplySink {
       ipv6Only: address.family === 6,
     });
     this.socket.on('message', (msg, rinfo) => {
+      if (!this.accepting) return;
       this.pipeline.start(new QueryContext(msg, 'udp', rinfo.address, rinfo.port, this, null, performance.now()));
     });
     this.socket.on('error', () => {
@@ -56,6 +58,11 @@ export class UdpListener implements ReplySink {
   }
 
   drop(): void {}
+
+  /** Shutdown, first step: new queries are ignored, answers to those in flight still go out. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
 
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.close(() => resolve()));
