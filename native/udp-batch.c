@@ -126,7 +126,17 @@ static void fill_addr(bsock *s, struct sockaddr_storage *ss, socklen_t *len, int
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
   bsock *s = (bsock *)handle->data;
-  if (status < 0 || s->closing) return;
+  if (s->closing) return;
+  int pending_error = 0;
+  if (status < 0) {
+    /* POLLERR: a pending socket error, such as ICMP port unreachable on a connected socket.
+       libuv stops the poll handle when it reports one, so take the error (SO_ERROR clears it),
+       start polling again, and hand the error to JavaScript. */
+    socklen_t l = sizeof pending_error;
+    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &pending_error, &l);
+    uv_poll_start(&s->poll, UV_READABLE, on_readable);
+    if (pending_error == 0) return;
+  }
   for (int i = 0; i < BATCH; i++) {
     s->riov[i].iov_base = s->rbuf + i * SLOT;
     s->riov[i].iov_len = SLOT;
@@ -136,12 +146,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     s->rmsg[i].msg_hdr.msg_name = &s->raddr[i];
     s->rmsg[i].msg_hdr.msg_namelen = sizeof s->raddr[i];
   }
-  int n = recvmmsg(s->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
   /* Errors other than "nothing to read" go to JavaScript as -errno: on a connected socket,
      ECONNREFUSED means the upstream is not listening. */
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  int n = pending_error ? -pending_error : recvmmsg(s->fd, s->rmsg, BATCH, MSG_DONTWAIT, NULL);
+  if (n < 0 && !pending_error) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    n = -errno;
+  }
   if (n == 0) return;
-  if (n < 0) n = -errno;
   for (int i = 0; i < n; i++) { /* no iteration when n < 0 */
     int32_t *m = s->rmeta + i * META;
     m[0] = (int32_t)s->rmsg[i].msg_len;

@@ -161,6 +161,21 @@ forwardZones:
     const second = await dig('127.0.0.1', dw.port, ['b.example.test', 'A']);
     assert.equal(second.status, 'NOERROR');
     assert.match(second.answers[0], /192\.0\.2\.2$/);
+    const stopped = dw.server.snapshot().upstreams.find((u) => u.name === `127.0.0.1:${primary.port}`)!;
+    assert.ok(stopped.errors >= 1, `ICMP port unreachable (ECONNREFUSED) was seen, not only timeouts: ${JSON.stringify(stopped)}`);
+  });
+
+  it('brings an upstream back when its health checks succeed again', async () => {
+    const primaryStats = () => dw.server.snapshot().upstreams.find((u) => u.name === `127.0.0.1:${primary.port}`)!;
+    const answersBefore = primaryStats().answers;
+    await primary.resume();
+    // Two answered probes: the upstream is back, and no refusal from its downtime is still pending.
+    for (let i = 0; i < 100 && !(primaryStats().healthy && primaryStats().answers >= answersBefore + 2); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const back = await dig('127.0.0.1', dw.port, ['c.example.test', 'A']);
+    assert.match(back.answers[0], /192\.0\.2\.1$/, `failover policy prefers the recovered primary: ${JSON.stringify(dw.server.snapshot().upstreams)}`);
+    await primary.stop();
   });
 
   it('serves stale answers when every upstream is down (RFC 8767)', async () => {
@@ -173,7 +188,29 @@ forwardZones:
     assert.equal(stale.status, 'NOERROR');
     assert.match(stale.answers[0], /^short\.example\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.2$/);
     assert.ok((dw.server.snapshot().responseTypes.stale ?? 0) >= 1);
-    const never = await dig('127.0.0.1', dw.port, ['c.example.test', 'A']);
+    const never = await dig('127.0.0.1', dw.port, ['b-never-asked.example.test', 'A']);
     assert.equal(never.status, 'SERVFAIL', 'nothing stale to serve for a name never seen');
+  });
+});
+
+describe('upstream over TCP', () => {
+  it('forwards every query over TCP when the upstream says protocol: tcp', async () => {
+    const unbound = await UnboundServer.start({ zones: ['example.test'], records: ['tcp.example.test. 300 IN A 192.0.2.66'] });
+    const dw = await startDnsward(`
+listen: ["127.0.0.1:@PORT@"]
+upstreams:
+  servers: [{ address: "127.0.0.1:${unbound.port}", protocol: tcp }]
+  healthCheck: { interval: 0 }
+`);
+    try {
+      const r = await dig('127.0.0.1', dw.port, ['tcp.example.test', 'A']);
+      assert.match(r.answers[0], /192\.0\.2\.66$/);
+      const nx = await dig('127.0.0.1', dw.port, ['nope.example.test', 'A']);
+      assert.equal(nx.status, 'NXDOMAIN');
+      assert.equal(dw.server.snapshot().upstreams[0].answers, 2);
+    } finally {
+      await dw.stop();
+      await unbound.stop();
+    }
   });
 });

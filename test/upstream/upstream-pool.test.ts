@@ -13,24 +13,26 @@ import { encodeQuery } from '../helpers/packets.js';
 
 type Script = (query: dnsPacket.Packet, reply: (p: Partial<dnsPacket.Packet> & { id: number }) => void) => void;
 
-async function fakeUpstream(script: Script): Promise<{ port: number; close: () => void; queries: number[] }> {
+async function fakeUpstream(script: Script): Promise<{ port: number; close: () => void; queries: number[]; sourcePorts: number[] }> {
   const socket = dgram.createSocket('udp4');
   const queries: number[] = [];
+  const sourcePorts: number[] = [];
   socket.on('message', (msg, rinfo) => {
     const q = dnsPacket.decode(msg);
     queries.push(q.id!);
+    sourcePorts.push(rinfo.port);
     script(q, (p) => socket.send(dnsPacket.encode({ type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, ...p }), rinfo.port, rinfo.address));
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  return { port: socket.address().port, close: () => socket.close(), queries };
+  return { port: socket.address().port, close: () => socket.close(), queries, sourcePorts };
 }
 
 let native: NativeUdpBatch | null = null;
 
-function pool(ports: number[], policy: 'failover' | 'round-robin' | 'least-outstanding' = 'failover', timeoutMs = 300): UpstreamPool {
+function pool(ports: number[], policy: 'failover' | 'round-robin' | 'least-outstanding' = 'failover', timeoutMs = 300, rotateSocketsAfter = 1000): UpstreamPool {
   return new UpstreamPool({
     name: 'test', policy, timeoutMs, attempts: 3,
-    upstreams: ports.map((port) => ({ address: { host: '127.0.0.1', port, family: 4 as const }, protocol: 'udp' as const, sockets: 2, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2, native })),
+    upstreams: ports.map((port) => ({ address: { host: '127.0.0.1', port, family: 4 as const }, protocol: 'udp' as const, sockets: 2, rotateSocketsAfter, tcpIdleMs: 1000, maxFailures: 2, native })),
   }, () => {});
 }
 
@@ -60,6 +62,14 @@ for (const io of ['native', 'dgram'] as const) describe(`UpstreamPool (${io} soc
     for (let i = 0; i < 20; i++) assert.equal((await resolve(p, `r${i}.example`)).error, null);
     assert.ok(up.queries.filter((id) => id === 4321).length <= 1, 'client ID passed through');
     assert.ok(new Set(up.queries).size >= 18, `IDs repeat: ${up.queries}`);
+  });
+
+  it('moves to new random source ports as sockets rotate', async () => {
+    const up = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
+    const p = pool([up.port], 'failover', 300, 5);
+    cleanup.push(up.close, () => p.close());
+    for (let i = 0; i < 60; i++) assert.equal((await resolve(p, `port${i}.example`)).error, null);
+    assert.ok(new Set(up.sourcePorts).size >= 6, `source ports used: ${[...new Set(up.sourcePorts)]}`);
   });
 
   it('ignores answers with a wrong ID or a wrong question, and takes the genuine one', async () => {
