@@ -11,7 +11,7 @@
  * Environment: BENCH_SECONDS (default 8), BENCH_LATENCY_REPEATS (default 3; latency columns
  * are medians over the repeats), BENCH_SKIP_DNSDIST=1.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,7 +136,18 @@ async function dnsward(upstreamPort: number, workers: number): Promise<{ child: 
   return { child: await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port), port };
 }
 
+function requireTools(): void {
+  const tools = ['dnsperf', 'unbound', ...(process.env.BENCH_SKIP_DNSDIST ? [] : ['dnsdist'])];
+  const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length > 0) {
+    console.error(`npm run bench needs ${missing.join(', ')}: apt-get install -y ${missing.join(' ')}` +
+      (missing.includes('dnsdist') ? ' (or BENCH_SKIP_DNSDIST=1 to leave dnsdist out)' : ''));
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  requireTools();
   const hitNames = Array.from({ length: 100 }, (_, i) => `h${i}.hit.bench.test`);
   const upstream = await UnboundServer.start({
     zones: ['hit.bench.test'],
