@@ -60,3 +60,33 @@ export function freeIdIn(pending: Map<number, Exchange>, draw: () => number): nu
     if (!pending.has(id)) return id;
   }
 }
+
+/** What a transport reports to its upstream. */
+export interface TransportEvents {
+  /** Returns false when the answer does not answer `ex` (wrong question): it is then ignored. */
+  answer(ex: Exchange, answer: Buffer): boolean;
+  failed(ex: Exchange, error: string): void;
+  /** An answer whose ID or question matched nothing in flight (late, duplicate or spoofed). */
+  mismatch(): void;
+}
+
+/**
+ * Hands an answer to the exchange in `pending` with its ID. An answer to another question
+ * leaves the exchange waiting, so a forged answer cannot cancel the real one.
+ * Returns true when an exchange took it.
+ */
+export function deliverAnswer(pending: Map<number, Exchange>, msg: Buffer, events: TransportEvents): boolean {
+  if (msg.length < 12) {
+    events.mismatch();
+    return false;
+  }
+  const ex = pending.get((msg[0] << 8) | msg[1]);
+  if (ex === undefined) {
+    events.mismatch();
+    return false;
+  }
+  pending.delete(ex.id);
+  if (events.answer(ex, msg)) return true;
+  pending.set(ex.id, ex);
+  return false;
+}

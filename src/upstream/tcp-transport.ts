@@ -5,9 +5,8 @@
  */
 import net from 'node:net';
 import { randomQueryId } from '../util/random-ids.js';
-import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
+import { deliverAnswer, type Exchange, freeIdIn, sweepExpired, type TransportEvents } from './exchange.js';
 import { FrameReader } from '../server/frame-reader.js';
-import type { UdpTransportEvents } from './udp-transport.js';
 
 export class TcpTransport {
   private socket: net.Socket | null = null;
@@ -20,7 +19,7 @@ export class TcpTransport {
     private readonly host: string,
     private readonly port: number,
     private readonly idleMs: number,
-    private readonly events: UdpTransportEvents,
+    private readonly events: TransportEvents,
   ) {}
 
   get inFlight(): number {
@@ -81,15 +80,7 @@ export class TcpTransport {
   }
 
   private onMessage(msg: Buffer): void {
-    if (msg.length < 12) return this.events.mismatch();
-    const ex = this.pending.get((msg[0] << 8) | msg[1]);
-    if (ex === undefined) return this.events.mismatch();
-    this.pending.delete(ex.id);
-    if (!this.events.answer(ex, msg)) {
-      this.pending.set(ex.id, ex);
-      return;
-    }
-    this.armIdle();
+    if (deliverAnswer(this.pending, msg, this.events)) this.armIdle();
   }
 
   private armIdle(): void {

@@ -8,15 +8,8 @@ import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import type { NativeUdpBatch } from '../server/native-udp.js';
 import { randomQueryId } from '../util/random-ids.js';
-import { type Exchange, freeIdIn, sweepExpired } from './exchange.js';
+import { deliverAnswer, type Exchange, freeIdIn, sweepExpired, type TransportEvents } from './exchange.js';
 
-export interface UdpTransportEvents {
-  /** Returns false when the answer does not answer `ex` (wrong question): it is then ignored. */
-  answer(ex: Exchange, answer: Buffer): boolean;
-  failed(ex: Exchange, error: string): void;
-  /** An answer whose ID or question matched nothing in flight (late, duplicate or spoofed). */
-  mismatch(): void;
-}
 
 /** What a slot needs from a socket: node:dgram, or the batched native socket. */
 interface DatagramSocket {
@@ -47,7 +40,7 @@ export class UdpTransport {
     private readonly family: 4 | 6,
     private readonly socketCount: number,
     private readonly rotateAfter: number,
-    private readonly events: UdpTransportEvents,
+    private readonly events: TransportEvents,
     /** The batched native socket module; null for node:dgram. */
     private readonly native: NativeUdpBatch | null = null,
   ) {
@@ -153,15 +146,7 @@ export class UdpTransport {
   }
 
   private onMessage(slot: SocketSlot, msg: Buffer): void {
-    if (msg.length < 12) return this.events.mismatch();
-    const ex = slot.pending.get((msg[0] << 8) | msg[1]);
-    if (ex === undefined) return this.events.mismatch();
-    slot.pending.delete(ex.id);
-    if (!this.events.answer(ex, msg)) {
-      slot.pending.set(ex.id, ex);
-      return;
-    }
-    if (slot.retired && slot.pending.size === 0) this.closeSlot(slot);
+    if (deliverAnswer(slot.pending, msg, this.events) && slot.retired && slot.pending.size === 0) this.closeSlot(slot);
   }
 
   private onError(slot: SocketSlot, err: NodeJS.ErrnoException): void {

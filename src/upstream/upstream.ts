@@ -7,9 +7,9 @@ import type { ScannedResponse } from '../dns/response-scanner.js';
 import type { NativeUdpBatch } from '../server/native-udp.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { LatencyHistogram } from '../util/histogram.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange, TransportEvents } from './exchange.js';
 import { TcpTransport } from './tcp-transport.js';
-import { UdpTransport, type UdpTransportEvents } from './udp-transport.js';
+import { UdpTransport } from './udp-transport.js';
 
 export interface UpstreamOptions {
   address: HostPort;
@@ -48,7 +48,7 @@ export class Upstream {
   constructor(readonly options: UpstreamOptions, onHealthChange: (u: Upstream) => void) {
     this.name = formatHostPort(options.address);
     this.onHealthChange = onHealthChange;
-    const events: UdpTransportEvents = {
+    const events: TransportEvents = {
       answer: (ex, answer) => this.onAnswer(ex, answer),
       failed: (ex, error) => this.onFailed(ex, error),
       mismatch: () => this.stats.mismatched++,
