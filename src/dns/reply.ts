@@ -49,8 +49,7 @@ export function buildRcodeReply(
   const questionLength = opts.withQuestion ? query.questionEnd - HEADER_LENGTH : 0;
   const withOpt = query.edns || rcode > 15;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (withOpt ? optLength(opts.ede) : 0));
-  out[0] = request[0];
-  out[1] = request[1];
+  out.writeUInt16BE(query.id, 0);
   // Keep opcode and RD from the request; QR, RA and the low rcode bits are ours.
   const flags = Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | (opts.extraFlags ?? 0) | (rcode & 0xf);
   out.writeUInt16BE(flags, 2);
@@ -73,8 +72,7 @@ export function buildRcodeReply(
 export function buildTruncatedReply(answer: Uint8Array, request: Uint8Array, query: ParsedQuery): Buffer {
   const questionLength = query.questionEnd - HEADER_LENGTH;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (query.edns ? OPT_FIXED_LENGTH : 0));
-  out[0] = request[0];
-  out[1] = request[1];
+  out.writeUInt16BE(query.id, 0);
   out.writeUInt16BE(((answer[2] << 8) | answer[3]) | Flag.TC, 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
@@ -85,9 +83,12 @@ export function buildTruncatedReply(answer: Uint8Array, request: Uint8Array, que
   return out.subarray(0, pos);
 }
 
-/** Copies the client's ID and question (with its 0x20 case) over an answer, in place. */
+/**
+ * Copies the client's ID and question (with its 0x20 case) over an answer, in place. The ID
+ * comes from the parsed query: the request's own ID bytes are reused for upstream IDs.
+ */
 export function stampClientIdentity(answer: Buffer, request: Uint8Array, query: ParsedQuery): void {
-  answer[0] = request[0];
-  answer[1] = request[1];
+  answer[0] = query.id >> 8;
+  answer[1] = query.id & 0xff;
   answer.set(request.subarray(HEADER_LENGTH, query.qnameEnd), HEADER_LENGTH);
 }

@@ -54,11 +54,12 @@ export class UpstreamPool {
     return n;
   }
 
-  /** Forwards the client's query; `done` is called exactly once. */
-  resolve<C>(request: Uint8Array, query: ParsedQuery, context: C, done: ResolveDone<C>): void {
-    const wire = Buffer.allocUnsafe(request.length);
-    wire.set(request);
-    const pq = new PooledQuery<C>(wire, query.questionEnd, this.outcome, context, done);
+  /**
+   * Forwards the client's query; `done` is called exactly once. The request's ID bytes are
+   * overwritten with upstream IDs (no copy per miss); the client's ID stays in `query.id`.
+   */
+  resolve<C>(request: Buffer, query: ParsedQuery, context: C, done: ResolveDone<C>): void {
+    const pq = new PooledQuery<C>(request, query.questionEnd, this.outcome, context, done);
     pq.attemptsLeft = this.options.attempts;
     this.tryNext(pq, performance.now());
   }
@@ -107,25 +108,24 @@ export class UpstreamPool {
    * try costs less than a certain SERVFAIL.
    */
   private select(tried: number): Upstream {
-    const all = this.upstreams;
-    const untriedHealthy = (i: number) => all[i].healthy && !(tried & (1 << i));
-    let pick = this.pick(untriedHealthy);
-    if (pick < 0) pick = this.pick((i) => !(tried & (1 << i)));
-    if (pick < 0) pick = this.pick((i) => all[i].healthy);
-    if (pick < 0) pick = 0;
-    return all[pick];
+    let pick = this.pick(tried, true);
+    if (pick < 0) pick = this.pick(tried, false);
+    if (pick < 0) pick = this.pick(0, true);
+    return this.upstreams[pick < 0 ? 0 : pick];
   }
 
-  private pick(eligible: (i: number) => boolean): number {
+  /** Index of the upstream the policy picks among those not in `tried` (and healthy, if asked). */
+  private pick(tried: number, healthyOnly: boolean): number {
     const all = this.upstreams;
+    const n = all.length;
     switch (this.options.policy) {
       case 'failover':
-        for (let i = 0; i < all.length; i++) if (eligible(i)) return i;
+        for (let i = 0; i < n; i++) if (!(tried & (1 << i)) && (!healthyOnly || all[i].healthy)) return i;
         return -1;
       case 'round-robin':
-        for (let k = 0; k < all.length; k++) {
-          const i = (this.rrNext + k) % all.length;
-          if (eligible(i)) {
+        for (let k = 0; k < n; k++) {
+          const i = (this.rrNext + k) % n;
+          if (!(tried & (1 << i)) && (!healthyOnly || all[i].healthy)) {
             this.rrNext = i + 1;
             return i;
           }
@@ -133,7 +133,9 @@ export class UpstreamPool {
         return -1;
       case 'least-outstanding': {
         let best = -1;
-        for (let i = 0; i < all.length; i++) if (eligible(i) && (best < 0 || all[i].outstanding < all[best].outstanding)) best = i;
+        for (let i = 0; i < n; i++) {
+          if (!(tried & (1 << i)) && (!healthyOnly || all[i].healthy) && (best < 0 || all[i].outstanding < all[best].outstanding)) best = i;
+        }
         return best;
       }
     }
