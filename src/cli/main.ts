@@ -2,6 +2,7 @@
 /** The `dnsward` executable: dispatches to one command per file in ./commands. */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { ListenError } from '../server/dnsward-server.js';
 import { type Command, UsageError } from './args.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { reloadCommand } from './commands/reload.js';
@@ -50,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof ConfigError) {
+      console.error(`dnsward ${name}: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof ListenError) {
       console.error(`dnsward ${name}: ${err.message}`);
       return 1;
     }

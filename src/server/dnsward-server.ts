@@ -199,7 +199,7 @@ export class DnswardServer {
         wantedUdp.add(key);
         if (!this.udpListeners.has(key)) {
           const listener = this.createUdpListener(l.address, config);
-          await listener.listen();
+          await listenOrExplain(listener, key, 'udp');
           this.udpListeners.set(key, listener);
           this.log.info({ address: key, transport: 'udp', io: listener instanceof UdpBatchListener ? 'native recvmmsg/sendmmsg' : 'node:dgram' }, 'listening');
         }
@@ -208,7 +208,7 @@ export class DnswardServer {
         wantedTcp.add(key);
         if (!this.tcpListeners.has(key)) {
           const listener = new TcpListener(l.address, this.pipeline, tcpOptions(config));
-          await listener.listen();
+          await listenOrExplain(listener, key, 'tcp');
           this.tcpListeners.set(key, listener);
           this.log.info({ address: key, transport: 'tcp' }, 'listening');
         }
@@ -216,6 +216,22 @@ export class DnswardServer {
     }
     for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
     for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
+  }
+}
+
+/** A listener that cannot bind says where and why, without a stack trace. */
+export class ListenError extends Error {
+  readonly code = 'DNSWARD_ERR_LISTEN';
+}
+
+async function listenOrExplain(listener: { listen(): Promise<void> }, address: string, transport: string): Promise<void> {
+  try {
+    await listener.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const hint = /EADDRINUSE|in use/i.test(`${e.code} ${e.message}`) ? ' (another process has this port)'
+      : /EACCES|permission/i.test(`${e.code} ${e.message}`) ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
+    throw new ListenError(`cannot listen on ${address}/${transport}: ${e.message}${hint}`);
   }
 }
 

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,20 @@ upstreams:
       assert.equal(await server.stop('SIGTERM'), 0);
     }
     assert.equal(server.log.split('dnsward stopped').length - 1, 2, 'both workers drained and stopped');
+  });
+
+  it('says which address it cannot listen on, and exits 1', async () => {
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
+    try {
+      const port = taken.address().port;
+      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-taken')]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}/udp: .*in use`));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      taken.close();
+    }
   });
 
   it('listens on IPv6 loopback when asked', async () => {

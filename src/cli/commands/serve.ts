@@ -89,8 +89,12 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
         log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
         return;
       }
-      await server.reload(next);
-      log.info('configuration reloaded');
+      try {
+        await server.reload(next);
+        log.info('configuration reloaded');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload applied only in part');
+      }
     });
   };
 
