@@ -97,6 +97,21 @@ for (const io of ['native', 'dgram'] as const) describe(`UpstreamPool (${io} soc
     assert.equal(p.upstreams[0].stats.timeouts, 2, 'after two timeouts the silent upstream is skipped');
   });
 
+  it('sends to the upstream with the fewest queries in flight (least-outstanding)', async () => {
+    const slow = await fakeUpstream((q, reply) => setTimeout(() => reply({ id: q.id!, answers: [] }), 400));
+    const fast = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
+    const p = pool([slow.port, fast.port], 'least-outstanding', 1000);
+    cleanup.push(slow.close, fast.close, () => p.close());
+    const all: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      all.push(resolve(p, `lo${i}.example`));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(all);
+    assert.equal(slow.queries.length, 1, 'only the first query went to the slow upstream, while it had one in flight');
+    assert.equal(fast.queries.length, 9);
+  });
+
   it('spreads queries in round-robin', async () => {
     const a = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
     const b = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
