@@ -1,0 +1,36 @@
+/**
+ * MurmurHash3 (x86, 32-bit) over the char codes of a latin1 string: every byte of a DNS label
+ * is one char, so binary labels hash like any other. Seeded, so sketches can draw several
+ * independent hashes from one function.
+ */
+export function murmur3(text: string, seed = 0): number {
+  let h = seed >>> 0;
+  const n = text.length;
+  const blocks = n & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k = (text.charCodeAt(i) & 0xff) | ((text.charCodeAt(i + 1) & 0xff) << 8) | ((text.charCodeAt(i + 2) & 0xff) << 16) | ((text.charCodeAt(i + 3) & 0xff) << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = n & 3;
+  if (tail > 0) {
+    let k = text.charCodeAt(blocks) & 0xff;
+    if (tail > 1) k |= (text.charCodeAt(blocks + 1) & 0xff) << 8;
+    if (tail > 2) k |= (text.charCodeAt(blocks + 2) & 0xff) << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
