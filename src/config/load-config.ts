@@ -22,8 +22,8 @@ export interface ConfigOverrides {
 export interface LoadedConfig {
   config: Config;
   source: string;
-  /** Where the upstreams came from, for the start-up log. */
-  upstreamSource: 'config' | 'command line' | '/etc/resolv.conf';
+  /** Where the upstreams came from, for the start-up log: 'config', 'command line' or the resolv file's path. */
+  upstreamSource: string;
 }
 
 export function readConfigFile(path: string): unknown {
@@ -92,7 +92,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
       throw new ConfigError(source, [`upstreams.servers: expected at least one upstream; none is configured and ${resolvConf} lists no usable nameserver (loopback and dnsward's own addresses are left out). Use --upstream ADDR[:PORT].`]);
     }
     config.upstreams.servers = system.map((host) => ({ address: { host, port: 53, family: host.includes(':') ? 6 : 4 }, protocol: 'udp' as const }));
-    upstreamSource = '/etc/resolv.conf';
+    upstreamSource = resolvConf;
   }
   return { config, source, upstreamSource };
 }

@@ -32,13 +32,12 @@ const NO_ADDRESS = new Int32Array(4);
 export class UdpTransport {
   private slots: SocketSlot[] = [];
   private readonly retiring = new Set<SocketSlot>();
-  private closed = false;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly family: 4 | 6,
-    private readonly socketCount: number,
+    socketCount: number,
     private readonly rotateAfter: number,
     private readonly events: TransportEvents,
     /** The batched native socket module; null for node:dgram. */
@@ -81,7 +80,6 @@ export class UdpTransport {
   }
 
   close(): void {
-    this.closed = true;
     for (const slot of [...this.slots, ...this.retiring]) {
       for (const ex of slot.pending.values()) this.events.failed(ex, 'upstream transport closed');
       slot.pending.clear();

@@ -22,10 +22,10 @@ describe('the embedded default configuration', () => {
     assert.equal(config.workers, 1);
   });
 
-  it('forwards to resolv.conf nameservers, leaving out loopback and its own addresses', () => {
+  it('forwards to the system nameservers (read from a resolv file), leaving out loopback and its own addresses', () => {
     const path = resolvConf('# comment\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 192.0.2.53\nnameserver 10.9.9.9\nnameserver fe80::1%eth0\noptions edns0\n');
     const { config, upstreamSource } = loadConfig(undefined, { listen: ['10.9.9.9:53'] }, path);
-    assert.equal(upstreamSource, '/etc/resolv.conf');
+    assert.equal(upstreamSource, path);
     assert.deepEqual(config.upstreams.servers.map((s) => s.address.host), ['192.0.2.53', 'fe80::1']);
   });
 
