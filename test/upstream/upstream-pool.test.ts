@@ -98,9 +98,9 @@ for (const io of ['native', 'dgram'] as const) describe(`UpstreamPool (${io} soc
   });
 
   it('sends to the upstream with the fewest queries in flight (least-outstanding)', async () => {
-    const slow = await fakeUpstream((q, reply) => setTimeout(() => reply({ id: q.id!, answers: [] }), 400));
+    const slow = await fakeUpstream((q, reply) => setTimeout(() => reply({ id: q.id!, answers: [] }), 2500));
     const fast = await fakeUpstream((q, reply) => reply({ id: q.id!, answers: [] }));
-    const p = pool([slow.port, fast.port], 'least-outstanding', 1000);
+    const p = pool([slow.port, fast.port], 'least-outstanding', 4000);
     cleanup.push(slow.close, fast.close, () => p.close());
     const all: Promise<unknown>[] = [];
     for (let i = 0; i < 10; i++) {
