@@ -9,7 +9,13 @@ import type { HostPort } from '../util/address.js';
 import { ipv4Text, ipv6Text } from '../util/ip-text.js';
 import type { NativeUdpBatch } from './native-udp.js';
 
+/** The client's raw address, kept as numbers: a typed array per query would cost an ArrayBuffer each. */
+class NativePeer {
+  constructor(readonly w0: number, readonly w1: number, readonly w2: number, readonly w3: number) {}
+}
+
 export class UdpBatchListener implements ReplySink {
+  private readonly peerWords = new Int32Array(4);
   private handle: unknown = null;
   private data: Buffer = Buffer.alloc(0);
   private meta: Int32Array = new Int32Array(0);
@@ -67,13 +73,19 @@ export class UdpBatchListener implements ReplySink {
       this.data.copy(request, 0, i * SLOT, i * SLOT + length);
       const ipv6 = this.meta[m + 2] === 6;
       const text = ipv6 ? ipv6Text(this.metaBytes, (m + 4) * 4) : ipv4Text(this.metaBytes, (m + 4) * 4);
-      const words = this.meta.slice(m + 4, m + 8);
-      this.pipeline.start(new QueryContext(request, 'udp', text, this.meta[m + 1], this, words, now));
+      const peer = new NativePeer(this.meta[m + 4], this.meta[m + 5], this.meta[m + 6], this.meta[m + 7]);
+      this.pipeline.start(new QueryContext(request, 'udp', text, this.meta[m + 1], this, peer, now));
     }
   }
 
   send(ctx: QueryContext, answer: Buffer): void {
-    this.native.send(this.handle, answer, ctx.clientPort, ctx.connection as Int32Array);
+    const peer = ctx.connection as NativePeer;
+    const words = this.peerWords;
+    words[0] = peer.w0;
+    words[1] = peer.w1;
+    words[2] = peer.w2;
+    words[3] = peer.w3;
+    this.native.send(this.handle, answer, ctx.clientPort, words);
   }
 
   drop(): void {}
