@@ -3,6 +3,7 @@
  * They echo the client's question bytes, so the client's ID and 0x20 case survive.
  */
 import type { ParsedQuery } from './query-parser.js';
+import { scanResponse } from './response-scanner.js';
 import { DNSWARD_UDP_PAYLOAD, EDNS_OPTION_EDE, Flag, HEADER_LENGTH } from './wire.js';
 
 export interface ExtendedErrorInfo {
@@ -91,4 +92,25 @@ export function stampClientIdentity(answer: Buffer, request: Uint8Array, query: 
   answer[0] = query.id >> 8;
   answer[1] = query.id & 0xff;
   answer.set(request.subarray(HEADER_LENGTH, query.qnameEnd), HEADER_LENGTH);
+}
+
+/**
+ * Adds an Extended DNS Error (RFC 8914) to an answer whose OPT record is its last record, as
+ * OPT records almost always are. Returns the answer unchanged when it has no OPT (the client
+ * sent no EDNS, so it may not get one) or when the OPT is not last.
+ */
+export function withExtendedError(answer: Buffer, ede: ExtendedErrorInfo): Buffer {
+  const scan = scanResponse(answer);
+  if (typeof scan === 'string' || scan.optOffset < 0) return answer;
+  const rdlengthAt = scan.optOffset + 9;
+  if (rdlengthAt + 2 > answer.length || rdlengthAt + 2 + answer.readUInt16BE(rdlengthAt) !== answer.length) return answer;
+  const text = Buffer.from(ede.text, 'utf8');
+  const option = Buffer.allocUnsafe(6 + text.length);
+  option.writeUInt16BE(EDNS_OPTION_EDE, 0);
+  option.writeUInt16BE(2 + text.length, 2);
+  option.writeUInt16BE(ede.code, 4);
+  text.copy(option, 6);
+  const out = Buffer.concat([answer, option]);
+  out.writeUInt16BE(answer.readUInt16BE(rdlengthAt) + option.length, rdlengthAt);
+  return out;
 }

@@ -187,9 +187,11 @@ forwardZones:
     const stale = await dig('127.0.0.1', dw.port, ['short.example.test', 'A']);
     assert.equal(stale.status, 'NOERROR');
     assert.match(stale.answers[0], /^short\.example\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.2$/);
+    assert.match(stale.raw, /EDE: 3 \(Stale Answer\)/, 'RFC 8914 Stale Answer');
     assert.ok((dw.server.snapshot().responseTypes.stale ?? 0) >= 1);
     const never = await dig('127.0.0.1', dw.port, ['b-never-asked.example.test', 'A']);
     assert.equal(never.status, 'SERVFAIL', 'nothing stale to serve for a name never seen');
+    assert.match(never.raw, /EDE: 22 \(No Reachable Authority\)/);
   });
 });
 

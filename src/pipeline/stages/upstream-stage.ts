@@ -3,7 +3,7 @@
  * stale cache entry if one is at hand (RFC 8767), else SERVFAIL. The only stage that waits.
  */
 import type { PacketCache } from '../../cache/packet-cache.js';
-import { buildRcodeReply, stampClientIdentity } from '../../dns/reply.js';
+import { buildRcodeReply, stampClientIdentity, withExtendedError } from '../../dns/reply.js';
 import type { ScannedResponse } from '../../dns/response-scanner.js';
 import { ExtendedError, Rcode } from '../../dns/wire.js';
 import type { Upstream } from '../../upstream/upstream.js';
@@ -52,7 +52,8 @@ export class UpstreamStage implements Stage {
     const stale = this.cache.lookupStale(ctx.questionKey, Date.now());
     if (stale === -1) return false;
     this.staleServed++;
-    this.pipeline.respond(ctx, this.cache.answerStale(stale, ctx.request, ctx.query), ResponseType.STALE, `stale cache entry served: ${why}`);
+    const answer = withExtendedError(this.cache.answerStale(stale, ctx.request, ctx.query), { code: ExtendedError.STALE_ANSWER, text: 'dnsward: serving stale data' });
+    this.pipeline.respond(ctx, answer, ResponseType.STALE, `stale cache entry served: ${why}`);
     return true;
   }
 }
