@@ -5,7 +5,7 @@
  * and justified by bench/parse-bench.ts.
  */
 import { lastNameError, skipName } from './name.js';
-import { DEFAULT_UDP_PAYLOAD, EDNS_DO, Flag, HEADER_LENGTH, Opcode, QType } from './wire.js';
+import { DEFAULT_UDP_PAYLOAD, EDNS_DO, EDNS_OPTION_ECS, Flag, HEADER_LENGTH, Opcode, QType } from './wire.js';
 
 export interface ParsedQuery {
   id: number;
@@ -24,6 +24,9 @@ export interface ParsedQuery {
   ednsVersion: number;
   /** Offset of the OPT record's first byte, -1 without EDNS. */
   optOffset: number;
+  /** Offset and length of an EDNS Client Subnet option (RFC 7871), whole option; -1/0 without. */
+  ecsOffset: number;
+  ecsLength: number;
 }
 
 export const ParseOutcome = { OK: 0, DROP: 1, FORMERR: 2, NOTIMP: 3, BADVERS: 4 } as const;
@@ -39,7 +42,7 @@ export interface ParseResult {
 export function emptyQuery(): ParsedQuery {
   return {
     id: 0, flags: 0, opcode: 0, qnameEnd: 0, questionEnd: 0, qtype: 0, qclass: 0,
-    edns: false, udpPayload: DEFAULT_UDP_PAYLOAD, dnssecOk: false, ednsVersion: 0, optOffset: -1,
+    edns: false, udpPayload: DEFAULT_UDP_PAYLOAD, dnssecOk: false, ednsVersion: 0, optOffset: -1, ecsOffset: -1, ecsLength: 0,
   };
 }
 
@@ -110,7 +113,7 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
       q.udpPayload = payload < DEFAULT_UDP_PAYLOAD ? DEFAULT_UDP_PAYLOAD : payload;
       q.ednsVersion = buf[pos + 5];
       q.dnssecOk = (((buf[pos + 6] << 8) | buf[pos + 7]) & EDNS_DO) !== 0;
-      if (!validOptions(buf, pos + 10, rdataEnd)) return reject(r, ParseOutcome.FORMERR, 'malformed EDNS option');
+      if (!readOptions(buf, pos + 10, rdataEnd, q)) return reject(r, ParseOutcome.FORMERR, 'malformed EDNS option');
     }
     pos = rdataEnd;
   }
@@ -119,10 +122,16 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
   return ParseOutcome.OK;
 }
 
-function validOptions(buf: Uint8Array, pos: number, end: number): boolean {
+/** Checks the option framing and notes where Client Subnet is (it changes the answer). */
+function readOptions(buf: Uint8Array, pos: number, end: number, q: ParsedQuery): boolean {
   while (pos < end) {
     if (pos + 4 > end) return false;
-    pos += 4 + ((buf[pos + 2] << 8) | buf[pos + 3]);
+    const length = 4 + ((buf[pos + 2] << 8) | buf[pos + 3]);
+    if (((buf[pos] << 8) | buf[pos + 1]) === EDNS_OPTION_ECS) {
+      q.ecsOffset = pos;
+      q.ecsLength = length;
+    }
+    pos += length;
   }
   return pos === end;
 }

@@ -69,3 +69,4 @@ export const ExtendedError = {
   NETWORK_ERROR: 23,
 } as const;
 export const EDNS_OPTION_EDE = 15;
+export const EDNS_OPTION_ECS = 8;

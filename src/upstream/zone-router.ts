@@ -3,6 +3,7 @@
  * that contains the qname (e.g. `corp.example` to the domain controllers), else the default.
  * Matching works on the lower-cased wire name, so no presentation string is built per query.
  */
+import { keyNameLength } from '../cache/cache-key.js';
 import { nameToWire } from '../dns/name.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -29,7 +30,7 @@ export class ZoneRouter {
   /** `questionKey` starts with the lower-cased wire qname (see cache-key.ts). */
   poolFor(questionKey: string): UpstreamPool {
     if (this.routes.length === 0) return this.defaultPool;
-    const nameLength = questionKey.length - 5;
+    const nameLength = keyNameLength(questionKey);
     for (const route of this.routes) {
       const offset = nameLength - route.wire.length;
       if (offset < 0 || !isLabelBoundary(questionKey, offset)) continue;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
-import { cacheKey } from '../../src/cache/cache-key.js';
+import { cacheKey, keyNameLength } from '../../src/cache/cache-key.js';
 import { PacketCache, type PacketCacheOptions } from '../../src/cache/packet-cache.js';
 import { parseQuery } from '../../src/dns/query-parser.js';
 import { scanResponse, type ScannedResponse } from '../../src/dns/response-scanner.js';
@@ -93,5 +93,24 @@ describe('PacketCache', () => {
     assert.ok(cache.bytes <= 1 << 20, `bytes ${cache.bytes}`);
     assert.ok(cache.stats.evictions > 0);
     assert.ok(cache.lookup(put(cache, 'last.example', 300, 30_000), 30_001) >= 0);
+  });
+});
+
+describe('cache key and EDNS Client Subnet', () => {
+  const ecsQuery = (subnet: string) => dnsPacket.encode({
+    type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'geo.example', class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: subnet }] } as unknown as dnsPacket.Answer],
+  });
+
+  it('keys answers to different client subnets apart', () => {
+    const a = ecsQuery('192.0.2.0');
+    const b = ecsQuery('198.51.100.0');
+    const ka = cacheKey(a, parseQuery(a).query);
+    const kb = cacheKey(b, parseQuery(b).query);
+    assert.notEqual(ka, kb);
+    assert.equal(keyNameLength(ka), keyNameLength(kb));
+    assert.equal(ka.slice(0, keyNameLength(ka) + 5), kb.slice(0, keyNameLength(kb) + 5), 'same question and flags');
+    const plain = encodeQuery('geo.example', 'A', { edns: true });
+    assert.notEqual(cacheKey(plain, parseQuery(plain).query), ka);
   });
 });

@@ -150,6 +150,8 @@ forwardZones:
   it('sends a forward zone to its own pool', async () => {
     const r = await dig('127.0.0.1', dw.port, ['dc1.corp.example', 'A']);
     assert.match(r.answers[0], /10\.1\.1\.1$/);
+    const withSubnet = await dig('127.0.0.1', dw.port, ['+subnet=192.0.2.0/24', 'dc1.corp.example', 'A']);
+    assert.match(withSubnet.answers[0], /10\.1\.1\.1$/, 'a Client Subnet option does not change the route');
     const outside = await dig('127.0.0.1', dw.port, ['dc1.corp.example.test', 'A']);
     assert.notEqual(outside.answers[0]?.endsWith('10.1.1.1'), true, 'corp.example.test is not in corp.example');
   });
