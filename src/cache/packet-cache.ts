@@ -34,8 +34,6 @@ export interface PacketCacheOptions {
   staleAnswerTtl: number;
 }
 
-export const CacheLookup = { MISS: 0, HIT: 1, EXPIRED: 2 } as const;
-
 const MIN_SLOT_SHIFT = 7; // 128-byte smallest slot
 const CLASS_COUNT = 10; // 128 B … 64 KiB
 const PAGE_BYTES = 256 * 1024;
