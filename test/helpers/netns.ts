@@ -8,6 +8,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 export interface Namespace {
   name: string;
+  /** The veth end left in the root namespace. */
+  rootInterface: string;
   /** The namespace's address on its link. */
   address: string;
   /** The root namespace's address on the same link. */
@@ -34,7 +36,7 @@ export class NetnsLab {
       const rootIf = `${lab.prefix}r${i}`;
       const nsIf = `${lab.prefix}n${i}`;
       ip('netns', 'add', name);
-      lab.namespaces.push({ name, address: `${subnet}.2`, rootAddress: `${subnet}.1` });
+      lab.namespaces.push({ name, rootInterface: rootIf, address: `${subnet}.2`, rootAddress: `${subnet}.1` });
       ip('link', 'add', rootIf, 'type', 'veth', 'peer', 'name', nsIf);
       ip('link', 'set', nsIf, 'netns', name);
       ip('addr', 'add', `${subnet}.1/24`, 'dev', rootIf);
@@ -84,7 +86,13 @@ export class NetnsLab {
         // namespace already gone
       }
       try {
-        ip('netns', 'del', n.name); // also removes the veth pair
+        // Deleting the root end removes the pair at once; a deleted namespace can linger.
+        ip('link', 'del', n.rootInterface);
+      } catch {
+        // already gone
+      }
+      try {
+        ip('netns', 'del', n.name);
       } catch {
         // already gone
       }

@@ -1,0 +1,58 @@
+/**
+ * A real iodine tunnel (Debian's iodined and iodine, IP over DNS through /dev/net/tun) through
+ * dnsward: client and server each in their own network namespace (one namespace would deliver
+ * the tunnel's addresses locally), dnsward forwarding the tunnel zone to iodined. `-r` keeps
+ * the client from trying raw UDP to the server, so every byte crosses dnsward.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { NetnsLab } from '../helpers/netns.js';
+import { UnboundServer } from '../helpers/unbound.js';
+
+const ZONE = 'iodine.test';
+
+describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
+  let lab: NetnsLab;
+  let unbound: UnboundServer;
+  let dw: RunningDnsward;
+
+  before(async () => {
+    lab = NetnsLab.create(['ioclient', 'ioserver']);
+    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    dw = await startDnsward(`
+listen: ["${lab.ns('ioclient').rootAddress}:53"]
+upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+forwardZones:
+  - zone: ${ZONE}
+    servers: ["${lab.ns('ioserver').address}:53"]
+`);
+    const server = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-test', '-l', lab.ns('ioserver').address, '-p', '53', '10.53.0.1/27', ZONE]);
+    await NetnsLab.waitForOutput(server, 'Listening to dns');
+    const echo = lab.spawn('ioserver', process.execPath, ['-e', "require('net').createServer((s) => s.pipe(s)).listen(7777, '10.53.0.1', () => console.log('echo ready'))"]);
+    await NetnsLab.waitForOutput(echo, 'echo ready');
+  });
+
+  after(async () => {
+    await dw?.stop();
+    await unbound?.stop();
+    await lab?.destroy();
+  });
+
+  it('sets up the tunnel and carries a 4 KB echo over it', async () => {
+    const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
+    await NetnsLab.waitForOutput(client, 'Connection setup complete', 30_000);
+    const transfer = lab.spawn('ioclient', process.execPath, ['-e', `
+      const data = require('crypto').randomBytes(4096);
+      let got = Buffer.alloc(0);
+      const s = require('net').connect(7777, '10.53.0.1', () => s.write(data));
+      s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= data.length) { console.log(got.equals(data) ? 'echo intact' : 'echo corrupted'); process.exit(0); } });
+      s.on('error', (e) => { console.log('echo error ' + e.message); process.exit(1); });
+      setTimeout(() => { console.log('echo incomplete: ' + got.length); process.exit(1); }, 30000);
+    `]);
+    await NetnsLab.waitForOutput(transfer, 'echo', 35_000);
+    assert.match(transfer.output(), /echo intact/);
+    const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
+    assert.ok(zonePool[0].answers > 10, JSON.stringify(zonePool));
+  });
+});
