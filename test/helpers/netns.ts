@@ -64,6 +64,30 @@ export class NetnsLab {
     return Object.assign(child, { output: () => output });
   }
 
+  /** A TCP echo server inside a namespace (the far end of a tunnel). */
+  async startEchoServer(role: string, host: string, port: number): Promise<void> {
+    const echo = this.spawn(role, process.execPath, ['-e', `require('net').createServer((s) => s.pipe(s)).listen(${port}, '${host}', () => console.log('echo ready'))`]);
+    await NetnsLab.waitForOutput(echo, 'echo ready');
+  }
+
+  /**
+   * Sends `bytes` random bytes to an echo server from inside a namespace and reads them back
+   * (at most 30 s). Resolves with 'echo intact', 'echo corrupted', 'echo incomplete: N' or
+   * 'echo error …'.
+   */
+  async echoTransfer(role: string, host: string, port: number, bytes: number): Promise<string> {
+    const transfer = this.spawn(role, process.execPath, ['-e', `
+      const data = require('crypto').randomBytes(${bytes});
+      let got = Buffer.alloc(0);
+      const s = require('net').connect(${port}, '${host}', () => s.write(data));
+      s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= data.length) { console.log(got.equals(data) ? 'echo intact' : 'echo corrupted'); process.exit(0); } });
+      s.on('error', (e) => { console.log('echo error ' + e.message); process.exit(1); });
+      setTimeout(() => { console.log('echo incomplete: ' + got.length); process.exit(1); }, 30000);
+    `]);
+    await NetnsLab.waitForOutput(transfer, 'echo', 35_000);
+    return transfer.output().trim();
+  }
+
   /** Waits (bounded) until a spawned process prints `text`. */
   static async waitForOutput(child: { output: () => string; exitCode: number | null }, text: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

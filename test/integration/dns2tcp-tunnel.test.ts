@@ -37,8 +37,7 @@ forwardZones:
     writeFileSync(join(dir, 'dns2tcpd.conf'), [
       `listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${dir}`, `domain = ${ZONE}`, 'resources = echo:127.0.0.1:7777',
     ].join('\n') + '\n');
-    const echo = lab.spawn('server', process.execPath, ['-e', "require('net').createServer((s) => s.pipe(s)).listen(7777, '127.0.0.1', () => console.log('echo ready'))"]);
-    await NetnsLab.waitForOutput(echo, 'echo ready');
+    await lab.startEchoServer('server', '127.0.0.1', 7777);
     const dns2tcpd = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
     await NetnsLab.waitForOutput(dns2tcpd, 'Listening on');
   });
@@ -53,15 +52,7 @@ forwardZones:
     const client = lab.ns('client');
     const tunnel = lab.spawn('client', 'dns2tcpc', ['-z', ZONE, '-r', 'echo', '-l', '4444', client.rootAddress]);
     await NetnsLab.waitForOutput(tunnel, 'Listening on port');
-    const transfer = lab.spawn('client', process.execPath, ['-e', `
-      const data = require('crypto').randomBytes(4096);
-      let got = Buffer.alloc(0);
-      const s = require('net').connect(4444, '127.0.0.1', () => s.write(data));
-      s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= data.length) { console.log(got.equals(data) ? 'echo intact' : 'echo corrupted'); process.exit(0); } });
-      setTimeout(() => { console.log('echo incomplete: ' + got.length); process.exit(1); }, 30000);
-    `]);
-    await NetnsLab.waitForOutput(transfer, 'echo', 35_000);
-    assert.match(transfer.output(), /echo intact/);
+    assert.equal(await lab.echoTransfer('client', '127.0.0.1', 4444, 4096), 'echo intact');
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, `tunnel queries went through the forward zone: ${JSON.stringify(zonePool)}`);
     const lookup = lab.spawn('client', 'dig', [`@${client.rootAddress}`, '+tries=1', '+time=3', 'www.example.test', 'A', '+short']);

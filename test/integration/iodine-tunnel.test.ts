@@ -29,8 +29,7 @@ forwardZones:
 `);
     const server = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-test', '-l', lab.ns('ioserver').address, '-p', '53', '10.53.0.1/27', ZONE]);
     await NetnsLab.waitForOutput(server, 'Listening to dns');
-    const echo = lab.spawn('ioserver', process.execPath, ['-e', "require('net').createServer((s) => s.pipe(s)).listen(7777, '10.53.0.1', () => console.log('echo ready'))"]);
-    await NetnsLab.waitForOutput(echo, 'echo ready');
+    await lab.startEchoServer('ioserver', '10.53.0.1', 7777);
   });
 
   after(async () => {
@@ -42,16 +41,7 @@ forwardZones:
   it('sets up the tunnel and carries a 4 KB echo over it', async () => {
     const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
     await NetnsLab.waitForOutput(client, 'Connection setup complete', 30_000);
-    const transfer = lab.spawn('ioclient', process.execPath, ['-e', `
-      const data = require('crypto').randomBytes(4096);
-      let got = Buffer.alloc(0);
-      const s = require('net').connect(7777, '10.53.0.1', () => s.write(data));
-      s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= data.length) { console.log(got.equals(data) ? 'echo intact' : 'echo corrupted'); process.exit(0); } });
-      s.on('error', (e) => { console.log('echo error ' + e.message); process.exit(1); });
-      setTimeout(() => { console.log('echo incomplete: ' + got.length); process.exit(1); }, 30000);
-    `]);
-    await NetnsLab.waitForOutput(transfer, 'echo', 35_000);
-    assert.match(transfer.output(), /echo intact/);
+    assert.equal(await lab.echoTransfer('ioclient', '10.53.0.1', 7777, 4096), 'echo intact');
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, JSON.stringify(zonePool));
   });
