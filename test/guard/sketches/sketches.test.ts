@@ -24,7 +24,7 @@ describe('HyperLogLog (property)', () => {
       }
       const e = hll.estimate();
       assert.ok(Math.abs(e - n) / n < 0.05, `n=${n} estimate=${e.toFixed(0)}`);
-    }), { numRuns: 25 });
+    }), { numRuns: 25, seed: 20261128 }); // probabilistic bound: a fixed seed keeps it deterministic
   });
 
   it('counts small sets almost exactly (linear counting)', () => {
@@ -60,7 +60,7 @@ describe('count-min sketch (property)', () => {
         if (e - count > epsilon * cms.total) over++;
       }
       assert.ok(over <= Math.max(1, 0.02 * truth.size), `${over} of ${truth.size} keys overcounted beyond epsilon`);
-    }), { numRuns: 30 });
+    }), { numRuns: 30, seed: 20261128 });
   });
 
   it('decays counts', () => {
