@@ -95,6 +95,10 @@ upstreams:
         const tcp = await kdig('127.0.0.1', port, ['+tcp', `h${i + 10}.example.test`, 'A']);
         assert.match(tcp.answers[0], new RegExp(`192\\.0\\.2\\.${i + 11}$`));
       }
+      server.child.kill('SIGHUP');
+      await server.waitForLog('configuration reloaded', 2); // each worker reloads
+      const after = await dig('127.0.0.1', port, ['h20.example.test', 'A']);
+      assert.match(after.answers[0], /192\.0\.2\.21$/);
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
     }
