@@ -3,7 +3,7 @@
  * docs/CONFIGURATION.md describes each key; `dnsward check-config` validates against this.
  */
 import { z } from 'zod';
-import { QType } from '../dns/wire.js';
+import { qtypeFromText } from '../dns/wire.js';
 import { parseHostPort } from '../util/address.js';
 import { duration, size } from './units.js';
 
@@ -36,12 +36,8 @@ const healthCheck = z.object({
   timeout: duration.default(1000),
   name: z.string().default('.'),
   type: z.union([z.string(), z.number().int().min(1).max(65535)]).default('NS').transform((value, ctx) => {
-    if (typeof value === 'number') return value;
-    const upper = value.toUpperCase();
-    const known = (QType as Record<string, number>)[upper];
-    if (known !== undefined) return known;
-    const generic = /^TYPE(\d{1,5})$/.exec(upper);
-    if (generic && Number(generic[1]) <= 65535) return Number(generic[1]);
+    const qtype = qtypeFromText(value);
+    if (qtype !== null) return qtype;
     ctx.addIssue({ code: 'custom', message: `expected a query type such as A, NS, SOA or TYPE65, got "${value}"` });
     return z.NEVER;
   }),

@@ -39,6 +39,19 @@ qtypeNames[13] = 'HINFO';
 qtypeNames[35] = 'NAPTR';
 qtypeNames[52] = 'TLSA';
 
+const qtypeNumbers: Record<string, number> = {};
+for (const [value, name] of Object.entries(qtypeNames)) qtypeNumbers[name] = Number(value);
+
+/** A query type from its mnemonic (any case), `TYPE<n>` (RFC 3597), or a number; null if none. */
+export function qtypeFromText(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 65535 ? value : null;
+  if (typeof value !== 'string') return null;
+  const upper = value.toUpperCase();
+  if (qtypeNumbers[upper] !== undefined) return qtypeNumbers[upper];
+  const generic = /^TYPE(\d{1,5})$/.exec(upper);
+  return generic && Number(generic[1]) <= 65535 ? Number(generic[1]) : null;
+}
+
 /** Mnemonic for a query type, `TYPE<n>` (RFC 3597) for the ones without a name here. */
 export function qtypeName(qtype: number): string {
   return qtypeNames[qtype] ?? `TYPE${qtype}`;
