@@ -45,7 +45,6 @@ class SizeClass {
   readonly freeSlots: number[] = [];
   head = -1; // most recently used entry
   tail = -1; // least recently used entry
-  entries = 0;
   constructor(index: number) {
     this.slotBytes = 1 << (MIN_SLOT_SHIFT + index);
     this.slotsPerPage = Math.max(1, Math.floor(PAGE_BYTES / this.slotBytes));
@@ -55,9 +54,8 @@ class SizeClass {
   }
 }
 
+/** Event counters; the current entry count and bytes are `size` and `bytes`. */
 export interface PacketCacheStats {
-  entries: number;
-  bytes: number;
   inserts: number;
   evictions: number;
   uncacheable: number;
@@ -80,7 +78,7 @@ export class PacketCache {
   private readonly freeEntries: Int32Array;
   private freeEntryCount: number;
   private pageBytesInUse = 0;
-  readonly stats: PacketCacheStats = { entries: 0, bytes: 0, inserts: 0, evictions: 0, uncacheable: 0 };
+  readonly stats: PacketCacheStats = { inserts: 0, evictions: 0, uncacheable: 0 };
 
   constructor(readonly options: PacketCacheOptions) {
     const n = options.maxEntries;
@@ -213,11 +211,8 @@ export class PacketCache {
     this.expiresAt[id] = now + ttl * 1000;
     this.staleUntil[id] = now + (ttl + this.options.staleSeconds) * 1000;
     this.index.set(key, id);
-    cls.entries++;
     this.linkFront(cls, id, now);
     this.stats.inserts++;
-    this.stats.entries = this.index.size;
-    this.stats.bytes = this.pageBytesInUse;
     return ttl;
   }
 
@@ -274,12 +269,10 @@ export class PacketCache {
     if (key === undefined) return;
     const cls = this.classes[this.entryClass[id]];
     this.unlink(cls, id);
-    cls.entries--;
     cls.freeSlots.push(this.entrySlot[id]);
     this.index.delete(key);
     this.keys[id] = undefined;
     this.freeEntries[this.freeEntryCount++] = id;
-    this.stats.entries = this.index.size;
   }
 
   private touch(id: number, now: number): void {

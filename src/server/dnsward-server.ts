@@ -134,7 +134,7 @@ export class DnswardServer {
       rcodes: this.stats.rcodes(),
       qtypes: this.stats.qtypes(),
       malformed: Object.fromEntries(this.parts.parse.malformed),
-      cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, ...this.cache.stats, bytes: this.cache.bytes, staleServed: this.parts.upstream.staleServed },
+      cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, entries: this.cache.size, bytes: this.cache.bytes, ...this.cache.stats, staleServed: this.parts.upstream.staleServed },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
       tcp: {

@@ -14,7 +14,6 @@ import type { PipelineControl, Stage } from '../stage.js';
 export class UpstreamStage implements Stage {
   readonly name = 'upstream';
   staleServed = 0;
-  servfails = 0;
   private readonly done = (ctx: QueryContext, error: string | null, answer: Buffer | null, scan: ScannedResponse | null, upstream: Upstream | null) =>
     this.onDone(ctx, error, answer, scan, upstream);
 
@@ -40,7 +39,6 @@ export class UpstreamStage implements Stage {
       return;
     }
     if (this.serveStale(ctx, `no upstream answered (${error})`)) return;
-    this.servfails++;
     const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.SERVFAIL, {
       withQuestion: true,
       ede: { code: ExtendedError.NO_REACHABLE_AUTHORITY, text: 'dnsward: no upstream answered' },
