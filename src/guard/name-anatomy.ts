@@ -40,6 +40,9 @@ export function wireLabels(wireName: string): string[] {
 }
 
 export function anatomize(labels: string[]): NameAnatomy {
+  // The PSL makes each reverse-zone octet a suffix; a reverse lookup is one address under one zone.
+  const n = labels.length;
+  if (n >= 2 && labels[n - 1] === 'arpa' && (labels[n - 2] === 'in-addr' || labels[n - 2] === 'ip6')) return reverseAnatomy(labels);
   // A raw '.' byte inside a label must not split it: no PSL rule contains \x01.
   const tail = labels.slice(Math.max(0, labels.length - SUFFIX_WINDOW)).map((l) => (l.includes('.') ? l.replaceAll('.', '\x01') : l));
   const parsed = parse(tail.join('.'), options);
@@ -75,4 +78,15 @@ function hasBinary(label: string): boolean {
     if (c < 0x21 || c > 0x7e) return true;
   }
   return false;
+}
+
+function reverseAnatomy(labels: string[]): NameAnatomy {
+  const subdomainLabels = labels.slice(0, labels.length - 2);
+  let subdomainBytes = 0;
+  let binaryLabels = 0;
+  for (const label of subdomainLabels) {
+    subdomainBytes += label.length;
+    if (hasBinary(label)) binaryLabels++;
+  }
+  return { registeredDomain: `${labels[labels.length - 2]}.arpa`, publicSuffix: 'arpa', privateSuffix: false, subdomainLabels, subdomainBytes, binaryLabels };
 }

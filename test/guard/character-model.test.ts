@@ -9,6 +9,7 @@ describe('character model (Tunnel Guard stage 1)', () => {
   it('gives names like the learned ones fewer bits per byte than encoded payloads', () => {
     const model = new CharacterModel();
     for (let i = 0; i < 50; i++) for (const label of benign) model.learn(label);
+    model.refresh();
     const perByte = (label: string) => model.bits(label) / label.length;
     assert.ok(perByte('mail') < 3, `mail: ${perByte('mail')}`);
     assert.ok(perByte('mfrggzdfmztwq2lknnwg23tpoa') > 6, 'base32 payload');
@@ -18,6 +19,7 @@ describe('character model (Tunnel Guard stage 1)', () => {
   it('is additive over bytes and never negative', () => {
     const model = new CharacterModel();
     model.learn('abc');
+    model.refresh();
     assert.equal(model.bits(''), 0);
     assert.ok(model.bits('ab') > 0);
     assert.ok(model.bits('abcabc') > model.bits('abc'));
@@ -26,8 +28,10 @@ describe('character model (Tunnel Guard stage 1)', () => {
   it('forgets with decay: a decayed model is less sure', () => {
     const model = new CharacterModel();
     for (let i = 0; i < 100; i++) model.learn('www');
+    model.refresh();
     const before = model.bits('www');
     model.decay(0.01);
+    model.refresh();
     assert.ok(model.bits('www') > before);
     assert.ok(Math.abs(model.observed - 3) < 1e-9);
   });

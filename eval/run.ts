@@ -1,0 +1,64 @@
+/**
+ * `npm run eval`: Tunnel Guard against real and synthetic tunnels mixed into realistic benign
+ * traffic, beside simple per-query baselines. See docs/DETECTION.md for the method.
+ */
+import { evaluate, type EvaluationResult } from './evaluate.js';
+import { baselines, tunnelGuardDetector } from './detectors.js';
+import { generateBenignTraffic } from './traffic/benign-traffic.js';
+import { Random } from './traffic/random.js';
+import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, sliver, spread, type TunnelSession, wordEncoded } from './traffic/synthetic-tunnels.js';
+
+const START = 1_700_000_000;
+const HOURS = Number(process.env.EVAL_HOURS ?? 24);
+
+function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
+  const rng = new Random(seed);
+  const sessions: TunnelSession[] = [];
+  const at = () => START + 3600 + rng.next() * (HOURS - 3) * 3600;
+  // Each session gets a client of its own (a benign one while they last), so one session's
+  // traces in per-client state never help detect the next.
+  let next = 0;
+  const client = () => (next < clients.length ? clients[next++] : `10.99.${(next - clients.length) >> 8}.${next++ - clients.length}`);
+  for (let i = 0; i < 20; i++) {
+    sessions.push(dnscat2({ rng, client: client(), start: at() }));
+    sessions.push(dnsExfiltrator({ rng, client: client(), start: at() }));
+    sessions.push(cobaltStrike({ rng, client: client(), start: at() }));
+    sessions.push(sliver({ rng, client: client(), start: at() }));
+    sessions.push(iodineLike({ rng, client: client(), start: at() }, 'base32'));
+    sessions.push(iodineLike({ rng, client: client(), start: at() }, 'base128'));
+    sessions.push(wordEncoded({ rng, client: client(), start: at() }));
+    sessions.push(spread({ rng, client: client(), start: at() }));
+    sessions.push(lowAndSlow({ rng, client: client(), start: at() }, 0.1, 2));
+    sessions.push(lowAndSlow({ rng, client: client(), start: at() }, 1, 1));
+  }
+  return sessions;
+}
+
+function report(r: EvaluationResult): void {
+  console.log(`\n## ${r.detector} (${r.seconds.toFixed(1)} s)`);
+  const tools = new Map<string, typeof r.sessions>();
+  for (const s of r.sessions) tools.set(s.tool, [...(tools.get(s.tool) ?? []), s]);
+  console.log('| tool | sessions | detected | median queries before block | max queries | median payload B before block | max payload B | median s to block |');
+  for (const [tool, list] of tools) {
+    const det = list.filter((s) => s.detected);
+    const med = (xs: number[]) => (xs.length ? xs.sort((a, b) => a - b)[xs.length >> 1] : NaN);
+    console.log(`| ${tool} | ${list.length} | ${det.length} | ${med(det.map((s) => s.queriesBeforeBlock))} | ${Math.max(...det.map((s) => s.queriesBeforeBlock))} | ${med(det.map((s) => s.payloadBeforeBlock))} | ${Math.max(...det.map((s) => s.payloadBeforeBlock))} | ${med(det.map((s) => s.secondsToBlock)).toFixed?.(0)} |`);
+  }
+  let total = 0;
+  let blocked = 0;
+  console.log('| benign kind | queries | blocked | blocked domains |');
+  for (const b of r.benign.values()) {
+    total += b.queries;
+    blocked += b.blocked;
+    console.log(`| ${b.kind} | ${b.queries} | ${b.blocked} | ${[...b.blockedDomains].slice(0, 5).join(' ')}${b.blockedDomains.size > 5 ? ` … (${b.blockedDomains.size})` : ''} |`);
+  }
+  if (process.env.EVAL_VERBOSE) for (const b of r.benign.values()) for (const e of b.examples) console.log(`  ${b.kind}: ${e}`);
+  console.log(`benign blocked: ${blocked} / ${total} = ${(blocked / total).toExponential(2)}`);
+}
+
+const benign = generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 });
+const clients = [...new Set(benign.map((q) => q.client))];
+const sessions = syntheticSessions(7, clients);
+console.log(`benign queries: ${benign.length}, tunnel sessions: ${sessions.length}`);
+report(evaluate(tunnelGuardDetector(), benign, sessions));
+if (process.env.EVAL_BASELINES !== '0') for (const b of baselines) report(evaluate(b, benign, sessions));

@@ -1,0 +1,164 @@
+/**
+ * The state Tunnel Guard keeps per registered domain, per client × domain and per client
+ * (stage 2). Plain objects of numbers, one per key, in capped LRU maps: their sizes bound the
+ * memory (see README.md for the measured bytes per entry).
+ *
+ * Information is kept in three exponentially decaying windows, minute, hour and day (time
+ * constants 60 s, 3,600 s, 86,400 s): a window's value approximates the bytes of information
+ * sent in the last window, and is updated lazily when the key is next seen.
+ */
+export const WINDOW_SECONDS = [60, 3600, 86400] as const;
+export const WINDOW_NAMES = ['minute', 'hour', 'day'] as const;
+
+export interface InfoWindows {
+  /** Decayed information in bytes, per window. */
+  info: [number, number, number];
+  infoTs: number;
+}
+
+export interface DomainState extends InfoWindows {
+  firstSeen: number;
+  lastSeen: number;
+  queries: number;
+  uniqueNames: number;
+  /** Distinct clients (counted when a client × domain pair is first made). */
+  clients: number;
+  rareQtypes: number;
+  responses: number;
+  nxdomain: number;
+  /** Information carried back in TXT/NULL/CNAME answers, bytes. */
+  downstream: number;
+  /** The dominant subdomain template and how steadily new names fill it (EWMA 0..1). */
+  template: number;
+  templateStability: number;
+  /** Bit i set: the domain was queried i hours before `hourMark` (32 hours). */
+  activeHours: number;
+  hourMark: number;
+  /** Estimated payload bytes sent through the domain by all clients. */
+  leaked: number;
+  samples: string[];
+}
+
+export interface PairState extends InfoWindows {
+  firstSeen: number;
+  queries: number;
+  uniqueNames: number;
+  leaked: number;
+  encodedNames: number;
+  lastNewTs: number;
+  /** EWMA of the interval between new names and of its square: beacon regularity. */
+  intervalMean: number;
+  intervalSquare: number;
+  intervals: number;
+}
+
+export interface ClientState extends InfoWindows {
+  firstSeen: number;
+  /** Registered domains this client queried (counted when its pair is made). */
+  domains: number;
+  leaked: number;
+}
+
+/** Decays the windows to `ts`, then adds `bytes`. */
+export function addInfo(w: InfoWindows, ts: number, bytes: number): void {
+  const dt = ts - w.infoTs;
+  if (dt > 0) {
+    w.info[0] *= Math.exp(-dt / WINDOW_SECONDS[0]);
+    w.info[1] *= Math.exp(-dt / WINDOW_SECONDS[1]);
+    w.info[2] *= Math.exp(-dt / WINDOW_SECONDS[2]);
+    w.infoTs = ts;
+  }
+  w.info[0] += bytes;
+  w.info[1] += bytes;
+  w.info[2] += bytes;
+}
+
+export function newDomain(ts: number): DomainState {
+  return new DomainRecord(ts);
+}
+
+export function newPair(ts: number): PairState {
+  return new PairRecord(ts);
+}
+
+export function newClient(ts: number): ClientState {
+  return new ClientRecord(ts);
+}
+
+/** Classes rather than spread literals: one hidden class each, so field reads stay monomorphic. */
+class DomainRecord implements DomainState {
+  info: [number, number, number] = [0, 0, 0];
+  infoTs: number;
+  firstSeen: number;
+  lastSeen: number;
+  queries = 0;
+  uniqueNames = 0;
+  clients = 0;
+  rareQtypes = 0;
+  responses = 0;
+  nxdomain = 0;
+  downstream = 0;
+  template = 0;
+  templateStability = 0;
+  activeHours = 0;
+  hourMark: number;
+  leaked = 0;
+  samples: string[] = [];
+  constructor(ts: number) {
+    this.infoTs = ts;
+    this.firstSeen = ts;
+    this.lastSeen = ts;
+    this.hourMark = Math.floor(ts / 3600);
+  }
+}
+
+class PairRecord implements PairState {
+  info: [number, number, number] = [0, 0, 0];
+  infoTs: number;
+  firstSeen: number;
+  queries = 0;
+  uniqueNames = 0;
+  leaked = 0;
+  encodedNames = 0;
+  lastNewTs = 0;
+  intervalMean = 0;
+  intervalSquare = 0;
+  intervals = 0;
+  constructor(ts: number) {
+    this.infoTs = ts;
+    this.firstSeen = ts;
+  }
+}
+
+class ClientRecord implements ClientState {
+  info: [number, number, number] = [0, 0, 0];
+  infoTs: number;
+  firstSeen: number;
+  domains = 0;
+  leaked = 0;
+  constructor(ts: number) {
+    this.infoTs = ts;
+    this.firstSeen = ts;
+  }
+}
+
+/** Marks the current hour active in the 32-hour activity mask. */
+export function markActive(d: DomainState, ts: number): void {
+  const hour = Math.floor(ts / 3600);
+  const shift = hour - d.hourMark;
+  if (shift > 0) {
+    d.activeHours = shift >= 32 ? 0 : d.activeHours << shift;
+    d.hourMark = hour;
+  }
+  d.activeHours |= 1;
+}
+
+export function activeHourCount(d: DomainState): number {
+  let v = d.activeHours >>> 0;
+  let n = 0;
+  while (v) {
+    v &= v - 1;
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,70 @@
+/**
+ * Whether a query name was seen recently, in fixed memory: two Bloom filters in rotation
+ * (the current one and the one before), each of 2^bits bits with 3 hashes. A name counts as
+ * seen if either holds it; when the current one holds `capacity` names it becomes the old one
+ * and a cleared filter takes its place. So "new" means "not among the last ~capacity to
+ * 2×capacity distinct names", with a false "seen" rate under 1% at capacity (2^24 bits, 1M
+ * names: 0.3%). Default memory: 2 × 2 MiB.
+ */
+import { murmur3 } from '../util/hash.js';
+
+const HASHES = 3;
+
+export class SeenNames {
+  private current: Uint8Array;
+  private previous: Uint8Array;
+  private inserted = 0;
+  private readonly mask: number;
+
+  constructor(private readonly bits = 24, readonly capacity = 1 << 20) {
+    this.current = new Uint8Array(1 << (bits - 3));
+    this.previous = new Uint8Array(1 << (bits - 3));
+    this.mask = (1 << bits) - 1;
+  }
+
+  /** Marks `name` seen; returns true when it was not seen before. */
+  addIfNew(name: string): boolean {
+    const h1 = murmur3(name, 0x5eed);
+    const h2 = murmur3(name, 0x9e37) | 1;
+    let inCurrent = true;
+    let inPrevious = true;
+    for (let i = 0; i < HASHES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      const byte = bit >>> 3;
+      const flag = 1 << (bit & 7);
+      if ((this.current[byte] & flag) === 0) inCurrent = false;
+      if ((this.previous[byte] & flag) === 0) inPrevious = false;
+    }
+    if (inCurrent) return false;
+    for (let i = 0; i < HASHES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      this.current[bit >>> 3] |= 1 << (bit & 7);
+    }
+    if (++this.inserted >= this.capacity) this.rotate();
+    return !inPrevious;
+  }
+
+  get bytes(): number {
+    return this.current.length * 2;
+  }
+
+  /** The filters and fill count, for snapshots. */
+  export(): { current: Uint8Array; previous: Uint8Array; inserted: number } {
+    return { current: this.current, previous: this.previous, inserted: this.inserted };
+  }
+
+  import(state: { current: Uint8Array; previous: Uint8Array; inserted: number }): void {
+    if (state.current.length !== this.current.length || state.previous.length !== this.previous.length) throw new RangeError(`seen-name filters must be 2^${this.bits} bits`);
+    this.current.set(state.current);
+    this.previous.set(state.previous);
+    this.inserted = state.inserted;
+  }
+
+  private rotate(): void {
+    const old = this.previous;
+    this.previous = this.current;
+    old.fill(0);
+    this.current = old;
+    this.inserted = 0;
+  }
+}

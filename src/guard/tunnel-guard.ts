@@ -1,0 +1,456 @@
+/**
+ * Tunnel Guard: the staged, self-learning detector of DNS tunnels and exfiltration. A library
+ * without I/O and without clocks (time comes with each query), so the live pipeline and
+ * `dnsward analyze` drive the same engine and get the same results for the same input.
+ *
+ *   stage 0  anatomy   registered domain / subdomain on the PSL; binary labels kept
+ *   stage 1  query     information in the new subdomain under this network's character model,
+ *                      label shapes, query type rarity, whether the name is new
+ *   stage 2  state     information sent per client × domain in minute/hour/day windows,
+ *                      unique names, beacon regularity, per-client totals across domains
+ *   stage 3  normal    the learned normal: budgets from this network's distributions, and the
+ *                      recognition of legitimate heavy encoders (spread over clients, one stable
+ *                      template, age, a short documented list as extra evidence)
+ *   stage 4  decision  allow, monitor or block, for the query or the whole registered domain;
+ *                      domain blocks expire and escalate
+ *
+ * Per query: a constant number of map lookups and a pass over the name's bytes. Memory: capped
+ * LRU maps (domains, clients, pairs) plus fixed sketches; see README.md for the measured bounds.
+ */
+import { TwoGenerationMap } from '../util/two-generation-map.js';
+import { murmur3 } from '../util/hash.js';
+import { CharacterModel } from './character-model.js';
+import { activeHourCount, addInfo, type ClientState, type DomainState, markActive, newClient, newDomain, newPair, type PairState, WINDOW_NAMES } from './guard-state.js';
+import { knownEncoder } from './known-encoders.js';
+import { LogHistogram } from './log-histogram.js';
+import { anatomize } from './name-anatomy.js';
+import { subdomainShape } from './name-template.js';
+import { presentName } from './name-text.js';
+import { SeenNames } from './seen-names.js';
+import { type GuardAction, type Sensitivity, SENSITIVITY_SCALE, type StageReport, type Verdict } from './verdict.js';
+
+export interface GuardQuery {
+  /** Seconds since the epoch. */
+  ts: number;
+  client: string;
+  /** Query name labels, raw bytes as latin1 chars, original case, leftmost first. */
+  labels: string[];
+  qtype: number;
+}
+
+export interface GuardResponse extends GuardQuery {
+  rcode: number;
+  /** Size of the answer message in bytes. */
+  answerSize?: number;
+  /** Bytes of TXT/NULL/CNAME payload in the answer section, when the caller decoded them. */
+  payloadBytes?: number;
+}
+
+export interface TunnelGuardOptions {
+  sensitivity?: Sensitivity;
+  maxDomains?: number;
+  maxClients?: number;
+  maxPairs?: number;
+  /** Bits of the seen-name filters (2 × 2^bits / 8 bytes). */
+  seenNameBits?: number;
+}
+
+export interface GuardCounters {
+  queries: number;
+  newNames: number;
+  queryBlocks: number;
+  domainBlocks: number;
+  blockedByDomain: number;
+  monitored: number;
+  learnedNames: number;
+}
+
+interface DomainBlock {
+  until: number;
+  offenses: number;
+  incident: string;
+  since: number;
+  reasons: string[];
+  stages: StageReport[];
+  client: string;
+  leaked: number;
+}
+
+/** Query types tunnels favour for their payload room, with how much more their names weigh. */
+const RARE_QTYPE_WEIGHT = new Map<number, number>([
+  [10, 2], // NULL: iodine's favourite, no legitimate use on the Internet
+  [25, 2], // KEY: dns2tcp
+  [255, 1.5], // ANY
+  [16, 1.5], // TXT: dnscat2, DNSExfiltrator, Cobalt Strike
+  [5, 1.25], // CNAME
+  [15, 1.1], // MX
+]);
+
+function qtypeWeight(qtype: number): number {
+  if (qtype >= 65280 && qtype <= 65534) return 2; // private use
+  return RARE_QTYPE_WEIGHT.get(qtype) ?? 1;
+}
+
+/** Learned parameters are recomputed after this many new names, and at these points only (determinism). */
+const REFRESH_EVERY = 4096;
+/** Per refresh, old learning keeps this weight: half-life about 2.8M new names. */
+const LEARNING_DECAY = 0.999;
+
+const SECONDS_PER_HOUR = 3600;
+const FIRST_BLOCK_SECONDS = SECONDS_PER_HOUR;
+const MAX_BLOCK_SECONDS = 7 * 24 * SECONDS_PER_HOUR;
+const MAX_BLOCKS = 100_000;
+const MAX_SAMPLES = 5;
+
+/**
+ * Bounds on what learning may set, so a noisy network cannot loosen detection past usefulness
+ * and a quiet one cannot make it trigger-happy. Bytes of excess information.
+ */
+const BUDGET_FLOOR = 192;
+const BUDGET_CEILING = 768;
+const QUERY_BUDGET_FLOOR = 96;
+const QUERY_BUDGET_CEILING = 256;
+/** Caps of the legitimate-encoder multiplier per window: bulk bursts stay suspect even for encoders. */
+const MULTIPLIER_CAP = [8, 32, 64] as const;
+
+export class TunnelGuard {
+  readonly model = new CharacterModel();
+  /** Bits of new names' subdomains, network-wide: the per-query allowance and the query budget. */
+  readonly nameBits = new LogHistogram();
+  /** Day-window excess information of client × domain pairs, sampled at their new names. */
+  readonly pairDayInfo = new LogHistogram();
+  readonly domains: TwoGenerationMap<string, DomainState>;
+  readonly clients: TwoGenerationMap<string, ClientState>;
+  readonly pairs: TwoGenerationMap<string, PairState>;
+  readonly blocks = new TwoGenerationMap<string, DomainBlock>(MAX_BLOCKS);
+  readonly seen: SeenNames;
+  /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
+  private readonly seenPairs: SeenNames;
+  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0 };
+  private readonly scale: number;
+  private pendingRefresh = 0;
+  /** Learned parameters, recomputed at refresh points. */
+  allowanceBits = 24;
+  budget = BUDGET_FLOOR;
+  queryBudget = QUERY_BUDGET_CEILING;
+
+  constructor(readonly options: TunnelGuardOptions = {}) {
+    this.scale = SENSITIVITY_SCALE[options.sensitivity ?? 'medium'];
+    this.domains = new TwoGenerationMap(options.maxDomains ?? 1_000_000);
+    this.clients = new TwoGenerationMap(options.maxClients ?? 100_000);
+    this.pairs = new TwoGenerationMap(options.maxPairs ?? 1_000_000);
+    this.seen = new SeenNames(options.seenNameBits ?? 24);
+    this.seenPairs = new SeenNames(options.seenNameBits ?? 24);
+    this.relearn();
+  }
+
+  observe(q: GuardQuery): Verdict {
+    this.counters.queries++;
+    const ts = q.ts;
+    const lower = q.labels.map(lowerAscii);
+    // Stage 0: anatomy.
+    const anatomy = anatomize(lower);
+    const domainName = anatomy.registeredDomain;
+    const subLabels = q.labels.slice(0, anatomy.subdomainLabels.length);
+    const anatomyStage: StageReport = {
+      name: 'anatomy',
+      score: anatomy.binaryLabels > 0 ? 1 : 0,
+      evidence: { domain: domainName, suffix: anatomy.publicSuffix, privateSuffix: anatomy.privateSuffix, subdomainBytes: anatomy.subdomainBytes, labels: subLabels.length, binaryLabels: anatomy.binaryLabels },
+    };
+
+    let domain = this.domains.get(domainName);
+    if (domain === undefined) {
+      domain = newDomain(ts);
+      this.domains.set(domainName, domain);
+    }
+    domain.queries++;
+    domain.lastSeen = ts;
+    markActive(domain, ts);
+
+    const block = this.blocks.peek(domainName);
+    if (block !== undefined && block.until > ts) {
+      this.counters.blockedByDomain++;
+      return {
+        action: 'block',
+        scope: 'domain',
+        domain: domainName,
+        score: 1,
+        reasons: block.reasons,
+        stages: [anatomyStage, ...block.stages.slice(1)],
+        incident: block.incident,
+        leakedBytes: block.leaked,
+        firstSeen: domain.firstSeen,
+      };
+    }
+
+    // Stage 1: per-query evidence.
+    const nameKey = lower.join('.');
+    const isNew = anatomy.subdomainBytes > 0 && this.seen.addIfNew(nameKey);
+    const weight = qtypeWeight(q.qtype);
+    if (weight > 1) domain.rareQtypes++;
+    let bits = 0;
+    for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
+    const shape = subLabels.length > 0 ? subdomainShape(subLabels) : undefined;
+    const excessBytes = isNew ? (Math.max(0, bits - this.allowanceBits) / 8) * weight : 0;
+    const queryScore = isNew ? this.nameBits.cdf(bits) : 0;
+    const queryStage: StageReport = {
+      name: 'query',
+      score: round(queryScore),
+      evidence: {
+        bits: round(bits),
+        excessBytes: round(excessBytes),
+        newName: isNew,
+        qtypeWeight: weight,
+        encodedLabels: shape?.encodedLabels ?? 0,
+        longestLabel: shape?.longestLabel ?? 0,
+        kinds: shape?.kinds ?? [],
+      },
+    };
+
+    // Stage 2: state per domain, client × domain and client.
+    const pairKey = `${q.client} ${domainName}`;
+    let pair = this.pairs.get(pairKey);
+    if (pair === undefined) {
+      pair = newPair(ts);
+      this.pairs.set(pairKey, pair);
+    }
+    let client = this.clients.get(q.client);
+    if (client === undefined) {
+      client = newClient(ts);
+      this.clients.set(q.client, client);
+    }
+    if (this.seenPairs.addIfNew(pairKey)) {
+      domain.clients++;
+      client.domains++;
+    }
+    pair.queries++;
+    if (isNew) {
+      this.counters.newNames++;
+      domain.uniqueNames++;
+      pair.uniqueNames++;
+      if (shape !== undefined && shape.encodedLabels > 0) pair.encodedNames++;
+      if (pair.lastNewTs > 0) {
+        const interval = ts - pair.lastNewTs;
+        const alpha = pair.intervals < 8 ? 1 / (pair.intervals + 1) : 0.125;
+        pair.intervalMean += alpha * (interval - pair.intervalMean);
+        pair.intervalSquare += alpha * (interval * interval - pair.intervalSquare);
+        pair.intervals++;
+      }
+      pair.lastNewTs = ts;
+      if (shape !== undefined) updateTemplate(domain, shape.template);
+    }
+    addInfo(pair, ts, excessBytes);
+    addInfo(domain, ts, excessBytes);
+    pair.leaked += excessBytes;
+    domain.leaked += excessBytes;
+    const encoded = shape !== undefined && shape.encodedLabels > 0;
+    addInfo(client, ts, encoded ? excessBytes : 0);
+    if (encoded) client.leaked += excessBytes;
+
+    // Stage 3: the learned normal, and what this domain's use says about it.
+    const known = knownEncoder(domainName);
+    const hours = activeHourCount(domain);
+    const established = ts - domain.firstSeen >= 86400 && hours >= 6;
+    const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
+    const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
+    let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
+    if (multiplier > 64) multiplier = 64;
+    const normalEvidence: StageReport['evidence'] = {
+      budgetBytes: round(this.budget * this.scale),
+      allowanceBits: round(this.allowanceBits),
+      encoderMultiplier: round(multiplier),
+      clients: domain.clients,
+      ageSeconds: round(ts - domain.firstSeen),
+      activeHours: hours,
+      templateStability: round(domain.templateStability),
+      uniqueNames: domain.uniqueNames,
+    };
+    if (known !== undefined) normalEvidence.knownEncoder = known;
+    // How far this domain is from what the network treats as a recognised heavy encoder.
+    const normalScore = 1 - Math.min(1, Math.log2(multiplier) / 6);
+    const normalStage: StageReport = { name: 'normal', score: round(normalScore), evidence: normalEvidence };
+
+    let ratio = 0;
+    let window = -1;
+    for (let w = 0; w < 3; w++) {
+      const allowed = this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[w]);
+      const r = pair.info[w] / allowed;
+      if (r > ratio) {
+        ratio = r;
+        window = w;
+      }
+    }
+    const reasons: string[] = [];
+    const stateEvidence: StageReport['evidence'] = {
+      pairMinuteBytes: round(pair.info[0]),
+      pairHourBytes: round(pair.info[1]),
+      pairDayBytes: round(pair.info[2]),
+      pairUniqueNames: pair.uniqueNames,
+      pairQueries: pair.queries,
+      clientEncodedDayBytes: round(client.info[2]),
+      domainClients: domain.clients,
+      domainUniqueRatio: round(domain.uniqueNames / domain.queries),
+      domainRareQtypeRatio: round(domain.rareQtypes / domain.queries),
+      domainNxdomainRatio: domain.responses > 0 ? round(domain.nxdomain / domain.responses) : 0,
+      domainDownstreamBytes: round(domain.downstream),
+    };
+    if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]))} B)`);
+
+    // Beacons: new names at machine-regular intervals to a domain nobody else uses.
+    if (pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 1) {
+      const variance = Math.max(0, pair.intervalSquare - pair.intervalMean * pair.intervalMean);
+      const cv = Math.sqrt(variance) / pair.intervalMean;
+      stateEvidence.beaconIntervalSeconds = round(pair.intervalMean);
+      stateEvidence.beaconVariation = round(cv);
+      if (cv < 0.25 && pair.uniqueNames / pair.queries > 0.8) {
+        const beacon = pair.encodedNames * 2 >= pair.uniqueNames ? 1.2 : 0.6;
+        if (beacon > ratio) ratio = beacon;
+        reasons.push(`new names every ${round(pair.intervalMean)} s with ${round(cv * 100)}% variation: a beacon`);
+      }
+    }
+    // Exfiltration spread over many domains: the client's encoded information across all of them.
+    if (encoded && multiplier < 4 && pair.info[2] >= 16) {
+      const clientRatio = client.info[2] / (this.budget * this.scale * 2);
+      if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
+      if (clientRatio > ratio) ratio = clientRatio;
+    }
+    const stateScore = ratio / (1 + ratio);
+    const stateStage: StageReport = { name: 'state', score: round(stateScore), evidence: stateEvidence };
+
+    // Stage 4: the decision.
+    let action: GuardAction = 'allow';
+    let scope: Verdict['scope'] = 'none';
+    let incident: string | undefined;
+    const queryTooBig = excessBytes >= this.queryBudget * this.scale && multiplier < 4 && !established;
+    if (queryTooBig) reasons.push(`one query carries ${round(excessBytes)} B of encoded information (query budget ${round(this.queryBudget * this.scale)} B)`);
+    if (ratio >= 1) {
+      action = 'block';
+      scope = 'domain';
+      incident = this.blockDomain(domainName, ts, q.client, pair.leaked, reasons, [anatomyStage, queryStage, stateStage, normalStage]);
+      this.counters.domainBlocks++;
+    } else if (queryTooBig) {
+      action = 'block';
+      scope = 'query';
+      this.counters.queryBlocks++;
+    } else if (ratio >= 0.5) {
+      action = 'monitor';
+      this.counters.monitored++;
+    }
+    if (action !== 'allow' && isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
+    const score = Math.max(stateScore, queryTooBig ? 0.5 : 0);
+    const decisionStage: StageReport = { name: 'decision', score: round(score), evidence: { action, scope, leakedBytes: round(pair.leaked), samples: domain.samples.slice() } };
+    if (incident !== undefined) decisionStage.evidence.incident = incident;
+
+    // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
+    if (isNew && ratio < 0.3 && !queryTooBig) this.learnName(anatomy.subdomainLabels, bits, pair.info[2]);
+
+    return {
+      action,
+      scope,
+      domain: domainName,
+      score: round(score),
+      reasons,
+      stages: [anatomyStage, queryStage, stateStage, normalStage, decisionStage],
+      incident,
+      leakedBytes: round(pair.leaked),
+      firstSeen: domain.firstSeen,
+    };
+  }
+
+  /** Answers, when seen: NXDOMAIN ratio and information carried back in TXT/NULL/CNAME payloads. */
+  observeResponse(r: GuardResponse): void {
+    const anatomy = anatomize(r.labels.map(lowerAscii));
+    const domain = this.domains.peek(anatomy.registeredDomain);
+    if (domain === undefined) return;
+    domain.responses++;
+    if (r.rcode === 3) domain.nxdomain++;
+    const payload = r.payloadBytes ?? (r.qtype === 10 || r.qtype === 16 ? Math.max(0, (r.answerSize ?? 0) - 128) : 0);
+    if (payload <= 0) return;
+    domain.downstream += payload;
+    const pair = this.pairs.peek(`${r.client} ${anatomy.registeredDomain}`);
+    // Downstream payload is command-and-control traffic; it counts at a quarter of its size.
+    if (pair !== undefined) addInfo(pair, r.ts, payload / 4);
+  }
+
+  /** Lifts a domain block (an operator decision, or the tests). */
+  unblock(domain: string): boolean {
+    return this.blocks.delete(domain);
+  }
+
+  activeBlocks(now: number): Array<{ domain: string } & DomainBlock> {
+    const out: Array<{ domain: string } & DomainBlock> = [];
+    for (const [domain, block] of this.blocks.entries()) if (block.until > now) out.push({ domain, ...block });
+    return out;
+  }
+
+  private blockDomain(domain: string, ts: number, client: string, leaked: number, reasons: string[], stages: StageReport[]): string {
+    const previous = this.blocks.peek(domain);
+    const offenses = (previous?.offenses ?? 0) + 1;
+    const seconds = Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 4 ** (offenses - 1));
+    const incident = `TG-${(murmur3(`${domain}:${ts}:${offenses}`, 0x1dc) >>> 0).toString(16).padStart(8, '0')}`;
+    const until = ts + seconds;
+    const headline = `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
+    this.blocks.set(domain, { until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
+    return incident;
+  }
+
+  private learnName(labels: string[], bits: number, pairDayBytes: number): void {
+    for (const label of labels) this.model.learn(label);
+    this.nameBits.add(bits);
+    this.pairDayInfo.add(pairDayBytes);
+    this.counters.learnedNames++;
+    if (++this.pendingRefresh >= REFRESH_EVERY) {
+      this.pendingRefresh = 0;
+      this.model.decay(LEARNING_DECAY);
+      this.nameBits.decay(LEARNING_DECAY);
+      this.pairDayInfo.decay(LEARNING_DECAY);
+      this.relearn();
+    }
+  }
+
+  /** Recomputes the learned parameters from the model and distributions. */
+  relearn(): void {
+    this.model.refresh();
+    this.allowanceBits = clamp(this.nameBits.quantile(0.5, 24), 16, 48);
+    this.queryBudget = clamp(((this.nameBits.quantile(0.9999, 1600) - this.allowanceBits) / 8) * 1.5, QUERY_BUDGET_FLOOR, QUERY_BUDGET_CEILING);
+    this.budget = clamp(2 * this.pairDayInfo.quantile(0.999, BUDGET_FLOOR), BUDGET_FLOOR, BUDGET_CEILING);
+  }
+}
+
+function updateTemplate(domain: DomainState, template: number): void {
+  if (domain.template === template) domain.templateStability += 0.1 * (1 - domain.templateStability);
+  else {
+    domain.templateStability *= 0.9;
+    if (domain.templateStability < 0.3) domain.template = template;
+  }
+}
+
+function lowerAscii(label: string): string {
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return asciiLower(label);
+  }
+  return label;
+}
+
+/** Lower-cases A–Z only: String#toLowerCase would also fold latin1 bytes of binary labels. */
+function asciiLower(label: string): string {
+  let out = '';
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    out += c >= 0x41 && c <= 0x5a ? String.fromCharCode(c | 0x20) : label[i];
+  }
+  return out;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
