@@ -2,6 +2,9 @@
  * `npm run eval`: Tunnel Guard against real and synthetic tunnels mixed into realistic benign
  * traffic, beside simple per-query baselines. See docs/DETECTION.md for the method.
  */
+import { labelsFromText } from '../src/guard/name-text.js';
+import { TunnelGuard } from '../src/guard/tunnel-guard.js';
+import { datasetsRoot, graphtunnel, ispZiza, netrack } from './datasets.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
 import { baselines, tunnelGuardDetector } from './detectors.js';
 import { generateBenignTraffic } from './traffic/benign-traffic.js';
@@ -14,7 +17,7 @@ const HOURS = Number(process.env.EVAL_HOURS ?? 24);
 function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
   const rng = new Random(seed);
   const sessions: TunnelSession[] = [];
-  const at = () => START + 3600 + rng.next() * (HOURS - 3) * 3600;
+  const at = () => START + 60 + rng.next() * (HOURS - 3) * 3600;
   // Each session gets a client of its own (a benign one while they last), so one session's
   // traces in per-client state never help detect the next.
   let next = 0;
@@ -56,9 +59,33 @@ function report(r: EvaluationResult): void {
   console.log(`benign blocked: ${blocked} / ${total} = ${(blocked / total).toExponential(2)}`);
 }
 
+function ispPerQuery(root: string): void {
+  const isp = ispZiza(root);
+  if (isp === undefined) return;
+  const guard = new TunnelGuard();
+  console.log(`\n## isp-ziza per-query stage (prior only; allowance ${guard.allowanceBits.toFixed(0)} bits, query budget ${guard.queryBudget.toFixed(0)} B)`);
+  console.log('| group | names | would block alone (new domain) | bits p50 | bits p99 |');
+  for (const [group, names] of Object.entries(isp) as Array<[string, string[]]>) {
+    const bits = names.map((n) => labelsFromText(n.toLowerCase()).reduce((sum, l) => sum + guard.model.bits(l), 0)).sort((a, b) => a - b);
+    const blocked = bits.filter((b) => (b - guard.allowanceBits) / 8 >= guard.queryBudget).length;
+    console.log(`| ${group} | ${names.length} | ${blocked} (${((100 * blocked) / names.length).toFixed(3)}%) | ${bits[bits.length >> 1].toFixed(0)} | ${bits[Math.floor(bits.length * 0.99)].toFixed(0)} |`);
+  }
+}
+
 const benign = generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 });
 const clients = [...new Set(benign.map((q) => q.client))];
 const sessions = syntheticSessions(7, clients);
 console.log(`benign queries: ${benign.length}, tunnel sessions: ${sessions.length}`);
 report(evaluate(tunnelGuardDetector(), benign, sessions));
 if (process.env.EVAL_BASELINES !== '0') for (const b of baselines) report(evaluate(b, benign, sessions));
+const root = datasetsRoot();
+if (root === undefined) console.log('\n(no ../shared/datasets and no DNSWARD_DATASETS: public corpora skipped)');
+else {
+  for (const stream of [graphtunnel(root), netrack(root)]) {
+    if (stream === undefined) continue;
+    console.log(`\n# ${stream.name}: ${stream.benign.length} benign queries, ${stream.sessions.length} sessions`);
+    report(evaluate(tunnelGuardDetector(), stream.benign, stream.sessions));
+    if (process.env.EVAL_BASELINES !== '0') for (const b of baselines) report(evaluate(b, stream.benign, stream.sessions));
+  }
+  ispPerQuery(root);
+}

@@ -26,6 +26,8 @@ import { LogHistogram } from './log-histogram.js';
 import { anatomize } from './name-anatomy.js';
 import { subdomainShape } from './name-template.js';
 import { presentName } from './name-text.js';
+import { PRIOR } from './prior-data.js';
+import { QtypeModel } from './qtype-model.js';
 import { SeenNames } from './seen-names.js';
 import { type GuardAction, type Sensitivity, SENSITIVITY_SCALE, type StageReport, type Verdict } from './verdict.js';
 
@@ -48,6 +50,8 @@ export interface GuardResponse extends GuardQuery {
 
 export interface TunnelGuardOptions {
   sensitivity?: Sensitivity;
+  /** Start from the shipped prior (default), or from nothing (training the prior, tests). */
+  prior?: boolean;
   maxDomains?: number;
   maxClients?: number;
   maxPairs?: number;
@@ -101,6 +105,7 @@ const FIRST_BLOCK_SECONDS = SECONDS_PER_HOUR;
 const MAX_BLOCK_SECONDS = 7 * 24 * SECONDS_PER_HOUR;
 const MAX_BLOCKS = 100_000;
 const MAX_SAMPLES = 5;
+const PRIOR_WEIGHT_NAMES = 20_000;
 
 /**
  * Bounds on what learning may set, so a noisy network cannot loosen detection past usefulness
@@ -115,6 +120,7 @@ const MULTIPLIER_CAP = [8, 32, 64] as const;
 
 export class TunnelGuard {
   readonly model = new CharacterModel();
+  readonly qtypes = new QtypeModel();
   /** Bits of new names' subdomains, network-wide: the per-query allowance and the query budget. */
   readonly nameBits = new LogHistogram();
   /** Day-window excess information of client × domain pairs, sampled at their new names. */
@@ -141,7 +147,28 @@ export class TunnelGuard {
     this.pairs = new TwoGenerationMap(options.maxPairs ?? 1_000_000);
     this.seen = new SeenNames(options.seenNameBits ?? 24);
     this.seenPairs = new SeenNames(options.seenNameBits ?? 24);
+    if (options.prior !== false) this.loadPrior();
     this.relearn();
+  }
+
+  /**
+   * The shipped prior counts as PRIOR_WEIGHT_NAMES names of this network, so what the network
+   * itself shows outweighs it within tens of thousands of names.
+   */
+  private loadPrior(): void {
+    if (PRIOR.names === 0) return;
+    const weight = Math.min(1, PRIOR_WEIGHT_NAMES / PRIOR.names);
+    const counts = new Float64Array(this.model.counts.length);
+    for (const [index, count] of PRIOR.counts) counts[index] = count;
+    this.model.absorb(counts, weight);
+    for (const [qtype, count] of PRIOR.qtypes) this.qtypes.learn(qtype, count * weight);
+    this.nameBits.load(PRIOR.nameBits.map((v) => v * weight));
+    this.pairDayInfo.load(PRIOR.pairDayInfo.map((v) => v * weight));
+  }
+
+  /** What was learned of the network's normal (not the per-key state): the prior's format. */
+  exportLearning(): { counts: Float64Array; qtypes: Array<[number, number]>; nameBits: number[]; pairDayInfo: number[] } {
+    return { counts: this.model.counts.slice(), qtypes: [...this.qtypes.counts], nameBits: [...this.nameBits.bins], pairDayInfo: [...this.pairDayInfo.bins] };
   }
 
   observe(q: GuardQuery): Verdict {
@@ -188,10 +215,12 @@ export class TunnelGuard {
     const isNew = anatomy.subdomainBytes > 0 && this.seen.addIfNew(nameKey);
     const weight = qtypeWeight(q.qtype);
     if (weight > 1) domain.rareQtypes++;
+    const qtypeBits = this.qtypes.bits(q.qtype);
+    this.qtypes.learn(q.qtype);
     let bits = 0;
     for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
     const shape = subLabels.length > 0 ? subdomainShape(subLabels) : undefined;
-    const excessBytes = isNew ? (Math.max(0, bits - this.allowanceBits) / 8) * weight : 0;
+    const excessBytes = isNew ? Math.max(0, (bits + qtypeBits) * weight - this.allowanceBits) / 8 : 0;
     const queryScore = isNew ? this.nameBits.cdf(bits) : 0;
     const queryStage: StageReport = {
       name: 'query',
@@ -200,6 +229,7 @@ export class TunnelGuard {
         bits: round(bits),
         excessBytes: round(excessBytes),
         newName: isNew,
+        qtypeBits: round(qtypeBits),
         qtypeWeight: weight,
         encodedLabels: shape?.encodedLabels ?? 0,
         longestLabel: shape?.longestLabel ?? 0,
@@ -297,13 +327,14 @@ export class TunnelGuard {
     if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]))} B)`);
 
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
-    if (pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 1) {
+    if (pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
       const variance = Math.max(0, pair.intervalSquare - pair.intervalMean * pair.intervalMean);
       const cv = Math.sqrt(variance) / pair.intervalMean;
       stateEvidence.beaconIntervalSeconds = round(pair.intervalMean);
       stateEvidence.beaconVariation = round(cv);
       if (cv < 0.25 && pair.uniqueNames / pair.queries > 0.8) {
-        const beacon = pair.encodedNames * 2 >= pair.uniqueNames ? 1.2 : 0.6;
+        // Encoded names or a tunnel's query type make a regular stream a tunnel's polls, not an app's.
+        const beacon = pair.encodedNames * 2 >= pair.uniqueNames || weight >= 2 ? 1.2 : 0.6;
         if (beacon > ratio) ratio = beacon;
         reasons.push(`new names every ${round(pair.intervalMean)} s with ${round(cv * 100)}% variation: a beacon`);
       }
@@ -402,6 +433,7 @@ export class TunnelGuard {
     if (++this.pendingRefresh >= REFRESH_EVERY) {
       this.pendingRefresh = 0;
       this.model.decay(LEARNING_DECAY);
+      this.qtypes.decay(LEARNING_DECAY);
       this.nameBits.decay(LEARNING_DECAY);
       this.pairDayInfo.decay(LEARNING_DECAY);
       this.relearn();
