@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
 import { ListenError } from '../server/dnsward-server.js';
 import { type Command, UsageError } from './args.js';
+import { analyzeCommand } from './commands/analyze.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 
-const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand];
+const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -97,3 +97,23 @@ export function nameToWire(name: string): Buffer {
   if (parts.length > MAX_NAME_LENGTH) throw new Error(`name too long: ${name}`);
   return Buffer.from(parts);
 }
+
+/** Labels of a validated name, raw bytes as latin1 chars, leftmost first. */
+export function nameLabels(buf: Uint8Array, offset: number): string[] {
+  const labels: string[] = [];
+  let pos = offset;
+  for (let hops = 0; hops < 128; ) {
+    const len = buf[pos];
+    if (len === 0 || len === undefined) break;
+    if ((len & 0xc0) === 0xc0) {
+      pos = ((len & 0x3f) << 8) | buf[pos + 1];
+      hops++;
+      continue;
+    }
+    let label = '';
+    for (let i = pos + 1; i <= pos + len; i++) label += String.fromCharCode(buf[i]);
+    labels.push(label);
+    pos += len + 1;
+  }
+  return labels;
+}

@@ -17,7 +17,8 @@ const SMOOTHING = 0.5;
 export class CharacterModel {
   readonly counts = new Float64Array(ROWS * ALPHABET);
   readonly rowTotals = new Float64Array(ROWS);
-  private readonly costs = new Float32Array(ROWS * ALPHABET);
+  /** Bits per transition as of the last refresh; snapshots keep them so a restore resumes exactly. */
+  readonly costs = new Float32Array(ROWS * ALPHABET);
   /** Bytes learned (after decay), to tell an empty model from a trained one. */
   observed = 0;
 

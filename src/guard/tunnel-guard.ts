@@ -48,10 +48,20 @@ export interface GuardResponse extends GuardQuery {
   payloadBytes?: number;
 }
 
+/** What was learned of a network's normal, apart from per-key state: the prior's content. */
+export interface Learning {
+  counts: ArrayLike<number>;
+  qtypes: Array<[number, number]>;
+  nameBits: number[];
+  pairDayInfo: number[];
+}
+
 export interface TunnelGuardOptions {
   sensitivity?: Sensitivity;
   /** Start from the shipped prior (default), or from nothing (training the prior, tests). */
   prior?: boolean;
+  /** Learn every new name, whatever the verdict: only for training on traffic known to be benign. */
+  learnAll?: boolean;
   maxDomains?: number;
   maxClients?: number;
   maxPairs?: number;
@@ -69,7 +79,7 @@ export interface GuardCounters {
   learnedNames: number;
 }
 
-interface DomainBlock {
+export interface DomainBlock {
   until: number;
   offenses: number;
   incident: string;
@@ -89,6 +99,9 @@ const RARE_QTYPE_WEIGHT = new Map<number, number>([
   [5, 1.25], // CNAME
   [15, 1.1], // MX
 ]);
+
+/** Query types whose answers can carry a tunnel's downstream data. */
+const PAYLOAD_QTYPES = new Set([5, 10, 16, 25, 15]);
 
 function qtypeWeight(qtype: number): number {
   if (qtype >= 65280 && qtype <= 65534) return 2; // private use
@@ -117,6 +130,13 @@ const QUERY_BUDGET_FLOOR = 96;
 const QUERY_BUDGET_CEILING = 256;
 /** Caps of the legitimate-encoder multiplier per window: bulk bursts stay suspect even for encoders. */
 const MULTIPLIER_CAP = [8, 32, 64] as const;
+/**
+ * A recognised encoder (many clients filling one template, or a documented service) has no
+ * hour or day budget: one busy client's antivirus lookups add up to tens of KiB a day. Its minute
+ * window keeps this multiplier, so a bulk burst through it is still cut.
+ */
+const RECOGNISED_MINUTE_MULTIPLIER = 16;
+const RECOGNISED_MIN_CLIENTS = 5;
 
 export class TunnelGuard {
   readonly model = new CharacterModel();
@@ -131,10 +151,11 @@ export class TunnelGuard {
   readonly blocks = new TwoGenerationMap<string, DomainBlock>(MAX_BLOCKS);
   readonly seen: SeenNames;
   /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
-  private readonly seenPairs: SeenNames;
+  readonly seenPairs: SeenNames;
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0 };
   private readonly scale: number;
-  private pendingRefresh = 0;
+  /** New names learned since the last refresh point. */
+  pendingRefresh = 0;
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -157,17 +178,21 @@ export class TunnelGuard {
    */
   private loadPrior(): void {
     if (PRIOR.names === 0) return;
-    const weight = Math.min(1, PRIOR_WEIGHT_NAMES / PRIOR.names);
     const counts = new Float64Array(this.model.counts.length);
     for (const [index, count] of PRIOR.counts) counts[index] = count;
-    this.model.absorb(counts, weight);
-    for (const [qtype, count] of PRIOR.qtypes) this.qtypes.learn(qtype, count * weight);
-    this.nameBits.load(PRIOR.nameBits.map((v) => v * weight));
-    this.pairDayInfo.load(PRIOR.pairDayInfo.map((v) => v * weight));
+    this.importLearning({ counts, qtypes: PRIOR.qtypes, nameBits: PRIOR.nameBits, pairDayInfo: PRIOR.pairDayInfo }, Math.min(1, PRIOR_WEIGHT_NAMES / PRIOR.names));
+  }
+
+  /** Adds learning exported elsewhere (the prior, another guard), weighted; call relearn() after. */
+  importLearning(l: Learning, weight: number): void {
+    this.model.absorb(l.counts, weight);
+    for (const [qtype, count] of l.qtypes) this.qtypes.learn(qtype, count * weight);
+    this.nameBits.load(l.nameBits.map((v, i) => v * weight + this.nameBits.bins[i]));
+    this.pairDayInfo.load(l.pairDayInfo.map((v, i) => v * weight + this.pairDayInfo.bins[i]));
   }
 
   /** What was learned of the network's normal (not the per-key state): the prior's format. */
-  exportLearning(): { counts: Float64Array; qtypes: Array<[number, number]>; nameBits: number[]; pairDayInfo: number[] } {
+  exportLearning(): Learning {
     return { counts: this.model.counts.slice(), qtypes: [...this.qtypes.counts], nameBits: [...this.nameBits.bins], pairDayInfo: [...this.pairDayInfo.bins] };
   }
 
@@ -284,6 +309,7 @@ export class TunnelGuard {
     const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
     const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
     let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
+    const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
     if (multiplier > 64) multiplier = 64;
     const normalEvidence: StageReport['evidence'] = {
       budgetBytes: round(this.budget * this.scale),
@@ -296,14 +322,15 @@ export class TunnelGuard {
       uniqueNames: domain.uniqueNames,
     };
     if (known !== undefined) normalEvidence.knownEncoder = known;
+    if (recognised) normalEvidence.recognisedEncoder = true;
     // How far this domain is from what the network treats as a recognised heavy encoder.
-    const normalScore = 1 - Math.min(1, Math.log2(multiplier) / 6);
+    const normalScore = recognised ? 0 : 1 - Math.min(1, Math.log2(multiplier) / 6);
     const normalStage: StageReport = { name: 'normal', score: round(normalScore), evidence: normalEvidence };
 
     let ratio = 0;
     let window = -1;
     for (let w = 0; w < 3; w++) {
-      const allowed = this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[w]);
+      const allowed = this.windowBudget(w, multiplier, recognised);
       const r = pair.info[w] / allowed;
       if (r > ratio) {
         ratio = r;
@@ -324,7 +351,7 @@ export class TunnelGuard {
       domainNxdomainRatio: domain.responses > 0 ? round(domain.nxdomain / domain.responses) : 0,
       domainDownstreamBytes: round(domain.downstream),
     };
-    if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]))} B)`);
+    if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised))} B)`);
 
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
     if (pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
@@ -373,7 +400,7 @@ export class TunnelGuard {
     if (incident !== undefined) decisionStage.evidence.incident = incident;
 
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
-    if (isNew && ratio < 0.3 && !queryTooBig) this.learnName(anatomy.subdomainLabels, bits, pair.info[2]);
+    if (isNew && (this.options.learnAll === true || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, bits, multiplier < 4 ? pair.info[2] : -1);
 
     return {
       action,
@@ -395,12 +422,20 @@ export class TunnelGuard {
     if (domain === undefined) return;
     domain.responses++;
     if (r.rcode === 3) domain.nxdomain++;
-    const payload = r.payloadBytes ?? (r.qtype === 10 || r.qtype === 16 ? Math.max(0, (r.answerSize ?? 0) - 128) : 0);
+    // Only answers to the types tunnels ask for carry their downstream: a browser's A query
+    // answered with a CDN's CNAME chain is not a payload.
+    if (!PAYLOAD_QTYPES.has(r.qtype) && !(r.qtype >= 65280 && r.qtype <= 65534)) return;
+    const payload = r.payloadBytes ?? Math.max(0, (r.answerSize ?? 0) - 128);
     if (payload <= 0) return;
     domain.downstream += payload;
     const pair = this.pairs.peek(`${r.client} ${anatomy.registeredDomain}`);
     // Downstream payload is command-and-control traffic; it counts at a quarter of its size.
     if (pair !== undefined) addInfo(pair, r.ts, payload / 4);
+  }
+
+  private windowBudget(window: number, multiplier: number, recognised: boolean): number {
+    if (recognised) return window === 0 ? this.budget * this.scale * RECOGNISED_MINUTE_MULTIPLIER : Infinity;
+    return this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]);
   }
 
   /** Lifts a domain block (an operator decision, or the tests). */
@@ -428,7 +463,8 @@ export class TunnelGuard {
   private learnName(labels: string[], bits: number, pairDayBytes: number): void {
     for (const label of labels) this.model.learn(label);
     this.nameBits.add(bits);
-    this.pairDayInfo.add(pairDayBytes);
+    // Budgets apply to domains not recognised as encoders, so only their pairs teach the budget.
+    if (pairDayBytes >= 0) this.pairDayInfo.add(pairDayBytes);
     this.counters.learnedNames++;
     if (++this.pendingRefresh >= REFRESH_EVERY) {
       this.pendingRefresh = 0;

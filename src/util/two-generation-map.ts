@@ -55,6 +55,16 @@ export class TwoGenerationMap<K, V> {
     yield* this.young.entries();
   }
 
+  /** Both generations as they are, so a restored map evicts exactly as the saved one would have. */
+  generations(): { old: Array<[K, V]>; young: Array<[K, V]> } {
+    return { old: [...this.old.entries()], young: [...this.young.entries()] };
+  }
+
+  restore(g: { old: Array<[K, V]>; young: Array<[K, V]> }): void {
+    this.old = new Map(g.old);
+    this.young = new Map(g.young);
+  }
+
   private insertYoung(key: K, value: V): void {
     if (this.young.size >= this.half) {
       this.evictions += this.old.size;
