@@ -9,17 +9,22 @@ import type { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
 import { type InputProblems, type InputRecord, newProblems, readInput } from './input-reader.js';
 
+/** Kept for domains with a block or monitor verdict, from their first such verdict on. */
 export interface DomainTally {
   domain: string;
+  /** Queries since the first block or monitor verdict. */
   queries: number;
   blocked: number;
   monitored: number;
   maxScore: number;
+  /** Clients seen since the first block or monitor verdict (up to 1,000). */
   clients: Set<string>;
   leakedBytes: number;
   incident?: string;
   reasons: string[];
   samples: string[];
+  /** Distinct clients of the domain over the whole analysis (Tunnel Guard's count). */
+  networkClients: number;
   /** Evidence that this block may be a false positive, from the normal stage. */
   encoderMultiplier: number;
 }
@@ -43,15 +48,12 @@ export interface AnalysisOptions {
 }
 
 const MAX_TALLY_SAMPLES = 3;
-/** Per-domain tallies are kept for domains that were blocked or monitored, plus this many others. */
-const MAX_QUIET_TALLIES = 100_000;
 
 export function analyze(o: AnalysisOptions): AnalysisResult {
   const started = performance.now();
   const problems = newProblems();
   const result: AnalysisResult = { queries: 0, learned: 0, inputs: [], problems, domains: new Map(), seconds: 0 };
   const files = [...o.learn, ...o.inputs];
-  let quiet = 0;
   const observe = (r: InputRecord, output: boolean) => {
     if (r.kind === 'response') {
       o.guard.observeResponse({ ts: r.ts, client: r.client, labels: r.labels, qtype: r.qtype, rcode: r.rcode, answerSize: r.answerSize, payloadBytes: r.payloadBytes });
@@ -65,16 +67,18 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
     }
     result.queries++;
     o.write(outputLine(r, verdict));
+    if (verdict.action === 'allow') {
+      const quietTally = result.domains.get(verdict.domain);
+      if (quietTally !== undefined) quietTally.queries++;
+      return;
+    }
     let tally = result.domains.get(verdict.domain);
     if (tally === undefined) {
-      if (verdict.action === 'allow' && quiet >= MAX_QUIET_TALLIES) return;
-      if (verdict.action === 'allow') quiet++;
-      tally = { domain: verdict.domain, queries: 0, blocked: 0, monitored: 0, maxScore: 0, clients: new Set(), leakedBytes: 0, reasons: [], samples: [], encoderMultiplier: 1 };
+      tally = { domain: verdict.domain, queries: 0, blocked: 0, monitored: 0, maxScore: 0, clients: new Set(), leakedBytes: 0, reasons: [], samples: [], encoderMultiplier: 1, networkClients: 0 };
       result.domains.set(verdict.domain, tally);
     }
     tally.queries++;
     if (tally.clients.size < 1000) tally.clients.add(r.client);
-    if (verdict.action === 'allow') return;
     if (verdict.action === 'block') tally.blocked++;
     else tally.monitored++;
     if (verdict.score >= tally.maxScore) {
@@ -92,6 +96,7 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
     const kind = readInput(path, problems, (r) => observe(r, output), (share) => o.progress?.(i + share, files.length, result.queries));
     if (output) result.inputs.push({ path, kind });
   });
+  for (const tally of result.domains.values()) tally.networkClients = o.guard.domains.peek(tally.domain)?.clients ?? tally.clients.size;
   result.seconds = (performance.now() - started) / 1000;
   return result;
 }

@@ -13,7 +13,7 @@ function bytes(n: number): string {
 
 function describe(t: DomainTally): string {
   const action = t.blocked > 0 ? 'BLOCK  ' : 'MONITOR';
-  const lines = [`  ${action} ${t.domain}: ${t.queries} queries (${t.blocked} blocked, ${t.monitored} monitored) from ${t.clients.size} client(s), score ${t.maxScore}, ~${bytes(t.leakedBytes)} encoded before the block${t.incident ? `, incident ${t.incident}` : ''}`];
+  const lines = [`  ${action} ${t.domain}: ${t.queries} queries (${t.blocked} blocked, ${t.monitored} monitored) from ${t.clients.size} client(s) (${t.networkClients} on the network), score ${t.maxScore}, ~${bytes(t.leakedBytes)} encoded before the block${t.incident ? `, incident ${t.incident}` : ''}`];
   for (const r of t.reasons.slice(0, 3)) lines.push(`      why: ${r}`);
   if (t.samples.length > 0) lines.push(`      e.g. ${t.samples.join('  ')}`);
   return lines.join('\n');
@@ -36,11 +36,11 @@ export function formatSummary(r: AnalysisResult): string {
     return out.join('\n');
   }
   out.push(`\nPer-domain verdicts: ${blocked.length} blocked, ${monitored.length} monitored`);
-  for (const t of [...blocked, ...monitored].slice(0, 3 * TOP)) out.push(`  ${t.blocked > 0 ? 'block  ' : 'monitor'} ${t.domain} (${t.queries} queries, ${t.clients.size} clients)`);
+  for (const t of [...blocked, ...monitored].slice(0, 3 * TOP)) out.push(`  ${t.blocked > 0 ? 'block  ' : 'monitor'} ${t.domain} (${t.queries} queries, ${t.networkClients} clients)`);
   if (flagged.length > 3 * TOP) out.push(`  … and ${flagged.length - 3 * TOP} more (see the JSONL output)`);
   out.push('\nTop detections:');
   for (const t of [...blocked, ...monitored].slice(0, TOP)) out.push(describe(t));
-  const suspect = blocked.filter((t) => t.clients.size >= 3 || t.encoderMultiplier >= 4);
+  const suspect = blocked.filter((t) => t.networkClients >= 3 || t.encoderMultiplier >= 4);
   out.push('\nLikely false positives (blocked, yet used by several clients or shaped like a legitimate encoder):');
   if (suspect.length === 0) out.push('  none');
   for (const t of suspect.slice(0, TOP)) out.push(describe(t));

@@ -22,7 +22,8 @@ export interface GuardSnapshot {
   seen: SeenState;
   seenPairs: SeenState;
   domains: Generations<object>;
-  pairs: Generations<object>;
+  pairs: Array<[number, object]>[];
+  nextIds: [number, number];
   clients: Generations<object>;
   blocks: Generations<DomainBlock>;
   counters: TunnelGuard['counters'];
@@ -66,7 +67,8 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
     domains: guard.domains.generations(),
-    pairs: guard.pairs.generations(),
+    pairs: [guard.pairs.generations().old, guard.pairs.generations().young],
+    nextIds: [guard.nextDomainId, guard.nextClientId],
     clients: guard.clients.generations(),
     blocks: guard.blocks.generations(),
     counters: { ...guard.counters },
@@ -104,7 +106,8 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
     return { old: g.old.map(one), young: g.young.map(one) };
   };
   guard.domains.restore(revive(s.domains, () => newDomain(0)));
-  guard.pairs.restore(revive(s.pairs, () => newPair(0)));
+  guard.pairs.restore({ old: s.pairs[0].map(([k, v]) => [k, Object.assign(newPair(0), v)]), young: s.pairs[1].map(([k, v]) => [k, Object.assign(newPair(0), v)]) });
+  [guard.nextDomainId, guard.nextClientId] = s.nextIds;
   guard.clients.restore(revive(s.clients, () => newClient(0)));
   guard.blocks.restore(s.blocks);
   Object.assign(guard.counters, s.counters);

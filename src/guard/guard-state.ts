@@ -16,7 +16,9 @@ export interface InfoWindows {
   infoTs: number;
 }
 
-export interface DomainState extends InfoWindows {
+export interface DomainState {
+  /** Numeric identity for pair keys (see pairKey). */
+  id: number;
   firstSeen: number;
   lastSeen: number;
   queries: number;
@@ -53,6 +55,7 @@ export interface PairState extends InfoWindows {
 }
 
 export interface ClientState extends InfoWindows {
+  id: number;
   firstSeen: number;
   /** Registered domains this client queried (counted when its pair is made). */
   domains: number;
@@ -73,22 +76,32 @@ export function addInfo(w: InfoWindows, ts: number, bytes: number): void {
   w.info[2] += bytes;
 }
 
-export function newDomain(ts: number): DomainState {
-  return new DomainRecord(ts);
+export function newDomain(ts: number, id = 0): DomainState {
+  return new DomainRecord(ts, id);
 }
 
 export function newPair(ts: number): PairState {
   return new PairRecord(ts);
 }
 
-export function newClient(ts: number): ClientState {
-  return new ClientRecord(ts);
+export function newClient(ts: number, id = 0): ClientState {
+  return new ClientRecord(ts, id);
+}
+
+/** Ids wrap at 2^26, so a client × domain key (client id × 2^26 + domain id) stays an exact double. */
+export const ID_SPACE = 2 ** 26;
+
+/**
+ * A number, not a concatenated string: hashing a fresh string per query cost more than the rest
+ * of stage 2. An id is reused only after 2^26 newer records, long after a pair keyed by the old
+ * one has left the capped pair map.
+ */
+export function pairKey(client: ClientState, domain: DomainState): number {
+  return client.id * ID_SPACE + domain.id;
 }
 
 /** Classes rather than spread literals: one hidden class each, so field reads stay monomorphic. */
 class DomainRecord implements DomainState {
-  info: [number, number, number] = [0, 0, 0];
-  infoTs: number;
   firstSeen: number;
   lastSeen: number;
   queries = 0;
@@ -104,8 +117,7 @@ class DomainRecord implements DomainState {
   hourMark: number;
   leaked = 0;
   samples: string[] = [];
-  constructor(ts: number) {
-    this.infoTs = ts;
+  constructor(ts: number, readonly id: number) {
     this.firstSeen = ts;
     this.lastSeen = ts;
     this.hourMark = Math.floor(ts / 3600);
@@ -136,7 +148,7 @@ class ClientRecord implements ClientState {
   firstSeen: number;
   domains = 0;
   leaked = 0;
-  constructor(ts: number) {
+  constructor(ts: number, readonly id: number) {
     this.infoTs = ts;
     this.firstSeen = ts;
   }

@@ -20,11 +20,11 @@
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { murmur3 } from '../util/hash.js';
 import { CharacterModel } from './character-model.js';
-import { activeHourCount, addInfo, type ClientState, type DomainState, markActive, newClient, newDomain, newPair, type PairState, WINDOW_NAMES } from './guard-state.js';
+import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES } from './guard-state.js';
 import { knownEncoder } from './known-encoders.js';
 import { LogHistogram } from './log-histogram.js';
 import { anatomize } from './name-anatomy.js';
-import { subdomainShape } from './name-template.js';
+import { type SubdomainShape, subdomainShape } from './name-template.js';
 import { presentName } from './name-text.js';
 import { PRIOR } from './prior-data.js';
 import { QtypeModel } from './qtype-model.js';
@@ -147,13 +147,16 @@ export class TunnelGuard {
   readonly pairDayInfo = new LogHistogram();
   readonly domains: TwoGenerationMap<string, DomainState>;
   readonly clients: TwoGenerationMap<string, ClientState>;
-  readonly pairs: TwoGenerationMap<string, PairState>;
+  readonly pairs: TwoGenerationMap<number, PairState>;
   readonly blocks = new TwoGenerationMap<string, DomainBlock>(MAX_BLOCKS);
   readonly seen: SeenNames;
   /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
   readonly seenPairs: SeenNames;
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0 };
   private readonly scale: number;
+  /** Next record ids (see pairKey). */
+  nextDomainId = 0;
+  nextClientId = 0;
   /** New names learned since the last refresh point. */
   pendingRefresh = 0;
   /** Learned parameters, recomputed at refresh points. */
@@ -204,15 +207,15 @@ export class TunnelGuard {
     const anatomy = anatomize(lower);
     const domainName = anatomy.registeredDomain;
     const subLabels = q.labels.slice(0, anatomy.subdomainLabels.length);
-    const anatomyStage: StageReport = {
-      name: 'anatomy',
-      score: anatomy.binaryLabels > 0 ? 1 : 0,
-      evidence: { domain: domainName, suffix: anatomy.publicSuffix, privateSuffix: anatomy.privateSuffix, subdomainBytes: anatomy.subdomainBytes, labels: subLabels.length, binaryLabels: anatomy.binaryLabels },
-    };
+    const anatomyEvidence: StageReport['evidence'] = { domain: domainName, subdomainBytes: anatomy.subdomainBytes };
+    if (anatomy.privateSuffix) anatomyEvidence.privateSuffix = anatomy.publicSuffix;
+    if (anatomy.binaryLabels > 0) anatomyEvidence.binaryLabels = anatomy.binaryLabels;
+    const anatomyStage: StageReport = { name: 'anatomy', score: anatomy.binaryLabels > 0 ? 1 : 0, evidence: anatomyEvidence };
 
     let domain = this.domains.get(domainName);
     if (domain === undefined) {
-      domain = newDomain(ts);
+      domain = newDomain(ts, this.nextDomainId);
+      this.nextDomainId = (this.nextDomainId + 1) % ID_SPACE;
       this.domains.set(domainName, domain);
     }
     domain.queries++;
@@ -235,55 +238,53 @@ export class TunnelGuard {
       };
     }
 
-    // Stage 1: per-query evidence.
-    const nameKey = lower.join('.');
-    const isNew = anatomy.subdomainBytes > 0 && this.seen.addIfNew(nameKey);
+    // Stage 1: per-query evidence. A name seen before adds no information; only new ones are weighed.
+    const isNew = anatomy.subdomainBytes > 0 && this.seen.addIfNew(lower.join('.'));
     const weight = qtypeWeight(q.qtype);
     if (weight > 1) domain.rareQtypes++;
     const qtypeBits = this.qtypes.bits(q.qtype);
     this.qtypes.learn(q.qtype);
     let bits = 0;
-    for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
-    const shape = subLabels.length > 0 ? subdomainShape(subLabels) : undefined;
-    const excessBytes = isNew ? Math.max(0, (bits + qtypeBits) * weight - this.allowanceBits) / 8 : 0;
-    const queryScore = isNew ? this.nameBits.cdf(bits) : 0;
-    const queryStage: StageReport = {
-      name: 'query',
-      score: round(queryScore),
-      evidence: {
-        bits: round(bits),
-        excessBytes: round(excessBytes),
-        newName: isNew,
-        qtypeBits: round(qtypeBits),
-        qtypeWeight: weight,
-        encodedLabels: shape?.encodedLabels ?? 0,
-        longestLabel: shape?.longestLabel ?? 0,
-        kinds: shape?.kinds ?? [],
-      },
-    };
-
-    // Stage 2: state per domain, client × domain and client.
-    const pairKey = `${q.client} ${domainName}`;
-    let pair = this.pairs.get(pairKey);
-    if (pair === undefined) {
-      pair = newPair(ts);
-      this.pairs.set(pairKey, pair);
+    let excessBytes = 0;
+    let shape: SubdomainShape | undefined;
+    const queryEvidence: StageReport['evidence'] = { newName: isNew, qtypeBits: round(qtypeBits) };
+    if (isNew) {
+      for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
+      shape = subdomainShape(subLabels);
+      excessBytes = Math.max(0, (bits + qtypeBits) * weight - this.allowanceBits) / 8;
+      queryEvidence.bits = round(bits);
+      queryEvidence.excessBytes = round(excessBytes);
+      if (weight > 1) queryEvidence.qtypeWeight = weight;
+      queryEvidence.kinds = shape.kinds;
+      queryEvidence.longestLabel = shape.longestLabel;
     }
+    const queryStage: StageReport = { name: 'query', score: isNew ? round(this.nameBits.cdf(bits)) : 0, evidence: queryEvidence };
+
+    // Stage 2: state per client × domain, per domain and per client.
     let client = this.clients.get(q.client);
     if (client === undefined) {
-      client = newClient(ts);
+      client = newClient(ts, this.nextClientId);
+      this.nextClientId = (this.nextClientId + 1) % ID_SPACE;
       this.clients.set(q.client, client);
     }
-    if (this.seenPairs.addIfNew(pairKey)) {
-      domain.clients++;
-      client.domains++;
+    const key = pairKey(client, domain);
+    let pair = this.pairs.get(key);
+    if (pair === undefined) {
+      pair = newPair(ts);
+      this.pairs.set(key, pair);
+      // The filter remembers pairs the capped map has since evicted, so clients are not recounted.
+      if (this.seenPairs.addIfNew(`${q.client} ${domainName}`)) {
+        domain.clients++;
+        client.domains++;
+      }
     }
     pair.queries++;
+    const encoded = shape !== undefined && shape.encodedLabels > 0;
     if (isNew) {
       this.counters.newNames++;
       domain.uniqueNames++;
       pair.uniqueNames++;
-      if (shape !== undefined && shape.encodedLabels > 0) pair.encodedNames++;
+      if (encoded) pair.encodedNames++;
       if (pair.lastNewTs > 0) {
         const interval = ts - pair.lastNewTs;
         const alpha = pair.intervals < 8 ? 1 / (pair.intervals + 1) : 0.125;
@@ -292,15 +293,17 @@ export class TunnelGuard {
         pair.intervals++;
       }
       pair.lastNewTs = ts;
-      if (shape !== undefined) updateTemplate(domain, shape.template);
+      updateTemplate(domain, shape!.template);
     }
-    addInfo(pair, ts, excessBytes);
-    addInfo(domain, ts, excessBytes);
-    pair.leaked += excessBytes;
-    domain.leaked += excessBytes;
-    const encoded = shape !== undefined && shape.encodedLabels > 0;
-    addInfo(client, ts, encoded ? excessBytes : 0);
-    if (encoded) client.leaked += excessBytes;
+    if (excessBytes > 0) {
+      addInfo(pair, ts, excessBytes);
+      pair.leaked += excessBytes;
+      domain.leaked += excessBytes;
+      if (encoded) {
+        addInfo(client, ts, excessBytes);
+        client.leaked += excessBytes;
+      }
+    }
 
     // Stage 3: the learned normal, and what this domain's use says about it.
     const known = knownEncoder(domainName);
@@ -309,66 +312,50 @@ export class TunnelGuard {
     const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
     const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
     let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
-    const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
     if (multiplier > 64) multiplier = 64;
-    const normalEvidence: StageReport['evidence'] = {
-      budgetBytes: round(this.budget * this.scale),
-      allowanceBits: round(this.allowanceBits),
-      encoderMultiplier: round(multiplier),
-      clients: domain.clients,
-      ageSeconds: round(ts - domain.firstSeen),
-      activeHours: hours,
-      templateStability: round(domain.templateStability),
-      uniqueNames: domain.uniqueNames,
-    };
+    const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
+    const normalEvidence: StageReport['evidence'] = { encoderMultiplier: round(multiplier), clients: domain.clients, ageSeconds: round(ts - domain.firstSeen), activeHours: hours };
+    if (stableTemplate) normalEvidence.stableTemplate = true;
     if (known !== undefined) normalEvidence.knownEncoder = known;
     if (recognised) normalEvidence.recognisedEncoder = true;
     // How far this domain is from what the network treats as a recognised heavy encoder.
     const normalScore = recognised ? 0 : 1 - Math.min(1, Math.log2(multiplier) / 6);
     const normalStage: StageReport = { name: 'normal', score: round(normalScore), evidence: normalEvidence };
 
+    // Only a query that adds information can push a client × domain over its budget.
     let ratio = 0;
-    let window = -1;
-    for (let w = 0; w < 3; w++) {
-      const allowed = this.windowBudget(w, multiplier, recognised);
-      const r = pair.info[w] / allowed;
-      if (r > ratio) {
-        ratio = r;
-        window = w;
-      }
-    }
     const reasons: string[] = [];
-    const stateEvidence: StageReport['evidence'] = {
-      pairMinuteBytes: round(pair.info[0]),
-      pairHourBytes: round(pair.info[1]),
-      pairDayBytes: round(pair.info[2]),
-      pairUniqueNames: pair.uniqueNames,
-      pairQueries: pair.queries,
-      clientEncodedDayBytes: round(client.info[2]),
-      domainClients: domain.clients,
-      domainUniqueRatio: round(domain.uniqueNames / domain.queries),
-      domainRareQtypeRatio: round(domain.rareQtypes / domain.queries),
-      domainNxdomainRatio: domain.responses > 0 ? round(domain.nxdomain / domain.responses) : 0,
-      domainDownstreamBytes: round(domain.downstream),
-    };
-    if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised))} B)`);
-
+    const stateEvidence: StageReport['evidence'] = { pairQueries: pair.queries, pairNewNames: pair.uniqueNames };
+    if (excessBytes > 0) {
+      let window = 0;
+      for (let w = 0; w < 3; w++) {
+        const r = pair.info[w] / this.windowBudget(w, multiplier, recognised);
+        if (r > ratio) {
+          ratio = r;
+          window = w;
+        }
+      }
+      stateEvidence.pairBytes = [round(pair.info[0]), round(pair.info[1]), round(pair.info[2])].join('/');
+      stateEvidence.budgetBytes = [0, 1, 2].map((w) => round(this.windowBudget(w, multiplier, recognised))).join('/');
+      if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised))} B)`);
+    }
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
-    if (pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
+    if (isNew && pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
       const variance = Math.max(0, pair.intervalSquare - pair.intervalMean * pair.intervalMean);
       const cv = Math.sqrt(variance) / pair.intervalMean;
-      stateEvidence.beaconIntervalSeconds = round(pair.intervalMean);
-      stateEvidence.beaconVariation = round(cv);
       if (cv < 0.25 && pair.uniqueNames / pair.queries > 0.8) {
         // Encoded names or a tunnel's query type make a regular stream a tunnel's polls, not an app's.
         const beacon = pair.encodedNames * 2 >= pair.uniqueNames || weight >= 2 ? 1.2 : 0.6;
         if (beacon > ratio) ratio = beacon;
+        stateEvidence.beaconSeconds = round(pair.intervalMean);
+        stateEvidence.beaconVariation = round(cv);
         reasons.push(`new names every ${round(pair.intervalMean)} s with ${round(cv * 100)}% variation: a beacon`);
       }
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
-    if (encoded && multiplier < 4 && pair.info[2] >= 16) {
+    if (encoded && excessBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
       const clientRatio = client.info[2] / (this.budget * this.scale * 2);
+      stateEvidence.clientEncodedDayBytes = round(client.info[2]);
       if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
       if (clientRatio > ratio) ratio = clientRatio;
     }
@@ -394,10 +381,14 @@ export class TunnelGuard {
       action = 'monitor';
       this.counters.monitored++;
     }
-    if (action !== 'allow' && isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
     const score = Math.max(stateScore, queryTooBig ? 0.5 : 0);
-    const decisionStage: StageReport = { name: 'decision', score: round(score), evidence: { action, scope, leakedBytes: round(pair.leaked), samples: domain.samples.slice() } };
-    if (incident !== undefined) decisionStage.evidence.incident = incident;
+    const decisionEvidence: StageReport['evidence'] = { action, scope, leakedBytes: round(pair.leaked) };
+    if (action !== 'allow') {
+      if (isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
+      decisionEvidence.samples = domain.samples.slice();
+    }
+    if (incident !== undefined) decisionEvidence.incident = incident;
+    const decisionStage: StageReport = { name: 'decision', score: round(score), evidence: decisionEvidence };
 
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
     if (isNew && (this.options.learnAll === true || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, bits, multiplier < 4 ? pair.info[2] : -1);
@@ -428,7 +419,8 @@ export class TunnelGuard {
     const payload = r.payloadBytes ?? Math.max(0, (r.answerSize ?? 0) - 128);
     if (payload <= 0) return;
     domain.downstream += payload;
-    const pair = this.pairs.peek(`${r.client} ${anatomy.registeredDomain}`);
+    const client = this.clients.peek(r.client);
+    const pair = client === undefined ? undefined : this.pairs.peek(pairKey(client, domain));
     // Downstream payload is command-and-control traffic; it counts at a quarter of its size.
     if (pair !== undefined) addInfo(pair, r.ts, payload / 4);
   }
