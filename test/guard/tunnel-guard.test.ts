@@ -1,0 +1,148 @@
+/**
+ * Tunnel Guard end to end as a library: each stage's contribution, the decision and its
+ * escalation, learning, and the same verdicts after a save and a restore.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { restoreGuard, snapshotGuard } from '../../src/guard/guard-snapshot.js';
+import { labelsFromText } from '../../src/guard/name-text.js';
+import { type GuardQuery, TunnelGuard } from '../../src/guard/tunnel-guard.js';
+import type { Verdict } from '../../src/guard/verdict.js';
+import { Random } from '../../eval/traffic/random.js';
+
+const T0 = 1_700_000_000;
+const q = (ts: number, client: string, qname: string, qtype = 1): GuardQuery => ({ ts, client, labels: labelsFromText(qname), qtype });
+
+function base32(rng: Random, n: number): string {
+  return rng.chars('abcdefghijklmnopqrstuvwxyz234567', n);
+}
+
+/** A tunnel of `count` queries of `chars` base32 characters to `domain`, one per `gap` seconds. */
+function tunnel(rng: Random, client: string, domain: string, count: number, chars: number, gap: number, qtype = 16, start = T0): GuardQuery[] {
+  return Array.from({ length: count }, (_, i) => q(start + i * gap, client, `${base32(rng, Math.min(chars, 63))}${chars > 63 ? `.${base32(rng, chars - 63)}` : ''}.${domain}`, qtype));
+}
+
+function firstBlock(guard: TunnelGuard, queries: GuardQuery[]): { index: number; verdict?: Verdict } {
+  for (let i = 0; i < queries.length; i++) {
+    const v = guard.observe(queries[i]);
+    if (v.action === 'block') return { index: i, verdict: v };
+  }
+  return { index: -1 };
+}
+
+describe('Tunnel Guard', () => {
+  it('blocks a bulk tunnel within a few queries, with a five-stage trace, an incident and leaked bytes', () => {
+    const guard = new TunnelGuard();
+    const { index, verdict } = firstBlock(guard, tunnel(new Random(1), '10.0.0.5', 'exfil-example.com', 50, 100, 0.2));
+    assert.ok(index >= 0 && index < 10, `blocked at query ${index}`);
+    assert.deepEqual(verdict!.stages.map((s) => s.name), ['anatomy', 'query', 'state', 'normal', 'decision']);
+    assert.equal(verdict!.domain, 'exfil-example.com');
+    assert.ok(verdict!.reasons.length > 0);
+    assert.ok(verdict!.leakedBytes > 0);
+  });
+
+  it('blocks the whole domain for every client once it blocks, then lets it expire and escalates a repeat', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(2);
+    const first = firstBlock(guard, tunnel(rng, '10.0.0.5', 'c2-example.net', 40, 120, 0.5));
+    assert.equal(first.verdict?.scope, 'domain');
+    const other = guard.observe(q(T0 + 60, '10.0.0.9', 'www.c2-example.net'));
+    assert.equal(other.action, 'block', 'another client is blocked too');
+    assert.equal(other.incident, first.verdict!.incident);
+    // The first block lasts an hour.
+    assert.equal(guard.observe(q(T0 + 3700, '10.0.0.9', 'www.c2-example.net')).action, 'allow');
+    const again = firstBlock(guard, tunnel(rng, '10.0.0.5', 'c2-example.net', 40, 120, 0.5, 16, T0 + 4000));
+    assert.ok(again.verdict !== undefined);
+    const block = guard.activeBlocks(T0 + 4100).find((b) => b.domain === 'c2-example.net')!;
+    assert.equal(block.offenses, 2);
+    assert.ok(block.until - block.since > 3600, 'the second block lasts longer');
+  });
+
+  it('blocks one oversized query to a domain a few clients use, without blocking the domain', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(3);
+    for (let c = 1; c <= 4; c++) guard.observe(q(T0 + c, `10.0.0.${c}`, 'www.shared-site.org'));
+    const big = q(T0 + 10, '10.0.0.5', `${base32(rng, 63)}.${base32(rng, 63)}.${base32(rng, 63)}.${base32(rng, 50)}.shared-site.org`, 10);
+    const v = guard.observe(big);
+    assert.equal(v.action, 'block');
+    assert.equal(v.scope, 'query', v.reasons.join('; '));
+    assert.equal(guard.observe(q(T0 + 11, '10.0.0.1', 'www.shared-site.org')).action, 'allow');
+  });
+
+  it('catches low-and-slow exfiltration of 0.1 B/s within an hour', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(4);
+    const queries = Array.from({ length: 400 }, (_, i) => q(T0 + i * 90, '10.0.0.7', `${rng.chars('0123456789abcdef', 18)}.cdn.slow-drip.info`));
+    const { index } = firstBlock(guard, queries);
+    assert.ok(index >= 0, 'detected');
+    assert.ok(index * 90 <= 3600, `detected after ${index * 90} s`);
+  });
+
+  it('catches regular polls of a rare query type as a beacon', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(5);
+    const polls = Array.from({ length: 30 }, (_, i) => q(T0 + i * 0.2, '10.0.0.8', `${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 10)}.poll-host.biz`, 25));
+    const { index, verdict } = firstBlock(guard, polls);
+    assert.ok(index >= 0 && index <= 10, `blocked at ${index}`);
+    assert.ok(verdict!.reasons.some((r) => r.includes('beacon')), verdict!.reasons.join('; '));
+  });
+
+  it('recognises a heavy encoder used by many clients with one template, without a list', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(6);
+    // A reputation service not in the documented list: 20 clients, 60 lookups an hour each, all day.
+    let blocked = 0;
+    let last: Verdict | undefined;
+    for (let t = 0; t < 86400; t += 3) {
+      const client = `10.1.0.${rng.int(1, 20)}`;
+      last = guard.observe(q(T0 + t, client, `${rng.chars('0123456789abcdef', 40)}.rep.avcheck-vendor.com`));
+      if (last.action === 'block') blocked++;
+    }
+    assert.equal(blocked, 0);
+    const normal = last!.stages.find((s) => s.name === 'normal')!;
+    assert.equal(normal.evidence.recognisedEncoder, true);
+  });
+
+  it('treats reverse lookups as one zone and never blocks a busy resolver of them', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(7);
+    let blocked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const v = guard.observe(q(T0 + i * 0.5, '10.0.0.25', `${rng.int(1, 254)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 223)}.in-addr.arpa`, 12));
+      assert.equal(v.domain, 'in-addr.arpa');
+      if (v.action === 'block') blocked++;
+    }
+    assert.equal(blocked, 0);
+  });
+
+  it('decides identically when the run is split by a snapshot and a restore', () => {
+    const rng = new Random(8);
+    const queries: GuardQuery[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const r = rng.next();
+      const name = r < 0.6 ? `${rng.pick(['www', 'mail', 'api', 'cdn'])}.site${rng.int(1, 300)}.com` : r < 0.9 ? `${rng.chars('0123456789abcdef', 32)}.safeframe.ads-example.com` : `${base32(rng, 90)}.tunnel-${rng.int(1, 3)}.org`;
+      queries.push(q(T0 + i, `10.2.0.${rng.int(1, 30)}`, name, r < 0.9 ? 1 : 16));
+    }
+    const whole = new TunnelGuard({ seenNameBits: 16 });
+    const expected = queries.map((x) => JSON.stringify(whole.observe(x)));
+    const first = new TunnelGuard({ seenNameBits: 16 });
+    const split = queries.slice(0, 5000).map((x) => JSON.stringify(first.observe(x)));
+    const saved = JSON.parse(JSON.stringify(snapshotGuard(first)));
+    const second = new TunnelGuard({ seenNameBits: 16 });
+    restoreGuard(second, saved);
+    split.push(...queries.slice(5000).map((x) => JSON.stringify(second.observe(x))));
+    assert.deepEqual(split, expected);
+  });
+
+  it('refuses a snapshot that is not one, naming what is wrong', () => {
+    assert.throws(() => restoreGuard(new TunnelGuard(), { format: 'something-else' } as never), /not a dnsward-tunnel-guard-state/);
+  });
+
+  it('keeps its maps within their caps', () => {
+    const guard = new TunnelGuard({ maxDomains: 1000, maxClients: 100, maxPairs: 2000, seenNameBits: 16 });
+    for (let i = 0; i < 20_000; i++) guard.observe(q(T0 + i, `10.3.${i % 250}.${i % 200}`, `www.domain-${i}.com`));
+    assert.ok(guard.domains.size <= 1000);
+    assert.ok(guard.clients.size <= 100);
+    assert.ok(guard.pairs.size <= 2000);
+  });
+});
