@@ -6,6 +6,7 @@ import { labelsFromText } from '../src/guard/name-text.js';
 import { TunnelGuard } from '../src/guard/tunnel-guard.js';
 import { datasetsRoot, graphtunnel, ispZiza, netrack } from './datasets.js';
 import { evaluate, type EvaluationResult } from './evaluate.js';
+import { captureRealTunnels } from './real-tunnels.js';
 import { baselines, tunnelGuardDetector } from './detectors.js';
 import { generateBenignTraffic } from './traffic/benign-traffic.js';
 import { Random } from './traffic/random.js';
@@ -13,6 +14,7 @@ import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, sliver, 
 
 const START = 1_700_000_000;
 const HOURS = Number(process.env.EVAL_HOURS ?? 24);
+const SESSIONS_PER_TOOL = Number(process.env.EVAL_SESSIONS ?? 50);
 
 function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
   const rng = new Random(seed);
@@ -22,7 +24,7 @@ function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
   // traces in per-client state never help detect the next.
   let next = 0;
   const client = () => (next < clients.length ? clients[next++] : `10.99.${(next - clients.length) >> 8}.${next++ - clients.length}`);
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < SESSIONS_PER_TOOL; i++) {
     sessions.push(dnscat2({ rng, client: client(), start: at() }));
     sessions.push(dnsExfiltrator({ rng, client: client(), start: at() }));
     sessions.push(cobaltStrike({ rng, client: client(), start: at() }));
@@ -38,25 +40,31 @@ function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
 }
 
 function report(r: EvaluationResult): void {
-  console.log(`\n## ${r.detector} (${r.seconds.toFixed(1)} s)`);
+  console.log(`\n## ${r.detector} (${r.seconds.toFixed(1)} s)\n`);
   const tools = new Map<string, typeof r.sessions>();
   for (const s of r.sessions) tools.set(s.tool, [...(tools.get(s.tool) ?? []), s]);
-  console.log('| tool | sessions | detected | median queries before block | max queries | median payload B before block | max payload B | median s to block |');
+  const med = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN);
+  const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+  console.log('| tool | sessions | recall | queries before block, median / max | payload B before block, median / max | seconds to block, median |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [tool, list] of tools) {
     const det = list.filter((s) => s.detected);
-    const med = (xs: number[]) => (xs.length ? xs.sort((a, b) => a - b)[xs.length >> 1] : NaN);
-    console.log(`| ${tool} | ${list.length} | ${det.length} | ${med(det.map((s) => s.queriesBeforeBlock))} | ${Math.max(...det.map((s) => s.queriesBeforeBlock))} | ${med(det.map((s) => s.payloadBeforeBlock))} | ${Math.max(...det.map((s) => s.payloadBeforeBlock))} | ${med(det.map((s) => s.secondsToBlock)).toFixed?.(0)} |`);
+    const q = det.map((s) => s.queriesBeforeBlock);
+    const p = det.map((s) => s.payloadBeforeBlock);
+    console.log(`| ${tool} | ${list.length} | ${((100 * det.length) / list.length).toFixed(1)}% | ${med(q)} / ${max(q)} | ${med(p)} / ${max(p)} | ${det.length ? med(det.map((s) => s.secondsToBlock)).toFixed(0) : '-'} |`);
   }
   let total = 0;
   let blocked = 0;
-  console.log('| benign kind | queries | blocked | blocked domains |');
-  for (const b of r.benign.values()) {
+  console.log('\n| benign kind | queries | blocked | share blocked | registered domains blocked |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  for (const b of [...r.benign.values()].sort((x, y) => y.queries - x.queries)) {
     total += b.queries;
     blocked += b.blocked;
-    console.log(`| ${b.kind} | ${b.queries} | ${b.blocked} | ${[...b.blockedDomains].slice(0, 5).join(' ')}${b.blockedDomains.size > 5 ? ` … (${b.blockedDomains.size})` : ''} |`);
+    const domains = [...b.blockedDomains];
+    console.log(`| ${b.kind} | ${b.queries} | ${b.blocked} | ${(b.blocked / b.queries).toExponential(1)} | ${domains.length === 0 ? 'none' : `${domains.slice(0, 4).join(', ')}${domains.length > 4 ? ` … (${domains.length})` : ''}`} |`);
   }
   if (process.env.EVAL_VERBOSE) for (const b of r.benign.values()) for (const e of b.examples) console.log(`  ${b.kind}: ${e}`);
-  console.log(`benign blocked: ${blocked} / ${total} = ${(blocked / total).toExponential(2)}`);
+  console.log(`\nBenign queries blocked: ${blocked} of ${total} = ${(blocked / total).toExponential(2)}`);
 }
 
 function ispPerQuery(root: string): void {
@@ -75,6 +83,18 @@ function ispPerQuery(root: string): void {
 const benign = generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 });
 const clients = [...new Set(benign.map((q) => q.client))];
 const sessions = syntheticSessions(7, clients);
+// Real captures are replayed inside the benign day, each from a client of its own.
+const realRng = new Random(9);
+const real = process.env.EVAL_REAL === '0' ? [] : await captureRealTunnels((line) => console.log(`  ${line}`));
+real.forEach((session, i) => {
+  const start = START + 60 + realRng.next() * (HOURS - 3) * 3600;
+  const shift = start - session.queries[0].ts;
+  const client = `10.98.0.${i + 1}`;
+  // Every capture used the zone tunnel.test; each replay gets a zone of its own, so one run's
+  // domain block does not pre-empt the next.
+  const zone = `real-tunnel-${i + 1}.test`;
+  sessions.push({ ...session, client, domains: [zone], queries: session.queries.map((q) => ({ ...q, ts: q.ts + shift, client, qname: q.qname.replace(/tunnel\.test$/i, zone) })) });
+});
 console.log(`benign queries: ${benign.length}, tunnel sessions: ${sessions.length}`);
 report(evaluate(tunnelGuardDetector(), benign, sessions));
 if (process.env.EVAL_BASELINES !== '0') for (const b of baselines) report(evaluate(b, benign, sessions));
