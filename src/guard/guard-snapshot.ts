@@ -5,7 +5,7 @@
  * same object in its store. Typed arrays travel as base64.
  */
 import { newClient, newDomain, newPair } from './guard-state.js';
-import type { DomainBlock, TunnelGuard } from './tunnel-guard.js';
+import type { AllowOverride, DomainBlock, Quarantine, TunnelGuard } from './tunnel-guard.js';
 
 export const SNAPSHOT_FORMAT = 'dnsward-tunnel-guard-state';
 export const SNAPSHOT_VERSION = 1;
@@ -27,6 +27,8 @@ export interface GuardSnapshot {
   clients: Generations<object>;
   blocks: Generations<DomainBlock>;
   counters: TunnelGuard['counters'];
+  overrides: AllowOverride[];
+  quarantines: Array<Omit<Quarantine, 'incident'>>;
 }
 
 interface Generations<V> {
@@ -72,6 +74,8 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     clients: guard.clients.generations(),
     blocks: guard.blocks.generations(),
     counters: { ...guard.counters },
+    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
+    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
   };
 }
 
@@ -111,4 +115,8 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.clients.restore(revive(s.clients, () => newClient(0)));
   guard.blocks.restore(s.blocks);
   Object.assign(guard.counters, s.counters);
+  guard.overrides = [];
+  for (const o of s.overrides ?? []) guard.allow(o);
+  guard.quarantines = [];
+  for (const q of s.quarantines ?? []) guard.quarantine(q);
 }

@@ -22,6 +22,22 @@ export class SeenNames {
     this.mask = (1 << bits) - 1;
   }
 
+  /** Whether `name` was seen (in either filter), without marking it. */
+  has(name: string): boolean {
+    const h1 = murmur3(name, 0x5eed);
+    const h2 = murmur3(name, 0x9e37) | 1;
+    let inCurrent = true;
+    let inPrevious = true;
+    for (let i = 0; i < HASHES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      const byte = bit >>> 3;
+      const flag = 1 << (bit & 7);
+      if ((this.current[byte] & flag) === 0) inCurrent = false;
+      if ((this.previous[byte] & flag) === 0) inPrevious = false;
+    }
+    return inCurrent || inPrevious;
+  }
+
   /** Marks `name` seen; returns true when it was not seen before. */
   addIfNew(name: string): boolean {
     const h1 = murmur3(name, 0x5eed);

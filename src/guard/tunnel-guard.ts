@@ -17,6 +17,7 @@
  * Per query: a constant number of map lookups and a pass over the name's bytes. Memory: capped
  * LRU maps (domains, clients, pairs) plus fixed sketches; see README.md for the measured bounds.
  */
+import { BlockList, isIP } from 'node:net';
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { murmur3 } from '../util/hash.js';
 import { CharacterModel } from './character-model.js';
@@ -38,6 +39,27 @@ export interface GuardQuery {
   /** Query name labels, raw bytes as latin1 chars, original case, leftmost first. */
   labels: string[];
   qtype: number;
+  /** The lower-cased wire-format name, when the caller has it (the pipeline's cache key does). */
+  wireKey?: string;
+}
+
+/** An operator's allow: a domain, a client range, or both, until a time. Allowed queries teach learning. */
+export interface AllowOverride {
+  domain?: string;
+  /** A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or one address. */
+  client?: string;
+  until: number;
+  by: string;
+  at: number;
+}
+
+/** An operator's quarantine of a client range: every query refused or sinkholed until a time. */
+export interface Quarantine {
+  client: string;
+  until: number;
+  by: string;
+  at: number;
+  incident: string;
 }
 
 export interface GuardResponse extends GuardQuery {
@@ -77,6 +99,10 @@ export interface GuardCounters {
   blockedByDomain: number;
   monitored: number;
   learnedNames: number;
+  /** Queries for names seen before, settled without touching per-key state. */
+  repeats: number;
+  quarantined: number;
+  allowedByOperator: number;
 }
 
 export interface DomainBlock {
@@ -152,7 +178,9 @@ export class TunnelGuard {
   readonly seen: SeenNames;
   /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
   readonly seenPairs: SeenNames;
-  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0 };
+  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0 };
+  overrides: Array<AllowOverride & { match: BlockList | undefined }> = [];
+  quarantines: Array<Quarantine & { match: BlockList }> = [];
   private readonly scale: number;
   /** Next record ids (see pairKey). */
   nextDomainId = 0;
@@ -202,11 +230,26 @@ export class TunnelGuard {
   observe(q: GuardQuery): Verdict {
     this.counters.queries++;
     const ts = q.ts;
+    // Operator decisions come first: a quarantined client gets nothing.
+    if (this.quarantines.length > 0) {
+      const quarantine = this.quarantineOf(q.client, ts);
+      if (quarantine !== undefined) {
+        this.counters.quarantined++;
+        return operatorVerdict('block', 'client', anatomize(q.labels.map(lowerAscii)).registeredDomain, [`client ${q.client} quarantined by ${quarantine.by} until ${isoTime(quarantine.until)}`], quarantine.incident);
+      }
+    }
     const lower = q.labels.map(lowerAscii);
+    const seenKey = q.wireKey ?? wireKeyOf(lower);
+    // A name seen before carries no new information: unless its domain is blocked, nothing to weigh.
+    if (this.seen.has(seenKey) && !this.isBlockedName(lower, ts)) {
+      this.counters.repeats++;
+      return new RepeatVerdict(lower);
+    }
     // Stage 0: anatomy.
     const anatomy = anatomize(lower);
     const domainName = anatomy.registeredDomain;
     const subLabels = q.labels.slice(0, anatomy.subdomainLabels.length);
+    const override = this.overrides.length > 0 ? this.overrideFor(domainName, q.client, ts) : undefined;
     const anatomyEvidence: StageReport['evidence'] = { domain: domainName, subdomainBytes: anatomy.subdomainBytes };
     if (anatomy.privateSuffix) anatomyEvidence.privateSuffix = anatomy.publicSuffix;
     if (anatomy.binaryLabels > 0) anatomyEvidence.binaryLabels = anatomy.binaryLabels;
@@ -223,7 +266,7 @@ export class TunnelGuard {
     markActive(domain, ts);
 
     const block = this.blocks.peek(domainName);
-    if (block !== undefined && block.until > ts) {
+    if (block !== undefined && block.until > ts && override === undefined) {
       this.counters.blockedByDomain++;
       return {
         action: 'block',
@@ -239,7 +282,8 @@ export class TunnelGuard {
     }
 
     // Stage 1: per-query evidence. A name seen before adds no information; only new ones are weighed.
-    const isNew = anatomy.subdomainBytes > 0 && this.seen.addIfNew(lower.join('.'));
+    const fresh = this.seen.addIfNew(seenKey);
+    const isNew = anatomy.subdomainBytes > 0 && fresh;
     const weight = qtypeWeight(q.qtype);
     if (weight > 1) domain.rareQtypes++;
     const qtypeBits = this.qtypes.bits(q.qtype);
@@ -368,7 +412,10 @@ export class TunnelGuard {
     let incident: string | undefined;
     const queryTooBig = excessBytes >= this.queryBudget * this.scale && multiplier < 4 && !established;
     if (queryTooBig) reasons.push(`one query carries ${round(excessBytes)} B of encoded information (query budget ${round(this.queryBudget * this.scale)} B)`);
-    if (ratio >= 1) {
+    if (override !== undefined) {
+      this.counters.allowedByOperator++;
+      reasons.unshift(`allowed by ${override.by} until ${isoTime(override.until)}${override.domain ? ` for ${override.domain}` : ''}${override.client ? ` from ${override.client}` : ''}`);
+    } else if (ratio >= 1) {
       action = 'block';
       scope = 'domain';
       incident = this.blockDomain(domainName, ts, q.client, pair.leaked, reasons, [anatomyStage, queryStage, stateStage, normalStage]);
@@ -376,6 +423,7 @@ export class TunnelGuard {
     } else if (queryTooBig) {
       action = 'block';
       scope = 'query';
+      incident = incidentId(domainName, ts, 0);
       this.counters.queryBlocks++;
     } else if (ratio >= 0.5) {
       action = 'monitor';
@@ -391,7 +439,8 @@ export class TunnelGuard {
     const decisionStage: StageReport = { name: 'decision', score: round(score), evidence: decisionEvidence };
 
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
-    if (isNew && (this.options.learnAll === true || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, bits, multiplier < 4 ? pair.info[2] : -1);
+    // What an operator allowed is known-good, whatever it looks like.
+    if (isNew && (this.options.learnAll === true || override !== undefined || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, bits, multiplier < 4 ? pair.info[2] : -1);
 
     return {
       action,
@@ -425,6 +474,59 @@ export class TunnelGuard {
     if (pair !== undefined) addInfo(pair, r.ts, payload / 4);
   }
 
+  /** Whether the name's registered domain (or any suffix of it) is under a block now. */
+  private isBlockedName(lower: string[], ts: number): boolean {
+    if (this.blocks.size === 0) return false;
+    for (let i = 0; i < lower.length; i++) {
+      const block = this.blocks.peek(lower.slice(i).join('.'));
+      if (block !== undefined && block.until > ts) return true;
+    }
+    return false;
+  }
+
+  private overrideFor(domain: string, client: string, ts: number): AllowOverride | undefined {
+    return this.overrides.find((o) => o.until > ts && (o.domain === undefined || o.domain === domain) && (o.match === undefined || matches(o.match, client)));
+  }
+
+  private quarantineOf(client: string, ts: number): Quarantine | undefined {
+    return this.quarantines.find((qr) => qr.until > ts && matches(qr.match, client));
+  }
+
+  /** Adds an operator's allow; a domain allow also lifts its block. Throws on a bad CIDR. */
+  allow(o: AllowOverride): void {
+    const match = o.client === undefined ? undefined : cidrList(o.client);
+    this.overrides = this.overrides.filter((x) => !(x.domain === o.domain && x.client === o.client));
+    this.overrides.push({ ...o, match });
+    if (o.domain !== undefined && o.client === undefined) this.blocks.delete(o.domain);
+  }
+
+  /** Removes allows for exactly this domain and client range; returns how many. */
+  disallow(domain: string | undefined, client: string | undefined): number {
+    const before = this.overrides.length;
+    this.overrides = this.overrides.filter((x) => !(x.domain === domain && x.client === client));
+    return before - this.overrides.length;
+  }
+
+  quarantine(q: Omit<Quarantine, 'incident'>): Quarantine {
+    const incident = incidentId(`client:${q.client}`, q.at, 0);
+    const entry = { ...q, incident };
+    this.quarantines = this.quarantines.filter((x) => x.client !== q.client);
+    this.quarantines.push({ ...entry, match: cidrList(q.client) });
+    return entry;
+  }
+
+  release(client: string): boolean {
+    const before = this.quarantines.length;
+    this.quarantines = this.quarantines.filter((x) => x.client !== client);
+    return before !== this.quarantines.length;
+  }
+
+  /** Drops expired allows and quarantines (the caller's clock). */
+  expire(now: number): void {
+    this.overrides = this.overrides.filter((o) => o.until > now);
+    this.quarantines = this.quarantines.filter((qr) => qr.until > now);
+  }
+
   private windowBudget(window: number, multiplier: number, recognised: boolean): number {
     if (recognised) return window === 0 ? this.budget * this.scale * RECOGNISED_MINUTE_MULTIPLIER : Infinity;
     return this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]);
@@ -445,7 +547,7 @@ export class TunnelGuard {
     const previous = this.blocks.peek(domain);
     const offenses = (previous?.offenses ?? 0) + 1;
     const seconds = Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 4 ** (offenses - 1));
-    const incident = `TG-${(murmur3(`${domain}:${ts}:${offenses}`, 0x1dc) >>> 0).toString(16).padStart(8, '0')}`;
+    const incident = incidentId(domain, ts, offenses);
     const until = ts + seconds;
     const headline = `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
     this.blocks.set(domain, { until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
@@ -513,4 +615,74 @@ function round(v: number): number {
 
 function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
+}
+
+/** The wire form of lower-cased labels, as a latin1 string: the same key the pipeline's cache uses. */
+export function wireKeyOf(labels: readonly string[]): string {
+  let key = '';
+  for (const label of labels) key += String.fromCharCode(label.length) + label;
+  return key + '\0';
+}
+
+function incidentId(subject: string, ts: number, n: number): string {
+  return `TG-${(murmur3(`${subject}:${ts}:${n}`, 0x1dc) >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** A CIDR or a single address, as a BlockList; throws a plain message on anything else. */
+export function cidrList(text: string): BlockList {
+  const [address, bits] = text.split('/');
+  const family = isIP(address);
+  if (family === 0) throw new Error(`"${text}" is not an IP address or CIDR`);
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) throw new Error(`"${text}" has a bad prefix length`);
+  const list = new BlockList();
+  list.addSubnet(address, prefix, type);
+  return list;
+}
+
+function matches(list: BlockList, client: string): boolean {
+  const family = isIP(client);
+  if (family === 0) return false;
+  return list.check(client, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function operatorVerdict(action: GuardAction, scope: Verdict['scope'], domain: string, reasons: string[], incident?: string): Verdict {
+  const stages: StageReport[] = [
+    { name: 'anatomy', score: 0, evidence: { domain } },
+    { name: 'query', score: 0, evidence: {} },
+    { name: 'state', score: 0, evidence: {} },
+    { name: 'normal', score: 0, evidence: {} },
+    { name: 'decision', score: action === 'block' ? 1 : 0, evidence: { action, scope, operator: true } },
+  ];
+  return { action, scope, domain, score: action === 'block' ? 1 : 0, reasons, stages, incident, leakedBytes: 0, firstSeen: 0 };
+}
+
+/**
+ * The verdict on a name seen before: allow, with no state touched. Its domain and trace are
+ * worked out only if someone reads them (`dnsward analyze` does; the live path does not).
+ */
+class RepeatVerdict implements Verdict {
+  readonly action = 'allow' as const;
+  readonly scope = 'none' as const;
+  readonly score = 0;
+  readonly reasons: string[] = [];
+  readonly leakedBytes = 0;
+  readonly firstSeen = 0;
+  readonly incident = undefined;
+  constructor(private readonly lower: string[]) {}
+
+  get domain(): string {
+    return anatomize(this.lower).registeredDomain;
+  }
+
+  get stages(): StageReport[] {
+    return [
+      { name: 'anatomy', score: 0, evidence: { domain: this.domain } },
+      { name: 'query', score: 0, evidence: { newName: false } },
+      { name: 'state', score: 0, evidence: {} },
+      { name: 'normal', score: 0, evidence: {} },
+      { name: 'decision', score: 0, evidence: { action: 'allow', scope: 'none' } },
+    ];
+  }
 }

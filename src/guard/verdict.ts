@@ -14,8 +14,8 @@ export interface StageReport {
 
 export interface Verdict {
   action: GuardAction;
-  /** A block of this query only, of the whole registered domain, or none. */
-  scope: 'none' | 'query' | 'domain';
+  /** A block of this query only, of the whole registered domain, of the client (quarantine), or none. */
+  scope: 'none' | 'query' | 'domain' | 'client';
   domain: string;
   score: number;
   reasons: string[];

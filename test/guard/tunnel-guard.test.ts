@@ -61,7 +61,7 @@ describe('Tunnel Guard', () => {
   it('blocks one oversized query to a domain a few clients use, without blocking the domain', () => {
     const guard = new TunnelGuard();
     const rng = new Random(3);
-    for (let c = 1; c <= 4; c++) guard.observe(q(T0 + c, `10.0.0.${c}`, 'www.shared-site.org'));
+    for (let c = 1; c <= 4; c++) guard.observe(q(T0 + c, `10.0.0.${c}`, `${['www', 'mail', 'api', 'cdn'][c - 1]}.shared-site.org`));
     const big = q(T0 + 10, '10.0.0.5', `${base32(rng, 63)}.${base32(rng, 63)}.${base32(rng, 63)}.${base32(rng, 50)}.shared-site.org`, 10);
     const v = guard.observe(big);
     assert.equal(v.action, 'block');
