@@ -6,10 +6,11 @@ import { ListenError } from '../server/dnsward-server.js';
 import { type Command, UsageError } from './args.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { allowCommand, blocksCommand, quarantineCommand, unblockCommand } from './commands/guard-operator.js';
 import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 
-const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand];
+const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, allowCommand, unblockCommand, quarantineCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

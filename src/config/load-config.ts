@@ -17,6 +17,8 @@ export interface ConfigOverrides {
   forwardZones?: string[];
   dataDir?: string;
   workers?: string;
+  /** `--guard off|monitor|block`: Tunnel Guard's mode, over the file's guard.mode. */
+  guardMode?: string;
 }
 
 export interface LoadedConfig {
@@ -84,6 +86,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   }
   if (overrides.dataDir) doc.dataDir = overrides.dataDir;
   if (overrides.workers) doc.workers = overrides.workers === 'auto' ? 'auto' : Number(overrides.workers);
+  if (overrides.guardMode) doc.guard = { ...((doc.guard as object | undefined) ?? {}), mode: overrides.guardMode };
   const config = validateConfig(doc, overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source);
   if (config.upstreams.servers.length === 0) {
     const own = config.listen.map((l) => l.address.host);

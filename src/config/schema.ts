@@ -2,6 +2,7 @@
  * The configuration file's schema: the single source of truth for keys, types and defaults.
  * docs/CONFIGURATION.md describes each key; `dnsward check-config` validates against this.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
 import { parseHostPort } from '../util/address.js';
@@ -82,6 +83,21 @@ const tcp = z.object({
   maxInFlightPerConnection: z.number().int().min(1).max(65535).default(100),
 }).strict();
 
+const ipv4 = z.string().refine((v) => isIPv4(v), { message: 'expected an IPv4 address' });
+const ipv6 = z.string().refine((v) => isIPv6(v), { message: 'expected an IPv6 address' });
+
+const guard = z.object({
+  mode: z.enum(['block', 'monitor', 'off']).default('block'),
+  sensitivity: z.enum(['low', 'medium', 'high']).default('medium'),
+  blockAnswer: z.enum(['nxdomain', 'refused', 'sinkhole']).default('nxdomain'),
+  quarantineAnswer: z.enum(['refused', 'sinkhole']).default('refused'),
+  sinkhole: z.object({ ipv4: ipv4.default('0.0.0.0'), ipv6: ipv6.default('::') }).strict().prefault({}),
+  snapshotInterval: duration.default(60_000),
+  maxDomains: z.number().int().min(1000).default(1_000_000),
+  maxClients: z.number().int().min(100).default(100_000),
+  maxPairs: z.number().int().min(1000).default(1_000_000),
+}).strict();
+
 export const configSchema = z.object({
   listen: z.array(listener).min(1).prefault(['127.0.0.1:5353']),
   upstreams: upstreams.prefault({}),
@@ -96,6 +112,7 @@ export const configSchema = z.object({
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
+  guard: guard.prefault({}),
 }).strict();
 
 export type Config = z.output<typeof configSchema>;

@@ -114,3 +114,33 @@ export function withExtendedError(answer: Buffer, ede: ExtendedErrorInfo): Buffe
   out.writeUInt16BE(answer.readUInt16BE(rdlengthAt) + option.length, rdlengthAt);
   return out;
 }
+
+/**
+ * A sinkhole answer: NOERROR with one A or AAAA record pointing at `address` (4 or 16 bytes)
+ * for a question of that type, NODATA for any other type. TTL 60, so a lifted block is felt soon.
+ */
+export function buildSinkholeReply(request: Uint8Array, query: ParsedQuery, ipv4: Uint8Array, ipv6: Uint8Array, ede?: ExtendedErrorInfo): Buffer {
+  const address = query.qtype === 1 && query.qclass === 1 ? ipv4 : query.qtype === 28 && query.qclass === 1 ? ipv6 : null;
+  const questionLength = query.questionEnd - HEADER_LENGTH;
+  const answerLength = address === null ? 0 : 12 + address.length;
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + answerLength + (query.edns ? optLength(ede) : 0));
+  out.writeUInt16BE(query.id, 0);
+  out.writeUInt16BE(Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(address === null ? 0 : 1, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(query.edns ? 1 : 0, 10);
+  out.set(request.subarray(HEADER_LENGTH, query.questionEnd), HEADER_LENGTH);
+  let pos = HEADER_LENGTH + questionLength;
+  if (address !== null) {
+    out.writeUInt16BE(0xc000 | HEADER_LENGTH, pos); // the question's name
+    out.writeUInt16BE(query.qtype, pos + 2);
+    out.writeUInt16BE(1, pos + 4);
+    out.writeUInt32BE(60, pos + 6);
+    out.writeUInt16BE(address.length, pos + 10);
+    out.set(address, pos + 12);
+    pos += 12 + address.length;
+  }
+  if (query.edns) pos = writeOpt(out, pos, 0, query.dnssecOk, ede);
+  return out.subarray(0, pos);
+}

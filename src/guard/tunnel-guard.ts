@@ -181,7 +181,7 @@ export class TunnelGuard {
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0 };
   overrides: Array<AllowOverride & { match: BlockList | undefined }> = [];
   quarantines: Array<Quarantine & { match: BlockList }> = [];
-  private readonly scale: number;
+  private scale: number;
   /** Next record ids (see pairKey). */
   nextDomainId = 0;
   nextClientId = 0;
@@ -530,6 +530,10 @@ export class TunnelGuard {
   private windowBudget(window: number, multiplier: number, recognised: boolean): number {
     if (recognised) return window === 0 ? this.budget * this.scale * RECOGNISED_MINUTE_MULTIPLIER : Infinity;
     return this.budget * this.scale * Math.min(multiplier, MULTIPLIER_CAP[window]);
+  }
+
+  setSensitivity(sensitivity: Sensitivity): void {
+    this.scale = SENSITIVITY_SCALE[sensitivity];
   }
 
   /** Lifts a domain block (an operator decision, or the tests). */

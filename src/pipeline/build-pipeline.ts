@@ -9,6 +9,7 @@ import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
 import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
+import type { GuardStage } from './stages/guard-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
 import type { Observer, Stage } from './stage.js';
@@ -18,9 +19,10 @@ export interface PipelineParts {
   parse: ParseStage;
   cache: CacheStage;
   upstream: UpstreamStage;
+  guard: GuardStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, guard: GuardStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -31,11 +33,13 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, observers:
     parse,
     // (rate limit goes here: before any work a flood could make us do)
     // (policy goes here: a blocked name must never reach the cache or an upstream)
-    // (Tunnel Guard goes here: it must see every query, cached or not, since tunnels defeat caches with unique names)
+    // Before the cache: it must see every query, cached or not (a blocked domain's cached answers
+    // must not be served), and tunnels defeat caches with unique names anyway.
+    guard,
     // Before upstream: a hit ends the query without touching upstream code; misses are stored on the way back.
     cacheStage,
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, cache: cacheStage, upstream };
+  return { pipeline, parse, cache: cacheStage, upstream, guard };
 }

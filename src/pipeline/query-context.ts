@@ -21,6 +21,10 @@ export const ResponseType = {
   FORMERR: 'formerr',
   /** An opcode dnsward does not serve: NOTIMP. */
   NOTIMP: 'notimp',
+  /** Tunnel Guard blocked the query or its domain. */
+  BLOCKED: 'blocked',
+  /** The client is quarantined by an operator. */
+  QUARANTINED: 'quarantined',
   /** Not answered at all (not a query, or unanswerable). */
   DROPPED: 'dropped',
 } as const;

@@ -7,6 +7,19 @@ import { PacketCache, type PacketCacheOptions } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
 import { QueryStats } from '../ops/query-stats.js';
 import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
+import { GuardStage } from '../pipeline/stages/guard-stage.js';
+import type { QueryContext } from '../pipeline/query-context.js';
+import { restoreGuard, snapshotGuard } from '../guard/guard-snapshot.js';
+import { TunnelGuard } from '../guard/tunnel-guard.js';
+import type { Verdict } from '../guard/verdict.js';
+import { presentName } from '../guard/name-text.js';
+import { nameLabels } from '../dns/name.js';
+import { GuardStore } from '../store/guard-store.js';
+import { mkdirSync } from 'node:fs';
+import type { ControlRequest } from '../control/control-protocol.js';
+import { anatomize } from '../guard/name-anatomy.js';
+import { labelsFromText } from '../guard/name-text.js';
+import { join } from 'node:path';
 import { HealthChecker } from '../upstream/health-checker.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
@@ -33,12 +46,21 @@ export class DnswardServer {
   private tcpListeners = new Map<string, TcpListener>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private retiredRouters = new Set<ZoneRouter>();
+  readonly guard: TunnelGuard;
+  guardStore: GuardStore | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
+  private readonly loggedIncidents = new Set<string>();
+  private readonly snapshotName = cluster.isWorker ? `guard-worker-${cluster.worker?.id ?? 0}` : 'guard';
 
   constructor(private config: Config, private readonly log: Logger) {
     this.cache = new PacketCache(cacheOptions(config));
     this.router = this.buildRouter(config);
     this.health = this.buildHealthChecker(config);
-    this.parts = buildPipeline(this.cache, this.router, [this.stats], (stage, error) => {
+    const g = config.guard;
+    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs });
+    const guardStage = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx, verdict, enforced), (err) => this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)'));
+    this.parts = buildPipeline(this.cache, this.router, guardStage, [this.stats], (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -49,6 +71,7 @@ export class DnswardServer {
   }
 
   async start(): Promise<void> {
+    this.openGuardStore();
     await this.syncListeners(this.config);
     this.health.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -89,7 +112,112 @@ export class DnswardServer {
     }
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
+    this.parts.guard.configure(next.guard);
+    this.guard.setSensitivity(next.guard.sensitivity);
+    if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
+  }
+
+  /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
+  private openGuardStore(): void {
+    mkdirSync(this.config.dataDir, { recursive: true });
+    this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) => this.log.error({ err }, 'guard store error'));
+    try {
+      const saved = this.guardStore.load(this.snapshotName);
+      if (saved !== undefined) {
+        restoreGuard(this.guard, saved.snapshot);
+        this.log.info({ savedAt: new Date(saved.savedAt).toISOString(), bytes: saved.bytes, domains: this.guard.domains.size, blocks: this.guard.activeBlocks(Date.now() / 1000).length }, 'Tunnel Guard state restored');
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'Tunnel Guard state could not be restored: starting from the prior');
+    }
+    this.startSnapshots(this.config.guard.snapshotInterval);
+  }
+
+  private startSnapshots(intervalMs: number): void {
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.snapshotTimer = setInterval(() => this.saveGuard(false), intervalMs);
+    this.snapshotTimer.unref();
+  }
+
+  /** Snapshots the guard; in the background (a writer thread) unless `now`. */
+  saveGuard(now: boolean): void {
+    if (this.guardStore === null) return;
+    this.guard.expire(Date.now() / 1000);
+    const json = JSON.stringify(snapshotGuard(this.guard));
+    if (now) this.guardStore.saveNow(this.snapshotName, json);
+    else this.guardStore.saveInBackground(this.snapshotName, json);
+  }
+
+  /** Operator commands from the control channel; throws with a message the CLI shows. */
+  control(request: ControlRequest): unknown {
+    const now = Date.now() / 1000;
+    const audit = (action: string, subject: string, detail: object) => this.guardStore?.audit({ at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+    const registered = (name: string) => {
+      const labels = labelsFromText(name.toLowerCase());
+      if (labels.length === 0) throw new Error(`"${name}" is not a domain name`);
+      return anatomize(labels).registeredDomain;
+    };
+    let result: unknown;
+    switch (request.cmd) {
+      case 'blocks':
+        return {
+          mode: this.parts.guard.mode,
+          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
+          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
+          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
+          audit: this.guardStore?.auditLog(20) ?? [],
+        };
+      case 'allow': {
+        if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
+        const domain = request.domain === undefined ? undefined : registered(request.domain);
+        this.guard.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now });
+        result = { domain, client: request.client, until: now + request.seconds };
+        audit('allow', domain ?? request.client!, result as object);
+        break;
+      }
+      case 'unblock': {
+        const domain = registered(request.domain);
+        if (!this.guard.unblock(domain)) throw new Error(`${domain} is not blocked`);
+        result = { domain };
+        audit('unblock', domain, {});
+        break;
+      }
+      case 'quarantine': {
+        const q = this.guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
+        result = { client: q.client, until: q.until, incident: q.incident };
+        audit('quarantine', q.client, result as object);
+        break;
+      }
+      case 'release': {
+        if (!this.guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
+        result = { client: request.client };
+        audit('release', request.client, {});
+        break;
+      }
+      default:
+        throw new Error(`unknown command ${(request as { cmd: string }).cmd}`);
+    }
+    // Operator decisions are kept at once (on this thread), not at the next periodic snapshot.
+    this.saveGuard(true);
+    return result;
+  }
+
+  private onVerdict(ctx: QueryContext, verdict: Verdict, enforced: boolean): void {
+    const key = verdict.incident ?? `${verdict.action}:${verdict.domain}`;
+    if (this.loggedIncidents.has(key)) return;
+    if (this.loggedIncidents.size >= 10_000) this.loggedIncidents.clear();
+    this.loggedIncidents.add(key);
+    // A new domain block is kept at once (in the background), so even kill -9 does not lose it.
+    if (verdict.scope === 'domain') this.saveGuard(false);
+    this.log.warn({
+      guard: { action: verdict.action, scope: verdict.scope, enforced, mode: this.parts.guard.mode, incident: verdict.incident, score: verdict.score, leakedBytes: verdict.leakedBytes },
+      client: ctx.clientAddress,
+      qname: presentName(nameLabels(ctx.request, 12)),
+      domain: verdict.domain,
+      reasons: verdict.reasons,
+      stages: verdict.stages,
+    }, enforced ? 'Tunnel Guard blocked' : `Tunnel Guard ${verdict.action === 'block' ? 'would block (monitor mode)' : verdict.action}`);
   }
 
   /**
@@ -109,6 +237,14 @@ export class DnswardServer {
     clearTimeout(timer);
     await Promise.all(udp.map((l) => l.close()));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    try {
+      this.saveGuard(true);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'Tunnel Guard state not saved at shutdown');
+    }
+    await this.guardStore?.close();
+    this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
   }
@@ -137,6 +273,18 @@ export class DnswardServer {
       cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, entries: this.cache.size, bytes: this.cache.bytes, ...this.cache.stats, staleServed: this.parts.upstream.staleServed },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
+      guard: {
+        mode: this.parts.guard.mode,
+        ...this.guard.counters,
+        blocked: this.parts.guard.blocked,
+        wouldBlock: this.parts.guard.wouldBlock,
+        failOpen: this.parts.guard.failOpen,
+        domains: this.guard.domains.size,
+        clients: this.guard.clients.size,
+        pairs: this.guard.pairs.size,
+        activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
+        snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
+      },
       tcp: {
         connections: [...this.tcpListeners.values()].reduce((n, l) => n + l.connectionCount, 0),
         rejectedConnections: [...this.tcpListeners.values()].reduce((n, l) => n + l.rejectedConnections, 0),

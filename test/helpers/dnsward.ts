@@ -1,4 +1,7 @@
 /** Starts an in-process dnsward from configuration text, as an operator would write it. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { DnswardServer } from '../../src/server/dnsward-server.js';
@@ -7,15 +10,21 @@ import { freePort } from './ports.js';
 export interface RunningDnsward {
   server: DnswardServer;
   port: number;
+  dataDir: string;
   stop(): Promise<void>;
 }
 
-/** `@PORT@` in the text is replaced by a free loopback port for UDP and TCP. */
+/**
+ * `@PORT@` in the text is replaced by a free loopback port for UDP and TCP. Without a
+ * `dataDir` in the text, each dnsward gets a fresh temporary one (its own learned state).
+ */
 export async function startDnsward(configText: string): Promise<RunningDnsward> {
   const port = await freePort();
   const text = configText.replaceAll('@PORT@', String(port));
-  const config = validateConfig(parseConfigText(text, 'test config'), 'test config');
+  const raw = (parseConfigText(text, 'test config') ?? {}) as Record<string, unknown>;
+  raw.dataDir ??= mkdtempSync(join(tmpdir(), 'dnsward-data-'));
+  const config = validateConfig(raw, 'test config');
   const server = new DnswardServer(config, pino({ level: 'silent' }));
   await server.start();
-  return { server, port, stop: () => server.stop() };
+  return { server, port, dataDir: config.dataDir, stop: () => server.stop() };
 }

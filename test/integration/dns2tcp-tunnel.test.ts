@@ -2,9 +2,10 @@
  * A real dns2tcp tunnel (Debian's dns2tcpd and dns2tcpc) through dnsward: the client lives in
  * one network namespace and uses dnsward as its resolver; dnsward forwards the tunnel zone to
  * dns2tcpd in a second namespace (dns2tcp insists on port 53) and everything else to a local
- * unbound. dnsward does not yet run Tunnel Guard inline (issue 4), so the transfer succeeds; a
- * tcpdump capture of the client's DNS traffic is then analysed offline by `dnsward analyze`,
- * which must block the tunnel within 10 queries, and read the capture as tshark does.
+ * unbound. Tunnel Guard runs in monitor mode here, so the transfer succeeds (and dnsward reports
+ * what it would have blocked); a tcpdump capture of the client's DNS traffic is then analysed
+ * offline by `dnsward analyze`, which must block the tunnel within 10 queries, and read the
+ * capture as tshark does. Blocking inline: guard-inline.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,7 @@ describe('dns2tcp through dnsward (network namespaces)', () => {
     dw = await startDnsward(`
 listen: ["${client.rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+guard: { mode: monitor }
 forwardZones:
   - zone: ${ZONE}
     servers: ["${server.address}:53"]
@@ -66,6 +68,8 @@ forwardZones:
     assert.equal(await lab.echoTransfer('client', '127.0.0.1', 4444, 4096), 'echo intact');
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, `tunnel queries went through the forward zone: ${JSON.stringify(zonePool)}`);
+    const guard = dw.server.snapshot().guard;
+    assert.ok(guard.wouldBlock > 0 && guard.blocked === 0, `monitor mode reports and blocks nothing: ${JSON.stringify(guard)}`);
     const lookup = lab.spawn('client', 'dig', [`@${client.rootAddress}`, '+tries=1', '+time=3', 'www.example.test', 'A', '+short']);
     await new Promise((r) => lookup.once('exit', r));
     assert.match(lookup.output(), /192\.0\.2\.10/);

@@ -23,6 +23,7 @@ describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
     dw = await startDnsward(`
 listen: ["${lab.ns('ioclient').rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+guard: { mode: monitor }
 forwardZones:
   - zone: ${ZONE}
     servers: ["${lab.ns('ioserver').address}:53"]

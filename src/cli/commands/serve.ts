@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
+import { ControlServer } from '../../control/control-server.js';
 import { DnswardServer } from '../../server/dnsward-server.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
@@ -20,6 +21,7 @@ const options = {
   'forward-zone': { type: 'string', multiple: true },
   'data-dir': { type: 'string' },
   workers: { type: 'string' },
+  guard: { type: 'string' },
 } as const;
 
 export const serveCommand: Command = {
@@ -42,6 +44,9 @@ Options:
                                (repeatable)
       --data-dir DIR           state directory (default ./var); holds dnsward.pid
       --workers N|auto         worker processes (default 1)
+      --guard off|monitor|block
+                               Tunnel Guard's mode (default block; guard.mode in
+                               the file): block cuts tunnels, monitor only reports
   -h, --help                   show this help
 
 Signals: SIGHUP reloads the configuration (a bad one is refused, the running one
@@ -55,6 +60,7 @@ SIGUSR1 logs a counters snapshot.`,
       forwardZones: values['forward-zone'] as string[] | undefined,
       dataDir: values['data-dir'] as string | undefined,
       workers: values.workers as string | undefined,
+      guardMode: values.guard as string | undefined,
     };
     const configFile = values.config as string | undefined;
     const load = () => loadConfig(configFile, overrides);
@@ -71,6 +77,9 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
   await server.start();
   const standalone = cluster.isPrimary;
   if (standalone) writePidFile(config.dataDir);
+  // The operator's control socket; with workers, each has its own guard and no socket yet.
+  const control = standalone ? new ControlServer(config.dataDir, server, log) : null;
+  await control?.start();
   log.info({
     listen: server.boundAddresses(),
     upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
@@ -104,6 +113,7 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
       if (stopping) return;
       stopping = true;
       log.info({ signal, inFlight: server.pipeline.queriesInFlight }, 'shutting down: draining queries in flight');
+      await control?.stop();
       await server.stop();
       if (standalone) removePidFile(config.dataDir);
       log.info({ counters: server.snapshot() }, 'dnsward stopped');

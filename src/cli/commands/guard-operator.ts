@@ -1,0 +1,135 @@
+/**
+ * The operator's Tunnel Guard commands: `blocks`, `allow`, `unblock`, `quarantine`. Each finds
+ * the running dnsward through its data directory and talks to it over the control socket.
+ */
+import { parseDuration } from '../../config/units.js';
+import { ControlError, sendControl } from '../../control/control-client.js';
+import type { StageReport } from '../../guard/verdict.js';
+import { type Command, parseCommandArgs, UsageError } from '../args.js';
+
+const DEFAULT_DATA_DIR = './var';
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0) throw new UsageError(`--for must be a duration such as 30m, 12h or 7d, not "${text}"`);
+  return ms / 1000;
+}
+
+async function talk(name: string, dataDir: string, request: Parameters<typeof sendControl>[1]): Promise<unknown> {
+  try {
+    return await sendControl(dataDir, request);
+  } catch (err) {
+    if (err instanceof ControlError) {
+      console.error(`dnsward ${name}: ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+function formatStages(stages: StageReport[]): string[] {
+  return stages.map((s) => `      ${s.name.padEnd(8)} ${s.score.toFixed(2)}  ${Object.entries(s.evidence).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ')}`);
+}
+
+export const blocksCommand: Command = {
+  name: 'blocks',
+  summary: 'list Tunnel Guard blocks, allows and quarantines, with their traces',
+  help: `Usage: dnsward blocks [--data-dir DIR] [--json]
+
+Lists the running dnsward's current domain blocks (incident, since, until, offence
+count, the client that tripped it, bytes leaked, the reasons and every stage's
+score and evidence), operator allows and quarantines, and the latest operator
+changes. --json prints the raw reply.`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
+    const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
+      | { mode: string; blocks: Array<{ domain: string; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[] }>; allows: Array<{ domain?: string; client?: string; until: number; by: string }>; quarantines: Array<{ client: string; until: number; by: string; incident: string }>; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | undefined;
+    if (reply === undefined) return 1;
+    if (values.json) {
+      console.log(JSON.stringify(reply, null, 2));
+      return 0;
+    }
+    console.log(`Tunnel Guard mode: ${reply.mode}`);
+    console.log(`\nBlocked domains (${reply.blocks.length}):`);
+    for (const b of reply.blocks) {
+      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
+      for (const r of b.reasons) console.log(`    why: ${r}`);
+      for (const line of formatStages(b.stages)) console.log(line);
+    }
+    console.log(`Allowed (${reply.allows.length}):`);
+    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by})`);
+    console.log(`Quarantined clients (${reply.quarantines.length}):`);
+    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident})`);
+    if (reply.audit.length > 0) {
+      console.log('Latest operator changes:');
+      for (const a of reply.audit) console.log(`  ${new Date(a.at).toISOString()} ${a.who}: ${a.action} ${a.subject}`);
+    }
+    return 0;
+  },
+};
+
+export const allowCommand: Command = {
+  name: 'allow',
+  summary: 'let a domain (or a client range) through Tunnel Guard, for a while',
+  help: `Usage: dnsward allow DOMAIN [--client CIDR] [--for DURATION] [--data-dir DIR]
+       dnsward allow --client CIDR [--for DURATION] [--data-dir DIR]
+
+An operator decision: queries for DOMAIN (its registered domain), from CIDR if
+given, are allowed until the allow expires (default 24h), and lift its block.
+What is allowed teaches Tunnel Guard's learning as known-good.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { client: { type: 'string' }, for: { type: 'string' }, 'data-dir': { type: 'string' } }, true);
+    if (positionals.length > 1) throw new UsageError('allow takes one DOMAIN');
+    if (positionals.length === 0 && values.client === undefined) throw new UsageError('allow needs a DOMAIN, a --client CIDR, or both');
+    const reply = (await talk('allow', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'allow', domain: positionals[0], client: values.client as string | undefined, seconds: seconds(values.for as string | undefined, 86400) })) as { domain?: string; client?: string; until: number } | undefined;
+    if (reply === undefined) return 1;
+    console.log(`allowed ${reply.domain ?? 'every domain'}${reply.client ? ` from ${reply.client}` : ''} until ${iso(reply.until)}`);
+    return 0;
+  },
+};
+
+export const unblockCommand: Command = {
+  name: 'unblock',
+  summary: 'lift a Tunnel Guard domain block now',
+  help: `Usage: dnsward unblock DOMAIN [--data-dir DIR]
+
+Lifts the block of DOMAIN's registered domain. Unlike allow, it does not stop
+Tunnel Guard from blocking it again if the tunnel goes on.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { 'data-dir': { type: 'string' } }, true);
+    if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN');
+    const reply = (await talk('unblock', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'unblock', domain: positionals[0] })) as { domain: string } | undefined;
+    if (reply === undefined) return 1;
+    console.log(`unblocked ${reply.domain}`);
+    return 0;
+  },
+};
+
+export const quarantineCommand: Command = {
+  name: 'quarantine',
+  summary: 'refuse (or sinkhole) every query of a client, for a while',
+  help: `Usage: dnsward quarantine CLIENT [--for DURATION] [--data-dir DIR]
+       dnsward quarantine --release CLIENT [--data-dir DIR]
+
+CLIENT is an address or a CIDR. Its queries get guard.quarantineAnswer (REFUSED by
+default) until the quarantine expires (default 1h). --release ends it now.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { for: { type: 'string' }, release: { type: 'boolean' }, 'data-dir': { type: 'string' } }, true);
+    if (positionals.length !== 1) throw new UsageError('quarantine takes one CLIENT');
+    const dataDir = (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR;
+    if (values.release) {
+      const reply = await talk('quarantine', dataDir, { cmd: 'release', client: positionals[0] });
+      if (reply === undefined) return 1;
+      console.log(`released ${positionals[0]}`);
+      return 0;
+    }
+    const reply = (await talk('quarantine', dataDir, { cmd: 'quarantine', client: positionals[0], seconds: seconds(values.for as string | undefined, 3600) })) as { client: string; until: number; incident: string } | undefined;
+    if (reply === undefined) return 1;
+    console.log(`quarantined ${reply.client} until ${iso(reply.until)} (incident ${reply.incident})`);
+    return 0;
+  },
+};

@@ -1,0 +1,17 @@
+/**
+ * The local control channel between `dnsward blocks|allow|unblock|quarantine` and a running
+ * `dnsward serve`: a Unix socket in the data directory (`dnsward.sock`, mode 0600, so only its
+ * owner can connect: that is the authentication), one JSON request per line and one JSON reply
+ * per line. `who` is the connecting user as the CLI reports it; the socket's permissions make
+ * only the owner able to claim anything.
+ */
+export const SOCKET_NAME = 'dnsward.sock';
+
+export type ControlRequest =
+  | { cmd: 'blocks'; who: string }
+  | { cmd: 'allow'; who: string; domain?: string; client?: string; seconds: number }
+  | { cmd: 'unblock'; who: string; domain: string }
+  | { cmd: 'quarantine'; who: string; client: string; seconds: number }
+  | { cmd: 'release'; who: string; client: string };
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

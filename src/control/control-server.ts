@@ -1,0 +1,75 @@
+/**
+ * Serves the control channel (see control-protocol.ts) for one running DnswardServer. Every
+ * change is logged and written to the store's audit table with who and when.
+ */
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { DnswardServer } from '../server/dnsward-server.js';
+import { type ControlReply, type ControlRequest, SOCKET_NAME } from './control-protocol.js';
+
+const MAX_LINE = 64 * 1024;
+
+export class ControlServer {
+  private server: Server | null = null;
+  readonly path: string;
+
+  constructor(dataDir: string, private readonly dnsward: DnswardServer, private readonly log: Logger) {
+    this.path = join(dataDir, SOCKET_NAME);
+  }
+
+  async start(): Promise<void> {
+    if (existsSync(this.path)) unlinkSync(this.path);
+    const server = createServer((socket) => {
+      let buffered = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        buffered += chunk;
+        if (buffered.length > MAX_LINE) return socket.destroy();
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          socket.write(`${JSON.stringify(this.handle(line))}\n`);
+        }
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    // Created owner-only from the start: no window in which another user could connect.
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.path, () => resolve());
+      });
+    } finally {
+      process.umask(umask);
+    }
+    chmodSync(this.path, 0o600);
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server === null) return;
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+    if (existsSync(this.path)) unlinkSync(this.path);
+  }
+
+  private handle(line: string): ControlReply {
+    let request: ControlRequest;
+    try {
+      request = JSON.parse(line) as ControlRequest;
+    } catch {
+      return { ok: false, error: 'not a JSON request' };
+    }
+    try {
+      const result = this.dnsward.control(request);
+      if (request.cmd !== 'blocks') this.log.info({ operator: request.who, change: request, result }, 'operator change');
+      return { ok: true, result };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+}

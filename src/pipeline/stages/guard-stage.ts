@@ -1,0 +1,126 @@
+/**
+ * Tunnel Guard in the query path: every query, cached or not, goes through the detector
+ * (src/guard), which settles names seen before in a Bloom-filter check and weighs new ones.
+ * In block mode a block verdict is answered here (NXDOMAIN, REFUSED or a sinkhole, with an
+ * RFC 8914 "Blocked" error naming the reason and the incident); in monitor mode it is only
+ * recorded. If the detector throws, the query goes on (fail open) and a counter says so.
+ * Answers coming back are observations: rcode and the TXT/NULL/CNAME payload.
+ */
+import { isIPv4 } from 'node:net';
+import { keyNameLength } from '../../cache/cache-key.js';
+import { readDnsMessage } from '../../capture/dns-message.js';
+import { nameLabels } from '../../dns/name.js';
+import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
+import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
+import type { TunnelGuard } from '../../guard/tunnel-guard.js';
+import type { Verdict } from '../../guard/verdict.js';
+import { type QueryContext, ResponseType } from '../query-context.js';
+import type { PipelineControl, Stage } from '../stage.js';
+
+export interface GuardSettings {
+  mode: 'block' | 'monitor' | 'off';
+  blockAnswer: 'nxdomain' | 'refused' | 'sinkhole';
+  quarantineAnswer: 'refused' | 'sinkhole';
+  sinkhole: { ipv4: string; ipv6: string };
+}
+
+/** Called with every verdict that is not a plain allow, after the decision; never changes it. */
+export type VerdictSink = (ctx: QueryContext, verdict: Verdict, enforced: boolean) => void;
+
+/** Query types whose answers can carry a tunnel's downstream (the engine weighs them). */
+const OBSERVED_QTYPES = new Set([5, 10, 15, 16, 25]);
+const MAX_EDE_TEXT = 200;
+
+export class GuardStage implements Stage {
+  readonly name = 'guard';
+  failOpen = 0;
+  blocked = 0;
+  wouldBlock = 0;
+  monitored = 0;
+  private ipv4: Uint8Array = new Uint8Array(4);
+  private ipv6: Uint8Array = new Uint8Array(16);
+
+  constructor(public guard: TunnelGuard, private settings: GuardSettings, private readonly onVerdict: VerdictSink, private readonly onError: (error: unknown) => void) {
+    this.configure(settings);
+  }
+
+  configure(settings: GuardSettings): void {
+    this.settings = settings;
+    this.ipv4 = addressBytes(settings.sinkhole.ipv4);
+    this.ipv6 = addressBytes(settings.sinkhole.ipv6);
+  }
+
+  get mode(): GuardSettings['mode'] {
+    return this.settings.mode;
+  }
+
+  onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
+    if (this.settings.mode === 'off') return pipeline.next(ctx);
+    let verdict: Verdict;
+    try {
+      verdict = this.guard.observe({
+        ts: epochSeconds(ctx),
+        client: ctx.clientAddress,
+        labels: nameLabels(ctx.request, HEADER_LENGTH),
+        qtype: ctx.query.qtype,
+        wireKey: ctx.questionKey.slice(0, keyNameLength(ctx.questionKey)),
+      });
+    } catch (error) {
+      this.failOpen++;
+      this.onError(error);
+      return pipeline.next(ctx);
+    }
+    if (verdict.action === 'allow' && verdict.reasons.length === 0) return pipeline.next(ctx);
+    const enforce = verdict.action === 'block' && this.settings.mode === 'block';
+    ctx.addTrace('guard', enforce ? 'block' : verdict.action === 'block' ? 'would-block' : verdict.action, verdict.reasons[0]);
+    this.onVerdict(ctx, verdict, enforce);
+    if (!enforce) {
+      if (verdict.action === 'block') this.wouldBlock++;
+      else if (verdict.action === 'monitor') this.monitored++;
+      return pipeline.next(ctx);
+    }
+    this.blocked++;
+    const text = `Tunnel Guard: ${verdict.reasons[0] ?? 'blocked'}${verdict.incident ? ` [incident ${verdict.incident}]` : ''}`.slice(0, MAX_EDE_TEXT);
+    const ede = { code: ExtendedError.BLOCKED, text };
+    const quarantine = verdict.scope === 'client';
+    const answer = quarantine ? this.settings.quarantineAnswer : this.settings.blockAnswer;
+    const reply =
+      answer === 'sinkhole'
+        ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
+        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, { withQuestion: true, ede });
+    pipeline.respond(ctx, reply, quarantine ? ResponseType.QUARANTINED : ResponseType.BLOCKED, text);
+  }
+
+  onResponse(ctx: QueryContext): void {
+    if (this.settings.mode === 'off' || ctx.responseType !== ResponseType.ANSWERED || ctx.answer === null) return;
+    if (!OBSERVED_QTYPES.has(ctx.query.qtype) && !(ctx.query.qtype >= 65280 && ctx.query.qtype <= 65534)) return;
+    try {
+      const message = readDnsMessage(ctx.answer);
+      if (typeof message === 'string') return;
+      this.guard.observeResponse({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: message.labels, qtype: message.qtype, rcode: message.rcode, answerSize: message.size, payloadBytes: message.answerPayload });
+    } catch (error) {
+      this.failOpen++;
+      this.onError(error);
+    }
+  }
+}
+
+/** The engine's clock: wall time in seconds, from the query's monotonic start time. */
+function epochSeconds(ctx: QueryContext): number {
+  return (performance.timeOrigin + ctx.startedAt) / 1000;
+}
+
+function addressBytes(text: string): Uint8Array {
+  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, ''];
+  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const h = groups(head);
+  const t = groups(tail);
+  const all = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
