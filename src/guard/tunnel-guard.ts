@@ -145,6 +145,7 @@ const MAX_BLOCK_SECONDS = 7 * 24 * SECONDS_PER_HOUR;
 const MAX_BLOCKS = 100_000;
 const MAX_SAMPLES = 5;
 const PRIOR_WEIGHT_NAMES = 20_000;
+const MAX_DOWNSTREAM_BYTES = 64;
 
 /**
  * Bounds on what learning may set, so a noisy network cannot loosen detection past usefulness
@@ -470,8 +471,10 @@ export class TunnelGuard {
     domain.downstream += payload;
     const client = this.clients.peek(r.client);
     const pair = client === undefined ? undefined : this.pairs.peek(pairKey(client, domain));
-    // Downstream payload is command-and-control traffic; it counts at a quarter of its size.
-    if (pair !== undefined) addInfo(pair, r.ts, payload / 4);
+    // Downstream payload only reinforces upstream evidence: one big TXT record (SPF, site
+    // verification) must never make a client suspect by itself. It counts at a quarter of its
+    // size, at most MAX_DOWNSTREAM_BYTES per answer, for pairs already sending encoded names.
+    if (pair !== undefined && pair.uniqueNames >= 2 && pair.leaked > 0) addInfo(pair, r.ts, Math.min(payload / 4, MAX_DOWNSTREAM_BYTES));
   }
 
   /** Whether the name's registered domain (or any suffix of it) is under a block now. */

@@ -115,6 +115,17 @@ describe('Tunnel Guard', () => {
     assert.equal(blocked, 0);
   });
 
+  it('never makes a client suspect for one large TXT answer (SPF, site verification)', () => {
+    const guard = new TunnelGuard();
+    const name = (n: string) => labelsFromText(n);
+    guard.observe(q(T0, '10.0.0.4', 'big-records.com', 16));
+    guard.observeResponse({ ts: T0, client: '10.0.0.4', labels: name('big-records.com'), qtype: 16, rcode: 0, answerSize: 4000, payloadBytes: 3900 });
+    for (const [i, host] of ['www', 'mail', 'pipelined-miss', 'api', 'static'].entries()) {
+      const v = guard.observe(q(T0 + 1 + i, '10.0.0.4', `${host}.big-records.com`));
+      assert.equal(v.action, 'allow', `${host}: ${v.reasons.join('; ')}`);
+    }
+  });
+
   it('decides identically when the run is split by a snapshot and a restore', () => {
     const rng = new Random(8);
     const queries: GuardQuery[] = [];
