@@ -129,10 +129,10 @@ async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: C
   return { child: await startProcess('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], port), port };
 }
 
-async function dnsward(upstreamPort: number, workers: number): Promise<{ child: ChildProcess; port: number }> {
+async function dnsward(upstreamPort: number, workers: number, guard: 'off' | 'block'): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const conf = join(dir, `dnsward-${workers}.yaml`);
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nworkers: ${workers}\ndataDir: ${join(dir, `var-${workers}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\n`);
+  const conf = join(dir, `dnsward-${workers}-${guard}.yaml`);
+  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nworkers: ${workers}\ndataDir: ${join(dir, `var-${workers}-${guard}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\n`);
   return { child: await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port), port };
 }
 
@@ -176,10 +176,12 @@ async function main(): Promise<void> {
     rows.push(await measure('dnsdist, no cache', 'miss', uncached.port, uncached.child.pid!, missFile, true));
     await stopProcess(uncached.child);
   }
-  for (const workers of [1, 2]) {
-    const dw = await dnsward(upstream.port, workers);
-    rows.push(await measure(`dnsward, ${workers} worker${workers > 1 ? 's' : ''}`, 'hit', dw.port, dw.child.pid!, hitFile, workers === 1));
-    rows.push(await measure(`dnsward, ${workers} worker${workers > 1 ? 's' : ''}`, 'miss', dw.port, dw.child.pid!, missFile, workers === 1));
+  // Tunnel Guard on (the default, blocking) and off: the same build, the guard's cost alone.
+  for (const [workers, guard] of [[1, 'block'], [1, 'off'], [2, 'block']] as const) {
+    const dw = await dnsward(upstream.port, workers, guard);
+    const name = `dnsward, ${workers} worker${workers > 1 ? 's' : ''}, guard ${guard === 'off' ? 'off' : 'on'}`;
+    rows.push(await measure(name, 'hit', dw.port, dw.child.pid!, hitFile, workers === 1));
+    rows.push(await measure(name, 'miss', dw.port, dw.child.pid!, missFile, workers === 1));
     await stopProcess(dw.child);
   }
   await upstream.stop();
@@ -194,8 +196,10 @@ function printTable(rows: Row[]): void {
   console.log('| target | workload | max QPS | lost | CPU µs/query | avg ms @20k | p50 ms @20k | p99 ms @20k | p99 range |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.target} | ${r.workload} | ${Math.round(r.qps)} | ${r.lost} | ${f(r.cpuUsPerQuery, 1)} | ${f(r.avgms, 3)} | ${f(r.p50ms, 3)} | ${f(r.p99ms, 3)} | ${r.p99Range ?? '–'} |`);
-  const dwHit = find('dnsward, 1', 'hit');
-  const dwMiss = find('dnsward, 1', 'miss');
+  const dwHit = find('dnsward, 1 worker, guard on', 'hit');
+  const dwMiss = find('dnsward, 1 worker, guard on', 'miss');
+  const offHit = find('dnsward, 1 worker, guard off', 'hit');
+  const offMiss = find('dnsward, 1 worker, guard off', 'miss');
   const ddHit = find('dnsdist, packet', 'hit');
   const ddMiss = find('dnsdist, no', 'miss');
   const ubMiss = find('unbound', 'miss');
@@ -207,6 +211,10 @@ function printTable(rows: Row[]): void {
   if (dwMiss && ubMiss) console.log(`| added p99 at 20k QPS, misses, over unbound alone | ≤ 0.5 ms | ${f(dwMiss.p99ms, 3)} ms | ${f(ubMiss.p99ms, 3)} ms | +${f((dwMiss.p99ms ?? 0) - (ubMiss.p99ms ?? 0), 3)} ms |`);
   if (dwHit && ubHit) console.log(`| added p99 at 20k QPS, hits, over unbound alone | – | ${f(dwHit.p99ms, 3)} ms | ${f(ubHit.p99ms, 3)} ms | +${f((dwHit.p99ms ?? 0) - (ubHit.p99ms ?? 0), 3)} ms |`);
   if (ddMiss && ubMiss) console.log(`| dnsdist's added p99 (reference) | – | – | ${f(ddMiss.p99ms, 3)} ms | +${f((ddMiss.p99ms ?? 0) - (ubMiss.p99ms ?? 0), 3)} ms |`);
+  if (dwHit && offHit) console.log(`| Tunnel Guard on vs off, cache-hit QPS | ≥ 0.9× | ${Math.round(dwHit.qps)} | ${Math.round(offHit.qps)} | ${(dwHit.qps / offHit.qps).toFixed(2)}× |`);
+  if (dwMiss && offMiss) console.log(`| Tunnel Guard on vs off, cache-miss QPS | ≥ 0.9× | ${Math.round(dwMiss.qps)} | ${Math.round(offMiss.qps)} | ${(dwMiss.qps / offMiss.qps).toFixed(2)}× |`);
+  if (dwHit && offHit) console.log(`| Tunnel Guard's added p99 at 20k QPS, hits | ≤ 0.2 ms | ${f(dwHit.p99ms, 3)} ms | ${f(offHit.p99ms, 3)} ms | +${f((dwHit.p99ms ?? 0) - (offHit.p99ms ?? 0), 3)} ms |`);
+  if (dwMiss && offMiss) console.log(`| Tunnel Guard's added p99 at 20k QPS, misses (every name new) | ≤ 0.2 ms | ${f(dwMiss.p99ms, 3)} ms | ${f(offMiss.p99ms, 3)} ms | +${f((dwMiss.p99ms ?? 0) - (offMiss.p99ms ?? 0), 3)} ms |`);
   const w2Hit = find('dnsward, 2', 'hit');
   const w2Miss = find('dnsward, 2', 'miss');
   if (w2Hit && dwHit && w2Miss && dwMiss) console.log(`| QPS, 2 workers vs 1 (hit / miss) | – | ${Math.round(w2Hit.qps)} / ${Math.round(w2Miss.qps)} | ${Math.round(dwHit.qps)} / ${Math.round(dwMiss.qps)} | ${(w2Hit.qps / dwHit.qps).toFixed(2)}× / ${(w2Miss.qps / dwMiss.qps).toFixed(2)}× |`);
