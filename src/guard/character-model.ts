@@ -52,11 +52,7 @@ export class CharacterModel {
 
   /** Rebuilds the cost table from the counts (65,792 logarithms, about a millisecond). */
   refresh(): void {
-    for (let row = 0; row < ROWS; row++) {
-      const denominator = Math.log2(this.rowTotals[row] + SMOOTHING * ALPHABET);
-      const base = row * ALPHABET;
-      for (let c = 0; c < ALPHABET; c++) this.costs[base + c] = denominator - Math.log2(this.counts[base + c] + SMOOTHING);
-    }
+    costsFrom(this.counts, this.rowTotals, this.costs);
   }
 
   /** Multiplies all counts by `factor` (0..1), so old traffic weighs less than new. */
@@ -79,5 +75,14 @@ export class CharacterModel {
       this.rowTotals[row] += total;
       if (row !== START) this.observed += total;
     }
+  }
+}
+
+/** The cost table for given counts: pure, so a worker thread can compute it (background-relearner.ts). */
+export function costsFrom(counts: Float64Array, rowTotals: Float64Array, out: Float32Array): void {
+  for (let row = 0; row < ROWS; row++) {
+    const denominator = Math.log2(rowTotals[row] + SMOOTHING * ALPHABET);
+    const base = row * ALPHABET;
+    for (let c = 0; c < ALPHABET; c++) out[base + c] = denominator - Math.log2(counts[base + c] + SMOOTHING);
   }
 }

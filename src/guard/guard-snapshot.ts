@@ -13,7 +13,7 @@ export const SNAPSHOT_VERSION = 1;
 export interface GuardSnapshot {
   format: typeof SNAPSHOT_FORMAT;
   version: number;
-  model: { counts: string; rowTotals: string; costs: string; observed: number };
+  model: { counts: Bytes; rowTotals: Bytes; costs: Bytes; observed: number };
   learned: { allowanceBits: number; budget: number; queryBudget: number };
   qtypes: Array<[number, number]>;
   nameBits: number[];
@@ -37,15 +37,19 @@ interface Generations<V> {
 }
 
 interface SeenState {
-  current: string;
-  previous: string;
+  current: Bytes;
+  previous: Bytes;
   inserted: number;
 }
 
 const b64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 
-function float64s(text: string, length: number, what: string): Float64Array {
-  const bytes = Buffer.from(text, 'base64');
+/** Typed data travels as base64 in a JSON file (`analyze --state`) and as raw bytes in the store. */
+type Bytes = string | Uint8Array;
+const bytesOf = (v: Bytes) => (typeof v === 'string' ? Buffer.from(v, 'base64') : v);
+
+function float64s(text: Bytes, length: number, what: string): Float64Array {
+  const bytes = bytesOf(text);
   if (bytes.length !== length * 8) throw new Error(`state: ${what} must hold ${length} numbers`);
   const out = new Float64Array(length);
   new Uint8Array(out.buffer).set(bytes);
@@ -89,7 +93,7 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   if (s.version !== SNAPSHOT_VERSION) throw new Error(`state: version ${s.version} is not the supported ${SNAPSHOT_VERSION}`);
   guard.model.counts.set(float64s(s.model.counts, guard.model.counts.length, 'model.counts'));
   guard.model.rowTotals.set(float64s(s.model.rowTotals, guard.model.rowTotals.length, 'model.rowTotals'));
-  const costs = Buffer.from(s.model.costs, 'base64');
+  const costs = bytesOf(s.model.costs);
   if (costs.length !== guard.model.costs.byteLength) throw new Error('state: model.costs has the wrong size');
   new Uint8Array(guard.model.costs.buffer).set(costs);
   guard.model.observed = s.model.observed;
@@ -102,7 +106,7 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.nameBits.load(s.nameBits);
   guard.pairDayInfo.load(s.pairDayInfo);
   guard.pendingRefresh = s.pendingRefresh;
-  const seen = (state: SeenState) => ({ current: Buffer.from(state.current, 'base64'), previous: Buffer.from(state.previous, 'base64'), inserted: state.inserted });
+  const seen = (state: SeenState) => ({ current: bytesOf(state.current), previous: bytesOf(state.previous), inserted: state.inserted });
   guard.seen.import(seen(s.seen));
   guard.seenPairs.import(seen(s.seenPairs));
   const revive = <V>(g: Generations<object>, make: () => V) => {
@@ -119,4 +123,113 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   for (const o of s.overrides ?? []) guard.allow(o);
   guard.quarantines = [];
   for (const q of s.quarantines ?? []) guard.quarantine(q);
+}
+
+/**
+ * The same state for the store, built without stalling the query path: typed arrays as raw
+ * bytes (copied), the three per-key tables as JSON built a few hundred entries at a time with
+ * `pause()` between (the server passes setImmediate). Entries touched while it is being built
+ * may be saved as they were a moment earlier: a snapshot is a checkpoint, not a transaction.
+ */
+export interface SnapshotParts {
+  meta: string;
+  blobs: Record<string, Uint8Array>;
+  /** JSON, as bytes: joining megabytes of JSON text into one string stalls; concatenating buffers does not. */
+  tables: Record<'domains' | 'pairs' | 'clients', Uint8Array>;
+}
+
+/** Entries per step: about 0.3 ms of work between two turns of the event loop. */
+const CHUNK = 100;
+
+export async function snapshotGuardParts(guard: TunnelGuard, pause: () => Promise<void>): Promise<SnapshotParts> {
+  const build = buildParts(guard);
+  for (let step = build.next(); ; step = build.next()) {
+    if (step.done) return step.value;
+    await pause();
+  }
+}
+
+/** The same, built in one go on this thread (shutdown, operator changes). */
+export function snapshotGuardPartsNow(guard: TunnelGuard): SnapshotParts {
+  const build = buildParts(guard);
+  for (let step = build.next(); ; step = build.next()) if (step.done) return step.value;
+}
+
+function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
+  const copy = (a: ArrayBufferView) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+  const seen = guard.seen.export();
+  const seenPairs = guard.seenPairs.export();
+  const blobs = {
+    counts: copy(guard.model.counts),
+    rowTotals: copy(guard.model.rowTotals),
+    costs: copy(guard.model.costs),
+    seenCurrent: copy(seen.current),
+    seenPrevious: copy(seen.previous),
+    seenPairsCurrent: copy(seenPairs.current),
+    seenPairsPrevious: copy(seenPairs.previous),
+  };
+  const meta = JSON.stringify({
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    observed: guard.model.observed,
+    learned: { allowanceBits: guard.allowanceBits, budget: guard.budget, queryBudget: guard.queryBudget },
+    qtypes: [...guard.qtypes.counts],
+    nameBits: [...guard.nameBits.bins],
+    pairDayInfo: [...guard.pairDayInfo.bins],
+    pendingRefresh: guard.pendingRefresh,
+    seenInserted: seen.inserted,
+    seenPairsInserted: seenPairs.inserted,
+    nextIds: [guard.nextDomainId, guard.nextClientId],
+    blocks: guard.blocks.generations(),
+    counters: { ...guard.counters },
+    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
+    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
+  });
+  yield;
+  function* part<K, V>(entries: IterableIterator<[K, V]>, out: Buffer[]): Generator<void, void> {
+    let chunk: Array<[K, V]> = [];
+    let first = true;
+    const flush = () => {
+      out.push(Buffer.from(`${first ? '' : ','}${JSON.stringify(chunk).slice(1, -1)}`, 'utf8'));
+      first = false;
+      chunk = [];
+    };
+    for (const entry of entries) {
+      chunk.push(entry);
+      if (chunk.length === CHUNK) {
+        flush();
+        yield;
+      }
+    }
+    if (chunk.length > 0) flush();
+  }
+  function* table<K, V>(g: { old: IterableIterator<[K, V]>; young: IterableIterator<[K, V]> }): Generator<void, Uint8Array> {
+    const out: Buffer[] = [Buffer.from('{"old":[')];
+    yield* part(g.old, out);
+    out.push(Buffer.from('],"young":['));
+    yield* part(g.young, out);
+    out.push(Buffer.from(']}'));
+    return Buffer.concat(out);
+  }
+  const domains = yield* table(guard.domains.generationIterators());
+  const pairs = yield* table(guard.pairs.generationIterators());
+  const clients = yield* table(guard.clients.generationIterators());
+  return { meta, blobs, tables: { domains, pairs, clients } };
+}
+
+/** Restores what snapshotGuardParts saved (see restoreGuard for the guarantees and errors). */
+export function restoreGuardParts(guard: TunnelGuard, parts: SnapshotParts): void {
+  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number };
+  const b = parts.blobs;
+  const text = (t: Uint8Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8');
+  const pairs = JSON.parse(text(parts.tables.pairs)) as Generations<object> & { old: Array<[number, object]>; young: Array<[number, object]> };
+  restoreGuard(guard, {
+    ...(m as unknown as GuardSnapshot),
+    model: { counts: b.counts, rowTotals: b.rowTotals, costs: b.costs, observed: m.observed },
+    seen: { current: b.seenCurrent, previous: b.seenPrevious, inserted: m.seenInserted },
+    seenPairs: { current: b.seenPairsCurrent, previous: b.seenPairsPrevious, inserted: m.seenPairsInserted },
+    domains: JSON.parse(text(parts.tables.domains)) as Generations<object>,
+    clients: JSON.parse(text(parts.tables.clients)) as Generations<object>,
+    pairs: [pairs.old, pairs.young],
+  });
 }

@@ -87,6 +87,8 @@ export interface TunnelGuardOptions {
   maxDomains?: number;
   maxClients?: number;
   maxPairs?: number;
+  /** Rebuilds the character model's costs elsewhere (a worker thread) instead of in line. */
+  relearner?: { request(model: CharacterModel): void };
   /** Bits of the seen-name filters (2 × 2^bits / 8 bytes). */
   seenNameBits?: number;
 }
@@ -226,6 +228,18 @@ export class TunnelGuard {
   /** What was learned of the network's normal (not the per-key state): the prior's format. */
   exportLearning(): Learning {
     return { counts: this.model.counts.slice(), qtypes: [...this.qtypes.counts], nameBits: [...this.nameBits.bins], pairDayInfo: [...this.pairDayInfo.bins] };
+  }
+
+  /**
+   * The live path's shortcut: true when a query for this wire name would be a plain repeat (seen
+   * before, no block, no quarantine), counted as observe() would count it. The caller then skips
+   * observe(): same decision, same state, without building labels.
+   */
+  isPlainRepeat(wireKey: string): boolean {
+    if (this.blocks.size > 0 || this.quarantines.length > 0 || !this.seen.has(wireKey)) return false;
+    this.counters.queries++;
+    this.counters.repeats++;
+    return true;
   }
 
   observe(q: GuardQuery): Verdict {
@@ -579,7 +593,8 @@ export class TunnelGuard {
 
   /** Recomputes the learned parameters from the model and distributions. */
   relearn(): void {
-    this.model.refresh();
+    if (this.options.relearner !== undefined && this.counters.learnedNames > 0) this.options.relearner.request(this.model);
+    else this.model.refresh();
     this.allowanceBits = clamp(this.nameBits.quantile(0.5, 24), 16, 48);
     this.queryBudget = clamp(((this.nameBits.quantile(0.9999, 1600) - this.allowanceBits) / 8) * 1.5, QUERY_BUDGET_FLOOR, QUERY_BUDGET_CEILING);
     this.budget = clamp(2 * this.pairDayInfo.quantile(0.999, BUDGET_FLOOR), BUDGET_FLOOR, BUDGET_CEILING);

@@ -9,8 +9,9 @@ import { QueryStats } from '../ops/query-stats.js';
 import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
 import { GuardStage } from '../pipeline/stages/guard-stage.js';
 import type { QueryContext } from '../pipeline/query-context.js';
-import { restoreGuard, snapshotGuard } from '../guard/guard-snapshot.js';
+import { restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
+import { BackgroundRelearner } from '../guard/background-relearner.js';
 import type { Verdict } from '../guard/verdict.js';
 import { presentName } from '../guard/name-text.js';
 import { nameLabels } from '../dns/name.js';
@@ -47,8 +48,11 @@ export class DnswardServer {
   private sweepTimer: NodeJS.Timeout | null = null;
   private retiredRouters = new Set<ZoneRouter>();
   readonly guard: TunnelGuard;
+  private readonly relearner: BackgroundRelearner;
   guardStore: GuardStore | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
+  /** A background snapshot is being built (one at a time). */
+  private building = false;
   /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
   private readonly loggedIncidents = new Set<string>();
   private readonly snapshotName = cluster.isWorker ? `guard-worker-${cluster.worker?.id ?? 0}` : 'guard';
@@ -58,7 +62,8 @@ export class DnswardServer {
     this.router = this.buildRouter(config);
     this.health = this.buildHealthChecker(config);
     const g = config.guard;
-    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs });
+    this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
+    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner });
     const guardStage = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx, verdict, enforced), (err) => this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)'));
     this.parts = buildPipeline(this.cache, this.router, guardStage, [this.stats], (stage, error) => {
       this.stageErrors++;
@@ -125,7 +130,7 @@ export class DnswardServer {
     try {
       const saved = this.guardStore.load(this.snapshotName);
       if (saved !== undefined) {
-        restoreGuard(this.guard, saved.snapshot);
+        restoreGuardParts(this.guard, saved.parts);
         this.log.info({ savedAt: new Date(saved.savedAt).toISOString(), bytes: saved.bytes, domains: this.guard.domains.size, blocks: this.guard.activeBlocks(Date.now() / 1000).length }, 'Tunnel Guard state restored');
       }
     } catch (err) {
@@ -140,13 +145,25 @@ export class DnswardServer {
     this.snapshotTimer.unref();
   }
 
-  /** Snapshots the guard; in the background (a writer thread) unless `now`. */
+  /**
+   * Snapshots the guard. In the background, the tables are built a few hundred entries per
+   * event-loop turn and a writer thread writes them; `now` builds and writes on this thread
+   * (shutdown, operator changes).
+   */
   saveGuard(now: boolean): void {
-    if (this.guardStore === null) return;
+    const store = this.guardStore;
+    if (store === null) return;
     this.guard.expire(Date.now() / 1000);
-    const json = JSON.stringify(snapshotGuard(this.guard));
-    if (now) this.guardStore.saveNow(this.snapshotName, json);
-    else this.guardStore.saveInBackground(this.snapshotName, json);
+    if (now) {
+      store.saveNow(this.snapshotName, snapshotGuardPartsNow(this.guard));
+      return;
+    }
+    if (this.building || store.busy) return;
+    this.building = true;
+    snapshotGuardParts(this.guard, () => new Promise((resolve) => setImmediate(resolve)))
+      .then((p) => store.saveInBackground(this.snapshotName, p))
+      .catch((err) => this.log.error({ err }, 'Tunnel Guard snapshot failed'))
+      .finally(() => (this.building = false));
   }
 
   /** Operator commands from the control channel; throws with a message the CLI shows. */
@@ -244,6 +261,7 @@ export class DnswardServer {
       this.log.error({ err: (err as Error).message }, 'Tunnel Guard state not saved at shutdown');
     }
     await this.guardStore?.close();
+    await this.relearner.stop();
     this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
@@ -279,6 +297,7 @@ export class DnswardServer {
         blocked: this.parts.guard.blocked,
         wouldBlock: this.parts.guard.wouldBlock,
         failOpen: this.parts.guard.failOpen,
+        retraining: { jobs: this.relearner.jobs, skipped: this.relearner.skipped, errors: this.relearner.errors },
         domains: this.guard.domains.size,
         clients: this.guard.clients.size,
         pairs: this.guard.pairs.size,

@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import type { GuardSnapshot } from '../guard/guard-snapshot.js';
+import type { SnapshotParts } from '../guard/guard-snapshot.js';
 
 const MAX_AUDIT = 100_000;
 
@@ -26,14 +26,32 @@ export function openStore(path: string): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS guard_snapshot (name TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, bytes INTEGER NOT NULL, data BLOB NOT NULL);
+  db.exec(`CREATE TABLE IF NOT EXISTS guard_snapshot (name TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, bytes INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS guard_part (name TEXT NOT NULL, part TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (name, part));
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);`);
   return db;
 }
 
-export function writeSnapshot(db: Database.Database, name: string, json: string, savedAt: number): void {
-  const data = Buffer.from(json, 'utf8');
-  db.transaction(() => db.prepare('INSERT OR REPLACE INTO guard_snapshot (name, saved_at, bytes, data) VALUES (?, ?, ?, ?)').run(name, savedAt, data.length, data))();
+/** A snapshot as rows: one per part, all replaced in one transaction. */
+export type PartRows = Array<[string, Uint8Array]>;
+
+export function partRows(parts: SnapshotParts): PartRows {
+  return [
+    ['meta', Buffer.from(parts.meta, 'utf8')],
+    ...Object.entries(parts.blobs).map(([k, v]): [string, Uint8Array] => [`blob:${k}`, v]),
+    ...Object.entries(parts.tables).map(([k, v]): [string, Uint8Array] => [`table:${k}`, v]),
+  ];
+}
+
+export function writeSnapshot(db: Database.Database, name: string, rows: PartRows, savedAt: number): number {
+  const bytes = rows.reduce((n, [, data]) => n + data.byteLength, 0);
+  db.transaction(() => {
+    db.prepare('DELETE FROM guard_part WHERE name = ?').run(name);
+    const insert = db.prepare('INSERT INTO guard_part (name, part, data) VALUES (?, ?, ?)');
+    for (const [part, data] of rows) insert.run(name, part, data);
+    db.prepare('INSERT OR REPLACE INTO guard_snapshot (name, saved_at, bytes) VALUES (?, ?, ?)').run(name, savedAt, bytes);
+  })();
+  return bytes;
 }
 
 export class GuardStore {
@@ -49,30 +67,43 @@ export class GuardStore {
     this.db = openStore(path);
   }
 
-  load(name: string): { snapshot: GuardSnapshot; savedAt: number; bytes: number } | undefined {
-    const row = this.db.prepare('SELECT saved_at, bytes, data FROM guard_snapshot WHERE name = ?').get(name) as { saved_at: number; bytes: number; data: Buffer } | undefined;
-    if (row === undefined) return undefined;
-    return { snapshot: JSON.parse(row.data.toString('utf8')) as GuardSnapshot, savedAt: row.saved_at, bytes: row.bytes };
+  load(name: string): { parts: SnapshotParts; savedAt: number; bytes: number } | undefined {
+    const head = this.db.prepare('SELECT saved_at, bytes FROM guard_snapshot WHERE name = ?').get(name) as { saved_at: number; bytes: number } | undefined;
+    if (head === undefined) return undefined;
+    const rows = this.db.prepare('SELECT part, data FROM guard_part WHERE name = ?').all(name) as Array<{ part: string; data: Buffer }>;
+    const empty = new Uint8Array(0);
+    const parts: SnapshotParts = { meta: '', blobs: {}, tables: { domains: empty, pairs: empty, clients: empty } };
+    for (const { part, data } of rows) {
+      if (part === 'meta') parts.meta = data.toString('utf8');
+      else if (part.startsWith('blob:')) parts.blobs[part.slice(5)] = new Uint8Array(data);
+      else if (part.startsWith('table:')) parts.tables[part.slice(6) as keyof SnapshotParts['tables']] = new Uint8Array(data);
+    }
+    return { parts, savedAt: head.saved_at, bytes: head.bytes };
+  }
+
+  /** True while a background write is in flight (a new one would be skipped). */
+  get busy(): boolean {
+    return this.writing;
   }
 
   /** Hands a snapshot to the writer thread; a save still in progress makes this one skip (counted). */
-  saveInBackground(name: string, json: string): void {
+  saveInBackground(name: string, parts: SnapshotParts): void {
     if (this.writing) {
       this.skippedSaves++;
       return;
     }
     this.worker ??= this.startWorker();
     this.writing = true;
-    this.lastSaveBytes = json.length;
-    this.worker.postMessage({ name, json, savedAt: Date.now() });
+    const rows = partRows(parts);
+    this.lastSaveBytes = rows.reduce((n, [, d]) => n + d.byteLength, 0);
+    this.worker.postMessage({ name, rows, savedAt: Date.now() }, rows.map(([, d]) => d.buffer as ArrayBuffer).filter((b, i, all) => all.indexOf(b) === i && b.byteLength > 0 && !(b instanceof SharedArrayBuffer)));
   }
 
-  /** Writes on this thread: at shutdown, when waiting is right. */
-  saveNow(name: string, json: string): void {
+  /** Writes on this thread: at shutdown and for operator changes, when waiting is right. */
+  saveNow(name: string, parts: SnapshotParts): void {
     const started = performance.now();
-    writeSnapshot(this.db, name, json, Date.now());
+    this.lastSaveBytes = writeSnapshot(this.db, name, partRows(parts), Date.now());
     this.saves++;
-    this.lastSaveBytes = json.length;
     this.lastSaveMs = performance.now() - started;
   }
 

@@ -60,6 +60,11 @@ export class TwoGenerationMap<K, V> {
     return { old: [...this.old.entries()], young: [...this.young.entries()] };
   }
 
+  /** Iterators over both generations as they are now (iterating them later sees later changes, as Map iterators do). */
+  generationIterators(): { old: IterableIterator<[K, V]>; young: IterableIterator<[K, V]> } {
+    return { old: this.old.entries(), young: this.young.entries() };
+  }
+
   restore(g: { old: Array<[K, V]>; young: Array<[K, V]> }): void {
     this.old = new Map(g.old);
     this.young = new Map(g.young);

@@ -58,13 +58,9 @@ export class GuardStage implements Stage {
     if (this.settings.mode === 'off') return pipeline.next(ctx);
     let verdict: Verdict;
     try {
-      verdict = this.guard.observe({
-        ts: epochSeconds(ctx),
-        client: ctx.clientAddress,
-        labels: nameLabels(ctx.request, HEADER_LENGTH),
-        qtype: ctx.query.qtype,
-        wireKey: ctx.questionKey.slice(0, keyNameLength(ctx.questionKey)),
-      });
+      const wireKey = ctx.questionKey.slice(0, keyNameLength(ctx.questionKey));
+      if (this.guard.isPlainRepeat(wireKey)) return pipeline.next(ctx);
+      verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey });
     } catch (error) {
       this.failOpen++;
       this.onError(error);
