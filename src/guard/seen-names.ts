@@ -22,10 +22,23 @@ export class SeenNames {
     this.mask = (1 << bits) - 1;
   }
 
+  /** The last name's hashes: the live path asks has() and then addIfNew() for the same name. */
+  private lastName = '';
+  private lastH1 = 0;
+  private lastH2 = 0;
+
+  private hash(name: string): void {
+    if (name === this.lastName) return;
+    this.lastName = name;
+    this.lastH1 = murmur3(name, 0x5eed);
+    this.lastH2 = murmur3(name, 0x9e37) | 1;
+  }
+
   /** Whether `name` was seen (in either filter), without marking it. */
   has(name: string): boolean {
-    const h1 = murmur3(name, 0x5eed);
-    const h2 = murmur3(name, 0x9e37) | 1;
+    this.hash(name);
+    const h1 = this.lastH1;
+    const h2 = this.lastH2;
     let inCurrent = true;
     let inPrevious = true;
     for (let i = 0; i < HASHES; i++) {
@@ -40,8 +53,9 @@ export class SeenNames {
 
   /** Marks `name` seen; returns true when it was not seen before. */
   addIfNew(name: string): boolean {
-    const h1 = murmur3(name, 0x5eed);
-    const h2 = murmur3(name, 0x9e37) | 1;
+    this.hash(name);
+    const h1 = this.lastH1;
+    const h2 = this.lastH2;
     let inCurrent = true;
     let inPrevious = true;
     for (let i = 0; i < HASHES; i++) {
