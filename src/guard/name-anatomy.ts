@@ -7,6 +7,7 @@
  * lookup only ever sees the rightmost labels, and the subdomain keeps its raw bytes.
  */
 import { parse } from 'tldts';
+import { TwoGenerationMap } from '../util/two-generation-map.js';
 
 export interface NameAnatomy {
   /** e.g. `example.co.uk`; the whole name when it has no registrable part (`localhost`, `co.uk`). */
@@ -43,12 +44,7 @@ export function anatomize(labels: string[]): NameAnatomy {
   // The PSL makes each reverse-zone octet a suffix; a reverse lookup is one address under one zone.
   const n = labels.length;
   if (n >= 2 && labels[n - 1] === 'arpa' && (labels[n - 2] === 'in-addr' || labels[n - 2] === 'ip6')) return reverseAnatomy(labels);
-  // A raw '.' byte inside a label must not split it: no PSL rule contains \x01.
-  const tail = labels.slice(Math.max(0, labels.length - SUFFIX_WINDOW)).map((l) => (l.includes('.') ? l.replaceAll('.', '\x01') : l));
-  const parsed = parse(tail.join('.'), options);
-  const publicSuffix = parsed.publicSuffix ?? '';
-  const registered = (parsed.domain ?? tail.join('.')).replaceAll('\x01', '.');
-  const registeredLabels = registered === '' ? 0 : countLabels(parsed.domain ?? tail.join('.'));
+  const { registered, registeredLabels, publicSuffix, isPrivate } = suffixSplit(labels);
   const subdomainLabels = labels.slice(0, Math.max(0, labels.length - registeredLabels));
   let subdomainBytes = 0;
   let binaryLabels = 0;
@@ -59,11 +55,55 @@ export function anatomize(labels: string[]): NameAnatomy {
   return {
     registeredDomain: registered === '' ? '.' : registered,
     publicSuffix,
-    privateSuffix: parsed.isPrivate === true,
+    privateSuffix: isPrivate,
     subdomainLabels,
     subdomainBytes,
     binaryLabels,
   };
+}
+
+interface SuffixSplit {
+  registered: string;
+  registeredLabels: number;
+  publicSuffix: string;
+  isPrivate: boolean;
+}
+
+/**
+ * Splits remembered by everything right of the first label ("miss.example.com" for
+ * "m1.miss.example.com"), kept only when the first label is plainly subdomain: a tunnel's or a
+ * CDN's millions of first labels then cost one PSL walk per parent, not one per name. A `*.`
+ * rule treats every first label alike, so it caches safely; only a PSL rule naming one specific
+ * first label under a cached parent (a bare `s3.amazonaws.com` asked as a name) would be split
+ * as its siblings were. Bounded: 65,536 parents.
+ */
+const splits = new TwoGenerationMap<string, SuffixSplit>(1 << 16);
+
+/** Forgets remembered splits (tests compare cached and uncached results). */
+export function clearAnatomyCache(): void {
+  splits.restore({ old: [], young: [] });
+}
+
+function suffixSplit(labels: string[]): SuffixSplit {
+  const n = labels.length;
+  let key = '';
+  if (n >= 3) {
+    for (let i = 1; i < n; i++) key += String.fromCharCode(labels[i].length) + labels[i];
+    const cached = splits.get(key);
+    if (cached !== undefined) return cached;
+  }
+  // A raw '.' byte inside a label must not split it: no PSL rule contains \x01.
+  const tail = labels.slice(Math.max(0, n - SUFFIX_WINDOW)).map((l) => (l.includes('.') ? l.replaceAll('.', '\x01') : l));
+  const parsed = parse(tail.join('.'), options);
+  const registered = (parsed.domain ?? tail.join('.')).replaceAll('\x01', '.');
+  const split = {
+    registered,
+    registeredLabels: registered === '' ? 0 : countLabels(parsed.domain ?? tail.join('.')),
+    publicSuffix: parsed.publicSuffix ?? '',
+    isPrivate: parsed.isPrivate === true,
+  };
+  if (n >= 3 && parsed.domain !== null && split.registeredLabels <= n - 1) splits.set(key, split);
+  return split;
 }
 
 function countLabels(name: string): number {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { generateBenignTraffic } from '../../eval/traffic/benign-traffic.js';
+import { clearAnatomyCache } from '../../src/guard/name-anatomy.js';
+import { labelsFromText } from '../../src/guard/name-text.js';
 import { anatomize, wireLabels } from '../../src/guard/name-anatomy.js';
 import { nameToWire } from '../../src/dns/name.js';
 
@@ -48,5 +51,25 @@ describe('name anatomy (Tunnel Guard stage 0)', () => {
     const b = anatomize(['example.x', 'com']);
     assert.equal(b.registeredDomain, 'example.x.com');
     assert.deepEqual(b.subdomainLabels, []);
+  });
+});
+
+describe('name anatomy cache', () => {
+  it('splits every name as an uncached split does, PSL corner cases included', () => {
+    const names = [
+      ...generateBenignTraffic({ seed: 5, clients: 5, mailServers: 1, start: 0, durationSeconds: 3600, queriesPerHour: 400 }).map((q) => q.qname),
+      'foo.amazonaws.com', 's3.amazonaws.com', 'bucket.s3.amazonaws.com', 'x.y.s3.amazonaws.com', 'a.x.kawasaki.jp', 'x.kawasaki.jp', 'city.kawasaki.jp', 'www.city.kawasaki.jp',
+      'foo.blogspot.com', 'a.b.blogspot.com', 'a.b.github.io', 'b.github.io', 'deep.a.b.c.example.co.uk', 'c.example.co.uk', 'x.co.uk', 'co.uk',
+    ];
+    clearAnatomyCache();
+    const cold = names.map((n) => {
+      clearAnatomyCache();
+      return anatomize(labelsFromText(n.toLowerCase()));
+    });
+    clearAnatomyCache();
+    const warm = names.map((n) => anatomize(labelsFromText(n.toLowerCase())));
+    const differ = names.filter((_, i) => JSON.stringify(cold[i]) !== JSON.stringify(warm[i]));
+    // The one documented exception: a bare suffix asked after a sibling cached its parent.
+    assert.deepEqual(differ, ['s3.amazonaws.com']);
   });
 });
