@@ -110,9 +110,8 @@ export function nameLabels(buf: Uint8Array, offset: number): string[] {
       hops++;
       continue;
     }
-    let label = '';
-    for (let i = pos + 1; i <= pos + len; i++) label += String.fromCharCode(buf[i]);
-    labels.push(label);
+    // One native latin1 decode per label instead of a string concatenation per byte.
+    labels.push(Buffer.from(buf.buffer, buf.byteOffset + pos + 1, len).toString('latin1'));
     pos += len + 1;
   }
   return labels;

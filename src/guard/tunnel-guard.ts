@@ -41,6 +41,8 @@ export interface GuardQuery {
   qtype: number;
   /** The lower-cased wire-format name, when the caller has it (the pipeline's cache key does). */
   wireKey?: string;
+  /** false: skip the stage trace of plain allows (the live path never reads them). Default true. */
+  explain?: boolean;
 }
 
 /** An operator's allow: a domain, a client range, or both, until a time. Allowed queries teach learning. */
@@ -148,6 +150,8 @@ const MAX_BLOCKS = 100_000;
 const MAX_SAMPLES = 5;
 const PRIOR_WEIGHT_NAMES = 20_000;
 const MAX_DOWNSTREAM_BYTES = 64;
+/** The trace of a plain allow nobody asked to explain. */
+const UNTRACED: StageReport[] = [];
 
 /**
  * Bounds on what learning may set, so a noisy network cannot loosen detection past usefulness
@@ -265,10 +269,13 @@ export class TunnelGuard {
     const domainName = anatomy.registeredDomain;
     const subLabels = q.labels.slice(0, anatomy.subdomainLabels.length);
     const override = this.overrides.length > 0 ? this.overrideFor(domainName, q.client, ts) : undefined;
-    const anatomyEvidence: StageReport['evidence'] = { domain: domainName, subdomainBytes: anatomy.subdomainBytes };
-    if (anatomy.privateSuffix) anatomyEvidence.privateSuffix = anatomy.publicSuffix;
-    if (anatomy.binaryLabels > 0) anatomyEvidence.binaryLabels = anatomy.binaryLabels;
-    const anatomyStage: StageReport = { name: 'anatomy', score: anatomy.binaryLabels > 0 ? 1 : 0, evidence: anatomyEvidence };
+    // The trace is built only when someone will read it (analyze, or any verdict but a plain allow).
+    const anatomyStage = (): StageReport => {
+      const evidence: StageReport['evidence'] = { domain: domainName, subdomainBytes: anatomy.subdomainBytes };
+      if (anatomy.privateSuffix) evidence.privateSuffix = anatomy.publicSuffix;
+      if (anatomy.binaryLabels > 0) evidence.binaryLabels = anatomy.binaryLabels;
+      return { name: 'anatomy', score: anatomy.binaryLabels > 0 ? 1 : 0, evidence };
+    };
 
     let domain = this.domains.get(domainName);
     if (domain === undefined) {
@@ -289,7 +296,7 @@ export class TunnelGuard {
         domain: domainName,
         score: 1,
         reasons: block.reasons,
-        stages: [anatomyStage, ...block.stages.slice(1)],
+        stages: [anatomyStage(), ...block.stages.slice(1)],
         incident: block.incident,
         leakedBytes: block.leaked,
         firstSeen: domain.firstSeen,
@@ -306,18 +313,22 @@ export class TunnelGuard {
     let bits = 0;
     let excessBytes = 0;
     let shape: SubdomainShape | undefined;
-    const queryEvidence: StageReport['evidence'] = { newName: isNew, qtypeBits: round(qtypeBits) };
     if (isNew) {
       for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
       shape = subdomainShape(subLabels);
       excessBytes = Math.max(0, (bits + qtypeBits) * weight - this.allowanceBits) / 8;
-      queryEvidence.bits = round(bits);
-      queryEvidence.excessBytes = round(excessBytes);
-      if (weight > 1) queryEvidence.qtypeWeight = weight;
-      queryEvidence.kinds = shape.kinds;
-      queryEvidence.longestLabel = shape.longestLabel;
     }
-    const queryStage: StageReport = { name: 'query', score: isNew ? round(this.nameBits.cdf(bits)) : 0, evidence: queryEvidence };
+    const queryStage = (): StageReport => {
+      const evidence: StageReport['evidence'] = { newName: isNew, qtypeBits: round(qtypeBits) };
+      if (isNew && shape !== undefined) {
+        evidence.bits = round(bits);
+        evidence.excessBytes = round(excessBytes);
+        if (weight > 1) evidence.qtypeWeight = weight;
+        evidence.kinds = shape.kinds;
+        evidence.longestLabel = shape.longestLabel;
+      }
+      return { name: 'query', score: isNew ? round(this.nameBits.cdf(bits)) : 0, evidence };
+    };
 
     // Stage 2: state per client × domain, per domain and per client.
     let client = this.clients.get(q.client);
@@ -373,18 +384,25 @@ export class TunnelGuard {
     let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
     if (multiplier > 64) multiplier = 64;
     const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
-    const normalEvidence: StageReport['evidence'] = { encoderMultiplier: round(multiplier), clients: domain.clients, ageSeconds: round(ts - domain.firstSeen), activeHours: hours };
-    if (stableTemplate) normalEvidence.stableTemplate = true;
-    if (known !== undefined) normalEvidence.knownEncoder = known;
-    if (recognised) normalEvidence.recognisedEncoder = true;
-    // How far this domain is from what the network treats as a recognised heavy encoder.
-    const normalScore = recognised ? 0 : 1 - Math.min(1, Math.log2(multiplier) / 6);
-    const normalStage: StageReport = { name: 'normal', score: round(normalScore), evidence: normalEvidence };
+    const domainClients = domain.clients;
+    const age = ts - domain.firstSeen;
+    const normalStage = (): StageReport => {
+      const evidence: StageReport['evidence'] = { encoderMultiplier: round(multiplier), clients: domainClients, ageSeconds: round(age), activeHours: hours };
+      if (stableTemplate) evidence.stableTemplate = true;
+      if (known !== undefined) evidence.knownEncoder = known;
+      if (recognised) evidence.recognisedEncoder = true;
+      // How far this domain is from what the network treats as a recognised heavy encoder.
+      return { name: 'normal', score: recognised ? 0 : round(1 - Math.min(1, Math.log2(multiplier) / 6)), evidence };
+    };
 
     // Only a query that adds information can push a client × domain over its budget.
     let ratio = 0;
     const reasons: string[] = [];
-    const stateEvidence: StageReport['evidence'] = { pairQueries: pair.queries, pairNewNames: pair.uniqueNames };
+    const pairQueries = pair.queries;
+    const pairNewNames = pair.uniqueNames;
+    const pairInfo: [number, number, number] = [pair.info[0], pair.info[1], pair.info[2]];
+    let beaconCv = -1;
+    let clientDayBytes = -1;
     if (excessBytes > 0) {
       let window = 0;
       for (let w = 0; w < 3; w++) {
@@ -394,8 +412,6 @@ export class TunnelGuard {
           window = w;
         }
       }
-      stateEvidence.pairBytes = [round(pair.info[0]), round(pair.info[1]), round(pair.info[2])].join('/');
-      stateEvidence.budgetBytes = [0, 1, 2].map((w) => round(this.windowBudget(w, multiplier, recognised))).join('/');
       if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised))} B)`);
     }
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
@@ -406,20 +422,32 @@ export class TunnelGuard {
         // Encoded names or a tunnel's query type make a regular stream a tunnel's polls, not an app's.
         const beacon = pair.encodedNames * 2 >= pair.uniqueNames || weight >= 2 ? 1.2 : 0.6;
         if (beacon > ratio) ratio = beacon;
-        stateEvidence.beaconSeconds = round(pair.intervalMean);
-        stateEvidence.beaconVariation = round(cv);
+        beaconCv = cv;
         reasons.push(`new names every ${round(pair.intervalMean)} s with ${round(cv * 100)}% variation: a beacon`);
       }
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
     if (encoded && excessBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
       const clientRatio = client.info[2] / (this.budget * this.scale * 2);
-      stateEvidence.clientEncodedDayBytes = round(client.info[2]);
+      clientDayBytes = client.info[2];
       if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
       if (clientRatio > ratio) ratio = clientRatio;
     }
     const stateScore = ratio / (1 + ratio);
-    const stateStage: StageReport = { name: 'state', score: round(stateScore), evidence: stateEvidence };
+    const beaconSeconds = pair.intervalMean;
+    const stateStage = (): StageReport => {
+      const evidence: StageReport['evidence'] = { pairQueries, pairNewNames };
+      if (excessBytes > 0) {
+        evidence.pairBytes = pairInfo.map(round).join('/');
+        evidence.budgetBytes = [0, 1, 2].map((w) => round(this.windowBudget(w, multiplier, recognised))).join('/');
+      }
+      if (beaconCv >= 0) {
+        evidence.beaconSeconds = round(beaconSeconds);
+        evidence.beaconVariation = round(beaconCv);
+      }
+      if (clientDayBytes >= 0) evidence.clientEncodedDayBytes = round(clientDayBytes);
+      return { name: 'state', score: round(stateScore), evidence };
+    };
 
     // Stage 4: the decision.
     let action: GuardAction = 'allow';
@@ -433,7 +461,7 @@ export class TunnelGuard {
     } else if (ratio >= 1) {
       action = 'block';
       scope = 'domain';
-      incident = this.blockDomain(domainName, ts, q.client, pair.leaked, reasons, [anatomyStage, queryStage, stateStage, normalStage]);
+      incident = this.blockDomain(domainName, ts, q.client, pair.leaked, reasons, [anatomyStage(), queryStage(), stateStage(), normalStage()]);
       this.counters.domainBlocks++;
     } else if (queryTooBig) {
       action = 'block';
@@ -445,13 +473,17 @@ export class TunnelGuard {
       this.counters.monitored++;
     }
     const score = Math.max(stateScore, queryTooBig ? 0.5 : 0);
-    const decisionEvidence: StageReport['evidence'] = { action, scope, leakedBytes: round(pair.leaked) };
-    if (action !== 'allow') {
-      if (isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
-      decisionEvidence.samples = domain.samples.slice();
-    }
-    if (incident !== undefined) decisionEvidence.incident = incident;
-    const decisionStage: StageReport = { name: 'decision', score: round(score), evidence: decisionEvidence };
+    if (action !== 'allow' && isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
+    const leaked = pair.leaked;
+    const samples = action === 'allow' ? undefined : domain.samples.slice();
+    const decisionStage = (): StageReport => {
+      const evidence: StageReport['evidence'] = { action, scope, leakedBytes: round(leaked) };
+      if (samples !== undefined) evidence.samples = samples;
+      if (incident !== undefined) evidence.incident = incident;
+      return { name: 'decision', score: round(score), evidence };
+    };
+    const trace = q.explain !== false || action !== 'allow' || reasons.length > 0;
+    const stages = trace ? [anatomyStage(), queryStage(), stateStage(), normalStage(), decisionStage()] : UNTRACED;
 
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
     // What an operator allowed is known-good, whatever it looks like.
@@ -463,9 +495,9 @@ export class TunnelGuard {
       domain: domainName,
       score: round(score),
       reasons,
-      stages: [anatomyStage, queryStage, stateStage, normalStage, decisionStage],
+      stages,
       incident,
-      leakedBytes: round(pair.leaked),
+      leakedBytes: round(leaked),
       firstSeen: domain.firstSeen,
     };
   }

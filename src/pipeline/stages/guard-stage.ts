@@ -60,7 +60,7 @@ export class GuardStage implements Stage {
     try {
       const wireKey = ctx.questionKey.slice(0, keyNameLength(ctx.questionKey));
       if (this.guard.isPlainRepeat(wireKey)) return pipeline.next(ctx);
-      verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey });
+      verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey, explain: false });
     } catch (error) {
       this.failOpen++;
       this.onError(error);
