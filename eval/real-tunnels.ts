@@ -65,17 +65,23 @@ export async function captureRealTunnels(log: (line: string) => void): Promise<T
   return sessions.filter((s) => s.queries.length > 0);
 }
 
+/** A dnsward in monitor mode (the capture must hold the whole session) forwarding the tunnel zone. */
+function zoneForwarder(listen: string, tunnelServer: string, unboundPort: number) {
+  return startDnsward(`
+listen: ["${listen}:53"]
+upstreams: { servers: ["127.0.0.1:${unboundPort}"] }
+guard: { mode: monitor }
+forwardZones:
+  - zone: ${ZONE}
+    servers: ["${tunnelServer}:53"]
+`);
+}
+
 async function dns2tcpRun(dir: string, unboundPort: number, type: string, log: (line: string) => void): Promise<TunnelSession> {
   const lab = NetnsLab.create(['client', 'server']);
   const client = lab.ns('client');
   const server = lab.ns('server');
-  const dw = await startDnsward(`
-listen: ["${client.rootAddress}:53"]
-upstreams: { servers: ["127.0.0.1:${unboundPort}"] }
-forwardZones:
-  - zone: ${ZONE}
-    servers: ["${server.address}:53"]
-`);
+  const dw = await zoneForwarder(client.rootAddress, server.address, unboundPort);
   const file = join(dir, `dns2tcp-${type}.pcap`);
   try {
     const chroot = mkdtempSync(join(dir, 'chroot-'));
@@ -99,13 +105,7 @@ async function iodineRun(dir: string, unboundPort: number, type: string, log: (l
   const lab = NetnsLab.create(['ioclient', 'ioserver']);
   const client = lab.ns('ioclient');
   const server = lab.ns('ioserver');
-  const dw = await startDnsward(`
-listen: ["${client.rootAddress}:53"]
-upstreams: { servers: ["127.0.0.1:${unboundPort}"] }
-forwardZones:
-  - zone: ${ZONE}
-    servers: ["${server.address}:53"]
-`);
+  const dw = await zoneForwarder(client.rootAddress, server.address, unboundPort);
   const file = join(dir, `iodine-${type}.pcap`);
   try {
     const daemon = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-eval', '-l', server.address, '-p', '53', '10.53.0.1/27', ZONE]);

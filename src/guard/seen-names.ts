@@ -9,6 +9,8 @@
 import { murmur3 } from '../util/hash.js';
 
 const HASHES = 3;
+const IN_CURRENT = 1;
+const IN_PREVIOUS = 2;
 
 export class SeenNames {
   private current: Uint8Array;
@@ -36,42 +38,35 @@ export class SeenNames {
 
   /** Whether `name` was seen (in either filter), without marking it. */
   has(name: string): boolean {
-    this.hash(name);
-    const h1 = this.lastH1;
-    const h2 = this.lastH2;
-    let inCurrent = true;
-    let inPrevious = true;
-    for (let i = 0; i < HASHES; i++) {
-      const bit = (h1 + Math.imul(i, h2)) & this.mask;
-      const byte = bit >>> 3;
-      const flag = 1 << (bit & 7);
-      if ((this.current[byte] & flag) === 0) inCurrent = false;
-      if ((this.previous[byte] & flag) === 0) inPrevious = false;
-    }
-    return inCurrent || inPrevious;
+    const found = this.probe(name);
+    return found !== 0;
   }
 
   /** Marks `name` seen; returns true when it was not seen before. */
   addIfNew(name: string): boolean {
+    const found = this.probe(name);
+    if (found & IN_CURRENT) return false;
+    for (let i = 0; i < HASHES; i++) {
+      const bit = (this.lastH1 + Math.imul(i, this.lastH2)) & this.mask;
+      this.current[bit >>> 3] |= 1 << (bit & 7);
+    }
+    if (++this.inserted >= this.capacity) this.rotate();
+    return found === 0;
+  }
+
+  /** IN_CURRENT and/or IN_PREVIOUS for `name` (its hashes are kept for a following addIfNew). */
+  private probe(name: string): number {
     this.hash(name);
-    const h1 = this.lastH1;
-    const h2 = this.lastH2;
     let inCurrent = true;
     let inPrevious = true;
     for (let i = 0; i < HASHES; i++) {
-      const bit = (h1 + Math.imul(i, h2)) & this.mask;
+      const bit = (this.lastH1 + Math.imul(i, this.lastH2)) & this.mask;
       const byte = bit >>> 3;
       const flag = 1 << (bit & 7);
       if ((this.current[byte] & flag) === 0) inCurrent = false;
       if ((this.previous[byte] & flag) === 0) inPrevious = false;
     }
-    if (inCurrent) return false;
-    for (let i = 0; i < HASHES; i++) {
-      const bit = (h1 + Math.imul(i, h2)) & this.mask;
-      this.current[bit >>> 3] |= 1 << (bit & 7);
-    }
-    if (++this.inserted >= this.capacity) this.rotate();
-    return !inPrevious;
+    return (inCurrent ? IN_CURRENT : 0) | (inPrevious ? IN_PREVIOUS : 0);
   }
 
   get bytes(): number {

@@ -20,18 +20,18 @@ import { UnboundServer } from '../helpers/unbound.js';
 
 const ZONE = 'iodine.test';
 
-describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
+/** Namespaces, unbound, dnsward (in `mode`) forwarding the zone to a running iodined with an echo server behind it. */
+function iodineSetup(mode: 'monitor' | 'block'): { lab: () => NetnsLab; dw: () => RunningDnsward } {
   let lab: NetnsLab;
   let unbound: UnboundServer;
   let dw: RunningDnsward;
-
   before(async () => {
     lab = NetnsLab.create(['ioclient', 'ioserver']);
     unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
     dw = await startDnsward(`
 listen: ["${lab.ns('ioclient').rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
-guard: { mode: monitor }
+guard: { mode: ${mode} }
 forwardZones:
   - zone: ${ZONE}
     servers: ["${lab.ns('ioserver').address}:53"]
@@ -40,14 +40,20 @@ forwardZones:
     await NetnsLab.waitForOutput(server, 'Listening to dns');
     await lab.startEchoServer('ioserver', '10.53.0.1', 7777);
   });
-
   after(async () => {
     await dw?.stop();
     await unbound?.stop();
     await lab?.destroy();
   });
+  return { lab: () => lab, dw: () => dw };
+}
+
+describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
+  const setup = iodineSetup('monitor');
 
   it('sets up the tunnel and carries a 4 KB echo over it', async () => {
+    const lab = setup.lab();
+    const dw = setup.dw();
     const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
     await NetnsLab.waitForOutput(client, 'Connection setup complete', 30_000);
     assert.equal(await lab.echoTransfer('ioclient', '10.53.0.1', 7777, 4096), 'echo intact');
@@ -57,33 +63,11 @@ forwardZones:
 });
 
 describe('iodine through dnsward with Tunnel Guard blocking', () => {
-  let lab: NetnsLab;
-  let unbound: UnboundServer;
-  let dw: RunningDnsward;
-
-  before(async () => {
-    lab = NetnsLab.create(['ioclient', 'ioserver']);
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`
-listen: ["${lab.ns('ioclient').rootAddress}:53"]
-upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
-guard: { mode: block }
-forwardZones:
-  - zone: ${ZONE}
-    servers: ["${lab.ns('ioserver').address}:53"]
-`);
-    const server = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-test', '-l', lab.ns('ioserver').address, '-p', '53', '10.53.0.1/27', ZONE]);
-    await NetnsLab.waitForOutput(server, 'Listening to dns');
-    await lab.startEchoServer('ioserver', '10.53.0.1', 7777);
-  });
-
-  after(async () => {
-    await dw?.stop();
-    await unbound?.stop();
-    await lab?.destroy();
-  });
+  const setup = iodineSetup('block');
 
   it('cuts the tunnel within 10 queries: the echo never makes it', async () => {
+    const lab = setup.lab();
+    const dw = setup.dw();
     const file = join(mkdtempSync(join(tmpdir(), 'dnsward-iodine-')), 'server-link.pcap');
     const capture = await PacketCapture.start(lab.ns('ioserver').rootInterface, file);
     const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
