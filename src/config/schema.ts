@@ -113,6 +113,7 @@ export const configSchema = z.object({
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
   guard: guard.prefault({}),
+  metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
 }).strict();
 
 export type Config = z.output<typeof configSchema>;

@@ -16,6 +16,8 @@ import type { Verdict } from '../guard/verdict.js';
 import { presentName } from '../guard/name-text.js';
 import { nameLabels } from '../dns/name.js';
 import { GuardStore } from '../store/guard-store.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { buildRegistry } from '../metrics/prometheus-metrics.js';
 import { mkdirSync } from 'node:fs';
 import type { ControlRequest } from '../control/control-protocol.js';
 import { anatomize } from '../guard/name-anatomy.js';
@@ -51,6 +53,7 @@ export class DnswardServer {
   private readonly relearner: BackgroundRelearner;
   guardStore: GuardStore | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
+  metricsServer: MetricsServer | null = null;
   /** A background snapshot is being built (one at a time). */
   private building = false;
   /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
@@ -75,9 +78,18 @@ export class DnswardServer {
     return this.parts.pipeline;
   }
 
+  get guardDetectorTime() {
+    return this.parts.guard.detectorTime;
+  }
+
   async start(): Promise<void> {
     this.openGuardStore();
     await this.syncListeners(this.config);
+    // One metrics listener per machine: the primary's (or the only process's).
+    if (this.config.metrics.listen !== null && cluster.isPrimary) {
+      this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this));
+      await this.metricsServer.start();
+    }
     this.health.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -243,6 +255,7 @@ export class DnswardServer {
    */
   async stop(): Promise<void> {
     this.health.stop();
+    await this.metricsServer?.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());

@@ -2,13 +2,18 @@
 export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 
 export class LatencyHistogram {
-  readonly counts = new Float64Array(LATENCY_BUCKETS_MS.length + 1);
+  readonly counts: Float64Array;
   sum = 0;
   count = 0;
 
+  constructor(readonly buckets: readonly number[] = LATENCY_BUCKETS_MS) {
+    this.counts = new Float64Array(buckets.length + 1);
+  }
+
   observe(ms: number): void {
+    const buckets = this.buckets;
     let i = 0;
-    while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]) i++;
+    while (i < buckets.length && ms > buckets[i]) i++;
     this.counts[i]++;
     this.sum += ms;
     this.count++;

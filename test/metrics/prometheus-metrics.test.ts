@@ -1,0 +1,72 @@
+/** `/metrics` scraped over HTTP and read with a Prometheus text-format parser, against real traffic. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { dig } from '../helpers/dns-client.js';
+import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { UnboundServer } from '../helpers/unbound.js';
+
+interface Family {
+  name: string;
+  type: string;
+  metrics: Array<{ labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string; sum?: string }>;
+}
+
+describe('Prometheus /metrics', () => {
+  let unbound: UnboundServer;
+  let dw: RunningDnsward;
+
+  before(async () => {
+    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:0" }\n`);
+  });
+
+  after(async () => {
+    await dw?.stop();
+    await unbound?.stop();
+  });
+
+  const scrape = async (): Promise<Map<string, Family>> => {
+    const response = await fetch(`http://127.0.0.1:${dw.server.metricsServer!.boundPort}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+    const families = parsePrometheusTextFormat(await response.text()) as Family[];
+    return new Map(families.map((f) => [f.name, f]));
+  };
+  const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) => {
+    const family = families.get(name);
+    assert.ok(family, `${name} is exported`);
+    const metric = family.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+    assert.ok(metric, `${name}${JSON.stringify(labels)} is exported`);
+    return Number(metric.value ?? metric.count);
+  };
+
+  it('counts queries, cache hits, upstream health, latency and Tunnel Guard state', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await dig('127.0.0.1', dw.port, ['www.example.test', 'A'])).status, 'NOERROR');
+    const m = await scrape();
+    assert.equal(m.get('dnsward_queries_total')!.type, 'COUNTER');
+    assert.ok(value(m, 'dnsward_queries_total', { transport: 'udp' }) >= 5);
+    assert.ok(value(m, 'dnsward_cache_hits_total') >= 4);
+    assert.ok(value(m, 'dnsward_responses_total', { type: 'cached' }) >= 4);
+    assert.ok(value(m, 'dnsward_responses_by_rcode_total', { rcode: 'NOERROR' }) >= 5);
+    assert.equal(value(m, 'dnsward_upstream_healthy', { upstream: `127.0.0.1:${unbound.port}` }), 1);
+    const latency = m.get('dnsward_query_duration_seconds')!;
+    assert.equal(latency.type, 'HISTOGRAM');
+    assert.ok(Number(latency.metrics[0].count) >= 5);
+    assert.equal(latency.metrics[0].buckets!['+Inf'], latency.metrics[0].count);
+    assert.ok(value(m, 'dnsward_guard_names_total', { name: 'repeat' }) >= 4, 'repeated names took the fast path');
+    assert.ok(value(m, 'dnsward_guard_state_entries', { kind: 'domains' }) >= 1);
+    assert.equal(value(m, 'dnsward_guard_fail_open_total'), 0);
+    assert.ok(m.has('dnsward_process_resident_memory_bytes') || m.has('dnsward_process_heap_bytes'), 'process metrics');
+  });
+
+  it('counts Tunnel Guard blocks by scope', async () => {
+    const rng = () => Math.random().toString(36).slice(2, 12);
+    for (let i = 0; i < 12; i++) await dig('127.0.0.1', dw.port, [`${rng()}${rng()}${rng()}${rng()}${rng()}${rng()}.${rng()}${rng()}${rng()}${rng()}.leaky-metrics.test`, 'TXT']);
+    const m = await scrape();
+    assert.ok(value(m, 'dnsward_guard_blocks_total', { scope: 'domain_block_started' }) >= 1);
+    assert.ok(value(m, 'dnsward_guard_answers_total', { enforced: 'true' }) >= 1);
+    assert.ok(value(m, 'dnsward_guard_active_blocks') >= 1);
+    assert.ok(Number(m.get('dnsward_guard_detector_seconds')!.metrics[0].count) >= 1);
+  });
+});
