@@ -114,6 +114,10 @@ export const configSchema = z.object({
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
   guard: guard.prefault({}),
   metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
+  events: z.object({
+    queueSize: z.number().int().min(100).default(10_000),
+    file: z.object({ path: z.string(), maxSize: size.default(64 << 20), keep: z.number().int().min(0).max(100).default(5) }).strict().nullable().default(null),
+  }).strict().prefault({}),
 }).strict();
 
 export type Config = z.output<typeof configSchema>;

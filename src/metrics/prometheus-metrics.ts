@@ -115,6 +115,10 @@ export function buildRegistry(server: DnswardServer): Registry {
   ]));
   add(new ScrapedMetric('dnsward_guard_active_blocks', 'Registered domains under a Tunnel Guard block now.', 'gauge', () => [{ labels: {}, value: g().activeBlocks }]));
   add(new ScrapedMetric('dnsward_guard_snapshot_bytes', 'Size of the last saved Tunnel Guard snapshot.', 'gauge', () => [{ labels: {}, value: g().snapshots?.lastBytes ?? 0 }]));
+  add(new ScrapedMetric('dnsward_events_published_total', 'Security events published.', 'counter', () => [{ labels: {}, value: snap().events.published }]));
+  add(new ScrapedMetric('dnsward_events_dropped_total', 'Security events dropped because the queue was full.', 'counter', () => [{ labels: {}, value: snap().events.dropped }]));
+  add(new ScrapedMetric('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', () => [{ labels: {}, value: snap().events.sinkErrors }]));
+  add(new ScrapedMetric('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', () => [{ labels: {}, value: snap().events.queueDepth }]));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => server.guardDetectorTime));
   return registry;
 }

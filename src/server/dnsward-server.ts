@@ -17,6 +17,9 @@ import { presentName } from '../guard/name-text.js';
 import { nameLabels } from '../dns/name.js';
 import { GuardStore } from '../store/guard-store.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
+import { EventBus, type EventSink } from '../events/event-bus.js';
+import { securityEvent, type SecurityEventType } from '../events/security-event.js';
+import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { buildRegistry } from '../metrics/prometheus-metrics.js';
 import { mkdirSync } from 'node:fs';
 import type { ControlRequest } from '../control/control-protocol.js';
@@ -54,6 +57,7 @@ export class DnswardServer {
   guardStore: GuardStore | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   metricsServer: MetricsServer | null = null;
+  readonly events: EventBus;
   /** A background snapshot is being built (one at a time). */
   private building = false;
   /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
@@ -65,9 +69,15 @@ export class DnswardServer {
     this.router = this.buildRouter(config);
     this.health = this.buildHealthChecker(config);
     const g = config.guard;
+    const sinks: EventSink[] = [];
+    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep));
+    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner });
-    const guardStage = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx, verdict, enforced), (err) => this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)'));
+    const guardStage = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx, verdict, enforced), (err) => {
+      this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
+      this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
+    });
     this.parts = buildPipeline(this.cache, this.router, guardStage, [this.stats], (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
@@ -181,7 +191,12 @@ export class DnswardServer {
   /** Operator commands from the control channel; throws with a message the CLI shows. */
   control(request: ControlRequest): unknown {
     const now = Date.now() / 1000;
-    const audit = (action: string, subject: string, detail: object) => this.guardStore?.audit({ at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+    const audit = (action: string, subject: string, detail: object) => {
+      this.guardStore?.audit({ at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+      const type: SecurityEventType = action === 'allow' ? 'allow_override' : action === 'unblock' ? 'domain_unblocked' : action === 'quarantine' ? 'client_quarantined' : 'client_released';
+      const isClient = action === 'quarantine' || action === 'release';
+      this.events.publish(securityEvent({ type, severity: 3, operator: request.who, ...(isClient ? { client: subject } : { domain: subject }), reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)], stages: [] }));
+    };
     const registered = (name: string) => {
       const labels = labelsFromText(name.toLowerCase());
       if (labels.length === 0) throw new Error(`"${name}" is not a domain name`);
@@ -239,6 +254,24 @@ export class DnswardServer {
     this.loggedIncidents.add(key);
     // A new domain block is kept at once (in the background), so even kill -9 does not lose it.
     if (verdict.scope === 'domain') this.saveGuard(false);
+    if (verdict.scope !== 'client') {
+      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' ? 'domain_blocked' : 'query_blocked';
+      const samples = verdict.stages.find((s) => s.name === 'decision')?.evidence.samples;
+      this.events.publish(securityEvent({
+        type,
+        severity: type === 'domain_blocked' ? 8 : type === 'query_blocked' ? 7 : 5,
+        client: ctx.clientAddress,
+        domain: verdict.domain,
+        qname: presentName(nameLabels(ctx.request, 12)),
+        action: verdict.action,
+        enforced,
+        incident: verdict.incident,
+        leakedBytes: verdict.leakedBytes,
+        samples: Array.isArray(samples) ? samples : undefined,
+        reasons: verdict.reasons,
+        stages: verdict.stages,
+      }));
+    }
     this.log.warn({
       guard: { action: verdict.action, scope: verdict.scope, enforced, mode: this.parts.guard.mode, incident: verdict.incident, score: verdict.score, leakedBytes: verdict.leakedBytes },
       client: ctx.clientAddress,
@@ -275,6 +308,7 @@ export class DnswardServer {
     }
     await this.guardStore?.close();
     await this.relearner.stop();
+    await this.events.close();
     this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
@@ -304,6 +338,7 @@ export class DnswardServer {
       cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, entries: this.cache.size, bytes: this.cache.bytes, ...this.cache.stats, staleServed: this.parts.upstream.staleServed },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
+      events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors },
       guard: {
         mode: this.parts.guard.mode,
         ...this.guard.counters,

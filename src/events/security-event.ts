@@ -1,0 +1,47 @@
+/**
+ * The security events dnsward emits (issue 5): one typed event per security decision, each with
+ * the full stage trace, so the log, every SIEM sink and the console show the same explanation.
+ * Mappings to OCSF and ECS belong to the sinks that need them.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { StageReport } from '../guard/verdict.js';
+
+export type SecurityEventType =
+  | 'tunnel_detected'
+  | 'domain_blocked'
+  | 'query_blocked'
+  | 'domain_unblocked'
+  | 'client_quarantined'
+  | 'client_released'
+  | 'allow_override'
+  | 'detector_fail_open';
+
+export interface SecurityEvent {
+  id: string;
+  /** ISO 8601. */
+  time: string;
+  type: SecurityEventType;
+  /** 1 (info) … 10 (critical), CEF-style. */
+  severity: number;
+  node: string;
+  client?: string;
+  domain?: string;
+  qname?: string;
+  action?: string;
+  /** Whether the action was enforced (false in monitor mode). */
+  enforced?: boolean;
+  incident?: string;
+  leakedBytes?: number;
+  samples?: string[];
+  reasons: string[];
+  stages: StageReport[];
+  /** Who made an operator change. */
+  operator?: string;
+}
+
+const NODE = hostname();
+
+export function securityEvent(fields: Omit<SecurityEvent, 'id' | 'time' | 'node'> & { time?: string }): SecurityEvent {
+  return { id: randomUUID(), time: fields.time ?? new Date().toISOString(), node: NODE, ...fields };
+}
