@@ -117,6 +117,12 @@ export const configSchema = z.object({
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),
     file: z.object({ path: z.string(), maxSize: size.default(64 << 20), keep: z.number().int().min(0).max(100).default(5) }).strict().nullable().default(null),
+    syslog: z.array(z.object({
+      address: hostPort(514),
+      protocol: z.enum(['tcp', 'udp']).default('tcp'),
+      format: z.enum(['cef', 'json']).default('cef'),
+      maxBuffered: z.number().int().min(1).default(10_000),
+    }).strict()).default([]),
   }).strict().prefault({}),
 }).strict();
 

@@ -1,0 +1,112 @@
+/**
+ * Security events to a syslog collector: RFC 5424 messages (facility security/authorization,
+ * severity from the event) carrying CEF or JSON, over TCP with octet-counting framing (RFC 6587)
+ * or over UDP. A collector that is down does not slow anything: frames wait in a bounded buffer,
+ * the oldest dropped and counted when it is full, and the connection is retried with backoff.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import type { HostPort } from '../../util/address.js';
+import type { EventSink } from '../event-bus.js';
+import type { SecurityEvent } from '../security-event.js';
+import { toCef } from './cef.js';
+
+export interface SyslogOptions {
+  address: HostPort;
+  protocol: 'tcp' | 'udp';
+  format: 'cef' | 'json';
+  /** Frames kept while the collector is unreachable. */
+  maxBuffered: number;
+}
+
+const FACILITY_AUTHPRIV = 10;
+const HOST = hostname();
+
+/** Syslog severity (0 emergency … 7 debug) from a CEF-style 1–10 severity. */
+function syslogSeverity(cef: number): number {
+  return cef >= 8 ? 2 : cef >= 6 ? 4 : cef >= 4 ? 5 : 6;
+}
+
+export function syslogMessage(e: SecurityEvent, format: 'cef' | 'json'): string {
+  const pri = FACILITY_AUTHPRIV * 8 + syslogSeverity(e.severity);
+  const body = format === 'cef' ? toCef(e) : JSON.stringify(e);
+  return `<${pri}>1 ${e.time} ${HOST} dnsward ${process.pid} ${e.type} - ${body}`;
+}
+
+export class SyslogSink implements EventSink {
+  readonly name: string;
+  dropped = 0;
+  sent = 0;
+  private buffer: Buffer[] = [];
+  private socket: Socket | null = null;
+  private connected = false;
+  private udp: UdpSocket | null = null;
+  private retryMs = 500;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly o: SyslogOptions) {
+    this.name = `syslog:${o.protocol}:${o.address.host}:${o.address.port}`;
+  }
+
+  write(events: SecurityEvent[]): void {
+    for (const e of events) {
+      const message = Buffer.from(syslogMessage(e, this.o.format), 'utf8');
+      if (this.o.protocol === 'udp') {
+        this.udp ??= createSocket(this.o.address.host.includes(':') ? 'udp6' : 'udp4');
+        this.udp.send(message, this.o.address.port, this.o.address.host);
+        this.sent++;
+        continue;
+      }
+      if (this.buffer.length >= this.o.maxBuffered) {
+        this.buffer.shift();
+        this.dropped++;
+      }
+      this.buffer.push(Buffer.concat([Buffer.from(`${message.length} `), message]));
+    }
+    if (this.o.protocol === 'tcp') this.flush();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.udp?.close();
+    const socket = this.socket;
+    if (socket !== null) await new Promise<void>((resolve) => socket.end(() => resolve()));
+  }
+
+  private flush(): void {
+    if (this.closed) return;
+    if (!this.connected) return this.ensureConnection();
+    const frames = this.buffer;
+    this.buffer = [];
+    for (const frame of frames) this.socket!.write(frame);
+    this.sent += frames.length;
+  }
+
+  private ensureConnection(): void {
+    if (this.socket !== null || this.retryTimer !== null) return;
+    const socket = connect({ host: this.o.address.host, port: this.o.address.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.connected = true;
+      this.retryMs = 500;
+      this.flush();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.socket = null;
+      this.connected = false;
+      if (this.closed) return;
+      // Backoff up to 30 s; frames wait in the bounded buffer meanwhile.
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (this.buffer.length > 0) this.ensureConnection();
+      }, this.retryMs);
+      this.retryTimer.unref();
+      this.retryMs = Math.min(30_000, this.retryMs * 2);
+    });
+  }
+}
