@@ -2,7 +2,7 @@
  * ArcSight Common Event Format for a security event: `CEF:0|vendor|product|version|id|name|
  * severity|extensions`. Header fields escape `\` and `|`; extension values escape `\`, `=` and
  * line breaks (CEF implementation standard, rev. 25). The stage trace goes in `cs6` as
- * `stage=score` pairs; the full trace stays in the JSON sinks.
+ * `stage:score` pairs; the full trace stays in the JSON sinks.
  */
 import type { SecurityEvent } from '../security-event.js';
 
