@@ -123,6 +123,14 @@ export const configSchema = z.object({
       format: z.enum(['cef', 'json']).default('cef'),
       maxBuffered: z.number().int().min(1).default(10_000),
     }).strict()).default([]),
+    http: z.array(z.object({
+      kind: z.enum(['splunk-hec', 'elasticsearch', 'webhook']),
+      url: z.string().url(),
+      token: z.string().optional(),
+      index: z.string().default('dnsward-events'),
+      maxBuffered: z.number().int().min(1).default(10_000),
+      timeout: duration.default(5000),
+    }).strict()).default([]),
   }).strict().prefault({}),
 }).strict();
 

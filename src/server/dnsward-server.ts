@@ -21,6 +21,7 @@ import { EventBus, type EventSink } from '../events/event-bus.js';
 import { securityEvent, type SecurityEventType } from '../events/security-event.js';
 import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { SyslogSink } from '../events/sinks/syslog-sink.js';
+import { HttpSink } from '../events/sinks/http-sink.js';
 import { buildRegistry } from '../metrics/prometheus-metrics.js';
 import { mkdirSync } from 'node:fs';
 import type { ControlRequest } from '../control/control-protocol.js';
@@ -73,6 +74,7 @@ export class DnswardServer {
     const sinks: EventSink[] = [];
     if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep));
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
+    for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
     this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner });
