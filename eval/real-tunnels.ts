@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDnsMessage } from '../src/capture/dns-message.js';
 import { readCapture } from '../src/capture/pcap-reader.js';
-import { presentName } from '../src/guard/name-text.js';
+import { presentName } from '../src/dns/name.js';
 import { startDnsward } from '../test/helpers/dnsward.js';
 import { NetnsLab } from '../test/helpers/netns.js';
 import { PacketCapture } from '../test/helpers/tcpdump.js';

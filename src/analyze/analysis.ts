@@ -3,8 +3,8 @@
  * Guard; exactly one JSON line per input query, in input order; a per-domain tally for the
  * human summary. Deterministic: time comes from the records, never from the clock.
  */
+import { presentName } from '../dns/name.js';
 import { qtypeName } from '../dns/wire.js';
-import { presentName } from '../guard/name-text.js';
 import type { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
 import { type InputProblems, type InputRecord, newProblems, readInput } from './input-reader.js';

@@ -60,26 +60,8 @@ function fail(reason: NameError): number {
  * RFC 4343 (`\DDD`, `\.`), so binary labels (iodine's Base128) stay unambiguous.
  */
 export function nameToString(buf: Uint8Array, offset: number): string {
-  let out = '';
-  let pos = offset;
-  for (let hops = 0; hops < 128; ) {
-    const len = buf[pos];
-    if (len === 0 || len === undefined) break;
-    if ((len & 0xc0) === 0xc0) {
-      pos = ((len & 0x3f) << 8) | buf[pos + 1];
-      hops++;
-      continue;
-    }
-    if (out.length > 0) out += '.';
-    for (let i = pos + 1; i <= pos + len; i++) {
-      const c = buf[i];
-      if (c === 0x2e || c === 0x5c) out += '\\' + String.fromCharCode(c);
-      else if (c > 0x20 && c < 0x7f) out += String.fromCharCode(c);
-      else out += '\\' + String(c).padStart(3, '0');
-    }
-    pos += len + 1;
-  }
-  return out.length === 0 ? '.' : out;
+  const labels = nameLabels(buf, offset);
+  return labels.length === 0 ? '.' : presentName(labels);
 }
 
 /** Wire form of a presentation name, for building our own queries (health checks). */
@@ -115,4 +97,29 @@ export function nameLabels(buf: Uint8Array, offset: number): string[] {
     pos += len + 1;
   }
   return labels;
+}
+
+/** Presentation text of labels: bytes outside printable ASCII, dots and backslashes escaped. */
+export function presentName(labels: readonly string[]): string {
+  return labels.map(presentLabel).join('.');
+}
+
+function presentLabel(label: string): string {
+  let plain = true;
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return label;
+  let out = '';
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    if (c === 0x2e || c === 0x5c) out += `\\${label[i]}`;
+    else if (c <= 0x20 || c >= 0x7f) out += `\\${String(c).padStart(3, '0')}`;
+    else out += label[i];
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
- * Query names between presentation text and labels of raw bytes (latin1 chars). Text follows
- * RFC 1035 §5.1: `\.` is a dot inside a label and `\DDD` a byte, so binary labels (iodine's
- * Base128) survive a round trip through logs and JSONL.
+ * Query names from presentation text to labels of raw bytes (latin1 chars); the way back is
+ * `presentName` in src/dns/name.ts. Text follows RFC 1035 §5.1: `\.` is a dot inside a label
+ * and `\DDD` a byte, so binary labels (iodine's Base128) survive a round trip through logs and JSONL.
  */
 
 /** Labels of a presentation-format name; a trailing dot is optional. */
@@ -30,29 +30,4 @@ export function labelsFromText(name: string): string[] {
   }
   if (label !== '') labels.push(label);
   return labels;
-}
-
-/** Presentation text of labels: bytes outside printable ASCII, dots and backslashes escaped. */
-export function presentName(labels: readonly string[]): string {
-  return labels.map(presentLabel).join('.');
-}
-
-function presentLabel(label: string): string {
-  let plain = true;
-  for (let i = 0; i < label.length; i++) {
-    const c = label.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return label;
-  let out = '';
-  for (let i = 0; i < label.length; i++) {
-    const c = label.charCodeAt(i);
-    if (c === 0x2e || c === 0x5c) out += `\\${label[i]}`;
-    else if (c <= 0x20 || c >= 0x7f) out += `\\${String(c).padStart(3, '0')}`;
-    else out += label[i];
-  }
-  return out;
 }

@@ -24,9 +24,9 @@ import { CharacterModel } from './character-model.js';
 import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES } from './guard-state.js';
 import { knownEncoder } from './known-encoders.js';
 import { LogHistogram } from './log-histogram.js';
+import { presentName } from '../dns/name.js';
 import { anatomize } from './name-anatomy.js';
 import { type SubdomainShape, subdomainShape } from './name-template.js';
-import { presentName } from './name-text.js';
 import { PRIOR } from './prior-data.js';
 import { QtypeModel } from './qtype-model.js';
 import { SeenNames } from './seen-names.js';
@@ -132,6 +132,11 @@ const RARE_QTYPE_WEIGHT = new Map<number, number>([
 
 /** Query types whose answers can carry a tunnel's downstream data. */
 const PAYLOAD_QTYPES = new Set([5, 10, 16, 25, 15]);
+
+/** Whether answers to `qtype` can carry a tunnel's downstream (the only answers worth observing). */
+export function carriesPayload(qtype: number): boolean {
+  return PAYLOAD_QTYPES.has(qtype) || (qtype >= 65280 && qtype <= 65534);
+}
 
 function qtypeWeight(qtype: number): number {
   if (qtype >= 65280 && qtype <= 65534) return 2; // private use
@@ -511,7 +516,7 @@ export class TunnelGuard {
     if (r.rcode === 3) domain.nxdomain++;
     // Only answers to the types tunnels ask for carry their downstream: a browser's A query
     // answered with a CDN's CNAME chain is not a payload.
-    if (!PAYLOAD_QTYPES.has(r.qtype) && !(r.qtype >= 65280 && r.qtype <= 65534)) return;
+    if (!carriesPayload(r.qtype)) return;
     const payload = r.payloadBytes ?? Math.max(0, (r.answerSize ?? 0) - 128);
     if (payload <= 0) return;
     domain.downstream += payload;

@@ -13,8 +13,8 @@ import { restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '..
 import { TunnelGuard } from '../guard/tunnel-guard.js';
 import { BackgroundRelearner } from '../guard/background-relearner.js';
 import type { Verdict } from '../guard/verdict.js';
-import { presentName } from '../guard/name-text.js';
-import { nameLabels } from '../dns/name.js';
+import { nameLabels, presentName } from '../dns/name.js';
+import { HEADER_LENGTH } from '../dns/wire.js';
 import { GuardStore } from '../store/guard-store.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { EventBus, type EventSink } from '../events/event-bus.js';
@@ -256,6 +256,7 @@ export class DnswardServer {
     if (this.loggedIncidents.has(key)) return;
     if (this.loggedIncidents.size >= 10_000) this.loggedIncidents.clear();
     this.loggedIncidents.add(key);
+    const qname = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     // A new domain block is kept at once (in the background), so even kill -9 does not lose it.
     if (verdict.scope === 'domain') this.saveGuard(false);
     if (verdict.scope !== 'client') {
@@ -266,7 +267,7 @@ export class DnswardServer {
         severity: type === 'domain_blocked' ? 8 : type === 'query_blocked' ? 7 : 5,
         client: ctx.clientAddress,
         domain: verdict.domain,
-        qname: presentName(nameLabels(ctx.request, 12)),
+        qname,
         action: verdict.action,
         enforced,
         incident: verdict.incident,
@@ -279,7 +280,7 @@ export class DnswardServer {
     this.log.warn({
       guard: { action: verdict.action, scope: verdict.scope, enforced, mode: this.parts.guard.mode, incident: verdict.incident, score: verdict.score, leakedBytes: verdict.leakedBytes },
       client: ctx.clientAddress,
-      qname: presentName(nameLabels(ctx.request, 12)),
+      qname,
       domain: verdict.domain,
       reasons: verdict.reasons,
       stages: verdict.stages,

@@ -6,7 +6,8 @@ import { knownEncoder } from '../../src/guard/known-encoders.js';
 import { LogHistogram } from '../../src/guard/log-histogram.js';
 import { anatomize } from '../../src/guard/name-anatomy.js';
 import { subdomainShape } from '../../src/guard/name-template.js';
-import { labelsFromText, presentName } from '../../src/guard/name-text.js';
+import { presentName } from '../../src/dns/name.js';
+import { labelsFromText } from '../../src/guard/name-text.js';
 import { QtypeModel } from '../../src/guard/qtype-model.js';
 import { SeenNames } from '../../src/guard/seen-names.js';
 

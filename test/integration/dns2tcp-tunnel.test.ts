@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDnsMessage } from '../../src/capture/dns-message.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
-import { presentName } from '../../src/guard/name-text.js';
+import { presentName } from '../../src/dns/name.js';
 import { runCli } from '../helpers/cli.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { NetnsLab } from '../helpers/netns.js';

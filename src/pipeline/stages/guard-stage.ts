@@ -12,7 +12,7 @@ import { readDnsMessage } from '../../capture/dns-message.js';
 import { nameLabels } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
-import type { TunnelGuard } from '../../guard/tunnel-guard.js';
+import { carriesPayload, type TunnelGuard } from '../../guard/tunnel-guard.js';
 import type { Verdict } from '../../guard/verdict.js';
 import { LatencyHistogram } from '../../util/histogram.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
@@ -28,8 +28,6 @@ export interface GuardSettings {
 /** Called with every verdict that is not a plain allow, after the decision; never changes it. */
 export type VerdictSink = (ctx: QueryContext, verdict: Verdict, enforced: boolean) => void;
 
-/** Query types whose answers can carry a tunnel's downstream (the engine weighs them). */
-const OBSERVED_QTYPES = new Set([5, 10, 15, 16, 25]);
 const MAX_EDE_TEXT = 200;
 /** Detector time buckets, milliseconds (1 µs to 1 ms). */
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
@@ -96,7 +94,7 @@ export class GuardStage implements Stage {
 
   onResponse(ctx: QueryContext): void {
     if (this.settings.mode === 'off' || ctx.responseType !== ResponseType.ANSWERED || ctx.answer === null) return;
-    if (!OBSERVED_QTYPES.has(ctx.query.qtype) && !(ctx.query.qtype >= 65280 && ctx.query.qtype <= 65534)) return;
+    if (!carriesPayload(ctx.query.qtype)) return;
     try {
       const message = readDnsMessage(ctx.answer);
       if (typeof message === 'string') return;
