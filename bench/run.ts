@@ -129,10 +129,10 @@ async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: C
   return { child: await startProcess('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], port), port };
 }
 
-async function dnsward(upstreamPort: number, workers: number, guard: 'off' | 'block'): Promise<{ child: ChildProcess; port: number }> {
+async function dnsward(upstreamPort: number, workers: number, guard: 'off' | 'block', queryLog: 'blocked' | 'all'): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const conf = join(dir, `dnsward-${workers}-${guard}.yaml`);
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nworkers: ${workers}\ndataDir: ${join(dir, `var-${workers}-${guard}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\n`);
+  const conf = join(dir, `dnsward-${workers}-${guard}-${queryLog}.yaml`);
+  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nworkers: ${workers}\ndataDir: ${join(dir, `var-${workers}-${guard}-${queryLog}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\nqueryLog: { mode: ${queryLog} }\n`);
   return { child: await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port), port };
 }
 
@@ -165,10 +165,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const upstreamPid = upstream.pid;
 
-  rows.push(await measure('unbound (alone)', 'hit', upstream.port, upstreamPid, hitFile, true));
-  rows.push(await measure('unbound (alone)', 'miss', upstream.port, upstreamPid, missFile, true));
+  const onlyDnsward = process.env.BENCH_ONLY_DNSWARD === '1';
+  if (!onlyDnsward) {
+    rows.push(await measure('unbound (alone)', 'hit', upstream.port, upstreamPid, hitFile, true));
+    rows.push(await measure('unbound (alone)', 'miss', upstream.port, upstreamPid, missFile, true));
+  }
 
-  if (!process.env.BENCH_SKIP_DNSDIST) {
+  if (!process.env.BENCH_SKIP_DNSDIST && !onlyDnsward) {
     const cached = await dnsdist(upstream.port, true);
     rows.push(await measure('dnsdist, packet cache', 'hit', cached.port, cached.child.pid!, hitFile, true));
     await stopProcess(cached.child);
@@ -176,10 +179,11 @@ async function main(): Promise<void> {
     rows.push(await measure('dnsdist, no cache', 'miss', uncached.port, uncached.child.pid!, missFile, true));
     await stopProcess(uncached.child);
   }
-  // Tunnel Guard on (the default, blocking) and off: the same build, the guard's cost alone.
-  for (const [workers, guard] of [[1, 'block'], [1, 'off'], [2, 'block']] as const) {
-    const dw = await dnsward(upstream.port, workers, guard);
-    const name = `dnsward, ${workers} worker${workers > 1 ? 's' : ''}, guard ${guard === 'off' ? 'off' : 'on'}`;
+  // Tunnel Guard on (the default, blocking) and off, and the query log of blocked queries (the
+  // default) or of every query: the same build, each one's cost alone.
+  for (const [workers, guard, queryLog] of [[1, 'block', 'blocked'], [1, 'off', 'blocked'], [1, 'block', 'all'], [2, 'block', 'blocked']] as const) {
+    const dw = await dnsward(upstream.port, workers, guard, queryLog);
+    const name = `dnsward, ${workers} worker${workers > 1 ? 's' : ''}, guard ${guard === 'off' ? 'off' : 'on'}${queryLog === 'all' ? ', every query logged' : ''}`;
     rows.push(await measure(name, 'hit', dw.port, dw.child.pid!, hitFile, workers === 1));
     rows.push(await measure(name, 'miss', dw.port, dw.child.pid!, missFile, workers === 1));
     await stopProcess(dw.child);
@@ -196,8 +200,10 @@ function printTable(rows: Row[]): void {
   console.log('| target | workload | max QPS | lost | CPU µs/query | avg ms @20k | p50 ms @20k | p99 ms @20k | p99 range |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.target} | ${r.workload} | ${Math.round(r.qps)} | ${r.lost} | ${f(r.cpuUsPerQuery, 1)} | ${f(r.avgms, 3)} | ${f(r.p50ms, 3)} | ${f(r.p99ms, 3)} | ${r.p99Range ?? '–'} |`);
-  const dwHit = find('dnsward, 1 worker, guard on', 'hit');
-  const dwMiss = find('dnsward, 1 worker, guard on', 'miss');
+  const dwHit = rows.find((r) => r.target === 'dnsward, 1 worker, guard on' && r.workload === 'hit');
+  const dwMiss = rows.find((r) => r.target === 'dnsward, 1 worker, guard on' && r.workload === 'miss');
+  const allLogHit = find('dnsward, 1 worker, guard on, every query logged', 'hit');
+  const allLogMiss = find('dnsward, 1 worker, guard on, every query logged', 'miss');
   const offHit = find('dnsward, 1 worker, guard off', 'hit');
   const offMiss = find('dnsward, 1 worker, guard off', 'miss');
   const ddHit = find('dnsdist, packet', 'hit');
@@ -215,6 +221,8 @@ function printTable(rows: Row[]): void {
   if (dwMiss && offMiss) console.log(`| Tunnel Guard on vs off, cache-miss QPS | ≥ 0.9× | ${Math.round(dwMiss.qps)} | ${Math.round(offMiss.qps)} | ${(dwMiss.qps / offMiss.qps).toFixed(2)}× |`);
   if (dwHit && offHit) console.log(`| Tunnel Guard's added p99 at 20k QPS, hits | ≤ 0.2 ms | ${f(dwHit.p99ms, 3)} ms | ${f(offHit.p99ms, 3)} ms | +${f((dwHit.p99ms ?? 0) - (offHit.p99ms ?? 0), 3)} ms |`);
   if (dwMiss && offMiss) console.log(`| Tunnel Guard's added p99 at 20k QPS, misses (every name new) | ≤ 0.2 ms | ${f(dwMiss.p99ms, 3)} ms | ${f(offMiss.p99ms, 3)} ms | +${f((dwMiss.p99ms ?? 0) - (offMiss.p99ms ?? 0), 3)} ms |`);
+  if (dwHit && allLogHit && dwMiss && allLogMiss) console.log(`| query log of every query vs blocked only (default), QPS hit / miss | – | ${Math.round(allLogHit.qps)} / ${Math.round(allLogMiss.qps)} | ${Math.round(dwHit.qps)} / ${Math.round(dwMiss.qps)} | ${(allLogHit.qps / dwHit.qps).toFixed(2)}× / ${(allLogMiss.qps / dwMiss.qps).toFixed(2)}× |`);
+  if (dwHit && allLogHit) console.log(`| query log of every query: added p99 at 20k QPS, hits | – | ${f(allLogHit.p99ms, 3)} ms | ${f(dwHit.p99ms, 3)} ms | +${f((allLogHit.p99ms ?? 0) - (dwHit.p99ms ?? 0), 3)} ms |`);
   const w2Hit = find('dnsward, 2', 'hit');
   const w2Miss = find('dnsward, 2', 'miss');
   if (w2Hit && dwHit && w2Miss && dwMiss) console.log(`| QPS, 2 workers vs 1 (hit / miss) | – | ${Math.round(w2Hit.qps)} / ${Math.round(w2Miss.qps)} | ${Math.round(dwHit.qps)} / ${Math.round(dwMiss.qps)} | ${(w2Hit.qps / dwHit.qps).toFixed(2)}× / ${(w2Miss.qps / dwMiss.qps).toFixed(2)}× |`);

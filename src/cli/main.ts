@@ -1,21 +1,19 @@
 #!/usr/bin/env node
 /** The `dnsward` executable: dispatches to one command per file in ./commands. */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../util/package-version.js';
 import { ConfigError } from '../config/config-error.js';
 import { ListenError } from '../server/dnsward-server.js';
 import { type Command, UsageError } from './args.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { allowCommand, blocksCommand, quarantineCommand, unblockCommand } from './commands/guard-operator.js';
+import { eventsCommand, queriesCommand } from './commands/history.js';
 import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 
-const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, allowCommand, unblockCommand, quarantineCommand];
+const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, allowCommand, unblockCommand, quarantineCommand, queriesCommand, eventsCommand];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+const version = packageVersion;
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

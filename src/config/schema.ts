@@ -113,6 +113,32 @@ export const configSchema = z.object({
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
   guard: guard.prefault({}),
+  queryLog: z.object({
+    mode: z.enum(['all', 'blocked', 'off']).default('blocked'),
+    maxAge: duration.default(7 * 86_400_000),
+    maxSize: size.default(256 << 20),
+  }).strict().prefault({}),
+  dnstap: z.object({
+    /** unix:/path/to/socket, or ADDR:PORT for TCP. */
+    address: z.string().transform((value, ctx) => {
+      if (value.startsWith('unix:')) {
+        const path = value.slice(5);
+        if (path.length > 0) return { path };
+        ctx.addIssue({ code: 'custom', message: 'expected unix:/path/to/socket' });
+        return z.NEVER;
+      }
+      const hp = parseHostPort(value, 6000);
+      if (typeof hp === 'string') {
+        ctx.addIssue({ code: 'custom', message: `expected unix:/path/to/socket or ADDR[:PORT] with an IP address, ${hp}` });
+        return z.NEVER;
+      }
+      return hp;
+    }),
+    identity: z.string().optional(),
+    queries: z.boolean().default(true),
+    responses: z.boolean().default(true),
+    maxBuffered: size.default(4 << 20),
+  }).strict().nullable().default(null),
   metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),

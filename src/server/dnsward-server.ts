@@ -23,6 +23,9 @@ import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { SyslogSink } from '../events/sinks/syslog-sink.js';
 import { HttpSink } from '../events/sinks/http-sink.js';
 import { buildRegistry } from '../metrics/prometheus-metrics.js';
+import { QueryLog } from '../querylog/query-log.js';
+import { DnstapLogger } from '../dnstap/dnstap-logger.js';
+import { packageVersion } from '../util/package-version.js';
 import { mkdirSync } from 'node:fs';
 import type { ControlRequest } from '../control/control-protocol.js';
 import { anatomize } from '../guard/name-anatomy.js';
@@ -60,6 +63,8 @@ export class DnswardServer {
   private snapshotTimer: NodeJS.Timeout | null = null;
   metricsServer: MetricsServer | null = null;
   readonly events: EventBus;
+  readonly queryLog: QueryLog;
+  readonly dnstap: DnstapLogger | null;
   /** A background snapshot is being built (one at a time). */
   private building = false;
   /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
@@ -75,6 +80,10 @@ export class DnswardServer {
     if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep));
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
     for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
+    const ql = config.queryLog;
+    this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
+    // Every security event is kept in the query log's store, whatever other sinks are configured.
+    sinks.push(this.queryLog);
     this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner });
@@ -82,7 +91,10 @@ export class DnswardServer {
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
       this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
     });
-    this.parts = buildPipeline(this.cache, this.router, guardStage, [this.stats], (stage, error) => {
+    const dt = config.dnstap;
+    this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
+    const observers = [this.stats, this.queryLog, ...(this.dnstap ? [this.dnstap] : [])];
+    this.parts = buildPipeline(this.cache, this.router, guardStage, observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -105,6 +117,7 @@ export class DnswardServer {
       await this.metricsServer.start();
     }
     this.health.start();
+    this.dnstap?.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -144,6 +157,7 @@ export class DnswardServer {
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     this.parts.guard.configure(next.guard);
+    this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
@@ -314,6 +328,7 @@ export class DnswardServer {
     await this.guardStore?.close();
     await this.relearner.stop();
     await this.events.close();
+    await this.dnstap?.close();
     this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
@@ -344,6 +359,8 @@ export class DnswardServer {
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors },
+      dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
+      queryLog: { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors },
       guard: {
         mode: this.parts.guard.mode,
         ...this.guard.counters,

@@ -1,0 +1,68 @@
+/**
+ * The query log's thread: turns raw batches into rows (names decoded, registered domain looked
+ * up), writes them to SQLite, applies retention, and answers searches, so the event loop that
+ * answers DNS never waits on the disk or on a search.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SecurityEvent } from '../events/security-event.js';
+import { nameLabels, presentName } from '../dns/name.js';
+import { anatomize } from '../guard/name-anatomy.js';
+import type { QueryBatch, WorkerReply, WorkerRequest } from './query-log.js';
+import { type QueryRecord, QueryLogStore } from './query-log-store.js';
+
+const { path, maxAgeMs, maxBytes } = workerData as { path: string; maxAgeMs: number; maxBytes: number };
+const store = new QueryLogStore(path);
+const RETAIN_EVERY_MS = 10_000;
+let lastRetain = 0;
+
+/** The name part of a cache key (wire name, lower-cased), in presentation form. */
+function decodeKey(key: string): { qname: string; domain: string } {
+  if (key.length === 0) return { qname: '', domain: '' };
+  const labels = nameLabels(Buffer.from(key, 'latin1'), 0);
+  if (labels.length === 0) return { qname: '.', domain: '.' };
+  return { qname: presentName(labels), domain: presentName(anatomize(labels).registeredDomain.split('.')) };
+}
+
+function rows(b: QueryBatch): QueryRecord[] {
+  const out: QueryRecord[] = [];
+  for (let i = 0; i < b.count; i++) {
+    const { qname, domain } = decodeKey(b.key[i]);
+    out.push({ t: Math.round(b.t[i]), client: b.client[i], transport: b.transport[i], qname, domain, qtype: b.qtype[i], rcode: b.rcode[i], type: b.type[i], reason: b.reason[i], upstream: b.upstream[i], latencyMs: Math.round(b.latency[i] * 1000) / 1000 });
+  }
+  return out;
+}
+
+function reply(m: WorkerReply): void {
+  parentPort!.postMessage(m);
+}
+
+parentPort!.on('message', (m: WorkerRequest) => {
+  try {
+    switch (m.op) {
+      case 'write': {
+        store.write(m.queries ? rows(m.queries) : [], (m.events ?? []) as SecurityEvent[]);
+        let retained = 0;
+        if (Date.now() - lastRetain > RETAIN_EVERY_MS) {
+          lastRetain = Date.now();
+          retained = store.retain(maxAgeMs, maxBytes);
+        }
+        reply({ op: 'written', id: m.id, retained });
+        break;
+      }
+      case 'queries':
+        reply({ op: 'result', id: m.id, rows: store.queries(m.filter) });
+        break;
+      case 'events':
+        reply({ op: 'result', id: m.id, rows: store.events(m.filter) });
+        break;
+      case 'counts':
+        reply({ op: 'result', id: m.id, rows: store.counts() });
+        break;
+      case 'retain':
+        reply({ op: 'result', id: m.id, rows: store.retain(maxAgeMs, maxBytes) });
+        break;
+    }
+  } catch (error) {
+    reply({ op: 'error', id: m.id, error: (error as Error).message });
+  }
+});

@@ -1,0 +1,215 @@
+/**
+ * The query log, on the query path's side: a pipeline observer that copies a few fields of each
+ * finished query into column arrays (no name decoding, no object per query: the cache key string
+ * and the reason are references the query already holds), and an event sink. Batches go to the
+ * query-log worker thread every FLUSH_MS or BATCH queries. At most MAX_IN_FLIGHT batches wait on
+ * the worker; beyond that, queries are dropped and counted, so a slow disk never grows memory.
+ *
+ * Bounds: BATCH queries in the open batch plus MAX_IN_FLIGHT batches in the worker's queue.
+ */
+import { Worker } from 'node:worker_threads';
+import type { EventSink } from '../events/event-bus.js';
+import type { SecurityEvent } from '../events/security-event.js';
+import type { QueryContext } from '../pipeline/query-context.js';
+import type { Observer } from '../pipeline/stage.js';
+import type { EventFilter, QueryFilter, QueryRecord } from './query-log-store.js';
+
+export type QueryLogMode = 'all' | 'blocked' | 'off';
+
+const BATCH = 4096;
+const FLUSH_MS = 250;
+const MAX_IN_FLIGHT = 16;
+const NO_RCODE = 255;
+
+export interface QueryBatch {
+  count: number;
+  t: Float64Array<ArrayBuffer>;
+  latency: Float32Array<ArrayBuffer>;
+  qtype: Uint16Array<ArrayBuffer>;
+  rcode: Uint8Array<ArrayBuffer>;
+  client: string[];
+  transport: string[];
+  key: string[];
+  type: string[];
+  reason: string[];
+  upstream: string[];
+}
+
+export type WorkerRequest =
+  | { op: 'write'; id: number; queries?: QueryBatch; events?: SecurityEvent[] }
+  | { op: 'queries'; id: number; filter: QueryFilter }
+  | { op: 'events'; id: number; filter: EventFilter }
+  | { op: 'counts'; id: number }
+  | { op: 'retain'; id: number };
+
+export type WorkerReply =
+  | { op: 'written'; id: number; retained: number }
+  | { op: 'result'; id: number; rows: unknown }
+  | { op: 'error'; id: number; error: string };
+
+function newBatch(): QueryBatch {
+  return {
+    count: 0,
+    t: new Float64Array(BATCH),
+    latency: new Float32Array(BATCH),
+    qtype: new Uint16Array(BATCH),
+    rcode: new Uint8Array(BATCH),
+    client: [], transport: [], key: [], type: [], reason: [], upstream: [],
+  };
+}
+
+const BLOCKED_TYPES = new Set(['blocked', 'quarantined', 'policy', 'rate-limited']);
+
+export interface QueryLogOptions {
+  path: string;
+  mode: QueryLogMode;
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+export class QueryLog implements Observer, EventSink {
+  readonly name = 'query-log';
+  private batch = newBatch();
+  private timer: NodeJS.Timeout | null = null;
+  private workerThread: Worker | null = null;
+  private inFlight = 0;
+  private readonly writeIds = new Set<number>();
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly origin = performance.timeOrigin;
+  mode: QueryLogMode;
+  logged = 0;
+  dropped = 0;
+  retained = 0;
+  writeErrors = 0;
+
+  constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}) {
+    this.mode = options.mode;
+  }
+
+  /** The writer thread, started with the first write or search (the database file appears then). */
+  private get worker(): Worker {
+    if (this.workerThread !== null) return this.workerThread;
+    const o = this.options;
+    const worker = new Worker(new URL('./query-log-worker.js', import.meta.url), { workerData: { path: o.path, maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes } });
+    worker.on('message', (m: WorkerReply) => this.onReply(m));
+    worker.on('error', (error) => {
+      // The thread is gone (the database could not be opened, say): count it, start afresh next time.
+      this.writeErrors++;
+      this.onError(error);
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+      this.writeIds.clear();
+      this.inFlight = 0;
+      this.workerThread = null;
+    });
+    worker.unref();
+    this.workerThread = worker;
+    return worker;
+  }
+
+  observe(ctx: QueryContext): void {
+    if (this.mode === 'off' || (this.mode === 'blocked' && !BLOCKED_TYPES.has(ctx.responseType))) return;
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.dropped++;
+      return;
+    }
+    const b = this.batch;
+    const i = b.count++;
+    b.t[i] = this.origin + ctx.startedAt;
+    b.latency[i] = performance.now() - ctx.startedAt;
+    b.qtype[i] = ctx.query.qtype;
+    b.rcode[i] = ctx.answer === null ? NO_RCODE : ctx.answer[3] & 0xf;
+    b.client.push(ctx.clientAddress);
+    b.transport.push(ctx.transport);
+    b.key.push(ctx.questionKey);
+    b.type.push(ctx.responseType);
+    b.reason.push(ctx.reason);
+    b.upstream.push(ctx.upstream);
+    if (i + 1 >= BATCH) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  write(events: SecurityEvent[]): void {
+    this.post({ op: 'write', id: 0, events });
+  }
+
+  /** Sends the open batch to the worker. */
+  flush(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const b = this.batch;
+    if (b.count === 0) return;
+    this.batch = newBatch();
+    this.logged += b.count;
+    this.post({ op: 'write', id: 0, queries: b }, [b.t.buffer, b.latency.buffer, b.qtype.buffer, b.rcode.buffer]);
+  }
+
+  private post(m: WorkerRequest & { op: 'write' }, transfer: ArrayBuffer[] = []): void {
+    this.inFlight++;
+    m.id = this.nextId++;
+    this.writeIds.add(m.id);
+    this.worker.postMessage(m, transfer);
+  }
+
+  private request<T>(m: { op: 'queries'; filter: QueryFilter } | { op: 'events'; filter: EventFilter } | { op: 'counts' } | { op: 'retain' }): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...m, id });
+    });
+  }
+
+  private onReply(m: WorkerReply): void {
+    if (this.writeIds.delete(m.id)) {
+      this.inFlight--;
+      if (m.op === 'written') this.retained += m.retained;
+      else if (m.op === 'error') {
+        // A failed write is counted; its rows are lost (the disk said no), DNS goes on.
+        this.writeErrors++;
+        this.onError(new Error(`query log write failed: ${m.error}`));
+      }
+    }
+    const w = this.waiting.get(m.id);
+    if (w === undefined) return;
+    this.waiting.delete(m.id);
+    if (m.op === 'error') w.reject(new Error(m.error));
+    else w.resolve(m.op === 'result' ? m.rows : undefined);
+  }
+
+  queries(filter: QueryFilter): Promise<QueryRecord[]> {
+    return this.request({ op: 'queries', filter });
+  }
+
+  events(filter: EventFilter): Promise<SecurityEvent[]> {
+    return this.request({ op: 'events', filter });
+  }
+
+  counts(): Promise<{ queries: number; events: number; liveBytes: number }> {
+    return this.request({ op: 'counts' });
+  }
+
+  /** Resolves once everything handed over so far is written. */
+  async settle(): Promise<void> {
+    this.flush();
+    const id = this.nextId++;
+    this.inFlight++;
+    this.writeIds.add(id);
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve: () => resolve(), reject });
+      this.worker.postMessage({ op: 'write', id } satisfies WorkerRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.workerThread === null && this.batch.count === 0) return;
+    try {
+      await this.settle();
+    } finally {
+      await this.workerThread?.terminate();
+      this.workerThread = null;
+    }
+  }
+}
