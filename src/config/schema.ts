@@ -2,6 +2,7 @@
  * The configuration file's schema: the single source of truth for keys, types and defaults.
  * docs/CONFIGURATION.md describes each key; `dnsward check-config` validates against this.
  */
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
@@ -19,6 +20,21 @@ const hostPort = (defaultPort: number) =>
   });
 
 const protocol = z.enum(['udp', 'tcp']);
+
+/** A PEM file's path in the config; its content once loaded (read at load, so a missing file is a config error). */
+const pemFile = z.string().transform((path, ctx) => {
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (!text.includes('-----BEGIN ')) {
+      ctx.addIssue({ code: 'custom', message: `expected a PEM file, and ${path} has no -----BEGIN line` });
+      return z.NEVER;
+    }
+    return text;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
 
 const listener = z.union([
   hostPort(53).transform((address) => ({ address, protocols: ['udp', 'tcp'] as ('udp' | 'tcp')[] })),
@@ -142,13 +158,35 @@ export const configSchema = z.object({
   metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),
-    file: z.object({ path: z.string(), maxSize: size.default(64 << 20), keep: z.number().int().min(0).max(100).default(5) }).strict().nullable().default(null),
+    file: z.object({ path: z.string(), maxSize: size.default(64 << 20), maxAge: duration.nullable().default(null), keep: z.number().int().min(0).max(100).default(5) }).strict().nullable().default(null),
     syslog: z.array(z.object({
-      address: hostPort(514),
-      protocol: z.enum(['tcp', 'udp']).default('tcp'),
+      address: z.string(),
+      protocol: z.enum(['tcp', 'udp', 'tls']).default('tcp'),
       format: z.enum(['cef', 'json']).default('cef'),
       maxBuffered: z.number().int().min(1).default(10_000),
-    }).strict()).default([]),
+      tls: z.object({
+        ca: pemFile,
+        cert: pemFile.optional(),
+        key: pemFile.optional(),
+        serverName: z.string().optional(),
+      }).strict().optional(),
+    }).strict().transform((s, ctx) => {
+      // RFC 5425 gives syslog over TLS port 6514; plain syslog is 514.
+      const address = parseHostPort(s.address, s.protocol === 'tls' ? 6514 : 514);
+      if (typeof address === 'string') {
+        ctx.addIssue({ code: 'custom', path: ['address'], message: `expected ADDR[:PORT] with an IP address, ${address}` });
+        return z.NEVER;
+      }
+      if (s.protocol === 'tls' && s.tls === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: 'protocol tls needs tls.ca (the PEM file the collector\'s certificate is checked against)' });
+        return z.NEVER;
+      }
+      if ((s.tls?.cert === undefined) !== (s.tls?.key === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key go together' });
+        return z.NEVER;
+      }
+      return { ...s, address };
+    })).default([]),
     http: z.array(z.object({
       kind: z.enum(['splunk-hec', 'elasticsearch', 'webhook']),
       url: z.string().url(),

@@ -5,8 +5,19 @@
  */
 import type { SecurityEvent } from './security-event.js';
 
+/** What a sink reports about itself, for metrics and status. */
+export interface SinkStatus {
+  name: string;
+  sent: number;
+  dropped: number;
+  buffered: number;
+  connected?: boolean;
+  lastError?: string;
+}
+
 export interface EventSink {
   readonly name: string;
+  status?(): SinkStatus;
   /** Takes a batch; may be async. Must not throw for a delivery failure it can retry itself. */
   write(events: SecurityEvent[]): void | Promise<void>;
   close?(): Promise<void>;
@@ -61,6 +72,10 @@ export class EventBus {
         }
       }
     }
+  }
+
+  sinkStatus(): SinkStatus[] {
+    return this.sinks.flatMap((s) => (s.status ? [s.status()] : []));
   }
 
   async close(): Promise<void> {

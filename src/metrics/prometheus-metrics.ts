@@ -27,30 +27,30 @@ class ScrapedMetric {
   reset(): void {}
 }
 
-/** A histogram exposed from one of dnsward's fixed-bucket latency histograms (milliseconds). */
+/** Histograms exposed from dnsward's fixed-bucket latency histograms (milliseconds), one series per label set. */
 class ScrapedHistogram {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly histogram: () => LatencyHistogram,
+    private readonly series: () => Array<{ labels: Labels; histogram: LatencyHistogram }>,
     private readonly unitSeconds = 0.001,
   ) {}
 
   get(): MetricObjectWithValues<MetricValue<string>> {
-    const h = this.histogram();
-    const bucketsMs = h.buckets;
     const values: Array<MetricValue<string> & { metricName: string }> = [];
-    let cumulative = 0;
-    bucketsMs.forEach((le, i) => {
-      cumulative += h.counts[i];
-      values.push({ metricName: `${this.name}_bucket`, labels: { le: le * this.unitSeconds }, value: cumulative });
-    });
-    cumulative += h.counts[bucketsMs.length];
-    values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, value: cumulative });
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: h.sum * this.unitSeconds });
-    values.push({ metricName: `${this.name}_count`, labels: {}, value: h.count });
+    for (const { labels, histogram: h } of this.series()) {
+      let cumulative = 0;
+      h.buckets.forEach((le, i) => {
+        cumulative += h.counts[i];
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: le * this.unitSeconds }, value: cumulative });
+      });
+      cumulative += h.counts[h.buckets.length];
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cumulative });
+      values.push({ metricName: `${this.name}_sum`, labels, value: h.sum * this.unitSeconds });
+      values.push({ metricName: `${this.name}_count`, labels, value: h.count });
+    }
     return { name: this.name, help: this.help, type: this.type as never, aggregator: this.aggregator, values } as unknown as MetricObjectWithValues<MetricValue<string>>;
   }
 
@@ -78,9 +78,13 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_responses_by_rcode_total', 'Answers sent, by rcode.', 'counter', () => entries(snap().rcodes, 'rcode')));
   add(new ScrapedMetric('dnsward_responses_by_qtype_total', 'Answers sent, by query type.', 'counter', () => entries(snap().qtypes, 'qtype')));
   add(new ScrapedMetric('dnsward_malformed_queries_total', 'Malformed queries, by reason.', 'counter', () => entries(snap().malformed, 'reason')));
-  add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer.', () => server.stats.latency));
+  add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));
+  add(new ScrapedMetric('dnsward_cache_hit_ratio', 'Cache hits over cache lookups since start (rate(hits)/rate(hits+misses) gives it over a window).', 'gauge', () => {
+    const c = snap().cache;
+    return [{ labels: {}, value: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }];
+  }));
   add(new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.entries }]));
   add(new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.bytes }]));
   const upstream = (field: 'queries' | 'answers' | 'timeouts' | 'errors' | 'latencyAvgMs' | 'outstanding', scale = 1) => () =>
@@ -90,6 +94,7 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_upstream_timeouts_total', 'Tries that timed out, per upstream.', 'counter', upstream('timeouts')));
   add(new ScrapedMetric('dnsward_upstream_errors_total', 'Send and connection errors, per upstream.', 'counter', upstream('errors')));
   add(new ScrapedMetric('dnsward_upstream_latency_avg_seconds', 'Average answer latency of each upstream since start.', 'gauge', upstream('latencyAvgMs', 0.001)));
+  add(new ScrapedHistogram('dnsward_upstream_duration_seconds', 'Time from sending a query to an upstream to its answer, per upstream.', () => server.upstreamLatencies()));
   add(new ScrapedMetric('dnsward_upstream_outstanding', 'Queries waiting on each upstream.', 'gauge', upstream('outstanding')));
   add(new ScrapedMetric('dnsward_upstream_healthy', '1 when the upstream is considered healthy.', 'gauge', () => snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u.healthy ? 1 : 0 }))));
   const g = () => snap().guard;
@@ -99,6 +104,8 @@ export function buildRegistry(server: DnswardServer): Registry {
     { labels: { scope: 'blocked_domain' }, value: g().blockedByDomain },
     { labels: { scope: 'quarantined_client' }, value: g().quarantined },
   ]));
+  add(new ScrapedMetric('dnsward_blocks_total', 'Queries answered with a block (or, enforced="false", only reported in monitor mode), by the pipeline stage that decided and its reason.', 'counter', () =>
+    snap().blocks.map((b) => ({ labels: { stage: b.stage, reason: b.reason, enforced: String(b.enforced) }, value: b.count }))));
   add(new ScrapedMetric('dnsward_guard_answers_total', 'Block answers Tunnel Guard sent (block mode) and block verdicts it only reported (monitor mode).', 'counter', () => [
     { labels: { enforced: 'true' }, value: g().blocked },
     { labels: { enforced: 'false' }, value: g().wouldBlock },
@@ -119,6 +126,16 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_events_dropped_total', 'Security events dropped because the queue was full.', 'counter', () => [{ labels: {}, value: snap().events.dropped }]));
   add(new ScrapedMetric('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', () => [{ labels: {}, value: snap().events.sinkErrors }]));
   add(new ScrapedMetric('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', () => [{ labels: {}, value: snap().events.queueDepth }]));
-  add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => server.guardDetectorTime));
+  add(new ScrapedMetric('dnsward_events_sink_dropped_total', 'Security events a sink dropped (its own bounded buffer was full while its receiver was down), per sink.', 'counter', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.dropped }))));
+  add(new ScrapedMetric('dnsward_events_sink_buffered', 'Security events a sink holds for its receiver, per sink.', 'gauge', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.buffered }))));
+  add(new ScrapedMetric('dnsward_events_sink_connected', '1 when a sink with a connection (syslog TCP/TLS) is connected to its receiver.', 'gauge', () => snap().events.sinks.filter((k) => k.connected !== undefined).map((k) => ({ labels: { sink: k.name }, value: k.connected ? 1 : 0 }))));
+  add(new ScrapedMetric('dnsward_query_log_rows_total', 'Queries handed to the query log.', 'counter', () => [{ labels: {}, value: snap().queryLog.logged }]));
+  add(new ScrapedMetric('dnsward_query_log_dropped_total', 'Queries not logged because the query log writer was behind.', 'counter', () => [{ labels: {}, value: snap().queryLog.dropped }]));
+  add(new ScrapedMetric('dnsward_query_log_write_errors_total', 'Query log batches the database refused.', 'counter', () => [{ labels: {}, value: snap().queryLog.writeErrors }]));
+  add(new ScrapedMetric('dnsward_dnstap_frames_total', 'dnstap frames, by outcome (sent to the collector or dropped while it was away or behind).', 'counter', () => {
+    const d = snap().dnstap;
+    return d === null ? [] : [{ labels: { outcome: 'sent' }, value: d.sent }, { labels: { outcome: 'dropped' }, value: d.dropped }];
+  }));
+  add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
   return registry;
 }

@@ -77,7 +77,7 @@ export class DnswardServer {
     this.health = this.buildHealthChecker(config);
     const g = config.guard;
     const sinks: EventSink[] = [];
-    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep));
+    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep, config.events.file.maxAge));
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
     for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
     const ql = config.queryLog;
@@ -334,7 +334,12 @@ export class DnswardServer {
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
   }
 
-  /** A snapshot of counters for logs, `status` and (later) metrics. */
+  /** Per-upstream answer latency, for the metrics histogram. */
+  upstreamLatencies(): Array<{ labels: { pool: string; upstream: string }; histogram: Upstream['stats']['latency'] }> {
+    return this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({ labels: { pool: pool.options.name, upstream: u.name }, histogram: u.stats.latency })));
+  }
+
+  /** A snapshot of counters for logs, `status` and metrics. */
   snapshot() {
     const upstreams = this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({
       pool: pool.options.name,
@@ -358,7 +363,8 @@ export class DnswardServer {
       cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, entries: this.cache.size, bytes: this.cache.bytes, ...this.cache.stats, staleServed: this.parts.upstream.staleServed },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
-      events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors },
+      events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
+      blocks: this.parts.guard.blockCounts(),
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       queryLog: { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors },
       guard: {

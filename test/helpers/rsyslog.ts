@@ -1,8 +1,8 @@
 /**
- * A real rsyslog (Debian's rsyslogd) receiving syslog over TCP on a loopback port and writing
+ * A real rsyslog (Debian's rsyslogd) receiving syslog over TCP or TLS on a loopback port and writing
  * each message, raw, to a file: the SIEM side of the syslog sink tests. Bounded waits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,22 +25,47 @@ async function waitForTcp(host: string, port: number, timeoutMs: number): Promis
   }
 }
 
-export class RsyslogServer {
-  private constructor(private readonly child: ChildProcess, readonly port: number, readonly output: string, private readonly dir: string) {}
+/** PEM files for a TLS collector: rsyslog's certificate and key, and the CA that signed it. */
+export interface RsyslogTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
 
-  static async start(port?: number, dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-'))): Promise<RsyslogServer> {
+/** A self-signed certificate for 127.0.0.1 made with openssl (the CA is the certificate itself). */
+export function makeSelfSignedCert(dir: string, name = 'collector'): RsyslogTls {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { ca: cert, cert, key };
+}
+
+export class RsyslogServer {
+  private constructor(private readonly child: ChildProcess, readonly port: number, readonly output: string, private readonly dir: string, private readonly tls?: RsyslogTls) {}
+
+  /** Plain TCP, or TLS (rsyslog's GnuTLS driver, anonymous clients) when `tls` is given. */
+  static async start(port?: number, dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-')), tls?: RsyslogTls): Promise<RsyslogServer> {
     const p = port ?? (await freePort());
     const output = join(dir, 'received.log');
     const conf = join(dir, 'rsyslog.conf');
-    writeFileSync(conf, `global(workDirectory="${dir}")
-module(load="imtcp")
+    const driver = tls === undefined ? '' : `\n  defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`;
+    const tcpModule = tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")';
+    writeFileSync(conf, `global(workDirectory="${dir}"${driver})
+${tcpModule}
 template(name="raw" type="string" string="%rawmsg%\\n")
 ruleset(name="collect") { action(type="omfile" file="${output}" template="raw" flushOnTXEnd="on" asyncWriting="off") }
 input(type="imtcp" port="${p}" address="127.0.0.1" ruleset="collect")
 `);
     const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitForTcp('127.0.0.1', p, 10_000);
-    return new RsyslogServer(child, p, output, dir);
+    let log = '';
+    child.stderr!.on('data', (d) => (log += d));
+    try {
+      await waitForTcp('127.0.0.1', p, 10_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; rsyslogd said: ${log}`);
+    }
+    return new RsyslogServer(child, p, output, dir, tls);
   }
 
   received(): string[] {
@@ -67,6 +92,6 @@ input(type="imtcp" port="${p}" address="127.0.0.1" ruleset="collect")
 
   /** A new rsyslogd on the same port and output file, as a collector coming back. */
   restart(): Promise<RsyslogServer> {
-    return RsyslogServer.start(this.port, this.dir);
+    return RsyslogServer.start(this.port, this.dir, this.tls);
   }
 }

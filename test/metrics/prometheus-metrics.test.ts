@@ -58,6 +58,14 @@ describe('Prometheus /metrics', () => {
     assert.ok(value(m, 'dnsward_guard_state_entries', { kind: 'domains' }) >= 1);
     assert.equal(value(m, 'dnsward_guard_fail_open_total'), 0);
     assert.ok(m.has('dnsward_process_resident_memory_bytes') || m.has('dnsward_process_heap_bytes'), 'process metrics');
+    const hitRatio = value(m, 'dnsward_cache_hit_ratio');
+    assert.ok(hitRatio > 0.5 && hitRatio < 1, `hit ratio ${hitRatio}`);
+    const perUpstream = m.get('dnsward_upstream_duration_seconds')!;
+    assert.equal(perUpstream.type, 'HISTOGRAM');
+    // The parser drops a histogram's own labels, so the per-upstream series is read from the text.
+    const text = await (await fetch(`http://127.0.0.1:${dw.server.metricsServer!.boundPort}/metrics`)).text();
+    const count = new RegExp(`^dnsward_upstream_duration_seconds_count\\{pool="default",upstream="127\\.0\\.0\\.1:${unbound.port}"\\} (\\d+)$`, 'm').exec(text);
+    assert.ok(count && Number(count[1]) >= 1, 'one latency histogram per upstream');
   });
 
   it('counts Tunnel Guard blocks by scope', async () => {
@@ -66,6 +74,7 @@ describe('Prometheus /metrics', () => {
     const m = await scrape();
     assert.ok(value(m, 'dnsward_guard_blocks_total', { scope: 'domain_block_started' }) >= 1);
     assert.ok(value(m, 'dnsward_guard_answers_total', { enforced: 'true' }) >= 1);
+    assert.ok(value(m, 'dnsward_blocks_total', { stage: 'guard', reason: 'domain_blocked', enforced: 'true' }) >= 1, 'blocks by stage and reason');
     assert.ok(value(m, 'dnsward_guard_active_blocks') >= 1);
     assert.ok(Number(m.get('dnsward_guard_detector_seconds')!.metrics[0].count) >= 1);
   });

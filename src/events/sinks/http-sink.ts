@@ -4,7 +4,7 @@
  * receiver fails, batches wait in a bounded buffer (oldest dropped, counted) and are retried
  * with backoff up to 30 s.
  */
-import type { EventSink } from '../event-bus.js';
+import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
 import { toEcs } from './ecs.js';
 
@@ -26,6 +26,7 @@ export class HttpSink implements EventSink {
   dropped = 0;
   sent = 0;
   failures = 0;
+  lastError = '';
   private pending: SecurityEvent[] = [];
   private retryMs = 500;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -42,6 +43,10 @@ export class HttpSink implements EventSink {
       this.pending.splice(0, this.pending.length - this.o.maxBuffered);
     }
     if (this.retryTimer === null) return this.send();
+  }
+
+  status(): SinkStatus {
+    return { name: this.name, sent: this.sent, dropped: this.dropped, buffered: this.pending.length, lastError: this.lastError || undefined };
   }
 
   async close(): Promise<void> {
@@ -69,8 +74,9 @@ export class HttpSink implements EventSink {
         this.pending.splice(0, batch.length);
         this.sent += batch.length;
         this.retryMs = 500;
-      } catch {
+      } catch (err) {
         this.failures++;
+        this.lastError = (err as Error).message;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           void this.send();

@@ -1,26 +1,38 @@
 /**
- * Security events as JSON lines in a file, rotated by size: `events.jsonl` becomes
- * `events.jsonl.1` (and so on, up to `keep`) when it would pass `maxBytes`.
+ * Security events as JSON lines in a file, rotated by size and, optionally, by age:
+ * `events.jsonl` becomes `events.jsonl.1` (and so on, up to `keep`) when it would pass
+ * `maxBytes`, or when it was started more than `maxAgeMs` ago.
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import type { EventSink } from '../event-bus.js';
+import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
 
 export class JsonlFileSink implements EventSink {
   readonly name: string;
   private size: number;
+  private startedAt: number;
+  private written = 0;
 
-  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number) {
+  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number, private readonly maxAgeMs: number | null = null, private readonly now: () => number = Date.now) {
     this.name = `jsonl:${path}`;
-    this.size = existsSync(path) ? statSync(path).size : 0;
+    const existing = existsSync(path) ? statSync(path) : null;
+    this.size = existing?.size ?? 0;
+    // A file kept from before a restart is as old as its first write (its birth time where the file system has one).
+    this.startedAt = existing === null ? now() : existing.birthtimeMs > 0 ? existing.birthtimeMs : existing.mtimeMs;
   }
 
   async write(events: SecurityEvent[]): Promise<void> {
     const text = events.map((e) => `${JSON.stringify(e)}\n`).join('');
-    if (this.size > 0 && this.size + text.length > this.maxBytes) this.rotate();
+    const tooOld = this.maxAgeMs !== null && this.now() - this.startedAt >= this.maxAgeMs;
+    if (this.size > 0 && (this.size + text.length > this.maxBytes || tooOld)) this.rotate();
     this.size += Buffer.byteLength(text);
     await appendFile(this.path, text);
+    this.written += events.length;
+  }
+
+  status(): SinkStatus {
+    return { name: this.name, sent: this.written, dropped: 0, buffered: 0 };
   }
 
   private rotate(): void {
@@ -29,5 +41,6 @@ export class JsonlFileSink implements EventSink {
     if (this.keep > 0) renameSync(this.path, `${this.path}.1`);
     else rmSync(this.path);
     this.size = 0;
+    this.startedAt = this.now();
   }
 }

@@ -1,20 +1,32 @@
 /**
  * Security events to a syslog collector: RFC 5424 messages (facility security/authorization,
  * severity from the event) carrying CEF or JSON, over TCP with octet-counting framing (RFC 6587)
- * or over UDP. A collector that is down does not slow anything: frames wait in a bounded buffer,
+ * or TLS (RFC 5425, certificate verified against the configured CA), or over UDP. A collector that is down does not slow anything: frames wait in a bounded buffer,
  * the oldest dropped and counted when it is full, and the connection is retried with backoff.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { hostname } from 'node:os';
 import type { HostPort } from '../../util/address.js';
-import type { EventSink } from '../event-bus.js';
+import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
 import { toCef } from './cef.js';
 
+export interface SyslogTls {
+  /** PEM: the CA (or self-signed certificate) the collector's certificate must chain to. */
+  ca: string;
+  /** PEM client certificate and key, for collectors that require them (mutual TLS). */
+  cert?: string;
+  key?: string;
+  /** Name to verify in the collector's certificate, when it is not the address. */
+  serverName?: string;
+}
+
 export interface SyslogOptions {
   address: HostPort;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'tls';
+  tls?: SyslogTls;
   format: 'cef' | 'json';
   /** Frames kept while the collector is unreachable. */
   maxBuffered: number;
@@ -45,6 +57,8 @@ export class SyslogSink implements EventSink {
   private retryMs = 500;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Why the last connection failed (a refused port, a certificate that did not verify, …). */
+  lastError = '';
 
   constructor(private readonly o: SyslogOptions) {
     this.name = `syslog:${o.protocol}:${o.address.host}:${o.address.port}`;
@@ -65,7 +79,11 @@ export class SyslogSink implements EventSink {
       }
       this.buffer.push(Buffer.concat([Buffer.from(`${message.length} `), message]));
     }
-    if (this.o.protocol === 'tcp') this.flush();
+    if (this.o.protocol !== 'udp') this.flush();
+  }
+
+  status(): SinkStatus {
+    return { name: this.name, sent: this.sent, dropped: this.dropped, buffered: this.buffer.length, connected: this.o.protocol === 'udp' ? undefined : this.connected, lastError: this.lastError || undefined };
   }
 
   async close(): Promise<void> {
@@ -87,15 +105,23 @@ export class SyslogSink implements EventSink {
 
   private ensureConnection(): void {
     if (this.socket !== null || this.retryTimer !== null) return;
-    const socket = connect({ host: this.o.address.host, port: this.o.address.port });
+    const { host, port } = this.o.address;
+    const tls = this.o.tls;
+    const socket = this.o.protocol === 'tls' && tls !== undefined
+      ? tlsConnect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? (isIP(host) ? undefined : host), minVersion: 'TLSv1.2' })
+      : connect({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('connect', () => {
+    // A TLS sink waits for the handshake (and the certificate check) before sending anything.
+    socket.on(this.o.protocol === 'tls' ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       this.retryMs = 500;
       this.flush();
     });
-    socket.on('error', () => socket.destroy());
+    socket.on('error', (err) => {
+      this.lastError = err.message;
+      socket.destroy();
+    });
     socket.on('close', () => {
       this.socket = null;
       this.connected = false;

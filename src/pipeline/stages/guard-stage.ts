@@ -32,6 +32,9 @@ const MAX_EDE_TEXT = 200;
 /** Detector time buckets, milliseconds (1 µs to 1 ms). */
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
+/** What a block answer was for: a domain under block, one oversized query, a quarantined client. */
+const BLOCK_REASON: Record<Verdict['scope'], string> = { domain: 'domain_blocked', query: 'query_payload', client: 'client_quarantined', none: 'other' };
+
 export class GuardStage implements Stage {
   readonly name = 'guard';
   failOpen = 0;
@@ -76,11 +79,15 @@ export class GuardStage implements Stage {
     ctx.addTrace('guard', enforce ? 'block' : verdict.action === 'block' ? 'would-block' : verdict.action, verdict.reasons[0]);
     this.onVerdict(ctx, verdict, enforce);
     if (!enforce) {
-      if (verdict.action === 'block') this.wouldBlock++;
+      if (verdict.action === 'block') {
+        this.wouldBlock++;
+        this.countBlock(verdict.scope, false);
+      }
       else if (verdict.action === 'monitor') this.monitored++;
       return pipeline.next(ctx);
     }
     this.blocked++;
+    this.countBlock(verdict.scope, true);
     const text = `Tunnel Guard: ${verdict.reasons[0] ?? 'blocked'}${verdict.incident ? ` [incident ${verdict.incident}]` : ''}`.slice(0, MAX_EDE_TEXT);
     const ede = { code: ExtendedError.BLOCKED, text };
     const quarantine = verdict.scope === 'client';
@@ -90,6 +97,21 @@ export class GuardStage implements Stage {
         ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
         : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, { withQuestion: true, ede });
     pipeline.respond(ctx, reply, quarantine ? ResponseType.QUARANTINED : ResponseType.BLOCKED, text);
+  }
+
+  /** Block answers by reason (enforced or only reported), for dnsward_blocks_total. */
+  private readonly blocksByReason = new Map<string, number>();
+
+  private countBlock(scope: Verdict['scope'], enforced: boolean): void {
+    const key = `${BLOCK_REASON[scope]}|${enforced}`;
+    this.blocksByReason.set(key, (this.blocksByReason.get(key) ?? 0) + 1);
+  }
+
+  blockCounts(): Array<{ stage: string; reason: string; enforced: boolean; count: number }> {
+    return [...this.blocksByReason].map(([key, count]) => {
+      const [reason, enforced] = key.split('|');
+      return { stage: this.name, reason, enforced: enforced === 'true', count };
+    });
   }
 
   onResponse(ctx: QueryContext): void {
