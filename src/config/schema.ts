@@ -158,11 +158,17 @@ export const configSchema = z.object({
   metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),
-    file: z.object({ path: z.string(), maxSize: size.default(64 << 20), maxAge: duration.nullable().default(null), keep: z.number().int().min(0).max(100).default(5) }).strict().nullable().default(null),
+    file: z.object({
+      path: z.string(),
+      format: z.enum(['json', 'ocsf', 'ecs']).default('json'),
+      maxSize: size.default(64 << 20),
+      maxAge: duration.nullable().default(null),
+      keep: z.number().int().min(0).max(100).default(5),
+    }).strict().nullable().default(null),
     syslog: z.array(z.object({
       address: z.string(),
       protocol: z.enum(['tcp', 'udp', 'tls']).default('tcp'),
-      format: z.enum(['cef', 'json']).default('cef'),
+      format: z.enum(['cef', 'json', 'ocsf', 'ecs']).default('cef'),
       maxBuffered: z.number().int().min(1).default(10_000),
       tls: z.object({
         ca: pemFile,
@@ -192,6 +198,7 @@ export const configSchema = z.object({
       url: z.string().url(),
       token: z.string().optional(),
       index: z.string().default('dnsward-events'),
+      format: z.enum(['json', 'ocsf']).default('json'),
       maxBuffered: z.number().int().min(1).default(10_000),
       timeout: duration.default(5000),
     }).strict()).default([]),

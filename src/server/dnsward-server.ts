@@ -77,7 +77,7 @@ export class DnswardServer {
     this.health = this.buildHealthChecker(config);
     const g = config.guard;
     const sinks: EventSink[] = [];
-    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep, config.events.file.maxAge));
+    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep, config.events.file.maxAge, Date.now, config.events.file.format));
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
     for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
     const ql = config.queryLog;

@@ -4,9 +4,8 @@
  * line breaks (CEF implementation standard, rev. 25). The stage trace goes in `cs6` as
  * `stage:score` pairs; the full trace stays in the JSON sinks.
  */
+import { packageVersion } from '../../util/package-version.js';
 import type { SecurityEvent } from '../security-event.js';
-
-const VERSION = '0.1.0';
 
 const header = (v: string) => v.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 const value = (v: string) => v.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n/g, '\\n');
@@ -43,5 +42,5 @@ export function toCef(e: SecurityEvent): string {
     ['externalId', e.id],
   ];
   const extensions = ext.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${value(String(v))}`).join(' ');
-  return `CEF:0|dnsward|dnsward|${VERSION}|${header(e.type)}|${header(NAMES[e.type])}|${e.severity}|${extensions}`;
+  return `CEF:0|dnsward|dnsward|${packageVersion()}|${header(e.type)}|${header(NAMES[e.type])}|${e.severity}|${extensions}`;
 }

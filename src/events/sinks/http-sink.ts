@@ -7,6 +7,7 @@
 import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
 import { toEcs } from './ecs.js';
+import { toOcsf } from './ocsf.js';
 
 export type HttpSinkKind = 'splunk-hec' | 'elasticsearch' | 'webhook';
 
@@ -19,6 +20,8 @@ export interface HttpSinkOptions {
   index: string;
   maxBuffered: number;
   timeoutMs: number;
+  /** Webhook body: dnsward's JSON ({"events": [...]}) or a JSON array of OCSF events. */
+  format?: 'json' | 'ocsf';
 }
 
 export class HttpSink implements EventSink {
@@ -103,7 +106,10 @@ export class HttpSink implements EventSink {
           headers: { 'content-type': 'application/x-ndjson', ...auth },
         };
       default:
-        return { body: JSON.stringify({ events: batch }), headers: { 'content-type': 'application/json', ...auth } };
+        return {
+          body: this.o.format === 'ocsf' ? JSON.stringify(batch.map(toOcsf)) : JSON.stringify({ events: batch }),
+          headers: { 'content-type': 'application/json', ...auth },
+        };
     }
   }
 }

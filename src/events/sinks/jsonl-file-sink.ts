@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
+import { type EventFormat, formatEvent } from './event-format.js';
 
 export class JsonlFileSink implements EventSink {
   readonly name: string;
@@ -14,7 +15,7 @@ export class JsonlFileSink implements EventSink {
   private startedAt: number;
   private written = 0;
 
-  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number, private readonly maxAgeMs: number | null = null, private readonly now: () => number = Date.now) {
+  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number, private readonly maxAgeMs: number | null = null, private readonly now: () => number = Date.now, private readonly format: EventFormat = 'json') {
     this.name = `jsonl:${path}`;
     const existing = existsSync(path) ? statSync(path) : null;
     this.size = existing?.size ?? 0;
@@ -23,7 +24,7 @@ export class JsonlFileSink implements EventSink {
   }
 
   async write(events: SecurityEvent[]): Promise<void> {
-    const text = events.map((e) => `${JSON.stringify(e)}\n`).join('');
+    const text = events.map((e) => `${formatEvent(e, this.format)}\n`).join('');
     const tooOld = this.maxAgeMs !== null && this.now() - this.startedAt >= this.maxAgeMs;
     if (this.size > 0 && (this.size + text.length > this.maxBytes || tooOld)) this.rotate();
     this.size += Buffer.byteLength(text);

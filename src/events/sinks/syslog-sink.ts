@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { HostPort } from '../../util/address.js';
 import type { EventSink, SinkStatus } from '../event-bus.js';
 import type { SecurityEvent } from '../security-event.js';
-import { toCef } from './cef.js';
+import { type EventFormat, formatEvent } from './event-format.js';
 
 export interface SyslogTls {
   /** PEM: the CA (or self-signed certificate) the collector's certificate must chain to. */
@@ -27,7 +27,7 @@ export interface SyslogOptions {
   address: HostPort;
   protocol: 'tcp' | 'udp' | 'tls';
   tls?: SyslogTls;
-  format: 'cef' | 'json';
+  format: EventFormat;
   /** Frames kept while the collector is unreachable. */
   maxBuffered: number;
 }
@@ -40,9 +40,9 @@ function syslogSeverity(cef: number): number {
   return cef >= 8 ? 2 : cef >= 6 ? 4 : cef >= 4 ? 5 : 6;
 }
 
-export function syslogMessage(e: SecurityEvent, format: 'cef' | 'json'): string {
+export function syslogMessage(e: SecurityEvent, format: EventFormat): string {
   const pri = FACILITY_AUTHPRIV * 8 + syslogSeverity(e.severity);
-  const body = format === 'cef' ? toCef(e) : JSON.stringify(e);
+  const body = formatEvent(e, format);
   return `<${pri}>1 ${e.time} ${HOST} dnsward ${process.pid} ${e.type} - ${body}`;
 }
 
