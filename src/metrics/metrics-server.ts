@@ -1,13 +1,13 @@
 /** `GET /metrics` in the Prometheus text format, on its own listener (`metrics.listen`). */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import type { MetricsSource } from './prometheus-metrics.js';
 import type { HostPort } from '../util/address.js';
 
 export class MetricsServer {
   private app: FastifyInstance | null = null;
   boundPort = 0;
 
-  constructor(private readonly address: HostPort, private readonly registry: Registry) {}
+  constructor(private readonly address: HostPort, private readonly registry: MetricsSource) {}
 
   async start(): Promise<void> {
     const app = Fastify({ logger: false });

@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics (prom-client) read from the server's own counters at scrape time: nothing
  * is added to the query path. Counters and gauges are computed from DnswardServer.snapshot() and
- * the latency histograms the pipeline already keeps.
+ * the latency histograms the pipeline already keeps. With workers, each worker registers its
+ * registry for prom-client's AggregatorRegistry, and the primary serves the sum (ratios
+ * averaged, health as the minimum).
  */
-import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import type { DnswardServer } from '../server/dnsward-server.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 
@@ -12,12 +14,13 @@ type Sample = { labels: Labels; value: number };
 
 /** A metric whose samples are produced at scrape time (prom-client's `get()` contract). */
 class ScrapedMetric {
-  readonly aggregator = 'sum' as const;
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: 'counter' | 'gauge',
     private readonly samples: () => Sample[],
+    /** How the cluster primary combines workers' values (prom-client's AggregatorRegistry). */
+    readonly aggregator: 'sum' | 'average' | 'min' | 'max' = 'sum',
   ) {}
 
   get(): MetricObjectWithValues<MetricValue<string>> {
@@ -84,7 +87,7 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_cache_hit_ratio', 'Cache hits over cache lookups since start (rate(hits)/rate(hits+misses) gives it over a window).', 'gauge', () => {
     const c = snap().cache;
     return [{ labels: {}, value: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }];
-  }));
+  }, 'average'));
   add(new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.entries }]));
   add(new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.bytes }]));
   const upstream = (field: 'queries' | 'answers' | 'timeouts' | 'errors' | 'latencyAvgMs' | 'outstanding', scale = 1) => () =>
@@ -96,7 +99,7 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_upstream_latency_avg_seconds', 'Average answer latency of each upstream since start.', 'gauge', upstream('latencyAvgMs', 0.001)));
   add(new ScrapedHistogram('dnsward_upstream_duration_seconds', 'Time from sending a query to an upstream to its answer, per upstream.', () => server.upstreamLatencies()));
   add(new ScrapedMetric('dnsward_upstream_outstanding', 'Queries waiting on each upstream.', 'gauge', upstream('outstanding')));
-  add(new ScrapedMetric('dnsward_upstream_healthy', '1 when the upstream is considered healthy.', 'gauge', () => snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u.healthy ? 1 : 0 }))));
+  add(new ScrapedMetric('dnsward_upstream_healthy', '1 when the upstream is considered healthy.', 'gauge', () => snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u.healthy ? 1 : 0 })), 'min'));
   const g = () => snap().guard;
   add(new ScrapedMetric('dnsward_guard_blocks_total', 'Queries Tunnel Guard blocked, by scope (domain block started, query, blocked domain, quarantined client).', 'counter', () => [
     { labels: { scope: 'domain_block_started' }, value: g().domainBlocks },
@@ -138,4 +141,22 @@ export function buildRegistry(server: DnswardServer): Registry {
   }));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
   return registry;
+}
+
+/** In a cluster worker: offer this worker's metrics to the primary's aggregating scrape. */
+export function offerWorkerMetrics(server: DnswardServer): void {
+  AggregatorRegistry.setRegistries([buildRegistry(server)]);
+  // Constructing one installs prom-client's listener for the primary's requests (in workers too).
+  new AggregatorRegistry();
+}
+
+/** In the cluster primary: every worker's metrics, combined, at scrape time. */
+export function clusterMetricsSource(): MetricsSource {
+  const aggregator = new AggregatorRegistry();
+  return { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() };
+}
+
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
 }

@@ -22,7 +22,7 @@ import { securityEvent, type SecurityEventType } from '../events/security-event.
 import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { SyslogSink } from '../events/sinks/syslog-sink.js';
 import { HttpSink } from '../events/sinks/http-sink.js';
-import { buildRegistry } from '../metrics/prometheus-metrics.js';
+import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
 import { packageVersion } from '../util/package-version.js';
@@ -111,10 +111,12 @@ export class DnswardServer {
   async start(): Promise<void> {
     this.openGuardStore();
     await this.syncListeners(this.config);
-    // One metrics listener per machine: the primary's (or the only process's).
-    if (this.config.metrics.listen !== null && cluster.isPrimary) {
-      this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this));
-      await this.metricsServer.start();
+    // One metrics listener per machine: the only process's, or the primary's, which sums the workers'.
+    if (this.config.metrics.listen !== null) {
+      if (cluster.isPrimary) {
+        this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this));
+        await this.metricsServer.start();
+      } else offerWorkerMetrics(this);
     }
     this.health.start();
     this.dnstap?.start();

@@ -84,9 +84,12 @@ upstreams:
     }
   });
 
-  it('runs two workers sharing the listeners, and shuts down cleanly', async () => {
+  it('runs two workers sharing the listeners, sums their metrics in the primary, and shuts down cleanly', async () => {
     const port = await freePort();
-    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--workers', '2', '--data-dir', join(dir, 'var-workers')]);
+    const metricsPort = await freePort();
+    const conf = join(dir, 'workers.yaml');
+    writeFileSync(conf, `metrics: { listen: "127.0.0.1:${metricsPort}" }\n`);
+    const server = CliServer.start(['--config', conf, '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--workers', '2', '--data-dir', join(dir, 'var-workers')]);
     try {
       await server.waitForLog('dnsward started', 2);
       for (let i = 0; i < 6; i++) {
@@ -99,6 +102,11 @@ upstreams:
       await server.waitForLog('configuration reloaded', 2); // each worker reloads
       const after = await dig('127.0.0.1', port, ['h20.example.test', 'A']);
       assert.match(after.answers[0], /192\.0\.2\.21$/);
+      // Whichever worker took each query, the primary's scrape sums both.
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(text, /^dnsward_queries_total\{transport="udp"\} 7$/m);
+      assert.match(text, /^dnsward_queries_total\{transport="tcp"\} 6$/m);
+      assert.match(text, /^dnsward_query_duration_seconds_count 13$/m);
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
     }

@@ -10,6 +10,8 @@ import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
 import { ControlServer } from '../../control/control-server.js';
 import { DnswardServer } from '../../server/dnsward-server.js';
+import { MetricsServer } from '../../metrics/metrics-server.js';
+import { clusterMetricsSource } from '../../metrics/prometheus-metrics.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
@@ -140,7 +142,9 @@ async function runPrimary(config: Config, workers: number, load: () => { config:
     log.error({ worker: worker.id, code, signal }, 'worker died: starting a new one');
     setTimeout(fork, 500).unref();
   });
-  log.info({ workers }, 'dnsward primary started');
+  const metrics = config.metrics.listen === null ? null : new MetricsServer(config.metrics.listen, clusterMetricsSource());
+  await metrics?.start();
+  log.info({ workers, metrics: config.metrics.listen === null ? null : formatHostPort(config.metrics.listen) }, 'dnsward primary started');
   return new Promise<number>((resolve) => {
     process.on('SIGHUP', () => {
       try {
@@ -158,7 +162,7 @@ async function runPrimary(config: Config, workers: number, load: () => { config:
       let left = alive.length;
       const done = () => {
         removePidFile(config.dataDir);
-        resolve(0);
+        void metrics?.stop().finally(() => resolve(0));
       };
       if (left === 0) return done();
       for (const w of alive) {
