@@ -1,5 +1,6 @@
 /** `/metrics` scraped over HTTP and read with a Prometheus text-format parser, against real traffic. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { dig } from '../helpers/dns-client.js';
@@ -77,5 +78,14 @@ describe('Prometheus /metrics', () => {
     assert.ok(value(m, 'dnsward_blocks_total', { stage: 'guard', reason: 'domain_blocked', enforced: 'true' }) >= 1, 'blocks by stage and reason');
     assert.ok(value(m, 'dnsward_guard_active_blocks') >= 1);
     assert.ok(Number(m.get('dnsward_guard_detector_seconds')!.metrics[0].count) >= 1);
+  });
+
+  it('has every metric the Grafana dashboard in docs/ queries', async () => {
+    const dashboard = readFileSync(new URL('../../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const wanted = new Set([...dashboard.matchAll(/\b(dnsward_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|sum|count)$/, '')));
+    assert.ok(wanted.size >= 20, `${wanted.size} metrics in the dashboard`);
+    const exported = await scrape();
+    const missing = [...wanted].filter((name) => !exported.has(name));
+    assert.deepEqual(missing, []);
   });
 });
