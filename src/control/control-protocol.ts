@@ -12,6 +12,8 @@ export type ControlRequest =
   | { cmd: 'allow'; who: string; domain?: string; client?: string; seconds: number }
   | { cmd: 'unblock'; who: string; domain: string }
   | { cmd: 'quarantine'; who: string; client: string; seconds: number }
-  | { cmd: 'release'; who: string; client: string };
+  | { cmd: 'release'; who: string; client: string }
+  /** Tunnel Guard in monitor mode for `seconds` (0: back to the configured mode now). */
+  | { cmd: 'monitor'; who: string; seconds: number };
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

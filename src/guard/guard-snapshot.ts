@@ -19,6 +19,8 @@ export interface GuardSnapshot {
   nameBits: number[];
   pairDayInfo: number[];
   pendingRefresh: number;
+  /** When the guard saw its first query (seconds); absent in snapshots from before it was kept. */
+  learningSince?: number | null;
   seen: SeenState;
   seenPairs: SeenState;
   domains: Generations<object>;
@@ -70,6 +72,7 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     nameBits: [...guard.nameBits.bins],
     pairDayInfo: [...guard.pairDayInfo.bins],
     pendingRefresh: guard.pendingRefresh,
+    learningSince: guard.learningSince,
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
     domains: guard.domains.generations(),
@@ -106,6 +109,7 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.nameBits.load(s.nameBits);
   guard.pairDayInfo.load(s.pairDayInfo);
   guard.pendingRefresh = s.pendingRefresh;
+  guard.learningSince = s.learningSince ?? null;
   const seen = (state: SeenState) => ({ current: bytesOf(state.current), previous: bytesOf(state.previous), inserted: state.inserted });
   guard.seen.import(seen(s.seen));
   guard.seenPairs.import(seen(s.seenPairs));
@@ -177,6 +181,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     nameBits: [...guard.nameBits.bins],
     pairDayInfo: [...guard.pairDayInfo.bins],
     pendingRefresh: guard.pendingRefresh,
+    learningSince: guard.learningSince,
     seenInserted: seen.inserted,
     seenPairsInserted: seenPairs.inserted,
     nextIds: [guard.nextDomainId, guard.nextClientId],

@@ -199,6 +199,8 @@ export class TunnelGuard {
   nextClientId = 0;
   /** New names learned since the last refresh point. */
   pendingRefresh = 0;
+  /** When this guard saw its first query (seconds): how long the network has been learned. */
+  learningSince: number | null = null;
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -254,6 +256,7 @@ export class TunnelGuard {
   observe(q: GuardQuery): Verdict {
     this.counters.queries++;
     const ts = q.ts;
+    this.learningSince ??= ts;
     // Operator decisions come first: a quarantined client gets nothing.
     if (this.quarantines.length > 0) {
       const quarantine = this.quarantineOf(q.client, ts);
@@ -381,14 +384,7 @@ export class TunnelGuard {
     }
 
     // Stage 3: the learned normal, and what this domain's use says about it.
-    const known = knownEncoder(domainName);
-    const hours = activeHourCount(domain);
-    const established = ts - domain.firstSeen >= 86400 && hours >= 6;
-    const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
-    const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
-    let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
-    if (multiplier > 64) multiplier = 64;
-    const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
+    const { known, hours, established, stableTemplate, multiplier, recognised } = this.normalOf(domainName, domain, ts);
     const domainClients = domain.clients;
     const age = ts - domain.firstSeen;
     const normalStage = (): StageReport => {
@@ -579,6 +575,99 @@ export class TunnelGuard {
   expire(now: number): void {
     this.overrides = this.overrides.filter((o) => o.until > now);
     this.quarantines = this.quarantines.filter((qr) => qr.until > now);
+  }
+
+  /** What the learned normal says about a domain: legitimate-encoder evidence and its multiplier. */
+  private normalOf(domainName: string, domain: DomainState, ts: number) {
+    const known = knownEncoder(domainName);
+    const hours = activeHourCount(domain);
+    const established = ts - domain.firstSeen >= 86400 && hours >= 6;
+    const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
+    const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
+    let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
+    if (multiplier > 64) multiplier = 64;
+    const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
+    return { known, hours, established, stableTemplate, multiplier, recognised };
+  }
+
+  /**
+   * What Tunnel Guard knows and thinks normal about a registered domain (for the console and
+   * operators); undefined when it has not seen the domain. Reads state only.
+   */
+  describeDomain(domainName: string, now: number) {
+    const domain = this.domains.peek(domainName);
+    if (domain === undefined) return undefined;
+    const n = this.normalOf(domainName, domain, now);
+    const block = this.blocks.peek(domainName);
+    return {
+      domain: domainName,
+      firstSeen: domain.firstSeen,
+      lastSeen: domain.lastSeen,
+      queries: domain.queries,
+      uniqueNames: domain.uniqueNames,
+      clients: domain.clients,
+      rareQtypes: domain.rareQtypes,
+      nxdomainRatio: domain.responses > 0 ? round(domain.nxdomain / domain.responses) : 0,
+      downstreamBytes: round(domain.downstream),
+      templateStability: round(domain.templateStability),
+      activeHours: n.hours,
+      leakedBytes: round(domain.leaked),
+      samples: domain.samples.slice(),
+      knownEncoder: n.known ?? null,
+      recognisedEncoder: n.recognised,
+      established: n.established,
+      stableTemplate: n.stableTemplate,
+      encoderMultiplier: round(n.multiplier),
+      /** Bytes of encoded information one client may send per minute / hour / day before a block. */
+      budgetBytes: [0, 1, 2].map((w) => {
+        const b = this.windowBudget(w, n.multiplier, n.recognised);
+        return Number.isFinite(b) ? round(b) : null;
+      }),
+      block: block !== undefined && block.until > now ? { incident: block.incident, since: block.since, until: block.until, offenses: block.offenses } : null,
+    };
+  }
+
+  /** Registered domains whose name contains `text`, busiest first (bounded scan). */
+  searchDomains(text: string, limit: number, now: number) {
+    const needle = text.toLowerCase();
+    const found: Array<{ domain: string; queries: number; clients: number; lastSeen: number; leakedBytes: number; blocked: boolean }> = [];
+    const listed = new Set<string>();
+    let scanned = 0;
+    for (const [name, d] of this.domains.entries()) {
+      if (++scanned > 200_000) break;
+      if ((needle !== '' && !name.includes(needle)) || listed.has(name)) continue;
+      listed.add(name);
+      const block = this.blocks.peek(name);
+      found.push({ domain: name, queries: d.queries, clients: d.clients, lastSeen: d.lastSeen, leakedBytes: round(d.leaked), blocked: block !== undefined && block.until > now });
+    }
+    return found.sort((a, b) => b.queries - a.queries).slice(0, limit);
+  }
+
+  /** A client's state: when first seen, how many domains, encoded bytes in the windows, quarantine. */
+  describeClient(client: string, now: number) {
+    const c = this.clients.peek(client);
+    const quarantine = this.quarantines.find((q) => q.client === client && q.until > now);
+    if (c === undefined && quarantine === undefined) return undefined;
+    return {
+      client,
+      firstSeen: c?.firstSeen ?? null,
+      domains: c?.domains ?? 0,
+      leakedBytes: round(c?.leaked ?? 0),
+      encodedBytes: c ? { minute: round(c.info[0]), hour: round(c.info[1]), day: round(c.info[2]) } : null,
+      quarantine: quarantine ? { until: quarantine.until, by: quarantine.by, incident: quarantine.incident } : null,
+    };
+  }
+
+  /** Legitimate heavy encoders the network has shown (many clients, one stable template) or the documented list holds. */
+  recognisedEncoders(now: number, limit = 100) {
+    const out: Array<{ domain: string; clients: number; uniqueNames: number; known: string | null; multiplier: number }> = [];
+    for (const [name, d] of this.domains.entries()) {
+      const n = this.normalOf(name, d, now);
+      if (!n.recognised) continue;
+      out.push({ domain: name, clients: d.clients, uniqueNames: d.uniqueNames, known: n.known ?? null, multiplier: round(n.multiplier) });
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   private windowBudget(window: number, multiplier: number, recognised: boolean): number {

@@ -158,7 +158,7 @@ export class DnswardServer {
     }
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
-    this.parts.guard.configure(next.guard);
+    this.parts.guard.configure(this.monitorUntil === null ? next.guard : { ...next.guard, mode: 'monitor' });
     this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
@@ -259,12 +259,46 @@ export class DnswardServer {
         audit('release', request.client, {});
         break;
       }
+      case 'monitor': {
+        // A temporary monitor-only period (a new network, a suspected false positive); the
+        // configured mode comes back by itself when it expires.
+        if (this.monitorTimer) clearTimeout(this.monitorTimer);
+        this.monitorTimer = null;
+        if (request.seconds > 0) {
+          this.monitorUntil = now + request.seconds;
+          this.parts.guard.configure({ ...this.config.guard, mode: 'monitor' });
+          this.monitorTimer = setTimeout(() => this.endMonitor(), request.seconds * 1000);
+          this.monitorTimer.unref();
+        } else this.endMonitor();
+        result = { mode: this.parts.guard.mode, until: this.monitorUntil };
+        this.guardStore?.audit({ at: Date.now(), who: request.who, action: 'monitor', subject: 'tunnel-guard', detail: JSON.stringify(result) });
+        return result;
+      }
       default:
         throw new Error(`unknown command ${(request as { cmd: string }).cmd}`);
     }
     // Operator decisions are kept at once (on this thread), not at the next periodic snapshot.
     this.saveGuard(true);
     return result;
+  }
+
+  private monitorTimer: NodeJS.Timeout | null = null;
+  /** Until when (seconds) an operator put Tunnel Guard in monitor mode; null when not. */
+  monitorUntil: number | null = null;
+
+  private endMonitor(): void {
+    this.monitorUntil = null;
+    this.monitorTimer = null;
+    this.parts.guard.configure(this.config.guard);
+  }
+
+  get guardMode(): string {
+    return this.parts.guard.mode;
+  }
+
+  /** The running configuration (secrets redacted), for the console's read-only view. */
+  get runningConfig(): Config {
+    return this.config;
   }
 
   private onVerdict(ctx: QueryContext, verdict: Verdict, enforced: boolean): void {
@@ -322,6 +356,7 @@ export class DnswardServer {
     await Promise.all(udp.map((l) => l.close()));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
     try {
       this.saveGuard(true);
     } catch (err) {

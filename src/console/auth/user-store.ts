@@ -1,0 +1,101 @@
+/**
+ * Console users and API tokens, in the embedded store (`<dataDir>/dnsward.db`). Passwords are
+ * scrypt hashes; API tokens are random 32-byte secrets of which only a SHA-256 is kept (shown
+ * once, when made). There is no default user: the first admin comes from `dnsward user add` or
+ * from DNSWARD_ADMIN_PASSWORD when no user exists yet.
+ */
+import Database from 'better-sqlite3';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './password.js';
+
+export type Role = 'admin' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'viewer'];
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+  createdBy: string;
+  lastUsed: number | null;
+}
+
+const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+export class UserError extends Error {}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export class UserStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS console_user (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, last_used INTEGER);`);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM console_user').get() as { n: number }).n;
+  }
+
+  list(): Array<{ name: string; role: Role; createdAt: number }> {
+    return this.db.prepare('SELECT name, role, created_at AS createdAt FROM console_user ORDER BY name').all() as Array<{ name: string; role: Role; createdAt: number }>;
+  }
+
+  /** Adds a user or sets a new password and role for an existing one. */
+  async set(name: string, password: string, role: Role): Promise<void> {
+    if (!USER_NAME.test(name)) throw new UserError(`user name "${name}" must be 1–64 letters, digits or . _ @ -`);
+    if (!ROLES.includes(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}, not "${role}"`);
+    if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    const hash = await hashPassword(password);
+    this.db.prepare('INSERT INTO console_user (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role, hash = excluded.hash').run(name, role, hash, Date.now());
+  }
+
+  remove(name: string): boolean {
+    return this.db.prepare('DELETE FROM console_user WHERE name = ?').run(name).changes > 0;
+  }
+
+  /** The user's role when the password is right; undefined otherwise (same work either way). */
+  async verify(name: string, password: string): Promise<Role | undefined> {
+    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as { role: Role; hash: string } | undefined;
+    // An unknown user still costs one scrypt, so timing does not tell which names exist.
+    const ok = await verifyPassword(password, row?.hash ?? DUMMY_HASH);
+    return ok && row !== undefined ? row.role : undefined;
+  }
+
+  /** Makes an API token; the secret is returned once and never stored. */
+  createToken(name: string, role: Role, createdBy: string): { token: string; id: string } {
+    if (!ROLES.includes(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}, not "${role}"`);
+    const id = randomUUID();
+    const token = `dw_${randomBytes(32).toString('base64url')}`;
+    this.db.prepare('INSERT INTO console_token (id, name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, role, sha256(token), Date.now(), createdBy);
+    return { token, id };
+  }
+
+  tokens(): ApiToken[] {
+    return this.db.prepare('SELECT id, name, role, created_at AS createdAt, created_by AS createdBy, last_used AS lastUsed FROM console_token ORDER BY created_at').all() as ApiToken[];
+  }
+
+  revokeToken(id: string): boolean {
+    return this.db.prepare('DELETE FROM console_token WHERE id = ?').run(id).changes > 0;
+  }
+
+  /** The token's name and role when it is valid. */
+  checkToken(token: string): { name: string; role: Role } | undefined {
+    const hash = sha256(token);
+    const row = this.db.prepare('SELECT id, name, role FROM console_token WHERE hash = ?').get(hash) as { id: string; name: string; role: Role } | undefined;
+    if (row === undefined) return undefined;
+    this.db.prepare('UPDATE console_token SET last_used = ? WHERE id = ?').run(Date.now(), row.id);
+    return { name: `token:${row.name}`, role: row.role };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+// A fixed hash of a random password nobody knows, for unknown users.
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
