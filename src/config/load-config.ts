@@ -19,6 +19,8 @@ export interface ConfigOverrides {
   workers?: string;
   /** `--guard off|monitor|block`: Tunnel Guard's mode, over the file's guard.mode. */
   guardMode?: string;
+  /** `--console ADDR[:PORT]|off`: the console's listener, over the file's console.listen. */
+  console?: string;
 }
 
 export interface LoadedConfig {
@@ -87,6 +89,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.dataDir) doc.dataDir = overrides.dataDir;
   if (overrides.workers) doc.workers = overrides.workers === 'auto' ? 'auto' : Number(overrides.workers);
   if (overrides.guardMode) doc.guard = { ...((doc.guard as object | undefined) ?? {}), mode: overrides.guardMode };
+  if (overrides.console) doc.console = { ...((doc.console as object | undefined) ?? {}), listen: overrides.console === 'off' ? null : overrides.console };
   const config = validateConfig(doc, overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source);
   if (config.upstreams.servers.length === 0) {
     const own = config.listen.map((l) => l.address.host);

@@ -21,6 +21,12 @@ const hostPort = (defaultPort: number) =>
 
 const protocol = z.enum(['udp', 'tcp']);
 
+function parseHostPortOrThrow(text: string) {
+  const hp = parseHostPort(text, 0);
+  if (typeof hp === 'string') throw new Error(hp);
+  return hp;
+}
+
 /** A PEM file's path in the config; its content once loaded (read at load, so a missing file is a config error). */
 const pemFile = z.string().transform((path, ctx) => {
   try {
@@ -155,6 +161,11 @@ export const configSchema = z.object({
     responses: z.boolean().default(true),
     maxBuffered: size.default(4 << 20),
   }).strict().nullable().default(null),
+  console: z.object({
+    listen: hostPort(8053).nullable().default(parseHostPortOrThrow('127.0.0.1:8053')),
+    tls: z.object({ cert: pemFile, key: pemFile }).strict().optional(),
+    sessionTimeout: duration.default(8 * 3_600_000),
+  }).strict().prefault({}),
   metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),

@@ -35,6 +35,11 @@ export class EventBus {
 
   constructor(private readonly sinks: EventSink[], readonly capacity = 10_000, private readonly onSinkError: (sink: string, error: unknown) => void = () => {}) {}
 
+  /** Adds a sink after start (the console's live fan-out). */
+  addSink(sink: EventSink): void {
+    this.sinks.push(sink);
+  }
+
   get depth(): number {
     return this.queue.length;
   }

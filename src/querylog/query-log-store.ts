@@ -45,7 +45,8 @@ export interface EventFilter {
   until?: number;
   client?: string;
   domain?: string;
-  type?: string;
+  /** One event type, or any of several. */
+  type?: string | string[];
   incident?: string;
   limit?: number;
 }
@@ -147,7 +148,8 @@ export class QueryLogStore {
     if (f.until !== undefined) { where.push('t <= ?'); args.push(f.until); }
     if (f.client !== undefined) { where.push('client = ?'); args.push(f.client); }
     if (f.domain !== undefined) { where.push('domain = ?'); args.push(f.domain.toLowerCase().replace(/\.$/, '')); }
-    if (f.type !== undefined) { where.push('type = ?'); args.push(f.type); }
+    if (typeof f.type === 'string') { where.push('type = ?'); args.push(f.type); }
+    else if (Array.isArray(f.type) && f.type.length > 0) { where.push(`type IN (${f.type.map(() => '?').join(', ')})`); args.push(...f.type); }
     if (f.incident !== undefined) { where.push('incident = ?'); args.push(f.incident); }
     const sql = `SELECT body FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, clampLimit(f.limit)) as Array<{ body: string }>).map((r) => JSON.parse(r.body) as SecurityEvent);

@@ -24,6 +24,7 @@ import { SyslogSink } from '../events/sinks/syslog-sink.js';
 import { HttpSink } from '../events/sinks/http-sink.js';
 import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
 import { QueryLog } from '../querylog/query-log.js';
+import { ConsoleServer } from '../console/console-server.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
 import { packageVersion } from '../util/package-version.js';
 import { mkdirSync } from 'node:fs';
@@ -62,6 +63,7 @@ export class DnswardServer {
   guardStore: GuardStore | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   metricsServer: MetricsServer | null = null;
+  consoleServer: ConsoleServer | null = null;
   readonly events: EventBus;
   readonly queryLog: QueryLog;
   readonly dnstap: DnstapLogger | null;
@@ -117,6 +119,15 @@ export class DnswardServer {
         this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this));
         await this.metricsServer.start();
       } else offerWorkerMetrics(this);
+    }
+    // The console belongs to a standalone process (with workers, each has its own guard: no console yet).
+    if (this.config.console.listen !== null && cluster.isPrimary) {
+      const c = this.config.console;
+      this.consoleServer = new ConsoleServer(this, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(this.config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 } }, this.log);
+      this.events.addSink(this.consoleServer.fanout);
+      await this.bootstrapAdmin(this.consoleServer);
+      await this.consoleServer.start();
+      this.log.info({ console: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen!.host, port: this.consoleServer.boundPort })}/`, users: this.consoleServer.users.count() }, 'console listening');
     }
     this.health.start();
     this.dnstap?.start();
@@ -344,6 +355,7 @@ export class DnswardServer {
   async stop(): Promise<void> {
     this.health.stop();
     await this.metricsServer?.stop();
+    await this.consoleServer?.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());
@@ -369,6 +381,23 @@ export class DnswardServer {
     this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
+  }
+
+  /**
+   * The first admin: DNSWARD_ADMIN_PASSWORD creates user "admin" when no console user exists
+   * (there is no default password; `dnsward user add` is the other way).
+   */
+  private async bootstrapAdmin(console: ConsoleServer): Promise<void> {
+    const password = process.env.DNSWARD_ADMIN_PASSWORD;
+    if (password === undefined || password === '' || console.users.count() > 0) return;
+    await console.users.set('admin', password, 'admin');
+    this.auditConsole('DNSWARD_ADMIN_PASSWORD', 'user-set', 'admin', { role: 'admin' });
+    this.log.info('console user "admin" created from DNSWARD_ADMIN_PASSWORD');
+  }
+
+  /** Console changes that are not guard commands (users, tokens) go to the same audit log. */
+  auditConsole(who: string, action: string, subject: string, detail: object): void {
+    this.guardStore?.audit({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
   }
 
   /** Per-upstream answer latency, for the metrics histogram. */

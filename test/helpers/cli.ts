@@ -22,8 +22,10 @@ export class CliServer {
     child.stderr!.on('data', (d) => (this.log += d));
   }
 
-  static start(args: string[]): CliServer {
-    return new CliServer(spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  static start(args: string[], env: Record<string, string> = {}): CliServer {
+    // The console (on by default on 127.0.0.1:8053) stays off unless a test asks for it.
+    const consoleArgs = args.includes('--console') ? [] : ['--console', 'off'];
+    return new CliServer(spawn(process.execPath, [CLI, 'serve', ...consoleArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   }
 
   /** Waits (bounded) until the log contains `text` `count` times. */

@@ -24,6 +24,7 @@ const options = {
   'data-dir': { type: 'string' },
   workers: { type: 'string' },
   guard: { type: 'string' },
+  console: { type: 'string' },
 } as const;
 
 export const serveCommand: Command = {
@@ -49,6 +50,11 @@ Options:
       --guard off|monitor|block
                                Tunnel Guard's mode (default block; guard.mode in
                                the file): block cuts tunnels, monitor only reports
+      --console ADDR[:PORT]|off
+                               the web console's listener (default 127.0.0.1:8053;
+                               console.listen in the file). Log in needs a user:
+                               'dnsward user add NAME', or DNSWARD_ADMIN_PASSWORD
+                               set when no user exists creates "admin"
   -h, --help                   show this help
 
 Signals: SIGHUP reloads the configuration (a bad one is refused, the running one
@@ -63,6 +69,7 @@ SIGUSR1 logs a counters snapshot.`,
       dataDir: values['data-dir'] as string | undefined,
       workers: values.workers as string | undefined,
       guardMode: values.guard as string | undefined,
+      console: values.console as string | undefined,
     };
     const configFile = values.config as string | undefined;
     const load = () => loadConfig(configFile, overrides);

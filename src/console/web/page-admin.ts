@@ -1,0 +1,45 @@
+/** Actions & audit (active blocks, allows, quarantines, who did what) and the running config. */
+import { api, ApiError } from './client.js';
+import { clear, h, table, time, toast } from './dom.js';
+import type { Me } from './types.js';
+
+interface Blocks {
+  mode: string;
+  blocks: Array<{ domain: string; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number }>;
+  allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
+  quarantines: Array<{ client: string; until: number; by: string }>;
+}
+
+export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
+  const [b, { audit }] = await Promise.all([api<Blocks>('/api/blocks'), api<{ audit: Array<{ at: number; who: string; action: string; subject: string; detail: string }> }>('/api/audit')]);
+  const admin = me.role === 'admin';
+  const run = (label: string, path: string, body: object) => async () => {
+    try {
+      await api(path, 'POST', body);
+      toast(`${label}: done`);
+      await auditPage(root, me);
+    } catch (err) {
+      toast(`${label}: ${err instanceof ApiError ? err.message : String(err)}`, true);
+    }
+  };
+  clear(root,
+    h('h1', {}, 'Actions & audit'),
+    h('h2', {}, 'Blocked domains'),
+    table(['domain', 'incident', 'since', 'until', 'offence', ''], b.blocks.map((x) => [
+      h('span', { class: 'mono' }, x.domain), h('a', { href: `#/threat/${encodeURIComponent(x.incident)}` }, x.incident), time(x.since * 1000), time(x.until * 1000), String(x.offenses),
+      h('button', { type: 'button', disabled: !admin, onclick: run(`Unblock ${x.domain}`, '/api/actions/unblock', { domain: x.domain }) }, 'Unblock'),
+    ]), 'No domain is blocked.'),
+    h('h2', {}, 'Allowed'),
+    table(['domain', 'client range', 'until', 'by'], b.allows.map((a) => [a.domain ?? '*', a.client ?? '*', time(a.until * 1000), a.by]), 'No allow override.'),
+    h('h2', {}, 'Quarantined clients'),
+    table(['client', 'until', 'by', ''], b.quarantines.map((q) => [h('span', { class: 'mono' }, q.client), time(q.until * 1000), q.by,
+      h('button', { type: 'button', disabled: !admin, onclick: run(`Release ${q.client}`, '/api/actions/release', { client: q.client }) }, 'Release')]), 'No client is quarantined.'),
+    h('h2', {}, 'Audit log: who did what'),
+    table(['when', 'who', 'action', 'subject', 'detail'], audit.slice().reverse().map((a) => [time(a.at), a.who, a.action, h('span', { class: 'mono' }, a.subject), h('span', { class: 'mono' }, a.detail)]), 'No change made yet.'),
+  );
+}
+
+export async function configPage(root: HTMLElement): Promise<void> {
+  const { config } = await api<{ config: unknown }>('/api/config');
+  clear(root, h('h1', {}, 'Running configuration'), h('p', { class: 'muted' }, 'Read-only; secrets are redacted. Change the file and reload (SIGHUP or dnsward reload).'), h('pre', { id: 'config' }, JSON.stringify(config, null, 2)));
+}

@@ -1,0 +1,158 @@
+/** The live threat feed, and one threat's detail: its journey through the stages, and actions. */
+import { api, ApiError } from './client.js';
+import { lineChart } from './charts.js';
+import { ago, bytes, clear, h, table, time, toast } from './dom.js';
+import type { LearnedDomain, Me, SecurityEvent, StageReport } from './types.js';
+
+const THREAT_TYPES = new Set(['tunnel_detected', 'domain_blocked', 'query_blocked']);
+
+export function isThreat(e: SecurityEvent): boolean {
+  return THREAT_TYPES.has(e.type);
+}
+
+function typeChip(e: SecurityEvent) {
+  const enforced = e.enforced !== false && e.type !== 'tunnel_detected';
+  return h('span', { class: `chip ${enforced ? 'block' : 'monitor'}` }, e.type.replace('_', ' '));
+}
+
+export class ThreatsPage {
+  private threats: SecurityEvent[] = [];
+
+  constructor(private readonly root: HTMLElement) {}
+
+  async load(): Promise<void> {
+    this.threats = (await api<{ threats: SecurityEvent[] }>('/api/threats?limit=200')).threats;
+    this.render(new Set());
+  }
+
+  onEvent(e: SecurityEvent): void {
+    if (!isThreat(e)) return;
+    this.threats.unshift(e);
+    this.threats = this.threats.slice(0, 500);
+    this.render(new Set([e.id]));
+  }
+
+  private render(fresh: Set<string>): void {
+    const rows = this.threats.map((e) => {
+      const tr = h('tr', { class: fresh.has(e.id) ? 'new' : undefined, 'data-incident': e.incident ?? '' },
+        h('td', { title: time(Date.parse(e.time)) }, ago(Date.parse(e.time))),
+        h('td', {}, typeChip(e)),
+        h('td', {}, e.client ? h('a', { href: `#/client/${encodeURIComponent(e.client)}`, class: 'mono' }, e.client) : '–'),
+        h('td', {}, e.domain ? h('a', { href: `#/domain/${encodeURIComponent(e.domain)}`, class: 'mono' }, e.domain) : '–'),
+        h('td', {}, e.leakedBytes !== undefined ? bytes(e.leakedBytes) : '–'),
+        h('td', {}, e.reasons[0] ?? ''),
+        h('td', {}, e.incident ? h('a', { href: `#/threat/${encodeURIComponent(e.incident)}`, class: 'open-threat' }, `${e.incident} →`) : '–'),
+      );
+      return tr;
+    });
+    clear(this.root,
+      h('h1', {}, 'Threats'),
+      h('p', { class: 'muted' }, 'Tunnels detected and blocked, newest first. New ones appear here as they happen.'),
+      rows.length === 0
+        ? h('div', { class: 'card empty', id: 'threats-empty' }, h('strong', {}, 'No threats so far.'), 'Tunnel Guard is learning this network and watching every query; a detection will appear here within a second.')
+        : h('table', { id: 'threats' }, h('thead', {}, h('tr', {}, ['when', 'what', 'client', 'domain', 'leaked', 'why', 'incident'].map((x) => h('th', { scope: 'col' }, x)))), h('tbody', {}, rows)),
+    );
+  }
+}
+
+interface ThreatDetail {
+  incident: string;
+  primary: SecurityEvent;
+  events: SecurityEvent[];
+  domain: string;
+  clients: string[];
+  firstSeen: number | null;
+  learned: LearnedDomain | null;
+  timeline: Array<{ t: number; qname: string; client: string; type: string; bytes: number }>;
+  queryLogMode: string;
+}
+
+function evidenceText(ev: StageReport['evidence']): string[] {
+  return Object.entries(ev).filter(([k]) => k !== 'samples').slice(0, 4).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
+}
+
+/** The query's journey: the pipeline's stages, Tunnel Guard's five opened up with scores and evidence. */
+export function pipelineView(e: SecurityEvent): HTMLElement {
+  const enforced = e.enforced !== false && (e.type === 'domain_blocked' || e.type === 'query_blocked');
+  const hottest = e.stages.filter((s) => ['query', 'state', 'normal'].includes(s.name)).reduce<StageReport | null>((a, s) => (a === null || s.score > a.score ? s : a), null);
+  const simple = (name: string, note: string, skipped = false) => h('div', { class: `step${skipped ? ' skipped' : ''}` }, h('div', { class: 'name' }, name), h('div', { class: 'evidence' }, note));
+  const arrow = () => h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→');
+  const guardSteps = e.stages.map((s) => h('div', { class: `step guard${s === hottest ? ' hot' : ''}`, 'data-stage': s.name },
+    h('div', { class: 'name' }, s.name),
+    h('div', { class: 'score', title: `score ${s.score}` }, h('span', { style: `width:${Math.round(Math.min(1, s.score) * 100)}%` })),
+    h('div', {}, `score ${s.score}`),
+    h('div', { class: 'evidence' }, evidenceText(s.evidence).map((t) => h('div', {}, t))),
+  ));
+  return h('div', { class: 'pipeline', id: 'pipeline', role: 'list', 'aria-label': 'stages the query went through' },
+    simple('listener', 'UDP/TCP'), arrow(),
+    simple('parse', 'question read'), arrow(),
+    simple('policy', 'no rule matched'), arrow(),
+    h('div', { class: 'guard-box' }, h('span', { class: 'title' }, 'Tunnel Guard'), guardSteps), arrow(),
+    simple('cache', enforced ? 'not reached: blocked' : 'looked up', enforced), arrow(),
+    simple('upstream', enforced ? 'not reached: blocked' : 'forwarded', enforced),
+  );
+}
+
+export class ThreatDetailPage {
+  constructor(private readonly root: HTMLElement, private readonly me: Me) {}
+
+  async load(incident: string): Promise<void> {
+    let d: ThreatDetail;
+    try {
+      d = await api<ThreatDetail>(`/api/threats/${encodeURIComponent(incident)}`);
+    } catch (err) {
+      clear(this.root, h('h1', {}, incident), h('p', { class: 'error' }, (err as Error).message));
+      return;
+    }
+    const e = d.primary;
+    let cumulative = 0;
+    const leak = d.timeline.map((p): [number, number] => [p.t, (cumulative += p.bytes)]);
+    const admin = this.me.role === 'admin';
+    const forSelect = () => h('select', { 'aria-label': 'for how long' }, ['1h', '12h', '1d', '7d'].map((v) => h('option', { value: v, selected: v === '1d' }, v)));
+    const allowFor = forSelect();
+    const quarantineFor = forSelect();
+    const act = (label: string, cls: string, run: () => Promise<unknown>, id: string) => h('button', {
+      type: 'button', class: cls, id, disabled: !admin, title: admin ? undefined : 'viewers cannot act',
+      onclick: async () => {
+        try {
+          await run();
+          toast(`${label}: done`);
+          await this.load(incident);
+        } catch (err) {
+          toast(`${label}: ${err instanceof ApiError ? err.message : String(err)}`, true);
+        }
+      },
+    }, label);
+    clear(this.root,
+      h('p', {}, h('a', { href: '#/threats' }, '← Threats')),
+      h('h1', {}, `${e.type.replace('_', ' ')} · `, h('span', { class: 'mono' }, d.domain), ' · ', d.incident),
+      h('div', { class: 'grid' },
+        h('div', { class: 'card stat' }, h('div', { class: 'label' }, 'Action'), h('div', { class: 'value', id: 'threat-action' }, e.enforced === false ? 'reported (monitor)' : e.action ?? e.type)),
+        h('div', { class: 'card stat' }, h('div', { class: 'label' }, 'Estimated bytes leaked'), h('div', { class: 'value' }, bytes(e.leakedBytes ?? 0))),
+        h('div', { class: 'card stat' }, h('div', { class: 'label' }, 'Domain first seen'), h('div', { class: 'value', style: 'font-size:16px' }, d.firstSeen ? time(d.firstSeen * 1000) : '–')),
+        h('div', { class: 'card stat' }, h('div', { class: 'label' }, 'Decided'), h('div', { class: 'value', style: 'font-size:16px' }, time(Date.parse(e.time)))),
+      ),
+      h('h2', {}, 'Why'),
+      h('ul', { class: 'reasons', id: 'reasons' }, e.reasons.map((r) => h('li', {}, r))),
+      h('h2', {}, 'The query\'s journey'),
+      h('p', { class: 'muted' }, 'Each Tunnel Guard stage with its score (0 = normal, 1 = certain tunnel) and top evidence; the outlined stage weighed most.'),
+      pipelineView(e),
+      h('div', { class: 'actions' },
+        act('Allow domain', 'primary', () => api('/api/actions/allow', 'POST', { domain: d.domain, for: allowFor.value }), 'allow-domain'), allowFor,
+        act('Unblock', '', () => api('/api/actions/unblock', 'POST', { domain: d.domain }), 'unblock-domain'),
+        e.client ? [act(`Quarantine ${e.client}`, 'danger', () => api('/api/actions/quarantine', 'POST', { client: e.client, for: quarantineFor.value }), 'quarantine-client'), quarantineFor] : null,
+      ),
+      h('div', { class: 'grid wide' },
+        lineChart(`Bytes in query names toward ${d.domain} (cumulative, an upper bound of the payload)`, [{ name: 'bytes', color: 'var(--danger)', points: leak }], (v) => bytes(v)),
+        h('div', { class: 'card' }, h('h2', {}, 'Sample names'), h('ul', {}, (e.samples ?? []).map((s) => h('li', { class: 'mono' }, s))),
+          h('h2', {}, 'Clients involved'), h('ul', {}, d.clients.map((c) => h('li', {}, h('a', { href: `#/client/${encodeURIComponent(c)}`, class: 'mono' }, c))))),
+      ),
+      h('h2', {}, 'Events of this incident'),
+      table(['time', 'type', 'by', 'reason'], d.events.map((x) => [time(Date.parse(x.time)), x.type, x.operator ?? 'Tunnel Guard', x.reasons[0] ?? ''])),
+      h('h2', {}, `Logged queries toward ${d.domain}`),
+      d.queryLogMode === 'all' ? null : h('p', { class: 'muted' }, `The query log keeps ${d.queryLogMode} queries (queryLog.mode).`),
+      table(['time', 'client', 'name', 'what'], d.timeline.slice(-50).reverse().map((q) => [time(q.t), q.client, h('span', { class: 'mono' }, q.qname), q.type])),
+    );
+  }
+}
+
