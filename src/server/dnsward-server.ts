@@ -384,12 +384,12 @@ export class DnswardServer {
   }
 
   /**
-   * The first admin: DNSWARD_ADMIN_PASSWORD creates user "admin" when no console user exists
+   * The first admin: DNSWARD_ADMIN_PASSWORD creates user "admin" when no admin exists yet
    * (there is no default password; `dnsward user add` is the other way).
    */
   private async bootstrapAdmin(console: ConsoleServer): Promise<void> {
     const password = process.env.DNSWARD_ADMIN_PASSWORD;
-    if (password === undefined || password === '' || console.users.count() > 0) return;
+    if (password === undefined || password === '' || console.users.hasAdmin()) return;
     await console.users.set('admin', password, 'admin');
     this.auditConsole('DNSWARD_ADMIN_PASSWORD', 'user-set', 'admin', { role: 'admin' });
     this.log.info('console user "admin" created from DNSWARD_ADMIN_PASSWORD');

@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
     return (this.db.prepare('SELECT COUNT(*) AS n FROM console_user').get() as { n: number }).n;
   }
 
+  hasAdmin(): boolean {
+    return this.db.prepare("SELECT 1 FROM console_user WHERE role = 'admin' LIMIT 1").get() !== undefined;
+  }
+
   list(): Array<{ name: string; role: Role; createdAt: number }> {
     return this.db.prepare('SELECT name, role, created_at AS createdAt FROM console_user ORDER BY name').all() as Array<{ name: string; role: Role; createdAt: number }>;
   }

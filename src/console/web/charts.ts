@@ -18,12 +18,14 @@ function el(tag: string, attrs: Record<string, string | number>): SVGElement {
   return e;
 }
 
-export function lineChart(title: string, series: Series[], format: (v: number) => string): HTMLElement {
+export function lineChart(title: string, series: Series[], format: (v: number) => string, fixedMax?: number): HTMLElement {
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }) as SVGSVGElement;
   const all = series.flatMap((s) => s.points);
-  const x0 = Math.min(...all.map((p) => p[0]), Date.now() - 60_000);
-  const x1 = Math.max(...all.map((p) => p[0]), x0 + 1);
-  const yMax = Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
+  // The data's own span (at least 10 s), so a burst of a few seconds is not a vertical line.
+  const first = all.length ? Math.min(...all.map((p) => p[0])) : Date.now() - 60_000;
+  const x1 = Math.max(all.length ? Math.max(...all.map((p) => p[0])) : Date.now(), first + 10_000);
+  const x0 = Math.min(first, x1 - 10_000);
+  const yMax = fixedMax !== undefined ? fixedMax * 1.1 : Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
   const x = (t: number) => PAD.l + ((t - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
   const y = (v: number) => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b);
   svg.append(el('line', { x1: PAD.l, y1: H - PAD.b, x2: W - PAD.r, y2: H - PAD.b, class: 'axis' }));

@@ -56,7 +56,7 @@ export class OverviewPage {
           { name: 'p90', color: 'var(--warn)', points: pts((s) => s.p90ms) },
           { name: 'p99', color: 'var(--danger)', points: pts((s) => s.p99ms) },
         ], (v) => `${num(v, 2)}`),
-        lineChart('Cache hit ratio', [{ name: 'hit ratio', color: 'var(--accent)', points: pts((s) => s.cacheHitRatio * 100) }], (v) => `${Math.round(v)}%`),
+        lineChart('Cache hit ratio', [{ name: 'hit ratio', color: 'var(--accent)', points: pts((s) => s.cacheHitRatio * 100) }], (v) => `${Math.round(v)}%`, 100),
       ),
       h('h2', {}, 'Upstreams'),
       table(['upstream', 'pool', 'health', 'queries', 'timeouts', 'average latency'], d.upstreams.map((u) => [
