@@ -1,5 +1,9 @@
 /** The console API without a browser: sessions, CSRF, roles, bearer tokens, login limits, OpenAPI. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LoginLimiter } from '../../src/console/auth/login-limiter.js';
 import { hashPassword, verifyPassword } from '../../src/console/auth/password.js';
@@ -7,6 +11,7 @@ import { SessionStore } from '../../src/console/auth/sessions.js';
 import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { makeSelfSignedCert } from '../helpers/certificates.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 describe('console API', () => {
@@ -114,6 +119,35 @@ describe('console API', () => {
     assert.match(spec.openapi, /^3\./);
     for (const path of ['/api/login', '/api/threats', '/api/threats/{incident}', '/api/actions/allow', '/api/stream', '/api/tokens']) assert.ok(spec.paths[path], `${path} documented`);
     assert.equal((await fetch(`${base}/api/docs`)).status, 200);
+  });
+});
+
+describe('console over TLS', () => {
+  it('serves HTTPS with the configured certificate and marks the session cookie Secure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-console-tls-'));
+    const cert = makeSelfSignedCert(dir, 'console');
+    const unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    process.env.DNSWARD_ADMIN_PASSWORD = 'the admin password';
+    let dw: RunningDnsward | undefined;
+    try {
+      dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", tls: { cert: "${cert.cert}", key: "${cert.key}" } }\n`);
+      const port = dw.server.consoleServer!.boundPort;
+      const response = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/api/login', method: 'POST', ca: readFileSync(cert.ca), headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ username: 'admin', password: 'the admin password' }));
+      });
+      assert.equal(response.status, 200);
+      assert.match(response.cookie, /Secure/);
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/api/setup`), 'plain HTTP is not served');
+    } finally {
+      delete process.env.DNSWARD_ADMIN_PASSWORD;
+      await dw?.stop();
+      await unbound.stop();
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
-import { makeSelfSignedCert, RsyslogServer } from '../helpers/rsyslog.js';
+import { makeSelfSignedCert } from '../helpers/certificates.js';
+import { RsyslogServer } from '../helpers/rsyslog.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const r = () => Math.random().toString(36).slice(2, 12);

@@ -2,7 +2,8 @@
  * A real rsyslog (Debian's rsyslogd) receiving syslog over TCP or TLS on a loopback port and writing
  * each message, raw, to a file: the SIEM side of the syslog sink tests. Bounded waits.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { RsyslogTls } from './certificates.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,22 +24,6 @@ async function waitForTcp(host: string, port: number, timeoutMs: number): Promis
     if (Date.now() > deadline) throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** PEM files for a TLS collector: rsyslog's certificate and key, and the CA that signed it. */
-export interface RsyslogTls {
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-/** A self-signed certificate for 127.0.0.1 made with openssl (the CA is the certificate itself). */
-export function makeSelfSignedCert(dir: string, name = 'collector'): RsyslogTls {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { ca: cert, cert, key };
 }
 
 export class RsyslogServer {
