@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CliServer, runCli } from '../helpers/cli.js';
+import { dns2tcpEcho, startDns2tcpServer } from '../helpers/dns2tcp.js';
 import { NetnsLab } from '../helpers/netns.js';
 import { freePort } from '../helpers/ports.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -31,18 +32,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   let dataDir: string;
   let incident = '';
 
-  const tunnelTransfer = async (port: number) => {
-    const client = lab.ns('client');
-    const tunnel = lab.spawn('client', 'dns2tcpc', ['-z', ZONE, '-r', 'echo', '-l', String(port), client.rootAddress]);
-    try {
-      await NetnsLab.waitForOutput(tunnel, 'Listening on port');
-      return await lab.echoTransfer('client', '127.0.0.1', port, 4096);
-    } catch (err) {
-      return `failed: ${(err as Error).message.split('\n')[0]}`;
-    } finally {
-      tunnel.kill('SIGKILL');
-    }
-  };
+  const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
 
   const login = async (p: Page, user: string, password: string) => {
     await p.goto(`${base}/#/overview`);
@@ -63,10 +53,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     dataDir = join(dir, 'var');
     const configPath = join(dir, 'dnsward.yaml');
     writeFileSync(configPath, `listen: ["${client.rootAddress}:53"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nforwardZones:\n  - zone: ${ZONE}\n    servers: ["${server.address}:53"]\ndataDir: ${dataDir}\n`);
-    writeFileSync(join(dir, 'dns2tcpd.conf'), [`listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${dir}`, `domain = ${ZONE}`, 'resources = echo:127.0.0.1:7777'].join('\n') + '\n');
-    await lab.startEchoServer('server', '127.0.0.1', 7777);
-    const dns2tcpd = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
-    await NetnsLab.waitForOutput(dns2tcpd, 'Listening on');
+    await startDns2tcpServer(lab, dir, ZONE);
     const viewer = await runCli(['user', 'add', 'viewer', '--role', 'viewer', '--data-dir', dataDir], { DNSWARD_PASSWORD: VIEWER_PASSWORD });
     assert.equal(viewer.code, 0, viewer.stderr);
     const consolePort = await freePort();

@@ -3,7 +3,7 @@
  * each message, raw, to a file: the SIEM side of the syslog sink tests. Bounded waits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { RsyslogTls } from './certificates.js';
+import type { TlsFiles } from './certificates.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,10 +27,10 @@ async function waitForTcp(host: string, port: number, timeoutMs: number): Promis
 }
 
 export class RsyslogServer {
-  private constructor(private readonly child: ChildProcess, readonly port: number, readonly output: string, private readonly dir: string, private readonly tls?: RsyslogTls) {}
+  private constructor(private readonly child: ChildProcess, readonly port: number, readonly output: string, private readonly dir: string, private readonly tls?: TlsFiles) {}
 
   /** Plain TCP, or TLS (rsyslog's GnuTLS driver, anonymous clients) when `tls` is given. */
-  static async start(port?: number, dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-')), tls?: RsyslogTls): Promise<RsyslogServer> {
+  static async start(port?: number, dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-')), tls?: TlsFiles): Promise<RsyslogServer> {
     const p = port ?? (await freePort());
     const output = join(dir, 'received.log');
     const conf = join(dir, 'rsyslog.conf');

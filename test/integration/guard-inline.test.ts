@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { readDnsMessage } from '../../src/capture/dns-message.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { CliServer, runCli } from '../helpers/cli.js';
+import { dns2tcpEcho, startDns2tcpServer } from '../helpers/dns2tcp.js';
 import { NetnsLab } from '../helpers/netns.js';
 import { PacketCapture } from '../helpers/tcpdump.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -49,19 +50,7 @@ describe('Tunnel Guard inline against a real dns2tcp tunnel', () => {
     const { stdout } = await run('ip', ['netns', 'exec', client.name, 'dig', `@${client.rootAddress}`, '+tries=1', '+time=3', name, type], { timeout: 10_000 });
     return stdout;
   };
-  /** Runs the dns2tcp client and a 4 KB echo through it; returns what the echo said. */
-  const tunnelTransfer = async (port: number) => {
-    const client = lab.ns('client');
-    const tunnel = lab.spawn('client', 'dns2tcpc', ['-z', ZONE, '-r', 'echo', '-l', String(port), client.rootAddress]);
-    try {
-      await NetnsLab.waitForOutput(tunnel, 'Listening on port');
-      return await lab.echoTransfer('client', '127.0.0.1', port, 4096);
-    } catch (err) {
-      return `failed: ${(err as Error).message.split('\n')[0]}`;
-    } finally {
-      tunnel.kill('SIGKILL');
-    }
-  };
+  const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
 
   before(async () => {
     lab = NetnsLab.create(['client', 'server']);
@@ -79,10 +68,7 @@ forwardZones:
 dataDir: ${dataDir}
 guard: { snapshotInterval: 1s }
 `);
-    writeFileSync(join(dir, 'dns2tcpd.conf'), [`listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${dir}`, `domain = ${ZONE}`, 'resources = echo:127.0.0.1:7777'].join('\n') + '\n');
-    await lab.startEchoServer('server', '127.0.0.1', 7777);
-    const dns2tcpd = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
-    await NetnsLab.waitForOutput(dns2tcpd, 'Listening on');
+    await startDns2tcpServer(lab, dir, ZONE);
   });
 
   after(async () => {
