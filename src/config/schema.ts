@@ -120,6 +120,43 @@ const guard = z.object({
   maxPairs: z.number().int().min(1000).default(1_000_000),
 }).strict();
 
+const feedConfig = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits or . _ -'),
+  category: z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected a lower-case word such as malware, phishing, ransomware, c2, adult, ads'),
+  format: z.enum(['rpz', 'hosts', 'domains', 'adblock', 'auto']).default('auto'),
+  path: z.string().optional(),
+  url: z.string().url().refine((u) => /^https?:/.test(u), { message: 'expected an http or https URL' }).optional(),
+  zone: z.string().optional(),
+  refresh: duration.default(3_600_000),
+}).strict().refine((f) => (f.path === undefined) !== (f.url === undefined), { message: 'a feed needs exactly one of path or url' });
+
+const cidr = z.string().refine((v) => {
+  const [address, bits, extra] = v.split('/');
+  if (extra !== undefined) return false;
+  const max = isIPv4(address) ? 32 : isIPv6(address) ? 128 : -1;
+  return max > 0 && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max));
+}, { message: 'expected an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32' });
+
+const responsePolicy = z.object({
+  feeds: z.array(feedConfig).default([]),
+  groups: z.array(z.object({
+    name: z.string().min(1),
+    clients: z.array(cidr).default([]),
+    feeds: z.array(z.string()).default([]),
+    categories: z.array(z.string()).default([]),
+    allow: z.array(z.string()).default([]),
+    action: z.enum(['nxdomain', 'nodata', 'refused', 'sinkhole']).default('nxdomain'),
+    mode: z.enum(['block', 'monitor']).default('block'),
+  }).strict()).default([]),
+  dohCanary: z.boolean().default(true),
+  sinkhole: z.object({ ipv4: ipv4.default('0.0.0.0'), ipv6: ipv6.default('::') }).strict().prefault({}),
+}).strict().superRefine((p, ctx) => {
+  const names = new Set(p.feeds.map((f) => f.name));
+  p.groups.forEach((g, i) => g.feeds.forEach((f, j) => {
+    if (!names.has(f)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'feeds', j], message: `no feed named "${f}" in policy.feeds` });
+  }));
+});
+
 export const configSchema = z.object({
   listen: z.array(listener).min(1).prefault(['127.0.0.1:5353']),
   upstreams: upstreams.prefault({}),
@@ -135,6 +172,7 @@ export const configSchema = z.object({
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
   guard: guard.prefault({}),
+  policy: responsePolicy.prefault({}),
   queryLog: z.object({
     mode: z.enum(['all', 'blocked', 'off']).default('blocked'),
     maxAge: duration.default(7 * 86_400_000),

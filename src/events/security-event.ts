@@ -15,7 +15,8 @@ export type SecurityEventType =
   | 'client_quarantined'
   | 'client_released'
   | 'allow_override'
-  | 'detector_fail_open';
+  | 'detector_fail_open'
+  | 'policy_blocked';
 
 export interface SecurityEvent {
   id: string;
@@ -38,6 +39,8 @@ export interface SecurityEvent {
   stages: StageReport[];
   /** Who made an operator change. */
   operator?: string;
+  /** For policy events: which group, feed (and its version), category and rule decided. */
+  policy?: { group: string; feed: string; category: string; version: string; rule: string; line: number };
 }
 
 const NODE = hostname();

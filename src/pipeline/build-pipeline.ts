@@ -1,7 +1,7 @@
 /**
  * The query pipeline, assembled in one place. Read top to bottom:
  *
- *   listener → parse → [rate limit] → [policy] → [Tunnel Guard] → cache → upstream → respond → observers
+ *   listener → parse → [rate limit] → policy → Tunnel Guard → cache → upstream → respond → observers
  *
  * Bracketed stages arrive with later work and slot in at their marked place.
  */
@@ -10,6 +10,7 @@ import type { ZoneRouter } from '../upstream/zone-router.js';
 import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
 import type { GuardStage } from './stages/guard-stage.js';
+import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
 import type { Observer, Stage } from './stage.js';
@@ -20,9 +21,10 @@ export interface PipelineParts {
   cache: CacheStage;
   upstream: UpstreamStage;
   guard: GuardStage;
+  policy: PolicyStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, guard: GuardStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: PolicyStage, guard: GuardStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -32,7 +34,9 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, guard: Gua
     // First: every later stage decides on the question, and malformed input must stop here.
     parse,
     // (rate limit goes here: before any work a flood could make us do)
-    // (policy goes here: a blocked name must never reach the cache or an upstream)
+    // Before Tunnel Guard and the cache: a name the operator's policy blocks must never reach the
+    // cache or an upstream, and need not cost the detector anything.
+    policy,
     // Before the cache: it must see every query, cached or not (a blocked domain's cached answers
     // must not be served), and tunnels defeat caches with unique names anyway.
     guard,
@@ -41,5 +45,5 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, guard: Gua
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, cache: cacheStage, upstream, guard };
+  return { pipeline, parse, cache: cacheStage, upstream, guard, policy };
 }

@@ -25,6 +25,9 @@ import { HttpSink } from '../events/sinks/http-sink.js';
 import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { ConsoleServer } from '../console/console-server.js';
+import { FeedManager } from '../policy/feed-manager.js';
+import { PolicyEngine, type PolicyDecision } from '../policy/policy-engine.js';
+import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
 import { packageVersion } from '../util/package-version.js';
 import { mkdirSync } from 'node:fs';
@@ -46,6 +49,7 @@ import { UdpListener } from './udp-listener.js';
 type AnyUdpListener = UdpListener | UdpBatchListener;
 
 const SWEEP_INTERVAL_MS = 20;
+const FEED_START_WAIT_MS = 10_000;
 
 export class DnswardServer {
   readonly stats = new QueryStats();
@@ -67,6 +71,12 @@ export class DnswardServer {
   readonly events: EventBus;
   readonly queryLog: QueryLog;
   readonly dnstap: DnstapLogger | null;
+  /** Response-policy feeds (replaced whole when a reload changes policy.feeds). */
+  feeds: FeedManager;
+  private readonly policyStage: PolicyStage;
+  /** Policy events already published (group, feed, rule, client), so a repeated block does not flood the SIEM. */
+  private readonly reportedPolicy = new Set<string>();
+  private reportedPolicySince = Date.now();
   /** A background snapshot is being built (one at a time). */
   private building = false;
   /** Incidents already logged, so a blocked domain's every query does not log again (bounded). */
@@ -93,10 +103,12 @@ export class DnswardServer {
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
       this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
     });
+    this.feeds = this.buildFeeds(config);
+    this.policyStage = new PolicyStage(new PolicyEngine(this.feeds, config.policy.groups, config.policy.dohCanary), config.policy.sinkhole, (ctx, d) => this.onPolicy(ctx, d), (err) => this.log.error({ err }, 'policy failed: query let through (fail open)'));
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers = [this.stats, this.queryLog, ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, guardStage, observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, this.policyStage, guardStage, observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -112,6 +124,7 @@ export class DnswardServer {
 
   async start(): Promise<void> {
     this.openGuardStore();
+    await this.startFeeds(this.feeds);
     await this.syncListeners(this.config);
     // One metrics listener per machine: the only process's, or the primary's, which sums the workers'.
     if (this.config.metrics.listen !== null) {
@@ -170,6 +183,15 @@ export class DnswardServer {
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     this.parts.guard.configure(this.monitorUntil === null ? next.guard : { ...next.guard, mode: 'monitor' });
+    if (JSON.stringify(next.policy) !== JSON.stringify(this.config.policy)) {
+      // New feeds load before they replace the old ones: queries never see an empty policy.
+      const feeds = this.buildFeeds(next);
+      await this.startFeeds(feeds);
+      const old = this.feeds;
+      this.feeds = feeds;
+      this.policyStage.engine = new PolicyEngine(feeds, next.policy.groups, next.policy.dohCanary);
+      await old.stop();
+    }
     this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
@@ -293,6 +315,51 @@ export class DnswardServer {
     return result;
   }
 
+  private buildFeeds(config: Config): FeedManager {
+    const feeds = new FeedManager(config.policy.feeds.map((f) => ({ name: f.name, category: f.category, format: f.format, path: f.path, url: f.url, zone: f.zone, refreshMs: f.refresh })));
+    feeds.onChange = (f, ok) => {
+      if (ok) this.log.info({ feed: f.config.name, category: f.config.category, version: f.version, format: f.format, rules: f.ruleCount, skipped: f.skipped, errors: f.errors }, 'policy feed loaded');
+      else this.log.error({ feed: f.config.name, error: f.lastError, keeping: f.rules === null ? null : f.version }, f.rules === null ? 'policy feed not loaded' : 'policy feed update refused: keeping the last good version');
+    };
+    return feeds;
+  }
+
+  /** Loads feeds, waiting at most FEED_START_WAIT_MS: DNS must come up even when a feed server is slow. */
+  private async startFeeds(feeds: FeedManager): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([feeds.start().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FEED_START_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (waited) this.log.warn({ waitedMs: FEED_START_WAIT_MS }, 'policy feeds still loading: serving meanwhile');
+  }
+
+  /** What `dnsward why` asks: the policy's decision for a name and client, without a query. */
+  explainPolicy(name: string, client: string): PolicyDecision | null {
+    const labels = name.toLowerCase().replace(/\.$/, '').split('.').filter(Boolean);
+    const wire = `${labels.map((l) => String.fromCharCode(l.length) + l).join('')}\0`;
+    return this.policyStage.engine.decide(wire, client);
+  }
+
+  private onPolicy(ctx: QueryContext, d: PolicyDecision): void {
+    if (Date.now() - this.reportedPolicySince > 600_000 || this.reportedPolicy.size >= 10_000) {
+      this.reportedPolicy.clear();
+      this.reportedPolicySince = Date.now();
+    }
+    const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
+    if (this.reportedPolicy.has(key)) return;
+    this.reportedPolicy.add(key);
+    const qname = presentName(nameLabels(ctx.request, HEADER_LENGTH));
+    const why = d.category === 'doh-canary'
+      ? `${ctx.clientAddress} asked Firefox's DoH canary ${qname}: answered NXDOMAIN so the browser keeps using this resolver and cannot bypass the DNS firewall`
+      : d.category === 'doh-resolvers'
+        ? `${ctx.clientAddress} looked up the public DoH/DoT resolver ${qname}: blocked so it cannot bypass the DNS firewall`
+        : `${qname} matched ${d.category} rule "${d.rule}" (feed ${d.feed} ${d.version}, line ${d.line}) for group ${d.group}`;
+    this.events.publish(securityEvent({
+      type: 'policy_blocked', severity: d.category === 'ads' ? 2 : d.category.startsWith('doh') ? 4 : 7,
+      client: ctx.clientAddress, domain: qname, qname, action: d.action, enforced: d.enforced,
+      reasons: [why], stages: [], policy: { group: d.group, feed: d.feed, category: d.category, version: d.version, rule: d.rule, line: d.line },
+    }));
+  }
+
   private monitorTimer: NodeJS.Timeout | null = null;
   /** Until when (seconds) an operator put Tunnel Guard in monitor mode; null when not. */
   monitorUntil: number | null = null;
@@ -376,6 +443,7 @@ export class DnswardServer {
     }
     await this.guardStore?.close();
     await this.relearner.stop();
+    await this.feeds.stop();
     await this.events.close();
     await this.dnstap?.close();
     this.guardStore = null;
@@ -430,7 +498,11 @@ export class DnswardServer {
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
-      blocks: this.parts.guard.blockCounts(),
+      blocks: [...this.parts.policy.blockCounts(), ...this.parts.guard.blockCounts()],
+      policy: {
+        blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors,
+        feeds: [...this.feeds.feeds.values()].map((f) => ({ name: f.config.name, category: f.config.category, version: f.version, format: f.format ?? null, rules: f.ruleCount, loadedAt: f.loadedAt, lastCheck: f.lastCheck, lastError: f.lastError, skipped: f.skipped, errors: f.errors })),
+      },
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       queryLog: { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors },
       guard: {

@@ -4,10 +4,15 @@
  * independent hashes from one function.
  */
 export function murmur3(text: string, seed = 0): number {
+  return murmur3Range(text, 0, text.length, seed);
+}
+
+/** MurmurHash3 of text[start, end), without taking the substring. */
+export function murmur3Range(text: string, start: number, end: number, seed = 0): number {
   let h = seed >>> 0;
-  const n = text.length;
-  const blocks = n & ~3;
-  for (let i = 0; i < blocks; i += 4) {
+  const n = end - start;
+  const blocks = start + (n & ~3);
+  for (let i = start; i < blocks; i += 4) {
     let k = (text.charCodeAt(i) & 0xff) | ((text.charCodeAt(i + 1) & 0xff) << 8) | ((text.charCodeAt(i + 2) & 0xff) << 16) | ((text.charCodeAt(i + 3) & 0xff) << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);

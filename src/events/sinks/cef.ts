@@ -19,6 +19,7 @@ const NAMES: Record<SecurityEvent['type'], string> = {
   client_released: 'Client released by operator',
   allow_override: 'Allow override by operator',
   detector_fail_open: 'Tunnel Guard failed open',
+  policy_blocked: 'Response policy blocked a query',
 };
 
 export function toCef(e: SecurityEvent): string {
@@ -36,6 +37,8 @@ export function toCef(e: SecurityEvent): string {
     ['cn1Label', e.leakedBytes === undefined ? undefined : 'leakedBytes'],
     ['cn1', e.leakedBytes === undefined ? undefined : Math.round(e.leakedBytes)],
     ['suser', e.operator],
+    ['cs4Label', e.policy === undefined ? undefined : 'policy'],
+    ['cs4', e.policy === undefined ? undefined : `${e.policy.category} ${e.policy.feed} ${e.policy.version} ${e.policy.rule} line ${e.policy.line} group ${e.policy.group}`],
     ['cs6Label', e.stages.length ? 'stages' : undefined],
     ['cs6', e.stages.length ? e.stages.map((s) => `${s.name}:${s.score}`).join(' ') : undefined],
     ['msg', e.reasons.join('; ') || undefined],

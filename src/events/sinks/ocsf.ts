@@ -28,6 +28,7 @@ function outcome(e: SecurityEvent): { action_id: number; action: string; disposi
   switch (e.type) {
     case 'domain_blocked':
     case 'query_blocked':
+    case 'policy_blocked':
       return e.enforced === false ? allowed(DISPOSITION.DETECTED, 'Detected') : denied(DISPOSITION.BLOCKED, 'Blocked');
     case 'client_quarantined':
       return denied(DISPOSITION.QUARANTINED, 'Quarantined');
@@ -38,7 +39,7 @@ function outcome(e: SecurityEvent): { action_id: number; action: string; disposi
   }
 }
 
-const QUERY_EVENTS = new Set<SecurityEvent['type']>(['tunnel_detected', 'domain_blocked', 'query_blocked']);
+const QUERY_EVENTS = new Set<SecurityEvent['type']>(['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked']);
 
 export function toOcsf(e: SecurityEvent): Record<string, unknown> {
   const activity = QUERY_EVENTS.has(e.type) ? ACTIVITY_TRAFFIC : ACTIVITY_OTHER;
@@ -65,7 +66,7 @@ export function toOcsf(e: SecurityEvent): Record<string, unknown> {
       version: '1.3.0',
       uid: e.id,
       ...(e.incident === undefined ? {} : { correlation_uid: e.incident }),
-      product: { name: 'dnsward', vendor_name: 'dnsward', version: packageVersion(), feature: { name: 'Tunnel Guard' } },
+      product: { name: 'dnsward', vendor_name: 'dnsward', version: packageVersion(), feature: { name: e.type === 'policy_blocked' ? 'Response Policy' : 'Tunnel Guard' } },
       profiles: ['security_control'],
       logged_time: Date.now(),
     },
@@ -74,6 +75,7 @@ export function toOcsf(e: SecurityEvent): Record<string, unknown> {
     ...(e.domain === undefined ? {} : { query: { hostname: e.qname ?? e.domain } }),
     ...(e.operator === undefined ? {} : { actor: { user: { name: e.operator } } }),
     observables,
-    unmapped: { dnsward: { type: e.type, domain: e.domain, incident: e.incident, enforced: e.enforced, leaked_bytes: e.leakedBytes, samples: e.samples, reasons: e.reasons, stages: e.stages } },
+    ...(e.policy === undefined ? {} : { firewall_rule: { name: e.policy.rule, uid: `${e.policy.feed}:${e.policy.line}`, category: e.policy.category, version: e.policy.version, type: 'response-policy' } }),
+    unmapped: { dnsward: { type: e.type, policy: e.policy, domain: e.domain, incident: e.incident, enforced: e.enforced, leaked_bytes: e.leakedBytes, samples: e.samples, reasons: e.reasons, stages: e.stages } },
   };
 }

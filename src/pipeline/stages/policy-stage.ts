@@ -1,0 +1,110 @@
+/**
+ * Response policy in the query path: the client's group decides which feeds apply (see
+ * src/policy/policy-engine.ts). A match is answered here, before Tunnel Guard, the cache and the
+ * upstreams: NXDOMAIN, NODATA, REFUSED, a sinkhole address, no answer (DROP), or the rule's
+ * local data, each with an RFC 8914 Extended DNS Error naming the category, feed and rule.
+ * Monitor-mode groups only record what would have happened.
+ */
+import { encode as encodePacket } from 'dns-packet';
+import { keyNameLength } from '../../cache/cache-key.js';
+import { nameLabels, presentName } from '../../dns/name.js';
+import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
+import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
+import type { PolicyDecision, PolicyEngine } from '../../policy/policy-engine.js';
+import { ipBytes } from '../../util/ip-bytes.js';
+import type { ParsedQuery } from '../../dns/query-parser.js';
+import { type QueryContext, ResponseType } from '../query-context.js';
+import type { PipelineControl, Stage } from '../stage.js';
+
+const MAX_EDE_TEXT = 200;
+const QTYPE: Record<string, number> = { A: 1, CNAME: 5, TXT: 16, AAAA: 28 };
+
+export type PolicySink = (ctx: QueryContext, decision: PolicyDecision) => void;
+
+export class PolicyStage implements Stage {
+  readonly name = 'policy';
+  blocked = 0;
+  wouldBlock = 0;
+  errors = 0;
+  private readonly byCategory = new Map<string, number>();
+  private ipv4: Uint8Array;
+  private ipv6: Uint8Array;
+
+  constructor(public engine: PolicyEngine, sinkhole: { ipv4: string; ipv6: string }, private readonly onDecision: PolicySink, private readonly onError: (error: unknown) => void) {
+    this.ipv4 = ipBytes(sinkhole.ipv4) ?? new Uint8Array(4);
+    this.ipv6 = ipBytes(sinkhole.ipv6) ?? new Uint8Array(16);
+  }
+
+  onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
+    if (!this.engine.active) return pipeline.next(ctx);
+    let d: PolicyDecision | null;
+    try {
+      d = this.engine.decide(ctx.questionKey.slice(0, keyNameLength(ctx.questionKey)), ctx.clientAddress);
+    } catch (error) {
+      // A policy failure lets the query through (fail open for DNS), counted and logged.
+      this.errors++;
+      this.onError(error);
+      return pipeline.next(ctx);
+    }
+    if (d === null) return pipeline.next(ctx);
+    const key = `${d.category}|${d.enforced}`;
+    this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
+    const text = `Policy: ${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}`.slice(0, MAX_EDE_TEXT);
+    ctx.addTrace('policy', d.enforced ? d.action : `would-${d.action}`, text);
+    this.onDecision(ctx, d);
+    if (!d.enforced) {
+      this.wouldBlock++;
+      return pipeline.next(ctx);
+    }
+    this.blocked++;
+    if (d.action === 'drop') return pipeline.drop(ctx, text);
+    const ede = { code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED, text };
+    let reply: Buffer;
+    switch (d.action) {
+      case 'nxdomain':
+        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true, ede });
+        break;
+      case 'refused':
+        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true, ede });
+        break;
+      case 'sinkhole':
+        reply = buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede);
+        break;
+      case 'local-data':
+        reply = localDataReply(ctx.request, ctx.query, d, ede);
+        break;
+      default: // nodata
+        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, ede });
+    }
+    pipeline.respond(ctx, reply, ResponseType.BLOCKED, text);
+  }
+
+  /** Blocks by category (enforced or only reported), for dnsward_blocks_total. */
+  blockCounts(): Array<{ stage: string; reason: string; enforced: boolean; count: number }> {
+    return [...this.byCategory].map(([key, count]) => {
+      const [reason, enforced] = key.split('|');
+      return { stage: this.name, reason, enforced: enforced === 'true', count };
+    });
+  }
+}
+
+/**
+ * The rule's local data for this query: records of the query's type (or a CNAME, which answers
+ * any type); none of them is NODATA. Rare path: encoded with dns-packet.
+ */
+function localDataReply(request: Buffer, query: ParsedQuery, d: PolicyDecision, ede: { code: number; text: string }): Buffer {
+  const name = presentName(nameLabels(request, HEADER_LENGTH));
+  const records = (d.match.records ?? []).filter((r) => r.type === 'CNAME' || QTYPE[r.type] === query.qtype);
+  const cname = records.find((r) => r.type === 'CNAME');
+  const answers = (cname ? [cname] : records).map((r) => ({ name, type: r.type, class: 'IN', ttl: r.ttl, data: r.type === 'TXT' ? [r.data] : r.data }));
+  const eded = Buffer.concat([Buffer.from([ede.code >> 8, ede.code & 0xff]), Buffer.from(ede.text)]);
+  const packet = {
+    id: query.id,
+    type: 'response' as const,
+    flags: 0x8000 | 0x0080 | (query.flags & 0x0100),
+    questions: [{ name, type: qtypeName(query.qtype), class: 'IN' }],
+    answers,
+    additionals: query.edns ? [{ name: '.', type: 'OPT', udpPayloadSize: 1232, flags: query.dnssecOk ? 0x8000 : 0, options: [{ code: 15, data: eded }] }] : [],
+  };
+  return encodePacket(packet as never);
+}

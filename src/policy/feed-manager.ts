@@ -1,0 +1,152 @@
+/**
+ * Policy feeds: loaded from a file or an HTTP(S) URL, parsed in a worker thread, swapped in
+ * whole (a lookup sees the old table or the new one, never half of one), refreshed on a
+ * schedule with conditional requests (ETag / If-Modified-Since). A feed that fails to download
+ * or parse keeps its last good version, and says why.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import type { FeedFormat, ParsedFeed } from './feed-parse.js';
+import { RuleSet } from './rule-set.js';
+
+export interface FeedConfig {
+  name: string;
+  category: string;
+  format: FeedFormat;
+  path?: string;
+  url?: string;
+  /** RPZ zone name, when the file has neither $ORIGIN nor a SOA to tell it. */
+  zone?: string;
+  refreshMs: number;
+}
+
+export interface FeedState {
+  config: FeedConfig;
+  rules: RuleSet | null;
+  format?: string;
+  /** The loaded version: the RPZ serial when there is one, else a content hash, with the load time. */
+  version: string;
+  loadedAt: number | null;
+  ruleCount: number;
+  skipped: Record<string, number>;
+  errors: number;
+  lastError: string | null;
+  lastCheck: number | null;
+  etag?: string;
+  lastModified?: string;
+  mtimeMs?: number;
+  loads: number;
+  failures: number;
+}
+
+export class FeedManager {
+  readonly feeds = new Map<string, FeedState>();
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (m: { parsed?: ParsedFeed; error?: string }) => void>();
+  private timers: NodeJS.Timeout[] = [];
+  /** Called after a feed's table changed (or failed), for logs and events. */
+  onChange: (feed: FeedState, ok: boolean) => void = () => {};
+
+  constructor(configs: FeedConfig[]) {
+    for (const config of configs) this.feeds.set(config.name, { config, rules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
+  }
+
+  /** Loads every feed once (in parallel), then refreshes each on its schedule. */
+  async start(): Promise<void> {
+    await Promise.all([...this.feeds.values()].map((f) => this.refresh(f.config.name)));
+    for (const f of this.feeds.values()) {
+      const t = setInterval(() => void this.refresh(f.config.name), f.config.refreshMs);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  /** Fetches and parses one feed now; resolves true when a new version is in force. */
+  async refresh(name: string): Promise<boolean> {
+    const f = this.feeds.get(name);
+    if (f === undefined) throw new Error(`no feed ${name}`);
+    f.lastCheck = Date.now();
+    let text: string | null;
+    try {
+      text = await this.fetchText(f);
+    } catch (err) {
+      return this.fail(f, `cannot read ${f.config.url ?? f.config.path}: ${(err as Error).message}`);
+    }
+    if (text === null) return false; // not modified
+    const reply = await this.parse(text, f.config);
+    if (reply.error !== undefined || reply.parsed === undefined) return this.fail(f, `parse failed: ${reply.error}`);
+    const p = reply.parsed;
+    if (p.refused !== undefined) return this.fail(f, `refused the new version: ${p.refused}`);
+    f.rules = new RuleSet(p.table);
+    f.format = p.format;
+    f.ruleCount = p.rules;
+    f.skipped = p.skipped;
+    f.errors = p.errors;
+    f.version = `${p.serial !== undefined ? `serial ${p.serial}` : createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+    f.loadedAt = Date.now();
+    f.lastError = null;
+    f.loads++;
+    this.onChange(f, true);
+    return true;
+  }
+
+  private fail(f: FeedState, message: string): boolean {
+    f.lastError = message;
+    f.failures++;
+    this.onChange(f, false);
+    return false;
+  }
+
+  /** The feed's text, or null when it has not changed since the last load. */
+  private async fetchText(f: FeedState): Promise<string | null> {
+    const c = f.config;
+    if (c.path !== undefined) {
+      const s = await stat(c.path);
+      if (f.rules !== null && f.mtimeMs === s.mtimeMs) return null;
+      const text = await readFile(c.path, 'utf8');
+      f.mtimeMs = s.mtimeMs;
+      return text;
+    }
+    const headers: Record<string, string> = {};
+    if (f.rules !== null && f.etag) headers['if-none-match'] = f.etag;
+    if (f.rules !== null && f.lastModified) headers['if-modified-since'] = f.lastModified;
+    const response = await fetch(c.url!, { headers, signal: AbortSignal.timeout(60_000) });
+    if (response.status === 304) return null;
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    f.etag = response.headers.get('etag') ?? undefined;
+    f.lastModified = response.headers.get('last-modified') ?? undefined;
+    return text;
+  }
+
+  private parse(text: string, c: FeedConfig): Promise<{ parsed?: ParsedFeed; error?: string }> {
+    if (this.worker === null) {
+      const worker = new Worker(new URL('./feed-parse-worker.js', import.meta.url));
+      worker.on('message', (m: { id: number; parsed?: ParsedFeed; error?: string }) => {
+        this.waiting.get(m.id)?.(m);
+        this.waiting.delete(m.id);
+      });
+      worker.on('error', (err) => {
+        for (const w of this.waiting.values()) w({ error: err.message });
+        this.waiting.clear();
+        this.worker = null;
+      });
+      worker.unref();
+      this.worker = worker;
+    }
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker!.postMessage({ id, text, format: c.format, zone: c.zone });
+    });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Per-client-group policy: which feeds (by name or category) apply to a client, its allowlist,
+ * what a block answers, and whether it is enforced or only reported (monitor, the shadow mode
+ * for trying a new feed). The first group whose client ranges contain the client applies.
+ * Within a group the allowlist comes first, then the built-in rules, then feeds in order: the
+ * first feed with a match decides (as RPZ zones do in order).
+ */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { FeedManager, FeedState } from './feed-manager.js';
+import { NameProbe, RuleSet, buildRuleSet, type RuleMatch } from './rule-set.js';
+import type { RuleAction } from './policy-rule.js';
+
+export type BlockAnswer = 'nxdomain' | 'nodata' | 'refused' | 'sinkhole';
+
+export interface GroupConfig {
+  name: string;
+  /** CIDR ranges; empty = every client. */
+  clients: string[];
+  /** Feed names and categories this group uses. */
+  feeds: string[];
+  categories: string[];
+  allow: string[];
+  action: BlockAnswer;
+  mode: 'block' | 'monitor';
+}
+
+export interface PolicyDecision {
+  group: string;
+  feed: string;
+  category: string;
+  version: string;
+  /** The rule as it reads in the feed's format, and where. */
+  rule: string;
+  line: number;
+  /** What the answer is: a rule's own action, or the group's block answer for list rules. */
+  action: Exclude<RuleAction, 'block'> | BlockAnswer;
+  enforced: boolean;
+  match: RuleMatch;
+}
+
+/** Names Firefox checks before it turns DNS-over-HTTPS on by itself: NXDOMAIN keeps it off. */
+export const DOH_CANARY = ['use-application-dns.net'];
+
+/** Well-known public DoH/DoT resolver names, for the optional `doh-resolvers` category. */
+export const PUBLIC_DOH_RESOLVERS = [
+  'dns.google', 'dns.google.com', 'cloudflare-dns.com', 'mozilla.cloudflare-dns.com', 'one.one.one.one', '1dot1dot1dot1.cloudflare-dns.com',
+  'security.cloudflare-dns.com', 'family.cloudflare-dns.com', 'dns.quad9.net', 'dns9.quad9.net', 'dns10.quad9.net', 'dns11.quad9.net',
+  'doh.opendns.com', 'dns.opendns.com', 'doh.familyshield.opendns.com', 'dns.adguard.com', 'dns.adguard-dns.com', 'dns-family.adguard.com',
+  'dns.nextdns.io', 'doh.cleanbrowsing.org', 'doh.mullvad.net', 'dns.mullvad.net', 'doh.dns.sb', 'dns.controld.com', 'freedns.controld.com',
+  'doh.libredns.gr', 'dns.alidns.com', 'doh.pub', 'dns.twnic.tw', 'dns0.eu', 'open.dns0.eu', 'kids.dns0.eu', 'doh.applied-privacy.net',
+];
+
+const builtin = (names: string[]) => new RuleSet(buildRuleSet(names.map((name, i) => ({ name, scope: 'subtree' as const, action: 'nxdomain' as const, line: i + 1 }))));
+
+interface Group {
+  config: GroupConfig;
+  clients: BlockList | null;
+  allow: RuleSet;
+  feeds: string[];
+  dohResolvers: boolean;
+}
+
+/** The wire name's part from `offset`, in presentation form. */
+function nameAt(wire: string, offset: number): string {
+  const labels: string[] = [];
+  let pos = offset;
+  while (pos < wire.length) {
+    const len = wire.charCodeAt(pos);
+    if (len === 0) break;
+    labels.push(wire.slice(pos + 1, pos + 1 + len));
+    pos += len + 1;
+  }
+  return labels.join('.');
+}
+
+/** The rule as the feed's own syntax would write it. */
+export function ruleText(format: string | undefined, m: RuleMatch, name: string): string {
+  const rpzTarget: Record<string, string> = { nxdomain: '.', nodata: '*.', passthru: 'rpz-passthru.', drop: 'rpz-drop.' };
+  switch (format) {
+    case 'rpz':
+      return `${m.scope === 'wildcard' ? '*.' : ''}${name} ${m.action === 'local-data' ? (m.records ?? []).map((r) => `${r.type} ${r.data}`).join(', ') : `CNAME ${rpzTarget[m.action] ?? '.'}`}`;
+    case 'hosts':
+      return `0.0.0.0 ${name}`;
+    case 'adblock':
+      return `${m.exception ? '@@' : ''}||${name}^`;
+    case 'domains':
+      return m.scope === 'wildcard' ? `*.${name}` : name;
+    default:
+      return name;
+  }
+}
+
+export class PolicyEngine {
+  private readonly groups: Group[];
+  private readonly probe = new NameProbe();
+  private readonly canary: RuleSet | null;
+  private readonly dohResolvers = builtin(PUBLIC_DOH_RESOLVERS);
+
+  constructor(private readonly feeds: FeedManager, groups: GroupConfig[], dohCanary: boolean) {
+    this.canary = dohCanary ? builtin(DOH_CANARY) : null;
+    this.groups = groups.map((g) => {
+      let clients: BlockList | null = null;
+      if (g.clients.length > 0) {
+        clients = new BlockList();
+        for (const cidr of g.clients) {
+          const [address, bits] = cidr.split('/');
+          const family = isIPv4(address) ? 'ipv4' : 'ipv6';
+          if (bits === undefined) clients.addAddress(address, family);
+          else clients.addSubnet(address, Number(bits), family);
+        }
+      }
+      const byCategory = [...feeds.feeds.values()].filter((f) => g.categories.includes(f.config.category)).map((f) => f.config.name);
+      return {
+        config: g,
+        clients,
+        allow: new RuleSet(buildRuleSet(g.allow.map((name, i) => ({ name: name.toLowerCase().replace(/\.$/, ''), scope: 'subtree' as const, action: 'passthru' as const, line: i + 1 })))),
+        feeds: [...new Set([...g.feeds, ...byCategory])],
+        dohResolvers: g.categories.includes('doh-resolvers'),
+      };
+    });
+  }
+
+  /** Whether anything at all can match (lets the stage skip the work when no policy exists). */
+  get active(): boolean {
+    return this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
+  }
+
+  groupOf(client: string): Group | undefined {
+    const family = isIPv6(client) ? 'ipv6' : 'ipv4';
+    return this.groups.find((g) => g.clients === null || g.clients.check(client, family));
+  }
+
+  /** `wire`: the query's lower-case wire name. Null when nothing matched (or an allow/passthru did: see `allowed`). */
+  decide(wire: string, client: string): PolicyDecision | null {
+    const group = this.groupOf(client);
+    const p = this.probe;
+    p.set(wire);
+    if (group !== undefined && group.allow.size > 0 && group.allow.match(p) !== undefined) return null;
+    const enforced = group === undefined || group.config.mode === 'block';
+    const answer = group?.config.action ?? 'nxdomain';
+    const make = (feed: string, category: string, version: string, format: string | undefined, m: RuleMatch): PolicyDecision => {
+      const name = nameAt(wire, m.offset);
+      return { group: group?.config.name ?? 'default', feed, category, version, rule: ruleText(format, m, name), line: m.line, action: m.action === 'block' ? answer : m.action, enforced, match: m };
+    };
+    if (this.canary !== null) {
+      const m = this.canary.match(p);
+      if (m !== undefined) return make('builtin', 'doh-canary', 'builtin', 'domains', m);
+    }
+    if (group === undefined) return null;
+    if (group.dohResolvers) {
+      const m = this.dohResolvers.match(p);
+      if (m !== undefined) return { ...make('builtin', 'doh-resolvers', 'builtin', 'domains', m), action: answer };
+    }
+    for (const name of group.feeds) {
+      const f: FeedState | undefined = this.feeds.feeds.get(name);
+      if (f?.rules == null) continue;
+      const m = f.rules.match(p);
+      if (m === undefined) continue;
+      // PASSTHRU (and adblock exceptions) end the search: this feed says the name is fine.
+      if (m.action === 'passthru') return null;
+      return make(name, f.config.category, f.version, f.format, m);
+    }
+    return null;
+  }
+}

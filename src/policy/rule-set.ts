@@ -1,0 +1,186 @@
+/**
+ * One feed's rules as a compact open-addressing hash table in typed arrays: per slot the 64-bit
+ * hash of (scope, wire name) and the rule's index; per rule its action, flags and source line.
+ * No name is stored (see name-hash.ts), so 5M rules take about 5M × (2 × 12 + 9) bytes, and the
+ * whole table can move between threads as transferable buffers. Local data (rare) is kept
+ * beside it by rule index.
+ *
+ * Matching, most specific first: an exception (adblock `@@`) anywhere wins; then the query name
+ * itself (exact or subtree rules), then each parent from the longest down (subtree or wildcard).
+ */
+import { hashHi, hashLo, suffixOffsets, wireEnd, wireName } from './name-hash.js';
+import type { LocalRecord, ParsedRule, RuleAction, RuleScope } from './policy-rule.js';
+
+export const ACTIONS: readonly RuleAction[] = ['block', 'nxdomain', 'nodata', 'passthru', 'drop', 'local-data'];
+const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];
+const SCOPE_SALT = [0, 0x2545f491, 0x68e31da4];
+const EXCEPTION = 1;
+const EMPTY = 0xffffffff;
+
+export interface RuleSetData {
+  capacity: number;
+  count: number;
+  slotHi: Uint32Array;
+  slotLo: Uint32Array;
+  slotRule: Uint32Array;
+  action: Uint8Array;
+  scope: Uint8Array;
+  flags: Uint8Array;
+  line: Uint32Array;
+  hasExceptions: boolean;
+  local: Array<[number, LocalRecord[]]>;
+}
+
+export interface RuleMatch {
+  rule: number;
+  action: RuleAction;
+  scope: RuleScope;
+  exception: boolean;
+  line: number;
+  /** Offset in the query's wire name where the matched rule's name starts. */
+  offset: number;
+  records?: LocalRecord[];
+}
+
+function capacityFor(n: number): number {
+  let c = 16;
+  while (c < n * 2) c *= 2;
+  return c;
+}
+
+export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
+  const capacity = capacityFor(rules.length);
+  const data: RuleSetData = {
+    capacity,
+    count: 0,
+    slotHi: new Uint32Array(capacity),
+    slotLo: new Uint32Array(capacity),
+    slotRule: new Uint32Array(capacity).fill(EMPTY),
+    action: new Uint8Array(rules.length),
+    scope: new Uint8Array(rules.length),
+    flags: new Uint8Array(rules.length),
+    line: new Uint32Array(rules.length),
+    hasExceptions: false,
+    local: [],
+  };
+  const mask = capacity - 1;
+  for (const r of rules) {
+    const wire = wireName(r.name.startsWith('*.') ? r.name.slice(2) : r.name);
+    const scope = SCOPES.indexOf(r.scope);
+    const end = wireEnd(wire);
+    const hi = (hashHi(wire, 0, end) ^ SCOPE_SALT[scope]) >>> 0;
+    const lo = hashLo(wire, 0, end);
+    let slot = lo & mask;
+    // A name listed twice in one feed keeps its first rule (RPZ: one action per trigger).
+    let duplicate = false;
+    while (data.slotRule[slot] !== EMPTY) {
+      if (data.slotHi[slot] === hi && data.slotLo[slot] === lo) {
+        duplicate = true;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (duplicate) continue;
+    const index = data.count++;
+    data.slotHi[slot] = hi;
+    data.slotLo[slot] = lo;
+    data.slotRule[slot] = index;
+    data.action[index] = ACTIONS.indexOf(r.action);
+    data.scope[index] = scope;
+    data.flags[index] = r.exception ? EXCEPTION : 0;
+    data.line[index] = r.line;
+    if (r.exception) data.hasExceptions = true;
+    if (r.records) data.local.push([index, r.records]);
+  }
+  return data;
+}
+
+/** The buffers to transfer when a table moves between threads. */
+export function ruleSetBuffers(d: RuleSetData): ArrayBuffer[] {
+  return [d.slotHi, d.slotLo, d.slotRule, d.action, d.scope, d.flags, d.line].map((a) => a.buffer as ArrayBuffer);
+}
+
+export function ruleSetBytes(d: RuleSetData): number {
+  return d.capacity * 12 + d.action.length * 7;
+}
+
+/** A query name's suffix hashes, computed once and probed against each feed's table. */
+export class NameProbe {
+  readonly offsets = new Int32Array(128);
+  readonly hi = new Uint32Array(128);
+  readonly lo = new Uint32Array(128);
+  count = 0;
+  wire = '';
+
+  /** `wire`: the lower-case wire name (the cache key's name part works as is). */
+  set(wire: string): void {
+    this.wire = wire;
+    const end = wireEnd(wire);
+    this.count = suffixOffsets(wire, this.offsets);
+    for (let i = 0; i < this.count; i++) {
+      this.hi[i] = hashHi(wire, this.offsets[i], end);
+      this.lo[i] = hashLo(wire, this.offsets[i], end);
+    }
+  }
+}
+
+export class RuleSet {
+  private readonly mask: number;
+  private readonly local: Map<number, LocalRecord[]>;
+
+  constructor(readonly data: RuleSetData) {
+    this.mask = data.capacity - 1;
+    this.local = new Map(data.local);
+  }
+
+  get size(): number {
+    return this.data.count;
+  }
+
+  private find(hi: number, lo: number, scope: number): number {
+    const d = this.data;
+    const h = (hi ^ SCOPE_SALT[scope]) >>> 0;
+    let slot = lo & this.mask;
+    for (;;) {
+      const rule = d.slotRule[slot];
+      if (rule === EMPTY) return -1;
+      if (d.slotHi[slot] === h && d.slotLo[slot] === lo && d.scope[rule] === scope) return rule;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  match(p: NameProbe): RuleMatch | undefined {
+    let best = -1;
+    let bestAt = -1;
+    for (let i = 0; i < p.count; i++) {
+      // The name itself: exact or subtree rules; a parent: subtree or wildcard rules.
+      const r = i === 0 ? this.either(p.hi[i], p.lo[i], 0, 1) : this.either(p.hi[i], p.lo[i], 1, 2);
+      if (r < 0) continue;
+      if (this.data.flags[r] & EXCEPTION) return this.result(r, i, p);
+      if (best < 0) {
+        best = r;
+        bestAt = i;
+        if (!this.data.hasExceptions) break;
+      }
+    }
+    return best < 0 ? undefined : this.result(best, bestAt, p);
+  }
+
+  private either(hi: number, lo: number, a: number, b: number): number {
+    const first = this.find(hi, lo, a);
+    return first >= 0 ? first : this.find(hi, lo, b);
+  }
+
+  private result(rule: number, at: number, p: NameProbe): RuleMatch {
+    const d = this.data;
+    return {
+      rule,
+      action: ACTIONS[d.action[rule]],
+      scope: SCOPES[d.scope[rule]],
+      exception: (d.flags[rule] & EXCEPTION) !== 0,
+      line: d.line[rule],
+      offset: p.offsets[at],
+      records: this.local.get(rule),
+    };
+  }
+}
