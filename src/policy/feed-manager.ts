@@ -134,6 +134,8 @@ export class FeedManager {
       worker.on('message', (m: { id: number; parsed?: ParsedFeed; error?: string }) => {
         this.waiting.get(m.id)?.(m);
         this.waiting.delete(m.id);
+        // Idle, the thread must not keep the process alive; busy, it must (a CLI waits on it).
+        if (this.waiting.size === 0) worker.unref();
       });
       worker.on('error', (err) => {
         for (const w of this.waiting.values()) w({ error: err.message });
@@ -144,6 +146,7 @@ export class FeedManager {
       this.worker = worker;
     }
     const id = this.nextId++;
+    this.worker.ref();
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       this.worker!.postMessage({ id, text, format: c.format, zone: c.zone });

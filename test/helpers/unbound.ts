@@ -16,6 +16,15 @@ export interface UnboundOptions {
   records: string[];
   port?: number;
   extra?: string[];
+  /** Top-level clauses after `server:` (e.g. an `rpz:` clause), each line as written. */
+  clauses?: string[];
+  /** Replaces module-config "iterator" (RPZ needs "respip iterator"). */
+  moduleConfig?: string;
+  /**
+   * Forward everything to this loopback port instead of refusing names outside local data
+   * (`local-zone: "." refuse`): a forwarding unbound in front of another one, never outside.
+   */
+  forwardTo?: number;
 }
 
 export class UnboundServer {
@@ -36,9 +45,9 @@ export class UnboundServer {
       `  interface: 127.0.0.1@${port}`,
       `  port: ${port}`,
       '  do-daemonize: no', '  username: ""', '  chroot: ""', '  directory: "@DIR@"', '  pidfile: ""',
-      '  use-syslog: no', '  logfile: ""', '  verbosity: 0', '  module-config: "iterator"', '  do-ip6: no',
+      '  use-syslog: no', '  logfile: ""', '  verbosity: 0', `  module-config: "${options.moduleConfig ?? 'iterator'}"`, '  do-ip6: no',
       '  num-threads: 1', '  access-control: 127.0.0.0/8 allow', '  minimal-responses: yes',
-      '  local-zone: "." refuse',
+      ...(options.forwardTo === undefined ? ['  local-zone: "." refuse'] : ['  do-not-query-localhost: no']),
       ...options.zones.flatMap((z) => [
         `  local-zone: "${z}." static`,
         `  local-data: "${z}. 3600 IN SOA ns.${z}. hostmaster.${z}. 1 3600 600 86400 60"`,
@@ -46,6 +55,8 @@ export class UnboundServer {
       ...options.records.map((r) => `  local-data: '${r}'`),
       ...(options.extra ?? []).map((l) => `  ${l}`),
       'remote-control:', '  control-enable: no',
+      ...(options.clauses ?? []),
+      ...(options.forwardTo === undefined ? [] : ['forward-zone:', '  name: "."', `  forward-addr: 127.0.0.1@${options.forwardTo}`]),
     ];
     const server = new UnboundServer(port, lines.join('\n') + '\n');
     await server.resume();
