@@ -1,13 +1,10 @@
 /**
- * 64-bit hashes of DNS names in wire form (lower-cased, as in the cache key), as two 32-bit
- * MurmurHash3 halves with different seeds. Rule tables keep only these hashes, not the names:
- * a false match needs a 64-bit collision (about one in 10^12 lookups at 5M rules). A query's
- * suffixes are hashed in place in its key string, without building substrings.
+ * 64-bit hashes of DNS names in wire form (lower-cased, as in the cache key): two 32-bit lanes
+ * (FNV-1a steps with different primes, each finished with MurmurHash3's fmix32). Rule tables
+ * keep only these hashes, not the names: a false match needs both lanes to collide (about one
+ * in 10^12 lookups at 5M rules). Labels are folded from the rightmost one, so one pass over a
+ * query name's bytes (in the request itself) yields the hash of every suffix.
  */
-import { murmur3Range } from '../util/hash.js';
-
-export const SEED_HI = 0x9747b28c;
-export const SEED_LO = 0x5bd1e995;
 
 /** Wire form of a presentation name (no trailing dot), lower-case, as a latin1 string. */
 export function wireName(name: string): string {
@@ -17,34 +14,63 @@ export function wireName(name: string): string {
   return `${out}\0`;
 }
 
-/** Offsets of each suffix (label boundary) in a wire name, the root's excluded. */
-export function suffixOffsets(wire: string, out: Int32Array): number {
+/** Offsets of each suffix (label boundary) of the wire name at `start` in `buf`, the root's excluded. */
+export function suffixOffsets(buf: Uint8Array, start: number, out: Int32Array): number {
   let n = 0;
-  let pos = 0;
-  while (pos < wire.length && n < out.length) {
-    const len = wire.charCodeAt(pos);
-    if (len === 0) break;
+  let pos = start;
+  while (pos < buf.length && n < out.length) {
+    const len = buf[pos];
+    // The root ends the name; a compression pointer (never in a sane question) ends it too.
+    if (len === 0 || len > 63) break;
     out[n++] = pos;
     pos += len + 1;
   }
   return n;
 }
 
-/** The wire name's end (the offset of its root label). */
-export function wireEnd(wire: string): number {
-  let pos = 0;
-  while (pos < wire.length) {
-    const len = wire.charCodeAt(pos);
-    if (len === 0) return pos;
-    pos += len + 1;
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+/**
+ * Hashes of every suffix of a wire name: `hi[i]`, `lo[i]` for the suffix starting at
+ * `offsets[i]` (label boundaries, as suffixOffsets gives them), in one right-to-left pass over
+ * the bytes, ASCII letters folded to lower case (names compare case-insensitively).
+ */
+export function suffixHashes(buf: Uint8Array, offsets: Int32Array, count: number, hi: Int32Array, lo: Int32Array): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c | 0;
+  for (let i = count - 1; i >= 0; i--) {
+    const start = offsets[i];
+    const len = buf[start];
+    const end = start + len;
+    for (let j = start + 1; j <= end; j++) {
+      let c = buf[j];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ (len | 0x100), 0x01000193);
+    b = Math.imul(b ^ (len | 0x100), 0x5bd1e995);
+    hi[i] = fmix32(a);
+    lo[i] = fmix32(b ^ 0x68e31da4);
   }
-  return wire.length;
 }
 
-export function hashHi(wire: string, start: number, end: number): number {
-  return murmur3Range(wire, start, end, SEED_HI);
-}
+const scratchOffsets = new Int32Array(128);
+const scratchHi = new Int32Array(128);
+const scratchLo = new Int32Array(128);
 
-export function hashLo(wire: string, start: number, end: number): number {
-  return murmur3Range(wire, start, end, SEED_LO);
+/** The hash of a whole wire name (its first suffix), for building tables. */
+export function nameHash(wire: string): { hi: number; lo: number } {
+  const buf = Buffer.from(wire, 'latin1');
+  const n = suffixOffsets(buf, 0, scratchOffsets);
+  if (n === 0) return { hi: 0, lo: 0 };
+  suffixHashes(buf, scratchOffsets, n, scratchHi, scratchLo);
+  return { hi: scratchHi[0], lo: scratchLo[0] };
 }

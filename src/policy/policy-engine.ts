@@ -60,19 +60,6 @@ interface Group {
   dohResolvers: boolean;
 }
 
-/** The wire name's part from `offset`, in presentation form. */
-function nameAt(wire: string, offset: number): string {
-  const labels: string[] = [];
-  let pos = offset;
-  while (pos < wire.length) {
-    const len = wire.charCodeAt(pos);
-    if (len === 0) break;
-    labels.push(wire.slice(pos + 1, pos + 1 + len));
-    pos += len + 1;
-  }
-  return labels.join('.');
-}
-
 /** The rule as the feed's own syntax would write it. */
 export function ruleText(format: string | undefined, m: RuleMatch, name: string): string {
   const rpzTarget: Record<string, string> = { nxdomain: '.', nodata: '*.', passthru: 'rpz-passthru.', drop: 'rpz-drop.' };
@@ -130,16 +117,21 @@ export class PolicyEngine {
     return this.groups.find((g) => g.clients === null || g.clients.check(client, family));
   }
 
-  /** `wire`: the query's lower-case wire name. Null when nothing matched (or an allow/passthru did: see `allowed`). */
+  /** `wire`: a wire name as a latin1 string (`dnsward why`, tests). */
   decide(wire: string, client: string): PolicyDecision | null {
+    return this.decideBytes(Buffer.from(wire, 'latin1'), 0, client);
+  }
+
+  /** The wire name at `start` in `buf` (a request's question). Null when nothing matched, or an allow or PASSTHRU did. */
+  decideBytes(buf: Uint8Array, start: number, client: string): PolicyDecision | null {
     const group = this.groupOf(client);
     const p = this.probe;
-    p.set(wire);
+    p.setBytes(buf, start);
     if (group !== undefined && group.allow.size > 0 && group.allow.match(p) !== undefined) return null;
     const enforced = group === undefined || group.config.mode === 'block';
     const answer = group?.config.action ?? 'nxdomain';
     const make = (feed: string, category: string, version: string, format: string | undefined, m: RuleMatch): PolicyDecision => {
-      const name = nameAt(wire, m.offset);
+      const name = p.nameAt(m.offset);
       return { group: group?.config.name ?? 'default', feed, category, version, rule: ruleText(format, m, name), line: m.line, action: m.action === 'block' ? answer : m.action, enforced, match: m };
     };
     if (this.canary !== null) {

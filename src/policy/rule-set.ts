@@ -8,20 +8,21 @@
  * Matching, most specific first: an exception (adblock `@@`) anywhere wins; then the query name
  * itself (exact or subtree rules), then each parent from the longest down (subtree or wildcard).
  */
-import { hashHi, hashLo, suffixOffsets, wireEnd, wireName } from './name-hash.js';
+import { nameHash, suffixHashes, suffixOffsets, wireName } from './name-hash.js';
 import type { LocalRecord, ParsedRule, RuleAction, RuleScope } from './policy-rule.js';
 
 export const ACTIONS: readonly RuleAction[] = ['block', 'nxdomain', 'nodata', 'passthru', 'drop', 'local-data'];
 const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];
-const SCOPE_SALT = [0, 0x2545f491, 0x68e31da4];
+// Int32 throughout: uint32 values above 2^31 would be boxed doubles in calls and compares.
+const SCOPE_SALT = new Int32Array([0, 0x2545f491, 0x68e31da4]);
 const EXCEPTION = 1;
 const EMPTY = 0xffffffff;
 
 export interface RuleSetData {
   capacity: number;
   count: number;
-  slotHi: Uint32Array;
-  slotLo: Uint32Array;
+  slotHi: Int32Array;
+  slotLo: Int32Array;
   slotRule: Uint32Array;
   action: Uint8Array;
   scope: Uint8Array;
@@ -53,8 +54,8 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
   const data: RuleSetData = {
     capacity,
     count: 0,
-    slotHi: new Uint32Array(capacity),
-    slotLo: new Uint32Array(capacity),
+    slotHi: new Int32Array(capacity),
+    slotLo: new Int32Array(capacity),
     slotRule: new Uint32Array(capacity).fill(EMPTY),
     action: new Uint8Array(rules.length),
     scope: new Uint8Array(rules.length),
@@ -67,9 +68,9 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
   for (const r of rules) {
     const wire = wireName(r.name.startsWith('*.') ? r.name.slice(2) : r.name);
     const scope = SCOPES.indexOf(r.scope);
-    const end = wireEnd(wire);
-    const hi = (hashHi(wire, 0, end) ^ SCOPE_SALT[scope]) >>> 0;
-    const lo = hashLo(wire, 0, end);
+    const h = nameHash(wire);
+    const hi = h.hi ^ SCOPE_SALT[scope];
+    const lo = h.lo | 0;
     let slot = lo & mask;
     // A name listed twice in one feed keeps its first rule (RPZ: one action per trigger).
     let duplicate = false;
@@ -107,20 +108,34 @@ export function ruleSetBytes(d: RuleSetData): number {
 /** A query name's suffix hashes, computed once and probed against each feed's table. */
 export class NameProbe {
   readonly offsets = new Int32Array(128);
-  readonly hi = new Uint32Array(128);
-  readonly lo = new Uint32Array(128);
+  readonly hi = new Int32Array(128);
+  readonly lo = new Int32Array(128);
   count = 0;
-  wire = '';
+  buf: Uint8Array = new Uint8Array(1);
 
-  /** `wire`: the lower-case wire name (the cache key's name part works as is). */
+  /** The wire name at `start` in `buf` (a request's question works as is: case is folded). */
+  setBytes(buf: Uint8Array, start: number): void {
+    this.buf = buf;
+    this.count = suffixOffsets(buf, start, this.offsets);
+    suffixHashes(buf, this.offsets, this.count, this.hi, this.lo);
+  }
+
+  /** A wire name as a latin1 string (tests, `dnsward why`). */
   set(wire: string): void {
-    this.wire = wire;
-    const end = wireEnd(wire);
-    this.count = suffixOffsets(wire, this.offsets);
-    for (let i = 0; i < this.count; i++) {
-      this.hi[i] = hashHi(wire, this.offsets[i], end);
-      this.lo[i] = hashLo(wire, this.offsets[i], end);
+    this.setBytes(Buffer.from(wire, 'latin1'), 0);
+  }
+
+  /** The name from the suffix at `offset` on, in presentation form, lower case. */
+  nameAt(offset: number): string {
+    const labels: string[] = [];
+    let pos = offset;
+    while (pos < this.buf.length) {
+      const len = this.buf[pos];
+      if (len === 0 || len > 63) break;
+      labels.push(Buffer.from(this.buf.buffer, this.buf.byteOffset + pos + 1, len).toString('latin1').toLowerCase());
+      pos += len + 1;
     }
+    return labels.join('.');
   }
 }
 
@@ -139,7 +154,7 @@ export class RuleSet {
 
   private find(hi: number, lo: number, scope: number): number {
     const d = this.data;
-    const h = (hi ^ SCOPE_SALT[scope]) >>> 0;
+    const h = hi ^ SCOPE_SALT[scope];
     let slot = lo & this.mask;
     for (;;) {
       const rule = d.slotRule[slot];
@@ -154,7 +169,10 @@ export class RuleSet {
     let bestAt = -1;
     for (let i = 0; i < p.count; i++) {
       // The name itself: exact or subtree rules; a parent: subtree or wildcard rules.
-      const r = i === 0 ? this.either(p.hi[i], p.lo[i], 0, 1) : this.either(p.hi[i], p.lo[i], 1, 2);
+      const hi = p.hi[i];
+      const lo = p.lo[i];
+      let r = this.find(hi, lo, i === 0 ? 0 : 1);
+      if (r < 0) r = this.find(hi, lo, i === 0 ? 1 : 2);
       if (r < 0) continue;
       if (this.data.flags[r] & EXCEPTION) return this.result(r, i, p);
       if (best < 0) {
@@ -164,11 +182,6 @@ export class RuleSet {
       }
     }
     return best < 0 ? undefined : this.result(best, bestAt, p);
-  }
-
-  private either(hi: number, lo: number, a: number, b: number): number {
-    const first = this.find(hi, lo, a);
-    return first >= 0 ? first : this.find(hi, lo, b);
   }
 
   private result(rule: number, at: number, p: NameProbe): RuleMatch {

@@ -6,7 +6,6 @@
  * Monitor-mode groups only record what would have happened.
  */
 import { encode as encodePacket } from 'dns-packet';
-import { keyNameLength } from '../../cache/cache-key.js';
 import { nameLabels, presentName } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
@@ -39,7 +38,7 @@ export class PolicyStage implements Stage {
     if (!this.engine.active) return pipeline.next(ctx);
     let d: PolicyDecision | null;
     try {
-      d = this.engine.decide(ctx.questionKey.slice(0, keyNameLength(ctx.questionKey)), ctx.clientAddress);
+      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, ctx.clientAddress);
     } catch (error) {
       // A policy failure lets the query through (fail open for DNS), counted and logged.
       this.errors++;
