@@ -63,7 +63,7 @@ function measureLookups(set: RuleSet): { hitNs: number; missNs: number; parentNs
 async function unboundLoad(zoneFile: string): Promise<{ ms: number; rssMiB: number }> {
   const origin = await UnboundServer.start({ zones: ['bench.test'], records: [] });
   const started = performance.now();
-  const u = await UnboundServer.start({ zones: [], records: [], moduleConfig: 'respip iterator', forwardTo: origin.port, clauses: ['rpz:', '  name: rpz.bench', `  zonefile: ${zoneFile}`], extra: ['num-threads: 1'] }).catch(async (err) => {
+  const u = await UnboundServer.start({ zones: [], records: [], moduleConfig: 'respip iterator', forwardTo: origin.port, clauses: ['rpz:', '  name: rpz.bench', `  zonefile: ${zoneFile}`], startTimeoutMs: 600_000 }).catch(async (err) => {
     await origin.stop();
     throw err;
   });
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const list = measureLoad('domain list', domains, 'domains');
   const lookups = measureLookups(list.set);
   const zone = measureLoad('RPZ zone', rpz, 'rpz');
+  console.error(JSON.stringify({ list: { ms: list.ms, tableMiB: list.tableMiB, heapMiB: list.heapMiB }, zone: { ms: zone.ms }, lookups }));
   console.error('loading the same zone into unbound…');
   const ub = await unboundLoad(zoneFile);
   console.log(`\n## Response policy at ${N.toLocaleString()} rules, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);

@@ -49,10 +49,10 @@ export function udpExchange(host: string, port: number, payload: Buffer, timeout
   });
 }
 
-/** Waits (at most 50 tries, ~5 s) until something answers DNS on host:port. */
-export async function waitForDns(host: string, port: number): Promise<void> {
+/** Waits (by default at most 50 tries, ~5 s) until something answers DNS on host:port. */
+export async function waitForDns(host: string, port: number, tries = 50): Promise<void> {
   const probe = buildProbe('.', 2);
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < tries; i++) {
     if (await udpExchange(host, port, probe, 100)) return;
   }
   throw new Error(`nothing answered DNS on ${host}:${port}`);

@@ -25,6 +25,8 @@ export interface UnboundOptions {
    * (`local-zone: "." refuse`): a forwarding unbound in front of another one, never outside.
    */
   forwardTo?: number;
+  /** How long to wait for the first answer (a large RPZ zone takes a while to load). */
+  startTimeoutMs?: number;
 }
 
 export class UnboundServer {
@@ -59,18 +61,18 @@ export class UnboundServer {
       ...(options.forwardTo === undefined ? [] : ['forward-zone:', '  name: "."', `  forward-addr: 127.0.0.1@${options.forwardTo}`]),
     ];
     const server = new UnboundServer(port, lines.join('\n') + '\n');
-    await server.resume();
+    await server.resume(options.startTimeoutMs);
     return server;
   }
 
   /** Starts (or restarts) the unbound process and waits until it answers. */
-  async resume(): Promise<void> {
+  async resume(startTimeoutMs = 5000): Promise<void> {
     const child = spawn('unbound', ['-d', '-c', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     this.child = child;
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`unbound exited with ${code}: ${stderr}`))));
-    await Promise.race([waitForDns('127.0.0.1', this.port), exited]);
+    await Promise.race([waitForDns('127.0.0.1', this.port, Math.ceil(startTimeoutMs / 100)), exited]);
   }
 
   get pid(): number {

@@ -33,7 +33,8 @@ garden.example      TXT "walled garden"
 *.garden.example    A 192.0.2.81
 drop.example        CNAME rpz-drop.
 `);
-const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`);
+const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`)
+  .concat(['alias.example. 300 IN CNAME www.evil.example.', 'www.evil.example. 300 IN A 192.0.2.66']);
 
 async function ask(port: number, name: string, type: string): Promise<{ rcode: string; answers: string[] } | null> {
   const query = encode({ type: 'query', id: 4242, flags: 0x0100, questions: [{ name, type: type as 'A', class: 'IN' }] });
@@ -166,6 +167,15 @@ policy:
     assert.equal((await dig('127.0.0.1', dw.port, ['-b', '127.0.0.2', 'casino.example', 'A'])).status, 'REFUSED', 'still blocked by the good version');
     const snap = dw.server.snapshot().policy.feeds.find((x) => x.name === 'adult-list');
     assert.match(snap?.lastError ?? '', /no usable rule/);
+  });
+
+  it('blocks an answer whose CNAME chain leads to a blocked name, from the upstream and from the cache', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await dig('127.0.0.1', dw.port, ['alias.example', 'A']);
+      assert.equal(r.status, 'NXDOMAIN', `try ${i + 1}`);
+      assert.match(r.raw, /Policy: CNAME target www\.evil\.example: malware \(test-rpz serial 7\) rule "\*\.evil\.example CNAME \."/);
+    }
+    assert.ok(dw.server.snapshot().cache.hits >= 1, 'the second answer came from the cache');
   });
 
   it('answers Firefox\'s DoH canary with NXDOMAIN and says why in an event', async () => {

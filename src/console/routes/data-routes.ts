@@ -7,7 +7,7 @@ import type { SecurityEvent } from '../../events/security-event.js';
 import type { Config } from '../../config/schema.js';
 import { type ConsoleContext, fail } from '../console-context.js';
 
-const THREAT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked'];
+const THREAT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked'];
 const LIVE_BUFFER_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
 

@@ -4,7 +4,7 @@ import { lineChart } from './charts.js';
 import { ago, bytes, clear, h, table, time, toast } from './dom.js';
 import type { LearnedDomain, Me, SecurityEvent, StageReport } from './types.js';
 
-const THREAT_TYPES = new Set(['tunnel_detected', 'domain_blocked', 'query_blocked']);
+const THREAT_TYPES = new Set(['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked']);
 
 export function isThreat(e: SecurityEvent): boolean {
   return THREAT_TYPES.has(e.type);
@@ -41,7 +41,7 @@ export class ThreatsPage {
         h('td', {}, e.domain ? h('a', { href: `#/domain/${encodeURIComponent(e.domain)}`, class: 'mono' }, e.domain) : '–'),
         h('td', {}, e.leakedBytes !== undefined ? bytes(e.leakedBytes) : '–'),
         h('td', {}, e.reasons[0] ?? ''),
-        h('td', {}, e.incident ? h('a', { href: `#/threat/${encodeURIComponent(e.incident)}`, class: 'open-threat' }, `${e.incident} →`) : '–'),
+        h('td', {}, e.incident ? h('a', { href: `#/threat/${encodeURIComponent(e.incident)}`, class: 'open-threat' }, `${e.incident} →`) : e.policy ? h('span', { class: 'mono', title: `line ${e.policy.line} of ${e.policy.feed} ${e.policy.version}` }, `${e.policy.category}: ${e.policy.rule}`) : '–'),
       );
       return tr;
     });

@@ -22,6 +22,7 @@ export interface SecurityEvent {
   reasons: string[];
   stages: StageReport[];
   operator?: string;
+  policy?: { group: string; feed: string; category: string; version: string; rule: string; line: number };
 }
 
 export interface StatsSample {

@@ -6,7 +6,6 @@
  * recorded. If the detector throws, the query goes on (fail open) and a counter says so.
  * Answers coming back are observations: rcode and the TXT/NULL/CNAME payload.
  */
-import { isIPv4 } from 'node:net';
 import { keyNameLength } from '../../cache/cache-key.js';
 import { readDnsMessage } from '../../capture/dns-message.js';
 import { nameLabels } from '../../dns/name.js';
@@ -15,6 +14,7 @@ import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
 import { carriesPayload, type TunnelGuard } from '../../guard/tunnel-guard.js';
 import type { Verdict } from '../../guard/verdict.js';
 import { LatencyHistogram } from '../../util/histogram.js';
+import { ipBytes } from '../../util/ip-bytes.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
@@ -52,8 +52,9 @@ export class GuardStage implements Stage {
 
   configure(settings: GuardSettings): void {
     this.settings = settings;
-    this.ipv4 = addressBytes(settings.sinkhole.ipv4);
-    this.ipv6 = addressBytes(settings.sinkhole.ipv6);
+    // The schema checked both addresses.
+    this.ipv4 = ipBytes(settings.sinkhole.ipv4)!;
+    this.ipv6 = ipBytes(settings.sinkhole.ipv6)!;
   }
 
   get mode(): GuardSettings['mode'] {
@@ -131,19 +132,4 @@ export class GuardStage implements Stage {
 /** The engine's clock: wall time in seconds, from the query's monotonic start time. */
 function epochSeconds(ctx: QueryContext): number {
   return (performance.timeOrigin + ctx.startedAt) / 1000;
-}
-
-function addressBytes(text: string): Uint8Array {
-  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, ''];
-  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
-  const h = groups(head);
-  const t = groups(tail);
-  const all = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
 }

@@ -6,7 +6,7 @@
  * Monitor-mode groups only record what would have happened.
  */
 import { encode as encodePacket } from 'dns-packet';
-import { nameLabels, presentName } from '../../dns/name.js';
+import { nameLabels, presentName, skipName } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
 import type { PolicyDecision, PolicyEngine } from '../../policy/policy-engine.js';
@@ -46,17 +46,65 @@ export class PolicyStage implements Stage {
       return pipeline.next(ctx);
     }
     if (d === null) return pipeline.next(ctx);
+    const reply = this.apply(ctx, d, '');
+    if (reply === 'next') return pipeline.next(ctx);
+    if (reply === 'drop') return pipeline.drop(ctx, ctx.reason);
+    pipeline.respond(ctx, reply, ResponseType.BLOCKED, ctx.reason);
+  }
+
+  /**
+   * CNAME chains: an answer whose CNAME targets a blocked name is blocked too (a tracker behind a
+   * first-party alias, malware behind a CDN name), whether it came from an upstream or the cache.
+   */
+  onResponse(ctx: QueryContext): void {
+    if (!this.engine.active || ctx.answer === null || (ctx.responseType !== ResponseType.ANSWERED && ctx.responseType !== ResponseType.CACHED && ctx.responseType !== ResponseType.STALE)) return;
+    try {
+      const answer = ctx.answer;
+      const ancount = (answer[6] << 8) | answer[7];
+      if (ancount === 0) return;
+      let pos = skipName(answer, HEADER_LENGTH, answer.length);
+      if (pos < 0) return;
+      pos += 4;
+      for (let i = 0; i < ancount && pos < answer.length; i++) {
+        const rdataAt = skipName(answer, pos, answer.length);
+        if (rdataAt < 0 || rdataAt + 10 > answer.length) return;
+        const type = (answer[rdataAt] << 8) | answer[rdataAt + 1];
+        const rdlength = (answer[rdataAt + 8] << 8) | answer[rdataAt + 9];
+        if (type === 5) {
+          const labels = nameLabels(answer, rdataAt + 10);
+          const wire = Buffer.from(`${labels.map((l) => String.fromCharCode(l.length) + l).join('')}\0`, 'latin1');
+          const d = this.engine.decideBytes(wire, 0, ctx.clientAddress);
+          if (d !== null) {
+            const reply = this.apply(ctx, d, `CNAME target ${presentName(labels)}: `);
+            if (reply === 'next') return;
+            // DROP has no meaning once an answer exists: the block answer stands in for it.
+            ctx.answer = reply === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : reply;
+            ctx.responseType = ResponseType.BLOCKED;
+            return;
+          }
+        }
+        pos = rdataAt + 10 + rdlength;
+      }
+    } catch (error) {
+      this.errors++;
+      this.onError(error);
+    }
+  }
+
+  /** Counts, traces and reports a decision; returns the block answer, 'drop', or 'next' when it is not enforced. */
+  private apply(ctx: QueryContext, d: PolicyDecision, via: string): Buffer | 'drop' | 'next' {
     const key = `${d.category}|${d.enforced}`;
     this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
-    const text = `Policy: ${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}`.slice(0, MAX_EDE_TEXT);
+    const text = `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}`.slice(0, MAX_EDE_TEXT);
     ctx.addTrace('policy', d.enforced ? d.action : `would-${d.action}`, text);
+    ctx.reason = text;
     this.onDecision(ctx, d);
     if (!d.enforced) {
       this.wouldBlock++;
-      return pipeline.next(ctx);
+      return 'next';
     }
     this.blocked++;
-    if (d.action === 'drop') return pipeline.drop(ctx, text);
+    if (d.action === 'drop') return 'drop';
     const ede = { code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED, text };
     let reply: Buffer;
     switch (d.action) {
@@ -75,7 +123,7 @@ export class PolicyStage implements Stage {
       default: // nodata
         reply = buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, ede });
     }
-    pipeline.respond(ctx, reply, ResponseType.BLOCKED, text);
+    return reply;
   }
 
   /** Blocks by category (enforced or only reported), for dnsward_blocks_total. */
