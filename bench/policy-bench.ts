@@ -34,7 +34,7 @@ function measureLoad(label: string, text: string, format: 'domains' | 'rpz') {
   const ms = performance.now() - started;
   global.gc?.();
   const after = process.memoryUsage();
-  const tableMiB = (parsed.table.capacity * 12 + parsed.table.action.length * 7) / (1 << 20);
+  const tableMiB = (parsed.table.slots.byteLength + parsed.table.action.length * 7) / (1 << 20);
   return { label, rules: set.size, ms, tableMiB, heapMiB: (after.heapUsed - before.heapUsed) / (1 << 20), buffersMiB: (after.arrayBuffers - before.arrayBuffers) / (1 << 20), set };
 }
 

@@ -1,14 +1,16 @@
 /**
- * One feed's rules as a compact open-addressing hash table in typed arrays: per slot the 64-bit
- * hash of (scope, wire name) and the rule's index; per rule its action, flags and source line.
- * No name is stored (see name-hash.ts), so 5M rules take about 5M × (2 × 12 + 9) bytes, and the
- * whole table can move between threads as transferable buffers. Local data (rare) is kept
- * beside it by rule index.
+ * One feed's rules as a compact open-addressing hash table in typed arrays: per slot, side by
+ * side in one Int32Array (so a probe touches one cache line), the 64-bit hash of (scope, wire
+ * name) and the rule's index; per rule its action, flags and source line. No name is stored (see
+ * name-hash.ts), so 5M rules take about 5M × (2 × 12 + 7) bytes, and the whole table can move
+ * between threads as transferable buffers. Local data (rare) is kept beside it by rule index.
+ * The scopes of one name share their start slot (only the high hash is salted by scope), so the
+ * second scope probed for a name finds its cluster already in cache.
  *
  * Matching, most specific first: an exception (adblock `@@`) anywhere wins; then the query name
  * itself (exact or subtree rules), then each parent from the longest down (subtree or wildcard).
  */
-import { nameHash, suffixHashes, suffixOffsets, wireName } from './name-hash.js';
+import { nameHash, suffixHashes, suffixOffsets } from './name-hash.js';
 import type { LocalRecord, ParsedRule, RuleAction, RuleScope } from './policy-rule.js';
 
 export const ACTIONS: readonly RuleAction[] = ['block', 'nxdomain', 'nodata', 'passthru', 'drop', 'local-data'];
@@ -16,14 +18,14 @@ const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];
 // Int32 throughout: uint32 values above 2^31 would be boxed doubles in calls and compares.
 const SCOPE_SALT = new Int32Array([0, 0x2545f491, 0x68e31da4]);
 const EXCEPTION = 1;
-const EMPTY = 0xffffffff;
+const EMPTY = -1;
+const SLOT = 3;
 
 export interface RuleSetData {
   capacity: number;
   count: number;
-  slotHi: Int32Array;
-  slotLo: Int32Array;
-  slotRule: Uint32Array;
+  /** SLOT ints per slot: high hash, low hash, rule index (EMPTY when free). */
+  slots: Int32Array;
   action: Uint8Array;
   scope: Uint8Array;
   flags: Uint8Array;
@@ -54,9 +56,7 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
   const data: RuleSetData = {
     capacity,
     count: 0,
-    slotHi: new Int32Array(capacity),
-    slotLo: new Int32Array(capacity),
-    slotRule: new Uint32Array(capacity).fill(EMPTY),
+    slots: new Int32Array(capacity * SLOT),
     action: new Uint8Array(rules.length),
     scope: new Uint8Array(rules.length),
     flags: new Uint8Array(rules.length),
@@ -65,17 +65,19 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
     local: [],
   };
   const mask = capacity - 1;
+  const slots = data.slots;
+  const hash = new Int32Array(2);
+  for (let i = 2; i < slots.length; i += SLOT) slots[i] = EMPTY;
   for (const r of rules) {
-    const wire = wireName(r.name.startsWith('*.') ? r.name.slice(2) : r.name);
     const scope = SCOPES.indexOf(r.scope);
-    const h = nameHash(wire);
-    const hi = h.hi ^ SCOPE_SALT[scope];
-    const lo = h.lo | 0;
+    nameHash(r.name.startsWith('*.') ? r.name.slice(2) : r.name, hash);
+    const hi = hash[0] ^ SCOPE_SALT[scope];
+    const lo = hash[1];
     let slot = lo & mask;
     // A name listed twice in one feed keeps its first rule (RPZ: one action per trigger).
     let duplicate = false;
-    while (data.slotRule[slot] !== EMPTY) {
-      if (data.slotHi[slot] === hi && data.slotLo[slot] === lo) {
+    while (slots[slot * SLOT + 2] !== EMPTY) {
+      if (slots[slot * SLOT] === hi && slots[slot * SLOT + 1] === lo) {
         duplicate = true;
         break;
       }
@@ -83,9 +85,9 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
     }
     if (duplicate) continue;
     const index = data.count++;
-    data.slotHi[slot] = hi;
-    data.slotLo[slot] = lo;
-    data.slotRule[slot] = index;
+    slots[slot * SLOT] = hi;
+    slots[slot * SLOT + 1] = lo;
+    slots[slot * SLOT + 2] = index;
     data.action[index] = ACTIONS.indexOf(r.action);
     data.scope[index] = scope;
     data.flags[index] = r.exception ? EXCEPTION : 0;
@@ -98,11 +100,11 @@ export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
 
 /** The buffers to transfer when a table moves between threads. */
 export function ruleSetBuffers(d: RuleSetData): ArrayBuffer[] {
-  return [d.slotHi, d.slotLo, d.slotRule, d.action, d.scope, d.flags, d.line].map((a) => a.buffer as ArrayBuffer);
+  return [d.slots, d.action, d.scope, d.flags, d.line].map((a) => a.buffer as ArrayBuffer);
 }
 
 export function ruleSetBytes(d: RuleSetData): number {
-  return d.capacity * 12 + d.action.length * 7;
+  return d.slots.byteLength + d.action.length * 7;
 }
 
 /** A query name's suffix hashes, computed once and probed against each feed's table. */
@@ -142,9 +144,13 @@ export class NameProbe {
 export class RuleSet {
   private readonly mask: number;
   private readonly local: Map<number, LocalRecord[]>;
+  private readonly slots: Int32Array;
+  private readonly scopes: Uint8Array;
 
   constructor(readonly data: RuleSetData) {
     this.mask = data.capacity - 1;
+    this.slots = data.slots;
+    this.scopes = data.scope;
     this.local = new Map(data.local);
   }
 
@@ -153,14 +159,16 @@ export class RuleSet {
   }
 
   private find(hi: number, lo: number, scope: number): number {
-    const d = this.data;
+    const slots = this.slots;
     const h = hi ^ SCOPE_SALT[scope];
-    let slot = lo & this.mask;
+    let at = (lo & this.mask) * SLOT;
+    const wrap = slots.length;
     for (;;) {
-      const rule = d.slotRule[slot];
+      const rule = slots[at + 2];
       if (rule === EMPTY) return -1;
-      if (d.slotHi[slot] === h && d.slotLo[slot] === lo && d.scope[rule] === scope) return rule;
-      slot = (slot + 1) & this.mask;
+      if (slots[at] === h && slots[at + 1] === lo && this.scopes[rule] === scope) return rule;
+      at += SLOT;
+      if (at === wrap) at = 0;
     }
   }
 
