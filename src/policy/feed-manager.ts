@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { FeedFormat, ParsedFeed } from './feed-parse.js';
+import { IpRuleSet } from './ip-rule-set.js';
 import { RuleSet } from './rule-set.js';
 
 export interface FeedConfig {
@@ -24,6 +25,8 @@ export interface FeedConfig {
 export interface FeedState {
   config: FeedConfig;
   rules: RuleSet | null;
+  /** Response-IP (rpz-ip) rules, when the feed has any. */
+  ipRules: IpRuleSet | null;
   format?: string;
   /** The loaded version: the RPZ serial when there is one, else a content hash, with the load time. */
   version: string;
@@ -50,7 +53,7 @@ export class FeedManager {
   onChange: (feed: FeedState, ok: boolean) => void = () => {};
 
   constructor(configs: FeedConfig[]) {
-    for (const config of configs) this.feeds.set(config.name, { config, rules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
+    for (const config of configs) this.feeds.set(config.name, { config, rules: null, ipRules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
   }
 
   /** Loads every feed once (in parallel), then refreshes each on its schedule. */
@@ -87,6 +90,7 @@ export class FeedManager {
     const p = reply.parsed;
     if (p.refused !== undefined) return this.fail(f, `refused the new version: ${p.refused}`);
     f.rules = new RuleSet(p.table);
+    f.ipRules = p.ipRules.length > 0 ? new IpRuleSet(p.ipRules) : null;
     f.format = p.format;
     f.ruleCount = p.rules;
     f.skipped = p.skipped;

@@ -1,6 +1,7 @@
 /** Feed text to a rule table, in whichever thread runs it (the feed worker, or a test). */
 import { parseRpzZone } from './formats/rpz-zone.js';
 import { detectFormat, parseAdblock, parseDomainList, parseHosts } from './formats/list-formats.js';
+import type { IpRule } from './ip-rule-set.js';
 import type { ParseResult } from './policy-rule.js';
 import { buildRuleSet, type RuleSetData } from './rule-set.js';
 
@@ -9,6 +10,7 @@ export type FeedFormat = 'rpz' | 'hosts' | 'domains' | 'adblock' | 'auto';
 export interface ParsedFeed {
   format: Exclude<FeedFormat, 'auto'>;
   table: RuleSetData;
+  ipRules: IpRule[];
   rules: number;
   skipped: Record<string, number>;
   errors: number;
@@ -24,7 +26,7 @@ export function parseFeedText(text: string, format: FeedFormat, zone?: string): 
   const table = buildRuleSet(parsed.rules);
   let refused: string | undefined;
   // A feed that is mostly garbage is a broken download or the wrong file, not a policy.
-  if (parsed.rules.length === 0 && parsed.errors > 0) refused = `no usable rule and ${parsed.errors} bad lines (${parsed.errorExamples.join('; ')})`;
+  if (parsed.rules.length + parsed.ipRules.length === 0 && parsed.errors > 0) refused = `no usable rule and ${parsed.errors} bad lines (${parsed.errorExamples.join('; ')})`;
   else if (parsed.errors > Math.max(10, parsed.rules.length * 0.1)) refused = `${parsed.errors} bad lines for ${parsed.rules.length} rules (${parsed.errorExamples.join('; ')})`;
-  return { format: f, table, rules: table.count, skipped: parsed.skipped, errors: parsed.errors, errorExamples: parsed.errorExamples, serial: parsed.serial, refused };
+  return { format: f, table, ipRules: parsed.ipRules, rules: table.count + parsed.ipRules.length, skipped: parsed.skipped, errors: parsed.errors, errorExamples: parsed.errorExamples, serial: parsed.serial, refused };
 }

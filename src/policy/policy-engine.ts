@@ -154,4 +154,40 @@ export class PolicyEngine {
     }
     return null;
   }
+
+  /**
+   * An address in an answer against the group's response-IP (rpz-ip) rules, feeds in order;
+   * the query name's allowlist still applies. `buf`/`start`: the query's wire name.
+   */
+  decideAddress(address: Uint8Array, buf: Uint8Array, start: number, client: string): PolicyDecision | null {
+    const group = this.groupOf(client);
+    if (group === undefined) return null;
+    let probed = false;
+    for (const name of group.feeds) {
+      const f: FeedState | undefined = this.feeds.feeds.get(name);
+      const r = f?.ipRules?.match(address);
+      if (f === undefined || r === undefined) continue;
+      if (!probed && group.allow.size > 0) {
+        this.probe.setBytes(buf, start);
+        if (group.allow.match(this.probe) !== undefined) return null;
+        probed = true;
+      }
+      if (r.action === 'passthru') return null;
+      const target: Record<string, string> = { nxdomain: '.', nodata: '*.', drop: 'rpz-drop.' };
+      const match: RuleMatch = { rule: -1, action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0 };
+      const answer = group.config.action;
+      return {
+        group: group.config.name, feed: name, category: f.config.category, version: f.version,
+        rule: `${r.trigger} CNAME ${target[r.action] ?? '.'}`, line: r.line,
+        action: r.action === 'block' ? answer : (r.action as PolicyDecision['action']), enforced: group.config.mode === 'block', match,
+      };
+    }
+    return null;
+  }
+
+  /** Whether any feed of any group has response-IP rules (answers are then checked). */
+  get hasIpRules(): boolean {
+    for (const f of this.feeds.feeds.values()) if (f.ipRules !== null) return true;
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
 /** Policy rules as the feed parsers produce them, whatever the feed's format. */
+import type { IpRule } from './ip-rule-set.js';
 
 /** What a rule does to a matching query. `block` is a list rule: the group's action applies. */
 export type RuleAction = 'block' | 'nxdomain' | 'nodata' | 'passthru' | 'drop' | 'local-data';
@@ -29,6 +30,8 @@ export interface ParsedRule {
 
 export interface ParseResult {
   rules: ParsedRule[];
+  /** RPZ response-IP (rpz-ip) rules. */
+  ipRules: IpRule[];
   /** Lines read but not used, by reason (unsupported syntax, triggers a forwarder cannot see, …). */
   skipped: Record<string, number>;
   /** Lines that are wrong (a bad name, a record that does not parse), with the first few examples. */
@@ -40,6 +43,7 @@ export interface ParseResult {
 
 export class ParseCollector {
   readonly rules: ParsedRule[] = [];
+  readonly ipRules: IpRule[] = [];
   readonly skipped: Record<string, number> = {};
   errors = 0;
   readonly errorExamples: string[] = [];
@@ -55,7 +59,7 @@ export class ParseCollector {
   }
 
   result(): ParseResult {
-    return { rules: this.rules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
+    return { rules: this.rules, ipRules: this.ipRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
   }
 }
 

@@ -32,6 +32,8 @@ garden.example      AAAA 2001:db8::80
 garden.example      TXT "walled garden"
 *.garden.example    A 192.0.2.81
 drop.example        CNAME rpz-drop.
+32.5.2.0.192.rpz-ip CNAME .
+31.8.2.0.192.rpz-ip CNAME *.
 `);
 const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`)
   .concat(['alias.example. 300 IN CNAME www.evil.example.', 'www.evil.example. 300 IN A 192.0.2.66']);
@@ -63,7 +65,7 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
   });
 
   it('answers every probe name and type as unbound does (NXDOMAIN, NODATA, PASSTHRU, DROP, local data, wildcards, no match)', async () => {
-    const names = ['evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example'];
+    const names = ['ads.example', 'www.adult.example', 'evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example'];
     const differences: string[] = [];
     let compared = 0;
     for (const name of names) {
@@ -74,6 +76,12 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
       }
     }
     assert.deepEqual(differences, [], `${differences.length} of ${compared} differ`);
+  });
+
+  it('blocks by answer address (rpz-ip) and says which address and rule', async () => {
+    const r = await dig('127.0.0.1', dw.port, ['www.ok.example', 'A']);
+    assert.equal(r.status, 'NXDOMAIN');
+    assert.match(r.raw, /Policy: answer address 192\.0\.2\.5: malware \(test-rpz serial 7\) rule "32\.5\.2\.0\.192\.rpz-ip CNAME \."/);
   });
 
   it('names the feed, its version and the rule in an Extended DNS Error', async () => {

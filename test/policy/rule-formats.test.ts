@@ -50,7 +50,7 @@ describe('RPZ zone files', () => {
     assert.equal(byName['drop.example'].action, 'drop');
     assert.deepEqual(byName['garden.example'].records?.map((x) => `${x.type} ${x.data}`), ['A 192.0.2.80', 'AAAA 2001:db8::80', 'TXT walled garden']);
     assert.deepEqual(byName['redirect.example'].records?.map((x) => `${x.type} ${x.data}`), ['CNAME walled.garden.example']);
-    assert.equal(r.skipped['rpz-ip trigger (answer addresses: not evaluated yet)'], 1);
+    assert.deepEqual(r.ipRules.map((x) => [x.family, x.bits, x.network, x.action]), [[4, 32, 'c0000201', 'nxdomain']]);
     assert.equal(r.skipped['rpz-nsdname trigger (a forwarder does not see delegations)'], 1);
     assert.equal(r.skipped['rpz-tcp-only action'], 1);
   });
@@ -63,6 +63,19 @@ describe('RPZ zone files', () => {
     assert.equal(m('example'), undefined);
     assert.equal(m('notevil.example'), undefined);
     assert.equal(m('x.nodata.example'), undefined, 'no wildcard for nodata.example');
+  });
+
+  it('reads rpz-ip triggers for IPv4 and IPv6 (zz for ::) and matches the longest prefix', async () => {
+    const { IpRuleSet } = await import('../../src/policy/ip-rule-set.js');
+    const r = rules('24.0.2.0.192.rpz-ip CNAME *.\n32.7.2.0.192.rpz-ip CNAME .\n48.zz.db8.2001.rpz-ip CNAME .\n33.1.2.3.4.rpz-ip CNAME .\n');
+    assert.equal(r.errors, 1, 'a /33 IPv4 prefix is an error');
+    const set = new IpRuleSet(r.ipRules);
+    assert.equal(set.match(Uint8Array.from([192, 0, 2, 7]))?.action, 'nxdomain');
+    assert.equal(set.match(Uint8Array.from([192, 0, 2, 8]))?.action, 'nodata');
+    assert.equal(set.match(Uint8Array.from([192, 0, 3, 8])), undefined);
+    const v6 = new Uint8Array(16);
+    v6.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x12, 0x34]);
+    assert.equal(set.match(v6)?.trigger, '48.zz.db8.2001.rpz-ip');
   });
 
   it('says where a broken zone is broken', () => {

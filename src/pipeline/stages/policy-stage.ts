@@ -11,6 +11,7 @@ import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
 import type { PolicyDecision, PolicyEngine } from '../../policy/policy-engine.js';
 import { ipBytes } from '../../util/ip-bytes.js';
+import { ipv6Text } from '../../util/ip-text.js';
 import type { ParsedQuery } from '../../dns/query-parser.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
@@ -53,8 +54,9 @@ export class PolicyStage implements Stage {
   }
 
   /**
-   * CNAME chains: an answer whose CNAME targets a blocked name is blocked too (a tracker behind a
-   * first-party alias, malware behind a CDN name), whether it came from an upstream or the cache.
+   * CNAME chains and answer addresses: an answer whose CNAME targets a blocked name (a tracker
+   * behind a first-party alias, malware behind a CDN name), or whose A/AAAA records fall under a
+   * response-IP (rpz-ip) rule, is blocked too, whether it came from an upstream or the cache.
    */
   onResponse(ctx: QueryContext): void {
     if (!this.engine.active || ctx.answer === null || (ctx.responseType !== ResponseType.ANSWERED && ctx.responseType !== ResponseType.CACHED && ctx.responseType !== ResponseType.STALE)) return;
@@ -65,12 +67,25 @@ export class PolicyStage implements Stage {
       let pos = skipName(answer, HEADER_LENGTH, answer.length);
       if (pos < 0) return;
       pos += 4;
+      const checkAddresses = this.engine.hasIpRules;
       for (let i = 0; i < ancount && pos < answer.length; i++) {
         const rdataAt = skipName(answer, pos, answer.length);
         if (rdataAt < 0 || rdataAt + 10 > answer.length) return;
         const type = (answer[rdataAt] << 8) | answer[rdataAt + 1];
         const rdlength = (answer[rdataAt + 8] << 8) | answer[rdataAt + 9];
-        if (type === 5) {
+        if ((type === 1 && rdlength === 4) || (type === 28 && rdlength === 16)) {
+          if (checkAddresses) {
+            const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
+            const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, ctx.clientAddress);
+            if (d !== null) {
+              const reply = this.apply(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
+              if (reply === 'next') return;
+              ctx.answer = reply === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : reply;
+              ctx.responseType = ResponseType.BLOCKED;
+              return;
+            }
+          }
+        } else if (type === 5) {
           const labels = nameLabels(answer, rdataAt + 10);
           const wire = Buffer.from(`${labels.map((l) => String.fromCharCode(l.length) + l).join('')}\0`, 'latin1');
           const d = this.engine.decideBytes(wire, 0, ctx.clientAddress);

@@ -5,14 +5,15 @@
  * (`CNAME rpz-passthru.`), DROP (`CNAME rpz-drop.`) and local data (A, AAAA, TXT, or a CNAME to
  * another name) are applied. Triggers a forwarder cannot evaluate or that dnsward does not
  * evaluate yet are counted as skipped, by kind: rpz-nsdname and rpz-nsip (a forwarder never
- * sees the delegation), rpz-ip (answer addresses) and rpz-client-ip (not yet), rpz-tcp-only.
+ * sees the delegation), rpz-client-ip (not yet), rpz-tcp-only. Response-IP triggers (rpz-ip)
+ * become address rules, applied to the answers' A and AAAA records.
  */
+import { maskedHex, parseIpTrigger } from '../ip-rule-set.js';
 import { type LocalRecord, normalName, ParseCollector, type ParseResult, type RuleAction } from '../policy-rule.js';
 
 const SPECIAL_SUFFIXES: Array<[string, string]> = [
   ['.rpz-nsdname', 'rpz-nsdname trigger (a forwarder does not see delegations)'],
   ['.rpz-nsip', 'rpz-nsip trigger (a forwarder does not see delegations)'],
-  ['.rpz-ip', 'rpz-ip trigger (answer addresses: not evaluated yet)'],
   ['.rpz-client-ip', 'rpz-client-ip trigger (not evaluated yet)'],
 ];
 
@@ -120,6 +121,21 @@ export function parseRpzZone(text: string, zoneName?: string): ParseResult {
     const special = SPECIAL_SUFFIXES.find(([suffix]) => trigger.endsWith(suffix));
     if (special) {
       out.skip(special[1]);
+      continue;
+    }
+    if (trigger.endsWith('.rpz-ip')) {
+      const ip = parseIpTrigger(trigger.slice(0, -'.rpz-ip'.length));
+      if (ip === undefined) {
+        out.error(line, `"${trigger}" is not an rpz-ip trigger (prefix length, then the address reversed)`);
+        continue;
+      }
+      const target = (rdata[0] ?? '').toLowerCase();
+      const action = type !== 'CNAME' ? undefined : target === '.' ? 'nxdomain' : target === '*.' ? 'nodata' : target === 'rpz-passthru.' ? 'passthru' : target === 'rpz-drop.' ? 'drop' : undefined;
+      if (action === undefined) {
+        out.skip('rpz-ip trigger with local data (not served yet)');
+        continue;
+      }
+      out.ipRules.push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger: `${trigger}` });
       continue;
     }
     const wildcard = trigger.startsWith('*.');
