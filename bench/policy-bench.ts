@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFeedText } from '../src/policy/feed-parse.js';
-import { wireName } from '../src/policy/name-hash.js';
+import { nameToWire } from '../src/dns/name.js';
 import { NameProbe, RuleSet } from '../src/policy/rule-set.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
 
@@ -42,7 +42,7 @@ function measureLookups(set: RuleSet): { hitNs: number; missNs: number; parentNs
   const probe = new NameProbe();
   const time = (names: string[]) => {
     // As in a request: the wire name's bytes (12 bytes in, after the header).
-    const wires = names.map((n) => Buffer.concat([Buffer.alloc(12), Buffer.from(wireName(n), 'latin1')]));
+    const wires = names.map((n) => Buffer.concat([Buffer.alloc(12), nameToWire(n)]));
     let found = 0;
     // Warm up, then time.
     for (let i = 0; i < Math.min(wires.length, 100_000); i++) { probe.setBytes(wires[i], 12); if (set.match(probe)) found++; }

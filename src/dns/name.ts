@@ -64,6 +64,13 @@ export function nameToString(buf: Uint8Array, offset: number): string {
   return labels.length === 0 ? '.' : presentName(labels);
 }
 
+/** The wire form of raw labels (latin1, as nameLabels gives them), as a latin1 string: the cache key's name part when the labels are lower case. */
+export function wireKeyOf(labels: readonly string[]): string {
+  let key = '';
+  for (const label of labels) key += String.fromCharCode(label.length) + label;
+  return key + '\0';
+}
+
 /** Wire form of a presentation name, for building our own queries (health checks). */
 export function nameToWire(name: string): Buffer {
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;

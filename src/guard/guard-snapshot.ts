@@ -58,6 +58,23 @@ function float64s(text: Bytes, length: number, what: string): Float64Array {
   return out;
 }
 
+/** What both snapshot forms (JSON and SQLite parts) keep as plain values, besides the model and tables. */
+function plainState(guard: TunnelGuard) {
+  return {
+    learned: { allowanceBits: guard.allowanceBits, budget: guard.budget, queryBudget: guard.queryBudget },
+    qtypes: [...guard.qtypes.counts],
+    nameBits: [...guard.nameBits.bins],
+    pairDayInfo: [...guard.pairDayInfo.bins],
+    pendingRefresh: guard.pendingRefresh,
+    learningSince: guard.learningSince,
+    nextIds: [guard.nextDomainId, guard.nextClientId] as [number, number],
+    blocks: guard.blocks.generations(),
+    counters: { ...guard.counters },
+    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
+    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
+  };
+}
+
 export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
   const seen = (s: TunnelGuard['seen']): SeenState => {
     const e = s.export();
@@ -67,22 +84,12 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
     model: { counts: b64(guard.model.counts), rowTotals: b64(guard.model.rowTotals), costs: b64(guard.model.costs), observed: guard.model.observed },
-    learned: { allowanceBits: guard.allowanceBits, budget: guard.budget, queryBudget: guard.queryBudget },
-    qtypes: [...guard.qtypes.counts],
-    nameBits: [...guard.nameBits.bins],
-    pairDayInfo: [...guard.pairDayInfo.bins],
-    pendingRefresh: guard.pendingRefresh,
-    learningSince: guard.learningSince,
+    ...plainState(guard),
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
     domains: guard.domains.generations(),
     pairs: [guard.pairs.generations().old, guard.pairs.generations().young],
-    nextIds: [guard.nextDomainId, guard.nextClientId],
     clients: guard.clients.generations(),
-    blocks: guard.blocks.generations(),
-    counters: { ...guard.counters },
-    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
-    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
   };
 }
 
@@ -176,19 +183,9 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
     observed: guard.model.observed,
-    learned: { allowanceBits: guard.allowanceBits, budget: guard.budget, queryBudget: guard.queryBudget },
-    qtypes: [...guard.qtypes.counts],
-    nameBits: [...guard.nameBits.bins],
-    pairDayInfo: [...guard.pairDayInfo.bins],
-    pendingRefresh: guard.pendingRefresh,
-    learningSince: guard.learningSince,
+    ...plainState(guard),
     seenInserted: seen.inserted,
     seenPairsInserted: seenPairs.inserted,
-    nextIds: [guard.nextDomainId, guard.nextClientId],
-    blocks: guard.blocks.generations(),
-    counters: { ...guard.counters },
-    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
-    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
   });
   yield;
   function* part<K, V>(entries: IterableIterator<[K, V]>, out: Buffer[]): Generator<void, void> {

@@ -24,7 +24,7 @@ import { CharacterModel } from './character-model.js';
 import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES } from './guard-state.js';
 import { knownEncoder } from './known-encoders.js';
 import { LogHistogram } from './log-histogram.js';
-import { presentName } from '../dns/name.js';
+import { presentName, wireKeyOf } from '../dns/name.js';
 import { anatomize } from './name-anatomy.js';
 import { type SubdomainShape, subdomainShape } from './name-template.js';
 import { PRIOR } from './prior-data.js';
@@ -763,13 +763,6 @@ function round(v: number): number {
 
 function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
-}
-
-/** The wire form of lower-cased labels, as a latin1 string: the same key the pipeline's cache uses. */
-export function wireKeyOf(labels: readonly string[]): string {
-  let key = '';
-  for (const label of labels) key += String.fromCharCode(label.length) + label;
-  return key + '\0';
 }
 
 function incidentId(subject: string, ts: number, n: number): string {

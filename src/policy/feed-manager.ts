@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
 import type { FeedFormat, ParsedFeed } from './feed-parse.js';
 import { IpRuleSet } from './ip-rule-set.js';
 import { RuleSet } from './rule-set.js';
@@ -20,6 +21,11 @@ export interface FeedConfig {
   /** RPZ zone name, when the file has neither $ORIGIN nor a SOA to tell it. */
   zone?: string;
   refreshMs: number;
+}
+
+/** The feeds of a validated configuration (`policy.feeds`), as the manager takes them. */
+export function feedConfigs(feeds: Config['policy']['feeds']): FeedConfig[] {
+  return feeds.map((f) => ({ name: f.name, category: f.category, format: f.format, path: f.path, url: f.url, zone: f.zone, refreshMs: f.refresh }));
 }
 
 export interface FeedState {

@@ -6,14 +6,6 @@
  * query name's bytes (in the request itself) yields the hash of every suffix.
  */
 
-/** Wire form of a presentation name (no trailing dot), lower-case, as a latin1 string. */
-export function wireName(name: string): string {
-  if (name === '') return '\0';
-  let out = '';
-  for (const label of name.split('.')) out += String.fromCharCode(label.length) + label;
-  return `${out}\0`;
-}
-
 /** Offsets of each suffix (label boundary) of the wire name at `start` in `buf`, the root's excluded. */
 export function suffixOffsets(buf: Uint8Array, start: number, out: Int32Array): number {
   let n = 0;

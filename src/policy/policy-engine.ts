@@ -52,7 +52,7 @@ export const PUBLIC_DOH_RESOLVERS = [
 
 const builtin = (names: string[]) => new RuleSet(buildRuleSet(names.map((name, i) => ({ name, scope: 'subtree' as const, action: 'nxdomain' as const, line: i + 1 }))));
 
-interface Group {
+export interface PolicyGroup {
   config: GroupConfig;
   clients: BlockList | null;
   allow: RuleSet;
@@ -61,11 +61,13 @@ interface Group {
 }
 
 /** The rule as the feed's own syntax would write it. */
+/** The CNAME target an RPZ zone writes for each action. */
+const RPZ_TARGET: Record<string, string> = { nxdomain: '.', nodata: '*.', passthru: 'rpz-passthru.', drop: 'rpz-drop.' };
+
 export function ruleText(format: string | undefined, m: RuleMatch, name: string): string {
-  const rpzTarget: Record<string, string> = { nxdomain: '.', nodata: '*.', passthru: 'rpz-passthru.', drop: 'rpz-drop.' };
   switch (format) {
     case 'rpz':
-      return `${m.scope === 'wildcard' ? '*.' : ''}${name} ${m.action === 'local-data' ? (m.records ?? []).map((r) => `${r.type} ${r.data}`).join(', ') : `CNAME ${rpzTarget[m.action] ?? '.'}`}`;
+      return `${m.scope === 'wildcard' ? '*.' : ''}${name} ${m.action === 'local-data' ? (m.records ?? []).map((r) => `${r.type} ${r.data}`).join(', ') : `CNAME ${RPZ_TARGET[m.action] ?? '.'}`}`;
     case 'hosts':
       return `0.0.0.0 ${name}`;
     case 'adblock':
@@ -78,7 +80,9 @@ export function ruleText(format: string | undefined, m: RuleMatch, name: string)
 }
 
 export class PolicyEngine {
-  private readonly groups: Group[];
+  private readonly groups: PolicyGroup[];
+  /** Whether anything at all can match (lets the stage skip the work when no policy exists). */
+  readonly active: boolean;
   private readonly probe = new NameProbe();
   private readonly canary: RuleSet | null;
   private readonly dohResolvers = builtin(PUBLIC_DOH_RESOLVERS);
@@ -105,26 +109,17 @@ export class PolicyEngine {
         dohResolvers: g.categories.includes('doh-resolvers'),
       };
     });
+    this.active = this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
   }
 
-  /** Whether anything at all can match (lets the stage skip the work when no policy exists). */
-  get active(): boolean {
-    return this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
-  }
-
-  groupOf(client: string): Group | undefined {
+  /** The client's group: resolved once per query by the caller, then passed to the decisions. */
+  groupOf(client: string): PolicyGroup | undefined {
     const family = isIPv6(client) ? 'ipv6' : 'ipv4';
     return this.groups.find((g) => g.clients === null || g.clients.check(client, family));
   }
 
-  /** `wire`: a wire name as a latin1 string (`dnsward why`, tests). */
-  decide(wire: string, client: string): PolicyDecision | null {
-    return this.decideBytes(Buffer.from(wire, 'latin1'), 0, client);
-  }
-
   /** The wire name at `start` in `buf` (a request's question). Null when nothing matched, or an allow or PASSTHRU did. */
-  decideBytes(buf: Uint8Array, start: number, client: string): PolicyDecision | null {
-    const group = this.groupOf(client);
+  decideBytes(buf: Uint8Array, start: number, group: PolicyGroup | undefined): PolicyDecision | null {
     const p = this.probe;
     p.setBytes(buf, start);
     if (group !== undefined && group.allow.size > 0 && group.allow.match(p) !== undefined) return null;
@@ -159,8 +154,7 @@ export class PolicyEngine {
    * An address in an answer against the group's response-IP (rpz-ip) rules, feeds in order;
    * the query name's allowlist still applies. `buf`/`start`: the query's wire name.
    */
-  decideAddress(address: Uint8Array, buf: Uint8Array, start: number, client: string): PolicyDecision | null {
-    const group = this.groupOf(client);
+  decideAddress(address: Uint8Array, buf: Uint8Array, start: number, group: PolicyGroup | undefined): PolicyDecision | null {
     if (group === undefined) return null;
     let probed = false;
     for (const name of group.feeds) {
@@ -173,12 +167,11 @@ export class PolicyEngine {
         probed = true;
       }
       if (r.action === 'passthru') return null;
-      const target: Record<string, string> = { nxdomain: '.', nodata: '*.', drop: 'rpz-drop.' };
       const match: RuleMatch = { rule: -1, action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0 };
       const answer = group.config.action;
       return {
         group: group.config.name, feed: name, category: f.config.category, version: f.version,
-        rule: `${r.trigger} CNAME ${target[r.action] ?? '.'}`, line: r.line,
+        rule: `${r.trigger} CNAME ${RPZ_TARGET[r.action] ?? '.'}`, line: r.line,
         action: r.action === 'block' ? answer : (r.action as PolicyDecision['action']), enforced: group.config.mode === 'block', match,
       };
     }

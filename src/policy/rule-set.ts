@@ -122,11 +122,6 @@ export class NameProbe {
     suffixHashes(buf, this.offsets, this.count, this.hi, this.lo);
   }
 
-  /** A wire name as a latin1 string (tests, `dnsward why`). */
-  set(wire: string): void {
-    this.setBytes(Buffer.from(wire, 'latin1'), 0);
-  }
-
   /** The name from the suffix at `offset` on, in presentation form, lower case. */
   nameAt(offset: number): string {
     const labels: string[] = [];

@@ -125,11 +125,7 @@ export class QueryLogStore {
 
   /** Newest first. */
   queries(f: QueryFilter): QueryRecord[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.since !== undefined) { where.push('t >= ?'); args.push(f.since); }
-    if (f.until !== undefined) { where.push('t <= ?'); args.push(f.until); }
-    if (f.client !== undefined) { where.push('client = ?'); args.push(f.client); }
+    const { where, args } = commonConditions(f);
     if (f.domain !== undefined) {
       const d = f.domain.toLowerCase().replace(/\.$/, '');
       where.push('(domain = ? OR qname = ?)');
@@ -142,11 +138,7 @@ export class QueryLogStore {
 
   /** Newest first. */
   events(f: EventFilter): SecurityEvent[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.since !== undefined) { where.push('t >= ?'); args.push(f.since); }
-    if (f.until !== undefined) { where.push('t <= ?'); args.push(f.until); }
-    if (f.client !== undefined) { where.push('client = ?'); args.push(f.client); }
+    const { where, args } = commonConditions(f);
     if (f.domain !== undefined) { where.push('domain = ?'); args.push(f.domain.toLowerCase().replace(/\.$/, '')); }
     if (typeof f.type === 'string') { where.push('type = ?'); args.push(f.type); }
     else if (Array.isArray(f.type) && f.type.length > 0) { where.push(`type IN (${f.type.map(() => '?').join(', ')})`); args.push(...f.type); }
@@ -166,6 +158,16 @@ export class QueryLogStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** The conditions queries and events share: a time window and one client. */
+function commonConditions(f: { since?: number; until?: number; client?: string }): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.since !== undefined) { where.push('t >= ?'); args.push(f.since); }
+  if (f.until !== undefined) { where.push('t <= ?'); args.push(f.until); }
+  if (f.client !== undefined) { where.push('client = ?'); args.push(f.client); }
+  return { where, args };
 }
 
 function clampLimit(limit: number | undefined): number {

@@ -58,7 +58,7 @@ function newBatch(): QueryBatch {
   };
 }
 
-const BLOCKED_TYPES = new Set(['blocked', 'quarantined', 'policy', 'rate-limited']);
+const BLOCKED_TYPES = new Set(['blocked', 'quarantined']);
 
 export interface QueryLogOptions {
   path: string;

@@ -25,7 +25,7 @@ import { HttpSink } from '../events/sinks/http-sink.js';
 import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { ConsoleServer } from '../console/console-server.js';
-import { FeedManager } from '../policy/feed-manager.js';
+import { FeedManager, feedConfigs } from '../policy/feed-manager.js';
 import { PolicyEngine, type PolicyDecision } from '../policy/policy-engine.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
@@ -245,7 +245,7 @@ export class DnswardServer {
   control(request: ControlRequest): unknown {
     const now = Date.now() / 1000;
     const audit = (action: string, subject: string, detail: object) => {
-      this.guardStore?.audit({ at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+      this.auditChange(request.who, action, subject, detail);
       const type: SecurityEventType = action === 'allow' ? 'allow_override' : action === 'unblock' ? 'domain_unblocked' : action === 'quarantine' ? 'client_quarantined' : 'client_released';
       const isClient = action === 'quarantine' || action === 'release';
       this.events.publish(securityEvent({ type, severity: 3, operator: request.who, ...(isClient ? { client: subject } : { domain: subject }), reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)], stages: [] }));
@@ -304,7 +304,7 @@ export class DnswardServer {
           this.monitorTimer.unref();
         } else this.endMonitor();
         result = { mode: this.parts.guard.mode, until: this.monitorUntil };
-        this.guardStore?.audit({ at: Date.now(), who: request.who, action: 'monitor', subject: 'tunnel-guard', detail: JSON.stringify(result) });
+        this.auditChange(request.who, 'monitor', 'tunnel-guard', result as object);
         return result;
       }
       default:
@@ -316,7 +316,7 @@ export class DnswardServer {
   }
 
   private buildFeeds(config: Config): FeedManager {
-    const feeds = new FeedManager(config.policy.feeds.map((f) => ({ name: f.name, category: f.category, format: f.format, path: f.path, url: f.url, zone: f.zone, refreshMs: f.refresh })));
+    const feeds = new FeedManager(feedConfigs(config.policy.feeds));
     feeds.onChange = (f, ok) => {
       if (ok) this.log.info({ feed: f.config.name, category: f.config.category, version: f.version, format: f.format, rules: f.ruleCount, skipped: f.skipped, errors: f.errors }, 'policy feed loaded');
       else this.log.error({ feed: f.config.name, error: f.lastError, keeping: f.rules === null ? null : f.version }, f.rules === null ? 'policy feed not loaded' : 'policy feed update refused: keeping the last good version');
@@ -330,13 +330,6 @@ export class DnswardServer {
     const waited = await Promise.race([feeds.start().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FEED_START_WAIT_MS)))]);
     clearTimeout(timer);
     if (waited) this.log.warn({ waitedMs: FEED_START_WAIT_MS }, 'policy feeds still loading: serving meanwhile');
-  }
-
-  /** What `dnsward why` asks: the policy's decision for a name and client, without a query. */
-  explainPolicy(name: string, client: string): PolicyDecision | null {
-    const labels = name.toLowerCase().replace(/\.$/, '').split('.').filter(Boolean);
-    const wire = `${labels.map((l) => String.fromCharCode(l.length) + l).join('')}\0`;
-    return this.policyStage.engine.decide(wire, client);
   }
 
   private onPolicy(ctx: QueryContext, d: PolicyDecision): void {
@@ -459,12 +452,12 @@ export class DnswardServer {
     const password = process.env.DNSWARD_ADMIN_PASSWORD;
     if (password === undefined || password === '' || console.users.hasAdmin()) return;
     await console.users.set('admin', password, 'admin');
-    this.auditConsole('DNSWARD_ADMIN_PASSWORD', 'user-set', 'admin', { role: 'admin' });
+    this.auditChange('DNSWARD_ADMIN_PASSWORD', 'user-set', 'admin', { role: 'admin' });
     this.log.info('console user "admin" created from DNSWARD_ADMIN_PASSWORD');
   }
 
-  /** Console changes that are not guard commands (users, tokens) go to the same audit log. */
-  auditConsole(who: string, action: string, subject: string, detail: object): void {
+  /** Every operator change (guard commands, console users and tokens) goes to one audit log. */
+  auditChange(who: string, action: string, subject: string, detail: object): void {
     this.guardStore?.audit({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
   }
 

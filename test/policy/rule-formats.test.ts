@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { parseFeedText } from '../../src/policy/feed-parse.js';
 import { detectFormat, parseAdblock, parseDomainList, parseHosts } from '../../src/policy/formats/list-formats.js';
 import { parseRpzZone } from '../../src/policy/formats/rpz-zone.js';
-import { wireName } from '../../src/policy/name-hash.js';
+import { nameToWire } from '../../src/dns/name.js';
 import type { ParsedRule } from '../../src/policy/policy-rule.js';
 import { buildRuleSet, NameProbe, RuleSet } from '../../src/policy/rule-set.js';
 
@@ -32,7 +32,7 @@ function matcher(list: ParsedRule[]) {
   const set = new RuleSet(buildRuleSet(list));
   const probe = new NameProbe();
   return (name: string) => {
-    probe.set(wireName(name));
+    probe.setBytes(nameToWire(name), 0);
     return set.match(probe);
   };
 }

@@ -6,7 +6,8 @@
  */
 import { isIP } from 'node:net';
 import { loadConfig } from '../../config/load-config.js';
-import { FeedManager } from '../../policy/feed-manager.js';
+import { nameToWire } from '../../dns/name.js';
+import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
 import { PolicyEngine } from '../../policy/policy-engine.js';
 import { normalName } from '../../policy/policy-rule.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
@@ -30,13 +31,12 @@ live traffic and are not predicted here.`,
     if (isIP(client) === 0) throw new UsageError(`--client must be an IP address, not "${client}"`);
     // Upstreams do not matter here; a placeholder keeps the config valid without /etc/resolv.conf.
     const { config } = loadConfig(values.config, { upstreams: ['127.0.0.1'] });
-    const feeds = new FeedManager(config.policy.feeds.map((f) => ({ name: f.name, category: f.category, format: f.format, path: f.path, url: f.url, zone: f.zone, refreshMs: f.refresh })));
+    const feeds = new FeedManager(feedConfigs(config.policy.feeds));
     try {
       await Promise.all([...feeds.feeds.keys()].map((n) => feeds.refresh(n)));
       const engine = new PolicyEngine(feeds, config.policy.groups, config.policy.dohCanary);
-      const wire = `${name.split('.').map((l) => String.fromCharCode(l.length) + l).join('')}\0`;
       const group = engine.groupOf(client);
-      const d = engine.decide(wire, client);
+      const d = engine.decideBytes(nameToWire(name), 0, group);
       const broken = [...feeds.feeds.values()].filter((f) => f.lastError !== null).map((f) => `${f.config.name}: ${f.lastError}`);
       if (values.json) {
         console.log(JSON.stringify({ name, client, group: group?.config.name ?? null, decision: d === null ? null : { ...d, match: undefined, scope: d.match.scope }, feedErrors: broken }));

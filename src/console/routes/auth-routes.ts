@@ -66,14 +66,14 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
       throw err;
     }
     c.sessions.deleteUser(request.body.name);
-    c.server.auditConsole(identity(request).user, 'user-set', request.body.name, { role: request.body.role });
+    c.server.auditChange(identity(request).user, 'user-set', request.body.name, { role: request.body.role });
     return { name: request.body.name, role: request.body.role };
   });
 
   app.delete<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' }, schema: { tags: ['users'], summary: 'Remove a user' } }, async (request, reply) => {
     if (!c.users.remove(request.params.name)) return fail(reply, 404, `no user ${request.params.name}`);
     c.sessions.deleteUser(request.params.name);
-    c.server.auditConsole(identity(request).user, 'user-remove', request.params.name, {});
+    c.server.auditChange(identity(request).user, 'user-remove', request.params.name, {});
     return { removed: request.params.name };
   });
 
@@ -87,13 +87,13 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
     },
   }, async (request) => {
     const made = c.users.createToken(request.body.name, request.body.role, identity(request).user);
-    c.server.auditConsole(identity(request).user, 'token-create', request.body.name, { id: made.id, role: request.body.role });
+    c.server.auditChange(identity(request).user, 'token-create', request.body.name, { id: made.id, role: request.body.role });
     return made;
   });
 
   app.delete<{ Params: { id: string } }>('/api/tokens/:id', { config: { access: 'admin' }, schema: { tags: ['tokens'], summary: 'Revoke an API token' } }, async (request, reply) => {
     if (!c.users.revokeToken(request.params.id)) return fail(reply, 404, 'no such token');
-    c.server.auditConsole(identity(request).user, 'token-revoke', request.params.id, {});
+    c.server.auditChange(identity(request).user, 'token-revoke', request.params.id, {});
     return { revoked: request.params.id };
   });
 }

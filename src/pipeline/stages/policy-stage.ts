@@ -6,10 +6,10 @@
  * Monitor-mode groups only record what would have happened.
  */
 import { encode as encodePacket } from 'dns-packet';
-import { nameLabels, presentName, skipName } from '../../dns/name.js';
+import { nameLabels, presentName, skipName, wireKeyOf } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
-import type { PolicyDecision, PolicyEngine } from '../../policy/policy-engine.js';
+import type { PolicyDecision, PolicyEngine, PolicyGroup } from '../../policy/policy-engine.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { ipv6Text } from '../../util/ip-text.js';
 import type { ParsedQuery } from '../../dns/query-parser.js';
@@ -39,7 +39,7 @@ export class PolicyStage implements Stage {
     if (!this.engine.active) return pipeline.next(ctx);
     let d: PolicyDecision | null;
     try {
-      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, ctx.clientAddress);
+      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.engine.groupOf(ctx.clientAddress));
     } catch (error) {
       // A policy failure lets the query through (fail open for DNS), counted and logged.
       this.errors++;
@@ -68,6 +68,9 @@ export class PolicyStage implements Stage {
       if (pos < 0) return;
       pos += 4;
       const checkAddresses = this.engine.hasIpRules;
+      // The client's group, looked up (once) only when an answer has something to check.
+      let group: PolicyGroup | undefined;
+      let grouped = false;
       for (let i = 0; i < ancount && pos < answer.length; i++) {
         const rdataAt = skipName(answer, pos, answer.length);
         if (rdataAt < 0 || rdataAt + 10 > answer.length) return;
@@ -76,7 +79,8 @@ export class PolicyStage implements Stage {
         if ((type === 1 && rdlength === 4) || (type === 28 && rdlength === 16)) {
           if (checkAddresses) {
             const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
-            const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, ctx.clientAddress);
+            if (!grouped) { group = this.engine.groupOf(ctx.clientAddress); grouped = true; }
+            const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, group);
             if (d !== null) {
               const reply = this.apply(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
               if (reply === 'next') return;
@@ -86,9 +90,10 @@ export class PolicyStage implements Stage {
             }
           }
         } else if (type === 5) {
+          // The target may be compressed: copied out as one contiguous wire name to be hashed.
           const labels = nameLabels(answer, rdataAt + 10);
-          const wire = Buffer.from(`${labels.map((l) => String.fromCharCode(l.length) + l).join('')}\0`, 'latin1');
-          const d = this.engine.decideBytes(wire, 0, ctx.clientAddress);
+          if (!grouped) { group = this.engine.groupOf(ctx.clientAddress); grouped = true; }
+          const d = this.engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
           if (d !== null) {
             const reply = this.apply(ctx, d, `CNAME target ${presentName(labels)}: `);
             if (reply === 'next') return;
