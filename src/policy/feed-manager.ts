@@ -84,14 +84,15 @@ export class FeedManager {
     const f = this.feeds.get(name);
     if (f === undefined) throw new Error(`no feed ${name}`);
     f.lastCheck = Date.now();
-    let text: string | null;
+    let content: Uint8Array | null;
     try {
-      text = await this.fetchText(f);
+      content = await this.fetchContent(f);
     } catch (err) {
       return this.fail(f, `cannot read ${f.config.url ?? f.config.path}: ${(err as Error).message}`);
     }
-    if (text === null) return false; // not modified
-    const reply = await this.parse(text, f.config);
+    if (content === null) return false; // not modified
+    const digest = createHash('sha256').update(content).digest('hex').slice(0, 12);
+    const reply = await this.parse(content, f.config);
     if (reply.error !== undefined || reply.parsed === undefined) return this.fail(f, `parse failed: ${reply.error}`);
     const p = reply.parsed;
     if (p.refused !== undefined) return this.fail(f, `refused the new version: ${p.refused}`);
@@ -101,7 +102,7 @@ export class FeedManager {
     f.ruleCount = p.rules;
     f.skipped = p.skipped;
     f.errors = p.errors;
-    f.version = `${p.serial !== undefined ? `serial ${p.serial}` : createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+    f.version = `${p.serial !== undefined ? `serial ${p.serial}` : digest}`;
     f.loadedAt = Date.now();
     f.lastError = null;
     f.loads++;
@@ -116,15 +117,15 @@ export class FeedManager {
     return false;
   }
 
-  /** The feed's text, or null when it has not changed since the last load. */
-  private async fetchText(f: FeedState): Promise<string | null> {
+  /** The feed's bytes, or null when it has not changed since the last load. */
+  private async fetchContent(f: FeedState): Promise<Uint8Array | null> {
     const c = f.config;
     if (c.path !== undefined) {
       const s = await stat(c.path);
       if (f.rules !== null && f.mtimeMs === s.mtimeMs) return null;
-      const text = await readFile(c.path, 'utf8');
+      const content = await readFile(c.path);
       f.mtimeMs = s.mtimeMs;
-      return text;
+      return content;
     }
     const headers: Record<string, string> = {};
     if (f.rules !== null && f.etag) headers['if-none-match'] = f.etag;
@@ -132,13 +133,13 @@ export class FeedManager {
     const response = await fetch(c.url!, { headers, signal: AbortSignal.timeout(60_000) });
     if (response.status === 304) return null;
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const text = await response.text();
+    const content = new Uint8Array(await response.arrayBuffer());
     f.etag = response.headers.get('etag') ?? undefined;
     f.lastModified = response.headers.get('last-modified') ?? undefined;
-    return text;
+    return content;
   }
 
-  private parse(text: string, c: FeedConfig): Promise<{ parsed?: ParsedFeed; error?: string }> {
+  private parse(content: Uint8Array, c: FeedConfig): Promise<{ parsed?: ParsedFeed; error?: string }> {
     if (this.worker === null) {
       const worker = new Worker(new URL('./feed-parse-worker.js', import.meta.url));
       worker.on('message', (m: { id: number; parsed?: ParsedFeed; error?: string }) => {
@@ -159,7 +160,9 @@ export class FeedManager {
     this.worker.ref();
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker!.postMessage({ id, text, format: c.format, zone: c.zone });
+      // The bytes move to the worker (no copy); a file read may share a pooled buffer, so copy those.
+      const owned = content.byteOffset === 0 && content.byteLength === content.buffer.byteLength ? content : content.slice();
+      this.worker!.postMessage({ id, content: owned, format: c.format, zone: c.zone }, [owned.buffer as ArrayBuffer]);
     });
   }
 }

@@ -79,3 +79,58 @@ export function nameHash(name: string, out: Int32Array): void {
   out[0] = fmix32(a);
   out[1] = fmix32(b ^ 0x68e31da4);
 }
+
+/** scanName's result flag: the name began with a `*.` label, left out of the hash. */
+export const NAME_WILDCARD = 1;
+export const NAME_INVALID = -1;
+const labelStarts = new Int32Array(128);
+
+/**
+ * A name in presentation form, as bytes of a feed (`buf[start, end)`): checked as normalName
+ * checks text (letters, digits, `_`, inner `-`, labels of 1–63, at most 253, an optional
+ * trailing dot, `*` only as a whole first label), and hashed into `out` as nameHash would hash
+ * it, ASCII letters folded, without making a string. Returns NAME_INVALID, or 0, or
+ * NAME_WILDCARD when the name began with `*.` (the hash is then of the rest).
+ */
+export function scanName(buf: Uint8Array, start: number, end: number, out: Int32Array): number {
+  if (end > start && buf[end - 1] === 0x2e) end--;
+  let flags = 0;
+  if (end - start >= 2 && buf[start] === 0x2a && buf[start + 1] === 0x2e) {
+    flags = NAME_WILDCARD;
+    start += 2;
+  }
+  if (end <= start || end - start > 253) return NAME_INVALID;
+  let labels = 0;
+  let labelStart = start;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? buf[i] : 0x2e;
+    if (c === 0x2e) {
+      const len = i - labelStart;
+      if (len === 0 || len > 63 || buf[labelStart] === 0x2d || buf[i - 1] === 0x2d) return NAME_INVALID;
+      labelStarts[labels++] = labelStart;
+      labelStart = i + 1;
+      continue;
+    }
+    const l = c | 0x20;
+    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d)) return NAME_INVALID;
+  }
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c | 0;
+  let labelEnd = end;
+  for (let k = labels - 1; k >= 0; k--) {
+    const s = labelStarts[k];
+    for (let j = s; j < labelEnd; j++) {
+      let c = buf[j];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    const len = labelEnd - s;
+    a = Math.imul(a ^ (len | 0x100), 0x01000193);
+    b = Math.imul(b ^ (len | 0x100), 0x5bd1e995);
+    labelEnd = s - 1;
+  }
+  out[0] = fmix32(a);
+  out[1] = fmix32(b ^ 0x68e31da4);
+  return flags;
+}

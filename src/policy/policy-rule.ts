@@ -1,5 +1,7 @@
 /** Policy rules as the feed parsers produce them, whatever the feed's format. */
 import type { IpRule } from './ip-rule-set.js';
+import type { RuleSetData } from './rule-set.js';
+import { RuleTableBuilder } from './rule-table-builder.js';
 
 /** What a rule does to a matching query. `block` is a list rule: the group's action applies. */
 export type RuleAction = 'block' | 'nxdomain' | 'nodata' | 'passthru' | 'drop' | 'local-data';
@@ -17,19 +19,8 @@ export interface LocalRecord {
   data: string;
 }
 
-export interface ParsedRule {
-  /** Lower-case presentation name without the trailing dot. */
-  name: string;
-  scope: RuleScope;
-  action: RuleAction;
-  /** An adblock `@@` exception: it wins over every block in its feed. */
-  exception?: boolean;
-  line: number;
-  records?: LocalRecord[];
-}
-
 export interface ParseResult {
-  rules: ParsedRule[];
+  table: RuleSetData;
   /** RPZ response-IP (rpz-ip) rules. */
   ipRules: IpRule[];
   /** Lines read but not used, by reason (unsupported syntax, triggers a forwarder cannot see, …). */
@@ -42,7 +33,7 @@ export interface ParseResult {
 }
 
 export class ParseCollector {
-  readonly rules: ParsedRule[] = [];
+  readonly rules = new RuleTableBuilder();
   readonly ipRules: IpRule[] = [];
   readonly skipped: Record<string, number> = {};
   errors = 0;
@@ -59,7 +50,7 @@ export class ParseCollector {
   }
 
   result(): ParseResult {
-    return { rules: this.rules, ipRules: this.ipRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
+    return { table: this.rules.build(), ipRules: this.ipRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
   }
 }
 

@@ -1,41 +1,54 @@
 /**
- * One feed's rules as a compact open-addressing hash table in typed arrays: per slot, side by
- * side in one Int32Array (so a probe touches one cache line), the 64-bit hash of (scope, wire
- * name) and the rule's index; per rule its action, flags and source line. No name is stored (see
- * name-hash.ts), so 5M rules take about 5M × (2 × 12 + 7) bytes, and the whole table can move
- * between threads as transferable buffers. Local data (rare) is kept beside it by rule index.
- * The scopes of one name share their start slot (only the high hash is salted by scope), so the
- * second scope probed for a name finds its cluster already in cache.
+ * One feed's rules as a compact open-addressing hash table in one Int32Array: per slot, side by
+ * side, the 64-bit hash of (scope, wire name) and the rule itself packed in 32 bits (action,
+ * scope, exception, source line). A lookup that finds a rule reads one cache line and nothing
+ * else; no name is stored (see name-hash.ts), so 5M rules take 8M slots × 12 bytes (96 MiB) and
+ * the table moves between threads as a transferable buffer. Local data (rare) is kept beside it,
+ * by the rule's line. The scopes of one name share their start slot (only the high hash is salted
+ * by scope), so the second scope probed for a name finds its cluster already in cache.
+ *
+ * In front of the table sits a blocked Bloom filter of the rule names (about 12 bits per rule,
+ * one 64-byte block per name, 3 bits in it): a suffix that no rule names (most suffixes of most
+ * queries) costs one read of a structure a few MiB large, instead of a random read of a table
+ * a hundred MiB large that misses the cache and the TLB (measured: bench/policy-bench.ts).
  *
  * Matching, most specific first: an exception (adblock `@@`) anywhere wins; then the query name
  * itself (exact or subtree rules), then each parent from the longest down (subtree or wildcard).
+ * Tables are made by RuleTableBuilder (rule-table-builder.ts).
  */
-import { nameHash, suffixHashes, suffixOffsets } from './name-hash.js';
-import type { LocalRecord, ParsedRule, RuleAction, RuleScope } from './policy-rule.js';
+import { suffixHashes, suffixOffsets } from './name-hash.js';
+import type { LocalRecord, RuleAction, RuleScope } from './policy-rule.js';
 
 export const ACTIONS: readonly RuleAction[] = ['block', 'nxdomain', 'nodata', 'passthru', 'drop', 'local-data'];
-const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];
+export const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];
 // Int32 throughout: uint32 values above 2^31 would be boxed doubles in calls and compares.
-const SCOPE_SALT = new Int32Array([0, 0x2545f491, 0x68e31da4]);
-const EXCEPTION = 1;
-const EMPTY = -1;
-const SLOT = 3;
+export const SCOPE_SALT = new Int32Array([0, 0x2545f491, 0x68e31da4]);
+/** A slot's third word: action (3 bits), scope (2), exception (1), line (26); -1 when free (action 7 does not exist). */
+export const EMPTY = -1;
+export const EXCEPTION_BIT = 1 << 5;
+export const LINE_SHIFT = 6;
+export const MAX_LINE = (1 << 26) - 1;
+
+export function packRule(action: number, scope: number, exception: boolean, line: number): number {
+  return action | (scope << 3) | (exception ? EXCEPTION_BIT : 0) | (Math.min(line, MAX_LINE) << LINE_SHIFT);
+}
+export const SLOT = 3;
+/** Int32 words per filter block (512 bits: one cache line). */
+export const FILTER_BLOCK = 16;
 
 export interface RuleSetData {
   capacity: number;
   count: number;
-  /** SLOT ints per slot: high hash, low hash, rule index (EMPTY when free). */
+  /** SLOT ints per slot: high hash, low hash, the packed rule (EMPTY when free). */
   slots: Int32Array;
-  action: Uint8Array;
-  scope: Uint8Array;
-  flags: Uint8Array;
-  line: Uint32Array;
+  /** The Bloom filter of rule names: FILTER_BLOCK words per block, a power of two of blocks. */
+  filter: Int32Array;
   hasExceptions: boolean;
+  /** Local data by the rule's line. */
   local: Array<[number, LocalRecord[]]>;
 }
 
 export interface RuleMatch {
-  rule: number;
   action: RuleAction;
   scope: RuleScope;
   exception: boolean;
@@ -45,66 +58,29 @@ export interface RuleMatch {
   records?: LocalRecord[];
 }
 
-function capacityFor(n: number): number {
-  let c = 16;
-  while (c < n * 2) c *= 2;
-  return c;
+/**
+ * The filter block of a name: the top bits of its home slot in the table, so that inserting
+ * rules in slot order (RuleTableBuilder) also fills the filter in order, not at random.
+ */
+export function filterShift(capacity: number, filterWords: number): number {
+  return Math.round(Math.log2(capacity)) - Math.round(Math.log2(filterWords / FILTER_BLOCK));
 }
 
-export function buildRuleSet(rules: ParsedRule[]): RuleSetData {
-  const capacity = capacityFor(rules.length);
-  const data: RuleSetData = {
-    capacity,
-    count: 0,
-    slots: new Int32Array(capacity * SLOT),
-    action: new Uint8Array(rules.length),
-    scope: new Uint8Array(rules.length),
-    flags: new Uint8Array(rules.length),
-    line: new Uint32Array(rules.length),
-    hasExceptions: false,
-    local: [],
-  };
-  const mask = capacity - 1;
-  const slots = data.slots;
-  const hash = new Int32Array(2);
-  for (let i = 2; i < slots.length; i += SLOT) slots[i] = EMPTY;
-  for (const r of rules) {
-    const scope = SCOPES.indexOf(r.scope);
-    nameHash(r.name.startsWith('*.') ? r.name.slice(2) : r.name, hash);
-    const hi = hash[0] ^ SCOPE_SALT[scope];
-    const lo = hash[1];
-    let slot = lo & mask;
-    // A name listed twice in one feed keeps its first rule (RPZ: one action per trigger).
-    let duplicate = false;
-    while (slots[slot * SLOT + 2] !== EMPTY) {
-      if (slots[slot * SLOT] === hi && slots[slot * SLOT + 1] === lo) {
-        duplicate = true;
-        break;
-      }
-      slot = (slot + 1) & mask;
-    }
-    if (duplicate) continue;
-    const index = data.count++;
-    slots[slot * SLOT] = hi;
-    slots[slot * SLOT + 1] = lo;
-    slots[slot * SLOT + 2] = index;
-    data.action[index] = ACTIONS.indexOf(r.action);
-    data.scope[index] = scope;
-    data.flags[index] = r.exception ? EXCEPTION : 0;
-    data.line[index] = r.line;
-    if (r.exception) data.hasExceptions = true;
-    if (r.records) data.local.push([index, r.records]);
-  }
-  return data;
+/** Sets a name's three bits in its block (the bits from the high hash). */
+export function filterAdd(filter: Int32Array, shift: number, hi: number, lo: number): void {
+  const base = ((lo >>> shift) & ((filter.length >>> 4) - 1)) << 4;
+  filter[base + ((hi >>> 5) & 15)] |= 1 << hi;
+  filter[base + ((hi >>> 14) & 15)] |= 1 << (hi >>> 9);
+  filter[base + ((hi >>> 23) & 15)] |= 1 << (hi >>> 18);
 }
 
 /** The buffers to transfer when a table moves between threads. */
 export function ruleSetBuffers(d: RuleSetData): ArrayBuffer[] {
-  return [d.slots, d.action, d.scope, d.flags, d.line].map((a) => a.buffer as ArrayBuffer);
+  return [d.slots.buffer as ArrayBuffer, d.filter.buffer as ArrayBuffer];
 }
 
 export function ruleSetBytes(d: RuleSetData): number {
-  return d.slots.byteLength + d.action.length * 7;
+  return d.slots.byteLength + d.filter.byteLength;
 }
 
 /** A query name's suffix hashes, computed once and probed against each feed's table. */
@@ -140,12 +116,16 @@ export class RuleSet {
   private readonly mask: number;
   private readonly local: Map<number, LocalRecord[]>;
   private readonly slots: Int32Array;
-  private readonly scopes: Uint8Array;
+  private readonly filter: Int32Array;
+  private readonly filterMask: number;
+  private readonly filterShift: number;
 
   constructor(readonly data: RuleSetData) {
     this.mask = data.capacity - 1;
     this.slots = data.slots;
-    this.scopes = data.scope;
+    this.filter = data.filter;
+    this.filterMask = (data.filter.length >>> 4) - 1;
+    this.filterShift = filterShift(data.capacity, data.filter.length);
     this.local = new Map(data.local);
   }
 
@@ -153,6 +133,7 @@ export class RuleSet {
     return this.data.count;
   }
 
+  /** The packed rule for this name hash and scope, or EMPTY. */
   private find(hi: number, lo: number, scope: number): number {
     const slots = this.slots;
     const h = hi ^ SCOPE_SALT[scope];
@@ -160,43 +141,46 @@ export class RuleSet {
     const wrap = slots.length;
     for (;;) {
       const rule = slots[at + 2];
-      if (rule === EMPTY) return -1;
-      if (slots[at] === h && slots[at + 1] === lo && this.scopes[rule] === scope) return rule;
+      if (rule === EMPTY) return EMPTY;
+      if (slots[at] === h && slots[at + 1] === lo && ((rule >>> 3) & 3) === scope) return rule;
       at += SLOT;
       if (at === wrap) at = 0;
     }
   }
 
   match(p: NameProbe): RuleMatch | undefined {
-    let best = -1;
+    let best = EMPTY;
     let bestAt = -1;
+    const f = this.filter;
     for (let i = 0; i < p.count; i++) {
-      // The name itself: exact or subtree rules; a parent: subtree or wildcard rules.
       const hi = p.hi[i];
       const lo = p.lo[i];
+      const base = ((lo >>> this.filterShift) & this.filterMask) << 4;
+      if ((f[base + ((hi >>> 5) & 15)] & (1 << hi)) === 0 || (f[base + ((hi >>> 14) & 15)] & (1 << (hi >>> 9))) === 0 || (f[base + ((hi >>> 23) & 15)] & (1 << (hi >>> 18))) === 0) continue;
+      // The name itself: exact or subtree rules; a parent: subtree or wildcard rules.
       let r = this.find(hi, lo, i === 0 ? 0 : 1);
-      if (r < 0) r = this.find(hi, lo, i === 0 ? 1 : 2);
-      if (r < 0) continue;
-      if (this.data.flags[r] & EXCEPTION) return this.result(r, i, p);
-      if (best < 0) {
+      if (r === EMPTY) r = this.find(hi, lo, i === 0 ? 1 : 2);
+      if (r === EMPTY) continue;
+      if (r & EXCEPTION_BIT) return this.result(r, i, p);
+      if (best === EMPTY) {
         best = r;
         bestAt = i;
         if (!this.data.hasExceptions) break;
       }
     }
-    return best < 0 ? undefined : this.result(best, bestAt, p);
+    return best === EMPTY ? undefined : this.result(best, bestAt, p);
   }
 
   private result(rule: number, at: number, p: NameProbe): RuleMatch {
-    const d = this.data;
+    const line = rule >>> LINE_SHIFT;
+    const action = ACTIONS[rule & 7];
     return {
-      rule,
-      action: ACTIONS[d.action[rule]],
-      scope: SCOPES[d.scope[rule]],
-      exception: (d.flags[rule] & EXCEPTION) !== 0,
-      line: d.line[rule],
+      action,
+      scope: SCOPES[(rule >>> 3) & 3],
+      exception: (rule & EXCEPTION_BIT) !== 0,
+      line,
       offset: p.offsets[at],
-      records: this.local.get(rule),
+      records: action === 'local-data' ? this.local.get(line) : undefined,
     };
   }
 }

@@ -9,173 +9,291 @@
  * become address rules, applied to the answers' A and AAAA records.
  */
 import { maskedHex, parseIpTrigger } from '../ip-rule-set.js';
+import { NAME_WILDCARD, scanName } from '../name-hash.js';
 import { type LocalRecord, normalName, ParseCollector, type ParseResult, type RuleAction } from '../policy-rule.js';
+import { isBlank } from './feed-lines.js';
 
 const SPECIAL_SUFFIXES: Array<[string, string]> = [
   ['.rpz-nsdname', 'rpz-nsdname trigger (a forwarder does not see delegations)'],
   ['.rpz-nsip', 'rpz-nsip trigger (a forwarder does not see delegations)'],
   ['.rpz-client-ip', 'rpz-client-ip trigger (not evaluated yet)'],
 ];
+const TYPES = ['SOA', 'NS', 'CNAME', 'A', 'AAAA', 'TXT', 'MX', 'SRV', 'PTR', 'DNAME', 'HINFO', 'CAA'];
+const [SOA, NS, CNAME, A, AAAA, TXT] = [0, 1, 2, 3, 4, 5];
+/** The CNAME targets that are actions, upper case, and their indexes in rule-set.ts' ACTIONS. */
+const TARGETS: Array<[string, number]> = [['.', 1], ['*.', 2], ['RPZ-PASSTHRU.', 3], ['RPZ-DROP.', 4], ['RPZ-TCP-ONLY.', -1]];
+const MAX_FIELDS = 256;
 
-/** Splits master-file text into records' fields, joining parenthesised lines and dropping comments. */
-function* records(text: string): Generator<{ line: number; fields: string[]; ownerBlank: boolean }> {
-  const lines = text.split(/\r?\n/);
-  let pending: string[] = [];
-  let startLine = 0;
-  let ownerBlank = false;
-  let depth = 0;
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    // Comments start at a ';' outside quotes.
-    let inQuote = false;
-    for (let j = 0; j < line.length; j++) {
-      const c = line[j];
-      if (c === '"') inQuote = !inQuote;
-      else if (c === ';' && !inQuote) {
-        line = line.slice(0, j);
-        break;
+/**
+ * Master-file records as offsets of their fields in the zone's bytes: parenthesised lines
+ * joined, comments dropped, quoted strings kept whole. No string is made for a field unless a
+ * slow path (a directive, local data, a message) asks for its text.
+ */
+class RecordCursor {
+  readonly starts = new Int32Array(MAX_FIELDS);
+  readonly ends = new Int32Array(MAX_FIELDS);
+  count = 0;
+  /** The line the record starts on, and whether that line starts with a blank (same owner as before). */
+  line = 0;
+  ownerBlank = false;
+  private pos = 0;
+  private lineNo = 0;
+
+  constructor(readonly buf: Buffer) {}
+
+  next(): boolean {
+    const buf = this.buf;
+    const n = buf.length;
+    let depth = 0;
+    this.count = 0;
+    while (this.pos < n) {
+      let i = this.pos;
+      this.lineNo++;
+      if (depth === 0) {
+        this.line = this.lineNo;
+        this.ownerBlank = isBlank(buf[i]);
       }
+      for (;;) {
+        while (i < n && isBlank(buf[i])) i++;
+        if (i >= n || buf[i] === 0x0a) {
+          i++;
+          break;
+        }
+        const c = buf[i];
+        if (c === 0x3b) {
+          const nl = buf.indexOf(0x0a, i);
+          i = nl < 0 ? n : nl;
+          continue;
+        }
+        if (c === 0x28 || c === 0x29) {
+          depth = c === 0x28 ? depth + 1 : Math.max(0, depth - 1);
+          i++;
+          continue;
+        }
+        const s = i;
+        if (c === 0x22) {
+          for (i++; i < n && buf[i] !== 0x22 && buf[i] !== 0x0a; i++) if (buf[i] === 0x5c) i++;
+          if (i < n && buf[i] === 0x22) i++;
+        } else {
+          while (i < n && !isBlank(buf[i]) && buf[i] !== 0x0a && buf[i] !== 0x28 && buf[i] !== 0x29 && buf[i] !== 0x3b) i++;
+        }
+        if (this.count < MAX_FIELDS) {
+          this.starts[this.count] = s;
+          this.ends[this.count] = i;
+          this.count++;
+        }
+      }
+      this.pos = i;
+      if (depth === 0 && this.count > 0) return true;
     }
-    if (depth === 0) {
-      if (line.trim() === '') continue;
-      startLine = i + 1;
-      ownerBlank = /^\s/.test(line);
-      pending = [];
+    return this.count > 0;
+  }
+
+  /** Field k equals `upper` (upper-case ASCII), ignoring case. */
+  is(k: number, upper: string): boolean {
+    const s = this.starts[k];
+    if (k >= this.count || this.ends[k] - s !== upper.length) return false;
+    for (let i = 0; i < upper.length; i++) {
+      let b = this.buf[s + i];
+      if (b >= 0x61 && b <= 0x7a) b -= 0x20;
+      if (b !== upper.charCodeAt(i)) return false;
     }
-    for (const token of line.match(/"(?:[^"\\]|\\.)*"|\(|\)|[^\s()]+/g) ?? []) {
-      if (token === '(') depth++;
-      else if (token === ')') depth = Math.max(0, depth - 1);
-      else pending.push(token);
+    return true;
+  }
+
+  typeAt(k: number): number {
+    for (let t = 0; t < TYPES.length; t++) if (this.is(k, TYPES[t])) return t;
+    return -1;
+  }
+
+  /** Field k as a non-negative integer, or -1. */
+  numberAt(k: number): number {
+    const s = this.starts[k];
+    const e = this.ends[k];
+    if (e === s || e - s > 10) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const d = this.buf[i] - 0x30;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
     }
-    if (depth === 0 && pending.length > 0) yield { line: startLine, fields: pending, ownerBlank };
+    return v;
+  }
+
+  text(k: number): string {
+    return k < this.count ? this.buf.toString('utf8', this.starts[k], this.ends[k]) : '';
   }
 }
 
-const TYPES = new Set(['SOA', 'NS', 'CNAME', 'A', 'AAAA', 'TXT', 'MX', 'SRV', 'PTR', 'DNAME', 'HINFO', 'CAA']);
+/** Where a record's owner is: a trigger (its bytes, relative to the policy zone), the apex, or nowhere. */
+interface Owner {
+  kind: 'trigger' | 'apex' | 'invalid' | 'outside';
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** For messages. */
+  text: string;
+}
 
-export function parseRpzZone(text: string, zoneName?: string): ParseResult {
+export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult {
   const out = new ParseCollector();
-  let origin = zoneName === undefined ? undefined : normalName(zoneName);
+  const f = new RecordCursor(zoneBytes);
+  const hash = new Int32Array(2);
+  /** The policy zone's apex: triggers are relative to it. */
+  let zone = zoneName === undefined ? undefined : normalName(zoneName);
+  /** $ORIGIN, which relative owner names are completed with. */
+  let origin = zone;
   let defaultTtl = 3600;
-  let lastOwner: string | undefined;
+  let owner: Owner = { kind: 'invalid', buf: zoneBytes, start: 0, end: 0, text: '' };
   // Local data for one owner may span several records; they are gathered, then made one rule.
-  const local = new Map<string, { line: number; records: LocalRecord[]; wildcard: boolean }>();
-  const absolute = (name: string): string | undefined => {
-    if (name === '@') return origin;
-    if (name.endsWith('.')) return normalName(name);
-    return origin === undefined ? undefined : normalName(`${name}.${origin}`);
+  const local = new Map<string, { line: number; records: LocalRecord[] }>();
+
+  const fast: Owner = { kind: 'trigger', buf: zoneBytes, start: 0, end: 0, text: '' };
+  const ownerOf = (k: number): Owner => {
+    const s = f.starts[k];
+    const e = f.ends[k];
+    // Fast path, nearly every line of a big zone: a relative name under an origin that is the
+    // zone. No string, no object: the one Owner is reused, its text made only for a message.
+    if (origin !== undefined && origin === zone && zoneBytes[e - 1] !== 0x2e && !(e - s === 1 && zoneBytes[s] === 0x40)) {
+      fast.start = s;
+      fast.end = e;
+      return fast;
+    }
+    const text = f.text(k);
+    const absolute = text === '@' ? origin : text.endsWith('.') ? normalName(text) : origin === undefined ? undefined : normalName(`${text}.${origin}`);
+    if (absolute === undefined) return { kind: 'invalid', buf: zoneBytes, start: 0, end: 0, text };
+    if (zone === undefined || absolute === zone) return { kind: 'apex', buf: zoneBytes, start: 0, end: 0, text: absolute };
+    if (!absolute.endsWith(`.${zone}`)) return { kind: 'outside', buf: zoneBytes, start: 0, end: 0, text: absolute };
+    const trigger = Buffer.from(absolute.slice(0, -(zone.length + 1)), 'latin1');
+    return { kind: 'trigger', buf: trigger, start: 0, end: trigger.length, text: absolute };
   };
 
-  for (const { line, fields, ownerBlank } of records(text)) {
-    if (fields[0] === '$ORIGIN') {
-      origin = normalName(fields[1] ?? '');
+  while (f.next()) {
+    const line = f.line;
+    if (zoneBytes[f.starts[0]] === 0x24 && !f.ownerBlank) {
+      if (f.is(0, '$ORIGIN')) {
+        origin = normalName(f.text(1));
+        // With no zone name configured and no SOA yet, the first $ORIGIN names the policy zone.
+        zone ??= origin;
+      }
+      else if (f.is(0, '$TTL')) defaultTtl = f.numberAt(1) >= 0 ? f.numberAt(1) : defaultTtl;
+      else out.skip(`${f.text(0)} directive`);
       continue;
     }
-    if (fields[0] === '$TTL') {
-      defaultTtl = Number(fields[1]) || defaultTtl;
+    let k = 0;
+    if (!f.ownerBlank) owner = ownerOf(k++);
+    if (owner.kind === 'invalid') {
+      out.error(line, `owner name "${owner.text}" is not a name (or no $ORIGIN is known for a relative one)`);
       continue;
     }
-    if (fields[0].startsWith('$')) {
-      out.skip(`${fields[0]} directive`);
-      continue;
-    }
-    let i = 0;
-    let owner: string | undefined;
-    if (ownerBlank) owner = lastOwner;
-    else owner = absolute(fields[i++]);
-    if (owner === undefined) {
-      out.error(line, `owner name "${fields[0]}" is not a name (or no $ORIGIN is known for a relative one)`);
-      continue;
-    }
-    lastOwner = owner;
     let ttl = defaultTtl;
-    while (i < fields.length && !TYPES.has(fields[i].toUpperCase())) {
-      if (/^\d+$/.test(fields[i])) ttl = Number(fields[i]);
-      i++;
+    let type = -1;
+    for (; k < f.count; k++) {
+      type = f.typeAt(k);
+      if (type >= 0) break;
+      const n = f.numberAt(k);
+      if (n >= 0) ttl = n;
     }
-    const type = fields[i]?.toUpperCase();
-    const rdata = fields.slice(i + 1);
-    if (type === undefined) {
-      out.error(line, 'no record type');
+    if (type < 0) {
+      out.error(line, 'no record type (or none dnsward knows)');
       continue;
     }
-    if (type === 'SOA') {
-      origin ??= owner;
-      const serial = Number(rdata[2]);
-      if (Number.isFinite(serial)) out.serial = serial;
+    const rdata = k + 1;
+    if (type === SOA) {
+      if (zone === undefined && owner.kind === 'apex') zone = origin = owner.text;
+      const serial = f.numberAt(rdata + 2);
+      if (serial >= 0) out.serial = serial;
       continue;
     }
-    if (origin === undefined) {
+    if (zone === undefined) {
       out.error(line, 'a record before the zone name is known ($ORIGIN or SOA)');
       continue;
     }
-    if (owner === origin) {
-      if (type !== 'NS') out.skip(`${type} at the zone apex`);
+    if (owner.kind === 'apex') {
+      if (type !== NS) out.skip(`${TYPES[type]} at the zone apex`);
       continue;
     }
-    if (!owner.endsWith(`.${origin}`)) {
-      out.error(line, `${owner} is outside the policy zone ${origin}`);
+    if (owner.kind === 'outside') {
+      out.error(line, `${owner.text} is outside the policy zone ${zone}`);
       continue;
     }
-    let trigger = owner.slice(0, -(origin.length + 1));
-    const special = SPECIAL_SUFFIXES.find(([suffix]) => trigger.endsWith(suffix));
-    if (special) {
-      out.skip(special[1]);
+    const special = specialTrigger(owner);
+    if (special !== undefined) {
+      if (special === '.rpz-ip') ipTrigger(out, owner, type, f.text(rdata), line);
+      else out.skip(SPECIAL_SUFFIXES.find(([suffix]) => suffix === special)![1]);
       continue;
     }
-    if (trigger.endsWith('.rpz-ip')) {
-      const ip = parseIpTrigger(trigger.slice(0, -'.rpz-ip'.length));
-      if (ip === undefined) {
-        out.error(line, `"${trigger}" is not an rpz-ip trigger (prefix length, then the address reversed)`);
-        continue;
-      }
-      const target = (rdata[0] ?? '').toLowerCase();
-      const action = type !== 'CNAME' ? undefined : target === '.' ? 'nxdomain' : target === '*.' ? 'nodata' : target === 'rpz-passthru.' ? 'passthru' : target === 'rpz-drop.' ? 'drop' : undefined;
-      if (action === undefined) {
-        out.skip('rpz-ip trigger with local data (not served yet)');
-        continue;
-      }
-      out.ipRules.push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger: `${trigger}` });
-      continue;
-    }
-    const wildcard = trigger.startsWith('*.');
-    if (wildcard) trigger = trigger.slice(2);
-    if (type === 'CNAME') {
-      const target = (rdata[0] ?? '').toLowerCase();
-      const action: RuleAction | 'tcp-only' | undefined =
-        target === '.' ? 'nxdomain' : target === '*.' ? 'nodata' : target === 'rpz-passthru.' ? 'passthru' : target === 'rpz-drop.' ? 'drop' : target === 'rpz-tcp-only.' ? 'tcp-only' : undefined;
-      if (action === 'tcp-only') {
+    if (type === CNAME) {
+      let action = -2;
+      for (let t = 0; t < TARGETS.length && action === -2; t++) if (f.is(rdata, TARGETS[t][0])) action = TARGETS[t][1];
+      if (action === -1) {
         out.skip('rpz-tcp-only action');
         continue;
       }
-      if (action !== undefined) {
-        out.rules.push({ name: trigger, scope: wildcard ? 'wildcard' : 'exact', action, line });
+      if (action >= 0) {
+        const flags = scanName(owner.buf, owner.start, owner.end, hash);
+        if (flags < 0) out.error(line, `owner name "${ownerText(owner)}" is not a name`);
+        else out.rules.add(hash[0], hash[1], flags === NAME_WILDCARD ? 2 : 0, action, false, line);
         continue;
       }
-      const to = normalName(target);
+      const to = normalName(f.text(rdata));
       if (to === undefined) {
-        out.error(line, `CNAME target "${rdata[0]}" is not a name`);
+        out.error(line, `CNAME target "${f.text(rdata)}" is not a name`);
         continue;
       }
-      addLocal(local, `${wildcard ? '*.' : ''}${trigger}`, line, { type: 'CNAME', ttl, data: to });
+      addLocal(local, owner, line, { type: 'CNAME', ttl, data: to }, out);
       continue;
     }
-    if (type === 'A' || type === 'AAAA' || type === 'TXT') {
-      const data = type === 'TXT' ? rdata.map((t) => t.replace(/^"|"$/g, '')).join('') : rdata[0] ?? '';
-      addLocal(local, `${wildcard ? '*.' : ''}${trigger}`, line, { type, ttl, data });
+    if (type === A || type === AAAA || type === TXT) {
+      const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
+      addLocal(local, owner, line, { type: TYPES[type] as LocalRecord['type'], ttl, data }, out);
       continue;
     }
-    out.skip(`${type} local data (not served yet)`);
+    out.skip(`${TYPES[type]} local data (not served yet)`);
   }
   for (const [name, l] of local) {
     const wildcard = name.startsWith('*.');
-    out.rules.push({ name: wildcard ? name.slice(2) : name, scope: wildcard ? 'wildcard' : 'exact', action: 'local-data', line: l.line, records: l.records });
+    out.rules.addName(wildcard ? name.slice(2) : name, wildcard ? 'wildcard' : 'exact', 'local-data', l.line, l.records);
   }
   return out.result();
 }
 
-function addLocal(local: Map<string, { line: number; records: LocalRecord[]; wildcard: boolean }>, key: string, line: number, record: LocalRecord): void {
-  const entry = local.get(key) ?? { line, records: [], wildcard: key.startsWith('*.') };
+function ownerText(o: Owner): string {
+  return o.text !== '' ? o.text : o.buf.toString('utf8', o.start, o.end);
+}
+
+/** The trigger's special suffix (`.rpz-ip`, `.rpz-nsdname`, …) when its last label is one. */
+function specialTrigger(o: Owner): string | undefined {
+  let dot = o.end - 1;
+  while (dot > o.start && o.buf[dot] !== 0x2e) dot--;
+  if (o.end - dot < 7 || (o.buf[dot + 1] | 0x20) !== 0x72) return undefined;
+  const last = o.buf.toString('latin1', dot, o.end).toLowerCase();
+  return last === '.rpz-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last) ? last : undefined;
+}
+
+function ipTrigger(out: ParseCollector, o: Owner, type: number, target: string, line: number): void {
+  const trigger = o.buf.toString('latin1', o.start, o.end).toLowerCase();
+  const ip = parseIpTrigger(trigger.slice(0, -'.rpz-ip'.length));
+  if (ip === undefined) {
+    out.error(line, `"${trigger}" is not an rpz-ip trigger (prefix length, then the address reversed)`);
+    return;
+  }
+  const t = target.toLowerCase();
+  const action: RuleAction | undefined = type !== CNAME ? undefined : t === '.' ? 'nxdomain' : t === '*.' ? 'nodata' : t === 'rpz-passthru.' ? 'passthru' : t === 'rpz-drop.' ? 'drop' : undefined;
+  if (action === undefined) {
+    out.skip('rpz-ip trigger with local data (not served yet)');
+    return;
+  }
+  out.ipRules.push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger });
+}
+
+function addLocal(local: Map<string, { line: number; records: LocalRecord[] }>, o: Owner, line: number, record: LocalRecord, out: ParseCollector): void {
+  const key = normalName(o.buf.toString('latin1', o.start, o.end));
+  if (key === undefined || key.slice(key.startsWith('*.') ? 2 : 0).includes('*')) {
+    out.error(line, `owner name "${ownerText(o)}" is not a name`);
+    return;
+  }
+  const entry = local.get(key) ?? { line, records: [] };
   entry.records.push(record);
   local.set(key, entry);
 }
