@@ -1,18 +1,22 @@
 /**
  * Response policy at scale: loads POLICY_BENCH_RULES (default 5,000,000) rules as a domain list
  * and as an RPZ zone into dnsward's rule table (parse + build, in this thread) and measures
- * load time, memory and the cost of a lookup; then loads the same RPZ zone into unbound
- * (Debian) in the same run and measures how long until it answers from it, and its memory.
- * Prints a Markdown table for docs/BENCHMARKS.md.
+ * load time, memory and the cost of a lookup; then, in the same run, loads the same RPZ zone
+ * into unbound (Debian) and measures how long until it answers from it, and serves both with
+ * dnsperf (names the rules block, and clean names), each beside itself without rules, with QPS,
+ * CPU per query and memory. Prints Markdown tables for docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFeedText } from '../src/policy/feed-parse.js';
+import { parseFeed } from '../src/policy/feed-parse.js';
 import { nameToWire } from '../src/dns/name.js';
-import { NameProbe, RuleSet } from '../src/policy/rule-set.js';
+import { NameProbe, RuleSet, ruleSetBytes } from '../src/policy/rule-set.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
+import { CLI } from '../test/helpers/cli.js';
+import { freePort } from '../test/helpers/ports.js';
+import { cpuTicks, dnsperf, startProcess, stopProcess } from './dnsperf.js';
 
 const N = Number(process.env.POLICY_BENCH_RULES ?? 5_000_000);
 const TLDS = ['com', 'net', 'org', 'info', 'xyz', 'top', 'ru', 'cn', 'io', 'co.uk'];
@@ -25,16 +29,27 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-function measureLoad(label: string, text: string, format: 'domains' | 'rpz') {
+/** The feed's bytes, made in chunks: millions of rule strings alive at once would distort the heap measured. */
+function feedBytes(line: (name: string) => string, header = ''): Buffer {
+  const parts = [Buffer.from(header)];
+  for (let i = 0; i < N; i += 100_000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(N, i + 100_000); j++) chunk += `${line(ruleName(j))}\n`;
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
+
+function measureLoad(label: string, content: Buffer, format: 'domains' | 'rpz') {
   global.gc?.();
   const before = process.memoryUsage();
   const started = performance.now();
-  const parsed = parseFeedText(text, format, 'rpz.bench');
+  const parsed = parseFeed(content, format, 'rpz.bench');
   const set = new RuleSet(parsed.table);
   const ms = performance.now() - started;
   global.gc?.();
   const after = process.memoryUsage();
-  const tableMiB = (parsed.table.slots.byteLength + parsed.table.action.length * 7) / (1 << 20);
+  const tableMiB = ruleSetBytes(parsed.table) / (1 << 20);
   return { label, rules: set.size, ms, tableMiB, heapMiB: (after.heapUsed - before.heapUsed) / (1 << 20), buffersMiB: (after.arrayBuffers - before.arrayBuffers) / (1 << 20), set };
 }
 
@@ -60,23 +75,42 @@ function measureLookups(set: RuleSet): { hitNs: number; missNs: number; parentNs
   return { hitNs: time(hits).ns, missNs: time(misses).ns, parentNs: time(parents).ns };
 }
 
-async function unboundLoad(zoneFile: string): Promise<{ ms: number; rssMiB: number }> {
-  const origin = await UnboundServer.start({ zones: ['bench.test'], records: [] });
-  const started = performance.now();
-  const u = await UnboundServer.start({ zones: [], records: [], moduleConfig: 'respip iterator', forwardTo: origin.port, clauses: ['rpz:', '  name: rpz.bench', `  zonefile: ${zoneFile}`], startTimeoutMs: 600_000 }).catch(async (err) => {
-    await origin.stop();
-    throw err;
-  });
-  // unbound answers only once the zone is read; a blocked name proves the rules are in.
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+
+async function waitForBlock(port: number, what: string): Promise<void> {
+  // Answers come only once the rules are in; a blocked name proves they are.
   const deadline = Date.now() + 600_000;
   for (;;) {
-    const out = execFileSync('dig', ['@127.0.0.1', '-p', String(u.port), ruleName(N - 1), 'A', '+tries=1', '+time=2'], { encoding: 'utf8' });
-    if (/status: NXDOMAIN/.test(out)) break;
-    if (Date.now() > deadline) throw new Error('unbound did not load the zone in 10 minutes');
+    const out = execFileSync('dig', ['@127.0.0.1', '-p', String(port), ruleName(N - 1), 'A', '+tries=1', '+time=2'], { encoding: 'utf8' });
+    if (/status: NXDOMAIN/.test(out)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not load the rules in 10 minutes`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const ms = performance.now() - started;
-  const rss = rssMiB(u.pid);
+}
+
+interface Served {
+  target: string;
+  blockedQps: number;
+  cleanQps: number;
+  cpuUsPerQuery: number;
+  rssMiB: number;
+}
+
+/** Max QPS (dnsperf -c 4 -q 500) for names the rules block and for clean names (cache hits), and CPU per blocked query. */
+async function serve(target: string, port: number, pid: number, files: { blocked: string; clean: string }): Promise<Served> {
+  const qps = (out: string) => Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  await dnsperf(port, files.clean, 1, ['-c', '4', '-q', '500']); // warm the caches
+  const t0 = cpuTicks(pid);
+  const blocked = await dnsperf(port, files.blocked, SECONDS, ['-c', '4', '-q', '500']);
+  const ticks = cpuTicks(pid) - t0;
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(blocked)?.[1] ?? 0);
+  const clean = await dnsperf(port, files.clean, SECONDS, ['-c', '4', '-q', '500']);
+  const row = { target, blockedQps: qps(blocked), cleanQps: qps(clean), cpuUsPerQuery: completed ? (ticks * 10_000) / completed : 0, rssMiB: rssMiB(pid) };
+  console.error(JSON.stringify(row));
+  return row;
+}
+
+async function stopUnbound(u: UnboundServer): Promise<void> {
   const pid = u.pid;
   await u.stop();
   // unbound frees gigabytes slowly on SIGTERM; the benchmark must not leave it running.
@@ -85,29 +119,80 @@ async function unboundLoad(zoneFile: string): Promise<{ ms: number; rssMiB: numb
   } catch {
     // already gone
   }
-  await origin.stop();
-  return { ms, rssMiB: rss };
+}
+
+/**
+ * The same rules served: unbound with the RPZ zone and dnsward with the domain list, each also
+ * without rules, all forwarding to one origin unbound that answers the clean names.
+ */
+async function servingComparison(zoneFile: string, listFile: string): Promise<{ unboundLoadMs: number; rows: Served[] }> {
+  const cleanNames = Array.from({ length: 100 }, (_, i) => `c${i}.clean.bench.test`);
+  const origin = await UnboundServer.start({ zones: ['clean.bench.test'], records: cleanNames.map((n) => `${n}. 3600 IN A 192.0.2.1`), extra: ['num-queries-per-thread: 4096'] });
+  const files = { blocked: join(dir, 'blocked.txt'), clean: join(dir, 'clean.txt') };
+  writeFileSync(files.blocked, Array.from({ length: 100_000 }, (_, i) => `${ruleName((i * 48271) % N)} A`).join('\n') + '\n');
+  writeFileSync(files.clean, cleanNames.map((n) => `${n} A`).join('\n') + '\n');
+  const rows: Served[] = [];
+  let unboundLoadMs = 0;
+  try {
+    console.error('loading the zone into unbound…');
+    const started = performance.now();
+    const u = await UnboundServer.start({ zones: [], records: [], moduleConfig: 'respip iterator', forwardTo: origin.port, clauses: ['rpz:', '  name: rpz.bench', `  zonefile: ${zoneFile}`], extra: ['num-queries-per-thread: 4096'], startTimeoutMs: 600_000 });
+    await waitForBlock(u.port, 'unbound');
+    unboundLoadMs = performance.now() - started;
+    rows.push(await serve(`unbound, ${N.toLocaleString()} RPZ rules`, u.port, u.pid, files));
+    await stopUnbound(u);
+    const plain = await UnboundServer.start({ zones: [], records: [], forwardTo: origin.port, extra: ['num-queries-per-thread: 4096'] });
+    const plainRow = await serve('unbound, no rules', plain.port, plain.pid, files);
+    plainRow.blockedQps = 0; // nothing is blocked: these names go to the origin (NXDOMAIN there), not comparable
+    rows.push(plainRow);
+    await stopUnbound(plain);
+    for (const withRules of [true, false]) {
+      const port = await freePort();
+      const conf = join(dir, `dnsward-${withRules}.yaml`);
+      writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, `var-${withRules}`)}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${origin.port}"] }\nguard: { mode: off }\n` +
+        (withRules ? `policy:\n  feeds: [{ name: bench, category: malware, format: domains, path: "${listFile}" }]\n  groups: [{ name: everyone, feeds: [bench] }]\n` : ''));
+      const dw = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port, 600);
+      try {
+        if (withRules) await waitForBlock(port, 'dnsward');
+        const row = await serve(withRules ? `dnsward, ${N.toLocaleString()} rules (domain list)` : 'dnsward, no rules', port, dw.pid!, files);
+        if (!withRules) row.blockedQps = 0;
+        rows.push(row);
+      } finally {
+        await stopProcess(dw);
+      }
+    }
+  } finally {
+    await origin.stop();
+  }
+  return { unboundLoadMs, rows };
 }
 
 async function main(): Promise<void> {
   console.error(`generating ${N.toLocaleString()} rules in ${dir}`);
-  const names = Array.from({ length: N }, (_, i) => ruleName(i));
-  const domains = names.join('\n') + '\n';
-  const rpz = `$TTL 300\n@ IN SOA localhost. admin.localhost. ( 1 3600 600 86400 60 )\n  IN NS localhost.\n${names.map((n) => `${n} CNAME .`).join('\n')}\n`;
+  const domains = feedBytes((n) => n);
+  const rpz = feedBytes((n) => `${n} CNAME .`, '$TTL 300\n@ IN SOA localhost. admin.localhost. ( 1 3600 600 86400 60 )\n  IN NS localhost.\n');
   const zoneFile = join(dir, 'bench.rpz');
+  const listFile = join(dir, 'bench.list');
   writeFileSync(zoneFile, rpz);
+  writeFileSync(listFile, domains);
   const list = measureLoad('domain list', domains, 'domains');
   const lookups = measureLookups(list.set);
   const zone = measureLoad('RPZ zone', rpz, 'rpz');
   console.error(JSON.stringify({ list: { ms: list.ms, tableMiB: list.tableMiB, heapMiB: list.heapMiB }, zone: { ms: zone.ms }, lookups }));
-  console.error('loading the same zone into unbound…');
-  const ub = await unboundLoad(zoneFile);
+  const served = await servingComparison(zoneFile, listFile);
+  const ub = served.rows[0];
   console.log(`\n## Response policy at ${N.toLocaleString()} rules, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
-  console.log('| loader | rules | load time | table | other heap after load | lookup: blocked name | lookup: clean name | lookup: name under a blocked parent |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const l of [list, zone]) console.log(`| dnsward, ${l.label} (parse + build) | ${l.rules.toLocaleString()} | ${(l.ms / 1000).toFixed(2)} s | ${l.tableMiB.toFixed(0)} MiB | ${l.heapMiB.toFixed(0)} MiB | ${l === list ? `${lookups.hitNs.toFixed(0)} ns` : '–'} | ${l === list ? `${lookups.missNs.toFixed(0)} ns` : '–'} | ${l === list ? `${lookups.parentNs.toFixed(0)} ns` : '–'} |`);
-  console.log(`| unbound 1.17, the same RPZ zone (until it answers from it) | ${N.toLocaleString()} | ${(ub.ms / 1000).toFixed(2)} s | RSS ${ub.rssMiB.toFixed(0)} MiB | – | – | – | – |`);
-  console.log(`\nLoad time ratio dnsward (RPZ) / unbound: ${(zone.ms / ub.ms).toFixed(2)}×. Lookups include hashing every suffix of the name (the NameProbe) and probing one feed.`);
+  console.log('| loader | rules | load time | memory | lookup: blocked name | lookup: clean name | lookup: name under a blocked parent |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const l of [list, zone]) console.log(`| dnsward, ${l.label} (parse + build, one thread) | ${l.rules.toLocaleString()} | ${(l.ms / 1000).toFixed(2)} s | table + filter ${l.tableMiB.toFixed(0)} MiB | ${l === list ? `${lookups.hitNs.toFixed(0)} ns` : '–'} | ${l === list ? `${lookups.missNs.toFixed(0)} ns` : '–'} | ${l === list ? `${lookups.parentNs.toFixed(0)} ns` : '–'} |`);
+  console.log(`| unbound, the same RPZ zone (start until it answers from it) | ${N.toLocaleString()} | ${(served.unboundLoadMs / 1000).toFixed(2)} s | RSS ${ub.rssMiB.toFixed(0)} MiB | – | – | – |`);
+  console.log(`\nLoad time ratio dnsward (RPZ) / unbound: ${(zone.ms / served.unboundLoadMs).toFixed(2)}×. Lookups include hashing every suffix of the name (the NameProbe) and probing one feed.\n`);
+  console.log(`Served (dnsperf -c 4 -q 500, ${SECONDS} s each; "blocked": 100,000 names the rules block; "clean": 100 names the origin answers, cache hits):\n`);
+  console.log('| server | blocked names QPS | clean names QPS | CPU µs per blocked query | RSS |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const r of served.rows) console.log(`| ${r.target} | ${r.blockedQps ? r.blockedQps.toFixed(0) : '–'} | ${r.cleanQps.toFixed(0)} | ${r.blockedQps ? r.cpuUsPerQuery.toFixed(1) : '–'} | ${r.rssMiB.toFixed(0)} MiB |`);
+  const dw = served.rows.find((r) => r.target.startsWith('dnsward') && r.blockedQps > 0);
+  if (dw) console.log(`\nRatios dnsward / unbound with the same rules: blocked names ${(dw.blockedQps / ub.blockedQps).toFixed(2)}×, clean names ${(dw.cleanQps / ub.cleanQps).toFixed(2)}×, memory ${(dw.rssMiB / ub.rssMiB).toFixed(2)}×.`);
 }
 
 main().catch((err) => {

@@ -11,17 +11,15 @@
  * Environment: BENCH_SECONDS (default 8), BENCH_LATENCY_REPEATS (default 3; latency columns
  * are medians over the repeats), BENCH_SKIP_DNSDIST=1.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { cpuTicks, dnsperf, startProcess, stopProcess } from './dnsperf.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CLI } from '../test/helpers/cli.js';
-import { waitForDns } from '../test/helpers/dns-client.js';
 import { freePort } from '../test/helpers/ports.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const LATENCY_REPEATS = Number(process.env.BENCH_LATENCY_REPEATS ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'dnsward-bench-'));
@@ -38,35 +36,9 @@ interface Row {
   p99Range?: string;
 }
 
-function cpuTicks(pid: number): number {
-  let total = 0;
-  for (const p of [pid, ...childPids(pid)]) {
-    try {
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // process gone
-    }
-  }
-  return total;
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function dnsperf(port: number, file: string, extra: string[]): Promise<string> {
-  const { stdout } = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), ...extra], { maxBuffer: 1 << 30, timeout: (SECONDS + 30) * 1000 });
-  return stdout;
-}
-
 async function measure(target: string, workload: string, port: number, pid: number, file: string, withLatency: boolean): Promise<Row> {
   const t0 = cpuTicks(pid);
-  const out = await dnsperf(port, file, ['-c', '4', '-q', '500']);
+  const out = await dnsperf(port, file, SECONDS, ['-c', '4', '-q', '500']);
   const ticks = cpuTicks(pid) - t0;
   const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const row: Row = {
@@ -79,7 +51,7 @@ async function measure(target: string, workload: string, port: number, pid: numb
     // p99 on a shared 2-core machine swings between runs: take the median of several runs.
     const runs: { p50: number; p99: number; avg: number }[] = [];
     for (let r = 0; r < LATENCY_REPEATS; r++) {
-      const verbose = await dnsperf(port, file, ['-Q', '20000', '-v', '-c', '4']);
+      const verbose = await dnsperf(port, file, SECONDS, ['-Q', '20000', '-v', '-c', '4']);
       const latencies: number[] = [];
       for (const line of verbose.split('\n')) {
         if (line.startsWith('> ')) latencies.push(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000);
@@ -96,25 +68,6 @@ async function measure(target: string, workload: string, port: number, pid: numb
   }
   process.stderr.write(`${JSON.stringify(row)}\n`);
   return row;
-}
-
-async function startProcess(command: string, args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  await Promise.race([
-    waitForDns('127.0.0.1', port),
-    new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${command} exited ${code}: ${stderr}`)))),
-  ]);
-  return child;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: ChildProcess; port: number }> {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
-import { parseHostPort } from '../util/address.js';
+import { formatHostPort, parseHostPort } from '../util/address.js';
 import { duration, size } from './units.js';
 
 const hostPort = (defaultPort: number) =>
@@ -43,8 +43,13 @@ const pemFile = z.string().transform((path, ctx) => {
 });
 
 const listener = z.union([
-  hostPort(53).transform((address) => ({ address, protocols: ['udp', 'tcp'] as ('udp' | 'tcp')[] })),
-  z.object({ address: hostPort(53), protocols: z.array(protocol).min(1).default(['udp', 'tcp']) }).strict(),
+  hostPort(53).transform((address) => ({ address, protocols: ['udp', 'tcp'] as ('udp' | 'tcp')[], name: undefined as string | undefined })),
+  z.object({
+    address: hostPort(53),
+    protocols: z.array(protocol).min(1).default(['udp', 'tcp']),
+    /** For policy groups chosen by listener. */
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits or . _ -').optional(),
+  }).strict(),
 ]);
 
 const upstreamServer = z.union([
@@ -142,6 +147,8 @@ const responsePolicy = z.object({
   groups: z.array(z.object({
     name: z.string().min(1),
     clients: z.array(cidr).default([]),
+    /** Listener names or addresses (as in listen): the group applies only to queries they receive. */
+    listeners: z.array(z.string()).default([]),
     feeds: z.array(z.string()).default([]),
     categories: z.array(z.string()).default([]),
     allow: z.array(z.string()).default([]),
@@ -149,6 +156,8 @@ const responsePolicy = z.object({
     mode: z.enum(['block', 'monitor']).default('block'),
   }).strict()).default([]),
   dohCanary: z.boolean().default(true),
+  /** Downstream resolvers whose EDNS Client Subnet is believed: their queries are grouped by that subnet. */
+  trustEcsFrom: z.array(cidr).default([]),
   sinkhole: z.object({ ipv4: ipv4.default('0.0.0.0'), ipv6: ipv6.default('::') }).strict().prefault({}),
 }).strict().superRefine((p, ctx) => {
   const names = new Set(p.feeds.map((f) => f.name));
@@ -252,7 +261,15 @@ export const configSchema = z.object({
       timeout: duration.default(5000),
     }).strict()).default([]),
   }).strict().prefault({}),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  const known = new Set(c.listen.flatMap((l) => [formatHostPort(l.address), ...(l.name === undefined ? [] : [l.name])]));
+  c.policy.groups.forEach((g, i) => g.listeners.forEach((l, j) => {
+    const parsed = parseHostPort(l, 53);
+    if (!known.has(l) && (typeof parsed === 'string' || !known.has(formatHostPort(parsed)))) {
+      ctx.addIssue({ code: 'custom', path: ['policy', 'groups', i, 'listeners', j], message: `expected the name or address of a listener in listen (${[...known].join(', ')}), got "${l}"` });
+    }
+  }));
+});
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

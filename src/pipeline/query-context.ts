@@ -40,6 +40,8 @@ export interface TraceStep {
 }
 
 export interface ReplySink {
+  /** The listener's address as configured (ADDR:PORT): policy groups can be chosen by listener. */
+  readonly listenerKey: string;
   send(ctx: QueryContext, answer: Buffer): void;
   /** Called when the query ends without an answer (dropped). */
   drop(ctx: QueryContext): void;
@@ -58,6 +60,8 @@ export class QueryContext {
   upstream = '';
   settled = false;
   trace: TraceStep[] | null = null;
+  /** The EDNS Client Subnet a trusted downstream resolver sent, when policy grouped the query by it. */
+  clientSubnet: string | null = null;
 
   constructor(
     readonly request: Buffer,

@@ -1,13 +1,19 @@
 /**
  * Per-client-group policy: which feeds (by name or category) apply to a client, its allowlist,
  * what a block answers, and whether it is enforced or only reported (monitor, the shadow mode
- * for trying a new feed). The first group whose client ranges contain the client applies.
+ * for trying a new feed). The first group whose client ranges contain the client, and whose
+ * listeners (when it names any) include the one the query came in on, applies. The client is
+ * the query's source address, or, for a downstream resolver in `trustEcsFrom`, the subnet its
+ * EDNS Client Subnet option names (an MSP's per-customer forwarder, a carrier's gateway).
  * Within a group the allowlist comes first, then the built-in rules, then feeds in order: the
  * first feed with a match decides (as RPZ zones do in order).
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { Config } from '../config/schema.js';
+import { formatHostPort, parseHostPort } from '../util/address.js';
 import type { FeedManager, FeedState } from './feed-manager.js';
-import { NameProbe, RuleSet, buildRuleSet, type RuleMatch } from './rule-set.js';
+import { NameProbe, RuleSet, type RuleMatch } from './rule-set.js';
+import { RuleTableBuilder } from './rule-table-builder.js';
 import type { RuleAction } from './policy-rule.js';
 
 export type BlockAnswer = 'nxdomain' | 'nodata' | 'refused' | 'sinkhole';
@@ -16,6 +22,8 @@ export interface GroupConfig {
   name: string;
   /** CIDR ranges; empty = every client. */
   clients: string[];
+  /** Listener names or addresses; empty = every listener. */
+  listeners: string[];
   /** Feed names and categories this group uses. */
   feeds: string[];
   categories: string[];
@@ -50,11 +58,38 @@ export const PUBLIC_DOH_RESOLVERS = [
   'doh.libredns.gr', 'dns.alidns.com', 'doh.pub', 'dns.twnic.tw', 'dns0.eu', 'open.dns0.eu', 'kids.dns0.eu', 'doh.applied-privacy.net',
 ];
 
-const builtin = (names: string[]) => new RuleSet(buildRuleSet(names.map((name, i) => ({ name, scope: 'subtree' as const, action: 'nxdomain' as const, line: i + 1 }))));
+/** A small table of whole subtrees (built-in lists, allowlists), one rule per name. */
+function subtreeSet(names: string[], action: 'nxdomain' | 'passthru'): RuleSet {
+  const b = new RuleTableBuilder();
+  names.forEach((name, i) => b.addName(name.toLowerCase().replace(/\.$/, ''), 'subtree', action, i + 1));
+  return new RuleSet(b.build());
+}
+
+/** A listener named in a group (by its name or address) as ADDR:PORT, the key listeners carry. */
+export function listenerKey(ref: string, listen: Array<{ address: { host: string; port: number }; name?: string }>): string {
+  const named = listen.find((l) => l.name === ref);
+  if (named !== undefined) return formatHostPort(named.address);
+  const parsed = parseHostPort(ref, 53);
+  return typeof parsed === 'string' ? ref : formatHostPort(parsed);
+}
+
+function cidrList(cidrs: string[]): BlockList | null {
+  if (cidrs.length === 0) return null;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/');
+    const family = isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return list;
+}
 
 export interface PolicyGroup {
   config: GroupConfig;
   clients: BlockList | null;
+  /** Listener addresses (ADDR:PORT), or null for every listener. */
+  listeners: Set<string> | null;
   allow: RuleSet;
   feeds: string[];
   dohResolvers: boolean;
@@ -85,26 +120,20 @@ export class PolicyEngine {
   readonly active: boolean;
   private readonly probe = new NameProbe();
   private readonly canary: RuleSet | null;
-  private readonly dohResolvers = builtin(PUBLIC_DOH_RESOLVERS);
+  private readonly dohResolvers = subtreeSet(PUBLIC_DOH_RESOLVERS, 'nxdomain');
 
-  constructor(private readonly feeds: FeedManager, groups: GroupConfig[], dohCanary: boolean) {
-    this.canary = dohCanary ? builtin(DOH_CANARY) : null;
-    this.groups = groups.map((g) => {
-      let clients: BlockList | null = null;
-      if (g.clients.length > 0) {
-        clients = new BlockList();
-        for (const cidr of g.clients) {
-          const [address, bits] = cidr.split('/');
-          const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-          if (bits === undefined) clients.addAddress(address, family);
-          else clients.addSubnet(address, Number(bits), family);
-        }
-      }
+  private readonly ecsTrusted: BlockList | null;
+
+  constructor(private readonly feeds: FeedManager, policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>, listen: Array<{ address: { host: string; port: number }; name?: string }> = []) {
+    this.canary = policy.dohCanary ? subtreeSet(DOH_CANARY, 'nxdomain') : null;
+    this.ecsTrusted = cidrList(policy.trustEcsFrom);
+    this.groups = policy.groups.map((g) => {
       const byCategory = [...feeds.feeds.values()].filter((f) => g.categories.includes(f.config.category)).map((f) => f.config.name);
       return {
         config: g,
-        clients,
-        allow: new RuleSet(buildRuleSet(g.allow.map((name, i) => ({ name: name.toLowerCase().replace(/\.$/, ''), scope: 'subtree' as const, action: 'passthru' as const, line: i + 1 })))),
+        clients: cidrList(g.clients),
+        listeners: g.listeners.length > 0 ? new Set(g.listeners.map((ref) => listenerKey(ref, listen))) : null,
+        allow: subtreeSet(g.allow, 'passthru'),
         feeds: [...new Set([...g.feeds, ...byCategory])],
         dohResolvers: g.categories.includes('doh-resolvers'),
       };
@@ -112,10 +141,15 @@ export class PolicyEngine {
     this.active = this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
   }
 
+  /** Whether this source's EDNS Client Subnet names the client (config `policy.trustEcsFrom`). */
+  trustsClientSubnet(source: string): boolean {
+    return this.ecsTrusted !== null && this.ecsTrusted.check(source, isIPv6(source) ? 'ipv6' : 'ipv4');
+  }
+
   /** The client's group: resolved once per query by the caller, then passed to the decisions. */
-  groupOf(client: string): PolicyGroup | undefined {
+  groupOf(client: string, listener?: string): PolicyGroup | undefined {
     const family = isIPv6(client) ? 'ipv6' : 'ipv4';
-    return this.groups.find((g) => g.clients === null || g.clients.check(client, family));
+    return this.groups.find((g) => (g.clients === null || g.clients.check(client, family)) && (g.listeners === null || (listener !== undefined && g.listeners.has(listener))));
   }
 
   /** The wire name at `start` in `buf` (a request's question). Null when nothing matched, or an allow or PASSTHRU did. */
@@ -167,7 +201,7 @@ export class PolicyEngine {
         probed = true;
       }
       if (r.action === 'passthru') return null;
-      const match: RuleMatch = { rule: -1, action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0 };
+      const match: RuleMatch = { action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0 };
       const answer = group.config.action;
       return {
         group: group.config.name, feed: name, category: f.config.category, version: f.version,

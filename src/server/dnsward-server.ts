@@ -104,7 +104,7 @@ export class DnswardServer {
       this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
     });
     this.feeds = this.buildFeeds(config);
-    this.policyStage = new PolicyStage(new PolicyEngine(this.feeds, config.policy.groups, config.policy.dohCanary), config.policy.sinkhole, (ctx, d) => this.onPolicy(ctx, d), (err) => this.log.error({ err }, 'policy failed: query let through (fail open)'));
+    this.policyStage = new PolicyStage(new PolicyEngine(this.feeds, config.policy, config.listen), config.policy.sinkhole, (ctx, d) => this.onPolicy(ctx, d), (err) => this.log.error({ err }, 'policy failed: query let through (fail open)'));
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers = [this.stats, this.queryLog, ...(this.dnstap ? [this.dnstap] : [])];
@@ -189,7 +189,7 @@ export class DnswardServer {
       await this.startFeeds(feeds);
       const old = this.feeds;
       this.feeds = feeds;
-      this.policyStage.engine = new PolicyEngine(feeds, next.policy.groups, next.policy.dohCanary);
+      this.policyStage.engine = new PolicyEngine(feeds, next.policy, next.listen);
       await old.stop();
     }
     this.queryLog.mode = next.queryLog.mode;

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
-import type { HostPort } from '../util/address.js';
+import { formatHostPort, type HostPort } from '../util/address.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface TcpListenerOptions {
@@ -22,6 +22,10 @@ class TcpConnection {
 }
 
 export class TcpListener implements ReplySink {
+  get listenerKey(): string {
+    return (this.key ??= formatHostPort(this.address));
+  }
+  private key: string | undefined;
   private readonly server: net.Server;
   private readonly connections = new Set<TcpConnection>();
   rejectedConnections = 0;

@@ -5,7 +5,7 @@
  */
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
-import type { HostPort } from '../util/address.js';
+import { formatHostPort, type HostPort } from '../util/address.js';
 import { ipv4Text, ipv6Text } from '../util/ip-text.js';
 import type { NativeUdpBatch } from './native-udp.js';
 
@@ -15,6 +15,10 @@ class NativePeer {
 }
 
 export class UdpBatchListener implements ReplySink {
+  get listenerKey(): string {
+    return (this.key ??= formatHostPort(this.address));
+  }
+  private key: string | undefined;
   private readonly peerWords = new Int32Array(4);
   private handle: unknown = null;
   private data: Buffer = Buffer.alloc(0);

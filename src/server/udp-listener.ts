@@ -6,13 +6,17 @@
 import dgram from 'node:dgram';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
-import type { HostPort } from '../util/address.js';
+import { formatHostPort, type HostPort } from '../util/address.js';
 
 type DgramLookup = NonNullable<dgram.SocketOptions['lookup']>;
 const passThroughLookup = ((address: string, _family: unknown, callback: (err: null, address: string, family: number) => void) =>
   callback(null, address, address.includes(':') ? 6 : 4)) as unknown as DgramLookup;
 
 export class UdpListener implements ReplySink {
+  get listenerKey(): string {
+    return (this.key ??= formatHostPort(this.address));
+  }
+  private key: string | undefined;
   private readonly socket: dgram.Socket;
   sendErrors = 0;
   private accepting = true;

@@ -212,3 +212,75 @@ policy:
     assert.equal(bad.code, 2);
   });
 });
+
+describe('client groups by listener and by a trusted downstream resolver\'s Client Subnet', () => {
+  let origin: UnboundServer;
+  let dw: RunningDnsward;
+  let configPath: string;
+
+  before(async () => {
+    origin = await UnboundServer.start({ zones: ['example'], records: ORIGIN_RECORDS });
+    writeFileSync(join(dir, 'adult.txt'), 'adult.example\n');
+    writeFileSync(join(dir, 'customer-a.txt'), 'ads.example\n');
+    // Two listeners on one port: the office's address and the guest Wi-Fi's.
+    const config = `listen:
+  - { address: "127.0.0.1:@PORT@", name: office }
+  - { address: "127.0.0.2:@PORT@", name: guest-wifi }
+upstreams: { servers: ["127.0.0.1:${origin.port}"] }
+guard: { mode: off }
+policy:
+  trustEcsFrom: [127.0.0.1/32]
+  feeds:
+    - { name: adult-list, category: adult, path: "${join(dir, 'adult.txt')}" }
+    - { name: customer-a-list, category: ads, path: "${join(dir, 'customer-a.txt')}" }
+  groups:
+    - { name: guest, listeners: [guest-wifi], feeds: [adult-list], action: refused }
+    - { name: customer-a, clients: [10.1.0.0/16], feeds: [customer-a-list] }
+    - { name: everyone, feeds: [] }
+`;
+    configPath = join(dir, 'listeners.yaml');
+    writeFileSync(configPath, config.replaceAll('@PORT@', '5398'));
+    dw = await startDnsward(config);
+  });
+
+  after(async () => {
+    await dw?.stop();
+    await origin?.stop();
+  });
+
+  it('applies a group only to the queries its listener receives', async () => {
+    const guest = await dig('127.0.0.2', dw.port, ['adult.example', 'A']);
+    assert.equal(guest.status, 'REFUSED');
+    assert.match(guest.raw, /group guest/);
+    assert.equal((await dig('127.0.0.1', dw.port, ['adult.example', 'A'])).status, 'NOERROR', 'the office listener is not filtered');
+  });
+
+  it('groups a trusted resolver\'s queries by the Client Subnet it sends, and ignores it from anyone else', async () => {
+    const customer = await dig('127.0.0.1', dw.port, ['+subnet=10.1.2.0/24', 'ads.example', 'A']);
+    assert.equal(customer.status, 'NXDOMAIN');
+    assert.match(customer.raw, /group customer-a \(client subnet 10\.1\.2\.0\/24\)/);
+    assert.equal((await dig('127.0.0.1', dw.port, ['+subnet=10.9.0.0/16', 'ads.example', 'A'])).status, 'NOERROR', 'another subnet is another customer');
+    assert.equal((await dig('127.0.0.1', dw.port, ['ads.example', 'A'])).status, 'NOERROR', 'no subnet: the resolver itself');
+    assert.equal((await dig('127.0.0.1', dw.port, ['-b', '127.0.0.5', '+subnet=10.1.2.0/24', 'ads.example', 'A'])).status, 'NOERROR', 'an untrusted source cannot choose its group');
+  });
+
+  it('dnsward why takes the listener into account', async () => {
+    const guest = await runCli(['why', 'adult.example', '--listener', 'guest-wifi', '--config', configPath]);
+    assert.equal(guest.code, 0, guest.stderr);
+    assert.match(guest.stdout, /on 127\.0\.0\.2:5398: group guest/);
+    assert.match(guest.stdout, /answer: REFUSED/);
+    const office = await runCli(['why', 'adult.example', '--config', configPath]);
+    assert.match(office.stdout, /on 127\.0\.0\.1:5398: group everyone/);
+    const unknown = await runCli(['why', 'adult.example', '--listener', 'lobby', '--config', configPath]);
+    assert.equal(unknown.code, 2);
+  });
+
+  it('refuses a group that names a listener the configuration does not have, and says where', async () => {
+    const bad = configPath.replace(/\.yaml$/, '-bad.yaml');
+    writeFileSync(bad, 'listen: ["127.0.0.1:5398"]\nupstreams: { servers: ["127.0.0.1:53"] }\npolicy:\n  groups: [{ name: g, listeners: [lobby] }]\n');
+    const r = await runCli(['why', 'a.example', '--config', bad]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /policy\.groups\.0\.listeners\.0|policy\.groups\[0\]\.listeners\[0\]/);
+    assert.match(r.stderr, /expected the name or address of a listener in listen \(127\.0\.0\.1:5398\), got "lobby"/);
+  });
+});

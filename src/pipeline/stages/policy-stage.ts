@@ -6,6 +6,7 @@
  * Monitor-mode groups only record what would have happened.
  */
 import { encode as encodePacket } from 'dns-packet';
+import { clientSubnetAt } from '../../dns/client-subnet.js';
 import { nameLabels, presentName, skipName, wireKeyOf } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
@@ -39,7 +40,7 @@ export class PolicyStage implements Stage {
     if (!this.engine.active) return pipeline.next(ctx);
     let d: PolicyDecision | null;
     try {
-      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.engine.groupOf(ctx.clientAddress));
+      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.groupOf(ctx));
     } catch (error) {
       // A policy failure lets the query through (fail open for DNS), counted and logged.
       this.errors++;
@@ -79,7 +80,7 @@ export class PolicyStage implements Stage {
         if ((type === 1 && rdlength === 4) || (type === 28 && rdlength === 16)) {
           if (checkAddresses) {
             const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
-            if (!grouped) { group = this.engine.groupOf(ctx.clientAddress); grouped = true; }
+            if (!grouped) { group = this.groupOf(ctx); grouped = true; }
             const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, group);
             if (d !== null) {
               const reply = this.apply(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
@@ -92,7 +93,7 @@ export class PolicyStage implements Stage {
         } else if (type === 5) {
           // The target may be compressed: copied out as one contiguous wire name to be hashed.
           const labels = nameLabels(answer, rdataAt + 10);
-          if (!grouped) { group = this.engine.groupOf(ctx.clientAddress); grouped = true; }
+          if (!grouped) { group = this.groupOf(ctx); grouped = true; }
           const d = this.engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
           if (d !== null) {
             const reply = this.apply(ctx, d, `CNAME target ${presentName(labels)}: `);
@@ -111,11 +112,27 @@ export class PolicyStage implements Stage {
     }
   }
 
+  /**
+   * The query's policy group: by the listener it came in on and by the client, which is the
+   * source address or, from a trusted downstream resolver, the subnet its ECS option names.
+   */
+  private groupOf(ctx: QueryContext): PolicyGroup | undefined {
+    let client = ctx.clientAddress;
+    if (ctx.query.ecsOffset >= 0 && this.engine.trustsClientSubnet(client)) {
+      const subnet = clientSubnetAt(ctx.request, ctx.query.ecsOffset, ctx.query.ecsLength);
+      if (subnet !== null) {
+        client = subnet.address;
+        ctx.clientSubnet = `${subnet.address}/${subnet.bits}`;
+      }
+    }
+    return this.engine.groupOf(client, ctx.sink.listenerKey);
+  }
+
   /** Counts, traces and reports a decision; returns the block answer, 'drop', or 'next' when it is not enforced. */
   private apply(ctx: QueryContext, d: PolicyDecision, via: string): Buffer | 'drop' | 'next' {
     const key = `${d.category}|${d.enforced}`;
     this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
-    const text = `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}`.slice(0, MAX_EDE_TEXT);
+    const text = `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}${ctx.clientSubnet === null ? '' : ` (client subnet ${ctx.clientSubnet})`}`.slice(0, MAX_EDE_TEXT);
     ctx.addTrace('policy', d.enforced ? d.action : `would-${d.action}`, text);
     ctx.reason = text;
     this.onDecision(ctx, d);

@@ -1,0 +1,53 @@
+/** What the dnsperf benchmarks share: running dnsperf, starting and stopping servers, CPU time of a process tree. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { waitForDns } from '../test/helpers/dns-client.js';
+
+const run = promisify(execFile);
+
+export async function dnsperf(port: number, file: string, seconds: number, extra: string[]): Promise<string> {
+  const { stdout } = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), ...extra], { maxBuffer: 1 << 30, timeout: (seconds + 30) * 1000 });
+  return stdout;
+}
+
+export function cpuTicks(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // process gone
+    }
+  }
+  return total;
+}
+
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export async function startProcess(command: string, args: string[], port: number, tries = 50): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  await Promise.race([
+    waitForDns('127.0.0.1', port, tries),
+    new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${command} exited ${code}: ${stderr}`)))),
+  ]);
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
