@@ -47,6 +47,18 @@ export interface ReplySink {
   drop(ctx: QueryContext): void;
 }
 
+export interface QuestionRewrite {
+  request: Buffer;
+  query: ParsedQuery;
+  questionKey: string;
+  /** The CNAME that leads from the client's name to the one asked instead. */
+  cname: { ttl: number; target: string };
+  /** The type and reason the answer keeps, whatever the later stages say. */
+  responseType: string;
+  reason: string;
+  ede: { code: number; text: string };
+}
+
 export class QueryContext {
   readonly query: ParsedQuery = emptyQuery();
   /** Lower-cased wire qname + qtype + qclass + flags: the cache key, and the name stages match on. */
@@ -60,11 +72,18 @@ export class QueryContext {
   upstream = '';
   settled = false;
   trace: TraceStep[] | null = null;
+  /**
+   * Set when a stage sent the query on for another name than the client asked (a policy
+   * local-data CNAME followed to its target): the client's own question, put back before the
+   * answer leaves, with what the stage needs to finish the answer.
+   */
+  rewrite: QuestionRewrite | null = null;
   /** The EDNS Client Subnet a trusted downstream resolver sent, when policy grouped the query by it. */
   clientSubnet: string | null = null;
 
   constructor(
-    readonly request: Buffer,
+    /** The client's query; replaced only while a question rewrite is in flight (see `rewrite`). */
+    public request: Buffer,
     readonly transport: Transport,
     readonly clientAddress: string,
     readonly clientPort: number,

@@ -33,6 +33,8 @@ export interface FeedState {
   rules: RuleSet | null;
   /** Response-IP (rpz-ip) rules, when the feed has any. */
   ipRules: IpRuleSet | null;
+  /** Client-IP (rpz-client-ip) rules, when the feed has any. */
+  clientIpRules: IpRuleSet | null;
   format?: string;
   /** The loaded version: the RPZ serial when there is one, else a content hash, with the load time. */
   version: string;
@@ -59,7 +61,7 @@ export class FeedManager {
   onChange: (feed: FeedState, ok: boolean) => void = () => {};
 
   constructor(configs: FeedConfig[]) {
-    for (const config of configs) this.feeds.set(config.name, { config, rules: null, ipRules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
+    for (const config of configs) this.feeds.set(config.name, { config, rules: null, ipRules: null, clientIpRules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
   }
 
   /** Loads every feed once (in parallel), then refreshes each on its schedule. */
@@ -98,6 +100,7 @@ export class FeedManager {
     if (p.refused !== undefined) return this.fail(f, `refused the new version: ${p.refused}`);
     f.rules = new RuleSet(p.table);
     f.ipRules = p.ipRules.length > 0 ? new IpRuleSet(p.ipRules) : null;
+    f.clientIpRules = p.clientIpRules.length > 0 ? new IpRuleSet(p.clientIpRules) : null;
     f.format = p.format;
     f.ruleCount = p.rules;
     f.skipped = p.skipped;

@@ -11,6 +11,7 @@ export interface ParsedFeed {
   format: Exclude<FeedFormat, 'auto'>;
   table: RuleSetData;
   ipRules: IpRule[];
+  clientIpRules: IpRule[];
   rules: number;
   skipped: Record<string, number>;
   errors: number;
@@ -29,7 +30,7 @@ export function parseFeed(content: Uint8Array | string, format: FeedFormat, zone
   const rules = table.count;
   let refused: string | undefined;
   // A feed that is mostly garbage is a broken download or the wrong file, not a policy.
-  if (rules + parsed.ipRules.length === 0 && parsed.errors > 0) refused = `no usable rule and ${parsed.errors} bad lines (${parsed.errorExamples.join('; ')})`;
+  if (rules + parsed.ipRules.length + parsed.clientIpRules.length === 0 && parsed.errors > 0) refused = `no usable rule and ${parsed.errors} bad lines (${parsed.errorExamples.join('; ')})`;
   else if (parsed.errors > Math.max(10, rules * 0.1)) refused = `${parsed.errors} bad lines for ${rules} rules (${parsed.errorExamples.join('; ')})`;
-  return { format: f, table, ipRules: parsed.ipRules, rules: table.count + parsed.ipRules.length, skipped: parsed.skipped, errors: parsed.errors, errorExamples: parsed.errorExamples, serial: parsed.serial, refused };
+  return { format: f, table, ipRules: parsed.ipRules, clientIpRules: parsed.clientIpRules, rules: table.count + parsed.ipRules.length + parsed.clientIpRules.length, skipped: parsed.skipped, errors: parsed.errors, errorExamples: parsed.errorExamples, serial: parsed.serial, refused };
 }

@@ -12,6 +12,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { formatHostPort, parseHostPort } from '../util/address.js';
 import type { FeedManager, FeedState } from './feed-manager.js';
+import type { IpRule } from './ip-rule-set.js';
 import { NameProbe, RuleSet, type RuleMatch } from './rule-set.js';
 import { RuleTableBuilder } from './rule-table-builder.js';
 import type { RuleAction } from './policy-rule.js';
@@ -152,8 +153,12 @@ export class PolicyEngine {
     return this.groups.find((g) => (g.clients === null || g.clients.check(client, family)) && (g.listeners === null || (listener !== undefined && g.listeners.has(listener))));
   }
 
-  /** The wire name at `start` in `buf` (a request's question). Null when nothing matched, or an allow or PASSTHRU did. */
-  decideBytes(buf: Uint8Array, start: number, group: PolicyGroup | undefined): PolicyDecision | null {
+  /**
+   * The wire name at `start` in `buf` (a request's question), from `client` (its address bytes,
+   * needed only when a feed has client-IP rules). Null when nothing matched, or an allow or
+   * PASSTHRU did.
+   */
+  decideBytes(buf: Uint8Array, start: number, group: PolicyGroup | undefined, client?: Uint8Array): PolicyDecision | null {
     const p = this.probe;
     p.setBytes(buf, start);
     if (group !== undefined && group.allow.size > 0 && group.allow.match(p) !== undefined) return null;
@@ -174,7 +179,11 @@ export class PolicyEngine {
     }
     for (const name of group.feeds) {
       const f: FeedState | undefined = this.feeds.feeds.get(name);
-      if (f?.rules == null) continue;
+      if (f === undefined) continue;
+      // Within one zone a client-IP trigger comes before a QNAME trigger (RPZ precedence).
+      const c = client === undefined ? undefined : f.clientIpRules?.match(client);
+      if (c !== undefined) return c.action === 'passthru' ? null : this.ipDecision(group, name, f, c);
+      if (f.rules === null) continue;
       const m = f.rules.match(p);
       if (m === undefined) continue;
       // PASSTHRU (and adblock exceptions) end the search: this feed says the name is fine.
@@ -201,15 +210,24 @@ export class PolicyEngine {
         probed = true;
       }
       if (r.action === 'passthru') return null;
-      const match: RuleMatch = { action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0 };
-      const answer = group.config.action;
-      return {
-        group: group.config.name, feed: name, category: f.config.category, version: f.version,
-        rule: `${r.trigger} CNAME ${RPZ_TARGET[r.action] ?? '.'}`, line: r.line,
-        action: r.action === 'block' ? answer : (r.action as PolicyDecision['action']), enforced: group.config.mode === 'block', match,
-      };
+      return this.ipDecision(group, name, f, r);
     }
     return null;
+  }
+
+  private ipDecision(group: PolicyGroup, feed: string, f: FeedState, r: IpRule): PolicyDecision {
+    const match: RuleMatch = { action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0, records: r.records };
+    return {
+      group: group.config.name, feed, category: f.config.category, version: f.version,
+      rule: ruleText('rpz', match, r.trigger), line: r.line,
+      action: r.action === 'block' ? group.config.action : (r.action as PolicyDecision['action']), enforced: group.config.mode === 'block', match,
+    };
+  }
+
+  /** Whether any feed has client-IP rules (the stage then passes the client's address bytes). */
+  get hasClientIpRules(): boolean {
+    for (const f of this.feeds.feeds.values()) if (f.clientIpRules !== null) return true;
+    return false;
   }
 
   /** Whether any feed of any group has response-IP rules (answers are then checked). */

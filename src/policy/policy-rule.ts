@@ -23,6 +23,8 @@ export interface ParseResult {
   table: RuleSetData;
   /** RPZ response-IP (rpz-ip) rules. */
   ipRules: IpRule[];
+  /** RPZ client-IP (rpz-client-ip) rules. */
+  clientIpRules: IpRule[];
   /** Lines read but not used, by reason (unsupported syntax, triggers a forwarder cannot see, …). */
   skipped: Record<string, number>;
   /** Lines that are wrong (a bad name, a record that does not parse), with the first few examples. */
@@ -35,6 +37,7 @@ export interface ParseResult {
 export class ParseCollector {
   readonly rules = new RuleTableBuilder();
   readonly ipRules: IpRule[] = [];
+  readonly clientIpRules: IpRule[] = [];
   readonly skipped: Record<string, number> = {};
   errors = 0;
   readonly errorExamples: string[] = [];
@@ -50,7 +53,7 @@ export class ParseCollector {
   }
 
   result(): ParseResult {
-    return { table: this.rules.build(), ipRules: this.ipRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
+    return { table: this.rules.build(), ipRules: this.ipRules, clientIpRules: this.clientIpRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
   }
 }
 

@@ -2,6 +2,7 @@
  * One dnsward process (or cluster worker): listeners, pipeline, cache and upstream pools,
  * built from a validated Config, reloadable in place.
  */
+import { EventRateLimiter, POLICY_EVENT_LIMITS } from '../events/event-rate-limiter.js';
 import type { Logger } from 'pino';
 import { PacketCache, type PacketCacheOptions } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
@@ -76,6 +77,7 @@ export class DnswardServer {
   private readonly policyStage: PolicyStage;
   /** Policy events already published (group, feed, rule, client), so a repeated block does not flood the SIEM. */
   private readonly reportedPolicy = new Set<string>();
+  private readonly policyEventLimit = new EventRateLimiter();
   private reportedPolicySince = Date.now();
   /** A background snapshot is being built (one at a time). */
   private building = false;
@@ -340,6 +342,8 @@ export class DnswardServer {
     const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
     if (this.reportedPolicy.has(key)) return;
     this.reportedPolicy.add(key);
+    const held = this.policyEventLimit.take(ctx.clientAddress, Date.now());
+    if (held < 0) return;
     const qname = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     const why = d.category === 'doh-canary'
       ? `${ctx.clientAddress} asked Firefox's DoH canary ${qname}: answered NXDOMAIN so the browser keeps using this resolver and cannot bypass the DNS firewall`
@@ -349,7 +353,7 @@ export class DnswardServer {
     this.events.publish(securityEvent({
       type: 'policy_blocked', severity: d.category === 'ads' ? 2 : d.category.startsWith('doh') ? 4 : 7,
       client: ctx.clientAddress, domain: qname, qname, action: d.action, enforced: d.enforced,
-      reasons: [why], stages: [], policy: { group: d.group, feed: d.feed, category: d.category, version: d.version, rule: d.rule, line: d.line },
+      reasons: held > 0 ? [why, `${held} more policy blocks for ${ctx.clientAddress} were held back (at most ${POLICY_EVENT_LIMITS.rate} events per second per client); the query log has each of them`] : [why], stages: [], policy: { group: d.group, feed: d.feed, category: d.category, version: d.version, rule: d.rule, line: d.line },
     }));
   }
 
@@ -493,7 +497,7 @@ export class DnswardServer {
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
       blocks: [...this.parts.policy.blockCounts(), ...this.parts.guard.blockCounts()],
       policy: {
-        blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors,
+        blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors, eventsHeld: this.policyEventLimit.held,
         feeds: [...this.feeds.feeds.values()].map((f) => ({ name: f.config.name, category: f.config.category, version: f.version, format: f.format ?? null, rules: f.ruleCount, loadedAt: f.loadedAt, lastCheck: f.lastCheck, lastError: f.lastError, skipped: f.skipped, errors: f.errors })),
       },
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,

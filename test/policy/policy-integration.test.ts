@@ -34,8 +34,13 @@ garden.example      TXT "walled garden"
 drop.example        CNAME rpz-drop.
 32.5.2.0.192.rpz-ip CNAME .
 31.8.2.0.192.rpz-ip CNAME *.
+32.9.0.0.127.rpz-client-ip  CNAME .
+32.10.0.0.127.rpz-client-ip CNAME rpz-passthru.
+32.7.2.0.192.rpz-ip A 192.0.2.99
+redirect.example    CNAME ok.example.
+*.redirect.example  CNAME walled.example.
 `);
-const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`)
+const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.', 'walled.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`)
   .concat(['alias.example. 300 IN CNAME www.evil.example.', 'www.evil.example. 300 IN A 192.0.2.66']);
 
 async function ask(port: number, name: string, type: string): Promise<{ rcode: string; answers: string[] } | null> {
@@ -64,8 +69,8 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
     await origin?.stop();
   });
 
-  it('answers every probe name and type as unbound does (NXDOMAIN, NODATA, PASSTHRU, DROP, local data, wildcards, no match)', async () => {
-    const names = ['ads.example', 'www.adult.example', 'evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example'];
+  it('answers every probe name and type as unbound does (NXDOMAIN, NODATA, PASSTHRU, DROP, local data, CNAME redirects followed to their target, rpz-ip local data, wildcards, no match)', async () => {
+    const names = ['ads.example', 'www.adult.example', 'evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example', 'redirect.example', 'x.redirect.example', 'adult.example'];
     const differences: string[] = [];
     let compared = 0;
     for (const name of names) {
@@ -82,6 +87,24 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
     const r = await dig('127.0.0.1', dw.port, ['www.ok.example', 'A']);
     assert.equal(r.status, 'NXDOMAIN');
     assert.match(r.raw, /Policy: answer address 192\.0\.2\.5: malware \(test-rpz serial 7\) rule "32\.5\.2\.0\.192\.rpz-ip CNAME \."/);
+  });
+
+  it('applies client-IP (rpz-client-ip) triggers as unbound does; a client PASSTHRU exempts the client, as the RPZ draft says', async () => {
+    const differences: string[] = [];
+    const noTtl = (answers: string[]) => answers.map((a) => a.split(/\s+/).filter((_, i) => i !== 1).join(' ')).join();
+    for (const name of ['ok.example', 'evil.example', 'garden.example']) {
+      const [ours, theirs] = await Promise.all([dig('127.0.0.1', dw.port, ['-b', '127.0.0.9', name, 'A']), dig('127.0.0.1', reference.port, ['-b', '127.0.0.9', name, 'A'])]);
+      if (ours.status !== theirs.status || noTtl(ours.answers) !== noTtl(theirs.answers)) differences.push(`${name}: dnsward ${ours.status} ${ours.answers} unbound ${theirs.status} ${theirs.answers}`);
+    }
+    assert.deepEqual(differences, []);
+    const r = await dig('127.0.0.1', dw.port, ['-b', '127.0.0.9', 'ok.example', 'A']);
+    assert.equal(r.status, 'NXDOMAIN');
+    assert.match(r.raw, /rule "32\.9\.0\.0\.127\.rpz-client-ip CNAME \."/);
+    // unbound 1.17 goes on to the QNAME triggers after a client-IP PASSTHRU; the draft (and BIND)
+    // stop there: the trigger of highest precedence decides. dnsward follows the draft, so an
+    // operator can exempt a client (a researcher, a scanner) with one line.
+    assert.equal((await dig('127.0.0.1', dw.port, ['-b', '127.0.0.10', 'evil.example', 'A'])).status, 'NOERROR');
+    assert.equal((await dig('127.0.0.1', dw.port, ['-b', '127.0.0.11', 'evil.example', 'A'])).status, 'NXDOMAIN', 'other clients stay filtered');
   });
 
   it('names the feed, its version and the rule in an Extended DNS Error', async () => {

@@ -10,6 +10,7 @@ import { nameToWire } from '../../dns/name.js';
 import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
 import { listenerKey, PolicyEngine } from '../../policy/policy-engine.js';
 import { formatHostPort } from '../../util/address.js';
+import { ipBytes } from '../../util/ip-bytes.js';
 import { normalName } from '../../policy/policy-rule.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 
@@ -40,7 +41,7 @@ live traffic and are not predicted here.`,
       const listener = values.listener === undefined ? formatHostPort(config.listen[0].address) : listenerKey(values.listener, config.listen);
       if (!config.listen.some((l) => formatHostPort(l.address) === listener)) throw new UsageError(`--listener: no listener "${values.listener}" in the configuration`);
       const group = engine.groupOf(client, listener);
-      const d = engine.decideBytes(nameToWire(name), 0, group);
+      const d = engine.decideBytes(nameToWire(name), 0, group, ipBytes(client));
       const broken = [...feeds.feeds.values()].filter((f) => f.lastError !== null).map((f) => `${f.config.name}: ${f.lastError}`);
       if (values.json) {
         console.log(JSON.stringify({ name, client, listener, group: group?.config.name ?? null, decision: d === null ? null : { ...d, match: undefined, scope: d.match.scope }, feedErrors: broken }));

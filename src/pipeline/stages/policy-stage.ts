@@ -5,15 +5,16 @@
  * local data, each with an RFC 8914 Extended DNS Error naming the category, feed and rule.
  * Monitor-mode groups only record what would have happened.
  */
-import { encode as encodePacket } from 'dns-packet';
+import { decode as decodePacket, encode as encodePacket, type Packet } from 'dns-packet';
+import { cacheKey } from '../../cache/cache-key.js';
 import { clientSubnetAt } from '../../dns/client-subnet.js';
-import { nameLabels, presentName, skipName, wireKeyOf } from '../../dns/name.js';
+import { nameLabels, nameToWire, presentName, skipName, wireKeyOf } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
 import type { PolicyDecision, PolicyEngine, PolicyGroup } from '../../policy/policy-engine.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { ipv6Text } from '../../util/ip-text.js';
-import type { ParsedQuery } from '../../dns/query-parser.js';
+import { ParseOutcome, parseInto, type ParsedQuery } from '../../dns/query-parser.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
@@ -40,7 +41,8 @@ export class PolicyStage implements Stage {
     if (!this.engine.active) return pipeline.next(ctx);
     let d: PolicyDecision | null;
     try {
-      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.groupOf(ctx));
+      const client = this.engine.hasClientIpRules ? ipBytes(ctx.clientAddress) ?? undefined : undefined;
+      d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.groupOf(ctx), client);
     } catch (error) {
       // A policy failure lets the query through (fail open for DNS), counted and logged.
       this.errors++;
@@ -51,7 +53,52 @@ export class PolicyStage implements Stage {
     const reply = this.apply(ctx, d, '');
     if (reply === 'next') return pipeline.next(ctx);
     if (reply === 'drop') return pipeline.drop(ctx, ctx.reason);
+    if (d.action === 'local-data' && this.followCname(ctx, d)) return pipeline.next(ctx);
     pipeline.respond(ctx, reply, ResponseType.BLOCKED, ctx.reason);
+  }
+
+  /**
+   * Local data that is a CNAME (an RPZ redirect to a walled garden) is followed as a resolver
+   * does: the query goes on through the guard, the cache and the upstreams for the target, and
+   * the answer is the CNAME followed by the target's records (finishRewrite). A query for the
+   * CNAME type itself gets the CNAME alone.
+   */
+  private followCname(ctx: QueryContext, d: PolicyDecision): boolean {
+    const cname = d.match.records?.find((r) => r.type === 'CNAME');
+    if (cname === undefined || ctx.query.qtype === QTYPE.CNAME || ctx.rewrite !== null) return false;
+    const q = ctx.query;
+    const request = Buffer.concat([ctx.request.subarray(0, HEADER_LENGTH), nameToWire(cname.data), ctx.request.subarray(q.qnameEnd)]);
+    const original = { ...q };
+    if (parseInto(request, request.length, q, { reason: '' }) !== ParseOutcome.OK) {
+      Object.assign(q, original);
+      return false;
+    }
+    ctx.rewrite = { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, responseType: ResponseType.BLOCKED, reason: ctx.reason, ede: edeFor(d, ctx.reason) };
+    ctx.request = request;
+    ctx.questionKey = cacheKey(request, q);
+    ctx.addTrace('policy', 'follow-cname', `resolving the redirect target ${cname.data}`);
+    return true;
+  }
+
+  /** Puts the client's question back and answers it: the redirect's CNAME, then the target's answer. */
+  private finishRewrite(ctx: QueryContext): void {
+    const r = ctx.rewrite!;
+    ctx.rewrite = null;
+    const target = ctx.answer;
+    ctx.request = r.request;
+    Object.assign(ctx.query, r.query);
+    ctx.questionKey = r.questionKey;
+    let inner: Packet | null = null;
+    try {
+      inner = target === null ? null : decodePacket(target);
+    } catch {
+      inner = null;
+    }
+    const name = presentName(nameLabels(ctx.request, HEADER_LENGTH));
+    const cname = { name, type: 'CNAME', class: 'IN', ttl: r.cname.ttl, data: r.cname.target };
+    ctx.answer = policyAnswer(ctx.query, name, [cname, ...(inner?.answers ?? [])], inner?.authorities ?? [], inner?.flags ?? 0x8180, r.ede);
+    ctx.responseType = r.responseType;
+    ctx.reason = r.reason;
   }
 
   /**
@@ -60,6 +107,7 @@ export class PolicyStage implements Stage {
    * response-IP (rpz-ip) rule, is blocked too, whether it came from an upstream or the cache.
    */
   onResponse(ctx: QueryContext): void {
+    if (ctx.rewrite !== null) return this.finishRewrite(ctx);
     if (!this.engine.active || ctx.answer === null || (ctx.responseType !== ResponseType.ANSWERED && ctx.responseType !== ResponseType.CACHED && ctx.responseType !== ResponseType.STALE)) return;
     try {
       const answer = ctx.answer;
@@ -142,7 +190,7 @@ export class PolicyStage implements Stage {
     }
     this.blocked++;
     if (d.action === 'drop') return 'drop';
-    const ede = { code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED, text };
+    const ede = edeFor(d, text);
     let reply: Buffer;
     switch (d.action) {
       case 'nxdomain':
@@ -172,6 +220,26 @@ export class PolicyStage implements Stage {
   }
 }
 
+function edeFor(d: PolicyDecision, text: string): { code: number; text: string } {
+  return { code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED, text };
+}
+
+/** A policy answer to `name` with these records (rare path: encoded with dns-packet), the EDE in its OPT when the query had EDNS. */
+function policyAnswer(query: ParsedQuery, name: string, answers: unknown[], authorities: unknown[], flags: number, ede: { code: number; text: string }): Buffer {
+  const eded = Buffer.concat([Buffer.from([ede.code >> 8, ede.code & 0xff]), Buffer.from(ede.text)]);
+  const packet = {
+    id: query.id,
+    type: 'response' as const,
+    // The client's RD bit; the rest (AA, RA, the rcode) as given.
+    flags: (flags & ~0x0100) | (query.flags & 0x0100),
+    questions: [{ name, type: qtypeName(query.qtype), class: 'IN' }],
+    answers,
+    authorities,
+    additionals: query.edns ? [{ name: '.', type: 'OPT', udpPayloadSize: 1232, flags: query.dnssecOk ? 0x8000 : 0, options: [{ code: 15, data: eded }] }] : [],
+  };
+  return encodePacket(packet as never);
+}
+
 /**
  * The rule's local data for this query: records of the query's type (or a CNAME, which answers
  * any type); none of them is NODATA. Rare path: encoded with dns-packet.
@@ -181,14 +249,5 @@ function localDataReply(request: Buffer, query: ParsedQuery, d: PolicyDecision, 
   const records = (d.match.records ?? []).filter((r) => r.type === 'CNAME' || QTYPE[r.type] === query.qtype);
   const cname = records.find((r) => r.type === 'CNAME');
   const answers = (cname ? [cname] : records).map((r) => ({ name, type: r.type, class: 'IN', ttl: r.ttl, data: r.type === 'TXT' ? [r.data] : r.data }));
-  const eded = Buffer.concat([Buffer.from([ede.code >> 8, ede.code & 0xff]), Buffer.from(ede.text)]);
-  const packet = {
-    id: query.id,
-    type: 'response' as const,
-    flags: 0x8000 | 0x0080 | (query.flags & 0x0100),
-    questions: [{ name, type: qtypeName(query.qtype), class: 'IN' }],
-    answers,
-    additionals: query.edns ? [{ name: '.', type: 'OPT', udpPayloadSize: 1232, flags: query.dnssecOk ? 0x8000 : 0, options: [{ code: 15, data: eded }] }] : [],
-  };
-  return encodePacket(packet as never);
+  return policyAnswer(query, name, answers, [], 0x8080, ede);
 }

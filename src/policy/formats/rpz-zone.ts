@@ -5,10 +5,11 @@
  * (`CNAME rpz-passthru.`), DROP (`CNAME rpz-drop.`) and local data (A, AAAA, TXT, or a CNAME to
  * another name) are applied. Triggers a forwarder cannot evaluate or that dnsward does not
  * evaluate yet are counted as skipped, by kind: rpz-nsdname and rpz-nsip (a forwarder never
- * sees the delegation), rpz-client-ip (not yet), rpz-tcp-only. Response-IP triggers (rpz-ip)
- * become address rules, applied to the answers' A and AAAA records.
+ * sees the delegation), rpz-tcp-only. Response-IP triggers (rpz-ip) become address rules,
+ * applied to the answers' A and AAAA records; client-IP triggers (rpz-client-ip) become rules
+ * on the query's source address.
  */
-import { maskedHex, parseIpTrigger } from '../ip-rule-set.js';
+import { type IpRule, maskedHex, parseIpTrigger } from '../ip-rule-set.js';
 import { NAME_WILDCARD, scanName } from '../name-hash.js';
 import { type LocalRecord, normalName, ParseCollector, type ParseResult, type RuleAction } from '../policy-rule.js';
 import { isBlank } from './feed-lines.js';
@@ -16,7 +17,6 @@ import { isBlank } from './feed-lines.js';
 const SPECIAL_SUFFIXES: Array<[string, string]> = [
   ['.rpz-nsdname', 'rpz-nsdname trigger (a forwarder does not see delegations)'],
   ['.rpz-nsip', 'rpz-nsip trigger (a forwarder does not see delegations)'],
-  ['.rpz-client-ip', 'rpz-client-ip trigger (not evaluated yet)'],
 ];
 const TYPES = ['SOA', 'NS', 'CNAME', 'A', 'AAAA', 'TXT', 'MX', 'SRV', 'PTR', 'DNAME', 'HINFO', 'CAA'];
 const [SOA, NS, CNAME, A, AAAA, TXT] = [0, 1, 2, 3, 4, 5];
@@ -147,6 +147,7 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
   let owner: Owner = { kind: 'invalid', buf: zoneBytes, start: 0, end: 0, text: '' };
   // Local data for one owner may span several records; they are gathered, then made one rule.
   const local = new Map<string, { line: number; records: LocalRecord[] }>();
+  const ipLocal = new Map<string, IpRule>();
 
   const fast: Owner = { kind: 'trigger', buf: zoneBytes, start: 0, end: 0, text: '' };
   const ownerOf = (k: number): Owner => {
@@ -219,7 +220,10 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
     }
     const special = specialTrigger(owner);
     if (special !== undefined) {
-      if (special === '.rpz-ip') ipTrigger(out, owner, type, f.text(rdata), line);
+      if (special === '.rpz-ip' || special === '.rpz-client-ip') {
+        const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
+        ipTrigger(out, owner, special, type, ttl, data, line, ipLocal);
+      }
       else out.skip(SPECIAL_SUFFIXES.find(([suffix]) => suffix === special)![1]);
       continue;
     }
@@ -251,6 +255,7 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
     }
     out.skip(`${TYPES[type]} local data (not served yet)`);
   }
+  for (const [key, rule] of ipLocal) (key.startsWith('.rpz-ip|') ? out.ipRules : out.clientIpRules).push(rule);
   for (const [name, l] of local) {
     const wildcard = name.startsWith('*.');
     out.rules.addName(wildcard ? name.slice(2) : name, wildcard ? 'wildcard' : 'exact', 'local-data', l.line, l.records);
@@ -268,23 +273,32 @@ function specialTrigger(o: Owner): string | undefined {
   while (dot > o.start && o.buf[dot] !== 0x2e) dot--;
   if (o.end - dot < 7 || (o.buf[dot + 1] | 0x20) !== 0x72) return undefined;
   const last = o.buf.toString('latin1', dot, o.end).toLowerCase();
-  return last === '.rpz-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last) ? last : undefined;
+  return last === '.rpz-ip' || last === '.rpz-client-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last) ? last : undefined;
 }
 
-function ipTrigger(out: ParseCollector, o: Owner, type: number, target: string, line: number): void {
+/** An address trigger: its CNAME action, or its local data (gathered per trigger in `ipLocal`, as for names). */
+function ipTrigger(out: ParseCollector, o: Owner, suffix: '.rpz-ip' | '.rpz-client-ip', type: number, ttl: number, target: string, line: number, ipLocal: Map<string, IpRule>): void {
   const trigger = o.buf.toString('latin1', o.start, o.end).toLowerCase();
-  const ip = parseIpTrigger(trigger.slice(0, -'.rpz-ip'.length));
+  const ip = parseIpTrigger(trigger.slice(0, -suffix.length));
   if (ip === undefined) {
-    out.error(line, `"${trigger}" is not an rpz-ip trigger (prefix length, then the address reversed)`);
+    out.error(line, `"${trigger}" is not an ${suffix.slice(1)} trigger (prefix length, then the address reversed)`);
     return;
   }
   const t = target.toLowerCase();
   const action: RuleAction | undefined = type !== CNAME ? undefined : t === '.' ? 'nxdomain' : t === '*.' ? 'nodata' : t === 'rpz-passthru.' ? 'passthru' : t === 'rpz-drop.' ? 'drop' : undefined;
   if (action === undefined) {
-    out.skip('rpz-ip trigger with local data (not served yet)');
+    const record: LocalRecord | undefined = type === A || type === AAAA || type === TXT ? { type: TYPES[type] as LocalRecord['type'], ttl, data: target } : type === CNAME && normalName(target) !== undefined ? { type: 'CNAME', ttl, data: normalName(target)! } : undefined;
+    if (record === undefined) {
+      out.skip(`${suffix.slice(1)} trigger with ${TYPES[type]} local data (not served)`);
+      return;
+    }
+    const key = `${suffix}|${trigger}`;
+    const rule = ipLocal.get(key) ?? { family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action: 'local-data', line, trigger, records: [] };
+    rule.records!.push(record);
+    ipLocal.set(key, rule);
     return;
   }
-  out.ipRules.push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger });
+  (suffix === '.rpz-ip' ? out.ipRules : out.clientIpRules).push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger });
 }
 
 function addLocal(local: Map<string, { line: number; records: LocalRecord[] }>, o: Owner, line: number, record: LocalRecord, out: ParseCollector): void {
