@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.js';
 import { formatHostPort, parseHostPort } from '../util/address.js';
 import type { FeedManager, FeedState } from './feed-manager.js';
 import type { IpRule } from './ip-rule-set.js';
+import { GroupIndex } from './group-index.js';
 import { NameProbe, RuleSet, type RuleMatch } from './rule-set.js';
 import { RuleTableBuilder } from './rule-table-builder.js';
 import type { RuleAction } from './policy-rule.js';
@@ -88,7 +89,8 @@ function cidrList(cidrs: string[]): BlockList | null {
 
 export interface PolicyGroup {
   config: GroupConfig;
-  clients: BlockList | null;
+  /** The group's CIDR ranges (config.clients), for the GroupIndex. */
+  clients: string[];
   /** Listener addresses (ADDR:PORT), or null for every listener. */
   listeners: Set<string> | null;
   allow: RuleSet;
@@ -124,6 +126,7 @@ export class PolicyEngine {
   private readonly dohResolvers = subtreeSet(PUBLIC_DOH_RESOLVERS, 'nxdomain');
 
   private readonly ecsTrusted: BlockList | null;
+  private readonly index: GroupIndex<PolicyGroup>;
 
   constructor(private readonly feeds: FeedManager, policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>, listen: Array<{ address: { host: string; port: number }; name?: string }> = []) {
     this.canary = policy.dohCanary ? subtreeSet(DOH_CANARY, 'nxdomain') : null;
@@ -132,13 +135,14 @@ export class PolicyEngine {
       const byCategory = [...feeds.feeds.values()].filter((f) => g.categories.includes(f.config.category)).map((f) => f.config.name);
       return {
         config: g,
-        clients: cidrList(g.clients),
+        clients: g.clients,
         listeners: g.listeners.length > 0 ? new Set(g.listeners.map((ref) => listenerKey(ref, listen))) : null,
         allow: subtreeSet(g.allow, 'passthru'),
         feeds: [...new Set([...g.feeds, ...byCategory])],
         dohResolvers: g.categories.includes('doh-resolvers'),
       };
     });
+    this.index = new GroupIndex(this.groups);
     this.active = this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
   }
 
@@ -149,8 +153,7 @@ export class PolicyEngine {
 
   /** The client's group: resolved once per query by the caller, then passed to the decisions. */
   groupOf(client: string, listener?: string): PolicyGroup | undefined {
-    const family = isIPv6(client) ? 'ipv6' : 'ipv4';
-    return this.groups.find((g) => (g.clients === null || g.clients.check(client, family)) && (g.listeners === null || (listener !== undefined && g.listeners.has(listener))));
+    return this.index.find(client, listener);
   }
 
   /**
