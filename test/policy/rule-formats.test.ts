@@ -104,8 +104,8 @@ describe('blocklist formats', () => {
     assert.equal(m('x.ads.example'), undefined);
   });
 
-  it('domain lists block a name and everything under it; *.name only what is under it', () => {
-    const r = parseDomainList(bytes('malware.example\r\n  *.phish.example  # comment\nbad*.example\n'));
+  it('domain lists block a name and everything under it; *.name only what is under it (a byte-order mark, CRLF and comments are fine)', () => {
+    const r = parseDomainList(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes('malware.example\r\n  *.phish.example  # comment\nbad*.example\n')]));
     assert.equal(r.errors, 1);
     assert.match(r.errorExamples[0], /^line 3: "bad\*\.example"/);
     const m = matcher(r.table);

@@ -12,7 +12,7 @@
 import { type IpRule, maskedHex, parseIpTrigger } from '../ip-rule-set.js';
 import { NAME_WILDCARD, scanName } from '../name-hash.js';
 import { type LocalRecord, normalName, ParseCollector, type ParseResult, type RuleAction } from '../policy-rule.js';
-import { isBlank } from './feed-lines.js';
+import { isBlank, textStart } from './feed-lines.js';
 
 const SPECIAL_SUFFIXES: Array<[string, string]> = [
   ['.rpz-nsdname', 'rpz-nsdname trigger (a forwarder does not see delegations)'],
@@ -36,10 +36,12 @@ class RecordCursor {
   /** The line the record starts on, and whether that line starts with a blank (same owner as before). */
   line = 0;
   ownerBlank = false;
-  private pos = 0;
+  private pos: number;
   private lineNo = 0;
 
-  constructor(readonly buf: Buffer) {}
+  constructor(readonly buf: Buffer) {
+    this.pos = textStart(buf);
+  }
 
   next(): boolean {
     const buf = this.buf;
