@@ -498,7 +498,7 @@ export class DnswardServer {
       blocks: [...this.parts.policy.blockCounts(), ...this.parts.guard.blockCounts()],
       policy: {
         blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors, eventsHeld: this.policyEventLimit.held,
-        feeds: [...this.feeds.feeds.values()].map((f) => ({ name: f.config.name, category: f.config.category, version: f.version, format: f.format ?? null, rules: f.ruleCount, loadedAt: f.loadedAt, lastCheck: f.lastCheck, lastError: f.lastError, skipped: f.skipped, errors: f.errors })),
+        feeds: [...this.feeds.feeds.values()].map((f) => ({ name: f.config.name, category: f.config.category, version: f.version, format: f.format ?? null, rules: f.ruleCount, loadedAt: f.loadedAt, lastCheck: f.lastCheck, lastError: f.lastError, skipped: f.skipped, errors: f.errors, failures: f.failures })),
       },
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       queryLog: { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors },

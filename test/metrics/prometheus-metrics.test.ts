@@ -1,6 +1,8 @@
 /** `/metrics` scraped over HTTP and read with a Prometheus text-format parser, against real traffic. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { dig } from '../helpers/dns-client.js';
@@ -19,7 +21,10 @@ describe('Prometheus /metrics', () => {
 
   before(async () => {
     unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:0" }\n`);
+    // A feed with two rules, a bad line and a rule dnsward does not evaluate.
+    const feed = join(mkdtempSync(join(tmpdir(), 'dnsward-metrics-')), 'ads.txt');
+    writeFileSync(feed, '||ads.example.test^\n||tracker.example.test^\n||bad..name^\n/banner/*\n');
+    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:0" }\npolicy:\n  feeds: [{ name: ads, category: ads, path: "${feed}" }]\n  groups: [{ name: everyone, feeds: [ads] }]\n`);
   });
 
   after(async () => {
@@ -67,6 +72,19 @@ describe('Prometheus /metrics', () => {
     const text = await (await fetch(`http://127.0.0.1:${dw.server.metricsServer!.boundPort}/metrics`)).text();
     const count = new RegExp(`^dnsward_upstream_duration_seconds_count\\{pool="default",upstream="127\\.0\\.0\\.1:${unbound.port}"\\} (\\d+)$`, 'm').exec(text);
     assert.ok(count && Number(count[1]) >= 1, 'one latency histogram per upstream');
+  });
+
+  it('describes each policy feed and counts policy blocks', async () => {
+    assert.equal((await dig('127.0.0.1', dw.port, ['x.ads.example.test', 'A'])).status, 'NXDOMAIN');
+    const m = await scrape();
+    assert.equal(value(m, 'dnsward_policy_feed_rules', { feed: 'ads', category: 'ads' }), 2);
+    assert.equal(value(m, 'dnsward_policy_feed_bad_lines', { feed: 'ads' }), 1);
+    assert.equal(value(m, 'dnsward_policy_feed_skipped_lines', { feed: 'ads', reason: 'URL or pattern rule (not a domain rule)' }), 1);
+    assert.equal(value(m, 'dnsward_policy_feed_healthy', { feed: 'ads' }), 1);
+    assert.equal(value(m, 'dnsward_policy_feed_failures_total', { feed: 'ads' }), 0);
+    assert.ok(Math.abs(value(m, 'dnsward_policy_feed_loaded_timestamp_seconds', { feed: 'ads' }) - Date.now() / 1000) < 600);
+    assert.equal(value(m, 'dnsward_blocks_total', { stage: 'policy', reason: 'ads', enforced: 'true' }), 1);
+    assert.equal(value(m, 'dnsward_policy_errors_total'), 0);
   });
 
   it('counts Tunnel Guard blocks by scope', async () => {
