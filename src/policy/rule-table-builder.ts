@@ -6,7 +6,7 @@
  */
 import { nameHash } from './name-hash.js';
 import type { LocalRecord, RuleAction, RuleScope } from './policy-rule.js';
-import { ACTIONS, EMPTY, FILTER_BLOCK, filterAdd, filterShift, packRule, SCOPE_SALT, SCOPES, SLOT, type RuleSetData } from './rule-set.js';
+import { ACTIONS, EMPTY, FILTER_BLOCK, filterAdd, filterShift, MAX_LINE, packRule, SCOPE_SALT, SCOPES, SLOT, type RuleSetData } from './rule-set.js';
 
 /** Slots per rule at most 0.7 full: an absent name's probe scans a few slots of one cache line. */
 const MAX_LOAD = 0.7;
@@ -82,20 +82,20 @@ export class RuleTableBuilder {
     const lo = new Int32Array(n);
     const attrs = new Uint8Array(n);
     const lines = new Uint32Array(n);
-    const origin = new Int32Array(n);
+    const feedOrder = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const to = counts[(this.lo[i] & mask) >>> shift]++;
       hi[to] = this.hi[i];
       lo[to] = this.lo[i];
       attrs[to] = this.attrs[i];
       lines[to] = this.lines[i];
-      origin[to] = i;
+      feedOrder[to] = i;
     }
     this.hi = hi;
     this.lo = lo;
     this.attrs = attrs;
     this.lines = lines;
-    return origin;
+    return feedOrder;
   }
 
   build(): RuleSetData {
@@ -117,7 +117,7 @@ export class RuleTableBuilder {
     for (let i = 2; i < slots.length; i += SLOT) slots[i] = EMPTY;
     const local = new Map(this.local);
     // The builder is spent after this: its columns are reordered in place of the old ones.
-    const origin = this.sortBySlot(mask);
+    const feedOrder = this.sortBySlot(mask);
     for (let i = 0; i < n; i++) {
       const attrs = this.attrs[i];
       const scope = (attrs >>> 3) & 3;
@@ -142,8 +142,9 @@ export class RuleTableBuilder {
       slots[at + 2] = packRule(attrs & 7, scope, exception, this.lines[i]);
       if (exception) data.hasExceptions = true;
       filterAdd(data.filter, shift, this.hi[i], lo);
-      const records = local.size > 0 ? local.get(origin[i]) : undefined;
-      if (records !== undefined) data.local.push([this.lines[i], records]);
+      const records = local.size > 0 ? local.get(feedOrder[i]) : undefined;
+      // Keyed as the slot keeps the line (clamped to MAX_LINE), so a lookup finds it.
+      if (records !== undefined) data.local.push([Math.min(this.lines[i], MAX_LINE), records]);
     }
     return data;
   }
