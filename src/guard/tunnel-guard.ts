@@ -17,7 +17,7 @@
  * Per query: a constant number of map lookups and a pass over the name's bytes. Memory: capped
  * LRU maps (domains, clients, pairs) plus fixed sketches; see README.md for the measured bounds.
  */
-import { BlockList, isIP } from 'node:net';
+import { type Cidr, cidrContains, parseCidr } from '../util/cidr.js';
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { murmur3 } from '../util/hash.js';
 import { CharacterModel } from './character-model.js';
@@ -191,8 +191,8 @@ export class TunnelGuard {
   /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
   readonly seenPairs: SeenNames;
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0 };
-  overrides: Array<AllowOverride & { match: BlockList | undefined }> = [];
-  quarantines: Array<Quarantine & { match: BlockList }> = [];
+  overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
+  quarantines: Array<Quarantine & { match: Cidr }> = [];
   private scale: number;
   /** Next record ids (see pairKey). */
   nextDomainId = 0;
@@ -535,11 +535,11 @@ export class TunnelGuard {
   }
 
   private overrideFor(domain: string, client: string, ts: number): AllowOverride | undefined {
-    return this.overrides.find((o) => o.until > ts && (o.domain === undefined || o.domain === domain) && (o.match === undefined || matches(o.match, client)));
+    return this.overrides.find((o) => o.until > ts && (o.domain === undefined || o.domain === domain) && (o.match === undefined || cidrContains(o.match, client)));
   }
 
   private quarantineOf(client: string, ts: number): Quarantine | undefined {
-    return this.quarantines.find((qr) => qr.until > ts && matches(qr.match, client));
+    return this.quarantines.find((qr) => qr.until > ts && cidrContains(qr.match, client));
   }
 
   /** Adds an operator's allow; a domain allow also lifts its block. Throws on a bad CIDR. */
@@ -769,23 +769,11 @@ function incidentId(subject: string, ts: number, n: number): string {
   return `TG-${(murmur3(`${subject}:${ts}:${n}`, 0x1dc) >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** A CIDR or a single address, as a BlockList; throws a plain message on anything else. */
-export function cidrList(text: string): BlockList {
-  const [address, bits] = text.split('/');
-  const family = isIP(address);
-  if (family === 0) throw new Error(`"${text}" is not an IP address or CIDR`);
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) throw new Error(`"${text}" has a bad prefix length`);
-  const list = new BlockList();
-  list.addSubnet(address, prefix, type);
-  return list;
-}
-
-function matches(list: BlockList, client: string): boolean {
-  const family = isIP(client);
-  if (family === 0) return false;
-  return list.check(client, family === 4 ? 'ipv4' : 'ipv6');
+/** A CIDR or a single address; throws a plain message on anything else. */
+export function cidrList(text: string): Cidr {
+  const c = parseCidr(text);
+  if (typeof c === 'string') throw new Error(c);
+  return c;
 }
 
 function operatorVerdict(action: GuardAction, scope: Verdict['scope'], domain: string, reasons: string[], incident?: string): Verdict {

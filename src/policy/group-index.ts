@@ -6,6 +6,7 @@
  * the client (groups without ranges contain every client) and whose listeners include the
  * query's listener.
  */
+import { ipv4Number, maskIpv4 } from '../util/cidr.js';
 import { ipBytes } from '../util/ip-bytes.js';
 import { maskedHex } from './ip-rule-set.js';
 
@@ -24,30 +25,8 @@ function cidrBytes(cidr: string): { family: 4 | 6; bits: number; bytes: Uint8Arr
   return { family, bits: bitsText === undefined ? bytes.length * 8 : Number(bitsText), bytes };
 }
 
-/** A dotted IPv4 address as an unsigned 32-bit number, without allocating; -1 when it is not one. */
-function ipv4Number(text: string): number {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || ++dots > 3) return -1;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
-      octet = octet * 10 + (c - 0x30);
-      if (octet > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  return dots === 3 && digits > 0 ? value * 256 + octet : -1;
-}
-
 /** IPv4 ranges keyed by a number: prefix length × 2^32 + masked address (exact below 2^53). */
-const v4Key = (address: number, bits: number) => bits * 4294967296 + (bits === 0 ? 0 : address - (address % 2 ** (32 - bits)));
+const v4Key = (address: number, bits: number) => bits * 4294967296 + maskIpv4(address, bits);
 
 export class GroupIndex<G extends IndexedGroup> {
   /** Group indexes (ascending) by IPv4 range (v4Key). */
