@@ -53,8 +53,7 @@ export interface QuestionRewrite {
   questionKey: string;
   /** The CNAME that leads from the client's name to the one asked instead. */
   cname: { ttl: number; target: string };
-  /** The type and reason the answer keeps, whatever the later stages say. */
-  responseType: string;
+  /** The reason the answer keeps (its type is `blocked`), whatever the later stages say. */
   reason: string;
   ede: { code: number; text: string };
 }

@@ -50,11 +50,11 @@ export class PolicyStage implements Stage {
       return pipeline.next(ctx);
     }
     if (d === null) return pipeline.next(ctx);
-    const reply = this.apply(ctx, d, '');
-    if (reply === 'next') return pipeline.next(ctx);
-    if (reply === 'drop') return pipeline.drop(ctx, ctx.reason);
-    if (d.action === 'local-data' && this.followCname(ctx, d)) return pipeline.next(ctx);
-    pipeline.respond(ctx, reply, ResponseType.BLOCKED, ctx.reason);
+    const text = this.record(ctx, d, '');
+    if (!d.enforced) return pipeline.next(ctx);
+    if (d.action === 'drop') return pipeline.drop(ctx, text);
+    if (d.action === 'local-data' && this.followCname(ctx, d, text)) return pipeline.next(ctx);
+    pipeline.respond(ctx, this.blockReply(ctx, d, text), ResponseType.BLOCKED, text);
   }
 
   /**
@@ -63,7 +63,7 @@ export class PolicyStage implements Stage {
    * the answer is the CNAME followed by the target's records (finishRewrite). A query for the
    * CNAME type itself gets the CNAME alone.
    */
-  private followCname(ctx: QueryContext, d: PolicyDecision): boolean {
+  private followCname(ctx: QueryContext, d: PolicyDecision, text: string): boolean {
     const cname = d.match.records?.find((r) => r.type === 'CNAME');
     if (cname === undefined || ctx.query.qtype === QTYPE.CNAME || ctx.rewrite !== null) return false;
     const q = ctx.query;
@@ -73,7 +73,7 @@ export class PolicyStage implements Stage {
       Object.assign(q, original);
       return false;
     }
-    ctx.rewrite = { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, responseType: ResponseType.BLOCKED, reason: ctx.reason, ede: edeFor(d, ctx.reason) };
+    ctx.rewrite = { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, reason: text, ede: edeFor(d, text) };
     ctx.request = request;
     ctx.questionKey = cacheKey(request, q);
     ctx.addTrace('policy', 'follow-cname', `resolving the redirect target ${cname.data}`);
@@ -97,7 +97,7 @@ export class PolicyStage implements Stage {
     const name = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     const cname = { name, type: 'CNAME', class: 'IN', ttl: r.cname.ttl, data: r.cname.target };
     ctx.answer = policyAnswer(ctx.query, name, [cname, ...(inner?.answers ?? [])], inner?.authorities ?? [], inner?.flags ?? 0x8180, r.ede);
-    ctx.responseType = r.responseType;
+    ctx.responseType = ResponseType.BLOCKED;
     ctx.reason = r.reason;
   }
 
@@ -130,27 +130,14 @@ export class PolicyStage implements Stage {
             const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
             if (!grouped) { group = this.groupOf(ctx); grouped = true; }
             const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, group);
-            if (d !== null) {
-              const reply = this.apply(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
-              if (reply === 'next') return;
-              ctx.answer = reply === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : reply;
-              ctx.responseType = ResponseType.BLOCKED;
-              return;
-            }
+            if (d !== null) return this.blockAnswer(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
           }
         } else if (type === 5) {
           // The target may be compressed: copied out as one contiguous wire name to be hashed.
           const labels = nameLabels(answer, rdataAt + 10);
           if (!grouped) { group = this.groupOf(ctx); grouped = true; }
           const d = this.engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
-          if (d !== null) {
-            const reply = this.apply(ctx, d, `CNAME target ${presentName(labels)}: `);
-            if (reply === 'next') return;
-            // DROP has no meaning once an answer exists: the block answer stands in for it.
-            ctx.answer = reply === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : reply;
-            ctx.responseType = ResponseType.BLOCKED;
-            return;
-          }
+          if (d !== null) return this.blockAnswer(ctx, d, `CNAME target ${presentName(labels)}: `);
         }
         pos = rdataAt + 10 + rdlength;
       }
@@ -176,39 +163,43 @@ export class PolicyStage implements Stage {
     return this.engine.groupOf(client, ctx.sink.listenerKey);
   }
 
-  /** Counts, traces and reports a decision; returns the block answer, 'drop', or 'next' when it is not enforced. */
-  private apply(ctx: QueryContext, d: PolicyDecision, via: string): Buffer | 'drop' | 'next' {
+  /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses), unless the group only monitors. */
+  private blockAnswer(ctx: QueryContext, d: PolicyDecision, via: string): void {
+    const text = this.record(ctx, d, via);
+    if (!d.enforced) return;
+    // DROP has no meaning once an answer exists: NXDOMAIN stands in for it.
+    ctx.answer = d.action === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : this.blockReply(ctx, d, text);
+    ctx.responseType = ResponseType.BLOCKED;
+  }
+
+  /** Counts, traces and reports a decision (enforced or only monitored); returns its explanation, the EDE text. */
+  private record(ctx: QueryContext, d: PolicyDecision, via: string): string {
     const key = `${d.category}|${d.enforced}`;
     this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
     const text = `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}${ctx.clientSubnet === null ? '' : ` (client subnet ${ctx.clientSubnet})`}`.slice(0, MAX_EDE_TEXT);
     ctx.addTrace('policy', d.enforced ? d.action : `would-${d.action}`, text);
     ctx.reason = text;
     this.onDecision(ctx, d);
-    if (!d.enforced) {
-      this.wouldBlock++;
-      return 'next';
-    }
-    this.blocked++;
-    if (d.action === 'drop') return 'drop';
+    if (d.enforced) this.blocked++;
+    else this.wouldBlock++;
+    return text;
+  }
+
+  /** The block answer for an enforced decision other than DROP. */
+  private blockReply(ctx: QueryContext, d: PolicyDecision, text: string): Buffer {
     const ede = edeFor(d, text);
-    let reply: Buffer;
     switch (d.action) {
       case 'nxdomain':
-        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true, ede });
-        break;
+        return buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true, ede });
       case 'refused':
-        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true, ede });
-        break;
+        return buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true, ede });
       case 'sinkhole':
-        reply = buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede);
-        break;
+        return buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede);
       case 'local-data':
-        reply = localDataReply(ctx.request, ctx.query, d, ede);
-        break;
+        return localDataReply(ctx.request, ctx.query, d, ede);
       default: // nodata
-        reply = buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, ede });
+        return buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, ede });
     }
-    return reply;
   }
 
   /** Blocks by category (enforced or only reported), for dnsward_blocks_total. */
