@@ -11,7 +11,8 @@
  */
 import { type IpRule, maskedHex, parseIpTrigger } from '../ip-rule-set.js';
 import { NAME_WILDCARD, scanName } from '../name-hash.js';
-import { type LocalRecord, normalName, ParseCollector, type ParseResult, type RuleAction } from '../policy-rule.js';
+import { type LocalRecord, normalName, ParseCollector, type ParseResult } from '../policy-rule.js';
+import { ACTIONS } from '../rule-set.js';
 import { isBlank, textStart } from './feed-lines.js';
 
 const SPECIAL_SUFFIXES: Array<[string, string]> = [
@@ -21,7 +22,9 @@ const SPECIAL_SUFFIXES: Array<[string, string]> = [
 const TYPES = ['SOA', 'NS', 'CNAME', 'A', 'AAAA', 'TXT', 'MX', 'SRV', 'PTR', 'DNAME', 'HINFO', 'CAA'];
 const [SOA, NS, CNAME, A, AAAA, TXT] = [0, 1, 2, 3, 4, 5];
 /** The CNAME targets that are actions, upper case, and their indexes in rule-set.ts' ACTIONS. */
-const TARGETS: Array<[string, number]> = [['.', 1], ['*.', 2], ['RPZ-PASSTHRU.', 3], ['RPZ-DROP.', 4], ['RPZ-TCP-ONLY.', -1]];
+const TCP_ONLY = -1;
+const NO_ACTION = -2;
+const TARGETS: Array<[string, number]> = [['.', 1], ['*.', 2], ['RPZ-PASSTHRU.', 3], ['RPZ-DROP.', 4], ['RPZ-TCP-ONLY.', TCP_ONLY]];
 const MAX_FIELDS = 256;
 
 /**
@@ -101,6 +104,12 @@ class RecordCursor {
       if (b !== upper.charCodeAt(i)) return false;
     }
     return true;
+  }
+
+  /** A CNAME's target (field k) as an action: an index in ACTIONS, TCP_ONLY, or NO_ACTION (local data). */
+  cnameAction(k: number): number {
+    for (const [target, action] of TARGETS) if (this.is(k, target)) return action;
+    return NO_ACTION;
   }
 
   typeAt(k: number): number {
@@ -221,41 +230,42 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
       continue;
     }
     const special = specialTrigger(owner);
-    if (special !== undefined) {
-      if (special === '.rpz-ip' || special === '.rpz-client-ip') {
+    const address = special === '.rpz-ip' || special === '.rpz-client-ip';
+    if (special !== undefined && !address) {
+      out.skip(SPECIAL_SUFFIXES.find(([suffix]) => suffix === special)![1]);
+      continue;
+    }
+    // What the record says, for a name or an address trigger alike: an action (a CNAME to one
+    // of the action targets) or local data.
+    const action = type === CNAME ? f.cnameAction(rdata) : NO_ACTION;
+    if (action === TCP_ONLY) {
+      out.skip('rpz-tcp-only action');
+      continue;
+    }
+    let record: LocalRecord | undefined;
+    if (action === NO_ACTION) {
+      if (type === CNAME) {
+        const to = normalName(f.text(rdata));
+        if (to === undefined) {
+          out.error(line, `CNAME target "${f.text(rdata)}" is not a name`);
+          continue;
+        }
+        record = { type: 'CNAME', ttl, data: to };
+      } else if (type === A || type === AAAA || type === TXT) {
         const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
-        ipTrigger(out, owner, special, type, ttl, data, line, ipLocal);
-      }
-      else out.skip(SPECIAL_SUFFIXES.find(([suffix]) => suffix === special)![1]);
-      continue;
-    }
-    if (type === CNAME) {
-      let action = -2;
-      for (let t = 0; t < TARGETS.length && action === -2; t++) if (f.is(rdata, TARGETS[t][0])) action = TARGETS[t][1];
-      if (action === -1) {
-        out.skip('rpz-tcp-only action');
+        record = { type: TYPES[type] as LocalRecord['type'], ttl, data };
+      } else {
+        out.skip(address ? `${special!.slice(1)} trigger with ${TYPES[type]} local data (not served)` : `${TYPES[type]} local data (not served yet)`);
         continue;
       }
-      if (action >= 0) {
-        const flags = scanName(owner.buf, owner.start, owner.end, hash);
-        if (flags < 0) out.error(line, `owner name "${ownerText(owner)}" is not a name`);
-        else out.rules.add(hash[0], hash[1], flags === NAME_WILDCARD ? 2 : 0, action, false, line);
-        continue;
-      }
-      const to = normalName(f.text(rdata));
-      if (to === undefined) {
-        out.error(line, `CNAME target "${f.text(rdata)}" is not a name`);
-        continue;
-      }
-      addLocal(local, owner, line, { type: 'CNAME', ttl, data: to }, out);
-      continue;
     }
-    if (type === A || type === AAAA || type === TXT) {
-      const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
-      addLocal(local, owner, line, { type: TYPES[type] as LocalRecord['type'], ttl, data }, out);
-      continue;
+    if (address) ipTrigger(out, owner, special as '.rpz-ip' | '.rpz-client-ip', action, record, line, ipLocal);
+    else if (record !== undefined) addLocal(local, owner, line, record, out);
+    else {
+      const flags = scanName(owner.buf, owner.start, owner.end, hash);
+      if (flags < 0) out.error(line, `owner name "${ownerText(owner)}" is not a name`);
+      else out.rules.add(hash[0], hash[1], flags === NAME_WILDCARD ? 2 : 0, action, false, line);
     }
-    out.skip(`${TYPES[type]} local data (not served yet)`);
   }
   for (const [key, rule] of ipLocal) (key.startsWith('.rpz-ip|') ? out.ipRules : out.clientIpRules).push(rule);
   for (const [name, l] of local) {
@@ -278,29 +288,22 @@ function specialTrigger(o: Owner): string | undefined {
   return last === '.rpz-ip' || last === '.rpz-client-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last) ? last : undefined;
 }
 
-/** An address trigger: its CNAME action, or its local data (gathered per trigger in `ipLocal`, as for names). */
-function ipTrigger(out: ParseCollector, o: Owner, suffix: '.rpz-ip' | '.rpz-client-ip', type: number, ttl: number, target: string, line: number, ipLocal: Map<string, IpRule>): void {
+/** An address trigger: its action (an index in ACTIONS), or its local data (gathered per trigger in `ipLocal`, as for names). */
+function ipTrigger(out: ParseCollector, o: Owner, suffix: '.rpz-ip' | '.rpz-client-ip', action: number, record: LocalRecord | undefined, line: number, ipLocal: Map<string, IpRule>): void {
   const trigger = o.buf.toString('latin1', o.start, o.end).toLowerCase();
   const ip = parseIpTrigger(trigger.slice(0, -suffix.length));
   if (ip === undefined) {
     out.error(line, `"${trigger}" is not an ${suffix.slice(1)} trigger (prefix length, then the address reversed)`);
     return;
   }
-  const t = target.toLowerCase();
-  const action: RuleAction | undefined = type !== CNAME ? undefined : t === '.' ? 'nxdomain' : t === '*.' ? 'nodata' : t === 'rpz-passthru.' ? 'passthru' : t === 'rpz-drop.' ? 'drop' : undefined;
-  if (action === undefined) {
-    const record: LocalRecord | undefined = type === A || type === AAAA || type === TXT ? { type: TYPES[type] as LocalRecord['type'], ttl, data: target } : type === CNAME && normalName(target) !== undefined ? { type: 'CNAME', ttl, data: normalName(target)! } : undefined;
-    if (record === undefined) {
-      out.skip(`${suffix.slice(1)} trigger with ${TYPES[type]} local data (not served)`);
-      return;
-    }
+  if (record !== undefined) {
     const key = `${suffix}|${trigger}`;
     const rule = ipLocal.get(key) ?? { family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action: 'local-data', line, trigger, records: [] };
     rule.records!.push(record);
     ipLocal.set(key, rule);
     return;
   }
-  (suffix === '.rpz-ip' ? out.ipRules : out.clientIpRules).push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action, line, trigger });
+  (suffix === '.rpz-ip' ? out.ipRules : out.clientIpRules).push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action: ACTIONS[action], line, trigger });
 }
 
 function addLocal(local: Map<string, { line: number; records: LocalRecord[] }>, o: Owner, line: number, record: LocalRecord, out: ParseCollector): void {
