@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
-import { formatHostPort, parseHostPort } from '../util/address.js';
+import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
+import { parseCidr } from '../util/cidr.js';
 import { duration, size } from './units.js';
 
 const hostPort = (defaultPort: number) =>
@@ -135,12 +136,7 @@ const feedConfig = z.object({
   refresh: duration.default(3_600_000),
 }).strict().refine((f) => (f.path === undefined) !== (f.url === undefined), { message: 'a feed needs exactly one of path or url' });
 
-const cidr = z.string().refine((v) => {
-  const [address, bits, extra] = v.split('/');
-  if (extra !== undefined) return false;
-  const max = isIPv4(address) ? 32 : isIPv6(address) ? 128 : -1;
-  return max > 0 && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max));
-}, { message: 'expected an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32' });
+const cidr = z.string().refine((v) => typeof parseCidr(v) !== 'string', { message: 'expected an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32' });
 
 const responsePolicy = z.object({
   feeds: z.array(feedConfig).default([]),
@@ -262,12 +258,10 @@ export const configSchema = z.object({
     }).strict()).default([]),
   }).strict().prefault({}),
 }).strict().superRefine((c, ctx) => {
-  const known = new Set(c.listen.flatMap((l) => [formatHostPort(l.address), ...(l.name === undefined ? [] : [l.name])]));
   c.policy.groups.forEach((g, i) => g.listeners.forEach((l, j) => {
-    const parsed = parseHostPort(l, 53);
-    if (!known.has(l) && (typeof parsed === 'string' || !known.has(formatHostPort(parsed)))) {
-      ctx.addIssue({ code: 'custom', path: ['policy', 'groups', i, 'listeners', j], message: `expected the name or address of a listener in listen (${[...known].join(', ')}), got "${l}"` });
-    }
+    if (findListener(l, c.listen) !== undefined) return;
+    const known = c.listen.flatMap((x) => [formatHostPort(x.address), ...(x.name === undefined ? [] : [x.name])]);
+    ctx.addIssue({ code: 'custom', path: ['policy', 'groups', i, 'listeners', j], message: `expected the name or address of a listener in listen (${known.join(', ')}), got "${l}"` });
   }));
 });
 

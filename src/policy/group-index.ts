@@ -6,7 +6,7 @@
  * the client (groups without ranges contain every client) and whose listeners include the
  * query's listener.
  */
-import { ipv4Number, maskIpv4 } from '../util/cidr.js';
+import { ipv4Number, maskIpv4, parseCidr } from '../util/cidr.js';
 import { ipBytes } from '../util/ip-bytes.js';
 import { maskedHex } from './ip-rule-set.js';
 
@@ -15,14 +15,6 @@ export interface IndexedGroup {
   clients: string[];
   /** Listener keys (ADDR:PORT), or null for every listener. */
   listeners: Set<string> | null;
-}
-
-function cidrBytes(cidr: string): { family: 4 | 6; bits: number; bytes: Uint8Array } | null {
-  const [address, bitsText] = cidr.split('/');
-  const bytes = ipBytes(address);
-  if (bytes === undefined) return null;
-  const family = bytes.length === 4 ? 4 : 6;
-  return { family, bits: bitsText === undefined ? bytes.length * 8 : Number(bitsText), bytes };
 }
 
 /** IPv4 ranges keyed by a number: prefix length × 2^32 + masked address (exact below 2^53). */
@@ -46,9 +38,10 @@ export class GroupIndex<G extends IndexedGroup> {
     groups.forEach((g, i) => {
       if (g.clients.length === 0) this.everyClient.push(i);
       for (const cidr of g.clients) {
-        const c = cidrBytes(cidr);
-        if (c === null) continue;
-        if (c.family === 4) add(this.byV4, v4Key(((c.bytes[0] << 24) >>> 0) + (c.bytes[1] << 16) + (c.bytes[2] << 8) + c.bytes[3], c.bits), i);
+        // Ranges were checked with the configuration; one that is not is never matched.
+        const c = parseCidr(cidr);
+        if (typeof c === 'string') continue;
+        if (c.family === 4) add(this.byV4, v4Key(c.v4, c.bits), i);
         else add(this.byV6, `${c.bits}/${maskedHex(c.bytes, c.bits)}`, i);
         if (!this.lengths[c.family].includes(c.bits)) this.lengths[c.family].push(c.bits);
       }

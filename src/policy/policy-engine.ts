@@ -9,7 +9,7 @@
  * first feed with a match decides (as RPZ zones do in order).
  */
 import type { Config } from '../config/schema.js';
-import { formatHostPort, parseHostPort } from '../util/address.js';
+import { findListener } from '../util/address.js';
 import type { FeedManager, FeedState } from './feed-manager.js';
 import type { IpRule } from './ip-rule-set.js';
 import { GroupIndex } from './group-index.js';
@@ -66,14 +66,6 @@ function subtreeSet(names: string[], action: 'nxdomain' | 'passthru'): RuleSet {
   return new RuleSet(b.build());
 }
 
-/** A listener named in a group (by its name or address) as ADDR:PORT, the key listeners carry. */
-export function listenerKey(ref: string, listen: Array<{ address: { host: string; port: number }; name?: string }>): string {
-  const named = listen.find((l) => l.name === ref);
-  if (named !== undefined) return formatHostPort(named.address);
-  const parsed = parseHostPort(ref, 53);
-  return typeof parsed === 'string' ? ref : formatHostPort(parsed);
-}
-
 export interface PolicyGroup {
   config: GroupConfig;
   /** The group's CIDR ranges (config.clients), for the GroupIndex. */
@@ -124,7 +116,7 @@ export class PolicyEngine {
       return {
         config: g,
         clients: g.clients,
-        listeners: g.listeners.length > 0 ? new Set(g.listeners.map((ref) => listenerKey(ref, listen))) : null,
+        listeners: g.listeners.length > 0 ? new Set(g.listeners.map((ref) => findListener(ref, listen) ?? ref)) : null,
         allow: subtreeSet(g.allow, 'passthru'),
         feeds: [...new Set([...g.feeds, ...byCategory])],
         dohResolvers: g.categories.includes('doh-resolvers'),

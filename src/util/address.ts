@@ -30,3 +30,16 @@ export function parseHostPort(text: string, defaultPort: number): HostPort | str
 export function formatHostPort(hp: { host: string; port: number }): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
+
+/**
+ * A listener referred to by its `name` or its address, as the ADDR:PORT key listeners carry;
+ * undefined when `listen` has no such listener.
+ */
+export function findListener(ref: string, listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>): string | undefined {
+  const named = listen.find((l) => l.name === ref);
+  if (named !== undefined) return formatHostPort(named.address);
+  const parsed = parseHostPort(ref, 53);
+  if (typeof parsed === 'string') return undefined;
+  const key = formatHostPort(parsed);
+  return listen.some((l) => formatHostPort(l.address) === key) ? key : undefined;
+}

@@ -8,8 +8,8 @@ import { isIP } from 'node:net';
 import { loadConfig } from '../../config/load-config.js';
 import { nameToWire } from '../../dns/name.js';
 import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
-import { listenerKey, PolicyEngine } from '../../policy/policy-engine.js';
-import { formatHostPort } from '../../util/address.js';
+import { PolicyEngine } from '../../policy/policy-engine.js';
+import { findListener, formatHostPort } from '../../util/address.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { normalName } from '../../policy/policy-rule.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
@@ -38,8 +38,8 @@ live traffic and are not predicted here.`,
     try {
       await Promise.all([...feeds.feeds.keys()].map((n) => feeds.refresh(n)));
       const engine = new PolicyEngine(feeds, config.policy, config.listen);
-      const listener = values.listener === undefined ? formatHostPort(config.listen[0].address) : listenerKey(values.listener, config.listen);
-      if (!config.listen.some((l) => formatHostPort(l.address) === listener)) throw new UsageError(`--listener: no listener "${values.listener}" in the configuration`);
+      const listener = values.listener === undefined ? formatHostPort(config.listen[0].address) : findListener(values.listener, config.listen);
+      if (listener === undefined) throw new UsageError(`--listener: no listener "${values.listener}" in the configuration`);
       const group = engine.groupOf(client, listener);
       const d = engine.decideBytes(nameToWire(name), 0, group, ipBytes(client));
       const broken = [...feeds.feeds.values()].filter((f) => f.lastError !== null).map((f) => `${f.config.name}: ${f.lastError}`);
