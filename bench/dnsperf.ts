@@ -11,6 +11,26 @@ export async function dnsperf(port: number, file: string, seconds: number, extra
   return stdout;
 }
 
+export interface MaxQpsRun {
+  qps: number;
+  lost: number;
+  /** The server's CPU time (all its threads and child processes) per completed query. */
+  cpuUsPerQuery: number;
+}
+
+/** dnsperf at full speed (`-c 4 -q 500`) against the server whose pid is given. */
+export async function maxQps(port: number, file: string, seconds: number, pid: number): Promise<MaxQpsRun> {
+  const t0 = cpuTicks(pid);
+  const out = await dnsperf(port, file, seconds, ['-c', '4', '-q', '500']);
+  const ticks = cpuTicks(pid) - t0;
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    cpuUsPerQuery: completed ? (ticks * 10_000) / completed : 0,
+  };
+}
+
 export function cpuTicks(pid: number): number {
   let total = 0;
   for (const p of [pid, ...childPids(pid)]) {

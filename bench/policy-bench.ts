@@ -16,7 +16,7 @@ import { NameProbe, RuleSet, ruleSetBytes } from '../src/policy/rule-set.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
 import { CLI } from '../test/helpers/cli.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuTicks, dnsperf, startProcess, stopProcess } from './dnsperf.js';
+import { maxQps, startProcess, stopProcess } from './dnsperf.js';
 
 const N = Number(process.env.POLICY_BENCH_RULES ?? 5_000_000);
 const TLDS = ['com', 'net', 'org', 'info', 'xyz', 'top', 'ru', 'cn', 'io', 'co.uk'];
@@ -98,14 +98,10 @@ interface Served {
 
 /** Max QPS (dnsperf -c 4 -q 500) for names the rules block and for clean names (cache hits), and CPU per blocked query. */
 async function serve(target: string, port: number, pid: number, files: { blocked: string; clean: string }): Promise<Served> {
-  const qps = (out: string) => Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  await dnsperf(port, files.clean, 1, ['-c', '4', '-q', '500']); // warm the caches
-  const t0 = cpuTicks(pid);
-  const blocked = await dnsperf(port, files.blocked, SECONDS, ['-c', '4', '-q', '500']);
-  const ticks = cpuTicks(pid) - t0;
-  const completed = Number(/Queries completed:\s+(\d+)/.exec(blocked)?.[1] ?? 0);
-  const clean = await dnsperf(port, files.clean, SECONDS, ['-c', '4', '-q', '500']);
-  const row = { target, blockedQps: qps(blocked), cleanQps: qps(clean), cpuUsPerQuery: completed ? (ticks * 10_000) / completed : 0, rssMiB: rssMiB(pid) };
+  await maxQps(port, files.clean, 1, pid); // warm the caches
+  const blocked = await maxQps(port, files.blocked, SECONDS, pid);
+  const clean = await maxQps(port, files.clean, SECONDS, pid);
+  const row = { target, blockedQps: blocked.qps, cleanQps: clean.qps, cpuUsPerQuery: blocked.cpuUsPerQuery, rssMiB: rssMiB(pid) };
   console.error(JSON.stringify(row));
   return row;
 }

@@ -12,7 +12,7 @@
  * are medians over the repeats), BENCH_SKIP_DNSDIST=1.
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { cpuTicks, dnsperf, startProcess, stopProcess } from './dnsperf.js';
+import { dnsperf, maxQps, startProcess, stopProcess } from './dnsperf.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,16 +37,7 @@ interface Row {
 }
 
 async function measure(target: string, workload: string, port: number, pid: number, file: string, withLatency: boolean): Promise<Row> {
-  const t0 = cpuTicks(pid);
-  const out = await dnsperf(port, file, SECONDS, ['-c', '4', '-q', '500']);
-  const ticks = cpuTicks(pid) - t0;
-  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const row: Row = {
-    target, workload,
-    qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
-    lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
-    cpuUsPerQuery: completed ? (ticks * 10_000) / completed : 0,
-  };
+  const row: Row = { target, workload, ...(await maxQps(port, file, SECONDS, pid)) };
   if (withLatency) {
     // p99 on a shared 2-core machine swings between runs: take the median of several runs.
     const runs: { p50: number; p99: number; avg: number }[] = [];
