@@ -185,15 +185,18 @@ export class DnswardServer {
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     this.parts.guard.configure(this.monitorUntil === null ? next.guard : { ...next.guard, mode: 'monitor' });
-    if (JSON.stringify(next.policy) !== JSON.stringify(this.config.policy)) {
+    const feedsChanged = JSON.stringify(next.policy.feeds) !== JSON.stringify(this.config.policy.feeds);
+    const old = this.feeds;
+    if (feedsChanged) {
       // New feeds load before they replace the old ones: queries never see an empty policy.
-      const feeds = this.buildFeeds(next);
-      await this.startFeeds(feeds);
-      const old = this.feeds;
-      this.feeds = feeds;
-      this.policyStage.engine = new PolicyEngine(feeds, next.policy, next.listen);
-      await old.stop();
+      this.feeds = this.buildFeeds(next);
+      await this.startFeeds(this.feeds);
     }
+    // Groups name listeners, so a change to either rebuilds the engine (over the same feeds when they did not change).
+    if (feedsChanged || JSON.stringify(next.policy) !== JSON.stringify(this.config.policy) || JSON.stringify(next.listen) !== JSON.stringify(this.config.listen)) {
+      this.policyStage.engine = new PolicyEngine(this.feeds, next.policy, next.listen);
+    }
+    if (feedsChanged) await old.stop();
     this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);

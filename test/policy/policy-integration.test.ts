@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decode, encode, type Answer } from 'dns-packet';
+import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { runCli } from '../helpers/cli.js';
 import { dig, udpExchange } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
@@ -296,6 +297,13 @@ policy:
     assert.match(office.stdout, /on 127\.0\.0\.1:5398: group everyone/);
     const unknown = await runCli(['why', 'adult.example', '--listener', 'lobby', '--config', configPath]);
     assert.equal(unknown.code, 2);
+  });
+
+  it('follows a reload that gives the listeners other names, the policy unchanged', async () => {
+    const swapped = readFileSync(configPath, 'utf8').replace('name: office', 'name: tmp').replace('name: guest-wifi', 'name: office').replace('name: tmp', 'name: guest-wifi').replaceAll(':5398', `:${dw.port}`);
+    await dw.server.reload(validateConfig({ ...(parseConfigText(swapped, 'reload') as object), dataDir: dw.dataDir, console: { listen: null } }, 'reload'));
+    assert.equal((await dig('127.0.0.1', dw.port, ['adult.example', 'A'])).status, 'REFUSED', '127.0.0.1 is the guest Wi-Fi now');
+    assert.equal((await dig('127.0.0.2', dw.port, ['adult.example', 'A'])).status, 'NOERROR');
   });
 
   it('refuses a group that names a listener the configuration does not have, and says where', async () => {
