@@ -17,6 +17,9 @@ let stream: Live | null = null;
 let overview: OverviewPage | null = null;
 let threats: ThreatsPage | null = null;
 let unseen = 0;
+// Routes load asynchronously; only the latest one may draw, or a slow answer for a page the user
+// already left (the login form's setup call, say) would paint over the page they are on.
+let routeGeneration = 0;
 
 function applyTheme(theme: string): void {
   document.documentElement.dataset.theme = theme;
@@ -55,9 +58,12 @@ function startLive(): void {
   }, (up) => indicator.classList.toggle('on', up));
 }
 
-async function loginPage(): Promise<void> {
+async function loginPage(generation: number): Promise<void> {
   header.hidden = true;
+  // Drawing the form again would throw away what the user is typing into it.
+  if (main.querySelector('form.login') !== null) return;
   const setup = await api<{ hasUsers: boolean; minPasswordLength: number }>('/api/setup');
+  if (generation !== routeGeneration) return;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const error = h('p', { class: 'error', role: 'alert', id: 'login-error' });
@@ -67,8 +73,9 @@ async function loginPage(): Promise<void> {
       const r = await api<Me>('/api/login', 'POST', { username: user.value, password: pass.value });
       me = r;
       setCsrf(r.csrfToken);
-      location.hash = '#/overview';
-      await route();
+      // Setting the hash to what it already is fires no hashchange, so route by hand then.
+      if (location.hash === '#/overview') await route();
+      else location.hash = '#/overview';
     } catch (err) {
       error.textContent = err instanceof ApiError ? err.message : String(err);
       pass.select();
@@ -97,11 +104,13 @@ async function ensureSession(): Promise<boolean> {
 }
 
 async function route(): Promise<void> {
+  const generation = ++routeGeneration;
   const hash = location.hash || '#/overview';
   if (hash === '#/login' || !(await ensureSession())) {
-    await loginPage();
+    if (generation === routeGeneration) await loginPage(generation);
     return;
   }
+  if (generation !== routeGeneration) return;
   header.hidden = false;
   document.getElementById('who')!.textContent = `${me!.user} (${me!.role})`;
   if (stream === null) startLive();
@@ -115,47 +124,58 @@ async function route(): Promise<void> {
   }
   overview = null;
   threats = null;
+  // Each page draws into its own view, shown only if no newer route started meanwhile.
+  const view = h('div', { class: 'view' });
+  let nextOverview: OverviewPage | null = null;
+  let nextThreats: ThreatsPage | null = null;
   try {
     switch (parts[0]) {
       case 'threats':
-        unseen = 0;
-        badge();
-        threats = new ThreatsPage(main);
-        await threats.load();
+        nextThreats = new ThreatsPage(view);
+        await nextThreats.load();
         break;
       case 'threat':
-        await new ThreatDetailPage(main, me!).load(parts[1] ?? '');
+        await new ThreatDetailPage(view, me!).load(parts[1] ?? '');
         break;
       case 'domains':
-        await domainsPage(main, params.get('q') ?? '');
+        await domainsPage(view, params.get('q') ?? '');
         break;
       case 'domain':
-        await domainPage(main, parts[1] ?? '');
+        await domainPage(view, parts[1] ?? '');
         break;
       case 'client':
-        await clientPage(main, parts[1] ?? '', me!);
+        await clientPage(view, parts[1] ?? '', me!);
         break;
       case 'learning':
-        await learningPage(main, me!);
+        await learningPage(view, me!);
         break;
       case 'audit':
-        await auditPage(main, me!);
+        await auditPage(view, me!);
         break;
       case 'config':
-        await configPage(main);
+        await configPage(view);
         break;
       default:
-        overview = new OverviewPage(main);
-        await overview.load();
+        nextOverview = new OverviewPage(view);
+        await nextOverview.load();
     }
   } catch (err) {
+    if (generation !== routeGeneration) return;
     if (err instanceof ApiError && err.status === 401) {
       me = null;
-      await loginPage();
+      await loginPage(generation);
       return;
     }
-    clear(main, h('p', { class: 'error' }, String((err as Error).message)));
+    clear(view, h('p', { class: 'error' }, String((err as Error).message)));
   }
+  if (generation !== routeGeneration) return;
+  if (nextThreats !== null) {
+    unseen = 0;
+    badge();
+  }
+  overview = nextOverview;
+  threats = nextThreats;
+  clear(main, view);
 }
 
 // Keyboard: "/" jumps to the domain search, "g" then a letter goes to a page.
