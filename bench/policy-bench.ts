@@ -94,6 +94,15 @@ interface Served {
   cleanQps: number;
   cpuUsPerQuery: number;
   rssMiB: number;
+  /** dnsward only: blocked queries the query log dropped (its writer was behind), of those it saw. */
+  logDropped?: { rows: number; dropped: number };
+}
+
+/** The query log's rows and drops, from dnsward's metrics endpoint. */
+async function queryLogCounts(metricsPort: number): Promise<{ rows: number; dropped: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { rows: value('dnsward_query_log_rows_total'), dropped: value('dnsward_query_log_dropped_total') };
 }
 
 /** Max QPS (dnsperf -c 4 -q 500) for names the rules block and for clean names (cache hits), and CPU per blocked query. */
@@ -144,14 +153,16 @@ async function servingComparison(zoneFile: string, listFile: string): Promise<{ 
     await stopUnbound(plain);
     for (const withRules of [true, false]) {
       const port = await freePort();
+      const metricsPort = await freePort();
       const conf = join(dir, `dnsward-${withRules}.yaml`);
-      writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, `var-${withRules}`)}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${origin.port}"] }\nguard: { mode: off }\n` +
+      writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, `var-${withRules}`)}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${origin.port}"] }\nguard: { mode: off }\nmetrics: { listen: "127.0.0.1:${metricsPort}" }\n` +
         (withRules ? `policy:\n  feeds: [{ name: bench, category: malware, format: domains, path: "${listFile}" }]\n  groups: [{ name: everyone, feeds: [bench] }]\n` : ''));
       const dw = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port, 600);
       try {
         if (withRules) await waitForBlock(port, 'dnsward');
         const row = await serve(withRules ? `dnsward, ${N.toLocaleString()} rules (domain list)` : 'dnsward, no rules', port, dw.pid!, files);
         if (!withRules) row.blockedQps = 0;
+        else row.logDropped = await queryLogCounts(metricsPort);
         rows.push(row);
       } finally {
         await stopProcess(dw);
@@ -188,6 +199,7 @@ async function main(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of served.rows) console.log(`| ${r.target} | ${r.blockedQps ? r.blockedQps.toFixed(0) : '–'} | ${r.cleanQps.toFixed(0)} | ${r.blockedQps ? r.cpuUsPerQuery.toFixed(1) : '–'} | ${r.rssMiB.toFixed(0)} MiB |`);
   const dw = served.rows.find((r) => r.target.startsWith('dnsward') && r.blockedQps > 0);
+  if (dw?.logDropped) console.log(`\ndnsward query log (queryLog.mode: blocked, the default: one row per blocked query) during the blocked run: ${dw.logDropped.rows.toLocaleString()} rows written, ${dw.logDropped.dropped.toLocaleString()} dropped because the writer was behind (${((100 * dw.logDropped.dropped) / (dw.logDropped.rows + dw.logDropped.dropped)).toFixed(1)} %).`);
   if (dw) console.log(`\nRatios dnsward / unbound with the same rules: blocked names ${(dw.blockedQps / ub.blockedQps).toFixed(2)}×, clean names ${(dw.cleanQps / ub.cleanQps).toFixed(2)}×, memory ${(dw.rssMiB / ub.rssMiB).toFixed(2)}×.`);
 }
 

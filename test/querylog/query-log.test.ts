@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { securityEvent } from '../../src/events/security-event.js';
+import { wireKeyOf } from '../../src/dns/name.js';
+import type { QueryContext } from '../../src/pipeline/query-context.js';
+import { QueryLog } from '../../src/querylog/query-log.js';
 import { type QueryRecord, QueryLogStore } from '../../src/querylog/query-log-store.js';
 import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/dns-client.js';
@@ -102,6 +105,32 @@ describe('query log retention', () => {
     assert.deepEqual(store.queries({}).map((q) => q.qname), ['n2.example.test']);
     assert.equal(store.events({}).length, 0);
     store.close();
+  });
+
+  it('commits batches sent back to back together, and a search sees every write sent before it', async () => {
+    const log = new QueryLog({ path: join(mkdtempSync(join(tmpdir(), 'dnsward-ql-')), 'q.db'), mode: 'all', maxAgeMs: 86_400_000, maxBytes: 1 << 30 });
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      const BATCH = 4096;
+      const batches = 12;
+      for (let i = 0; i < BATCH * batches; i++) {
+        log.observe({
+          startedAt: performance.now(), query: { qtype: 1 }, answer: null, clientAddress: `10.1.${i % 7}.1`, transport: 'udp',
+          questionKey: wireKeyOf([`h${i}`, 'group-commit', 'test']), responseType: 'blocked', reason: 'test', upstream: '',
+        } as unknown as QueryContext);
+      }
+      // No settle: the search goes behind twelve writes the thread may not have committed yet.
+      const counts = await log.counts();
+      assert.equal(counts.queries, BATCH * batches);
+      assert.equal(log.dropped, 0);
+      assert.equal(log.writeErrors, 0);
+      const oneClient = await log.queries({ client: '10.1.0.1', limit: 10_000 });
+      assert.equal(oneClient.length, Math.ceil((BATCH * batches) / 7));
+      assert.ok(oneClient.every((q) => /^h\d+\.group-commit\.test$/.test(q.qname) && Number(q.qname.slice(1).split('.')[0]) % 7 === 0));
+    } finally {
+      await log.close();
+      clearInterval(keepAlive);
+    }
   });
 
   it('keeps the live data under maxSize by deleting the oldest queries first', () => {
