@@ -108,6 +108,34 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
     assert.equal((await dig('127.0.0.1', dw.port, ['-b', '127.0.0.11', 'evil.example', 'A'])).status, 'NXDOMAIN', 'other clients stay filtered');
   });
 
+  it('dnsward why --resolve checks the answer as the server does: a CNAME target, an answer address', async () => {
+    const conf = join(dir, 'why-resolve.yaml');
+    writeFileSync(conf, `listen: ["127.0.0.1:53"]\nupstreams: { servers: ["127.0.0.1:${origin.port}"] }\npolicy:\n  feeds: [{ name: test-rpz, category: malware, path: "${RPZ_FILE}", zone: rpz.test }]\n  groups: [{ name: everyone, feeds: [test-rpz] }]\n`);
+    const alias = await runCli(['why', 'alias.example', '--resolve', '--config', conf]);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.match(alias.stdout, /no policy rule matches the name/);
+    assert.match(alias.stdout, /alias\.example 300 CNAME www\.evil\.example/);
+    assert.match(alias.stdout, /answer: NXDOMAIN\n  because: CNAME target www\.evil\.example: malware rule "\*\.evil\.example CNAME \." \(\w+ match\), line 5 of feed test-rpz/);
+    const served = await dig('127.0.0.1', dw.port, ['alias.example', 'A']);
+    assert.equal(served.status, 'NXDOMAIN', 'the server does what why says');
+    assert.match(served.raw, /Policy: CNAME target www\.evil\.example: malware \(test-rpz serial 7\) rule "\*\.evil\.example CNAME \."/);
+
+    const address = await runCli(['why', 'www.ok.example', '--resolve', '--json', '--config', conf]);
+    const json = JSON.parse(address.stdout) as { decision: unknown; resolved: { rcode: string; answers: Array<{ type: string; data: string }>; match: { via: string; decision: { rule: string; action: string } } } };
+    assert.equal(json.decision, null);
+    assert.deepEqual(json.resolved.answers.map((a) => `${a.type} ${a.data}`), ['A 192.0.2.5']);
+    assert.equal(json.resolved.match.via, 'answer address 192.0.2.5: ');
+    assert.equal(json.resolved.match.decision.rule, '32.5.2.0.192.rpz-ip CNAME .');
+
+    const clean = await runCli(['why', 'ok.example', '--resolve', '--type', 'A', '--server', `127.0.0.1:${origin.port}`, '--config', conf]);
+    assert.match(clean.stdout, new RegExp(`127\\.0\\.0\\.1:${origin.port} answers NOERROR:\\n    ok\\.example 300 A 192\\.0\\.2\\.2\\n  the answer passes`));
+    const named = await runCli(['why', 'evil.example', '--resolve', '--config', conf]);
+    assert.match(named.stdout, /answer: NXDOMAIN[^]*not resolved: the policy answers before any upstream is asked/);
+    const usage = await runCli(['why', 'ok.example', '--type', 'A', '--config', conf]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--type and --server go with --resolve/);
+  });
+
   it('names the feed, its version and the rule in an Extended DNS Error', async () => {
     const r = await dig('127.0.0.1', dw.port, ['a.evil.example', 'A']);
     assert.equal(r.status, 'NXDOMAIN');

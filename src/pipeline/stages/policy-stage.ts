@@ -8,12 +8,12 @@
 import { decode as decodePacket, encode as encodePacket, type Packet } from 'dns-packet';
 import { cacheKey } from '../../cache/cache-key.js';
 import { clientSubnetAt } from '../../dns/client-subnet.js';
-import { nameLabels, nameToWire, presentName, skipName, wireKeyOf } from '../../dns/name.js';
+import { nameLabels, nameToWire, presentName } from '../../dns/name.js';
 import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
+import { matchAnswer } from '../../policy/answer-match.js';
 import type { PolicyDecision, PolicyEngine, PolicyGroup } from '../../policy/policy-engine.js';
 import { ipBytes } from '../../util/ip-bytes.js';
-import { ipv6Text } from '../../util/ip-text.js';
 import { ParseOutcome, parseInto, type ParsedQuery } from '../../dns/query-parser.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
@@ -31,6 +31,7 @@ export class PolicyStage implements Stage {
   private readonly byCategory = new Map<string, number>();
   private ipv4: Uint8Array;
   private ipv6: Uint8Array;
+  private readonly groupOfQuery = (ctx: QueryContext) => this.groupOf(ctx);
 
   constructor(public engine: PolicyEngine, sinkhole: { ipv4: string; ipv6: string }, private readonly onDecision: PolicySink, private readonly onError: (error: unknown) => void) {
     this.ipv4 = ipBytes(sinkhole.ipv4) ?? new Uint8Array(4);
@@ -110,37 +111,8 @@ export class PolicyStage implements Stage {
     if (ctx.rewrite !== null) return this.finishRewrite(ctx);
     if (!this.engine.active || ctx.answer === null || (ctx.responseType !== ResponseType.ANSWERED && ctx.responseType !== ResponseType.CACHED && ctx.responseType !== ResponseType.STALE)) return;
     try {
-      const answer = ctx.answer;
-      const ancount = (answer[6] << 8) | answer[7];
-      if (ancount === 0) return;
-      let pos = skipName(answer, HEADER_LENGTH, answer.length);
-      if (pos < 0) return;
-      pos += 4;
-      const checkAddresses = this.engine.hasIpRules;
-      // The client's group, looked up (once) only when an answer has something to check.
-      let group: PolicyGroup | undefined;
-      let grouped = false;
-      for (let i = 0; i < ancount && pos < answer.length; i++) {
-        const rdataAt = skipName(answer, pos, answer.length);
-        if (rdataAt < 0 || rdataAt + 10 > answer.length) return;
-        const type = (answer[rdataAt] << 8) | answer[rdataAt + 1];
-        const rdlength = (answer[rdataAt + 8] << 8) | answer[rdataAt + 9];
-        if ((type === 1 && rdlength === 4) || (type === 28 && rdlength === 16)) {
-          if (checkAddresses) {
-            const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
-            if (!grouped) { group = this.groupOf(ctx); grouped = true; }
-            const d = this.engine.decideAddress(address, ctx.request, HEADER_LENGTH, group);
-            if (d !== null) return this.blockAnswer(ctx, d, `answer address ${type === 1 ? Array.from(address).join('.') : ipv6Text(address, 0)}: `);
-          }
-        } else if (type === 5) {
-          // The target may be compressed: copied out as one contiguous wire name to be hashed.
-          const labels = nameLabels(answer, rdataAt + 10);
-          if (!grouped) { group = this.groupOf(ctx); grouped = true; }
-          const d = this.engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
-          if (d !== null) return this.blockAnswer(ctx, d, `CNAME target ${presentName(labels)}: `);
-        }
-        pos = rdataAt + 10 + rdlength;
-      }
+      const m = matchAnswer(this.engine, ctx.answer, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
+      if (m !== null) this.blockAnswer(ctx, m.decision, m.via);
     } catch (error) {
       this.errors++;
       this.onError(error);
