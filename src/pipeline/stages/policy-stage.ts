@@ -81,10 +81,29 @@ export class PolicyStage implements Stage {
     return true;
   }
 
-  /** Puts the client's question back and answers it: the redirect's CNAME, then the target's answer. */
+  /**
+   * Puts the client's question back and answers it: the redirect's CNAME, then the target's
+   * answer. The target's answer is checked as any answer is (its addresses against rpz-ip rules,
+   * its own CNAMEs), and a match replaces it, as unbound does; the redirect itself is the
+   * operator's, and its target name is not checked again (unbound does not either).
+   */
   private finishRewrite(ctx: QueryContext): void {
     const r = ctx.rewrite!;
     ctx.rewrite = null;
+    let ede = r.ede;
+    let reason = r.reason;
+    if (this.isCheckedAnswer(ctx)) {
+      try {
+        const m = matchAnswer(this.engine, ctx.answer!, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
+        if (m !== null && this.blockAnswer(ctx, m.decision, m.via)) {
+          reason = ctx.reason;
+          ede = edeFor(m.decision, reason);
+        }
+      } catch (error) {
+        this.errors++;
+        this.onError(error);
+      }
+    }
     const target = ctx.answer;
     ctx.request = r.request;
     Object.assign(ctx.query, r.query);
@@ -97,9 +116,9 @@ export class PolicyStage implements Stage {
     }
     const name = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     const cname = { name, type: 'CNAME', class: 'IN', ttl: r.cname.ttl, data: r.cname.target };
-    ctx.answer = policyAnswer(ctx.query, name, [cname, ...(inner?.answers ?? [])], inner?.authorities ?? [], inner?.flags ?? 0x8180, r.ede);
+    ctx.answer = policyAnswer(ctx.query, name, [cname, ...(inner?.answers ?? [])], inner?.authorities ?? [], inner?.flags ?? 0x8180, ede);
     ctx.responseType = ResponseType.BLOCKED;
-    ctx.reason = r.reason;
+    ctx.reason = reason;
   }
 
   /**
@@ -109,14 +128,19 @@ export class PolicyStage implements Stage {
    */
   onResponse(ctx: QueryContext): void {
     if (ctx.rewrite !== null) return this.finishRewrite(ctx);
-    if (!this.engine.active || ctx.answer === null || (ctx.responseType !== ResponseType.ANSWERED && ctx.responseType !== ResponseType.CACHED && ctx.responseType !== ResponseType.STALE)) return;
+    if (!this.isCheckedAnswer(ctx)) return;
     try {
-      const m = matchAnswer(this.engine, ctx.answer, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
+      const m = matchAnswer(this.engine, ctx.answer!, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
       if (m !== null) this.blockAnswer(ctx, m.decision, m.via);
     } catch (error) {
       this.errors++;
       this.onError(error);
     }
+  }
+
+  /** An answer from an upstream, the cache or stale: what the response policy looks at. */
+  private isCheckedAnswer(ctx: QueryContext): boolean {
+    return this.engine.active && ctx.answer !== null && (ctx.responseType === ResponseType.ANSWERED || ctx.responseType === ResponseType.CACHED || ctx.responseType === ResponseType.STALE);
   }
 
   /**
@@ -135,13 +159,14 @@ export class PolicyStage implements Stage {
     return this.engine.groupOf(client, ctx.sink.listenerKey);
   }
 
-  /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses), unless the group only monitors. */
-  private blockAnswer(ctx: QueryContext, d: PolicyDecision, via: string): void {
+  /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses), unless the group only monitors; says whether it did. */
+  private blockAnswer(ctx: QueryContext, d: PolicyDecision, via: string): boolean {
     const text = this.record(ctx, d, via);
-    if (!d.enforced) return;
+    if (!d.enforced) return false;
     // DROP has no meaning once an answer exists: NXDOMAIN stands in for it.
     ctx.answer = d.action === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : this.blockReply(ctx, d, text);
     ctx.responseType = ResponseType.BLOCKED;
+    return true;
   }
 
   /** Counts, traces and reports a decision (enforced or only monitored); returns its explanation, the EDE text. */
