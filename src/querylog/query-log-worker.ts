@@ -46,6 +46,8 @@ function reply(m: WorkerReply): void {
 let pending: Array<WorkerRequest & { op: 'write' }> = [];
 
 function commitPending(): void {
+  // A search may have committed them already.
+  if (pending.length === 0) return;
   const writes = pending;
   pending = [];
   const queries: QueryRecord[] = [];

@@ -138,6 +138,18 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await context.close();
   });
 
+  it('jumps to the domain search with "/", its field focused, and finds the tunnel\'s domain', async () => {
+    await page.goto(`${base}/#/overview`);
+    await page.waitForSelector('#stat-qps');
+    await page.keyboard.press('/');
+    await page.waitForSelector('#domain-search');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'domain-search', 'the search field has the focus');
+    await page.keyboard.type(ZONE);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`h2:has-text("Domains matching “${ZONE}”")`);
+    await page.waitForSelector(`a.mono:has-text("${ZONE}")`);
+  });
+
   it('switches to the dark theme', async () => {
     await page.goto(`${base}/#/overview`);
     await page.waitForSelector('#stat-qps');

@@ -176,6 +176,8 @@ async function route(): Promise<void> {
   overview = nextOverview;
   threats = nextThreats;
   clear(main, view);
+  // Focus moves to the page (or the field it asks for), so keyboard and screen-reader users land on it.
+  (view.querySelector<HTMLElement>('[autofocus]') ?? main).focus({ preventScroll: true });
 }
 
 // Keyboard: "/" jumps to the domain search, "g" then a letter goes to a page.
@@ -194,7 +196,5 @@ document.addEventListener('keydown', (ev) => {
   }
 });
 
-window.addEventListener('hashchange', () => {
-  void route().then(() => main.focus({ preventScroll: true }));
-});
+window.addEventListener('hashchange', () => void route());
 void route();

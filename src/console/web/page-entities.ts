@@ -7,7 +7,7 @@ const queryRows = (rows: QueryRow[]) => rows.map((q) => [time(q.t), h('a', { hre
 const eventRows = (rows: SecurityEvent[]) => rows.map((e) => [time(Date.parse(e.time)), e.type, e.incident ? h('a', { href: `#/threat/${encodeURIComponent(e.incident)}` }, e.incident) : '–', e.reasons[0] ?? '']);
 
 export async function domainsPage(root: HTMLElement, q: string): Promise<void> {
-  const input = h('input', { type: 'search', id: 'domain-search', value: q, placeholder: 'domain or client IP', 'aria-label': 'search domains, or a client IP' });
+  const input = h('input', { type: 'search', id: 'domain-search', value: q, placeholder: 'domain or client IP', 'aria-label': 'search domains, or a client IP', autofocus: true });
   const form = h('form', { class: 'inline', role: 'search', onsubmit: (ev: Event) => {
     ev.preventDefault();
     const v = input.value.trim();
@@ -22,7 +22,6 @@ export async function domainsPage(root: HTMLElement, q: string): Promise<void> {
       h('a', { href: `#/domain/${encodeURIComponent(d.domain)}`, class: 'mono' }, d.domain), num(d.queries), num(d.clients), ago(d.lastSeen * 1000), bytes(d.leakedBytes), d.blocked ? h('span', { class: 'chip block' }, 'blocked') : '',
     ]), h('div', {}, h('strong', {}, 'No domain seen yet.'), 'Domains appear once clients query them through dnsward.')),
   );
-  input.focus();
 }
 
 export async function domainPage(root: HTMLElement, name: string): Promise<void> {
