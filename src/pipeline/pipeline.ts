@@ -58,6 +58,12 @@ export class Pipeline implements PipelineControl {
       } catch (error) {
         this.onStageError(stage.name, error);
       }
+      if (ctx.resumeAfterResponse) {
+        ctx.resumeAfterResponse = false;
+        ctx.stageIndex = i + 1;
+        this.next(ctx);
+        return;
+      }
     }
     // The reply step: a UDP answer larger than the client's payload goes back truncated.
     const full = ctx.answer;

@@ -77,6 +77,11 @@ export class QueryContext {
    * answer leaves, with what the stage needs to finish the answer.
    */
   rewrite: QuestionRewrite | null = null;
+  /**
+   * Set by a stage's onResponse that rewrote the question (a redirect found in the answer): the
+   * answer is not sent; the query goes on from the stage after that one, for the new question.
+   */
+  resumeAfterResponse = false;
   /** The EDNS Client Subnet a trusted downstream resolver sent, when policy grouped the query by it. */
   clientSubnet: string | null = null;
 

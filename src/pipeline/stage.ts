@@ -4,7 +4,8 @@ import type { QueryContext } from './query-context.js';
  * The contract every stage keeps. `onQuery` either settles the query (`pipeline.respond` or
  * `pipeline.drop`) or passes it on with `pipeline.next`, now or later (the upstream stage
  * answers asynchronously). `onResponse` sees the answer on its way back out, innermost stage
- * first, before it is sent.
+ * first, before it is sent; having rewritten the question, it may set `ctx.resumeAfterResponse`
+ * to send the query on from the next stage instead (an RPZ redirect found in the answer).
  */
 export interface Stage {
   readonly name: string;

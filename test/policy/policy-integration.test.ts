@@ -42,9 +42,10 @@ redirect.example    CNAME ok.example.
 *.redirect.example  CNAME walled.example.
 badredirect.example CNAME www.evil.example.
 ipredirect.example  CNAME www.ok.example.
+32.77.2.0.192.rpz-ip CNAME ok.example.
 `);
 const ORIGIN_RECORDS = ['fine.evil.example.', 'ok.example.', 'evil.example.', 'garden.example.', 'www.ok.example.', 'x.garden.example.', 'adult.example.', 'ads.example.', 'www.adult.example.', 'walled.example.'].map((n, i) => `${n} 300 IN A 192.0.2.${i + 1}`)
-  .concat(['alias.example. 300 IN CNAME www.evil.example.', 'www.evil.example. 300 IN A 192.0.2.66']);
+  .concat(['cdn.example. 300 IN A 192.0.2.77', 'alias.example. 300 IN CNAME www.evil.example.', 'www.evil.example. 300 IN A 192.0.2.66']);
 
 async function ask(port: number, name: string, type: string): Promise<{ rcode: string; answers: string[] } | null> {
   const query = encode({ type: 'query', id: 4242, flags: 0x0100, questions: [{ name, type: type as 'A', class: 'IN' }] });
@@ -72,8 +73,8 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
     await origin?.stop();
   });
 
-  it('answers every probe name and type as unbound does (NXDOMAIN, NODATA, PASSTHRU, DROP, local data, CNAME redirects followed to their target (whose answer addresses rpz-ip rules still block), rpz-ip local data, wildcards, no match)', async () => {
-    const names = ['ads.example', 'www.adult.example', 'evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example', 'redirect.example', 'x.redirect.example', 'badredirect.example', 'ipredirect.example', 'adult.example'];
+  it('answers every probe name and type as unbound does (NXDOMAIN, NODATA, PASSTHRU, DROP, local data, CNAME redirects followed to their target (whose answer addresses rpz-ip rules still block), rpz-ip local data (a CNAME followed too), wildcards, no match)', async () => {
+    const names = ['ads.example', 'www.adult.example', 'evil.example', 'a.evil.example', 'deep.a.evil.example', 'fine.evil.example', 'x.fine.evil.example', 'nodata.example', 'y.nodata.example', 'garden.example', 'x.garden.example', 'ok.example', 'www.ok.example', 'drop.example', 'notevil.example', 'example', 'absent.example', 'redirect.example', 'x.redirect.example', 'badredirect.example', 'ipredirect.example', 'cdn.example', 'adult.example'];
     const differences: string[] = [];
     let compared = 0;
     for (const name of names) {

@@ -95,9 +95,14 @@ export class PolicyStage implements Stage {
     if (this.isCheckedAnswer(ctx)) {
       try {
         const m = matchAnswer(this.engine, ctx.answer!, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
-        if (m !== null && this.blockAnswer(ctx, m.decision, m.via)) {
-          reason = ctx.reason;
-          ede = edeFor(m.decision, reason);
+        if (m !== null) {
+          const text = this.record(ctx, m.decision, m.via);
+          if (m.decision.enforced) {
+            // A second redirect is not followed: its local data is answered as it stands.
+            this.replaceAnswer(ctx, m.decision, text);
+            reason = text;
+            ede = edeFor(m.decision, text);
+          }
         }
       } catch (error) {
         this.errors++;
@@ -131,7 +136,17 @@ export class PolicyStage implements Stage {
     if (!this.isCheckedAnswer(ctx)) return;
     try {
       const m = matchAnswer(this.engine, ctx.answer!, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
-      if (m !== null) this.blockAnswer(ctx, m.decision, m.via);
+      if (m === null) return;
+      const d = m.decision;
+      const text = this.record(ctx, d, m.via);
+      if (!d.enforced) return;
+      // Local data that is a CNAME (rpz-ip 'CNAME name.') is followed as for a name trigger,
+      // from here: the answer is dropped and the query goes on for the target (as unbound does).
+      if (d.action === 'local-data' && this.followCname(ctx, d, text)) {
+        ctx.resumeAfterResponse = true;
+        return;
+      }
+      this.replaceAnswer(ctx, d, text);
     } catch (error) {
       this.errors++;
       this.onError(error);
@@ -159,14 +174,11 @@ export class PolicyStage implements Stage {
     return this.engine.groupOf(client, ctx.sink.listenerKey);
   }
 
-  /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses), unless the group only monitors; says whether it did. */
-  private blockAnswer(ctx: QueryContext, d: PolicyDecision, via: string): boolean {
-    const text = this.record(ctx, d, via);
-    if (!d.enforced) return false;
+  /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses) with the block answer. */
+  private replaceAnswer(ctx: QueryContext, d: PolicyDecision, text: string): void {
     // DROP has no meaning once an answer exists: NXDOMAIN stands in for it.
     ctx.answer = d.action === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : this.blockReply(ctx, d, text);
     ctx.responseType = ResponseType.BLOCKED;
-    return true;
   }
 
   /** Counts, traces and reports a decision (enforced or only monitored); returns its explanation, the EDE text. */
