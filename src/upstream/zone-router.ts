@@ -7,28 +7,29 @@ import { keyNameLength } from '../cache/cache-key.js';
 import { nameToWire } from '../dns/name.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
-interface ZoneRoute {
+interface ZoneRoute<P> {
   zone: string;
   /** The zone's lower-cased wire form, as a latin1 string. */
   wire: string;
-  pool: UpstreamPool;
+  pool: P;
 }
 
-export class ZoneRouter {
-  private readonly routes: ZoneRoute[];
+/** Routes to upstream pools in the server; `dnsward why --resolve` routes to single servers with it. */
+export class ZoneRouter<P = UpstreamPool> {
+  private readonly routes: ZoneRoute<P>[];
 
-  constructor(readonly defaultPool: UpstreamPool, zones: { zone: string; pool: UpstreamPool }[]) {
+  constructor(readonly defaultPool: P, zones: { zone: string; pool: P }[]) {
     this.routes = zones
       .map((z) => ({ zone: z.zone, wire: nameToWire(z.zone.toLowerCase()).toString('latin1'), pool: z.pool }))
       .sort((a, b) => b.wire.length - a.wire.length);
   }
 
-  get pools(): UpstreamPool[] {
+  get pools(): P[] {
     return [this.defaultPool, ...this.routes.map((r) => r.pool)];
   }
 
   /** `questionKey` starts with the lower-cased wire qname (see cache-key.ts). */
-  poolFor(questionKey: string): UpstreamPool {
+  poolFor(questionKey: string): P {
     if (this.routes.length === 0) return this.defaultPool;
     const nameLength = keyNameLength(questionKey);
     for (const route of this.routes) {

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode, encode, type Answer } from 'dns-packet';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import { dig, udpExchange } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -113,11 +114,12 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
 
   it('dnsward why --resolve checks the answer as the server does: a CNAME target, an answer address', async () => {
     const conf = join(dir, 'why-resolve.yaml');
-    writeFileSync(conf, `listen: ["127.0.0.1:53"]\nupstreams: { servers: ["127.0.0.1:${origin.port}"] }\npolicy:\n  feeds: [{ name: test-rpz, category: malware, path: "${RPZ_FILE}", zone: rpz.test }]\n  groups: [{ name: everyone, feeds: [test-rpz] }]\n`);
+    // The default upstream answers nothing: the names under "example" must go to the forward zone's server, as dnsward routes them.
+    writeFileSync(conf, `listen: ["127.0.0.1:53"]\nupstreams: { servers: ["127.0.0.1:${await freePort()}"] }\nforwardZones: [{ zone: example, servers: ["127.0.0.1:${origin.port}"] }]\npolicy:\n  feeds: [{ name: test-rpz, category: malware, path: "${RPZ_FILE}", zone: rpz.test }]\n  groups: [{ name: everyone, feeds: [test-rpz] }]\n`);
     const alias = await runCli(['why', 'alias.example', '--resolve', '--config', conf]);
     assert.equal(alias.code, 0, alias.stderr);
     assert.match(alias.stdout, /no policy rule matches the name/);
-    assert.match(alias.stdout, /alias\.example 300 CNAME www\.evil\.example/);
+    assert.match(alias.stdout, new RegExp(`127\\.0\\.0\\.1:${origin.port} answers NOERROR:\\n    alias\\.example 300 CNAME www\\.evil\\.example`));
     assert.match(alias.stdout, /answer: NXDOMAIN\n  because: CNAME target www\.evil\.example: malware rule "\*\.evil\.example CNAME \." \(\w+ match\), line 5 of feed test-rpz/);
     const served = await dig('127.0.0.1', dw.port, ['alias.example', 'A']);
     assert.equal(served.status, 'NXDOMAIN', 'the server does what why says');

@@ -17,6 +17,7 @@ import { matchAnswer } from '../../policy/answer-match.js';
 import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
 import { type PolicyDecision, PolicyEngine, type PolicyGroup } from '../../policy/policy-engine.js';
 import { findListener, formatHostPort, type HostPort, parseHostPort } from '../../util/address.js';
+import { ZoneRouter } from '../../upstream/zone-router.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { normalName } from '../../policy/policy-rule.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
@@ -109,14 +110,10 @@ interface Resolved {
   match: { via: string; decision: PolicyDecision } | null;
 }
 
-/** The upstream dnsward would ask for NAME: the longest forward zone's first server, else the first upstream. */
+/** The upstream dnsward would ask for NAME: the server's own zone routing, to the first server of each pool. */
 function upstreamFor(config: Config, name: string): { address: HostPort; protocol: 'udp' | 'tcp' } {
-  const lower = name.toLowerCase();
-  const zones = config.forwardZones
-    .map((z) => ({ zone: z.zone.toLowerCase().replace(/\.$/, ''), server: z.servers[0] }))
-    .filter((z) => lower === z.zone || lower.endsWith(`.${z.zone}`))
-    .sort((a, b) => b.zone.length - a.zone.length);
-  return zones[0]?.server ?? config.upstreams.servers[0];
+  const router = new ZoneRouter(config.upstreams.servers[0], config.forwardZones.map((z) => ({ zone: z.zone, pool: z.servers[0] })));
+  return router.poolFor(nameToWire(name.toLowerCase()).toString('latin1'));
 }
 
 async function resolveAndMatch(engine: PolicyEngine, group: PolicyGroup | undefined, config: Config, name: string, qtype: number, server: HostPort | undefined): Promise<Resolved> {
