@@ -1,14 +1,47 @@
-/** The running instance's PID, kept in its data directory so `dnsward reload` can find it. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * The running instance's PID, kept in its data directory so `dnsward reload` can find it. The
+ * PID file is also the data directory's lock: it is created exclusively (O_EXCL), so a second
+ * `dnsward serve` on the same directory stops at start instead of taking over the control
+ * socket and PID file of the first (and deleting both when it exits). A file left by a process
+ * that is gone (kill -9, power loss) is stale and taken over.
+ */
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir } from '../util/private-files.js';
+
+export class DataDirInUseError extends Error {}
 
 export function pidFilePath(dataDir: string): string {
   return join(dataDir, 'dnsward.pid');
 }
 
+/** Claims `dataDir` for this process; throws DataDirInUseError when a live dnsward holds it. */
 export function writePidFile(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(pidFilePath(dataDir), `${process.pid}\n`);
+  ensurePrivateDir(dataDir);
+  const path = pidFilePath(dataDir);
+  // Two tries: the second after removing a stale file. Two processes that both found the same
+  // stale file both remove it, and the exclusive create lets only one of them win.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = runningPid(dataDir);
+      if (typeof holder === 'number' && holder !== process.pid) {
+        throw new DataDirInUseError(`data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`);
+      }
+      if (attempt === 0) rmSync(path, { force: true });
+      continue;
+    }
+    try {
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  throw new DataDirInUseError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
 }
 
 export function removePidFile(dataDir: string): void {
@@ -28,10 +61,21 @@ export function runningPid(dataDir: string): number | string {
   } catch {
     return `no dnsward is running with data directory ${dataDir} (no ${pidFilePath(dataDir)})`;
   }
+  if (!Number.isInteger(pid) || pid <= 0) return `${pidFilePath(dataDir)} does not hold a process id`;
   try {
     process.kill(pid, 0);
-  } catch {
-    return `the dnsward recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not running`;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user; it is alive all the same.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return `the dnsward recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not running`;
   }
+  // After a reboot the number may belong to another program: on Linux, a process whose command
+  // line is not dnsward's does not hold the directory.
+  let cmdline: string | undefined;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // no /proc (not Linux): trust the number
+  }
+  if (cmdline !== undefined && !/dnsward|cli\/main\.js/.test(cmdline)) return `the process recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not dnsward`;
   return pid;
 }

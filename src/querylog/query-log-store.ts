@@ -10,6 +10,7 @@
  * near maxSize.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '../util/private-files.js';
 import type { SecurityEvent } from '../events/security-event.js';
 
 export interface QueryRecord {
@@ -75,6 +76,7 @@ export class QueryLogStore {
   private readonly insertEvent: Database.Statement | null;
 
   constructor(readonly path: string, readonly readonly_ = false) {
+    if (!readonly_) ensurePrivateFile(path);
     this.db = new Database(path, readonly_ ? { readonly: true, fileMustExist: true } : {});
     if (!readonly_) {
       this.db.pragma('journal_mode = WAL');

@@ -31,7 +31,7 @@ import { PolicyEngine, type PolicyDecision } from '../policy/policy-engine.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
 import { packageVersion } from '../util/package-version.js';
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir } from '../util/private-files.js';
 import type { ControlRequest } from '../control/control-protocol.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { labelsFromText } from '../guard/name-text.js';
@@ -205,7 +205,7 @@ export class DnswardServer {
 
   /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
   private openGuardStore(): void {
-    mkdirSync(this.config.dataDir, { recursive: true });
+    ensurePrivateDir(this.config.dataDir);
     this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) => this.log.error({ err }, 'guard store error'));
     try {
       const saved = this.guardStore.load(this.snapshotName);

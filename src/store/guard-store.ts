@@ -9,6 +9,7 @@
  * the audit table keeps its newest MAX_AUDIT rows.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '../util/private-files.js';
 import { Worker } from 'node:worker_threads';
 import type { SnapshotParts } from '../guard/guard-snapshot.js';
 
@@ -23,6 +24,7 @@ export interface AuditEntry {
 }
 
 export function openStore(path: string): Database.Database {
+  ensurePrivateFile(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

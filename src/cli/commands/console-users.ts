@@ -2,16 +2,16 @@
  * `dnsward user` and `dnsward token`: console users and API tokens, written straight into
  * `<dataDir>/dnsward.db` (a running dnsward sees them at the next login or request).
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROLES, type Role, UserError, UserStore } from '../../console/auth/user-store.js';
+import { ensurePrivateDir } from '../../util/private-files.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 
 const DEFAULT_DATA_DIR = './var';
 
 function openUsers(dataDir: string): UserStore {
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   return new UserStore(join(dataDir, 'dnsward.db'));
 }
 

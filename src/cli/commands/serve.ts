@@ -82,10 +82,17 @@ SIGUSR1 logs a counters snapshot.`,
 };
 
 async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string): Promise<number> {
-  const server = new DnswardServer(config, log);
-  await server.start();
   const standalone = cluster.isPrimary;
+  // The data directory is claimed before anything in it is opened.
   if (standalone) writePidFile(config.dataDir);
+  const server = new DnswardServer(config, log);
+  try {
+    await server.start();
+  } catch (err) {
+    // The process exits with the error; the next start must not find the directory claimed.
+    if (standalone) removePidFile(config.dataDir);
+    throw err;
+  }
   // The operator's control socket; with workers, each has its own guard and no socket yet.
   const control = standalone ? new ControlServer(config.dataDir, server, log) : null;
   await control?.start();

@@ -5,6 +5,7 @@
  * from DNSWARD_ADMIN_PASSWORD when no user exists yet.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '../../util/private-files.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './password.js';
 
@@ -30,6 +31,7 @@ export class UserStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
+    ensurePrivateFile(path);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');

@@ -28,7 +28,7 @@ export class JsonlFileSink implements EventSink {
     const tooOld = this.maxAgeMs !== null && this.now() - this.startedAt >= this.maxAgeMs;
     if (this.size > 0 && (this.size + text.length > this.maxBytes || tooOld)) this.rotate();
     this.size += Buffer.byteLength(text);
-    await appendFile(this.path, text);
+    await appendFile(this.path, text, { mode: 0o600 });
     this.written += events.length;
   }
 

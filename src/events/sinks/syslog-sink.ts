@@ -3,6 +3,9 @@
  * severity from the event) carrying CEF or JSON, over TCP with octet-counting framing (RFC 6587)
  * or TLS (RFC 5425, certificate verified against the configured CA), or over UDP. A collector that is down does not slow anything: frames wait in a bounded buffer,
  * the oldest dropped and counted when it is full, and the connection is retried with backoff.
+ * A collector that is connected but reads slowly, or not at all, is the same case: no more
+ * than SOCKET_QUEUE_BYTES wait in the socket's own write queue; the rest waits in the bounded
+ * buffer until the socket drains.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIP, type Socket } from 'node:net';
@@ -33,6 +36,8 @@ export interface SyslogOptions {
 }
 
 const FACILITY_AUTHPRIV = 10;
+/** Bytes handed to a connected socket and not yet taken by the kernel (Node's write queue). */
+export const SOCKET_QUEUE_BYTES = 256 * 1024;
 const HOST = hostname();
 
 /** Syslog severity (0 emergency … 7 debug) from a CEF-style 1–10 severity. */
@@ -86,6 +91,11 @@ export class SyslogSink implements EventSink {
     return { name: this.name, sent: this.sent, dropped: this.dropped, buffered: this.buffer.length, connected: this.o.protocol === 'udp' ? undefined : this.connected, lastError: this.lastError || undefined };
   }
 
+  /** Bytes waiting in the connected socket's write queue (at most SOCKET_QUEUE_BYTES plus one frame). */
+  get socketQueueBytes(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -97,10 +107,11 @@ export class SyslogSink implements EventSink {
   private flush(): void {
     if (this.closed) return;
     if (!this.connected) return this.ensureConnection();
-    const frames = this.buffer;
-    this.buffer = [];
-    for (const frame of frames) this.socket!.write(frame);
-    this.sent += frames.length;
+    const socket = this.socket!;
+    let n = 0;
+    while (n < this.buffer.length && socket.writableLength < SOCKET_QUEUE_BYTES) socket.write(this.buffer[n++]);
+    if (n > 0) this.buffer = n === this.buffer.length ? [] : this.buffer.slice(n);
+    this.sent += n;
   }
 
   private ensureConnection(): void {
@@ -118,6 +129,7 @@ export class SyslogSink implements EventSink {
       this.retryMs = 500;
       this.flush();
     });
+    socket.on('drain', () => this.flush());
     socket.on('error', (err) => {
       this.lastError = err.message;
       socket.destroy();
