@@ -1,0 +1,75 @@
+/**
+ * File descriptors, shared out before they run short. Every listener has a connection cap; the
+ * sum of the caps must fit in the process's descriptor limit, or an attacker holding idle
+ * management connections takes the descriptors DNS needs for its upstream sockets (a failed
+ * socket() then). DNS comes first: the sockets it must have (listeners, upstream sockets, a
+ * reserve for databases, workers and feed downloads) are counted first, then DNS TCP
+ * connections, and the management listeners (console, metrics, control) get what is left, so
+ * they refuse connections before DNS loses a descriptor.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface DescriptorDemand {
+  /** Sockets DNS always holds: UDP and TCP listeners, upstream UDP sockets (and as many retiring), upstream TCP connections. */
+  dnsFixed: number;
+  /** The DNS TCP listeners' connection cap, summed over listeners. */
+  dnsTcp: number;
+  /** Connection caps of the management listeners, by name. */
+  management: Record<string, number>;
+}
+
+export interface DescriptorBudget {
+  limit: number;
+  dnsTcp: number;
+  management: Record<string, number>;
+  /** What had to shrink, for the start-up log; empty when every cap fits. */
+  reduced: string[];
+}
+
+/** Descriptors kept for SQLite files, worker threads, feed downloads, logs and the unforeseen. */
+export const RESERVE = 64;
+/** No management listener is cut below this: an operator can still get in. */
+export const MANAGEMENT_FLOOR = 4;
+/** Nor DNS TCP below this. */
+export const DNS_TCP_FLOOR = 16;
+
+/** The soft RLIMIT_NOFILE, from /proc (Linux); null where it cannot be read. */
+export function openFileLimit(): number | null {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line === null) return null;
+    return line[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(line[1]);
+  } catch {
+    return null;
+  }
+}
+
+export function budgetDescriptors(limit: number, demand: DescriptorDemand): DescriptorBudget {
+  const reduced: string[] = [];
+  const management = { ...demand.management };
+  const names = Object.keys(management);
+  const managementTotal = () => names.reduce((n, k) => n + management[k], 0);
+  let dnsTcp = demand.dnsTcp;
+  let free = limit - RESERVE - demand.dnsFixed;
+  // Management first gives way, down to its floor, each listener in proportion to its cap.
+  const floorTotal = names.length * MANAGEMENT_FLOOR;
+  if (dnsTcp + managementTotal() > free) {
+    // Each keeps its floor; what room is left above the floors is shared in proportion to the caps.
+    const above = Math.max(0, free - dnsTcp - floorTotal);
+    const wanted = managementTotal() - floorTotal;
+    for (const k of names) {
+      const cap = MANAGEMENT_FLOOR + Math.floor(((management[k] - MANAGEMENT_FLOOR) * above) / wanted);
+      if (cap < management[k]) {
+        reduced.push(`${k} connections ${management[k]} -> ${cap}`);
+        management[k] = cap;
+      }
+    }
+  }
+  free -= managementTotal();
+  if (dnsTcp > free) {
+    const cap = Math.max(DNS_TCP_FLOOR, free);
+    reduced.push(`DNS TCP connections ${dnsTcp} -> ${cap}`);
+    dnsTcp = cap;
+  }
+  return { limit, dnsTcp, management, reduced };
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { budgetDescriptors, DNS_TCP_FLOOR, MANAGEMENT_FLOOR, openFileLimit, RESERVE } from '../../src/ops/descriptor-budget.js';
+
+describe('descriptor budget', () => {
+  const demand = { dnsFixed: 40, dnsTcp: 1000, management: { console: 64, metrics: 16, control: 16 } };
+
+  it('keeps every cap when the limit holds them all', () => {
+    const b = budgetDescriptors(20_000, demand);
+    assert.deepEqual(b, { limit: 20_000, dnsTcp: 1000, management: demand.management, reduced: [] });
+  });
+
+  it('cuts the management listeners before DNS TCP, and the sum fits the limit', () => {
+    const limit = RESERVE + demand.dnsFixed + demand.dnsTcp + 50;
+    const b = budgetDescriptors(limit, demand);
+    assert.equal(b.dnsTcp, 1000, 'DNS TCP keeps its cap');
+    const management = Object.values(b.management).reduce((a, c) => a + c, 0);
+    assert.ok(management <= 50, `management shrank to ${management}`);
+    assert.ok(b.management.console > b.management.metrics, 'in proportion to the caps asked for');
+    assert.ok(b.reduced.some((r) => r.startsWith('console connections 64 ->')));
+  });
+
+  it('cuts DNS TCP only once management is at its floor, and the whole fits the limit', () => {
+    const b = budgetDescriptors(1024, demand);
+    for (const cap of Object.values(b.management)) assert.equal(cap, MANAGEMENT_FLOOR);
+    const management = 3 * MANAGEMENT_FLOOR;
+    assert.equal(b.dnsTcp, 1024 - RESERVE - demand.dnsFixed - management);
+    assert.ok(b.reduced.some((r) => r.startsWith('DNS TCP connections 1000 ->')));
+  });
+
+  it('never goes below the floors, even when nothing fits', () => {
+    const b = budgetDescriptors(64, demand);
+    assert.equal(b.dnsTcp, DNS_TCP_FLOOR);
+    for (const cap of Object.values(b.management)) assert.equal(cap, MANAGEMENT_FLOOR);
+  });
+
+  it('reads this process\'s limit on Linux', () => {
+    const limit = openFileLimit();
+    assert.ok(limit === null || limit >= 64, `limit ${limit}`);
+  });
+});
