@@ -152,6 +152,7 @@ const SECONDS_PER_HOUR = 3600;
 const FIRST_BLOCK_SECONDS = SECONDS_PER_HOUR;
 const MAX_BLOCK_SECONDS = 7 * 24 * SECONDS_PER_HOUR;
 const MAX_BLOCKS = 100_000;
+const MAX_UNBLOCKS = 10_000;
 const MAX_SAMPLES = 5;
 const PRIOR_WEIGHT_NAMES = 20_000;
 const MAX_DOWNSTREAM_BYTES = 64;
@@ -193,6 +194,8 @@ export class TunnelGuard {
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0 };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
   quarantines: Array<Quarantine & { match: Cidr }> = [];
+  /** Operator unblocks (domain → the incident lifted, when), oldest first, for as long as that block could last. */
+  readonly unblocked = new Map<string, { incident: string; at: number }>();
   private scale: number;
   /** Next record ids (see pairKey). */
   nextDomainId = 0;
@@ -679,9 +682,26 @@ export class TunnelGuard {
     this.scale = SENSITIVITY_SCALE[sensitivity];
   }
 
-  /** Lifts a domain block (an operator decision, or the tests). */
-  unblock(domain: string): boolean {
-    return this.blocks.delete(domain);
+  /**
+   * Lifts a domain block (an operator decision, or the tests). With `at`, the lift is remembered
+   * (see `unblocked`) so a restore from a snapshot taken before it lifts that block again.
+   */
+  unblock(domain: string, at?: number): boolean {
+    const block = this.blocks.peek(domain);
+    if (block === undefined) return false;
+    this.blocks.delete(domain);
+    if (at !== undefined) this.noteUnblock(domain, block.incident, at);
+    return true;
+  }
+
+  /** Remembers an operator's unblock while the block it lifted could still be in force (bounded). */
+  noteUnblock(domain: string, incident: string, at: number): void {
+    this.unblocked.delete(domain);
+    this.unblocked.set(domain, { incident, at });
+    for (const [d, u] of this.unblocked) {
+      if (this.unblocked.size <= MAX_UNBLOCKS && u.at > at - MAX_BLOCK_SECONDS) break;
+      this.unblocked.delete(d);
+    }
   }
 
   activeBlocks(now: number): Array<{ domain: string } & DomainBlock> {
