@@ -290,7 +290,7 @@ export class DnswardServer {
       case 'blocks':
         return {
           mode: this.parts.guard.mode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
+          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
           allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
           quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
           audit: this.guardStore?.auditLog(20) ?? [],
@@ -299,25 +299,24 @@ export class DnswardServer {
         if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
         const overrides = this.guard.overrides;
-        const lifted = domain !== undefined && request.client === undefined ? this.guard.blocks.peek(domain) : undefined;
+        const lifted = domain !== undefined && request.client === undefined ? this.guard.blocksOn(domain) : [];
         this.guard.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now });
         result = { domain, client: request.client, until: now + request.seconds };
         audit('allow', domain ?? request.client!, result as object, () => {
           this.guard.overrides = overrides;
-          if (lifted !== undefined) this.guard.blocks.set(domain!, lifted);
+          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
         });
         break;
       }
       case 'unblock': {
         const domain = registered(request.domain);
-        const block = this.guard.blocks.peek(domain);
-        const unblocked = this.guard.unblocked.get(domain);
+        const lifted = this.guard.blocksOn(domain);
+        const unblocked = new Map(this.guard.unblocked);
         if (!this.guard.unblock(domain, now)) throw new Error(`${domain} is not blocked`);
-        result = { domain };
+        result = { domain, blocks: lifted.length };
         audit('unblock', domain, {}, () => {
-          this.guard.blocks.set(domain, block!);
-          if (unblocked === undefined) this.guard.unblocked.delete(domain);
-          else this.guard.unblocked.set(domain, unblocked);
+          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
+          this.guard.unblocked = unblocked;
         });
         break;
       }
@@ -427,9 +426,10 @@ export class DnswardServer {
     this.loggedIncidents.add(key);
     const qname = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     // A new domain block is kept at once (in the background), so even kill -9 does not lose it.
-    if (verdict.scope === 'domain') this.saveGuard(false);
+    if (verdict.scope === 'domain' || verdict.scope === 'client-domain') this.saveGuard(false);
     if (verdict.scope !== 'client') {
-      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' ? 'domain_blocked' : 'query_blocked';
+      // A client-scoped block is a domain block for one client: its first reason says so.
+      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' || verdict.scope === 'client-domain' ? 'domain_blocked' : 'query_blocked';
       const samples = verdict.stages.find((s) => s.name === 'decision')?.evidence.samples;
       this.events.publish(securityEvent({
         type,
