@@ -57,8 +57,8 @@ quarantines, and the latest operator changes. --json prints the raw reply.`,
     console.log(`Tunnel Guard mode: ${reply.mode}`);
     console.log(`\nBlocked domains (${reply.blocks.length}):`);
     for (const b of reply.blocks) {
-      const scope = b.scope === 'client' ? `for ${b.client} only` : 'for every client';
-      console.log(`  ${b.domain}  ${scope}, incident ${b.incident}, offence ${b.offenses}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
+      const scope = b.scope === 'client' ? `blocked for ${b.client} only` : 'blocked for every client';
+      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
       for (const r of b.reasons) console.log(`    why: ${r}`);
       for (const line of formatStages(b.stages)) console.log(line);
     }
