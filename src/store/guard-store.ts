@@ -240,8 +240,11 @@ export class GuardStore {
   }
 
   audit(entry: AuditEntry): void {
-    this.db.prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
-    this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
+    // IMMEDIATE, like saveOperator: a deferred write that waited for the writer thread fails.
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
+      this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
+    }).immediate();
   }
 
   auditLog(limit = 100): AuditEntry[] {
