@@ -23,11 +23,15 @@ export interface GuardSnapshot {
   learningSince?: number | null;
   seen: SeenState;
   seenPairs: SeenState;
+  /** Absent in snapshots from before domains counted their users. */
+  seenUsers?: SeenState;
   domains: Generations<object>;
   pairs: Array<[number, object]>[];
   nextIds: [number, number];
   clients: Generations<object>;
   blocks: Generations<DomainBlock>;
+  /** Client-scoped blocks; absent in snapshots from before they existed. */
+  clientBlocks?: Generations<DomainBlock>;
   counters: TunnelGuard['counters'];
   overrides: AllowOverride[];
   quarantines: Array<Omit<Quarantine, 'incident'>>;
@@ -69,6 +73,7 @@ function plainState(guard: TunnelGuard) {
     learningSince: guard.learningSince,
     nextIds: [guard.nextDomainId, guard.nextClientId] as [number, number],
     blocks: guard.blocks.generations(),
+    clientBlocks: guard.clientBlocks.generations(),
     counters: { ...guard.counters },
     overrides: guard.overrides.map(({ match: _match, ...o }) => o),
     quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
@@ -87,6 +92,7 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     ...plainState(guard),
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
+    seenUsers: seen(guard.seenUsers),
     domains: guard.domains.generations(),
     pairs: [guard.pairs.generations().old, guard.pairs.generations().young],
     clients: guard.clients.generations(),
@@ -120,6 +126,7 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   const seen = (state: SeenState) => ({ current: bytesOf(state.current), previous: bytesOf(state.previous), inserted: state.inserted });
   guard.seen.import(seen(s.seen));
   guard.seenPairs.import(seen(s.seenPairs));
+  if (s.seenUsers !== undefined) guard.seenUsers.import(seen(s.seenUsers));
   const revive = <V>(g: Generations<object>, make: () => V) => {
     const one = ([k, v]: [string, object]): [string, V] => [k, Object.assign(make() as object, v) as V];
     return { old: g.old.map(one), young: g.young.map(one) };
@@ -128,7 +135,13 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.pairs.restore({ old: s.pairs[0].map(([k, v]) => [k, Object.assign(newPair(0), v)]), young: s.pairs[1].map(([k, v]) => [k, Object.assign(newPair(0), v)]) });
   [guard.nextDomainId, guard.nextClientId] = s.nextIds;
   guard.clients.restore(revive(s.clients, () => newClient(0)));
-  guard.blocks.restore(s.blocks);
+  // Blocks saved before blocks had a scope were all for everyone.
+  const scoped = (g: Generations<DomainBlock>, scope: DomainBlock['scope']) => {
+    const one = ([k, b]: [string, DomainBlock]): [string, DomainBlock] => [k, { ...b, scope: b.scope ?? scope }];
+    return { old: g.old.map(one), young: g.young.map(one) };
+  };
+  guard.blocks.restore(scoped(s.blocks, 'domain'));
+  guard.clientBlocks.restore(scoped(s.clientBlocks ?? { old: [], young: [] }, 'client'));
   Object.assign(guard.counters, s.counters);
   guard.overrides = [];
   for (const o of s.overrides ?? []) guard.allow(o);
@@ -145,8 +158,12 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
 export interface SnapshotParts {
   meta: string;
   blobs: Record<string, Uint8Array>;
-  /** JSON, as bytes: joining megabytes of JSON text into one string stalls; concatenating buffers does not. */
-  tables: Record<'domains' | 'pairs' | 'clients', Uint8Array>;
+  /**
+   * JSON, as bytes: one blob (loaded from the store) or the chunks it is made of (a snapshot
+   * being saved). Joining 100 MB of chunks stalls the event loop for 0.1–0.4 s, so the writer
+   * thread joins them.
+   */
+  tables: Record<'domains' | 'pairs' | 'clients', Uint8Array | Uint8Array[]>;
 }
 
 /** Entries per step: about 0.3 ms of work between two turns of the event loop. */
@@ -170,6 +187,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
   const copy = (a: ArrayBufferView) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
   const seen = guard.seen.export();
   const seenPairs = guard.seenPairs.export();
+  const seenUsers = guard.seenUsers.export();
   const blobs = {
     counts: copy(guard.model.counts),
     rowTotals: copy(guard.model.rowTotals),
@@ -178,6 +196,8 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     seenPrevious: copy(seen.previous),
     seenPairsCurrent: copy(seenPairs.current),
     seenPairsPrevious: copy(seenPairs.previous),
+    seenUsersCurrent: copy(seenUsers.current),
+    seenUsersPrevious: copy(seenUsers.previous),
   };
   const meta = JSON.stringify({
     format: SNAPSHOT_FORMAT,
@@ -186,6 +206,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     ...plainState(guard),
     seenInserted: seen.inserted,
     seenPairsInserted: seenPairs.inserted,
+    seenUsersInserted: seenUsers.inserted,
   });
   yield;
   function* part<K, V>(entries: IterableIterator<[K, V]>, out: Buffer[]): Generator<void, void> {
@@ -205,13 +226,13 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     }
     if (chunk.length > 0) flush();
   }
-  function* table<K, V>(g: { old: IterableIterator<[K, V]>; young: IterableIterator<[K, V]> }): Generator<void, Uint8Array> {
+  function* table<K, V>(g: { old: IterableIterator<[K, V]>; young: IterableIterator<[K, V]> }): Generator<void, Uint8Array[]> {
     const out: Buffer[] = [Buffer.from('{"old":[')];
     yield* part(g.old, out);
     out.push(Buffer.from('],"young":['));
     yield* part(g.young, out);
     out.push(Buffer.from(']}'));
-    return Buffer.concat(out);
+    return out;
   }
   const domains = yield* table(guard.domains.generationIterators());
   const pairs = yield* table(guard.pairs.generationIterators());
@@ -221,17 +242,56 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
 
 /** Restores what snapshotGuardParts saved (see restoreGuard for the guarantees and errors). */
 export function restoreGuardParts(guard: TunnelGuard, parts: SnapshotParts): void {
-  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number };
+  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number; seenUsersInserted?: number };
   const b = parts.blobs;
-  const text = (t: Uint8Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8');
+  const text = (t: Uint8Array | Uint8Array[]) => (Array.isArray(t) ? Buffer.concat(t) : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8');
   const pairs = JSON.parse(text(parts.tables.pairs)) as Generations<object> & { old: Array<[number, object]>; young: Array<[number, object]> };
   restoreGuard(guard, {
     ...(m as unknown as GuardSnapshot),
     model: { counts: b.counts, rowTotals: b.rowTotals, costs: b.costs, observed: m.observed },
     seen: { current: b.seenCurrent, previous: b.seenPrevious, inserted: m.seenInserted },
     seenPairs: { current: b.seenPairsCurrent, previous: b.seenPairsPrevious, inserted: m.seenPairsInserted },
+    seenUsers: b.seenUsersCurrent === undefined ? undefined : { current: b.seenUsersCurrent, previous: b.seenUsersPrevious, inserted: m.seenUsersInserted ?? 0 },
     domains: JSON.parse(text(parts.tables.domains)) as Generations<object>,
     clients: JSON.parse(text(parts.tables.clients)) as Generations<object>,
     pairs: [pairs.old, pairs.young],
   });
+}
+
+/**
+ * The operator's decisions, kept apart from the snapshot in a small row of their own so that an
+ * allow, an unblock or a quarantine is durable at once without serialising what was learned.
+ * Applied over a restored snapshot, they win: they are always at least as new as it.
+ */
+export interface OperatorState {
+  overrides: AllowOverride[];
+  quarantines: Array<Omit<Quarantine, 'incident'>>;
+  /** Blocks an operator lifted (block key, incident, when in seconds): lifted again if a restored snapshot still has them. */
+  unblocked: Array<[string, string, number]>;
+  /** Until when (seconds) an operator put Tunnel Guard in monitor mode, or null. */
+  monitorUntil: number | null;
+}
+
+export function operatorState(guard: TunnelGuard, monitorUntil: number | null): OperatorState {
+  return {
+    overrides: guard.overrides.map(({ match: _match, ...o }) => o),
+    quarantines: guard.quarantines.map(({ match: _match, incident: _incident, ...q }) => q),
+    unblocked: [...guard.unblocked].map(([domain, u]): [string, string, number] => [domain, u.incident, u.at]),
+    monitorUntil,
+  };
+}
+
+/** Applies saved operator decisions over a restored guard (expired ones are dropped); returns monitorUntil. */
+export function applyOperatorState(guard: TunnelGuard, s: OperatorState, now: number): number | null {
+  guard.overrides = [];
+  for (const o of s.overrides ?? []) if (o.until > now) guard.allow(o);
+  guard.quarantines = [];
+  for (const q of s.quarantines ?? []) if (q.until > now) guard.quarantine(q);
+  for (const [key, incident, at] of s.unblocked ?? []) {
+    // A key with a space is a client-scoped block's (see clientBlockKey).
+    const map = key.includes(' ') ? guard.clientBlocks : guard.blocks;
+    if (map.peek(key)?.incident === incident) map.delete(key);
+    guard.noteUnblock(key, incident, at);
+  }
+  return s.monitorUntil !== null && s.monitorUntil !== undefined && s.monitorUntil > now ? s.monitorUntil : null;
 }

@@ -25,6 +25,11 @@ export interface DomainState {
   uniqueNames: number;
   /** Distinct clients (counted when a client × domain pair is first made). */
   clients: number;
+  /**
+   * Distinct clients that used the domain at all, names others asked first included (`clients`
+   * counts only those that asked a new name): how widely the network uses it.
+   */
+  users: number;
   rareQtypes: number;
   responses: number;
   nxdomain: number;
@@ -107,6 +112,7 @@ class DomainRecord implements DomainState {
   queries = 0;
   uniqueNames = 0;
   clients = 0;
+  users = 0;
   rareQtypes = 0;
   responses = 0;
   nxdomain = 0;

@@ -25,15 +25,52 @@ export class SeenNames {
   }
 
   /** The last name's hashes: the live path asks has() and then addIfNew() for the same name. */
-  private lastName = '';
+  private lastName: string | null = null;
   private lastH1 = 0;
   private lastH2 = 0;
+  /** The last pair's first member and its hashes (a client asks many names). */
+  private lastA = '';
+  private lastA1 = murmur3('', 0x5eed);
+  private lastA2 = murmur3('', 0x9e37);
 
   private hash(name: string): void {
     if (name === this.lastName) return;
     this.lastName = name;
     this.lastH1 = murmur3(name, 0x5eed);
     this.lastH2 = murmur3(name, 0x9e37) | 1;
+  }
+
+  /**
+   * Hashes the pair (a, b) without building a string: b's two hashes (given, e.g. by another
+   * filter that just probed b, or computed) mixed with a's.
+   */
+  private hashPair(a: string, b1: number, b2: number): void {
+    if (a !== this.lastA) {
+      this.lastA = a;
+      this.lastA1 = murmur3(a, 0x5eed);
+      this.lastA2 = murmur3(a, 0x9e37);
+    }
+    this.lastName = null;
+    this.lastH1 = fmix32(b1 ^ Math.imul(this.lastA1, 0x9e3779b1));
+    this.lastH2 = fmix32(b2 ^ Math.imul(this.lastA2, 0x85ebca6b)) | 1;
+  }
+
+  /** Whether the pair (a, the name `names` last probed) was seen: integer work only (the live path asks it for every repeat). */
+  hasPairWithLast(a: string, names: SeenNames): boolean {
+    this.hashPair(a, names.lastH1, names.lastH2);
+    return this.probeHashed() !== 0;
+  }
+
+  /** Marks the pair (a, the name `names` last probed) seen; true when it was not seen before. */
+  addPairWithLastIfNew(a: string, names: SeenNames): boolean {
+    this.hashPair(a, names.lastH1, names.lastH2);
+    return this.addHashed(this.probeHashed());
+  }
+
+  /** Marks the pair (a, b) seen; true when it was not seen before. */
+  addPairIfNew(a: string, b: string): boolean {
+    this.hashPair(a, murmur3(b, 0x5eed), murmur3(b, 0x9e37));
+    return this.addHashed(this.probeHashed());
   }
 
   /** Whether `name` was seen (in either filter), without marking it. */
@@ -44,7 +81,10 @@ export class SeenNames {
 
   /** Marks `name` seen; returns true when it was not seen before. */
   addIfNew(name: string): boolean {
-    const found = this.probe(name);
+    return this.addHashed(this.probe(name));
+  }
+
+  private addHashed(found: number): boolean {
     if (found & IN_CURRENT) return false;
     for (let i = 0; i < HASHES; i++) {
       const bit = (this.lastH1 + Math.imul(i, this.lastH2)) & this.mask;
@@ -57,6 +97,10 @@ export class SeenNames {
   /** IN_CURRENT and/or IN_PREVIOUS for `name` (its hashes are kept for a following addIfNew). */
   private probe(name: string): number {
     this.hash(name);
+    return this.probeHashed();
+  }
+
+  private probeHashed(): number {
     let inCurrent = true;
     let inPrevious = true;
     for (let i = 0; i < HASHES; i++) {
@@ -92,4 +136,13 @@ export class SeenNames {
     this.current = old;
     this.inserted = 0;
   }
+}
+
+/** murmur3's finaliser: spreads the mixed bits of a pair's hash. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -107,9 +107,17 @@ export interface GuardCounters {
   repeats: number;
   quarantined: number;
   allowedByOperator: number;
+  /** Blocks of one client on a domain many clients use (started / queries answered by one). */
+  clientDomainBlocks: number;
+  blockedByClientDomain: number;
 }
 
 export interface DomainBlock {
+  /**
+   * `domain`: the registered domain for every client. `client`: for `client` alone, because
+   * many other clients use the domain normally (one client must not take it from them).
+   */
+  scope: 'domain' | 'client';
   until: number;
   offenses: number;
   incident: string;
@@ -152,6 +160,12 @@ const SECONDS_PER_HOUR = 3600;
 const FIRST_BLOCK_SECONDS = SECONDS_PER_HOUR;
 const MAX_BLOCK_SECONDS = 7 * 24 * SECONDS_PER_HOUR;
 const MAX_BLOCKS = 100_000;
+const MAX_UNBLOCKS = 10_000;
+/**
+ * A domain this many other clients have used is the network's, not a tunnel's: a client that
+ * trips a budget on it loses the domain itself (a client-scoped block), the others keep it.
+ */
+const SHARED_DOMAIN_OTHER_CLIENTS = 5;
 const MAX_SAMPLES = 5;
 const PRIOR_WEIGHT_NAMES = 20_000;
 const MAX_DOWNSTREAM_BYTES = 64;
@@ -187,12 +201,18 @@ export class TunnelGuard {
   readonly clients: TwoGenerationMap<string, ClientState>;
   readonly pairs: TwoGenerationMap<number, PairState>;
   readonly blocks = new TwoGenerationMap<string, DomainBlock>(MAX_BLOCKS);
+  /** Client-scoped blocks, keyed `client domain` (see clientBlockKey). */
+  readonly clientBlocks = new TwoGenerationMap<string, DomainBlock>(MAX_BLOCKS);
   readonly seen: SeenNames;
   /** Distinct client × domain pairs, so a domain's client count survives pair eviction. */
   readonly seenPairs: SeenNames;
-  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0 };
+  /** Client × name and client × domain pairs seen, repeats included: a domain's users (see DomainState.users). */
+  readonly seenUsers: SeenNames;
+  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0 };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
   quarantines: Array<Quarantine & { match: Cidr }> = [];
+  /** Operator unblocks (block key → the incident lifted, when), oldest first, for as long as that block could last. */
+  unblocked = new Map<string, { incident: string; at: number }>();
   private scale: number;
   /** Next record ids (see pairKey). */
   nextDomainId = 0;
@@ -213,6 +233,7 @@ export class TunnelGuard {
     this.pairs = new TwoGenerationMap(options.maxPairs ?? 1_000_000);
     this.seen = new SeenNames(options.seenNameBits ?? 24);
     this.seenPairs = new SeenNames(options.seenNameBits ?? 24);
+    this.seenUsers = new SeenNames(options.seenNameBits ?? 24);
     if (options.prior !== false) this.loadPrior();
     this.relearn();
   }
@@ -243,11 +264,15 @@ export class TunnelGuard {
 
   /**
    * The live path's shortcut: true when a query for this wire name would be a plain repeat (seen
-   * before, no block, no quarantine), counted as observe() would count it. The caller then skips
-   * observe(): same decision, same state, without building labels.
+   * before, no block, no quarantine, and asked by this client before), counted as observe()
+   * would count it. The caller then skips observe(): same decision, same state, without
+   * building labels. A client's first ask of a name goes through observe(), which counts the
+   * client among the domain's users.
    */
-  isPlainRepeat(wireKey: string): boolean {
-    if (this.blocks.size > 0 || this.quarantines.length > 0 || !this.seen.has(wireKey)) return false;
+  isPlainRepeat(wireKey: string, client?: string): boolean {
+    if (this.blocks.size > 0 || this.clientBlocks.size > 0 || this.quarantines.length > 0 || !this.seen.has(wireKey)) return false;
+    // seen.has() just hashed the name: the pair check reuses its hashes.
+    if (client !== undefined && !this.seenUsers.hasPairWithLast(client, this.seen)) return false;
     this.counters.queries++;
     this.counters.repeats++;
     return true;
@@ -268,8 +293,14 @@ export class TunnelGuard {
     const lower = q.labels.map(lowerAscii);
     const seenKey = q.wireKey ?? wireKeyOf(lower);
     // A name seen before carries no new information: unless its domain is blocked, nothing to weigh.
-    if (this.seen.has(seenKey) && !this.isBlockedName(lower, ts)) {
+    if (this.seen.has(seenKey) && !this.isBlockedName(lower, ts, q.client)) {
       this.counters.repeats++;
+      // A client asking a name others asked first is still one of its domain's users.
+      if (this.seen.has(seenKey) && this.seenUsers.addPairWithLastIfNew(q.client, this.seen)) {
+        const known = anatomize(lower).registeredDomain;
+        const d = this.domains.peek(known);
+        if (d !== undefined && this.seenUsers.addPairIfNew(q.client, known)) d.users++;
+      }
       return new RepeatVerdict(lower);
     }
     // Stage 0: anatomy.
@@ -294,6 +325,7 @@ export class TunnelGuard {
     domain.queries++;
     domain.lastSeen = ts;
     markActive(domain, ts);
+    if (this.seenUsers.addPairIfNew(q.client, domainName)) domain.users++;
 
     const block = this.blocks.peek(domainName);
     if (block !== undefined && block.until > ts && override === undefined) {
@@ -310,9 +342,27 @@ export class TunnelGuard {
         firstSeen: domain.firstSeen,
       };
     }
+    // This client alone lost this domain (one the network shares): the others go on below.
+    const clientBlock = this.clientBlocks.size > 0 && override === undefined ? this.clientBlocks.peek(clientBlockKey(q.client, domainName)) : undefined;
+    if (clientBlock !== undefined && clientBlock.until > ts) {
+      this.counters.blockedByClientDomain++;
+      return {
+        action: 'block',
+        scope: 'client-domain',
+        domain: domainName,
+        score: 1,
+        reasons: clientBlock.reasons,
+        stages: [anatomyStage(), ...clientBlock.stages.slice(1)],
+        incident: clientBlock.incident,
+        leakedBytes: clientBlock.leaked,
+        firstSeen: domain.firstSeen,
+      };
+    }
 
     // Stage 1: per-query evidence. A name seen before adds no information; only new ones are weighed.
     const fresh = this.seen.addIfNew(seenKey);
+    // This client asked this name: its next ask is a plain repeat.
+    this.seenUsers.addPairWithLastIfNew(q.client, this.seen);
     const isNew = anatomy.subdomainBytes > 0 && fresh;
     const weight = qtypeWeight(q.qtype);
     if (weight > 1) domain.rareQtypes++;
@@ -459,10 +509,16 @@ export class TunnelGuard {
     if (override !== undefined) {
       this.counters.allowedByOperator++;
       reasons.unshift(`allowed by ${override.by} until ${isoTime(override.until)}${override.domain ? ` for ${override.domain}` : ''}${override.client ? ` from ${override.client}` : ''}`);
+    } else if (ratio >= 1 && domain.users - 1 >= SHARED_DOMAIN_OTHER_CLIENTS) {
+      // Many other clients use this domain normally: one client's misuse costs it the domain, not them.
+      action = 'block';
+      scope = 'client-domain';
+      incident = this.startBlock('client', domainName, ts, q.client, pair.leaked, reasons, [anatomyStage(), queryStage(), stateStage(), normalStage()], domain.users - 1);
+      this.counters.clientDomainBlocks++;
     } else if (ratio >= 1) {
       action = 'block';
       scope = 'domain';
-      incident = this.blockDomain(domainName, ts, q.client, pair.leaked, reasons, [anatomyStage(), queryStage(), stateStage(), normalStage()]);
+      incident = this.startBlock('domain', domainName, ts, q.client, pair.leaked, reasons, [anatomyStage(), queryStage(), stateStage(), normalStage()], domain.users - 1);
       this.counters.domainBlocks++;
     } else if (queryTooBig) {
       action = 'block';
@@ -524,12 +580,16 @@ export class TunnelGuard {
     if (pair !== undefined && pair.uniqueNames >= 2 && pair.leaked > 0) addInfo(pair, r.ts, Math.min(payload / 4, MAX_DOWNSTREAM_BYTES));
   }
 
-  /** Whether the name's registered domain (or any suffix of it) is under a block now. */
-  private isBlockedName(lower: string[], ts: number): boolean {
-    if (this.blocks.size === 0) return false;
+  /** Whether the name's registered domain (or any suffix of it) is under a block now, for everyone or for this client. */
+  private isBlockedName(lower: string[], ts: number, client: string): boolean {
+    if (this.blocks.size === 0 && this.clientBlocks.size === 0) return false;
     for (let i = 0; i < lower.length; i++) {
-      const block = this.blocks.peek(lower.slice(i).join('.'));
+      const suffix = lower.slice(i).join('.');
+      const block = this.blocks.peek(suffix);
       if (block !== undefined && block.until > ts) return true;
+      if (this.clientBlocks.size === 0) continue;
+      const own = this.clientBlocks.peek(clientBlockKey(client, suffix));
+      if (own !== undefined && own.until > ts) return true;
     }
     return false;
   }
@@ -547,7 +607,7 @@ export class TunnelGuard {
     const match = o.client === undefined ? undefined : cidrList(o.client);
     this.overrides = this.overrides.filter((x) => !(x.domain === o.domain && x.client === o.client));
     this.overrides.push({ ...o, match });
-    if (o.domain !== undefined && o.client === undefined) this.blocks.delete(o.domain);
+    if (o.domain !== undefined && o.client === undefined) for (const { key, block } of this.blocksOn(o.domain)) this.blockMap(block).delete(key);
   }
 
   /** Removes allows for exactly this domain and client range; returns how many. */
@@ -606,6 +666,7 @@ export class TunnelGuard {
       queries: domain.queries,
       uniqueNames: domain.uniqueNames,
       clients: domain.clients,
+      users: domain.users,
       rareQtypes: domain.rareQtypes,
       nxdomainRatio: domain.responses > 0 ? round(domain.nxdomain / domain.responses) : 0,
       downstreamBytes: round(domain.downstream),
@@ -679,25 +740,64 @@ export class TunnelGuard {
     this.scale = SENSITIVITY_SCALE[sensitivity];
   }
 
-  /** Lifts a domain block (an operator decision, or the tests). */
-  unblock(domain: string): boolean {
-    return this.blocks.delete(domain);
+  /**
+   * Lifts a domain's blocks, for everyone and client-scoped (an operator decision, or the
+   * tests). With `at`, the lifts are remembered (see `unblocked`) so a restore from a snapshot
+   * taken before them lifts those blocks again.
+   */
+  unblock(domain: string, at?: number): boolean {
+    const lifted = this.blocksOn(domain);
+    for (const { key, block } of lifted) {
+      this.blockMap(block).delete(key);
+      if (at !== undefined) this.noteUnblock(key, block.incident, at);
+    }
+    return lifted.length > 0;
   }
 
-  activeBlocks(now: number): Array<{ domain: string } & DomainBlock> {
-    const out: Array<{ domain: string } & DomainBlock> = [];
-    for (const [domain, block] of this.blocks.entries()) if (block.until > now) out.push({ domain, ...block });
+  /** The domain's block for everyone and its client-scoped blocks, with their keys (a bounded scan). */
+  blocksOn(domain: string): Array<{ key: string; block: DomainBlock }> {
+    const out: Array<{ key: string; block: DomainBlock }> = [];
+    const block = this.blocks.peek(domain);
+    if (block !== undefined) out.push({ key: domain, block });
+    if (this.clientBlocks.size > 0) for (const [key, b] of this.clientBlocks.entries()) if (key.slice(key.indexOf(' ') + 1) === domain) out.push({ key, block: b });
     return out;
   }
 
-  private blockDomain(domain: string, ts: number, client: string, leaked: number, reasons: string[], stages: StageReport[]): string {
-    const previous = this.blocks.peek(domain);
+  /** The map a block lives in, by its scope (blocks from before scopes existed are domain blocks). */
+  blockMap(block: DomainBlock): TwoGenerationMap<string, DomainBlock> {
+    return block.scope === 'client' ? this.clientBlocks : this.blocks;
+  }
+
+  /** Remembers an operator's unblock while the block it lifted could still be in force (bounded). */
+  noteUnblock(key: string, incident: string, at: number): void {
+    this.unblocked.delete(key);
+    this.unblocked.set(key, { incident, at });
+    for (const [k, u] of this.unblocked) {
+      if (this.unblocked.size <= MAX_UNBLOCKS && u.at > at - MAX_BLOCK_SECONDS) break;
+      this.unblocked.delete(k);
+    }
+  }
+
+  /** Blocks in force, for everyone and client-scoped. */
+  activeBlocks(now: number): Array<{ domain: string } & DomainBlock> {
+    const out: Array<{ domain: string } & DomainBlock> = [];
+    for (const [domain, block] of this.blocks.entries()) if (block.until > now) out.push({ domain, ...block, scope: 'domain' });
+    for (const [key, block] of this.clientBlocks.entries()) if (block.until > now) out.push({ domain: key.slice(key.indexOf(' ') + 1), ...block });
+    return out;
+  }
+
+  private startBlock(scope: DomainBlock['scope'], domain: string, ts: number, client: string, leaked: number, reasons: string[], stages: StageReport[], otherClients: number): string {
+    const key = scope === 'client' ? clientBlockKey(client, domain) : domain;
+    const map = scope === 'client' ? this.clientBlocks : this.blocks;
+    const previous = map.peek(key);
     const offenses = (previous?.offenses ?? 0) + 1;
     const seconds = Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 4 ** (offenses - 1));
-    const incident = incidentId(domain, ts, offenses);
+    const incident = incidentId(key, ts, offenses);
     const until = ts + seconds;
-    const headline = `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
-    this.blocks.set(domain, { until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
+    const headline = scope === 'client'
+      ? `${domain} blocked for ${client} only until ${isoTime(until)} (incident ${incident}, offence ${offenses}): ${otherClients} other clients use it normally and keep it`
+      : `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
+    map.set(key, { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
     return incident;
   }
 
@@ -733,6 +833,11 @@ function updateTemplate(domain: DomainState, template: number): void {
     domain.templateStability *= 0.9;
     if (domain.templateStability < 0.3) domain.template = template;
   }
+}
+
+/** The key of a client-scoped block: an address has no space, so the first space splits it. */
+export function clientBlockKey(client: string, domain: string): string {
+  return `${client} ${domain}`;
 }
 
 function lowerAscii(label: string): string {

@@ -14,13 +14,16 @@ export interface StageReport {
 
 export interface Verdict {
   action: GuardAction;
-  /** A block of this query only, of the whole registered domain, of the client (quarantine), or none. */
-  scope: 'none' | 'query' | 'domain' | 'client';
+  /**
+   * A block of this query only, of the whole registered domain, of this registered domain for
+   * this client only (a domain many others use normally), of the client (quarantine), or none.
+   */
+  scope: 'none' | 'query' | 'domain' | 'client-domain' | 'client';
   domain: string;
   score: number;
   reasons: string[];
   stages: StageReport[];
-  /** Set when a domain block starts or is in force. */
+  /** Set when a domain block (or a client-scoped one) starts or is in force. */
   incident?: string;
   /** Estimated payload bytes this client moved through the domain so far. */
   leakedBytes: number;

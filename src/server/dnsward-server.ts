@@ -10,7 +10,7 @@ import { QueryStats } from '../ops/query-stats.js';
 import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
 import { GuardStage } from '../pipeline/stages/guard-stage.js';
 import type { QueryContext } from '../pipeline/query-context.js';
-import { restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
+import { applyOperatorState, type OperatorState, operatorState, restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
 import { BackgroundRelearner } from '../guard/background-relearner.js';
 import type { Verdict } from '../guard/verdict.js';
@@ -216,6 +216,16 @@ export class DnswardServer {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'Tunnel Guard state could not be restored: starting from the prior');
     }
+    // The operator's decisions have their own row, newer than any snapshot: they apply over it.
+    try {
+      const operator = this.guardStore.loadOperator(this.snapshotName) as OperatorState | undefined;
+      if (operator !== undefined) {
+        const monitorUntil = applyOperatorState(this.guard, operator, Date.now() / 1000);
+        if (monitorUntil !== null) this.setMonitor(monitorUntil);
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'Tunnel Guard operator decisions could not be restored');
+    }
     this.startSnapshots(this.config.guard.snapshotInterval);
   }
 
@@ -227,8 +237,8 @@ export class DnswardServer {
 
   /**
    * Snapshots the guard. In the background, the tables are built a few hundred entries per
-   * event-loop turn and a writer thread writes them; `now` builds and writes on this thread
-   * (shutdown, operator changes).
+   * event-loop turn and a writer thread joins and writes them; `now` builds and writes on this
+   * thread (shutdown only: operator changes are saved in their own small row, see control()).
    */
   saveGuard(now: boolean): void {
     const store = this.guardStore;
@@ -246,11 +256,26 @@ export class DnswardServer {
       .finally(() => (this.building = false));
   }
 
-  /** Operator commands from the control channel; throws with a message the CLI shows. */
+  /**
+   * Operator commands from the control channel; throws with a message the CLI shows. A change is
+   * applied, then saved with its audit entry in one small transaction (the operator row, not a
+   * snapshot of everything learned: that took seconds on the event loop with a big guard); when
+   * the save fails (disk full) the change is undone and the error says so.
+   */
   control(request: ControlRequest): unknown {
     const now = Date.now() / 1000;
-    const audit = (action: string, subject: string, detail: object) => {
-      this.auditChange(request.who, action, subject, detail);
+    const persist = (action: string, subject: string, detail: object, undo: () => void) => {
+      const store = this.guardStore;
+      if (store === null) return;
+      try {
+        store.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil), { at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+      } catch (err) {
+        undo();
+        throw new Error(`${action} ${subject} not applied: it could not be saved (${(err as Error).message})`);
+      }
+    };
+    const audit = (action: string, subject: string, detail: object, undo: () => void) => {
+      persist(action, subject, detail, undo);
       const type: SecurityEventType = action === 'allow' ? 'allow_override' : action === 'unblock' ? 'domain_unblocked' : action === 'quarantine' ? 'client_quarantined' : 'client_released';
       const isClient = action === 'quarantine' || action === 'release';
       this.events.publish(securityEvent({ type, severity: 3, operator: request.who, ...(isClient ? { client: subject } : { domain: subject }), reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)], stages: [] }));
@@ -265,7 +290,7 @@ export class DnswardServer {
       case 'blocks':
         return {
           mode: this.parts.guard.mode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
+          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
           allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
           quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
           audit: this.guardStore?.auditLog(20) ?? [],
@@ -273,50 +298,54 @@ export class DnswardServer {
       case 'allow': {
         if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
+        const overrides = this.guard.overrides;
+        const lifted = domain !== undefined && request.client === undefined ? this.guard.blocksOn(domain) : [];
         this.guard.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now });
         result = { domain, client: request.client, until: now + request.seconds };
-        audit('allow', domain ?? request.client!, result as object);
+        audit('allow', domain ?? request.client!, result as object, () => {
+          this.guard.overrides = overrides;
+          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
+        });
         break;
       }
       case 'unblock': {
         const domain = registered(request.domain);
-        if (!this.guard.unblock(domain)) throw new Error(`${domain} is not blocked`);
-        result = { domain };
-        audit('unblock', domain, {});
+        const lifted = this.guard.blocksOn(domain);
+        const unblocked = new Map(this.guard.unblocked);
+        if (!this.guard.unblock(domain, now)) throw new Error(`${domain} is not blocked`);
+        result = { domain, blocks: lifted.length };
+        audit('unblock', domain, {}, () => {
+          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
+          this.guard.unblocked = unblocked;
+        });
         break;
       }
       case 'quarantine': {
+        const quarantines = this.guard.quarantines;
         const q = this.guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
         result = { client: q.client, until: q.until, incident: q.incident };
-        audit('quarantine', q.client, result as object);
+        audit('quarantine', q.client, result as object, () => (this.guard.quarantines = quarantines));
         break;
       }
       case 'release': {
+        const quarantines = this.guard.quarantines;
         if (!this.guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
         result = { client: request.client };
-        audit('release', request.client, {});
+        audit('release', request.client, {}, () => (this.guard.quarantines = quarantines));
         break;
       }
       case 'monitor': {
         // A temporary monitor-only period (a new network, a suspected false positive); the
-        // configured mode comes back by itself when it expires.
-        if (this.monitorTimer) clearTimeout(this.monitorTimer);
-        this.monitorTimer = null;
-        if (request.seconds > 0) {
-          this.monitorUntil = now + request.seconds;
-          this.parts.guard.configure({ ...this.config.guard, mode: 'monitor' });
-          this.monitorTimer = setTimeout(() => this.endMonitor(), request.seconds * 1000);
-          this.monitorTimer.unref();
-        } else this.endMonitor();
+        // configured mode comes back by itself when it expires, also after a restart.
+        const previous = this.monitorUntil;
+        this.setMonitor(request.seconds > 0 ? now + request.seconds : null);
         result = { mode: this.parts.guard.mode, until: this.monitorUntil };
-        this.auditChange(request.who, 'monitor', 'tunnel-guard', result as object);
+        persist('monitor', 'tunnel-guard', result as object, () => this.setMonitor(previous));
         return result;
       }
       default:
         throw new Error(`unknown command ${(request as { cmd: string }).cmd}`);
     }
-    // Operator decisions are kept at once (on this thread), not at the next periodic snapshot.
-    this.saveGuard(true);
     return result;
   }
 
@@ -364,6 +393,17 @@ export class DnswardServer {
   /** Until when (seconds) an operator put Tunnel Guard in monitor mode; null when not. */
   monitorUntil: number | null = null;
 
+  /** Monitor mode until a time (seconds), or the configured mode again (null). */
+  private setMonitor(until: number | null): void {
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+    this.monitorTimer = null;
+    if (until === null) return this.endMonitor();
+    this.monitorUntil = until;
+    this.parts.guard.configure({ ...this.config.guard, mode: 'monitor' });
+    this.monitorTimer = setTimeout(() => this.endMonitor(), Math.max(0, until * 1000 - Date.now()));
+    this.monitorTimer.unref();
+  }
+
   private endMonitor(): void {
     this.monitorUntil = null;
     this.monitorTimer = null;
@@ -386,9 +426,10 @@ export class DnswardServer {
     this.loggedIncidents.add(key);
     const qname = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     // A new domain block is kept at once (in the background), so even kill -9 does not lose it.
-    if (verdict.scope === 'domain') this.saveGuard(false);
+    if (verdict.scope === 'domain' || verdict.scope === 'client-domain') this.saveGuard(false);
     if (verdict.scope !== 'client') {
-      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' ? 'domain_blocked' : 'query_blocked';
+      // A client-scoped block is a domain block for one client: its first reason says so.
+      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' || verdict.scope === 'client-domain' ? 'domain_blocked' : 'query_blocked';
       const samples = verdict.stages.find((s) => s.name === 'decision')?.evidence.samples;
       this.events.publish(securityEvent({
         type,

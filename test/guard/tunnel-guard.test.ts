@@ -58,6 +58,45 @@ describe('Tunnel Guard', () => {
     assert.ok(block.until - block.since > 3600, 'the second block lasts longer');
   });
 
+  it('blocks only the flooding client on a domain fifty clients use normally, and the rest keep it', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(9);
+    const hosts = ['www', 'api', 'mail', 'cdn', 'static', 'img', 'login', 'news'];
+    for (let c = 1; c <= 50; c++) for (const [i, host] of hosts.slice(0, 3 + (c % 5)).entries()) guard.observe(q(T0 + c * 10 + i, `10.4.0.${c}`, `${host}.rt.test`));
+    const flood = Array.from({ length: 3000 }, (_, i) => q(T0 + 1000 + i * 0.01, '10.4.1.66', `${rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 12)}.rt.test`));
+    const { index, verdict } = firstBlock(guard, flood);
+    assert.ok(index >= 0, 'the flood is blocked');
+    assert.equal(verdict!.scope, 'client-domain', verdict!.reasons.join('; '));
+    const t = T0 + 1000 + index * 0.01 + 1;
+    assert.match(guard.activeBlocks(t)[0].reasons[0], /^rt\.test blocked for 10\.4\.1\.66 only until .*: 50 other clients use it normally/);
+    // The flooding client has lost rt.test, for new names and names it asked before.
+    assert.equal(guard.observe(q(t, '10.4.1.66', 'www.rt.test')).scope, 'client-domain');
+    assert.equal(guard.observe(q(t, '10.4.1.66', flood[0].labels.join('.'))).action, 'block');
+    // Everyone else keeps it: names seen before and new ones.
+    for (let c = 1; c <= 50; c++) {
+      assert.equal(guard.observe(q(t, `10.4.0.${c}`, 'www.rt.test')).action, 'allow', `client ${c}`);
+      assert.equal(guard.observe(q(t, `10.4.0.${c}`, `host-${c}.rt.test`)).action, 'allow', `client ${c}, a new name`);
+    }
+    const blocks = guard.activeBlocks(t);
+    assert.deepEqual(blocks.map((b) => [b.domain, b.scope, b.client]), [['rt.test', 'client', '10.4.1.66']]);
+    // The client-scoped block survives a snapshot and a restore, and lifting the domain's blocks lifts it.
+    const restored = new TunnelGuard();
+    restoreGuard(restored, JSON.parse(JSON.stringify(snapshotGuard(guard))));
+    assert.equal(restored.observe(q(t, '10.4.1.66', 'api.rt.test')).scope, 'client-domain');
+    assert.equal(restored.observe(q(t, '10.4.0.7', 'api.rt.test')).action, 'allow');
+    assert.equal(restored.unblock('rt.test'), true);
+    assert.equal(restored.observe(q(t + 1, '10.4.1.66', 'api.rt.test')).action, 'allow');
+  });
+
+  it('still blocks for everyone a domain only a few clients use', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(10);
+    for (let c = 1; c <= 3; c++) guard.observe(q(T0 + c, `10.5.0.${c}`, 'www.few-users.test'));
+    const { verdict } = firstBlock(guard, Array.from({ length: 3000 }, (_, i) => q(T0 + 100 + i * 0.01, '10.5.1.66', `${rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 12)}.few-users.test`)));
+    assert.equal(verdict?.scope, 'domain');
+    assert.equal(guard.observe(q(T0 + 200, '10.5.0.1', 'www.few-users.test')).action, 'block', 'the other clients lose it too');
+  });
+
   it('blocks one oversized query to a domain a few clients use, without blocking the domain', () => {
     const guard = new TunnelGuard();
     const rng = new Random(3);

@@ -39,14 +39,15 @@ export const blocksCommand: Command = {
   summary: 'list Tunnel Guard blocks, allows and quarantines, with their traces',
   help: `Usage: dnsward blocks [--data-dir DIR] [--json]
 
-Lists the running dnsward's current domain blocks (incident, since, until, offence
-count, the client that tripped it, bytes leaked, the reasons and every stage's
-score and evidence), operator allows and quarantines, and the latest operator
-changes. --json prints the raw reply.`,
+Lists the running dnsward's current domain blocks (for every client, or for the
+one client that tripped it when many other clients use the domain normally;
+incident, since, until, offence count, the client that tripped it, bytes leaked,
+the reasons and every stage's score and evidence), operator allows and
+quarantines, and the latest operator changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
     const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
-      | { mode: string; blocks: Array<{ domain: string; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[] }>; allows: Array<{ domain?: string; client?: string; until: number; by: string }>; quarantines: Array<{ client: string; until: number; by: string; incident: string }>; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[] }>; allows: Array<{ domain?: string; client?: string; until: number; by: string }>; quarantines: Array<{ client: string; until: number; by: string; incident: string }>; audit: Array<{ at: number; who: string; action: string; subject: string }> }
       | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
@@ -56,7 +57,8 @@ changes. --json prints the raw reply.`,
     console.log(`Tunnel Guard mode: ${reply.mode}`);
     console.log(`\nBlocked domains (${reply.blocks.length}):`);
     for (const b of reply.blocks) {
-      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
+      const scope = b.scope === 'client' ? `blocked for ${b.client} only` : 'blocked for every client';
+      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
       for (const r of b.reasons) console.log(`    why: ${r}`);
       for (const line of formatStages(b.stages)) console.log(line);
     }
@@ -97,7 +99,8 @@ export const unblockCommand: Command = {
   summary: 'lift a Tunnel Guard domain block now',
   help: `Usage: dnsward unblock DOMAIN [--data-dir DIR]
 
-Lifts the block of DOMAIN's registered domain. Unlike allow, it does not stop
+Lifts the blocks of DOMAIN's registered domain (for every client, and those of
+single clients). Unlike allow, it does not stop
 Tunnel Guard from blocking it again if the tunnel goes on.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { 'data-dir': { type: 'string' } }, true);

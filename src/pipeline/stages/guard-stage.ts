@@ -1,7 +1,8 @@
 /**
  * Tunnel Guard in the query path: every query, cached or not, goes through the detector
  * (src/guard), which settles names seen before in a Bloom-filter check and weighs new ones.
- * In block mode a block verdict is answered here (NXDOMAIN, REFUSED or a sinkhole, with an
+ * In block mode a block verdict is answered here (a domain blocked for everyone or for this
+ * client only answers the same way: NXDOMAIN, REFUSED or a sinkhole, with an
  * RFC 8914 "Blocked" error naming the reason and the incident); in monitor mode it is only
  * recorded. If the detector throws, the query goes on (fail open) and a counter says so.
  * Answers coming back are observations: rcode and the TXT/NULL/CNAME payload.
@@ -32,8 +33,8 @@ const MAX_EDE_TEXT = 200;
 /** Detector time buckets, milliseconds (1 µs to 1 ms). */
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
-/** What a block answer was for: a domain under block, one oversized query, a quarantined client. */
-const BLOCK_REASON: Record<Verdict['scope'], string> = { domain: 'domain_blocked', query: 'query_payload', client: 'client_quarantined', none: 'other' };
+/** What a block answer was for: a domain under block (for all, or for this client), one oversized query, a quarantined client. */
+const BLOCK_REASON: Record<Verdict['scope'], string> = { domain: 'domain_blocked', 'client-domain': 'client_domain_blocked', query: 'query_payload', client: 'client_quarantined', none: 'other' };
 
 export class GuardStage implements Stage {
   readonly name = 'guard';
@@ -66,7 +67,7 @@ export class GuardStage implements Stage {
     let verdict: Verdict;
     try {
       const wireKey = ctx.questionKey.slice(0, keyNameLength(ctx.questionKey));
-      if (this.guard.isPlainRepeat(wireKey)) return pipeline.next(ctx);
+      if (this.guard.isPlainRepeat(wireKey, ctx.clientAddress)) return pipeline.next(ctx);
       const started = performance.now();
       verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey, explain: false });
       this.detectorTime.observe(performance.now() - started);
