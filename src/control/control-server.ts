@@ -7,13 +7,18 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DnswardServer } from '../server/dnsward-server.js';
+import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
 import { type ControlReply, type ControlRequest, SOCKET_NAME } from './control-protocol.js';
 
 const MAX_LINE = 64 * 1024;
+// The CLI opens one connection per command and closes it after the reply.
+const MAX_CONNECTIONS = 16;
+const IDLE_TIMEOUT_MS = 30_000;
 
 export class ControlServer {
   private server: Server | null = null;
   readonly path: string;
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
 
   constructor(dataDir: string, private readonly dnsward: DnswardServer, private readonly log: Logger) {
     this.path = join(dataDir, SOCKET_NAME);
@@ -36,6 +41,8 @@ export class ControlServer {
       });
       socket.on('error', () => socket.destroy());
     });
+    // A connection left open and silent is destroyed; past the cap new ones are closed at once.
+    this.counters = capConnections(server, { maxConnections: MAX_CONNECTIONS, maxPerAddress: MAX_CONNECTIONS, idleTimeoutMs: IDLE_TIMEOUT_MS });
     // Created owner-only from the start: no window in which another user could connect.
     const umask = process.umask(0o177);
     try {
