@@ -54,6 +54,7 @@ const WEB_BUILD = fileURLToPath(new URL('../../console-web/', import.meta.url));
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADERS_TIMEOUT_MS = 10_000;
+const TIMEOUT_CHECK_MS = 1000;
 
 // The UI is bundled: its own scripts and styles only, nothing inline, no frames.
 const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -89,7 +90,8 @@ export class ConsoleServer {
       connectionTimeout: limits.idleTimeoutMs,
       keepAliveTimeout: limits.idleTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
-      ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
+      // Node looks for requests past headersTimeout/requestTimeout this often (default 30 s).
+      ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key, connectionsCheckingInterval: TIMEOUT_CHECK_MS } } : { http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS } }),
     } as never) as unknown as FastifyInstance;
     app.server.headersTimeout = Math.min(limits.requestTimeoutMs, HEADERS_TIMEOUT_MS);
     this.counters = capConnections(app.server, { maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, idleTimeoutMs: limits.idleTimeoutMs });

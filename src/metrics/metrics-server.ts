@@ -28,7 +28,7 @@ export class MetricsServer {
 
   async start(): Promise<void> {
     const l = this.limits;
-    const app = Fastify({ logger: false, connectionTimeout: l.idleTimeout, keepAliveTimeout: l.idleTimeout, requestTimeout: Math.max(l.idleTimeout, HEADERS_TIMEOUT_MS) });
+    const app = Fastify({ logger: false, connectionTimeout: l.idleTimeout, keepAliveTimeout: l.idleTimeout, requestTimeout: Math.max(l.idleTimeout, HEADERS_TIMEOUT_MS), http: { connectionsCheckingInterval: 1000 } });
     app.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.counters = capConnections(app.server, { maxConnections: l.maxConnections, maxPerAddress: l.maxConnectionsPerAddress, idleTimeoutMs: l.idleTimeout });
     app.get('/metrics', async (_request, reply) => {

@@ -169,7 +169,7 @@ describe('console and metrics connection caps', () => {
 
   before(async () => {
     unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 12, maxConnectionsPerAddress: 8, idleTimeout: 1s }\nmetrics: { listen: "127.0.0.1:0", maxConnections: 6, maxConnectionsPerAddress: 4, idleTimeout: 1s }\n`);
+    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 12, maxConnectionsPerAddress: 8, idleTimeout: 1s, requestTimeout: 2s }\nmetrics: { listen: "127.0.0.1:0", maxConnections: 6, maxConnectionsPerAddress: 4, idleTimeout: 1s }\n`);
   });
 
   after(async () => {
@@ -231,6 +231,30 @@ describe('console and metrics connection caps', () => {
     assert.equal(cs.counters.idleClosed, 12);
     const r = await send(port, 'GET', '/api/setup');
     assert.equal(r.status, 200);
+  });
+
+  it('answers 408 and destroys a connection whose headers trickle in, though it is never idle', async () => {
+    const port = dw.server.consoleServer!.boundPort;
+    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let got = '';
+    let closed = false;
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (got += d));
+    s.on('error', () => {});
+    s.on('close', () => (closed = true));
+    await once(s, 'connect');
+    s.write(`GET /api/setup HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    // A header line every 300 ms: more often than the idle timeout (1 s), never finished.
+    const trickle = setInterval(() => {
+      if (!s.destroyed && s.writable) s.write('X-Slow: 1\r\n');
+    }, 300);
+    try {
+      await until('the trickling connection closed', () => closed);
+    } finally {
+      clearInterval(trickle);
+      s.destroy();
+    }
+    assert.match(got, /^HTTP\/1\.1 408 /);
   });
 
   it('caps the metrics listener the same way', async () => {
