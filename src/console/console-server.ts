@@ -55,6 +55,7 @@ const WEB_BUILD = fileURLToPath(new URL('../../console-web/', import.meta.url));
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADERS_TIMEOUT_MS = 10_000;
 const TIMEOUT_CHECK_MS = 1000;
+const PUBLIC: Access = 'public';
 
 // The UI is bundled: its own scripts and styles only, nothing inline, no frames.
 const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -103,19 +104,13 @@ export class ConsoleServer {
       limiter: new LoginLimiter(o.loginLimits),
       history: this.history,
       fanout: this.fanout,
-      streams: this.streams ??= new LiveStreams((credential) => identify(this.users, sessions, credential, false) !== undefined),
+      streams: this.streams = new LiveStreams((credential) => identify(this.users, sessions, credential, false) !== undefined),
       secureCookies: o.tls !== undefined,
       log: this.log.child({ component: 'console' }),
       startedAt: Date.now(),
     };
     // Streams end within a second of a change made outside this process, or of a session's expiry.
     this.offRecheck = this.history.onSample(() => c.streams.recheck());
-    // Every route says who may call it (config.access). One that does not needs a login; only
-    // the UI's files and the API documentation, registered below, are public without saying so.
-    let undeclared: Access = 'viewer';
-    app.addHook('onRoute', (route) => {
-      route.config = { ...(route.config ?? {}), access: route.config?.access ?? undeclared };
-    });
     await app.register(cookie);
     await app.register(swagger, {
       openapi: {
@@ -149,10 +144,16 @@ export class ConsoleServer {
     authRoutes(app, c);
     dataRoutes(app, c);
     actionRoutes(app, c);
-    undeclared = 'public';
-    await app.register(swaggerUi, { routePrefix: '/api/docs' });
-    await app.register(fastifyStatic, { root: [WEB_BUILD, WEB_SOURCE], prefix: '/', index: ['index.html'], wildcard: false, cacheControl: false });
-    undeclared = 'viewer';
+    // Every route says who may call it (config.access); one that does not needs a login. Only
+    // the UI's files and the API documentation, in this context of their own, are public
+    // without saying so.
+    await app.register(async (publicFiles) => {
+      publicFiles.addHook('onRoute', (route) => {
+        route.config = { ...(route.config ?? {}), access: route.config?.access ?? PUBLIC };
+      });
+      await publicFiles.register(swaggerUi, { routePrefix: '/api/docs' });
+      await publicFiles.register(fastifyStatic, { root: [WEB_BUILD, WEB_SOURCE], prefix: '/', index: ['index.html'], wildcard: false, cacheControl: false });
+    });
     // The UI routes with #fragments: a path that is no route is a 404, whatever it looks like.
     app.setNotFoundHandler((request, reply) => fail(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
     await listenOrExplain({ listen: async () => { await app.listen({ host: o.listen.host, port: o.listen.port }); } }, formatHostPort(o.listen), 'console');
