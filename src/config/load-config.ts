@@ -40,12 +40,21 @@ export function readConfigFile(path: string): unknown {
   return parseConfigText(text, path);
 }
 
+/** Alias expansions allowed in one document (yaml's default, stated: a config needs few). */
+const MAX_ALIAS_COUNT = 100;
+
 export function parseConfigText(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`));
   }
-  const value = doc.toJS() as unknown;
+  let value: unknown;
+  try {
+    // Aliases that expand without end ("billion laughs") stop here, as a configuration error.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new ConfigError(source, [`YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(source, ['the top level must be a mapping of keys']);
   return value;

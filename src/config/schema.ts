@@ -208,8 +208,19 @@ export const configSchema = z.object({
     listen: hostPort(8053).nullable().default(parseHostPortOrThrow('127.0.0.1:8053')),
     tls: z.object({ cert: pemFile, key: pemFile }).strict().optional(),
     sessionTimeout: duration.default(8 * 3_600_000),
+    /** Host names (NAME or NAME:PORT) the console answers under besides its listen address (DNS-rebinding defence). */
+    allowedHosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected NAME or NAME:PORT')).default([]),
+    maxConnections: z.number().int().min(1).default(64),
+    maxConnectionsPerAddress: z.number().int().min(1).default(16),
+    idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(30_000),
+    requestTimeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(30_000),
   }).strict().prefault({}),
-  metrics: z.object({ listen: hostPort(9153).nullable().default(null) }).strict().prefault({}),
+  metrics: z.object({
+    listen: hostPort(9153).nullable().default(null),
+    maxConnections: z.number().int().min(1).default(16),
+    maxConnectionsPerAddress: z.number().int().min(1).default(8),
+    idleTimeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(30_000),
+  }).strict().prefault({}),
   events: z.object({
     queueSize: z.number().int().min(100).default(10_000),
     file: z.object({

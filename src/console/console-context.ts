@@ -3,9 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DnswardServer } from '../server/dnsward-server.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
+import type { Credential } from './auth/request-auth.js';
 import type { SessionStore } from './auth/sessions.js';
 import type { Role, UserStore } from './auth/user-store.js';
 import type { EventFanout } from './live/event-fanout.js';
+import type { LiveStreams } from './live/live-streams.js';
 import type { MetricsHistory } from './live/metrics-history.js';
 
 export interface Identity {
@@ -14,7 +16,12 @@ export interface Identity {
   /** Set for cookie sessions (their CSRF token); absent for bearer tokens. */
   csrf?: string;
   sessionId?: string;
+  /** What the request proved it with (a live stream re-checks it). */
+  credential: Credential;
 }
+
+/** Who may call a route: 'public' (no login), 'viewer' (any user) or 'admin'. */
+export type Access = 'public' | 'viewer' | 'admin';
 
 export interface ConsoleContext {
   server: DnswardServer;
@@ -23,6 +30,7 @@ export interface ConsoleContext {
   limiter: LoginLimiter;
   history: MetricsHistory;
   fanout: EventFanout;
+  streams: LiveStreams;
   secureCookies: boolean;
   log: Logger;
   startedAt: number;
@@ -33,8 +41,8 @@ declare module 'fastify' {
     identity?: Identity;
   }
   interface FastifyContextConfig {
-    /** Who may call the route: 'public' (no login), 'viewer' (any user) or 'admin'. */
-    access?: 'public' | 'viewer' | 'admin';
+    /** Who may call the route; a route that does not say needs a login ('viewer'). */
+    access?: Access;
   }
 }
 

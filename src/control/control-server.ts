@@ -7,15 +7,19 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DnswardServer } from '../server/dnsward-server.js';
+import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
 import { type ControlReply, type ControlRequest, SOCKET_NAME } from './control-protocol.js';
 
 const MAX_LINE = 64 * 1024;
+// The CLI opens one connection per command and closes it after the reply.
+const DEFAULT_CAPS = { maxConnections: 16, idleTimeoutMs: 30_000 };
 
 export class ControlServer {
   private server: Server | null = null;
   readonly path: string;
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
 
-  constructor(dataDir: string, private readonly dnsward: DnswardServer, private readonly log: Logger) {
+  constructor(dataDir: string, private readonly dnsward: DnswardServer, private readonly log: Logger, private readonly caps = DEFAULT_CAPS) {
     this.path = join(dataDir, SOCKET_NAME);
   }
 
@@ -36,6 +40,8 @@ export class ControlServer {
       });
       socket.on('error', () => socket.destroy());
     });
+    // A connection left open and silent is destroyed; past the cap new ones are closed at once.
+    this.counters = capConnections(server, { maxConnections: this.caps.maxConnections, maxPerAddress: this.caps.maxConnections, idleTimeoutMs: this.caps.idleTimeoutMs });
     // Created owner-only from the start: no window in which another user could connect.
     const umask = process.umask(0o177);
     try {

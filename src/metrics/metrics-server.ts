@@ -1,21 +1,41 @@
-/** `GET /metrics` in the Prometheus text format, on its own listener (`metrics.listen`). */
+/**
+ * `GET /metrics` in the Prometheus text format, on its own listener (`metrics.listen`), capped
+ * in connections (in total and per address) with idle connections destroyed: a scraper needs
+ * one or two, and idle ones must not hold descriptors DNS needs.
+ */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { formatHostPort, type HostPort } from '../util/address.js';
+import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
+import { listenOrExplain } from '../server/dnsward-server.js';
 import type { MetricsSource } from './prometheus-metrics.js';
-import type { HostPort } from '../util/address.js';
+
+export interface MetricsListenerLimits {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Milliseconds. */
+  idleTimeout: number;
+}
+
+const DEFAULT_LIMITS: MetricsListenerLimits = { maxConnections: 16, maxConnectionsPerAddress: 8, idleTimeout: 30_000 };
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export class MetricsServer {
   private app: FastifyInstance | null = null;
   boundPort = 0;
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
 
-  constructor(private readonly address: HostPort, private readonly registry: MetricsSource) {}
+  constructor(private readonly address: HostPort, private readonly registry: MetricsSource, private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS) {}
 
   async start(): Promise<void> {
-    const app = Fastify({ logger: false });
+    const l = this.limits;
+    const app = Fastify({ logger: false, connectionTimeout: l.idleTimeout, keepAliveTimeout: l.idleTimeout, requestTimeout: Math.max(l.idleTimeout, HEADERS_TIMEOUT_MS), http: { connectionsCheckingInterval: 1000 } });
+    app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.counters = capConnections(app.server, { maxConnections: l.maxConnections, maxPerAddress: l.maxConnectionsPerAddress, idleTimeoutMs: l.idleTimeout });
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });
-    await app.listen({ host: this.address.host, port: this.address.port });
+    await listenOrExplain({ listen: async () => { await app.listen({ host: this.address.host, port: this.address.port }); } }, formatHostPort(this.address), 'metrics');
     const bound = app.server.address();
     this.boundPort = typeof bound === 'object' && bound !== null ? bound.port : this.address.port;
     this.app = app;

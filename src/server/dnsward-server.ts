@@ -131,14 +131,14 @@ export class DnswardServer {
     // One metrics listener per machine: the only process's, or the primary's, which sums the workers'.
     if (this.config.metrics.listen !== null) {
       if (cluster.isPrimary) {
-        this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this));
+        this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this), this.config.metrics);
         await this.metricsServer.start();
       } else offerWorkerMetrics(this);
     }
     // The console belongs to a standalone process (with workers, each has its own guard: no console yet).
     if (this.config.console.listen !== null && cluster.isPrimary) {
       const c = this.config.console;
-      this.consoleServer = new ConsoleServer(this, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(this.config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 } }, this.log);
+      this.consoleServer = new ConsoleServer(this, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(this.config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 }, allowedHosts: c.allowedHosts, limits: { maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress, idleTimeoutMs: c.idleTimeout, requestTimeoutMs: c.requestTimeout } }, this.log);
       this.events.addSink(this.consoleServer.fanout);
       await this.bootstrapAdmin(this.consoleServer);
       await this.consoleServer.start();
@@ -646,7 +646,7 @@ export class ListenError extends Error {
   readonly code = 'DNSWARD_ERR_LISTEN';
 }
 
-async function listenOrExplain(listener: { listen(): Promise<void> }, address: string, transport: string): Promise<void> {
+export async function listenOrExplain(listener: { listen(): Promise<void> }, address: string, transport: string): Promise<void> {
   try {
     await listener.listen();
   } catch (err) {

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +127,33 @@ upstreams:
     } finally {
       taken.close();
     }
+  });
+
+  it('says in one line, without a stack trace, that the console port or the metrics port is taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const consoleBusy = await runCli(['serve', '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-console-taken'), '--console', `127.0.0.1:${port}`]);
+      const metricsConfig = join(dir, 'metrics-taken.yaml');
+      writeFileSync(metricsConfig, `metrics: { listen: "127.0.0.1:${port}" }\n`);
+      const metricsBusy = await runCli(['serve', '-c', metricsConfig, '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-metrics-taken'), '--console', 'off']);
+      for (const [r, what] of [[consoleBusy, 'console'], [metricsBusy, 'metrics']] as const) {
+        assert.equal(r.code, 1, r.stderr);
+        assert.deepEqual(r.stderr.trim().split('\n'), [`dnsward serve: cannot listen on 127.0.0.1:${port}/${what}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (another process has this port)`]);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('refuses a YAML file whose aliases expand without end, naming the file, without a stack trace', async () => {
+    const file = join(dir, 'laughs.yaml');
+    const level = (name: string, of: string) => `${name}: &${name} [${Array(9).fill(`*${of}`).join(', ')}]\n`;
+    writeFileSync(file, `a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n${level('b', 'a')}${level('c', 'b')}${level('d', 'c')}${level('e', 'd')}${level('f', 'e')}${level('g', 'f')}`);
+    const r = await runCli(['serve', '-c', file, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-laughs')]);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split('\n'), [`dnsward serve: invalid configuration in ${file}:`, '  - YAML: Excessive alias count indicates a resource exhaustion attack']);
   });
 
   it('listens on IPv6 loopback when asked', async () => {

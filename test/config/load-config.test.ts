@@ -48,3 +48,22 @@ describe('the embedded default configuration', () => {
     assert.deepEqual(nameserversFromResolvConf('search x\nnameserver 192.0.2.1\n nameserver   2001:db8::1 \nnameserver bogus\n'), ['192.0.2.1', '2001:db8::1']);
   });
 });
+
+describe('a configuration file that is hostile', () => {
+  it('refuses aliases that expand without end ("billion laughs") as a configuration error naming the file', () => {
+    const file = join(dir, 'laughs.yaml');
+    const level = (name: string, of: string) => `${name}: &${name} [${Array(9).fill(`*${of}`).join(', ')}]\n`;
+    writeFileSync(file, `a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n${level('b', 'a')}${level('c', 'b')}${level('d', 'c')}${level('e', 'd')}${level('f', 'e')}`);
+    assert.throws(() => loadConfig(file, { upstreams: ['127.0.0.1'] }), (err: unknown) => err instanceof ConfigError && err.source === file && /YAML: Excessive alias count/.test(err.message));
+  });
+
+  it('still reads a file that uses a few aliases', () => {
+    const file = join(dir, 'aliases.yaml');
+    writeFileSync(file, 'listen: &l ["127.0.0.1:5300"]\nconsole: { listen: null, allowedHosts: ["dnsward.example:8053"] }\nupstreams: { servers: ["127.0.0.1:53"] }\nforwardZones:\n  - { zone: a.example, servers: &s ["127.0.0.1:5301"] }\n  - { zone: b.example, servers: *s }\n');
+    const { config } = loadConfig(file);
+    assert.equal(config.forwardZones[1].servers[0].address.port, 5301);
+    assert.deepEqual(config.console.allowedHosts, ['dnsward.example:8053']);
+    assert.equal(config.console.maxConnections, 64);
+    assert.equal(config.metrics.maxConnections, 16);
+  });
+});

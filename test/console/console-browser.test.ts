@@ -31,6 +31,11 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   let base: string;
   let dataDir: string;
   let incident = '';
+  // The console runs under a strict Content-Security-Policy: Chromium reports what it refuses.
+  const cspViolations: string[] = [];
+  const watchCsp = (p: Page) => p.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
 
   const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
 
@@ -64,6 +69,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await dnsward.waitForLog('console listening');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    watchCsp(page);
   });
 
   after(async () => {
@@ -125,6 +131,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   it('lets a viewer look but not act', async () => {
     const context = await browser.newContext();
     const viewer = await context.newPage();
+    watchCsp(viewer);
     await login(viewer, 'viewer', VIEWER_PASSWORD);
     await viewer.goto(`${base}/#/threat/${incident}`);
     await viewer.waitForSelector('#pipeline');
@@ -161,5 +168,11 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await page.waitForSelector('#stat-qps');
     assert.equal(await page.getAttribute('html', 'data-theme'), afterClick, 'the choice is kept');
     await page.screenshot({ path: join(shots, `overview-${afterClick}.png`) });
+  });
+
+  it('runs the UI and the API documentation without breaking its content security policy', async () => {
+    await page.goto(`${base}/api/docs`);
+    await page.waitForSelector('.swagger-ui .opblock', { timeout: 30_000 });
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -156,7 +156,7 @@ async function runPrimary(config: Config, workers: number, load: () => { config:
     log.error({ worker: worker.id, code, signal }, 'worker died: starting a new one');
     setTimeout(fork, 500).unref();
   });
-  const metrics = config.metrics.listen === null ? null : new MetricsServer(config.metrics.listen, clusterMetricsSource());
+  const metrics = config.metrics.listen === null ? null : new MetricsServer(config.metrics.listen, clusterMetricsSource(), config.metrics);
   await metrics?.start();
   log.info({ workers, metrics: config.metrics.listen === null ? null : formatHostPort(config.metrics.listen) }, 'dnsward primary started');
   return new Promise<number>((resolve) => {

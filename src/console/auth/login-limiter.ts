@@ -1,6 +1,8 @@
 /**
  * Failed-login limits: per client address and per user name, a sliding count of failures over
- * a window; past the limit, logins are refused (429) until the window passes. Bounded maps
+ * a window; past the limit, logins are refused (429) until the window passes. An attempt is
+ * counted when it begins, before its password is checked, and forgotten only when it succeeds:
+ * so many attempts in parallel cannot all be checked before the first one fails. Bounded maps
  * (cleared when full: a flood of addresses cannot grow memory).
  */
 export interface LoginLimits {
@@ -24,6 +26,16 @@ export class LoginLimiter {
       return list.length >= limit ? list[list.length - limit] + this.limits.windowMs - t : 0;
     };
     return Math.max(wait(`a:${address}`, this.limits.perAddress), wait(`u:${user}`, this.limits.perUser));
+  }
+
+  /**
+   * Starts a login: 0 and the attempt counted as failed until `succeed` says otherwise, or the
+   * milliseconds to wait (nothing counted).
+   */
+  begin(address: string, user: string): number {
+    const wait = this.retryAfter(address, user);
+    if (wait === 0) this.fail(address, user);
+    return wait;
   }
 
   fail(address: string, user: string): void {

@@ -44,6 +44,17 @@ export class SessionStore {
     return s;
   }
 
+  /** The session if it is still valid, without counting this as a use. */
+  peek(id: string): Session | undefined {
+    const s = this.sessions.get(id);
+    if (s === undefined) return undefined;
+    if (this.now() - s.lastUsed > this.ttlMs) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return s;
+  }
+
   delete(id: string | undefined): void {
     if (id !== undefined) this.sessions.delete(id);
   }

@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
     this.db.prepare('INSERT INTO console_user (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role, hash = excluded.hash').run(name, role, hash, Date.now());
   }
 
+  /** The user's role, or undefined when there is no such user. */
+  roleOf(name: string): Role | undefined {
+    return (this.db.prepare('SELECT role FROM console_user WHERE name = ?').get(name) as { role: Role } | undefined)?.role;
+  }
+
   remove(name: string): boolean {
     return this.db.prepare('DELETE FROM console_user WHERE name = ?').run(name).changes > 0;
   }
@@ -89,12 +94,12 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
     return this.db.prepare('DELETE FROM console_token WHERE id = ?').run(id).changes > 0;
   }
 
-  /** The token's name and role when it is valid. */
-  checkToken(token: string): { name: string; role: Role } | undefined {
+  /** The token's name and role when it is valid; `touch` records the use. */
+  checkToken(token: string, touch = true): { name: string; role: Role } | undefined {
     const hash = sha256(token);
     const row = this.db.prepare('SELECT id, name, role FROM console_token WHERE hash = ?').get(hash) as { id: string; name: string; role: Role } | undefined;
     if (row === undefined) return undefined;
-    this.db.prepare('UPDATE console_token SET last_used = ? WHERE id = ?').run(Date.now(), row.id);
+    if (touch) this.db.prepare('UPDATE console_token SET last_used = ? WHERE id = ?').run(Date.now(), row.id);
     return { name: `token:${row.name}`, role: row.role };
   }
 

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { MIN_PASSWORD_LENGTH } from '../auth/password.js';
 import { ROLES, type Role, UserError } from '../auth/user-store.js';
+import { SESSION_COOKIE } from '../auth/request-auth.js';
 import { type ConsoleContext, fail, identity } from '../console-context.js';
 
-export const SESSION_COOKIE = 'dnsward_session';
 
 const credentials = {
   type: 'object',
@@ -19,14 +19,15 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
     schema: { tags: ['auth'], summary: 'Log in; sets the session cookie and returns the CSRF token', body: credentials },
   }, async (request, reply) => {
     const { username, password } = request.body;
-    const wait = c.limiter.retryAfter(request.ip, username);
+    // The attempt is counted before the password is checked (scrypt takes a while): parallel
+    // attempts cannot all pass the limit while none has failed yet.
+    const wait = c.limiter.begin(request.ip, username);
     if (wait > 0) {
       reply.header('retry-after', Math.ceil(wait / 1000));
       return fail(reply, 429, 'too many failed logins: try again later');
     }
     const role = await c.users.verify(username, password);
     if (role === undefined) {
-      c.limiter.fail(request.ip, username);
       c.log.warn({ user: username, ip: request.ip }, 'console login failed');
       return fail(reply, 401, c.users.count() === 0 ? 'no console user exists yet: create one with `dnsward user add NAME`' : 'wrong user name or password');
     }
@@ -39,6 +40,7 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
 
   app.post('/api/logout', { schema: { tags: ['auth'], summary: 'Log out' } }, async (request, reply) => {
     c.sessions.delete(identity(request).sessionId);
+    c.streams.recheck();
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });
@@ -66,6 +68,7 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
       throw err;
     }
     c.sessions.deleteUser(request.body.name);
+    c.streams.recheck();
     c.server.auditChange(identity(request).user, 'user-set', request.body.name, { role: request.body.role });
     return { name: request.body.name, role: request.body.role };
   });
@@ -73,6 +76,7 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
   app.delete<{ Params: { name: string } }>('/api/users/:name', { config: { access: 'admin' }, schema: { tags: ['users'], summary: 'Remove a user' } }, async (request, reply) => {
     if (!c.users.remove(request.params.name)) return fail(reply, 404, `no user ${request.params.name}`);
     c.sessions.deleteUser(request.params.name);
+    c.streams.recheck();
     c.server.auditChange(identity(request).user, 'user-remove', request.params.name, {});
     return { removed: request.params.name };
   });
@@ -93,6 +97,7 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
 
   app.delete<{ Params: { id: string } }>('/api/tokens/:id', { config: { access: 'admin' }, schema: { tags: ['tokens'], summary: 'Revoke an API token' } }, async (request, reply) => {
     if (!c.users.revokeToken(request.params.id)) return fail(reply, 404, 'no such token');
+    c.streams.recheck();
     c.server.auditChange(identity(request).user, 'token-revoke', request.params.id, {});
     return { revoked: request.params.id };
   });

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecurityEvent } from '../../events/security-event.js';
 import type { Config } from '../../config/schema.js';
-import { type ConsoleContext, fail } from '../console-context.js';
+import { type ConsoleContext, fail, identity } from '../console-context.js';
 
 const THREAT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked'];
 const LIVE_BUFFER_BYTES = 1 << 20;
@@ -113,16 +113,9 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     reply.hijack();
     const out = reply.raw;
     out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // HEAD has no body, so its headers would wait for an end that never comes.
+    if (request.method === 'HEAD') return void out.end();
     out.write(': dnsward live\n\n');
-    const send = (event: string, data: unknown) => {
-      // A client that does not read is cut loose rather than buffered without end.
-      if (out.writableLength > LIVE_BUFFER_BYTES) return close();
-      out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const offEvents = c.fanout.subscribe((e: SecurityEvent) => send('security', e));
-    const offStats = c.history.onSample((sample) => send('stats', sample));
-    const keepalive = setInterval(() => out.write(': keepalive\n\n'), KEEPALIVE_MS);
-    keepalive.unref();
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -130,8 +123,20 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
       offEvents();
       offStats();
       clearInterval(keepalive);
+      forget();
       out.end();
     };
+    const send = (event: string, data: unknown) => {
+      // A client that does not read is cut loose rather than buffered without end.
+      if (out.writableLength > LIVE_BUFFER_BYTES) return close();
+      out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    // The stream lives as long as the credential it was opened with (see LiveStreams).
+    const forget = c.streams.add({ credential: identity(request).credential, close });
+    const offEvents = c.fanout.subscribe((e: SecurityEvent) => send('security', e));
+    const offStats = c.history.onSample((sample) => send('stats', sample));
+    const keepalive = setInterval(() => out.write(': keepalive\n\n'), KEEPALIVE_MS);
+    keepalive.unref();
     request.raw.on('close', close);
   });
 }
