@@ -2,6 +2,7 @@
 export class ConfigError extends Error {
   readonly code = 'DNSWARD_ERR_CONFIG';
   constructor(readonly source: string, readonly problems: string[]) {
-    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem reads as one line; several as a list, one key per line.
+    super(problems.length === 1 ? `invalid configuration in ${source}: ${problems[0]}` : `invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
