@@ -120,6 +120,7 @@ export class FrameReader {
           const msg = Buffer.from(chunk.subarray(pos, pos + length));
           this.bytesCopied += length;
           pos += length;
+          this.unparsedOffset = pos; // consistent even if onMessage throws: no message twice
           this.onMessage(msg);
           continue;
         }
@@ -143,6 +144,7 @@ export class FrameReader {
         this.gather = null;
         this.gatherLength = 0;
         this.gathered = 0;
+        this.unparsedOffset = pos;
         this.onMessage(gather);
       }
     }

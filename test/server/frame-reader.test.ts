@@ -72,6 +72,17 @@ describe('FrameReader', () => {
     assert.equal(got.length, 5);
   });
 
+  it('emits no message twice when a handler throws', () => {
+    const got: number[] = [];
+    const reader = new FrameReader(65535, (m) => {
+      got.push(m[0]!);
+      if (m[0] === 1) throw new Error('handler failed');
+    });
+    assert.throws(() => reader.push(framed([Buffer.from([1]), Buffer.from([2])])), /handler failed/);
+    assert.equal(reader.push(framed([Buffer.from([3])])), true);
+    assert.deepEqual(got, [1, 2, 3]);
+  });
+
   it('rejects a zero-length or oversized frame and stays rejected', () => {
     assert.equal(new FrameReader(65535, () => {}).push(Buffer.from([0, 0, 1])), false);
     const small = new FrameReader(512, () => {});
