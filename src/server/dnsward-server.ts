@@ -630,5 +630,6 @@ function tcpOptions(config: Config): TcpListenerOptions {
   return {
     idleTimeoutMs: t.idleTimeout, readTimeoutMs: t.readTimeout, writeTimeoutMs: t.writeTimeout, maxConnections: t.maxConnections,
     maxConnectionsPerClient: t.maxConnectionsPerClient, maxInFlightPerConnection: t.maxInFlightPerConnection, maxBufferedPerConnection: t.maxBufferedPerConnection,
+    maxBufferedTotal: t.maxBufferedTotal,
   };
 }

@@ -12,7 +12,9 @@
  * - queries: at most `maxInFlightPerConnection` in flight per connection; the frame reader stops
  *   emitting there, even for queries already received in the same read;
  * - output: once more than `maxBufferedPerConnection` bytes of answers wait for the client to
- *   read them, the connection is not read (no new queries start) until its buffer drains.
+ *   read them, the connection is not read (no new queries start) until its buffer drains; the
+ *   answers to queries already in flight are still written, so when all connections together
+ *   hold more than `maxBufferedTotal`, the one holding the most is closed.
  *
  * Timeouts are checked by one sweep per listener, not a timer per connection or per message.
  */
@@ -30,6 +32,7 @@ export interface TcpListenerOptions {
   maxConnectionsPerClient: number;
   maxInFlightPerConnection: number;
   maxBufferedPerConnection: number;
+  maxBufferedTotal: number;
 }
 
 /** Why the listener closed connections, counted. */
@@ -39,6 +42,8 @@ export interface TcpClosedCounts {
   writeTimeout: number;
   evicted: number;
   badFrame: number;
+  /** Held the most unread answers when all connections together passed `maxBufferedTotal`. */
+  overflow: number;
 }
 
 export interface TcpListenerStats {
@@ -69,6 +74,8 @@ class TcpConnection {
   /** performance.now() when output passed the cap and was not read since; 0 when not blocked. */
   outputBlockedSince = 0;
   lastActivity: number;
+  /** socket.writableLength when last looked at (send, drain, sweep): its share of the total. */
+  buffered = 0;
   /** When the message being received began (0: none partial), and which message that was. */
   messageStartedAt = 0;
   messageSerial = -1;
@@ -95,7 +102,9 @@ export class TcpListener implements ReplySink {
   pausedForOutput = 0;
   maxBufferedBytes = 0;
   maxInFlightSeen = 0;
-  readonly closed: TcpClosedCounts = { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0 };
+  /** Sum of the connections' `buffered`: exact after each sweep, an over-estimate in between. */
+  private totalBuffered = 0;
+  readonly closed: TcpClosedCounts = { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0, overflow: 0 };
 
   constructor(readonly address: HostPort, private pipeline: Pipeline, private options: TcpListenerOptions) {
     // No server.maxConnections: at the cap a new connection may take an idle one's place.
@@ -186,6 +195,8 @@ export class TcpListener implements ReplySink {
       else this.noteMessageStart(conn);
     });
     socket.on('drain', () => {
+      this.totalBuffered -= conn.buffered;
+      conn.buffered = 0;
       if (conn.outputBlockedSince === 0) return;
       conn.outputBlockedSince = 0;
       conn.lastActivity = performance.now();
@@ -216,6 +227,8 @@ export class TcpListener implements ReplySink {
 
   private release(conn: TcpConnection): void {
     if (!this.connections.delete(conn)) return;
+    this.totalBuffered -= conn.buffered;
+    conn.buffered = 0;
     const n = (this.perClient.get(conn.client) ?? 1) - 1;
     if (n > 0) this.perClient.set(conn.client, n);
     else this.perClient.delete(conn.client);
@@ -264,16 +277,28 @@ export class TcpListener implements ReplySink {
       socket.write(frame);
       conn.lastActivity = performance.now();
       const buffered = socket.writableLength;
+      this.totalBuffered += buffered - conn.buffered;
+      conn.buffered = buffered;
       if (buffered > this.maxBufferedBytes) this.maxBufferedBytes = buffered;
       if (buffered > this.options.maxBufferedPerConnection && conn.outputBlockedSince === 0) {
         // The client is not reading: stop reading its queries; 'drain' resumes, the sweep closes.
         conn.outputBlockedSince = conn.lastActivity;
         this.pausedForOutput++;
       }
+      if (this.totalBuffered > this.options.maxBufferedTotal) this.closeLargestOutput();
     } else {
       this.droppedAnswers++;
     }
     this.settle(conn);
+  }
+
+  /** Closes the connection holding the most unread answers (scans only past the total cap). */
+  private closeLargestOutput(): void {
+    let largest: TcpConnection | null = null;
+    for (const conn of this.connections) if (largest === null || conn.buffered > largest.buffered) largest = conn;
+    if (largest === null) return;
+    this.closed.overflow++;
+    this.forget(largest);
   }
 
   drop(ctx: QueryContext): void {
@@ -289,6 +314,12 @@ export class TcpListener implements ReplySink {
   private sweep(): void {
     const now = performance.now();
     const o = this.options;
+    let total = 0;
+    for (const conn of this.connections) {
+      conn.buffered = conn.socket.writableLength;
+      total += conn.buffered;
+    }
+    this.totalBuffered = total;
     for (const conn of this.connections) {
       if (conn.outputBlockedSince > 0) {
         if (now - conn.outputBlockedSince > o.writeTimeoutMs) {
@@ -340,7 +371,7 @@ export class TcpListener implements ReplySink {
 export function sumTcpStats(all: TcpListenerStats[]): TcpListenerStats {
   const sum: TcpListenerStats = {
     connections: 0, rejectedConnections: 0, rejectedPerClient: 0, badFrames: 0,
-    closed: { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0 },
+    closed: { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0, overflow: 0 },
     droppedAnswers: 0, pausedForOutput: 0, pausedNow: 0, bufferedBytes: 0, maxBufferedBytes: 0, maxInFlightSeen: 0,
   };
   for (const s of all) {

@@ -293,3 +293,41 @@ tcp: { maxBufferedPerConnection: 32KiB, maxInFlightPerConnection: ${inFlightCap}
     s.destroy();
   });
 });
+
+describe('TCP listener toward many clients that do not read their answers', () => {
+  let unbound: UnboundServer;
+  let dw: RunningDnsward;
+  const txt = Array.from({ length: 15 }, (_, i) => `"${String(i).padEnd(249, 'x')}"`).join(' ');
+
+  before(async () => {
+    unbound = await UnboundServer.start({ zones: ['example.test'], records: [`big.example.test. 300 IN TXT ${txt}`] });
+    dw = await startDnsward(`
+listen: ["127.0.0.1:@PORT@"]
+upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+tcp: { maxBufferedPerConnection: 16KiB, maxBufferedTotal: 28KiB, maxInFlightPerConnection: 1, writeTimeout: 30s, idleTimeout: 30s }
+`);
+  });
+  after(async () => {
+    await dw?.stop();
+    await unbound?.stop();
+  });
+
+  it('closes the connection holding the most unread answers once all together pass the total cap', async () => {
+    const clients = [await connect(dw.port, '127.0.0.1'), await connect(dw.port, '127.0.0.2')];
+    const batch = Buffer.concat(Array.from({ length: 500 }, (_, i) => frame(encodeQuery('big.example.test', 'TXT', { id: i }))));
+    const tcp = () => dw.server.snapshot().tcp;
+    for (const s of clients) {
+      s.on('error', () => {});
+      s.pause(); // never read
+    }
+    // Each connection alone stays under the total (16 KiB and an answer); both together cannot.
+    for (let i = 0; i < 40 && tcp().closed.overflow === 0; i++) {
+      for (const s of clients) if (!s.destroyed) s.write(batch);
+      await sleep(50);
+    }
+    assert.equal(tcp().closed.overflow, 1, 'one connection was closed for the total');
+    assert.equal(tcp().connections, 1, 'the other stays');
+    assert.ok(tcp().bufferedBytes <= 28 * 1024, `buffered ${tcp().bufferedBytes} bytes in all`);
+    for (const s of clients) s.destroy();
+  });
+});
