@@ -107,8 +107,14 @@ const cache = z.object({
 
 const tcp = z.object({
   idleTimeout: duration.default(10_000),
+  readTimeout: duration.default(5_000),
+  writeTimeout: duration.default(10_000),
   maxConnections: z.number().int().min(1).default(1000),
+  maxConnectionsPerClient: z.number().int().min(1).default(32),
   maxInFlightPerConnection: z.number().int().min(1).max(65535).default(100),
+  // At least the socket's 16 KiB high-water mark, so passing it always ends in a 'drain'.
+  maxBufferedPerConnection: size.refine((v) => v >= 16384, { message: 'expected at least 16KiB' }).default(128 << 10),
+  maxBufferedTotal: size.refine((v) => v >= 16384, { message: 'expected at least 16KiB' }).default(64 << 20),
 }).strict();
 
 const ipv4 = z.string().refine((v) => isIPv4(v), { message: 'expected an IPv4 address' });

@@ -83,6 +83,8 @@ export function buildRegistry(server: DnswardServer): Registry {
   add(new ScrapedMetric('dnsward_responses_by_rcode_total', 'Answers sent, by rcode.', 'counter', () => entries(snap().rcodes, 'rcode')));
   add(new ScrapedMetric('dnsward_responses_by_qtype_total', 'Answers sent, by query type.', 'counter', () => entries(snap().qtypes, 'qtype')));
   add(new ScrapedMetric('dnsward_malformed_queries_total', 'Malformed queries, by reason.', 'counter', () => entries(snap().malformed, 'reason')));
+  add(new ScrapedMetric('dnsward_tcp_connections_closed_total', 'TCP connections the listener closed or refused, by reason.', 'counter', () => { const t = snap().tcp; return entries({ ...t.closed, refused: t.rejectedConnections, refusedPerClient: t.rejectedPerClient }, 'reason'); }));
+  add(new ScrapedMetric('dnsward_tcp_buffered_bytes', 'Bytes of TCP answers waiting for clients to read them.', 'gauge', () => [{ labels: {}, value: snap().tcp.bufferedBytes }]));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));

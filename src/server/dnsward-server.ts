@@ -41,7 +41,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ZoneRouter } from '../upstream/zone-router.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
-import { TcpListener, type TcpListenerOptions } from './tcp-listener.js';
+import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import cluster from 'node:cluster';
 import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
@@ -559,11 +559,7 @@ export class DnswardServer {
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
-      tcp: {
-        connections: [...this.tcpListeners.values()].reduce((n, l) => n + l.connectionCount, 0),
-        rejectedConnections: [...this.tcpListeners.values()].reduce((n, l) => n + l.rejectedConnections, 0),
-        badFrames: [...this.tcpListeners.values()].reduce((n, l) => n + l.badFrames, 0),
-      },
+      tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
       stageErrors: this.stageErrors,
     };
   }
@@ -671,5 +667,10 @@ function cacheOptions(config: Config): PacketCacheOptions {
 }
 
 function tcpOptions(config: Config): TcpListenerOptions {
-  return { idleTimeoutMs: config.tcp.idleTimeout, maxConnections: config.tcp.maxConnections, maxInFlightPerConnection: config.tcp.maxInFlightPerConnection };
+  const t = config.tcp;
+  return {
+    idleTimeoutMs: t.idleTimeout, readTimeoutMs: t.readTimeout, writeTimeoutMs: t.writeTimeout, maxConnections: t.maxConnections,
+    maxConnectionsPerClient: t.maxConnectionsPerClient, maxInFlightPerConnection: t.maxInFlightPerConnection, maxBufferedPerConnection: t.maxBufferedPerConnection,
+    maxBufferedTotal: t.maxBufferedTotal,
+  };
 }
