@@ -7,7 +7,8 @@
  * connections, and the management listeners (console, metrics, control) get what is left, so
  * they refuse connections before DNS loses a descriptor.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.js';
 
 export interface DescriptorDemand {
   /** Sockets DNS always holds: UDP and TCP listeners, upstream UDP sockets (and as many retiring), upstream TCP connections. */
@@ -32,6 +33,15 @@ export const RESERVE = 64;
 export const MANAGEMENT_FLOOR = 4;
 /** Nor DNS TCP below this. */
 export const DNS_TCP_FLOOR = 16;
+
+/** Descriptors this process holds now (Node's own: about 20 to 70 before dnsward opens anything); 0 where /proc is missing. */
+export function openDescriptorCount(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
 
 /** The soft RLIMIT_NOFILE, from /proc (Linux); null where it cannot be read. */
 export function openFileLimit(): number | null {
@@ -72,4 +82,44 @@ export function budgetDescriptors(limit: number, demand: DescriptorDemand): Desc
     dnsTcp = cap;
   }
   return { limit, dnsTcp, management, reduced };
+}
+
+/** The caps a configuration asks for, as a demand on descriptors. */
+export function configDemand(config: Config): DescriptorDemand {
+  const upstreams = config.upstreams.servers.length + config.forwardZones.reduce((n, z) => n + z.servers.length, 0);
+  const management: Record<string, number> = { control: CONTROL_CONNECTIONS };
+  if (config.console.listen !== null) management.console = config.console.maxConnections;
+  if (config.metrics.listen !== null) management.metrics = config.metrics.maxConnections;
+  return {
+    // A UDP and a TCP socket per listener; per upstream its UDP sockets, as many being retired, a TCP connection and a health check.
+    dnsFixed: config.listen.length * 2 + upstreams * (config.upstreams.sockets * 2 + 2),
+    dnsTcp: config.tcp.maxConnections * config.listen.length,
+    management,
+  };
+}
+
+/** The control socket's connection cap (operators' CLI commands; no configuration key). */
+export const CONTROL_CONNECTIONS = 16;
+
+/**
+ * The configuration with its connection caps cut to fit `limit` descriptors, and the control
+ * socket's cap. Per-address caps never exceed the total they belong to.
+ */
+export function fitConfigToDescriptors(config: Config, limit: number, alreadyOpen = 0): { config: Config; controlConnections: number; reduced: string[] } {
+  const demand = configDemand(config);
+  const b = budgetDescriptors(limit, { ...demand, dnsFixed: demand.dnsFixed + alreadyOpen });
+  if (b.reduced.length === 0) return { config, controlConnections: CONTROL_CONNECTIONS, reduced: [] };
+  const perListener = Math.max(1, Math.floor(b.dnsTcp / Math.max(1, config.listen.length)));
+  const consoleCap = b.management.console ?? config.console.maxConnections;
+  const metricsCap = b.management.metrics ?? config.metrics.maxConnections;
+  return {
+    config: {
+      ...config,
+      tcp: { ...config.tcp, maxConnections: perListener, maxConnectionsPerClient: Math.min(config.tcp.maxConnectionsPerClient, perListener) },
+      console: { ...config.console, maxConnections: consoleCap, maxConnectionsPerAddress: Math.min(config.console.maxConnectionsPerAddress, consoleCap) },
+      metrics: { ...config.metrics, maxConnections: metricsCap, maxConnectionsPerAddress: Math.min(config.metrics.maxConnectionsPerAddress, metricsCap) },
+    },
+    controlConnections: b.management.control,
+    reduced: b.reduced,
+  };
 }

@@ -15,6 +15,7 @@ import { clusterMetricsSource } from '../../metrics/prometheus-metrics.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
+import { CONTROL_CONNECTIONS, fitConfigToDescriptors, openDescriptorCount, openFileLimit } from '../../ops/descriptor-budget.js';
 
 const options = {
   config: { type: 'string', short: 'c' },
@@ -72,16 +73,30 @@ SIGUSR1 logs a counters snapshot.`,
       console: values.console as string | undefined,
     };
     const configFile = values.config as string | undefined;
-    const load = () => loadConfig(configFile, overrides);
+    // Connection caps are cut to fit the descriptor limit, at start and at every reload, so that
+    // idle management connections cannot take the descriptors DNS needs.
+    const limit = openFileLimit();
+    const alreadyOpen = openDescriptorCount();
+    let budgetNote = '';
+    let controlConnections = CONTROL_CONNECTIONS;
+    const load = () => {
+      const loaded = loadConfig(configFile, overrides);
+      if (limit === null) return loaded;
+      const fitted = fitConfigToDescriptors(loaded.config, limit, alreadyOpen);
+      budgetNote = fitted.reduced.join('; ');
+      controlConnections = fitted.controlConnections;
+      return { ...loaded, config: fitted.config };
+    };
     const loaded = load();
     const log = pino({ level: loaded.config.log.level, base: { pid: process.pid, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) } });
+    if (budgetNote !== '') log.warn({ openFileLimit: limit, reduced: budgetNote }, 'connection caps cut to fit the open-file limit (raise it, e.g. LimitNOFILE in the systemd unit, to keep the configured caps)');
     const workers = loaded.config.workers === 'auto' ? availableParallelism() : loaded.config.workers;
     if (cluster.isPrimary && workers > 1) return runPrimary(loaded.config, workers, load, log);
-    return runServer(loaded.config, load, log, loaded.upstreamSource);
+    return runServer(loaded.config, load, log, loaded.upstreamSource, controlConnections);
   },
 };
 
-async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string): Promise<number> {
+async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string, controlConnections: number): Promise<number> {
   const standalone = cluster.isPrimary;
   // The data directory is claimed before anything in it is opened.
   if (standalone) writePidFile(config.dataDir);
@@ -94,7 +109,7 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
     throw err;
   }
   // The operator's control socket; with workers, each has its own guard and no socket yet.
-  const control = standalone ? new ControlServer(config.dataDir, server, log) : null;
+  const control = standalone ? new ControlServer(config.dataDir, server, log, { maxConnections: controlConnections, idleTimeoutMs: 30_000 }) : null;
   await control?.start();
   log.info({
     listen: server.boundAddresses(),
