@@ -19,6 +19,9 @@ import { Exchange, type TransportEvents } from './exchange.js';
 import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
 
+/** Errors that are our own shortage (a TCP connect under EMFILE), not the upstream's failure. */
+const LOCAL_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+
 export interface UpstreamOptions {
   address: HostPort;
   protocol: 'udp' | 'tcp';
@@ -190,7 +193,8 @@ export class Upstream {
     ex.timedOut = timedOut;
     if (!timedOut) {
       this.stats.errors++;
-      ex.blameUpstream = true;
+      // Out of descriptors or buffers here says nothing about the upstream.
+      ex.blameUpstream = !LOCAL_SHORTAGE.has(error);
     } else {
       this.stats.timeouts++;
       ex.blameUpstream = this.lastAnswerAt < ex.sentAt;
