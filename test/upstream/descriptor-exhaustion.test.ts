@@ -90,9 +90,10 @@ upstreams:
       }
       assert.ok(log.includes('dnsward started'), `dnsward did not start:\n${log}`);
 
-      // Take every descriptor left with idle TCP connections to the DNS port (bounded).
+      // Take every descriptor left with idle TCP connections to the DNS port (bounded), each
+      // from its own loopback address so that a per-address cap does not stop them.
       for (let i = 0; i < 2 * DESCRIPTOR_LIMIT && openDescriptors(child.pid!) < DESCRIPTOR_LIMIT; i++) {
-        const socket = net.connect(port, '127.0.0.1');
+        const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` });
         socket.on('error', () => {});
         held.push(socket);
         await new Promise((r) => socket.once('connect', r).once('close', r));
