@@ -49,7 +49,22 @@ typedef struct {
   int connected;
   int dirty;
   double send_errors;
+  int started;
+  struct hbox *box;
 } bsock;
+
+/*
+ * What JavaScript holds: an external pointing at this box, not at the socket. The box lives
+ * as long as the external (freed by its finalizer); close() clears box->s before the socket
+ * is freed, so a handle used after close, or closed twice, finds NULL and gets EBADF or a
+ * no-op instead of touching freed memory. The external carries a type tag, so any other
+ * value (or another addon's external) is refused too.
+ */
+typedef struct hbox {
+  bsock *s;
+} hbox;
+
+static const napi_type_tag HANDLE_TAG = {0x646e737761726475ULL, 0x6470626174636801ULL};
 
 /*
  * Sends produced while JavaScript handles any batch (client queries or upstream answers) are
@@ -77,10 +92,25 @@ static napi_value throw_errno(napi_env env, const char *what) {
   return NULL;
 }
 
+/* The open socket behind a handle, or NULL for anything else (closed, foreign, not a handle). */
 static bsock *unwrap(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &HANDLE_TAG, &tagged) != napi_ok || !tagged) return NULL;
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return (bsock *)p;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return NULL;
+  bsock *s = ((hbox *)p)->s;
+  return s && !s->closing ? s : NULL;
+}
+
+static void finalize_box(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  hbox *b = data;
+  /* A socket never closed stays open (as before); it just no longer has a box to clear. */
+  if (b->s) b->s->box = NULL;
+  free(b);
 }
 
 static void flush(bsock *s) {
@@ -241,7 +271,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int bound = ipv6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 
   bsock *s = calloc(1, sizeof *s);
-  if (!s) { close(fd); napi_throw_error(env, "DNSWARD_ERR_NATIVE", "out of memory"); return NULL; }
+  hbox *box = calloc(1, sizeof *box);
+  if (!s || !box) {
+    free(s);
+    free(box);
+    close(fd);
+    napi_throw_error(env, "DNSWARD_ERR_NATIVE", "out of memory");
+    return NULL;
+  }
   s->env = env;
   s->fd = fd;
   s->ipv6 = ipv6;
@@ -253,22 +290,42 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   napi_value data, meta, handle, out, portv, name;
   void *p;
-  CHECK(napi_create_arraybuffer(env, BATCH * SLOT, &p, &data));
+  /* On any failure below the socket is closed and freed: nothing half-made reaches JavaScript. */
+  if (napi_create_arraybuffer(env, BATCH * SLOT, &p, &data) != napi_ok) goto fail;
   s->rbuf = p;
-  CHECK(napi_create_arraybuffer(env, BATCH * META * 4, &p, &meta));
+  if (napi_create_arraybuffer(env, BATCH * META * 4, &p, &meta) != napi_ok) goto fail;
   s->rmeta = p;
-  CHECK(napi_create_reference(env, data, 1, &s->data_ref));
-  CHECK(napi_create_reference(env, meta, 1, &s->meta_ref));
-  CHECK(napi_create_external(env, s, NULL, NULL, &handle));
-  CHECK(napi_create_string_utf8(env, "dnsward-udp-batch", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &s->async_context));
-  CHECK(napi_create_object(env, &out));
-  CHECK(napi_create_int32(env, bound, &portv));
-  CHECK(napi_set_named_property(env, out, "handle", handle));
-  CHECK(napi_set_named_property(env, out, "data", data));
-  CHECK(napi_set_named_property(env, out, "meta", meta));
-  CHECK(napi_set_named_property(env, out, "port", portv));
+  if (napi_create_reference(env, data, 1, &s->data_ref) != napi_ok) goto fail;
+  if (napi_create_reference(env, meta, 1, &s->meta_ref) != napi_ok) goto fail;
+  if (napi_create_string_utf8(env, "dnsward-udp-batch", NAPI_AUTO_LENGTH, &name) != napi_ok) goto fail;
+  if (napi_async_init(env, NULL, name, &s->async_context) != napi_ok) goto fail;
+  box->s = s;
+  s->box = box;
+  if (napi_create_external(env, box, finalize_box, NULL, &handle) != napi_ok) {
+    s->box = NULL;
+    goto fail;
+  }
+  /* From here the external owns the box: its finalizer frees it. */
+  if (napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok) goto fail_owned;
+  if (napi_create_object(env, &out) != napi_ok) goto fail_owned;
+  if (napi_create_int32(env, bound, &portv) != napi_ok) goto fail_owned;
+  if (napi_set_named_property(env, out, "handle", handle) != napi_ok) goto fail_owned;
+  if (napi_set_named_property(env, out, "data", data) != napi_ok) goto fail_owned;
+  if (napi_set_named_property(env, out, "meta", meta) != napi_ok) goto fail_owned;
+  if (napi_set_named_property(env, out, "port", portv) != napi_ok) goto fail_owned;
   return out;
+fail_owned:
+  box->s = NULL;
+  box = NULL;
+fail:
+  if (s->data_ref) napi_delete_reference(env, s->data_ref);
+  if (s->meta_ref) napi_delete_reference(env, s->meta_ref);
+  if (s->async_context) napi_async_destroy(env, s->async_context);
+  close(fd);
+  free(s);
+  free(box);
+  napi_throw_error(env, "DNSWARD_ERR_NATIVE", "could not set up the socket's handle");
+  return NULL;
 }
 
 /* start(handle, onBatch(count)) */
@@ -276,8 +333,15 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) { napi_throw_type_error(env, NULL, "start(handle, onBatch)"); return NULL; }
   bsock *s = unwrap(env, argv[0]);
-  if (!s) { napi_throw_type_error(env, NULL, "bad handle"); return NULL; }
+  if (!s) { napi_throw_error(env, "DNSWARD_ERR_SOCKET", "socket handle is closed or not a socket"); return NULL; }
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[1], &t));
+  if (t != napi_function) { napi_throw_type_error(env, NULL, "onBatch must be a function"); return NULL; }
+  /* A second uv_poll_init on a polled handle would corrupt the loop's handle queue. */
+  if (s->started) { napi_throw_error(env, "DNSWARD_ERR_SOCKET", "socket already started"); return NULL; }
+  s->started = 1;
   CHECK(napi_create_reference(env, argv[1], 1, &s->on_batch));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
@@ -298,17 +362,24 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], ret;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) { napi_throw_type_error(env, NULL, "send(handle, bytes, port, addressWords)"); return NULL; }
   bsock *s = unwrap(env, argv[0]);
-  if (!s || s->closing) { napi_create_int32(env, EBADF, &ret); return ret; }
+  if (!s) { napi_create_int32(env, EBADF, &ret); return ret; }
   void *bytes, *words;
   size_t len, wlen;
-  napi_typedarray_type t;
+  napi_typedarray_type t, wt;
   napi_value ab;
   size_t off;
   int32_t port;
+  bool is_ta = false, words_ta = false;
+  CHECK(napi_is_typedarray(env, argv[1], &is_ta));
+  CHECK(napi_is_typedarray(env, argv[3], &words_ta));
+  if (!is_ta || !words_ta) { napi_throw_type_error(env, NULL, "bytes must be a Uint8Array, addressWords an Int32Array"); return NULL; }
   CHECK(napi_get_typedarray_info(env, argv[1], &t, &len, &bytes, &ab, &off));
   CHECK(napi_get_value_int32(env, argv[2], &port));
-  CHECK(napi_get_typedarray_info(env, argv[3], &t, &wlen, &words, &ab, &off));
+  CHECK(napi_get_typedarray_info(env, argv[3], &wt, &wlen, &words, &ab, &off));
+  /* fill_addr reads 16 bytes of words; len counts bytes only for a Uint8Array. */
+  if (t != napi_uint8_array || wt != napi_int32_array || wlen < 4) { napi_throw_type_error(env, NULL, "bytes must be a Uint8Array, addressWords an Int32Array of 4"); return NULL; }
   int err = 0;
   if (batch_depth > 0 && len <= SLOT && (s->dirty || dirty_count < MAX_DIRTY)) {
     int i = s->scount;
@@ -352,8 +423,9 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) { napi_throw_type_error(env, NULL, "connect(handle, host, port)"); return NULL; }
   bsock *s = unwrap(env, argv[0]);
-  if (!s) { napi_throw_type_error(env, NULL, "bad handle"); return NULL; }
+  if (!s) { napi_throw_error(env, "DNSWARD_ERR_SOCKET", "socket handle is closed or not a socket"); return NULL; }
   char host[64];
   size_t hostlen;
   int32_t port;
@@ -384,14 +456,22 @@ static void on_closed(uv_handle_t *h) {
   free(s);
 }
 
+static void detach_box(bsock *s) {
+  if (s->box) s->box->s = NULL;
+  s->box = NULL;
+}
+
 /* close(handle) */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return NULL;
+  /* Closed already, or not a handle: nothing to do (close is idempotent). */
   bsock *s = unwrap(env, argv[0]);
-  if (!s || s->closing) return NULL;
+  if (!s) return NULL;
   s->closing = 1;
+  detach_box(s);
   if (s->dirty) {
     flush(s);
     drop_dirty(s);
@@ -401,7 +481,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_delete_reference(env, s->data_ref);
   napi_delete_reference(env, s->meta_ref);
   napi_async_destroy(env, s->async_context);
-  if (uv_is_active((uv_handle_t *)&s->poll) || s->poll.data) {
+  if (s->poll.data) { /* initialised by start(): libuv owns it until on_closed */
     uv_poll_stop(&s->poll);
     uv_close((uv_handle_t *)&s->poll, on_closed);
   } else {
@@ -416,7 +496,7 @@ static napi_value js_send_errors(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], ret;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bsock *s = unwrap(env, argv[0]);
+  bsock *s = argc < 1 ? NULL : unwrap(env, argv[0]);
   napi_create_double(env, s ? s->send_errors : 0, &ret);
   return ret;
 }

@@ -81,6 +81,8 @@ const upstreams = z.object({
   maxFailures: z.number().int().min(1).default(3),
   sockets: z.number().int().min(1).max(64).default(4),
   rotateSocketsAfter: z.number().int().min(100).default(10_000),
+  /** Queries waiting on one upstream socket or TCP connection; a quarter of the ID space at most. */
+  maxInFlightPerSocket: z.number().int().min(1).max(16_384).default(4096),
   tcpIdleTimeout: duration.default(10_000),
   healthCheck: healthCheck.prefault({}),
 }).strict();

@@ -36,7 +36,7 @@ import type { ControlRequest } from '../control/control-protocol.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { labelsFromText } from '../guard/name-text.js';
 import { join } from 'node:path';
-import { HealthChecker } from '../upstream/health-checker.js';
+import { buildProbe, HealthChecker } from '../upstream/health-checker.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ZoneRouter } from '../upstream/zone-router.js';
@@ -527,6 +527,9 @@ export class DnswardServer {
       errors: u.stats.errors,
       mismatched: u.stats.mismatched,
       tcpFallbacks: u.stats.tcpFallbacks,
+      timeoutsWhileAnswering: u.stats.timeoutsWhileAnswering,
+      inFlightLimited: u.inFlightLimited,
+      socketOpenFailures: u.socketOpenFailures,
       latencyAvgMs: u.stats.latency.count ? u.stats.latency.sum / u.stats.latency.count : 0,
     })));
     return {
@@ -573,9 +576,10 @@ export class DnswardServer {
   private buildRouter(config: Config): ZoneRouter {
     const onHealth = (u: Upstream) => this.log.warn({ upstream: u.name, healthy: u.healthy, consecutiveFailures: u.consecutiveFailures }, u.healthy ? 'upstream is up' : 'upstream is down');
     const up = config.upstreams;
+    const probe = { wire: buildProbe(up.healthCheck.name, up.healthCheck.type), timeoutMs: up.healthCheck.timeout };
     const upstreamOptions = (servers: Config['upstreams']['servers']) => servers.map((s) => ({
       address: s.address, protocol: s.protocol, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
-      native: config.udp.io === 'dgram' ? null : loadNativeUdp(),
+      native: config.udp.io === 'dgram' ? null : loadNativeUdp(), maxInFlightPerSocket: up.maxInFlightPerSocket, probe,
     }));
     const defaultPool = new UpstreamPool({ name: 'default', policy: up.policy, upstreams: upstreamOptions(up.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth);
     const zones = config.forwardZones.map((z) => ({

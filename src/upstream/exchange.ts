@@ -13,6 +13,14 @@ export class Exchange {
   sentAt = 0;
   deadline = 0;
   viaTcp = false;
+  /**
+   * Set by the upstream when this try failed: whether the failure says the upstream is
+   * unwell (an error, or a timeout with nothing else answered since). A refusal of our own
+   * (no socket, in-flight limit) or a query the upstream ignored while answering others is
+   * not held against it.
+   */
+  blameUpstream = false;
+  timedOut = false;
   constructor(
     /** Our copy of the client's query; its first two bytes are rewritten per send. */
     readonly wire: Buffer,
@@ -53,13 +61,25 @@ export function sweepExpired(pending: Map<number, Exchange>, now: number, onExpi
   }
 }
 
-/** A free ID in `pending`, chosen at random. */
-export function freeIdIn(pending: Map<number, Exchange>, draw: () => number): number {
-  for (;;) {
+/**
+ * Random draws freeIdIn makes before giving up. Transports keep `pending` at most
+ * maxInFlightPerSocket (default 4096, at most 16384: a quarter of the ID space), so each draw
+ * is free with a chance of 3/4 or more and 32 draws all miss with a chance below 1e-19; with
+ * the map full (65,536), the loop still ends.
+ */
+export const FREE_ID_TRIES = 32;
+
+/** A free ID in `pending`, chosen at random; -1 when `tries` draws found none (the map is full or nearly). */
+export function freeIdIn(pending: Map<number, Exchange>, draw: () => number, tries = FREE_ID_TRIES): number {
+  for (let i = 0; i < tries; i++) {
     const id = draw();
     if (!pending.has(id)) return id;
   }
+  return -1;
 }
+
+/** Why a transport refused to send (the query never left): the pool tries another upstream. */
+export const IN_FLIGHT_LIMIT = 'in-flight limit reached';
 
 /** What a transport reports to its upstream. */
 export interface TransportEvents {

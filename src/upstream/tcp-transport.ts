@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { randomQueryId } from '../util/random-ids.js';
-import { deliverAnswer, type Exchange, freeIdIn, sweepExpired, type TransportEvents } from './exchange.js';
+import { deliverAnswer, type Exchange, freeIdIn, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
 import { FrameReader } from '../server/frame-reader.js';
 
 export class TcpTransport {
@@ -14,20 +14,30 @@ export class TcpTransport {
   private readonly pending = new Map<number, Exchange>();
   private readonly waiting: Exchange[] = [];
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Queries refused because `maxInFlight` were already waiting on the connection. */
+  refused = 0;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly idleMs: number,
     private readonly events: TransportEvents,
+    /** Queries waiting on the connection at most; well under the 65,536 IDs. */
+    private readonly maxInFlight: number,
   ) {}
 
   get inFlight(): number {
     return this.pending.size;
   }
 
-  send(ex: Exchange): void {
-    ex.setId(freeIdIn(this.pending, randomQueryId));
+  /** Sends `ex`, or returns why not (nothing was sent and `ex` is not kept). */
+  send(ex: Exchange): string | null {
+    const id = this.pending.size < this.maxInFlight ? freeIdIn(this.pending, randomQueryId) : -1;
+    if (id < 0) {
+      this.refused++;
+      return IN_FLIGHT_LIMIT;
+    }
+    ex.setId(id);
     this.pending.set(ex.id, ex);
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
@@ -36,6 +46,7 @@ export class TcpTransport {
     if (!this.socket) this.connect();
     if (!this.connected) this.waiting.push(ex);
     else this.write(ex);
+    return null;
   }
 
   sweep(now: number): void {

@@ -78,12 +78,27 @@ export class UpstreamPool {
     return n;
   }
 
+  /**
+   * Sends to the next upstream. One that refuses at once (no socket could be opened, its
+   * in-flight limit is reached) is passed over for the next, within the attempts; when none
+   * is left the query is done with that reason (a SERVFAIL), here and now. Never loops
+   * beyond `attempts` or the number of upstreams.
+   */
   private tryNext<C>(pq: PooledQuery<C>, now: number): void {
-    const u = this.select(pq.tried);
-    pq.upstream = u;
-    pq.tried |= 1 << this.upstreams.indexOf(u);
-    pq.attemptsLeft--;
-    u.send(pq, now, this.options.timeoutMs);
+    const everyone = this.upstreams.length >= 31 ? -1 : (1 << this.upstreams.length) - 1;
+    for (;;) {
+      const u = this.select(pq.tried);
+      pq.upstream = u;
+      pq.tried |= 1 << this.upstreams.indexOf(u);
+      pq.attemptsLeft--;
+      const refused = u.send(pq, now, this.options.timeoutMs);
+      if (refused === null) return;
+      pq.lastError = `${u.name}: ${refused}`;
+      if (pq.attemptsLeft <= 0 || (pq.tried & everyone) === everyone) {
+        pq.done(pq.context, pq.lastError, null, null, u);
+        return;
+      }
+    }
   }
 
   private onOutcome<C>(pq: PooledQuery<C>, error: string | null, answer: Buffer | null, scan: ScannedResponse | null): void {
@@ -93,7 +108,7 @@ export class UpstreamPool {
       pq.done(pq.context, null, answer, scan, u);
       return;
     }
-    u.markFailure();
+    u.markQueryFailure(pq);
     pq.lastError = error;
     if (pq.attemptsLeft > 0) {
       this.tryNext(pq, performance.now());
