@@ -1,5 +1,5 @@
 /**
- * `dnsward analyze` throughput on JSONL (issue 3 target: at least 200k queries/s on one thread),
+ * `dnsward analyze` throughput on JSONL (target: at least 200k queries/s on one thread),
  * and Tunnel Guard's own cost per query (target: median at most 5 µs). Input: 1M generated
  * benign queries with tunnel sessions mixed in, written to a temporary file.
  */

@@ -1,4 +1,4 @@
-/** The detectors `npm run eval` compares: Tunnel Guard and the simple per-query baselines issue 3 names. */
+/** The detectors `npm run eval` compares: Tunnel Guard and the simple per-query baselines. */
 import { anatomize } from '../src/guard/name-anatomy.js';
 import { labelsFromText } from '../src/guard/name-text.js';
 import { TunnelGuard, type TunnelGuardOptions } from '../src/guard/tunnel-guard.js';

@@ -1,5 +1,5 @@
 /**
- * Query-log lines for `dnsward analyze` (issue 3): one JSON object per line,
+ * Query-log lines for `dnsward analyze`: one JSON object per line,
  * `{"ts": <unix seconds>, "client": "<ip>", "qname": "<name>", "qtype": "TXT" | 16}` with optional
  * `rcode` and `answer_size`. Unknown fields are ignored; a line that does not fit is counted
  * with its line number, never thrown.

@@ -1,5 +1,5 @@
 /**
- * DNS messages out of packet captures, for `dnsward analyze` (issue 3): classic pcap (micro- and
+ * DNS messages out of packet captures, for `dnsward analyze`: classic pcap (micro- and
  * nanosecond, either byte order) and pcapng (SHB, IDB, EPB, SPB); link types Ethernet (with
  * 802.1Q tags), Linux cooked v1 and v2, raw IP and BSD/OpenBSD loopback; IPv4 and IPv6; DNS
  * over UDP and over TCP on port 53. Anything it cannot read is counted, never thrown.

@@ -1,5 +1,5 @@
 /**
- * The security events dnsward emits (issue 5): one typed event per security decision, each with
+ * The security events dnsward emits: one typed event per security decision, each with
  * the full stage trace, so the log, every SIEM sink and the console show the same explanation.
  * Mappings to OCSF and ECS belong to the sinks that need them.
  */

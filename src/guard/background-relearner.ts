@@ -1,5 +1,5 @@
 /**
- * Retraining off the event loop (issue 4): at each refresh point the live server hands a copy of
+ * Retraining off the event loop: at each refresh point the live server hands a copy of
  * the character model's counts to a worker thread, which rebuilds the cost table and sends it
  * back; the query path keeps using the previous table until then. One job at a time: a refresh
  * point reached while a job runs is skipped (counted), the next one catches up.

@@ -1,7 +1,7 @@
 /**
  * Tunnel Guard's whole state as one JSON-able object, and back: what was learned (character and
  * query-type models, distributions), the per-key state, the seen-name filters and the domain
- * blocks. `dnsward analyze --state` writes it to a file; the live server (issue 4) keeps the
+ * blocks. `dnsward analyze --state` writes it to a file; the live server keeps the
  * same object in its store. Typed arrays travel as base64.
  */
 import { newClient, newDomain, newPair } from './guard-state.js';
