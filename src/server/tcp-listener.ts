@@ -2,7 +2,8 @@
  * TCP listener (RFC 7766): 2-byte length framing, many queries in flight per connection with
  * answers sent as they are ready (out of order), and bounds that hold against a hostile client:
  *
- * - connections: `maxConnections` in total and `maxConnectionsPerClient` per source address; at
+ * - connections: `maxConnections` in total and `maxConnectionsPerClient` per client (an IPv4
+ *   address, an IPv6 /64: see connection-owner.ts); at
  *   the total cap the least recently active idle connection is closed to make room (so slots
  *   held idle cannot lock new clients out), and only when none is idle is the new one refused;
  * - time: a connection with nothing in flight is closed after `idleTimeoutMs`, a message must
@@ -22,6 +23,7 @@ import net from 'node:net';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
+import { connectionOwner } from '../util/connection-owner.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface TcpListenerOptions {
@@ -165,11 +167,12 @@ export class TcpListener implements ReplySink {
 
   private accept(socket: net.Socket): void {
     const client = socket.remoteAddress ?? '';
+    const owner = connectionOwner(client);
     if (this.closing) {
       socket.destroy();
       return;
     }
-    if ((this.perClient.get(client) ?? 0) >= this.options.maxConnectionsPerClient) {
+    if ((this.perClient.get(owner) ?? 0) >= this.options.maxConnectionsPerClient) {
       this.rejectedPerClient++;
       socket.destroy();
       return;
@@ -181,7 +184,7 @@ export class TcpListener implements ReplySink {
     }
     const conn = new TcpConnection(socket, client, performance.now());
     this.connections.add(conn);
-    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+    this.perClient.set(owner, (this.perClient.get(owner) ?? 0) + 1);
     const remotePort = socket.remotePort ?? 0;
     conn.reader = new FrameReader(65535, (msg) => {
       conn.inFlight++;
@@ -229,9 +232,10 @@ export class TcpListener implements ReplySink {
     if (!this.connections.delete(conn)) return;
     this.totalBuffered -= conn.buffered;
     conn.buffered = 0;
-    const n = (this.perClient.get(conn.client) ?? 1) - 1;
-    if (n > 0) this.perClient.set(conn.client, n);
-    else this.perClient.delete(conn.client);
+    const owner = connectionOwner(conn.client);
+    const n = (this.perClient.get(owner) ?? 1) - 1;
+    if (n > 0) this.perClient.set(owner, n);
+    else this.perClient.delete(owner);
   }
 
   private badFrame(conn: TcpConnection): void {

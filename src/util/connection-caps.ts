@@ -5,6 +5,7 @@
  * unauthenticated connections so cannot eat the descriptors DNS needs.
  */
 import type { Server, Socket } from 'node:net';
+import { connectionOwner } from './connection-owner.js';
 
 export interface ConnectionCaps {
   maxConnections: number;
@@ -29,7 +30,7 @@ export function capConnections(server: Server, caps: ConnectionCaps): Connection
   server.on('drop', () => counters.refused++);
   // First among the listeners, so an over-cap socket is gone before HTTP or TLS sets it up.
   server.prependListener('connection', (socket: Socket) => {
-    const address = socket.remoteAddress;
+    const address = socket.remoteAddress === undefined ? undefined : connectionOwner(socket.remoteAddress);
     if (address !== undefined) {
       const n = perAddress.get(address) ?? 0;
       if (n >= caps.maxPerAddress) {
