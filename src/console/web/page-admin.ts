@@ -5,7 +5,7 @@ import type { Me } from './types.js';
 
 interface Blocks {
   mode: string;
-  blocks: Array<{ domain: string; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number }>;
+  blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number }>;
   allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
   quarantines: Array<{ client: string; until: number; by: string }>;
 }
@@ -25,9 +25,10 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
   clear(root,
     h('h1', {}, 'Actions & audit'),
     h('h2', {}, 'Blocked domains'),
-    table(['domain', 'incident', 'since', 'until', 'offence', ''], b.blocks.map((x) => [
-      h('span', { class: 'mono' }, x.domain), h('a', { href: `#/threat/${encodeURIComponent(x.incident)}` }, x.incident), time(x.since * 1000), time(x.until * 1000), String(x.offenses),
-      h('button', { type: 'button', disabled: !admin, onclick: run(`Unblock ${x.domain}`, '/api/actions/unblock', { domain: x.domain }) }, 'Unblock'),
+    table(['domain', 'for', 'incident', 'since', 'until', 'offence', ''], b.blocks.map((x) => [
+      // A client-scoped block takes the domain from one client only; the others keep it.
+      h('span', { class: 'mono' }, x.domain), x.scope === 'client' ? h('span', { class: 'mono' }, `${x.client} only`) : 'everyone', h('a', { href: `#/threat/${encodeURIComponent(x.incident)}` }, x.incident), time(x.since * 1000), time(x.until * 1000), String(x.offenses),
+      h('button', { type: 'button', disabled: !admin, onclick: run(`Unblock ${x.domain} (every block on it)`, '/api/actions/unblock', { domain: x.domain }) }, 'Unblock'),
     ]), 'No domain is blocked.'),
     h('h2', {}, 'Allowed'),
     table(['domain', 'client range', 'until', 'by'], b.allows.map((a) => [a.domain ?? '*', a.client ?? '*', time(a.until * 1000), a.by]), 'No allow override.'),
