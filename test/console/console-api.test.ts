@@ -61,6 +61,20 @@ describe('console API', () => {
     assert.ok(audit.audit.some((a) => a.who === 'admin (console)' && a.action === 'monitor'));
   });
 
+  it('audits logins and logouts with who and from where, but not failed logins', async () => {
+    assert.equal((await login('vera', 'not the password')).status, 401);
+    const v = await login('vera', 'the viewer password');
+    assert.equal(v.status, 200);
+    const out = await fetch(`${base}/api/logout`, { method: 'POST', headers: { cookie: v.cookie, 'x-csrf-token': v.csrf } });
+    assert.equal(out.status, 200);
+    const a = await login('admin', 'the admin password');
+    const audit = (await (await fetch(`${base}/api/audit`, { headers: { cookie: a.cookie } })).json()) as { audit: Array<{ who: string; action: string; subject: string; detail: string }> };
+    const vera = audit.audit.filter((e) => e.subject === 'vera');
+    assert.deepEqual(vera.slice(-2).map((e) => [e.who, e.action]), [['vera (console)', 'login'], ['vera (console)', 'logout']]);
+    assert.match(vera.at(-2)!.detail, /"ip":"127\.0\.0\.1"/);
+    assert.ok(!audit.audit.some((e) => e.action === 'login-failed'));
+  });
+
   it('lets a viewer read but not act', async () => {
     const v = await login('vera', 'the viewer password');
     assert.equal(v.status, 200);

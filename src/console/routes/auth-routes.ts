@@ -35,11 +35,15 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
     const session = c.sessions.create(username, role);
     reply.setCookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'strict', secure: c.secureCookies, path: '/' });
     c.log.info({ user: username, role, ip: request.ip }, 'console login');
+    // Failed logins stay in the log only: anyone can make them, and the audit table is bounded.
+    c.server.auditChange(`${username} (console)`, 'login', username, { role, ip: request.ip });
     return { user: username, role, csrfToken: session.csrf };
   });
 
   app.post('/api/logout', { schema: { tags: ['auth'], summary: 'Log out' } }, async (request, reply) => {
-    c.sessions.delete(identity(request).sessionId);
+    const who = identity(request);
+    c.sessions.delete(who.sessionId);
+    if (who.sessionId !== undefined) c.server.auditChange(`${who.user} (console)`, 'logout', who.user, { ip: request.ip });
     c.streams.recheck();
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
