@@ -135,6 +135,19 @@ describe('console against a determined client', () => {
     assert.equal(await loggedOut.ended, true, 'the stream ended with its session');
   });
 
+  it('ends the sessions and streams of a user whose password is changed from another process', async () => {
+    assert.equal((await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'the first password' })).code, 0);
+    const r = await send(port, 'POST', '/api/login', {}, JSON.stringify({ username: 'rotator', password: 'the first password' }), '127.0.0.10');
+    assert.equal(r.status, 200, r.body);
+    const cookie = String(r.headers['set-cookie']).split(';')[0];
+    const stream = await openStream(port, { cookie });
+    assert.equal(stream.status, 200);
+    // Same name, same role, a new password: as after a suspected leak.
+    assert.equal((await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'the second password' })).code, 0);
+    assert.equal(await stream.ended, true, 'the stream ended');
+    assert.equal((await send(port, 'GET', '/api/me', { cookie })).status, 401, 'the session is over');
+  });
+
   it('answers only under its own address and the allowed host names', async () => {
     const at = (host: string) => send(port, 'GET', '/api/setup', { host }).then((r) => r.status);
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`, `dnsward.example:${port}`, 'ops.example:9999']) assert.equal(await at(host), 200, host);

@@ -1,7 +1,7 @@
 /**
  * Who a request is, from its credential: a bearer token or a session cookie. A session counts
- * only while its user still exists with the session's role (a user removed or changed by
- * `dnsward user` in another process loses its sessions at their next use).
+ * only while its user still exists with the session's role and password (a user removed or
+ * changed by `dnsward user` in another process loses its sessions at their next use).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from '../console-context.js';
@@ -34,7 +34,8 @@ export function identify(users: UserStore, sessions: SessionStore, credential: C
   }
   const session = touch ? sessions.get(credential.id) : sessions.peek(credential.id);
   if (session === undefined) return undefined;
-  if (users.roleOf(session.user) !== session.role) {
+  const current = session.stamp === undefined ? users.roleOf(session.user) : users.stampOf(session.user);
+  if (current !== (session.stamp ?? session.role)) {
     sessions.delete(session.id);
     return undefined;
   }

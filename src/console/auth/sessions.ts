@@ -11,6 +11,8 @@ export interface Session {
   id: string;
   user: string;
   role: Role;
+  /** The user's stamp when the session was opened (UserStore.stampOf). */
+  stamp?: string;
   csrf: string;
   createdAt: number;
   lastUsed: number;
@@ -23,10 +25,10 @@ export class SessionStore {
 
   constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
-  create(user: string, role: Role): Session {
+  create(user: string, role: Role, stamp?: string): Session {
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
     const t = this.now();
-    const session: Session = { id: randomBytes(32).toString('base64url'), user, role, csrf: randomBytes(24).toString('base64url'), createdAt: t, lastUsed: t };
+    const session: Session = { id: randomBytes(32).toString('base64url'), user, role, stamp, csrf: randomBytes(24).toString('base64url'), createdAt: t, lastUsed: t };
     this.sessions.set(session.id, session);
     return session;
   }

@@ -60,6 +60,16 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
     this.db.prepare('INSERT INTO console_user (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role, hash = excluded.hash').run(name, role, hash, Date.now());
   }
 
+  /**
+   * What a session was opened against: the user's role and password hash, summed up. A session
+   * whose stamp no longer matches (the password or role changed, even from another process with
+   * `dnsward user`) is over.
+   */
+  stampOf(name: string): string | undefined {
+    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as { role: Role; hash: string } | undefined;
+    return row === undefined ? undefined : `${row.role} ${sha256(row.hash).slice(0, 16)}`;
+  }
+
   /** The user's role, or undefined when there is no such user. */
   roleOf(name: string): Role | undefined {
     return (this.db.prepare('SELECT role FROM console_user WHERE name = ?').get(name) as { role: Role } | undefined)?.role;

@@ -32,7 +32,7 @@ export function authRoutes(app: FastifyInstance, c: ConsoleContext): void {
       return fail(reply, 401, c.users.count() === 0 ? 'no console user exists yet: create one with `dnsward user add NAME`' : 'wrong user name or password');
     }
     c.limiter.succeed(request.ip, username);
-    const session = c.sessions.create(username, role);
+    const session = c.sessions.create(username, role, c.users.stampOf(username));
     reply.setCookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'strict', secure: c.secureCookies, path: '/' });
     c.log.info({ user: username, role, ip: request.ip }, 'console login');
     // Failed logins stay in the log only: anyone can make them, and the audit table is bounded.
