@@ -7,6 +7,10 @@
  * Why: per-datagram costs in Node's dgram (one JS callback, one syscall and one Buffer per
  * packet in each direction) dominate a cache hit. This file is optional: without it, dnsward
  * uses node:dgram (src/server/udp-listener.ts), and every test runs on either.
+ *
+ * Threads: every Node environment that loads the addon (the main thread, each worker thread)
+ * gets its own batch state as N-API instance data, and a socket belongs to the environment that
+ * opened it. A batch running on one thread never holds back, or flushes, another thread's sends.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
@@ -26,8 +30,11 @@
 #define SLOT 4096
 #define META 8 /* int32 per datagram: length, port, family, truncated, address (16 bytes) */
 
+struct envstate;
+
 typedef struct {
   napi_env env;
+  struct envstate *st;
   int fd;
   int ipv6;
   int closing;
@@ -73,9 +80,17 @@ static const napi_type_tag HANDLE_TAG = {0x646e737761726475ULL, 0x64706261746368
  * goes back to clients as one sendmmsg.
  */
 #define MAX_DIRTY 1024
-static bsock *dirty[MAX_DIRTY];
-static int dirty_count = 0;
-static int batch_depth = 0;
+typedef struct envstate {
+  bsock *dirty[MAX_DIRTY];
+  int dirty_count;
+  int batch_depth;
+} envstate;
+
+static void finalize_state(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
 
 #define CHECK(call)                                                     \
   do {                                                                  \
@@ -127,14 +142,14 @@ static void flush(bsock *s) {
   s->scount = 0;
 }
 
-static void flush_all(void) {
-  for (int i = 0; i < dirty_count; i++) {
-    bsock *d = dirty[i];
+static void flush_all(envstate *st) {
+  for (int i = 0; i < st->dirty_count; i++) {
+    bsock *d = st->dirty[i];
     d->dirty = 0;
     if (d->closing) d->scount = 0;
     else flush(d);
   }
-  dirty_count = 0;
+  st->dirty_count = 0;
 }
 
 static void fill_addr(bsock *s, struct sockaddr_storage *ss, socklen_t *len, int port, const int32_t *words) {
@@ -208,9 +223,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_get_reference_value(env, s->on_batch, &cb);
   napi_get_global(env, &recv); /* napi_make_callback needs an object as receiver */
   napi_create_int32(env, n, &arg);
-  batch_depth++;
+  envstate *es = s->st;
+  es->batch_depth++;
   napi_status st = napi_make_callback(env, s->async_context, recv, cb, 1, &arg, &result);
-  if (--batch_depth == 0) flush_all();
+  if (--es->batch_depth == 0) flush_all(es);
   if (st == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
@@ -280,6 +296,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->env = env;
+  void *st = NULL;
+  if (napi_get_instance_data(env, &st) != napi_ok || st == NULL) goto fail;
+  s->st = st;
   s->fd = fd;
   s->ipv6 = ipv6;
   for (int i = 0; i < BATCH; i++) {
@@ -381,7 +400,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   /* fill_addr reads 16 bytes of words; len counts bytes only for a Uint8Array. */
   if (t != napi_uint8_array || wt != napi_int32_array || wlen < 4) { napi_throw_type_error(env, NULL, "bytes must be a Uint8Array, addressWords an Int32Array of 4"); return NULL; }
   int err = 0;
-  if (batch_depth > 0 && len <= SLOT && (s->dirty || dirty_count < MAX_DIRTY)) {
+  envstate *es = s->st;
+  if (es->batch_depth > 0 && len <= SLOT && (s->dirty || es->dirty_count < MAX_DIRTY)) {
     int i = s->scount;
     memcpy(s->sbuf + i * SLOT, bytes, len);
     s->siov[i].iov_len = len;
@@ -396,7 +416,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
     if (!s->dirty) {
       s->dirty = 1;
-      dirty[dirty_count++] = s;
+      es->dirty[es->dirty_count++] = s;
     }
     if (++s->scount == BATCH) flush(s);
   } else if (s->connected) {
@@ -442,9 +462,10 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 }
 
 static void drop_dirty(bsock *s) {
-  for (int i = 0; i < dirty_count; i++) {
-    if (dirty[i] == s) {
-      dirty[i] = dirty[--dirty_count];
+  envstate *st = s->st;
+  for (int i = 0; i < st->dirty_count; i++) {
+    if (st->dirty[i] == s) {
+      st->dirty[i] = st->dirty[--st->dirty_count];
       break;
     }
   }
@@ -502,6 +523,12 @@ static napi_value js_send_errors(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  envstate *st = calloc(1, sizeof *st);
+  if (st == NULL || napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
+    free(st);
+    napi_throw_error(env, "DNSWARD_ERR_NATIVE", "could not set up the addon's state for this thread");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
     {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
