@@ -2,7 +2,7 @@
 /** The `dnsward` executable: dispatches to one command per file in ./commands. */
 import { packageVersion } from '../util/package-version.js';
 import { ConfigError } from '../config/config-error.js';
-import { ListenError } from '../server/dnsward-server.js';
+import { ListenError } from '../util/listen.js';
 import { type Command, UsageError } from './args.js';
 import { DataDirInUseError } from './pid-file.js';
 import { analyzeCommand } from './commands/analyze.js';

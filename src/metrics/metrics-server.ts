@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
-import { listenOrExplain } from '../server/dnsward-server.js';
+import { listenOrExplain } from '../util/listen.js';
 import type { MetricsSource } from './prometheus-metrics.js';
 
 export interface MetricsListenerLimits {

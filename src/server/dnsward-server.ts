@@ -41,6 +41,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ZoneRouter } from '../upstream/zone-router.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
+import { listenOrExplain } from '../util/listen.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import cluster from 'node:cluster';
 import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
@@ -638,22 +639,6 @@ export class DnswardServer {
     }
     for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
     for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
-  }
-}
-
-/** A listener that cannot bind says where and why, without a stack trace. */
-export class ListenError extends Error {
-  readonly code = 'DNSWARD_ERR_LISTEN';
-}
-
-export async function listenOrExplain(listener: { listen(): Promise<void> }, address: string, transport: string): Promise<void> {
-  try {
-    await listener.listen();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const hint = /EADDRINUSE|in use/i.test(`${e.code} ${e.message}`) ? ' (another process has this port)'
-      : /EACCES|permission/i.test(`${e.code} ${e.message}`) ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
-    throw new ListenError(`cannot listen on ${address}/${transport}: ${e.message}${hint}`);
   }
 }
 
