@@ -1,8 +1,8 @@
 /** What the console's routes need from the running dnsward, in one place. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { DnswardServer } from '../server/dnsward-server.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
+import type { ConsoleBackend } from './console-backend.js';
 import type { Credential } from './auth/request-auth.js';
 import type { SessionStore } from './auth/sessions.js';
 import type { Role, UserStore } from './auth/user-store.js';
@@ -24,7 +24,7 @@ export interface Identity {
 export type Access = 'public' | 'viewer' | 'admin';
 
 export interface ConsoleContext {
-  server: DnswardServer;
+  server: ConsoleBackend;
   users: UserStore;
   sessions: SessionStore;
   limiter: LoginLimiter;

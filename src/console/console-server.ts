@@ -15,11 +15,11 @@ import { formatHostPort, type HostPort } from '../util/address.js';
 import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
 import { listenOrExplain } from '../util/listen.js';
 import { packageVersion } from '../util/package-version.js';
-import type { DnswardServer } from '../server/dnsward-server.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { credentialOf, identify, SESSION_COOKIE } from './auth/request-auth.js';
 import { SessionStore } from './auth/sessions.js';
 import { UserStore } from './auth/user-store.js';
+import type { ConsoleBackend } from './console-backend.js';
 import { type Access, type ConsoleContext, fail } from './console-context.js';
 import { hostChecker } from './host-check.js';
 import { EventFanout } from './live/event-fanout.js';
@@ -74,7 +74,7 @@ export class ConsoleServer {
   counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
   boundPort = 0;
 
-  constructor(private readonly server: DnswardServer, private readonly options: ConsoleOptions, private readonly log: Logger) {
+  constructor(private readonly server: ConsoleBackend, private readonly options: ConsoleOptions, private readonly log: Logger) {
     this.users = new UserStore(options.usersPath);
     this.history = new MetricsHistory(() => server.snapshot(), server.stats.latency);
   }

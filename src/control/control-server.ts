@@ -1,13 +1,13 @@
 /**
- * Serves the control channel (see control-protocol.ts) for one running DnswardServer. Every
- * change is logged and written to the store's audit table with who and when.
+ * Serves the control channel (see control-protocol.ts) for one running dnsward, through its
+ * ControlBackend. Every change is logged and written to the store's audit table with who and when.
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { DnswardServer } from '../server/dnsward-server.js';
 import { capConnections, type ConnectionCounters } from '../util/connection-caps.js';
+import type { ControlBackend } from './control-backend.js';
 import { type ControlReply, type ControlRequest, SOCKET_NAME } from './control-protocol.js';
 
 const MAX_LINE = 64 * 1024;
@@ -19,7 +19,7 @@ export class ControlServer {
   readonly path: string;
   counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
 
-  constructor(dataDir: string, private readonly dnsward: DnswardServer, private readonly log: Logger, private readonly caps = DEFAULT_CAPS) {
+  constructor(dataDir: string, private readonly dnsward: ControlBackend, private readonly log: Logger, private readonly caps = DEFAULT_CAPS) {
     this.path = join(dataDir, SOCKET_NAME);
   }
 

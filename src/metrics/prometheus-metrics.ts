@@ -1,13 +1,14 @@
 /**
  * Prometheus metrics (prom-client) read from the server's own counters at scrape time: nothing
- * is added to the query path. Counters and gauges are computed from DnswardServer.snapshot() and
- * the latency histograms the pipeline already keeps. With workers, each worker registers its
- * registry for prom-client's AggregatorRegistry, and the primary serves the sum (ratios
- * averaged, health as the minimum).
+ * is added to the query path. Counters and gauges are computed from one snapshot() per scrape of
+ * the MetricsBackend (the running server) and the latency histograms the pipeline already
+ * keeps. With workers, each worker registers its registry for prom-client's AggregatorRegistry,
+ * and the primary serves the sum (ratios averaged, health as the minimum).
  */
 import { AggregatorRegistry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
-import type { DnswardServer } from '../server/dnsward-server.js';
+import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import type { LatencyHistogram } from '../util/histogram.js';
+import type { MetricsBackend } from './metrics-backend.js';
 
 type Labels = Record<string, string | number>;
 type Sample = { labels: Labels; value: number };
@@ -60,10 +61,10 @@ class ScrapedHistogram {
   reset(): void {}
 }
 
-export function buildRegistry(server: DnswardServer): Registry {
+export function buildRegistry(server: MetricsBackend): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dnsward_' });
-  let cached: ReturnType<DnswardServer['snapshot']> | null = null;
+  let cached: ServerSnapshot | null = null;
   // One snapshot per scrape, shared by every metric below: the registry asks every metric in one
   // synchronous pass, and the snapshot is forgotten right after it. (A snapshot kept for 100 ms
   // served a scrape right after another the earlier numbers: a flaky CI test.)
@@ -161,7 +162,7 @@ export function buildRegistry(server: DnswardServer): Registry {
 }
 
 /** In a cluster worker: offer this worker's metrics to the primary's aggregating scrape. */
-export function offerWorkerMetrics(server: DnswardServer): void {
+export function offerWorkerMetrics(server: MetricsBackend): void {
   AggregatorRegistry.setRegistries([buildRegistry(server)]);
   // Constructing one installs prom-client's listener for the primary's requests (in workers too).
   new AggregatorRegistry();

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { PacketCache, type PacketCacheOptions } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
 import { QueryStats } from '../ops/query-stats.js';
+import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
 import { GuardStage } from '../pipeline/stages/guard-stage.js';
 import type { QueryContext } from '../pipeline/query-context.js';
@@ -16,7 +17,7 @@ import { BackgroundRelearner } from '../guard/background-relearner.js';
 import type { Verdict } from '../guard/verdict.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
-import { GuardStore } from '../store/guard-store.js';
+import { type AuditEntry, GuardStore } from '../store/guard-store.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { EventBus, type EventSink } from '../events/event-bus.js';
 import { securityEvent, type SecurityEventType } from '../events/security-event.js';
@@ -294,7 +295,7 @@ export class DnswardServer {
           blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
           allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
           quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
-          audit: this.guardStore?.auditLog(20) ?? [],
+          audit: this.auditLog(20),
         };
       case 'allow': {
         if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
@@ -510,13 +511,18 @@ export class DnswardServer {
     this.guardStore?.audit({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
   }
 
+  /** The newest audit entries, oldest first (none without a store, e.g. before start). */
+  auditLog(limit: number): AuditEntry[] {
+    return this.guardStore?.auditLog(limit) ?? [];
+  }
+
   /** Per-upstream answer latency, for the metrics histogram. */
   upstreamLatencies(): Array<{ labels: { pool: string; upstream: string }; histogram: Upstream['stats']['latency'] }> {
     return this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({ labels: { pool: pool.options.name, upstream: u.name }, histogram: u.stats.latency })));
   }
 
   /** A snapshot of counters for logs, `status` and metrics. */
-  snapshot() {
+  snapshot(): ServerSnapshot {
     const upstreams = this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({
       pool: pool.options.name,
       name: u.name,

@@ -9,12 +9,12 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { sendControl } from '../../src/control/control-client.js';
 import { ControlServer } from '../../src/control/control-server.js';
-import type { DnswardServer } from '../../src/server/dnsward-server.js';
+import type { ControlBackend } from '../../src/control/control-backend.js';
 
 describe('control socket limits', () => {
   it('closes connections past the cap at once, destroys idle ones, and answers a command afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-control-'));
-    const dnsward = { control: () => ({ blocks: [] }) } as unknown as DnswardServer;
+    const dnsward: ControlBackend = { control: () => ({ blocks: [] }) };
     const control = new ControlServer(dir, dnsward, pino({ level: 'silent' }), { maxConnections: 4, idleTimeoutMs: 500 });
     await control.start();
     const sockets: Socket[] = [];

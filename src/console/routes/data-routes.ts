@@ -105,7 +105,7 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
 
   app.get('/api/blocks', { schema: { tags: ['threats'], summary: 'Active blocks, allows and quarantines' } }, async () => s.control({ cmd: 'blocks', who: 'console' }));
 
-  app.get('/api/audit', { schema: { tags: ['audit'], summary: 'Who did what (newest last)' } }, async () => ({ audit: s.guardStore?.auditLog(500) ?? [] }));
+  app.get('/api/audit', { schema: { tags: ['audit'], summary: 'Who did what (newest last)' } }, async () => ({ audit: s.auditLog(500) }));
 
   app.get('/api/config', { schema: { tags: ['config'], summary: 'The running configuration, secrets redacted (read-only)' } }, async () => ({ config: redactConfig(s.runningConfig) }));
 

@@ -1,0 +1,83 @@
+/**
+ * The shape of one running dnsward's counters at an instant: what logs, `status`, the metrics
+ * registry and the console read. Declared on its own so that those readers depend on this
+ * shape, not on the server that fills it.
+ */
+import type { PacketCacheStats } from '../cache/packet-cache.js';
+import type { Config } from '../config/schema.js';
+import type { FrameStreamStats } from '../dnstap/frame-stream-writer.js';
+import type { SinkStatus } from '../events/event-bus.js';
+import type { GuardCounters } from '../guard/tunnel-guard.js';
+import type { QueryLogMode } from '../querylog/query-log.js';
+import type { TcpListenerStats } from '../server/tcp-listener.js';
+
+export interface UpstreamSnapshot {
+  pool: string;
+  name: string;
+  healthy: boolean;
+  outstanding: number;
+  queries: number;
+  answers: number;
+  timeouts: number;
+  errors: number;
+  mismatched: number;
+  tcpFallbacks: number;
+  timeoutsWhileAnswering: number;
+  inFlightLimited: number;
+  socketOpenFailures: number;
+  latencyAvgMs: number;
+}
+
+export interface FeedSnapshot {
+  name: string;
+  category: string;
+  version: string;
+  format: string | null;
+  rules: number;
+  loadedAt: number | null;
+  lastCheck: number | null;
+  lastError: string | null;
+  skipped: Record<string, number>;
+  errors: number;
+  failures: number;
+}
+
+/** Answers a pipeline stage blocked (or only reported, enforced false), by its reason. */
+export interface BlockCount {
+  stage: string;
+  reason: string;
+  enforced: boolean;
+  count: number;
+}
+
+export interface GuardSnapshot extends GuardCounters {
+  mode: Config['guard']['mode'];
+  blocked: number;
+  wouldBlock: number;
+  failOpen: number;
+  retraining: { jobs: number; skipped: number; errors: number };
+  domains: number;
+  clients: number;
+  pairs: number;
+  activeBlocks: number;
+  snapshots: { saves: number; skipped: number; lastBytes: number; lastMs: number } | null;
+}
+
+export interface ServerSnapshot {
+  queries: { udp: number; tcp: number };
+  responseTypes: Record<string, number>;
+  rcodes: Record<string, number>;
+  qtypes: Record<string, number>;
+  malformed: Record<string, number>;
+  cache: PacketCacheStats & { hits: number; misses: number; entries: number; bytes: number; staleServed: number };
+  upstreams: UpstreamSnapshot[];
+  inFlight: number;
+  events: { published: number; dropped: number; queueDepth: number; sinkErrors: number; sinks: SinkStatus[] };
+  blocks: BlockCount[];
+  policy: { blocked: number; wouldBlock: number; errors: number; eventsHeld: number; feeds: FeedSnapshot[] };
+  dnstap: FrameStreamStats | null;
+  queryLog: { mode: QueryLogMode; logged: number; dropped: number; retained: number; writeErrors: number };
+  guard: GuardSnapshot;
+  tcp: TcpListenerStats;
+  stageErrors: number;
+}
