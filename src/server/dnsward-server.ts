@@ -1,6 +1,7 @@
 /**
  * One dnsward process (or cluster worker): listeners, pipeline, cache and upstream pools,
- * built from a validated Config, reloadable in place.
+ * built from a validated Config, reloadable in place. The console and the metrics listener are
+ * not built here: DnswardNode (dnsward-node.ts) wires them to this server.
  */
 import { EventRateLimiter, POLICY_EVENT_LIMITS } from '../events/event-rate-limiter.js';
 import type { Logger } from 'pino';
@@ -18,15 +19,12 @@ import type { Verdict } from '../guard/verdict.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { type AuditEntry, GuardStore } from '../store/guard-store.js';
-import { MetricsServer } from '../metrics/metrics-server.js';
 import { EventBus, type EventSink } from '../events/event-bus.js';
 import { securityEvent, type SecurityEventType } from '../events/security-event.js';
 import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { SyslogSink } from '../events/sinks/syslog-sink.js';
 import { HttpSink } from '../events/sinks/http-sink.js';
-import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
 import { QueryLog } from '../querylog/query-log.js';
-import { ConsoleServer } from '../console/console-server.js';
 import { FeedManager, feedConfigs } from '../policy/feed-manager.js';
 import { PolicyEngine, type PolicyDecision } from '../policy/policy-engine.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
@@ -69,8 +67,6 @@ export class DnswardServer {
   private readonly relearner: BackgroundRelearner;
   guardStore: GuardStore | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
-  metricsServer: MetricsServer | null = null;
-  consoleServer: ConsoleServer | null = null;
   readonly events: EventBus;
   readonly queryLog: QueryLog;
   readonly dnstap: DnstapLogger | null;
@@ -130,22 +126,6 @@ export class DnswardServer {
     this.openGuardStore();
     await this.startFeeds(this.feeds);
     await this.syncListeners(this.config);
-    // One metrics listener per machine: the only process's, or the primary's, which sums the workers'.
-    if (this.config.metrics.listen !== null) {
-      if (cluster.isPrimary) {
-        this.metricsServer = new MetricsServer(this.config.metrics.listen, buildRegistry(this), this.config.metrics);
-        await this.metricsServer.start();
-      } else offerWorkerMetrics(this);
-    }
-    // The console belongs to a standalone process (with workers, each has its own guard: no console yet).
-    if (this.config.console.listen !== null && cluster.isPrimary) {
-      const c = this.config.console;
-      this.consoleServer = new ConsoleServer(this, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(this.config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 }, allowedHosts: c.allowedHosts, limits: { maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress, idleTimeoutMs: c.idleTimeout, requestTimeoutMs: c.requestTimeout } }, this.log);
-      this.events.addSink(this.consoleServer.fanout);
-      await this.bootstrapAdmin(this.consoleServer);
-      await this.consoleServer.start();
-      this.log.info({ console: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen!.host, port: this.consoleServer.boundPort })}/`, users: this.consoleServer.users.count() }, 'console listening');
-    }
     this.health.start();
     this.dnstap?.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -464,8 +444,6 @@ export class DnswardServer {
    */
   async stop(): Promise<void> {
     this.health.stop();
-    await this.metricsServer?.stop();
-    await this.consoleServer?.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());
@@ -492,18 +470,6 @@ export class DnswardServer {
     this.guardStore = null;
     for (const pool of this.router.pools) pool.close();
     for (const r of this.retiredRouters) for (const pool of r.pools) pool.close();
-  }
-
-  /**
-   * The first admin: DNSWARD_ADMIN_PASSWORD creates user "admin" when no admin exists yet
-   * (there is no default password; `dnsward user add` is the other way).
-   */
-  private async bootstrapAdmin(console: ConsoleServer): Promise<void> {
-    const password = process.env.DNSWARD_ADMIN_PASSWORD;
-    if (password === undefined || password === '' || console.users.hasAdmin()) return;
-    await console.users.set('admin', password, 'admin');
-    this.auditChange('DNSWARD_ADMIN_PASSWORD', 'user-set', 'admin', { role: 'admin' });
-    this.log.info('console user "admin" created from DNSWARD_ADMIN_PASSWORD');
   }
 
   /** Every operator change (guard commands, console users and tokens) goes to one audit log. */

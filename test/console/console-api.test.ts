@@ -33,7 +33,7 @@ describe('console API', () => {
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
-    base = `http://127.0.0.1:${dw.server.consoleServer!.boundPort}`;
+    base = `http://127.0.0.1:${dw.consoleServer!.boundPort}`;
     const viewer = await runCli(['user', 'add', 'vera', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'the viewer password' });
     assert.equal(viewer.code, 0, viewer.stderr);
   });
@@ -145,7 +145,7 @@ describe('console over TLS', () => {
     let dw: RunningDnsward | undefined;
     try {
       dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", tls: { cert: "${cert.cert}", key: "${cert.key}" } }\n`);
-      const port = dw.server.consoleServer!.boundPort;
+      const port = dw.consoleServer!.boundPort;
       const response = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
         const req = httpsRequest({ host: '127.0.0.1', port, path: '/api/login', method: 'POST', ca: readFileSync(cert.ca), headers: { 'content-type': 'application/json' } }, (res) => {
           res.resume();

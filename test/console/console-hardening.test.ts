@@ -73,8 +73,8 @@ describe('console against a determined client', () => {
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
-    port = dw.server.consoleServer!.boundPort;
-    admin = { authorization: `Bearer ${dw.server.consoleServer!.users.createToken('hardening-admin', 'admin', 'test').token}` };
+    port = dw.consoleServer!.boundPort;
+    admin = { authorization: `Bearer ${dw.consoleServer!.users.createToken('hardening-admin', 'admin', 'test').token}` };
   });
 
   after(async () => {
@@ -94,7 +94,7 @@ describe('console against a determined client', () => {
   });
 
   it('ends a live stream when its token is revoked, through the API or the CLI', async () => {
-    const users = dw.server.consoleServer!.users;
+    const users = dw.consoleServer!.users;
     const viaApi = users.createToken('stream-api', 'viewer', 'test');
     const s1 = await openStream(port, { authorization: `Bearer ${viaApi.token}` });
     assert.equal(s1.status, 200);
@@ -225,7 +225,7 @@ describe('console and metrics connection caps', () => {
   const serverConnections = (server: { getConnections(cb: (err: Error | null, n: number) => void): void }) => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
 
   it('closes idle connections past the caps at once, destroys the rest when idle, then serves again', async () => {
-    const cs = dw.server.consoleServer!;
+    const cs = dw.consoleServer!;
     const port = cs.boundPort;
     const httpServer = (cs as unknown as { app: { server: Parameters<typeof serverConnections>[0] } }).app.server;
     // 8 per address: 3 of 11 from one address are closed at once.
@@ -247,7 +247,7 @@ describe('console and metrics connection caps', () => {
   });
 
   it('answers 408 and destroys a connection whose headers trickle in, though it is never idle', async () => {
-    const port = dw.server.consoleServer!.boundPort;
+    const port = dw.consoleServer!.boundPort;
     const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let got = '';
     let closed = false;
@@ -271,7 +271,7 @@ describe('console and metrics connection caps', () => {
   });
 
   it('caps the metrics listener the same way', async () => {
-    const ms = dw.server.metricsServer!;
+    const ms = dw.metricsServer!;
     const port = ms.boundPort;
     const a = await hold(port, 7, '127.0.0.1');
     const b = await hold(port, 4, '127.0.0.2');

@@ -95,8 +95,8 @@ describe('console route access', () => {
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
-    port = dw.server.consoleServer!.boundPort;
-    const users = dw.server.consoleServer!.users;
+    port = dw.consoleServer!.boundPort;
+    const users = dw.consoleServer!.users;
     auth.viewer = { authorization: `Bearer ${users.createToken('walk-viewer', 'viewer', 'test').token}` };
     auth.admin = { authorization: `Bearer ${users.createToken('walk-admin', 'admin', 'test').token}` };
   });
@@ -151,7 +151,7 @@ describe('console route access', () => {
   });
 
   it('refuses user changes through a percent-encoded path without a login, and audits them with one', async () => {
-    const users = dw.server.consoleServer!.users;
+    const users = dw.consoleServer!.users;
     const intruder = JSON.stringify({ name: 'walk-intruder', password: 'a password long enough', role: 'admin' });
     assert.equal((await send(port, 'POST', '/%61pi/users', {}, intruder)).status, 401);
     assert.equal((await send(port, 'POST', '/%61pi/users', auth.viewer, intruder)).status, 403);

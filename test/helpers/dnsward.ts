@@ -4,11 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
-import { DnswardServer } from '../../src/server/dnsward-server.js';
+import type { ConsoleServer } from '../../src/console/console-server.js';
+import type { MetricsServer } from '../../src/metrics/metrics-server.js';
+import { DnswardNode } from '../../src/server/dnsward-node.js';
+import type { DnswardServer } from '../../src/server/dnsward-server.js';
 import { freePort } from './ports.js';
 
 export interface RunningDnsward {
   server: DnswardServer;
+  /** The console and metrics listeners, when the config turns them on. */
+  consoleServer: ConsoleServer | null;
+  metricsServer: MetricsServer | null;
   port: number;
   dataDir: string;
   stop(): Promise<void>;
@@ -26,7 +32,7 @@ export async function startDnsward(configText: string): Promise<RunningDnsward> 
   // The console is on by default (127.0.0.1:8053); tests that do not ask for it leave it off.
   raw.console ??= { listen: null };
   const config = validateConfig(raw, 'test config');
-  const server = new DnswardServer(config, pino({ level: 'silent' }));
-  await server.start();
-  return { server, port, dataDir: config.dataDir, stop: () => server.stop() };
+  const node = new DnswardNode(config, pino({ level: 'silent' }));
+  await node.start();
+  return { server: node.server, consoleServer: node.consoleServer, metricsServer: node.metricsServer, port, dataDir: config.dataDir, stop: () => node.stop() };
 }

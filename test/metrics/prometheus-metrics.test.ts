@@ -33,7 +33,7 @@ describe('Prometheus /metrics', () => {
   });
 
   const scrape = async (): Promise<Map<string, Family>> => {
-    const response = await fetch(`http://127.0.0.1:${dw.server.metricsServer!.boundPort}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
     const families = parsePrometheusTextFormat(await response.text()) as Family[];
@@ -69,7 +69,7 @@ describe('Prometheus /metrics', () => {
     const perUpstream = m.get('dnsward_upstream_duration_seconds')!;
     assert.equal(perUpstream.type, 'HISTOGRAM');
     // The parser drops a histogram's own labels, so the per-upstream series is read from the text.
-    const text = await (await fetch(`http://127.0.0.1:${dw.server.metricsServer!.boundPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
     const count = new RegExp(`^dnsward_upstream_duration_seconds_count\\{pool="default",upstream="127\\.0\\.0\\.1:${unbound.port}"\\} (\\d+)$`, 'm').exec(text);
     assert.ok(count && Number(count[1]) >= 1, 'one latency histogram per upstream');
   });

@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
 import { ControlServer } from '../../control/control-server.js';
-import { DnswardServer } from '../../server/dnsward-server.js';
+import { DnswardNode } from '../../server/dnsward-node.js';
 import { MetricsServer } from '../../metrics/metrics-server.js';
 import { clusterMetricsSource } from '../../metrics/prometheus-metrics.js';
 import { formatHostPort } from '../../util/address.js';
@@ -100,9 +100,10 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
   const standalone = cluster.isPrimary;
   // The data directory is claimed before anything in it is opened.
   if (standalone) writePidFile(config.dataDir);
-  const server = new DnswardServer(config, log);
+  const node = new DnswardNode(config, log);
+  const server = node.server;
   try {
-    await server.start();
+    await node.start();
   } catch (err) {
     // The process exits with the error; the next start must not find the directory claimed.
     if (standalone) removePidFile(config.dataDir);
@@ -145,7 +146,7 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
       stopping = true;
       log.info({ signal, inFlight: server.pipeline.queriesInFlight }, 'shutting down: draining queries in flight');
       await control?.stop();
-      await server.stop();
+      await node.stop();
       if (standalone) removePidFile(config.dataDir);
       log.info({ counters: server.snapshot() }, 'dnsward stopped');
       resolve(0);
