@@ -4,7 +4,7 @@ import { packageVersion } from '../util/package-version.js';
 import { ConfigError } from '../config/config-error.js';
 import { ListenError } from '../util/listen.js';
 import { type Command, UsageError } from './args.js';
-import { DataDirInUseError } from './pid-file.js';
+import { DataDirError } from './pid-file.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { allowCommand, blocksCommand, quarantineCommand, unblockCommand } from './commands/guard-operator.js';
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`dnsward ${name}: ${err.message}`);
       return 1;
     }
-    if (err instanceof ListenError || err instanceof DataDirInUseError) {
+    if (err instanceof ListenError || err instanceof DataDirError) {
       console.error(`dnsward ${name}: ${err.message}`);
       return 1;
     }

@@ -9,15 +9,19 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../util/private-files.js';
 
-export class DataDirInUseError extends Error {}
+export class DataDirError extends Error {}
 
 export function pidFilePath(dataDir: string): string {
   return join(dataDir, 'dnsward.pid');
 }
 
-/** Claims `dataDir` for this process; throws DataDirInUseError when a live dnsward holds it. */
+/** Claims `dataDir` for this process; throws DataDirError when it cannot be made or a live dnsward holds it. */
 export function writePidFile(dataDir: string): void {
-  ensurePrivateDir(dataDir);
+  try {
+    ensurePrivateDir(dataDir);
+  } catch (err) {
+    throw new DataDirError(`cannot use data directory ${dataDir}: ${(err as Error).message}`);
+  }
   const path = pidFilePath(dataDir);
   // Two tries: the second after removing a stale file. Two processes that both found the same
   // stale file both remove it, and the exclusive create lets only one of them win.
@@ -29,7 +33,7 @@ export function writePidFile(dataDir: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = runningPid(dataDir);
       if (typeof holder === 'number' && holder !== process.pid) {
-        throw new DataDirInUseError(`data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`);
+        throw new DataDirError(`data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`);
       }
       if (attempt === 0) rmSync(path, { force: true });
       continue;
@@ -41,7 +45,7 @@ export function writePidFile(dataDir: string): void {
     }
     return;
   }
-  throw new DataDirInUseError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
+  throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
 }
 
 export function removePidFile(dataDir: string): void {

@@ -71,7 +71,7 @@ export class ConsoleServer {
   private streams: LiveStreams | null = null;
   private offRecheck: (() => void) | null = null;
   /** Connections refused at the caps and destroyed when idle (for tests and diagnosis). */
-  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
   boundPort = 0;
 
   constructor(private readonly server: ConsoleBackend, private readonly options: ConsoleOptions, private readonly log: Logger) {

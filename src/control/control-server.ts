@@ -17,7 +17,7 @@ const DEFAULT_CAPS = { maxConnections: 16, idleTimeoutMs: 30_000 };
 export class ControlServer {
   private server: Server | null = null;
   readonly path: string;
-  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
 
   constructor(dataDir: string, private readonly dnsward: ControlBackend, private readonly log: Logger, private readonly caps = DEFAULT_CAPS) {
     this.path = join(dataDir, SOCKET_NAME);

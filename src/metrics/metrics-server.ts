@@ -22,7 +22,7 @@ const HEADERS_TIMEOUT_MS = 10_000;
 export class MetricsServer {
   private app: FastifyInstance | null = null;
   boundPort = 0;
-  counters: ConnectionCounters = { refused: 0, idleClosed: 0 };
+  counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
 
   constructor(private readonly address: HostPort, private readonly registry: MetricsSource, private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS) {}
 

@@ -8,6 +8,8 @@
  * Bounds: BATCH queries in the open batch plus MAX_IN_FLIGHT batches in the worker's queue.
  */
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { ensurePrivateFile } from '../util/private-files.js';
 import type { EventSink } from '../events/event-bus.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import type { QueryContext } from '../pipeline/query-context.js';
@@ -85,6 +87,9 @@ export class QueryLog implements Observer, EventSink {
 
   constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}) {
     this.mode = options.mode;
+    // A log kept from an earlier run is made owner-only now, not at the first write (which may
+    // be days away when only blocked queries are logged).
+    if (existsSync(options.path)) ensurePrivateFile(options.path);
   }
 
   /** The writer thread, started with the first write or search (the database file appears then). */

@@ -61,6 +61,41 @@ describe('the data directory', () => {
     assert.equal(statSync(join(dataDir, 'dnsward.db')).mode & 0o077, 0);
   });
 
+  it('tightens the files an earlier run left readable, the query log and its WAL included, before any write', async () => {
+    const dataDir = mkdtempSync(join(dir, 'left-'));
+    const port = await freePort();
+    const config = join(dir, 'left.yaml');
+    writeFileSync(config, `listen: ["127.0.0.1:${port}"]\ndataDir: ${dataDir}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nqueryLog: { mode: all }\n`);
+    const first = CliServer.start(['--config', config]);
+    try {
+      await first.waitForLog('dnsward started');
+      await dig('127.0.0.1', port, ['www.example.test', 'A']);
+      // The query log is written off the query path: wait (bounded) for its file.
+      for (let i = 0; i < 100 && !readdirSync(dataDir).includes('querylog.db'); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      assert.equal(await first.stop(), 0);
+    }
+    const { chmodSync } = await import('node:fs');
+    chmodSync(dataDir, 0o755);
+    const loose = readdirSync(dataDir).filter((f) => f.includes('.db'));
+    for (const f of loose) chmodSync(join(dataDir, f), 0o644);
+    assert.ok(loose.includes('querylog.db'), `have ${loose.join(', ')}`);
+    // Only blocked queries logged this time: nothing writes the query log during this run.
+    const second = CliServer.start(['--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', dataDir]);
+    try {
+      await second.waitForLog('dnsward started');
+      for (const f of readdirSync(dataDir)) assert.equal(statSync(join(dataDir, f)).mode & 0o077, 0, `${f} is owner-only`);
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+  });
+
+  it('says in one line why a data directory cannot be used', async () => {
+    const r = await runCli(['serve', '--console', 'off', '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', '/etc/passwd/not-a-dir']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split('\n'), ["dnsward serve: cannot use data directory /etc/passwd/not-a-dir: ENOTDIR: not a directory, mkdir '/etc/passwd/not-a-dir'"]);
+  });
+
   it('belongs to one dnsward: a second serve on it stops with one line and the first keeps its PID file and socket', async () => {
     const dataDir = join(dir, 'shared');
     const [port1, port2] = [await freePort(), await freePort()];
