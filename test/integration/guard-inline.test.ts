@@ -51,6 +51,14 @@ describe('Tunnel Guard inline against a real dns2tcp tunnel', () => {
     return stdout;
   };
   const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
+  // dns2tcp has no integrity check: on a loaded machine a lost or reordered datagram can hand
+  // the echo corrupted bytes though every query was answered (seen once in a full run beside a
+  // benchmark). Where the tunnel must pass, one corrupted transfer gets one more try on a fresh
+  // tunnel, which must itself come back intact: a blocked tunnel cannot pass this way.
+  const tunnelPasses = async (port: number) => {
+    const first = await tunnelTransfer(port);
+    return first === 'echo corrupted' ? tunnelTransfer(port + 100) : first;
+  };
 
   before(async () => {
     lab = NetnsLab.create(['client', 'server']);
@@ -79,7 +87,7 @@ guard: { snapshotInterval: 1s }
 
   it('lets the tunnel work in monitor mode, and says it would block it', async () => {
     await startDnsward('monitor');
-    assert.equal(await tunnelTransfer(4441), 'echo intact');
+    assert.equal(await tunnelPasses(4441), 'echo intact');
     await dnsward!.waitForLog('would block (monitor mode)');
     await dnsward!.stop();
   });
@@ -126,7 +134,7 @@ guard: { snapshotInterval: 1s }
     const allow = await runCli(['allow', ZONE, '--for', '10m', '--data-dir', dataDir]);
     assert.equal(allow.code, 0, allow.stderr);
     assert.match(allow.stdout, /allowed tunnel\.test until/);
-    assert.equal(await tunnelTransfer(4443), 'echo intact');
+    assert.equal(await tunnelPasses(4443), 'echo intact');
     await dnsward!.waitForLog('operator change');
     const { stdout } = await runCli(['blocks', '--data-dir', dataDir]);
     assert.match(stdout, /Allowed \(1\):\n\s+tunnel\.test until .* \(by \S+ \(uid \d+\)\)/);
