@@ -46,7 +46,8 @@ Options:
       --forward-zone ZONE=ADDR[:PORT][,ADDR[:PORT]...]
                                send ZONE and its subdomains to these resolvers
                                (repeatable)
-      --data-dir DIR           state directory (default ./var); holds dnsward.pid
+      --data-dir DIR           state directory (default ./var), made owner-only;
+                               its dnsward.pid is a lock: one dnsward per directory
       --workers N|auto         worker processes (default 1)
       --guard off|monitor|block
                                Tunnel Guard's mode (default block; guard.mode in
