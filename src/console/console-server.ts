@@ -36,8 +36,6 @@ export interface ConsoleListenerLimits {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_CONSOLE_LIMITS: ConsoleListenerLimits = { maxConnections: 64, maxConnectionsPerAddress: 16, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000 };
-
 export interface ConsoleOptions {
   listen: HostPort;
   tls?: { cert: string; key: string };

@@ -295,8 +295,9 @@ export class TunnelGuard {
     // A name seen before carries no new information: unless its domain is blocked, nothing to weigh.
     if (this.seen.has(seenKey) && !this.isBlockedName(lower, ts, q.client)) {
       this.counters.repeats++;
-      // A client asking a name others asked first is still one of its domain's users.
-      if (this.seen.has(seenKey) && this.seenUsers.addPairWithLastIfNew(q.client, this.seen)) {
+      // A client asking a name others asked first is still one of its domain's users (the
+      // seen.has() above left this name's hashes in place for the pair).
+      if (this.seenUsers.addPairWithLastIfNew(q.client, this.seen)) {
         const known = anatomize(lower).registeredDomain;
         const d = this.domains.peek(known);
         if (d !== undefined && this.seenUsers.addPairIfNew(q.client, known)) d.users++;
@@ -759,12 +760,12 @@ export class TunnelGuard {
     const out: Array<{ key: string; block: DomainBlock }> = [];
     const block = this.blocks.peek(domain);
     if (block !== undefined) out.push({ key: domain, block });
-    if (this.clientBlocks.size > 0) for (const [key, b] of this.clientBlocks.entries()) if (key.slice(key.indexOf(' ') + 1) === domain) out.push({ key, block: b });
+    if (this.clientBlocks.size > 0) for (const [key, b] of this.clientBlocks.entries()) if (clientBlockDomain(key) === domain) out.push({ key, block: b });
     return out;
   }
 
   /** The map a block lives in, by its scope (blocks from before scopes existed are domain blocks). */
-  blockMap(block: DomainBlock): TwoGenerationMap<string, DomainBlock> {
+  blockMap(block: Pick<DomainBlock, 'scope'>): TwoGenerationMap<string, DomainBlock> {
     return block.scope === 'client' ? this.clientBlocks : this.blocks;
   }
 
@@ -782,13 +783,13 @@ export class TunnelGuard {
   activeBlocks(now: number): Array<{ domain: string } & DomainBlock> {
     const out: Array<{ domain: string } & DomainBlock> = [];
     for (const [domain, block] of this.blocks.entries()) if (block.until > now) out.push({ domain, ...block, scope: 'domain' });
-    for (const [key, block] of this.clientBlocks.entries()) if (block.until > now) out.push({ domain: key.slice(key.indexOf(' ') + 1), ...block });
+    for (const [key, block] of this.clientBlocks.entries()) if (block.until > now) out.push({ domain: clientBlockDomain(key), ...block });
     return out;
   }
 
   private startBlock(scope: DomainBlock['scope'], domain: string, ts: number, client: string, leaked: number, reasons: string[], stages: StageReport[], otherClients: number): string {
     const key = scope === 'client' ? clientBlockKey(client, domain) : domain;
-    const map = scope === 'client' ? this.clientBlocks : this.blocks;
+    const map = this.blockMap({ scope });
     const previous = map.peek(key);
     const offenses = (previous?.offenses ?? 0) + 1;
     const seconds = Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 4 ** (offenses - 1));
@@ -838,6 +839,11 @@ function updateTemplate(domain: DomainState, template: number): void {
 /** The key of a client-scoped block: an address has no space, so the first space splits it. */
 export function clientBlockKey(client: string, domain: string): string {
   return `${client} ${domain}`;
+}
+
+/** The domain of a client-scoped block's key. */
+function clientBlockDomain(key: string): string {
+  return key.slice(key.indexOf(' ') + 1);
 }
 
 function lowerAscii(label: string): string {

@@ -10,19 +10,14 @@ import type { SinkStatus } from '../events/event-bus.js';
 import type { GuardCounters } from '../guard/tunnel-guard.js';
 import type { QueryLogMode } from '../querylog/query-log.js';
 import type { TcpListenerStats } from '../server/tcp-listener.js';
+import type { UpstreamStats } from '../upstream/upstream.js';
 
-export interface UpstreamSnapshot {
+/** An upstream's counters (its latency histogram as an average) with its pool, name and health. */
+export interface UpstreamSnapshot extends Omit<UpstreamStats, 'latency'> {
   pool: string;
   name: string;
   healthy: boolean;
   outstanding: number;
-  queries: number;
-  answers: number;
-  timeouts: number;
-  errors: number;
-  mismatched: number;
-  tcpFallbacks: number;
-  timeoutsWhileAnswering: number;
   inFlightLimited: number;
   socketOpenFailures: number;
   latencyAvgMs: number;

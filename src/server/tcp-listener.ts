@@ -23,7 +23,7 @@ import net from 'node:net';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
-import { connectionOwner } from '../util/connection-owner.js';
+import { connectionOwner, ConnectionsByOwner } from '../util/connection-owner.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface TcpListenerOptions {
@@ -82,7 +82,7 @@ class TcpConnection {
   messageStartedAt = 0;
   messageSerial = -1;
   reader!: FrameReader;
-  constructor(readonly socket: net.Socket, readonly client: string, now: number) {
+  constructor(readonly socket: net.Socket, readonly client: string, readonly owner: string, now: number) {
     this.lastActivity = now;
   }
 }
@@ -94,7 +94,7 @@ export class TcpListener implements ReplySink {
   private key: string | undefined;
   private readonly server: net.Server;
   private readonly connections = new Set<TcpConnection>();
-  private readonly perClient = new Map<string, number>();
+  private readonly perClient = new ConnectionsByOwner();
   private sweeper: NodeJS.Timeout | null = null;
   private closing = false;
   rejectedConnections = 0;
@@ -172,7 +172,7 @@ export class TcpListener implements ReplySink {
       socket.destroy();
       return;
     }
-    if ((this.perClient.get(owner) ?? 0) >= this.options.maxConnectionsPerClient) {
+    if (this.perClient.atCap(owner, this.options.maxConnectionsPerClient)) {
       this.rejectedPerClient++;
       socket.destroy();
       return;
@@ -182,9 +182,9 @@ export class TcpListener implements ReplySink {
       socket.destroy();
       return;
     }
-    const conn = new TcpConnection(socket, client, performance.now());
+    const conn = new TcpConnection(socket, client, owner, performance.now());
     this.connections.add(conn);
-    this.perClient.set(owner, (this.perClient.get(owner) ?? 0) + 1);
+    this.perClient.add(owner);
     const remotePort = socket.remotePort ?? 0;
     conn.reader = new FrameReader(65535, (msg) => {
       conn.inFlight++;
@@ -232,10 +232,7 @@ export class TcpListener implements ReplySink {
     if (!this.connections.delete(conn)) return;
     this.totalBuffered -= conn.buffered;
     conn.buffered = 0;
-    const owner = connectionOwner(conn.client);
-    const n = (this.perClient.get(owner) ?? 1) - 1;
-    if (n > 0) this.perClient.set(owner, n);
-    else this.perClient.delete(owner);
+    this.perClient.remove(conn.owner);
   }
 
   private badFrame(conn: TcpConnection): void {

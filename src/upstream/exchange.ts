@@ -5,6 +5,7 @@
  */
 import { scanResponse, type ScannedResponse } from '../dns/response-scanner.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
+import { randomQueryId } from '../util/random-ids.js';
 
 export type ExchangeOutcome = (ex: Exchange, error: string | null, answer: Buffer | null, scan: ScannedResponse | null) => void;
 
@@ -76,6 +77,11 @@ export function freeIdIn(pending: Map<number, Exchange>, draw: () => number, tri
     if (!pending.has(id)) return id;
   }
   return -1;
+}
+
+/** A free ID for one more query on a socket or connection holding `pending`; -1 when it already has `maxInFlight` (or no ID is free). */
+export function claimId(pending: Map<number, Exchange>, maxInFlight: number): number {
+  return pending.size < maxInFlight ? freeIdIn(pending, randomQueryId) : -1;
 }
 
 /** Why a transport refused to send (the query never left): the pool tries another upstream. */

@@ -4,8 +4,7 @@
  * opens on demand and closes after `idleMs` with nothing in flight.
  */
 import net from 'node:net';
-import { randomQueryId } from '../util/random-ids.js';
-import { deliverAnswer, type Exchange, freeIdIn, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
+import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
 import { FrameReader } from '../server/frame-reader.js';
 
 export class TcpTransport {
@@ -32,7 +31,7 @@ export class TcpTransport {
 
   /** Sends `ex`, or returns why not (nothing was sent and `ex` is not kept). */
   send(ex: Exchange): string | null {
-    const id = this.pending.size < this.maxInFlight ? freeIdIn(this.pending, randomQueryId) : -1;
+    const id = claimId(this.pending, this.maxInFlight);
     if (id < 0) {
       this.refused++;
       return IN_FLIGHT_LIMIT;

@@ -12,8 +12,7 @@
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import type { NativeUdpBatch } from '../server/native-udp.js';
-import { randomQueryId } from '../util/random-ids.js';
-import { deliverAnswer, type Exchange, freeIdIn, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
+import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
 
 /** What a slot needs from a socket: node:dgram, or the batched native socket. */
 interface DatagramSocket {
@@ -76,11 +75,6 @@ export class UdpTransport {
     return n;
   }
 
-  /** Sockets open and in use (fewer than configured while opening fails). */
-  get socketsOpen(): number {
-    return this.slots.length;
-  }
-
   /** Sends `ex`, or returns why not (nothing was sent and `ex` is not kept). */
   send(ex: Exchange): string | null {
     const now = ex.sentAt;
@@ -91,11 +85,11 @@ export class UdpTransport {
     let slot = this.slots[index];
     if (slot.sent >= this.rotateAfter && slot.connected && slot.successor === null && now >= this.retryOpenAt) this.rotate(slot, now);
     slot = this.slots[index];
-    let id = slot.pending.size < this.maxInFlight ? freeIdIn(slot.pending, randomQueryId) : -1;
+    let id = claimId(slot.pending, this.maxInFlight);
     // A full socket: another may have room.
     for (let k = 1; id < 0 && k < n; k++) {
       slot = this.slots[(index + k) % n];
-      if (slot.pending.size < this.maxInFlight) id = freeIdIn(slot.pending, randomQueryId);
+      id = claimId(slot.pending, this.maxInFlight);
     }
     if (id < 0) {
       this.refused++;

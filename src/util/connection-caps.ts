@@ -10,7 +10,7 @@
  * (the descriptor budget can cut the total below the per-client cap).
  */
 import type { Server, Socket } from 'node:net';
-import { connectionOwner } from './connection-owner.js';
+import { connectionOwner, ConnectionsByOwner } from './connection-owner.js';
 
 export interface ConnectionCaps {
   maxConnections: number;
@@ -36,12 +36,12 @@ interface Tracked {
   bytesWritten: number;
 }
 
-export function perClientCap(caps: ConnectionCaps): number {
+function perClientCap(caps: ConnectionCaps): number {
   return Math.max(1, Math.min(caps.maxPerAddress, caps.maxConnections - 1));
 }
 
 export function capConnections(server: Server, caps: ConnectionCaps): ConnectionCounters {
-  const perAddress = new Map<string, number>();
+  const perAddress = new ConnectionsByOwner();
   const open = new Set<Tracked>();
   const counters = { refused: 0, idleClosed: 0, evicted: 0 };
   const perClient = perClientCap(caps);
@@ -49,18 +49,13 @@ export function capConnections(server: Server, caps: ConnectionCaps): Connection
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress === undefined ? undefined : connectionOwner(socket.remoteAddress);
     if (address !== undefined) {
-      const n = perAddress.get(address) ?? 0;
-      if (n >= perClient) {
+      if (perAddress.atCap(address, perClient)) {
         counters.refused++;
         socket.destroy();
         return;
       }
-      perAddress.set(address, n + 1);
-      socket.once('close', () => {
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left <= 0) perAddress.delete(address);
-        else perAddress.set(address, left);
-      });
+      perAddress.add(address);
+      socket.once('close', () => perAddress.remove(address));
     }
     if (open.size >= caps.maxConnections) evictLeastActive(open, counters);
     const tracked: Tracked = { socket, activeAt: performance.now(), bytesWritten: 0 };

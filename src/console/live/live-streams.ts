@@ -22,10 +22,6 @@ export class LiveStreams {
     return () => this.streams.delete(stream);
   }
 
-  get size(): number {
-    return this.streams.size;
-  }
-
   recheck(): void {
     for (const s of [...this.streams]) {
       if (this.stillValid(s.credential)) continue;
