@@ -4,28 +4,20 @@
  * descriptors free for DNS's upstream sockets, and every UDP query is still answered.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI } from '../helpers/cli.js';
+import { CliServer } from '../helpers/cli.js';
+import { holdIdleConnections, openDescriptors } from '../helpers/descriptors.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { freePort } from '../helpers/ports.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const LIMIT = 256;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function openDescriptors(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return -1;
-  }
-}
 
 describe('descriptor budget', () => {
   let unbound: UnboundServer;
@@ -39,27 +31,15 @@ describe('descriptor budget', () => {
 
   it('keeps descriptors for DNS while idle console and TCP connections are held open past the limit', async () => {
     const [port, consolePort] = [await freePort(), await freePort()];
-    const child: ChildProcess = spawn('sh', ['-c', `ulimit -n ${LIMIT}; exec "$0" "$@"`, process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--console', `127.0.0.1:${consolePort}`, '--guard', 'off', '--data-dir', join(dir, 'var')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--console', `127.0.0.1:${consolePort}`, '--guard', 'off', '--data-dir', join(dir, 'var')], {}, { openFileLimit: LIMIT });
+    const child = server.child;
     const held: net.Socket[] = [];
     try {
-      for (let i = 0; i < 100 && !log.includes('dnsward started'); i++) {
-        assert.equal(child.exitCode, null, `dnsward exited at start:\n${log}`);
-        await sleep(100);
-      }
-      assert.match(log, /connection caps cut to fit the open-file limit/);
+      await server.waitForLog('dnsward started');
+      assert.match(server.log, /connection caps cut to fit the open-file limit/);
       // 300 idle connections to each listener, each from its own loopback address, so that
       // per-address caps do not stop them: more than the whole limit.
-      for (const target of [consolePort, port]) {
-        for (let i = 0; i < 300; i++) {
-          const socket = net.connect({ port: target, host: '127.0.0.1', localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` });
-          socket.on('error', () => {});
-          held.push(socket);
-          await new Promise((r) => socket.once('connect', r).once('close', r));
-        }
-      }
+      for (const target of [consolePort, port]) held.push(...(await holdIdleConnections(target, 300)));
       const used = openDescriptors(child.pid!);
       assert.ok(used > 0 && used < LIMIT, `dnsward holds ${used} of ${LIMIT} descriptors`);
       // Unique names: each one goes upstream.
@@ -78,11 +58,7 @@ describe('descriptor budget', () => {
       assert.equal(child.exitCode, null, 'dnsward is still running');
     } finally {
       for (const s of held) s.destroy();
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(10_000)]);
-      }
+      await server.stop();
     }
   });
 });

@@ -22,10 +22,15 @@ export class CliServer {
     child.stderr!.on('data', (d) => (this.log += d));
   }
 
-  static start(args: string[], env: Record<string, string> = {}): CliServer {
+  /** With `openFileLimit`, dnsward starts under that `ulimit -n` (the shell execs node: child.pid is dnsward's). */
+  static start(args: string[], env: Record<string, string> = {}, options: { openFileLimit?: number } = {}): CliServer {
     // The console (on by default on 127.0.0.1:8053) stays off unless a test asks for it.
     const consoleArgs = args.includes('--console') ? [] : ['--console', 'off'];
-    return new CliServer(spawn(process.execPath, [CLI, 'serve', ...consoleArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+    const argv = [CLI, 'serve', ...consoleArgs, ...args];
+    const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } };
+    return new CliServer(options.openFileLimit === undefined
+      ? spawn(process.execPath, argv, spawnOptions)
+      : spawn('sh', ['-c', `ulimit -n ${options.openFileLimit}; exec "$0" "$@"`, process.execPath, ...argv], spawnOptions));
   }
 
   /** Waits (bounded) until the log contains `text` `count` times. */

@@ -4,15 +4,16 @@
  * socket (never touching a closed one), count the failed opens, and answer every query.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import dgram from 'node:dgram';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI } from '../helpers/cli.js';
+import { CliServer } from '../helpers/cli.js';
+import { firstFreeDescriptor, holdIdleConnections, openDescriptors } from '../helpers/descriptors.js';
 import { freePort } from '../helpers/ports.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -22,23 +23,6 @@ const DESCRIPTOR_LIMIT = 128;
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Descriptors in use. */
-function openDescriptors(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return -1;
-  }
-}
-
-/** The lowest descriptor number the process does not use: a limit at it leaves none to open. */
-function firstFreeDescriptor(pid: number): number {
-  const inUse = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
-  let n = 0;
-  while (inUse.has(n)) n++;
-  return n;
-}
 
 /** Sends `names` as A queries from one socket; resolves with the answers by rcode once all came or `waitMs` passed. */
 async function burst(port: number, names: string[], waitMs: number): Promise<Map<string, number>> {
@@ -85,30 +69,18 @@ upstreams:
   rotateSocketsAfter: 100
   attempts: 1
 `);
-    // exec: the shell becomes node, so child.pid is dnsward's own.
-    const child: ChildProcess = spawn('sh', ['-c', `ulimit -n ${DESCRIPTOR_LIMIT}; exec "$0" "$@"`, process.execPath, CLI, 'serve', '--console', 'off', '--guard', 'off', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    const server = CliServer.start(['--console', 'off', '--guard', 'off', '--config', configPath], {}, { openFileLimit: DESCRIPTOR_LIMIT });
+    const child = server.child;
     const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(`code ${code}, signal ${signal}`)));
     const held: net.Socket[] = [];
     try {
-      for (let i = 0; i < 100 && !log.includes('dnsward started'); i++) {
-        assert.equal(child.exitCode, null, `dnsward exited at start:\n${log}`);
-        await sleep(100);
-      }
-      assert.ok(log.includes('dnsward started'), `dnsward did not start:\n${log}`);
+      await server.waitForLog('dnsward started');
 
       // Take every descriptor: a few idle TCP connections, then the limit lowered (prlimit) to
       // the lowest free descriptor number, so that no new one can be had. dnsward fits its
       // connection caps to the limit it starts with, so the limit is cut after start, as another
       // part of the process taking descriptors would.
-      for (let i = 0; i < 20; i++) {
-        const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` });
-        socket.on('error', () => {});
-        held.push(socket);
-        await new Promise((r) => socket.once('connect', r).once('close', r));
-      }
+      held.push(...(await holdIdleConnections(port, 20)));
       await sleep(100);
       const used = openDescriptors(child.pid!);
       assert.ok(used > 20, `dnsward holds ${used} descriptors`);
@@ -118,7 +90,7 @@ upstreams:
       // Unique names: every one goes upstream, and the socket is due for rotation every 100.
       const names = Array.from({ length: 600 }, (_, i) => `n${i}-${Math.random().toString(36).slice(2, 8)}.fd.test`);
       const rcodes = await burst(port, names, 3000);
-      assert.equal(child.exitCode, null, `dnsward died during the burst (${await Promise.race([exited, sleep(500).then(() => 'still running')])}):\n${log.slice(-2000)}`);
+      assert.equal(child.exitCode, null, `dnsward died during the burst (${await Promise.race([exited, sleep(500).then(() => 'still running')])}):\n${server.log.slice(-2000)}`);
       assert.equal(child.signalCode, null);
       const answered = [...rcodes.values()].reduce((a, b) => a + b, 0);
       assert.ok(answered >= names.length * 0.9, `answers to the burst: ${JSON.stringify(Object.fromEntries(rcodes))}`);
@@ -131,18 +103,15 @@ upstreams:
       assert.equal(afterwards.get('NOERROR'), 1, `after the descriptors came back: ${JSON.stringify(Object.fromEntries(afterwards))}`);
 
       child.kill('SIGUSR1');
-      for (let i = 0; i < 50 && !log.includes('"msg":"counters"'); i++) await sleep(50);
-      const line = log.split('\n').find((l) => l.includes('"msg":"counters"'));
-      assert.ok(line, `no counters logged:\n${log.slice(-2000)}`);
+      await server.waitForLog('"msg":"counters"', 1, 2500);
+      const line = server.log.split('\n').find((l) => l.includes('"msg":"counters"'));
+      assert.ok(line, `no counters logged:\n${server.log.slice(-2000)}`);
       const upstream = JSON.parse(line).counters.upstreams[0];
       assert.ok(upstream.socketOpenFailures > 0, `socketOpenFailures ${upstream.socketOpenFailures}: ${line} (descriptors used ${used})`);
       assert.equal(upstream.healthy, true, 'a local shortage is not the upstream\'s failure');
     } finally {
       for (const s of held) s.destroy();
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5000)]);
-      }
+      if (child.exitCode === null && child.signalCode === null) await server.stop();
     }
   });
 });
