@@ -35,9 +35,8 @@ describe('Tunnel Guard across a reload', () => {
   it('keeps learned domains and blocks, and switches to monitor mode', async () => {
     const guard = dw.server.guard;
     const t = Date.now() / 1000;
-    for (let i = 0; i < 30; i++) guard.observe({ ts: t + i * 0.1, client: '10.0.0.9', labels: labelsFromText(`${'x'.repeat(10)}${i}abcdefghijklmnopqrstuvwxyz234567abcdefghij${i}.leaky.test`), qtype: 16 });
+    blockLeaky(guard, t);
     const domainsBefore = guard.domains.size;
-    assert.ok(guard.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the tunnel-like stream was blocked');
     const next = validateConfig(parseConfigText(`listen: ["127.0.0.1:${dw.port}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${dw.dataDir}\nguard: { mode: monitor }\n`, 'reload'), 'reload');
     await dw.server.reload(next);
     assert.equal(dw.server.guard, guard, 'the same engine');
@@ -47,11 +46,16 @@ describe('Tunnel Guard across a reload', () => {
   });
 });
 
+/** Blocks leaky.test with a tunnel-like stream of TXT queries from one client. */
+function blockLeaky(guard: TunnelGuard, t: number): void {
+  for (let i = 0; i < 30; i++) guard.observe({ ts: t + i * 0.1, client: '10.0.0.9', labels: labelsFromText(`${'x'.repeat(10)}${i}abcdefghijklmnopqrstuvwxyz234567abcdefghij${i}.leaky.test`), qtype: 16 });
+  assert.ok(guard.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the tunnel-like stream was blocked');
+}
+
 /** Fills the guard with learned domains and blocks leaky.test, as a tunnel would. */
 function learnAndBlock(guard: TunnelGuard, t: number): void {
   for (let i = 0; i < 2000; i++) guard.observe({ ts: t, client: `10.1.${i % 50}.1`, labels: labelsFromText(`www.site-${i}.test`), qtype: 1 });
-  for (let i = 0; i < 30; i++) guard.observe({ ts: t + i * 0.1, client: '10.0.0.9', labels: labelsFromText(`${'x'.repeat(10)}${i}abcdefghijklmnopqrstuvwxyz234567abcdefghij${i}.leaky.test`), qtype: 16 });
-  assert.ok(guard.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the tunnel-like stream was blocked');
+  blockLeaky(guard, t);
 }
 
 describe('Tunnel Guard operator decisions', () => {

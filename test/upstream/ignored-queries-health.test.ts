@@ -7,12 +7,14 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { parseQuery } from '../../src/dns/query-parser.js';
 import { buildProbe } from '../../src/upstream/health-checker.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery, header, labels } from '../helpers/packets.js';
 import { UnboundServer } from '../helpers/unbound.js';
+import { resolveThrough } from '../helpers/upstream-pool.js';
+
+const resolve = async (pool: UpstreamPool, name: string) => (await resolveThrough(pool, name)).error;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,14 +36,6 @@ async function exchange(port: number, messages: Buffer[], expect: number, waitMs
   return rcodes;
 }
 
-function resolve(pool: UpstreamPool, name: string): Promise<string | null> {
-  const request = encodeQuery(name, 'A');
-  const timer = setInterval(() => pool.sweep(performance.now()), 20);
-  return new Promise((done) => pool.resolve(request, parseQuery(request).query, null, (_c, error) => {
-    clearInterval(timer);
-    done(error);
-  }));
-}
 
 describe('upstream health and queries the upstream ignores', () => {
   const upstreams: UnboundServer[] = [];

@@ -5,21 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseQuery } from '../../src/dns/query-parser.js';
 import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/server/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { OPEN_RETRY_MS } from '../../src/upstream/udp-transport.js';
-import { encodeQuery } from '../helpers/packets.js';
 import { UnboundServer } from '../helpers/unbound.js';
+import { resolveThrough } from '../helpers/upstream-pool.js';
 
-function resolve(pool: UpstreamPool, name: string): Promise<string | null> {
-  const request = encodeQuery(name, 'A');
-  const timer = setInterval(() => pool.sweep(performance.now()), 20);
-  return new Promise((done) => pool.resolve(request, parseQuery(request).query, null, (_c, error) => {
-    clearInterval(timer);
-    done(error);
-  }));
-}
+const resolve = async (pool: UpstreamPool, name: string) => (await resolveThrough(pool, name)).error;
+
 
 describe('UDP socket rotation when no socket can be opened', () => {
   let unbound: UnboundServer;

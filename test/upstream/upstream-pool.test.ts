@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
-import { parseQuery } from '../../src/dns/query-parser.js';
 import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/server/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
-import { encodeQuery } from '../helpers/packets.js';
+import { resolveThrough as resolve } from '../helpers/upstream-pool.js';
 
 type Script = (query: dnsPacket.Packet, reply: (p: Partial<dnsPacket.Packet> & { id: number }) => void) => void;
 
@@ -36,15 +35,6 @@ function pool(ports: number[], policy: 'failover' | 'round-robin' | 'least-outst
   }, () => {});
 }
 
-function resolve(p: UpstreamPool, name: string): Promise<{ error: string | null; answer: Buffer | null }> {
-  const request = encodeQuery(name, 'A', { id: 4321 });
-  const parsed = parseQuery(request).query;
-  const timer = setInterval(() => p.sweep(performance.now()), 20);
-  return new Promise((done) => p.resolve(request, parsed, null, (_c, error, answer) => {
-    clearInterval(timer);
-    done({ error, answer });
-  }));
-}
 
 // Both upstream socket kinds: batched native and node:dgram.
 for (const io of ['native', 'dgram'] as const) describe(`UpstreamPool (${io} sockets)`, () => {
