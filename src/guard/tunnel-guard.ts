@@ -764,6 +764,11 @@ export class TunnelGuard {
     return out;
   }
 
+  /** Puts back blocks taken by blocksOn() and lifted (an operator change that could not be saved). */
+  restoreBlocks(blocks: Array<{ key: string; block: DomainBlock }>): void {
+    for (const { key, block } of blocks) this.blockMap(block).set(key, block);
+  }
+
   /** The map a block lives in, by its scope (blocks from before scopes existed are domain blocks). */
   blockMap(block: Pick<DomainBlock, 'scope'>): TwoGenerationMap<string, DomainBlock> {
     return block.scope === 'client' ? this.clientBlocks : this.blocks;

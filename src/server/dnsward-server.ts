@@ -286,7 +286,7 @@ export class DnswardServer {
         result = { domain, client: request.client, until: now + request.seconds };
         audit('allow', domain ?? request.client!, result as object, () => {
           this.guard.overrides = overrides;
-          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
+          this.guard.restoreBlocks(lifted);
         });
         break;
       }
@@ -297,7 +297,7 @@ export class DnswardServer {
         if (!this.guard.unblock(domain, now)) throw new Error(`${domain} is not blocked`);
         result = { domain, blocks: lifted.length };
         audit('unblock', domain, {}, () => {
-          for (const { key, block } of lifted) this.guard.blockMap(block).set(key, block);
+          this.guard.restoreBlocks(lifted);
           this.guard.unblocked = unblocked;
         });
         break;
