@@ -16,7 +16,7 @@ export interface ConfigOverrides {
   upstreams?: string[];
   forwardZones?: string[];
   dataDir?: string;
-  workers?: string;
+  threads?: string;
   /** `--guard off|monitor|block`: Tunnel Guard's mode, over the file's guard.mode. */
   guardMode?: string;
   /** `--console ADDR[:PORT]|off`: the console's listener, over the file's console.listen. */
@@ -96,7 +96,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
     doc.forwardZones = [...((raw.forwardZones as unknown[]) ?? []), ...zones];
   }
   if (overrides.dataDir) doc.dataDir = overrides.dataDir;
-  if (overrides.workers) doc.workers = overrides.workers === 'auto' ? 'auto' : Number(overrides.workers);
+  if (overrides.threads) doc.threads = overrides.threads === 'auto' ? 'auto' : Number(overrides.threads);
   if (overrides.guardMode) doc.guard = { ...((doc.guard as object | undefined) ?? {}), mode: overrides.guardMode };
   if (overrides.console) doc.console = { ...((doc.console as object | undefined) ?? {}), listen: overrides.console === 'off' ? null : overrides.console };
   const config = validateConfig(doc, overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source);

@@ -2,10 +2,9 @@
  * Prometheus metrics (prom-client) read from the server's own counters at scrape time: nothing
  * is added to the query path. Counters and gauges are computed from one snapshot() per scrape of
  * the MetricsBackend (the running server) and the latency histograms the pipeline already
- * keeps. With workers, each worker registers its registry for prom-client's AggregatorRegistry,
- * and the primary serves the sum (ratios averaged, health as the minimum).
+ * keeps. With I/O threads, the backend's snapshot is already the sum of the threads' reports.
  */
-import { AggregatorRegistry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
+import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 import type { MetricsBackend } from './metrics-backend.js';
@@ -157,21 +156,17 @@ export function buildRegistry(server: MetricsBackend): Registry {
     const d = snap().dnstap;
     return d === null ? [] : [{ labels: { outcome: 'sent' }, value: d.sent }, { labels: { outcome: 'dropped' }, value: d.dropped }];
   }));
+  const plane = () => snap().plane;
+  add(new ScrapedMetric('dnsward_io_threads', 'I/O threads running the data plane (0: it runs on the main thread).', 'gauge', () => [{ labels: {}, value: plane()?.threads ?? 0 }]));
+  add(new ScrapedMetric('dnsward_guard_holds_total', 'First-contact queries held for the brain, by outcome (weighed in time, or let through unweighed after guard.holdTimeout, or not held because too many were).', 'counter', () => {
+    const p = plane();
+    return p === null ? [] : [{ labels: { outcome: 'weighed' }, value: p.held - p.holdTimeouts - p.holding }, { labels: { outcome: 'timeout' }, value: p.holdTimeouts }, { labels: { outcome: 'refused' }, value: p.holdsRefused }];
+  }));
+  add(new ScrapedMetric('dnsward_guard_summaries_dropped_total', 'Query summaries the I/O threads could not hand to the brain (ring full): those queries went unweighed (fail open).', 'counter', () => [{ labels: {}, value: plane()?.summariesDropped ?? 0 }]));
+  add(new ScrapedMetric('dnsward_guard_brain_backlog', 'Query summaries waiting for the brain.', 'gauge', () => [{ labels: {}, value: plane()?.brainBacklog ?? 0 }]));
+  add(new ScrapedMetric('dnsward_io_thread_restarts_total', 'I/O threads that died and were started again.', 'counter', () => [{ labels: {}, value: plane()?.threadRestarts ?? 0 }]));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
   return registry;
-}
-
-/** In a cluster worker: offer this worker's metrics to the primary's aggregating scrape. */
-export function offerWorkerMetrics(server: MetricsBackend): void {
-  AggregatorRegistry.setRegistries([buildRegistry(server)]);
-  // Constructing one installs prom-client's listener for the primary's requests (in workers too).
-  new AggregatorRegistry();
-}
-
-/** In the cluster primary: every worker's metrics, combined, at scrape time. */
-export function clusterMetricsSource(): MetricsSource {
-  const aggregator = new AggregatorRegistry();
-  return { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() };
 }
 
 export interface MetricsSource {

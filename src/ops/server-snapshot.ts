@@ -58,6 +58,25 @@ export interface GuardSnapshot extends GuardCounters {
   snapshots: { saves: number; skipped: number; lastBytes: number; lastMs: number } | null;
 }
 
+/** The threaded data plane: the I/O threads' gates to the brain, and the brain's reading of their rings. */
+export interface PlaneSnapshot {
+  threads: number;
+  /** Queries answered from the shared block table, or only reported (monitor mode). */
+  blocked: number;
+  wouldBlock: number;
+  /** First-contact queries held for the brain's verdict; held now; let through unweighed after the hold timeout; not held because too many were. */
+  held: number;
+  holding: number;
+  holdTimeouts: number;
+  holdsRefused: number;
+  /** Summaries the rings had no room for (the brain was behind): those queries went unweighed. */
+  summariesDropped: number;
+  brainConsumed: number;
+  brainBacklog: number;
+  brainFailOpen: number;
+  threadRestarts: number;
+}
+
 export interface ServerSnapshot {
   queries: { udp: number; tcp: number };
   responseTypes: Record<string, number>;
@@ -75,4 +94,6 @@ export interface ServerSnapshot {
   guard: GuardSnapshot;
   tcp: TcpListenerStats;
   stageErrors: number;
+  /** null when the data plane runs on the main thread (`threads: 0`). */
+  plane: PlaneSnapshot | null;
 }

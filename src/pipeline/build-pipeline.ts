@@ -9,22 +9,30 @@ import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
 import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
-import type { GuardStage } from './stages/guard-stage.js';
 import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
 import type { Observer, Stage } from './stage.js';
+
+/**
+ * Tunnel Guard's place in the pipeline: the detector itself (GuardStage, one thread) or the gate
+ * to the brain's shared block table (GuardGateStage, on an I/O thread).
+ */
+export interface GuardStageLike extends Stage {
+  readonly mode: 'block' | 'monitor' | 'off';
+  blockCounts(): Array<{ stage: string; reason: string; enforced: boolean; count: number }>;
+}
 
 export interface PipelineParts {
   pipeline: Pipeline;
   parse: ParseStage;
   cache: CacheStage;
   upstream: UpstreamStage;
-  guard: GuardStage;
+  guard: GuardStageLike;
   policy: PolicyStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: PolicyStage, guard: GuardStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: PolicyStage, guard: GuardStageLike, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];

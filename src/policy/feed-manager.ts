@@ -51,7 +51,12 @@ export interface FeedState {
   failures: number;
 }
 
-export class FeedManager {
+/** What the policy engine reads of the loaded feeds (FeedManager, or an I/O thread's shared view). */
+export interface FeedSource {
+  readonly feeds: ReadonlyMap<string, FeedState>;
+}
+
+export class FeedManager implements FeedSource {
   readonly feeds = new Map<string, FeedState>();
   private worker: Worker | null = null;
   private nextId = 1;

@@ -3,7 +3,7 @@
  * up), writes them to SQLite, applies retention, and answers searches, so the event loop that
  * answers DNS never waits on the disk or on a search.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { SecurityEvent } from '../events/security-event.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import { anatomize } from '../guard/name-anatomy.js';
@@ -32,8 +32,10 @@ function rows(b: QueryBatch): QueryRecord[] {
   return out;
 }
 
-function reply(m: WorkerReply): void {
-  parentPort!.postMessage(m);
+type Port = Pick<MessagePort, 'postMessage'>;
+
+function reply(m: WorkerReply, port: Port = parentPort!): void {
+  port.postMessage(m);
 }
 
 /**
@@ -43,7 +45,7 @@ function reply(m: WorkerReply): void {
  * (bench/query-log-bench.ts); when idle, a batch still commits alone, at once. Bounded by the
  * sender's MAX_IN_FLIGHT batches.
  */
-let pending: Array<WorkerRequest & { op: 'write' }> = [];
+let pending: Array<WorkerRequest & { op: 'write'; port?: Port }> = [];
 
 function commitPending(): void {
   // A search may have committed them already.
@@ -72,19 +74,25 @@ function commitPending(): void {
     }
   }
   for (const w of writes) {
-    reply(error === null ? { op: 'written', id: w.id, retained } : { op: 'error', id: w.id, error });
+    reply(error === null ? { op: 'written', id: w.id, retained } : { op: 'error', id: w.id, error }, w.port);
     retained = 0;
   }
 }
 
-parentPort!.on('message', (m: WorkerRequest) => {
+/** Writes from one sender: the main thread, or an I/O thread through its own port. */
+function onMessage(m: WorkerRequest | { op: 'port'; port: MessagePort }, port: Port): void {
+  if (m.op === 'port') {
+    // An I/O thread's query log: its batches come straight here, not through the main thread.
+    m.port.on('message', (w: WorkerRequest) => onMessage(w, m.port));
+    return;
+  }
   // A search sees every write sent before it.
   if (m.op !== 'write' && pending.length > 0) commitPending();
   try {
     switch (m.op) {
       case 'write':
         if (pending.length === 0) setImmediate(commitPending);
-        pending.push(m);
+        pending.push({ ...m, port });
         break;
       case 'queries':
         reply({ op: 'result', id: m.id, rows: store.queries(m.filter) });
@@ -100,6 +108,8 @@ parentPort!.on('message', (m: WorkerRequest) => {
         break;
     }
   } catch (error) {
-    reply({ op: 'error', id: m.id, error: (error as Error).message });
+    reply({ op: 'error', id: m.id, error: (error as Error).message }, port);
   }
-});
+}
+
+parentPort!.on('message', (m: WorkerRequest) => onMessage(m, parentPort!));

@@ -7,7 +7,7 @@
  *
  * Bounds: BATCH queries in the open batch plus MAX_IN_FLIGHT batches in the worker's queue.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { ensurePrivateFile } from '../util/private-files.js';
 import type { EventSink } from '../events/event-bus.js';
@@ -73,7 +73,7 @@ export class QueryLog implements Observer, EventSink {
   readonly name = 'query-log';
   private batch = newBatch();
   private timer: NodeJS.Timeout | null = null;
-  private workerThread: Worker | null = null;
+  private workerThread: Worker | MessagePort | null = null;
   private inFlight = 0;
   private readonly writeIds = new Set<number>();
   private nextId = 1;
@@ -85,15 +85,32 @@ export class QueryLog implements Observer, EventSink {
   retained = 0;
   writeErrors = 0;
 
-  constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}) {
+  /**
+   * `writer`: on an I/O thread, the port to the main thread's writer (see connectWriter): rows
+   * go straight to it, and no second writer opens the database.
+   */
+  constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}, writer?: MessagePort) {
     this.mode = options.mode;
+    if (writer !== undefined) {
+      writer.on('message', (m: WorkerReply) => this.onReply(m));
+      writer.unref();
+      this.workerThread = writer;
+      return;
+    }
     // A log kept from an earlier run is made owner-only now, not at the first write (which may
     // be days away when only blocked queries are logged).
     if (existsSync(options.path)) ensurePrivateFile(options.path);
   }
 
+  /** A port for an I/O thread's QueryLog: what it sends there is written by this log's writer thread. */
+  connectWriter(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.worker.postMessage({ op: 'port', port: port1 }, [port1]);
+    return port2;
+  }
+
   /** The writer thread, started with the first write or search (the database file appears then). */
-  private get worker(): Worker {
+  private get worker(): Worker | MessagePort {
     if (this.workerThread !== null) return this.workerThread;
     const o = this.options;
     const worker = new Worker(new URL('./query-log-worker.js', import.meta.url), { workerData: { path: o.path, maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes } });
@@ -213,7 +230,8 @@ export class QueryLog implements Observer, EventSink {
     try {
       await this.settle();
     } finally {
-      await this.workerThread?.terminate();
+      if (this.workerThread instanceof Worker) await this.workerThread.terminate();
+      else this.workerThread?.close();
       this.workerThread = null;
     }
   }

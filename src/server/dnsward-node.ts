@@ -1,16 +1,15 @@
 /**
- * The composition root of one dnsward process (or cluster worker): the DNS server, and the
+ * The composition root of one dnsward process: the DNS server, and the
  * console and metrics listeners that read it. It only wires them together: each of those gets
  * the server as the narrow backend it declares (ConsoleBackend, MetricsBackend), so neither
  * imports the server and the server imports neither.
  */
-import cluster from 'node:cluster';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ConsoleServer } from '../console/console-server.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
-import { buildRegistry, offerWorkerMetrics } from '../metrics/prometheus-metrics.js';
+import { buildRegistry } from '../metrics/prometheus-metrics.js';
 import { formatHostPort } from '../util/address.js';
 import { DnswardServer } from './dnsward-server.js';
 
@@ -26,15 +25,11 @@ export class DnswardNode {
   async start(): Promise<void> {
     const config = this.config;
     await this.server.start();
-    // One metrics listener per machine: the only process's, or the primary's, which sums the workers'.
     if (config.metrics.listen !== null) {
-      if (cluster.isPrimary) {
-        this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics);
-        await this.metricsServer.start();
-      } else offerWorkerMetrics(this.server);
+      this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics);
+      await this.metricsServer.start();
     }
-    // The console belongs to a standalone process (with workers, each has its own guard: no console yet).
-    if (config.console.listen !== null && cluster.isPrimary) {
+    if (config.console.listen !== null) {
       const c = config.console;
       this.consoleServer = new ConsoleServer(this.server, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 }, allowedHosts: c.allowedHosts, limits: { maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress, idleTimeoutMs: c.idleTimeout, requestTimeoutMs: c.requestTimeout } }, this.log);
       this.server.events.addSink(this.consoleServer.fanout);

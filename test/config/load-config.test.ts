@@ -15,11 +15,11 @@ function resolvConf(text: string): string {
 }
 
 describe('the embedded default configuration', () => {
-  it('listens on 127.0.0.1:5353 over UDP and TCP, data in ./var, one worker', () => {
+  it('listens on 127.0.0.1:5353 over UDP and TCP, data in ./var, I/O threads by core count', () => {
     const { config } = loadConfig(undefined, {}, resolvConf('nameserver 192.0.2.53\n'));
     assert.deepEqual(config.listen.map((l) => [l.address.host, l.address.port, l.protocols]), [['127.0.0.1', 5353, ['udp', 'tcp']]]);
     assert.equal(config.dataDir, './var');
-    assert.equal(config.workers, 1);
+    assert.equal(config.threads, 'auto');
   });
 
   it('forwards to the system nameservers (read from a resolv file), leaving out loopback and its own addresses', () => {

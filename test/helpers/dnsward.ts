@@ -29,6 +29,10 @@ export async function startDnsward(configText: string): Promise<RunningDnsward> 
   const text = configText.replaceAll('@PORT@', String(port));
   const raw = (parseConfigText(text, 'test config') ?? {}) as Record<string, unknown>;
   raw.dataDir ??= mkdtempSync(join(tmpdir(), 'dnsward-data-'));
+  // In-process tests read the pipeline and its stages directly, so the data plane runs inline
+  // unless the text asks for I/O threads; the threaded plane has its own tests (test/plane) and
+  // every CLI test runs it (the default, threads: auto).
+  raw.threads ??= 0;
   // The console is on by default (127.0.0.1:8053); tests that do not ask for it leave it off.
   raw.console ??= { listen: null };
   const config = validateConfig(raw, 'test config');

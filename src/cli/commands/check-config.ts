@@ -19,7 +19,7 @@ what was expected, and exits 1.`,
     console.log(`  upstreams: ${config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`).join(', ')} [${config.upstreams.policy}, from ${upstreamSource}]`);
     for (const z of config.forwardZones) console.log(`  zone ${z.zone}: ${z.servers.map((s) => formatHostPort(s.address)).join(', ')} [${z.policy}]`);
     console.log(`  cache:     ${config.cache.enabled ? `${config.cache.maxEntries} entries, ${config.cache.maxBytes} bytes` : 'off'}`);
-    console.log(`  workers:   ${config.workers}`);
+    console.log(`  threads:   ${config.threads}`);
     return 0;
   },
 };

@@ -1,17 +1,12 @@
 /**
- * `dnsward serve`: one process, or a cluster primary with workers. Workers share the
- * primary's UDP sockets (Node 20's dgram has no working SO_REUSEPORT) and take TCP
- * connections in turn; each worker has its own cache and upstream sockets.
+ * `dnsward serve`: one process. Its main thread runs the control plane (config, console,
+ * control socket, metrics) and Tunnel Guard's brain; its I/O threads (`threads`) answer DNS.
  */
-import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
 import { ControlServer } from '../../control/control-server.js';
 import { DnswardNode } from '../../server/dnsward-node.js';
-import { MetricsServer } from '../../metrics/metrics-server.js';
-import { clusterMetricsSource } from '../../metrics/prometheus-metrics.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
@@ -23,7 +18,7 @@ const options = {
   upstream: { type: 'string', short: 'u', multiple: true },
   'forward-zone': { type: 'string', multiple: true },
   'data-dir': { type: 'string' },
-  workers: { type: 'string' },
+  threads: { type: 'string' },
   guard: { type: 'string' },
   console: { type: 'string' },
 } as const;
@@ -48,7 +43,9 @@ Options:
                                (repeatable)
       --data-dir DIR           state directory (default ./var), made owner-only;
                                its dnsward.pid is a lock: one dnsward per directory
-      --workers N|auto         worker processes (default 1)
+      --threads N|auto         I/O threads answering DNS (default auto: one per core
+                               but one, at least one; 0 runs everything on one
+                               thread)
       --guard off|monitor|block
                                Tunnel Guard's mode (default block; guard.mode in
                                the file): block cuts tunnels, monitor only reports
@@ -69,7 +66,7 @@ SIGUSR1 logs a counters snapshot.`,
       upstreams: values.upstream as string[] | undefined,
       forwardZones: values['forward-zone'] as string[] | undefined,
       dataDir: values['data-dir'] as string | undefined,
-      workers: values.workers as string | undefined,
+      threads: values.threads as string | undefined,
       guardMode: values.guard as string | undefined,
       console: values.console as string | undefined,
     };
@@ -89,36 +86,34 @@ SIGUSR1 logs a counters snapshot.`,
       return { ...loaded, config: fitted.config };
     };
     const loaded = load();
-    const log = pino({ level: loaded.config.log.level, base: { pid: process.pid, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) } });
+    const log = pino({ level: loaded.config.log.level, base: { pid: process.pid } });
     if (budgetNote !== '') log.warn({ openFileLimit: limit, reduced: budgetNote }, 'connection caps cut to fit the open-file limit (raise it, e.g. LimitNOFILE in the systemd unit, to keep the configured caps)');
-    const workers = loaded.config.workers === 'auto' ? availableParallelism() : loaded.config.workers;
-    if (cluster.isPrimary && workers > 1) return runPrimary(loaded.config, workers, load, log);
     return runServer(loaded.config, load, log, loaded.upstreamSource, controlConnections);
   },
 };
 
 async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string, controlConnections: number): Promise<number> {
-  const standalone = cluster.isPrimary;
   // The data directory is claimed before anything in it is opened.
-  if (standalone) writePidFile(config.dataDir);
+  writePidFile(config.dataDir);
   const node = new DnswardNode(config, log);
   const server = node.server;
   try {
     await node.start();
   } catch (err) {
     // The process exits with the error; the next start must not find the directory claimed.
-    if (standalone) removePidFile(config.dataDir);
+    removePidFile(config.dataDir);
     throw err;
   }
-  // The operator's control socket; with workers, each has its own guard and no socket yet.
-  const control = standalone ? new ControlServer(config.dataDir, server, log, { maxConnections: controlConnections, idleTimeoutMs: 30_000 }) : null;
-  await control?.start();
+  // The operator's control socket.
+  const control = new ControlServer(config.dataDir, server, log, { maxConnections: controlConnections, idleTimeoutMs: 30_000 });
+  await control.start();
   log.info({
     listen: server.boundAddresses(),
     upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
     upstreamSource,
     forwardZones: config.forwardZones.map((z) => z.zone),
     dataDir: config.dataDir,
+    ioThreads: server.threads,
   }, 'dnsward started');
 
   let reloading = Promise.resolve();
@@ -145,10 +140,10 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal, inFlight: server.pipeline.queriesInFlight }, 'shutting down: draining queries in flight');
-      await control?.stop();
+      log.info({ signal, inFlight: server.inFlight }, 'shutting down: draining queries in flight');
+      await control.stop();
       await node.stop();
-      if (standalone) removePidFile(config.dataDir);
+      removePidFile(config.dataDir);
       log.info({ counters: server.snapshot() }, 'dnsward stopped');
       resolve(0);
     };
@@ -156,54 +151,5 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGUSR1', () => log.info({ counters: server.snapshot() }, 'counters'));
-    process.on('message', (msg) => {
-      if (msg === 'dnsward:reload') reload();
-      if (msg === 'dnsward:shutdown') void stop('primary');
-    });
-  });
-}
-
-async function runPrimary(config: Config, workers: number, load: () => { config: Config }, log: Logger): Promise<number> {
-  writePidFile(config.dataDir);
-  let stopping = false;
-  const fork = () => cluster.fork();
-  for (let i = 0; i < workers; i++) fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    log.error({ worker: worker.id, code, signal }, 'worker died: starting a new one');
-    setTimeout(fork, 500).unref();
-  });
-  const metrics = config.metrics.listen === null ? null : new MetricsServer(config.metrics.listen, clusterMetricsSource(), config.metrics);
-  await metrics?.start();
-  log.info({ workers, metrics: config.metrics.listen === null ? null : formatHostPort(config.metrics.listen) }, 'dnsward primary started');
-  return new Promise<number>((resolve) => {
-    process.on('SIGHUP', () => {
-      try {
-        load();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
-        return;
-      }
-      for (const w of Object.values(cluster.workers ?? {})) w?.send('dnsward:reload');
-    });
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
-      let left = alive.length;
-      const done = () => {
-        removePidFile(config.dataDir);
-        void metrics?.stop().finally(() => resolve(0));
-      };
-      if (left === 0) return done();
-      for (const w of alive) {
-        w!.on('exit', () => {
-          if (--left === 0) done();
-        });
-        w!.send('dnsward:shutdown');
-      }
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
   });
 }

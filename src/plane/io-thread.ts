@@ -1,0 +1,134 @@
+/**
+ * One I/O thread (a worker_thread): a data plane with its own sockets (UDP with SO_REUSEPORT,
+ * so the kernel spreads datagrams over the threads), cache and upstream sockets, and Tunnel
+ * Guard's gate to the brain's block table. It formats no event and writes no row itself: policy
+ * decisions go to the main thread as plain data, query-log rows in column batches straight to
+ * the writer thread, query summaries into its ring.
+ *
+ * Messages in: reload (a new Config, and new feeds when they changed), stop. Out: ready (the
+ * bound addresses), stats (counters every STATS_MS), policy (a decision not reported before),
+ * stopped.
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { Config } from '../config/schema.js';
+import { nameLabels, presentName } from '../dns/name.js';
+import { HEADER_LENGTH } from '../dns/wire.js';
+import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate-stage.js';
+import { QueryLog } from '../querylog/query-log.js';
+import { DataPlane } from '../server/data-plane.js';
+import { BlockTable } from './block-table.js';
+import { Doorbell } from './doorbell.js';
+import { SummaryRing } from './summary-ring.js';
+import { type FeedsMessage, threadFeeds } from './thread-feeds.js';
+import type { ThreadReport } from './thread-report.js';
+
+export interface IoThreadData {
+  index: number;
+  config: Config;
+  ring: SharedArrayBuffer;
+  table: SharedArrayBuffer;
+  doorbell: SharedArrayBuffer;
+  feeds: FeedsMessage;
+  queryLog: MessagePort | null;
+  /** This thread listens on TCP (and on UDP through node:dgram when the addon is missing). */
+  tcp: boolean;
+}
+
+export type ToIoThread =
+  | { type: 'reload'; config: Config; feeds: FeedsMessage | null }
+  | { type: 'guard-mode'; mode: Config['guard']['mode'] }
+  | { type: 'stop' };
+
+export type FromIoThread =
+  | { type: 'ready'; bound: { udp: string[]; tcp: string[] } }
+  | { type: 'failed'; error: string; code?: string }
+  | { type: 'stats'; report: ThreadReport }
+  | { type: 'policy'; client: string; qname: string; decision: import('../policy/policy-engine.js').PolicyDecision }
+  | { type: 'stopped' };
+
+const STATS_MS = 500;
+/** Policy decisions reported already (group, feed, rule line, client): bounded, forgotten every REPORTED_MS. */
+const REPORTED_MAX = 10_000;
+const REPORTED_MS = 600_000;
+
+export function gateSettings(config: Config): GateSettings {
+  return { ...config.guard, holdTimeout: config.guard.holdTimeout };
+}
+
+async function main(): Promise<void> {
+  const data = workerData as IoThreadData;
+  const port = parentPort!;
+  const send = (m: FromIoThread) => port.postMessage(m);
+  let config = data.config;
+  const log = pino({ level: config.log.level, base: { pid: process.pid, thread: data.index } });
+  const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config));
+  const queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => log.error({ err }, 'query log failed'), data.queryLog);
+  const reported = new Set<string>();
+  let reportedSince = Date.now();
+  const plane = new DataPlane(config, log, {
+    guard: gate,
+    feeds: threadFeeds(data.feeds),
+    queryLog,
+    onPolicy: (ctx, d) => {
+      if (Date.now() - reportedSince > REPORTED_MS || reported.size >= REPORTED_MAX) {
+        reported.clear();
+        reportedSince = Date.now();
+      }
+      const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      send({ type: 'policy', client: ctx.clientAddress, qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)), decision: d });
+    },
+  }, { reusePort: true, tcp: data.tcp });
+  const report = (): ThreadReport => ({
+    index: data.index,
+    plane: plane.snapshot(),
+    latency: { counts: [...plane.stats.latency.counts], sum: plane.stats.latency.sum, count: plane.stats.latency.count },
+    upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
+    gate: { blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
+    queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
+  });
+  try {
+    await plane.start();
+  } catch (err) {
+    send({ type: 'failed', error: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
+    return;
+  }
+  send({ type: 'ready', bound: plane.boundAddresses() });
+  const timer = setInterval(() => send({ type: 'stats', report: report() }), STATS_MS);
+  let reloading = Promise.resolve();
+  port.on('message', (m: ToIoThread) => {
+    switch (m.type) {
+      case 'reload':
+        reloading = reloading.then(async () => {
+          const next = m.config;
+          gate.configure(gateSettings(next));
+          if (queryLog !== null) queryLog.mode = next.queryLog.mode;
+          try {
+            await plane.reload(next, m.feeds === null ? null : threadFeeds(m.feeds));
+          } catch (err) {
+            log.error({ err: (err as Error).message }, 'reload applied only in part');
+          }
+          config = next;
+          send({ type: 'stats', report: report() });
+        });
+        break;
+      case 'guard-mode':
+        gate.configure({ ...gateSettings(config), mode: m.mode });
+        break;
+      case 'stop':
+        void reloading.then(async () => {
+          clearInterval(timer);
+          await plane.stop();
+          await queryLog?.close();
+          send({ type: 'stats', report: report() });
+          send({ type: 'stopped' });
+          port.close();
+        });
+        break;
+    }
+  });
+}
+
+void main();
