@@ -2,7 +2,9 @@
  * Policy feeds: loaded from a file or an HTTP(S) URL, parsed in a worker thread, swapped in
  * whole (a lookup sees the old table or the new one, never half of one), refreshed on a
  * schedule with conditional requests (ETag / If-Modified-Since). A feed that fails to download
- * or parse keeps its last good version, and says why.
+ * or parse keeps its last good version, and says why. A loaded table is kept in shared memory,
+ * so threads that answer queries read it where it is (shared-feeds.ts) instead of each holding
+ * a copy.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import type { FeedFormat, ParsedFeed } from './feed-parse.js';
 import { IpRuleSet } from './ip-rule-set.js';
-import { RuleSet } from './rule-set.js';
+import { RuleSet, shareRuleSetData } from './rule-set.js';
 
 export interface FeedConfig {
   name: string;
@@ -98,7 +100,9 @@ export class FeedManager {
     if (reply.error !== undefined || reply.parsed === undefined) return this.fail(f, `parse failed: ${reply.error}`);
     const p = reply.parsed;
     if (p.refused !== undefined) return this.fail(f, `refused the new version: ${p.refused}`);
-    f.rules = new RuleSet(p.table);
+    // Into shared memory, once (the transferred buffers are then garbage): every thread that
+    // answers queries reads this one copy, where a feed of 5M rules is 96 MiB.
+    f.rules = new RuleSet(shareRuleSetData(p.table));
     f.ipRules = p.ipRules.length > 0 ? new IpRuleSet(p.ipRules) : null;
     f.clientIpRules = p.clientIpRules.length > 0 ? new IpRuleSet(p.clientIpRules) : null;
     f.format = p.format;
