@@ -53,7 +53,12 @@ export interface FeedState {
   failures: number;
 }
 
-export class FeedManager {
+/** What a PolicyEngine reads of the feeds: a FeedManager's own, or another thread's view of them (SharedFeeds). */
+export interface FeedSource {
+  readonly feeds: ReadonlyMap<string, FeedState>;
+}
+
+export class FeedManager implements FeedSource {
   readonly feeds = new Map<string, FeedState>();
   private worker: Worker | null = null;
   private nextId = 1;

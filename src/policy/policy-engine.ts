@@ -10,7 +10,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { findListener } from '../util/address.js';
-import type { FeedManager, FeedState } from './feed-manager.js';
+import type { FeedSource, FeedState } from './feed-manager.js';
 import type { IpRule } from './ip-rule-set.js';
 import { GroupIndex } from './group-index.js';
 import { NameProbe, RuleSet, type RuleMatch } from './rule-set.js';
@@ -108,7 +108,7 @@ export class PolicyEngine {
   private readonly ecsTrusted: GroupIndex<{ clients: string[]; listeners: null }> | null;
   private readonly index: GroupIndex<PolicyGroup>;
 
-  constructor(private readonly feeds: FeedManager, policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>, listen: Array<{ address: { host: string; port: number }; name?: string }> = []) {
+  constructor(private readonly feeds: FeedSource, policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>, listen: Array<{ address: { host: string; port: number }; name?: string }> = []) {
     this.canary = policy.dohCanary ? subtreeSet(DOH_CANARY, 'nxdomain') : null;
     this.ecsTrusted = policy.trustEcsFrom.length > 0 ? new GroupIndex([{ clients: policy.trustEcsFrom, listeners: null }]) : null;
     this.groups = policy.groups.map((g) => {
