@@ -75,6 +75,11 @@ export class IpRuleSet {
     return this.rules.size;
   }
 
+  /** The rules in force (the first for each prefix), from which a copy of this set is made. */
+  list(): IpRule[] {
+    return [...this.rules.values()];
+  }
+
   /** The longest-prefix rule covering this address (4 or 16 bytes). */
   match(address: Uint8Array): IpRule | undefined {
     const family = address.length === 4 ? 4 : 6;
