@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PlaneSnapshot } from '../ops/server-snapshot.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
+import type { SharedFeedsMessage } from '../policy/shared-feeds.js';
 import type { QueryLog } from '../querylog/query-log.js';
 import type { DataPlaneSnapshot } from '../server/data-plane.js';
 import { LatencyHistogram } from '../util/histogram.js';
@@ -18,7 +19,6 @@ import type { Brain } from './brain.js';
 import type { Doorbell } from './doorbell.js';
 import type { FromIoThread, IoThreadData, ToIoThread } from './io-thread.js';
 import { SummaryRing } from './summary-ring.js';
-import type { FeedsMessage } from './thread-feeds.js';
 import type { HistogramCounts, ThreadReport } from './thread-report.js';
 
 export interface IoThreadPoolParts {
@@ -26,7 +26,7 @@ export interface IoThreadPoolParts {
   doorbell: Doorbell;
   brain: Brain;
   queryLog: QueryLog;
-  feeds: () => FeedsMessage;
+  feeds: () => SharedFeedsMessage;
   onPolicy(client: string, qname: string, decision: PolicyDecision): void;
 }
 
@@ -126,10 +126,15 @@ export class IoThreadPool {
     return { udp: [...udp], tcp: [...tcp] };
   }
 
-  async reload(next: Config, feeds: FeedsMessage | null, guardMode: Config['guard']['mode']): Promise<void> {
+  async reload(next: Config, feeds: SharedFeedsMessage | null, guardMode: Config['guard']['mode']): Promise<void> {
     this.config = next;
     const config = { ...next, guard: { ...next.guard, mode: guardMode } };
     await Promise.all(this.threads.map((t) => this.request(t, { type: 'reload', config, feeds })));
+  }
+
+  /** A feed refreshed: every thread looks names up in its new table from now on. */
+  updateFeeds(feeds: SharedFeedsMessage): void {
+    for (const t of this.threads) t.worker.postMessage({ type: 'feeds', feeds } satisfies ToIoThread);
   }
 
   setGuardMode(mode: Config['guard']['mode']): void {

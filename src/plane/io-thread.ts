@@ -15,12 +15,12 @@ import type { Config } from '../config/schema.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate-stage.js';
+import { SharedFeeds, type SharedFeedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { DataPlane } from '../server/data-plane.js';
 import { BlockTable } from './block-table.js';
 import { Doorbell } from './doorbell.js';
 import { SummaryRing } from './summary-ring.js';
-import { type FeedsMessage, threadFeeds } from './thread-feeds.js';
 import type { ThreadReport } from './thread-report.js';
 
 export interface IoThreadData {
@@ -29,14 +29,16 @@ export interface IoThreadData {
   ring: SharedArrayBuffer;
   table: SharedArrayBuffer;
   doorbell: SharedArrayBuffer;
-  feeds: FeedsMessage;
+  feeds: SharedFeedsMessage;
   queryLog: MessagePort | null;
   /** This thread listens on TCP (and on UDP through node:dgram when the addon is missing). */
   tcp: boolean;
 }
 
 export type ToIoThread =
-  | { type: 'reload'; config: Config; feeds: FeedsMessage | null }
+  | { type: 'reload'; config: Config; feeds: SharedFeedsMessage | null }
+  /** A feed's table changed (a scheduled refresh): lookups see it at once, no engine rebuilt. */
+  | { type: 'feeds'; feeds: SharedFeedsMessage }
   | { type: 'guard-mode'; mode: Config['guard']['mode'] }
   | { type: 'stop' };
 
@@ -53,7 +55,7 @@ const REPORTED_MAX = 10_000;
 const REPORTED_MS = 600_000;
 
 export function gateSettings(config: Config): GateSettings {
-  return { ...config.guard, holdTimeout: config.guard.holdTimeout };
+  return config.guard;
 }
 
 async function main(): Promise<void> {
@@ -64,11 +66,12 @@ async function main(): Promise<void> {
   const log = pino({ level: config.log.level, base: { pid: process.pid, thread: data.index } });
   const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config));
   const queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => log.error({ err }, 'query log failed'), data.queryLog);
+  const feeds = new SharedFeeds(data.feeds);
   const reported = new Set<string>();
   let reportedSince = Date.now();
   const plane = new DataPlane(config, log, {
     guard: gate,
-    feeds: threadFeeds(data.feeds),
+    feeds,
     queryLog,
     onPolicy: (ctx, d) => {
       if (Date.now() - reportedSince > REPORTED_MS || reported.size >= REPORTED_MAX) {
@@ -106,13 +109,17 @@ async function main(): Promise<void> {
           gate.configure(gateSettings(next));
           if (queryLog !== null) queryLog.mode = next.queryLog.mode;
           try {
-            await plane.reload(next, m.feeds === null ? null : threadFeeds(m.feeds));
+            if (m.feeds !== null) feeds.update(m.feeds);
+            await plane.reload(next, m.feeds === null ? null : feeds);
           } catch (err) {
             log.error({ err: (err as Error).message }, 'reload applied only in part');
           }
           config = next;
           send({ type: 'stats', report: report() });
         });
+        break;
+      case 'feeds':
+        feeds.update(m.feeds);
         break;
       case 'guard-mode':
         gate.configure({ ...gateSettings(config), mode: m.mode });

@@ -75,8 +75,8 @@ export class IpRuleSet {
     return this.rules.size;
   }
 
-  /** The rules, for rebuilding this set on another thread. */
-  toList(): IpRule[] {
+  /** The rules in force (the first for each prefix), from which a copy of this set is made. */
+  list(): IpRule[] {
     return [...this.rules.values()];
   }
 

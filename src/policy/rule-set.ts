@@ -2,10 +2,12 @@
  * One feed's rules as a compact open-addressing hash table in one Int32Array: per slot, side by
  * side, the 64-bit hash of (scope, wire name) and the rule itself packed in 32 bits (action,
  * scope, exception, source line). A lookup that finds a rule reads one cache line and nothing
- * else; no name is stored (see name-hash.ts), so 5M rules take 8M slots × 12 bytes (96 MiB) and
- * the table moves between threads as a transferable buffer. Local data (rare) is kept beside it,
- * by the rule's line. The scopes of one name share their start slot (only the high hash is salted
- * by scope), so the second scope probed for a name finds its cluster already in cache.
+ * else; no name is stored (see name-hash.ts), so 5M rules take 8M slots × 12 bytes (96 MiB). The
+ * table leaves the parse worker as a transferable buffer, then is put once in shared memory, so
+ * every thread that answers queries reads the one copy (shared-feeds.ts). Local data (rare) is
+ * kept beside it, by the rule's line. The scopes of one name share their start slot (only the
+ * high hash is salted by scope), so the second scope probed for a name finds its cluster already
+ * in cache.
  *
  * In front of the table sits a blocked Bloom filter of the rule names (about 12 bits per rule,
  * one 64-byte block per name, 3 bits in it): a suffix that no rule names (most suffixes of most
@@ -77,6 +79,26 @@ export function filterAdd(filter: Int32Array, shift: number, hi: number, lo: num
 /** The buffers to transfer when a table moves between threads. */
 export function ruleSetBuffers(d: RuleSetData): ArrayBuffer[] {
   return [d.slots.buffer as ArrayBuffer, d.filter.buffer as ArrayBuffer];
+}
+
+/**
+ * The table with its arrays in shared memory (a SharedArrayBuffer each), copied once: posted to
+ * another thread, a table in shared memory is shared, where one in an ArrayBuffer would be copied
+ * (or, transferred, taken away). Arrays already shared are kept as they are.
+ */
+export function shareRuleSetData(d: RuleSetData): RuleSetData {
+  return { ...d, slots: sharedCopy(d.slots), filter: sharedCopy(d.filter) };
+}
+
+export function isSharedRuleSetData(d: RuleSetData): boolean {
+  return d.slots.buffer instanceof SharedArrayBuffer && d.filter.buffer instanceof SharedArrayBuffer;
+}
+
+function sharedCopy(a: Int32Array): Int32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const shared = new Int32Array(new SharedArrayBuffer(a.byteLength));
+  shared.set(a);
+  return shared;
 }
 
 export function ruleSetBytes(d: RuleSetData): number {

@@ -32,9 +32,9 @@ import { BlockTable } from '../plane/block-table.js';
 import { Brain } from '../plane/brain.js';
 import { Doorbell } from '../plane/doorbell.js';
 import { IoThreadPool } from '../plane/io-thread-pool.js';
-import { feedsMessage } from '../plane/thread-feeds.js';
 import { FeedManager, feedConfigs } from '../policy/feed-manager.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
+import { feedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { type AuditEntry, GuardStore } from '../store/guard-store.js';
 import type { LatencyHistogram } from '../util/histogram.js';
@@ -347,6 +347,8 @@ export class DnswardServer {
     feeds.onChange = (f, ok) => {
       if (ok) this.log.info({ feed: f.config.name, category: f.config.category, version: f.version, format: f.format, rules: f.ruleCount, skipped: f.skipped, errors: f.errors }, 'policy feed loaded');
       else this.log.error({ feed: f.config.name, error: f.lastError, keeping: f.rules === null ? null : f.version }, f.rules === null ? 'policy feed not loaded' : 'policy feed update refused: keeping the last good version');
+      // A refresh of the feeds in force reaches the I/O threads at once (a reload brings its own).
+      if (ok && this.feeds === feeds) this.pool?.updateFeeds(feedsMessage(feeds));
     };
     return feeds;
   }
