@@ -32,9 +32,11 @@
 
 struct envstate;
 
-typedef struct {
+typedef struct bsock {
   napi_env env;
   struct envstate *st;
+  /* The environment's open sockets, so a thread that ends closes them (see cleanup_env). */
+  struct bsock *next, *prev;
   int fd;
   int ipv6;
   int closing;
@@ -84,12 +86,34 @@ typedef struct envstate {
   bsock *dirty[MAX_DIRTY];
   int dirty_count;
   int batch_depth;
+  bsock *open;
+  int closing;
+  int finalized;
+  napi_async_cleanup_hook_handle hook;
 } envstate;
+
+static void link_open(envstate *st, bsock *s) {
+  s->prev = NULL;
+  s->next = st->open;
+  if (st->open) st->open->prev = s;
+  st->open = s;
+}
+
+static void unlink_open(bsock *s) {
+  envstate *st = s->st;
+  if (s->prev) s->prev->next = s->next;
+  else if (st && st->open == s) st->open = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+}
 
 static void finalize_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  free(data);
+  envstate *st = data;
+  /* Sockets still closing at exit free the state when the last one is closed. */
+  if (st->closing > 0) st->finalized = 1;
+  else free(st);
 }
 
 #define CHECK(call)                                                     \
@@ -332,6 +356,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (napi_set_named_property(env, out, "data", data) != napi_ok) goto fail_owned;
   if (napi_set_named_property(env, out, "meta", meta) != napi_ok) goto fail_owned;
   if (napi_set_named_property(env, out, "port", portv) != napi_ok) goto fail_owned;
+  link_open(s->st, s);
   return out;
 fail_owned:
   box->s = NULL;
@@ -493,6 +518,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   s->closing = 1;
   detach_box(s);
+  unlink_open(s);
   if (s->dirty) {
     flush(s);
     drop_dirty(s);
@@ -512,6 +538,43 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * A worker thread that ends (or is terminated) with sockets still open: libuv refuses to close
+ * a loop with live poll handles (Node aborts the process), so every socket this environment
+ * opened is closed here, and the environment is let go once libuv has closed their handles.
+ */
+static void on_closed_at_exit(uv_handle_t *h) {
+  bsock *s = (bsock *)h->data;
+  envstate *st = s->st;
+  close(s->fd);
+  free(s);
+  if (--st->closing > 0) return;
+  napi_remove_async_cleanup_hook(st->hook);
+  if (st->finalized) free(st);
+}
+
+static void cleanup_env(napi_async_cleanup_hook_handle handle, void *arg) {
+  envstate *st = arg;
+  st->hook = handle;
+  st->dirty_count = 0;
+  st->closing = 1; /* held until the loop below has started every close */
+  while (st->open) {
+    bsock *s = st->open;
+    unlink_open(s);
+    s->closing = 1;
+    detach_box(s);
+    if (s->poll.data) {
+      st->closing++;
+      uv_poll_stop(&s->poll);
+      uv_close((uv_handle_t *)&s->poll, on_closed_at_exit);
+    } else {
+      close(s->fd);
+      free(s);
+    }
+  }
+  if (--st->closing == 0) napi_remove_async_cleanup_hook(st->hook);
+}
+
 /* stats(handle) -> send errors */
 static napi_value js_send_errors(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -527,6 +590,10 @@ static napi_value init(napi_env env, napi_value exports) {
   if (st == NULL || napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
     free(st);
     napi_throw_error(env, "DNSWARD_ERR_NATIVE", "could not set up the addon's state for this thread");
+    return NULL;
+  }
+  if (napi_add_async_cleanup_hook(env, cleanup_env, st, &st->hook) != napi_ok) {
+    napi_throw_error(env, "DNSWARD_ERR_NATIVE", "could not register the addon's cleanup for this thread");
     return NULL;
   }
   napi_property_descriptor props[] = {

@@ -70,7 +70,10 @@ function describeIssues(error: ZodError): string[] {
   return error.issues.map((issue) => {
     const key = issue.path.length === 0 ? '(top level)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (issue.path.length === 0 && issue.keys.includes('workers')) message += ' ("workers" processes were replaced by "threads": I/O threads in one process, sharing one Tunnel Guard)';
+    }
     else if (issue.code === 'invalid_union') message = 'expected one of the documented forms (see docs/CONFIGURATION.md)';
     return `${key}: ${message.replace(/^Invalid input: /, '')}`;
   });

@@ -35,6 +35,7 @@ export function blockText(reason: string | undefined, incident: string | undefin
 export class Brain {
   private readonly rings = new Map<number, SummaryRing>();
   private stopped = true;
+  private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
   /** Records the detector threw on (let through). */
   failOpen = 0;
@@ -85,7 +86,9 @@ export class Brain {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.doorbell.ring();
+    // A pending Atomics.waitAsync does not keep Node's loop alive: wake the loop directly, not
+    // through the doorbell, or the process could end in the middle of stopping.
+    this.wake?.();
     await this.running;
     this.running = null;
   }
@@ -131,7 +134,8 @@ export class Brain {
         this.doorbell.awake();
         continue;
       }
-      await sleeping;
+      await Promise.race([sleeping, new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = null;
       this.doorbell.awake();
     }
   }

@@ -54,12 +54,18 @@ export class IoThreadPool {
 
   constructor(private config: Config, readonly size: number, private readonly log: Logger, private readonly parts: IoThreadPoolParts) {}
 
+  /** Starts every thread; when one cannot (a port taken), the ones started are stopped again. */
   async start(): Promise<void> {
-    for (let i = 0; i < this.size; i++) await this.spawn(i);
+    try {
+      for (let i = 0; i < this.size; i++) await this.spawn(i);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   private spawn(index: number): Promise<void> {
-    const ring = new SummaryRing(SummaryRing.allocate());
+    const ring = new SummaryRing(SummaryRing.allocate(this.config.guard.ringSize));
     const queryLog = this.parts.queryLog.connectWriter();
     const data: IoThreadData = {
       index,
@@ -85,7 +91,7 @@ export class IoThreadPool {
             resolve();
             break;
           case 'failed':
-            reject(m.code === 'EADDRINUSE' || m.code === 'EACCES' || m.code === 'EADDRNOTAVAIL' ? new ListenError(m.error) : new Error(m.error));
+            reject(m.code === 'DNSWARD_ERR_LISTEN' ? new ListenError(m.error) : new Error(m.error));
             void worker.terminate();
             break;
           case 'stats':
@@ -191,7 +197,14 @@ export class IoThreadPool {
   gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'threadRestarts'> {
     const out = { blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
-    return out;
+    const perThread = this.threads.flatMap((t) => (t.report === null ? [] : [{
+      index: t.index,
+      queries: t.report.plane.queries.udp + t.report.plane.queries.tcp,
+      blocked: t.report.gate.blocked,
+      held: t.report.gate.held,
+      summariesDropped: t.report.gate.summariesDropped,
+    }]));
+    return { ...out, perThread };
   }
 
   queryLogCounts(): { logged: number; dropped: number; writeErrors: number } {

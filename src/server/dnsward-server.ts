@@ -150,7 +150,12 @@ export class DnswardServer {
     if (this.inline !== null) await this.inline.start();
     else {
       this.brain!.start();
-      await this.pool!.start();
+      try {
+        await this.pool!.start();
+      } catch (err) {
+        await this.brain!.stop();
+        throw err;
+      }
     }
   }
 

@@ -86,14 +86,15 @@ upstreams:
     }
   });
 
-  it('runs two workers sharing the listeners, sums their metrics in the primary, and shuts down cleanly', async () => {
+  it('runs two I/O threads sharing the listeners, sums their metrics, and shuts down cleanly', async () => {
     const port = await freePort();
     const metricsPort = await freePort();
-    const conf = join(dir, 'workers.yaml');
+    const conf = join(dir, 'threads.yaml');
     writeFileSync(conf, `metrics: { listen: "127.0.0.1:${metricsPort}" }\n`);
-    const server = CliServer.start(['--config', conf, '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--workers', '2', '--data-dir', join(dir, 'var-workers')]);
+    const server = CliServer.start(['--config', conf, '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--threads', '2', '--data-dir', join(dir, 'var-threads')]);
     try {
-      await server.waitForLog('dnsward started', 2);
+      await server.waitForLog('dnsward started');
+      assert.match(server.log, /"ioThreads":2/);
       for (let i = 0; i < 6; i++) {
         const udp = await dig('127.0.0.1', port, [`h${i}.example.test`, 'A']);
         assert.match(udp.answers[0], new RegExp(`192\\.0\\.2\\.${i + 1}$`));
@@ -101,18 +102,32 @@ upstreams:
         assert.match(tcp.answers[0], new RegExp(`192\\.0\\.2\\.${i + 11}$`));
       }
       server.child.kill('SIGHUP');
-      await server.waitForLog('configuration reloaded', 2); // each worker reloads
+      await server.waitForLog('configuration reloaded');
       const after = await dig('127.0.0.1', port, ['h20.example.test', 'A']);
       assert.match(after.answers[0], /192\.0\.2\.21$/);
-      // Whichever worker took each query, the primary's scrape sums both.
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // Whichever thread took each query, the scrape sums both (threads report every half second).
+      let text = '';
+      for (let i = 0; i < 50 && !/^dnsward_query_duration_seconds_count 13$/m.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      }
       assert.match(text, /^dnsward_queries_total\{transport="udp"\} 7$/m);
       assert.match(text, /^dnsward_queries_total\{transport="tcp"\} 6$/m);
       assert.match(text, /^dnsward_query_duration_seconds_count 13$/m);
+      assert.match(text, /^dnsward_io_threads 2$/m);
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
     }
-    assert.equal(server.log.split('dnsward stopped').length - 1, 2, 'both workers drained and stopped');
+    assert.equal(server.log.split('dnsward stopped').length - 1, 1);
+  });
+
+  it('refuses the old workers key, pointing to threads', async () => {
+    const conf = join(dir, 'workers.yaml');
+    writeFileSync(conf, 'workers: 2\n');
+    const r = await runCli(['check-config', conf]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /workers/);
+    assert.match(r.stderr, /threads/);
   });
 
   it('says which address it cannot listen on, and exits 1', async () => {

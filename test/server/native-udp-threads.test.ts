@@ -82,3 +82,26 @@ describe('batched UDP addon in worker threads', { skip: existsSync(ADDON) ? fals
     }
   });
 });
+
+describe('batched UDP addon when a thread ends with sockets open', { skip: existsSync(ADDON) ? false : 'the native addon was not built' }, () => {
+  it('closes the thread\'s sockets itself: terminating the thread, or the process exiting, does not abort Node', async () => {
+    // A separate process: the abort (uv_loop_close with open handles) would take the test runner down.
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const code = "const native = require(require('node:worker_threads').workerData.addon);" +
+        "for (let i = 0; i < 3; i++) { const s = native.open('127.0.0.1', 0, false, 1 << 20, false); native.start(s.handle, () => {}); }" +
+        "native.open('127.0.0.1', 0, false, 1 << 20, false);" +
+        "require('node:worker_threads').parentPort.postMessage('open');";
+      const a = new Worker(code, { eval: true, workerData: { addon: ${JSON.stringify(ADDON)} } });
+      const b = new Worker(code, { eval: true, workerData: { addon: ${JSON.stringify(ADDON)} } });
+      let ready = 0;
+      const go = () => { if (++ready < 2) return; a.terminate().then(() => { console.log('terminated'); process.exit(0); }); };
+      a.once('message', go); b.once('message', go);
+    `;
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.stderr.includes('uv_loop_close'), false, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /terminated/);
+  });
+});
