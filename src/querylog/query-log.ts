@@ -219,10 +219,18 @@ export class QueryLog implements Observer, EventSink {
     const id = this.nextId++;
     this.inFlight++;
     this.writeIds.add(id);
-    await new Promise<void>((resolve, reject) => {
-      this.waiting.set(id, { resolve: () => resolve(), reject });
-      this.worker.postMessage({ op: 'write', id } satisfies WorkerRequest);
-    });
+    const worker = this.worker;
+    // The writer is unref'd (it must not keep a finished process alive); while someone waits
+    // for it, it must, or a process with nothing else to do would end before the reply.
+    worker.ref();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.waiting.set(id, { resolve: () => resolve(), reject });
+        worker.postMessage({ op: 'write', id } satisfies WorkerRequest);
+      });
+    } finally {
+      worker.unref();
+    }
   }
 
   async close(): Promise<void> {
