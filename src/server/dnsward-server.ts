@@ -11,6 +11,7 @@ import { QueryStats } from '../ops/query-stats.js';
 import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import { buildPipeline, type PipelineParts } from '../pipeline/build-pipeline.js';
 import { GuardStage } from '../pipeline/stages/guard-stage.js';
+import { DefenceStage } from '../pipeline/stages/defence-stage.js';
 import type { QueryContext } from '../pipeline/query-context.js';
 import { applyOperatorState, type OperatorState, operatorState, restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
@@ -108,7 +109,7 @@ export class DnswardServer {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers = [this.stats, this.queryLog, ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, this.policyStage, guardStage, observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, guardStage, observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -165,6 +166,7 @@ export class DnswardServer {
       this.log.info('cache bounds changed: cache restarted empty');
     }
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
+    this.parts.defence.configure(next.defence);
     await this.syncListeners(next);
     this.parts.guard.configure(this.monitorUntil === null ? next.guard : { ...next.guard, mode: 'monitor' });
     const feedsChanged = JSON.stringify(next.policy.feeds) !== JSON.stringify(this.config.policy.feeds);
@@ -536,6 +538,7 @@ export class DnswardServer {
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
       tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
+      defence: this.parts.defence.counters(),
       stageErrors: this.stageErrors,
     };
   }
