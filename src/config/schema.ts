@@ -148,6 +148,31 @@ const feedConfig = z.object({
 
 const cidr = z.string().refine((v) => typeof parseCidr(v) !== 'string', { message: 'expected an address or CIDR range such as 10.0.0.0/8 or 2001:db8::/32' });
 
+/** A whole number from min to max, with a message that says what it means. */
+const wholeNumber = (min: number, max: number, meaning: string) =>
+  z.number().refine((v) => Number.isInteger(v) && v >= min && v <= max, { message: `expected a whole number from ${min} to ${max} (${meaning})` });
+
+/**
+ * Self-defence. Per-client rate limits are off by default, as in BIND (RRL), Unbound
+ * (ip-ratelimit), dnsdist and Blocky: a limit is a per-network decision, since one address may be
+ * a NAT gateway or a downstream resolver for thousands of users, and an upgrade must not start
+ * refusing them. Turned on, the defaults (100/s, burst 200, per /32 and /64) are loose enough for
+ * a busy workstation, and the default action (truncate) sends an honest client over the limit to
+ * TCP, which is not limited, instead of leaving it without an answer.
+ */
+const defence = z.object({
+  clientRate: z.object({
+    enabled: z.boolean().default(false),
+    rate: z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'expected queries per second per client, a number more than 0 (e.g. 100, or 0.5 for one every two seconds)' }).default(100),
+    burst: wholeNumber(1, 1_000_000, 'queries a client may send at once after a quiet spell').default(200),
+    ipv4Prefix: wholeNumber(8, 32, 'leading bits of an IPv4 address that make one client: 32 for each address, 24 for each /24').default(32),
+    ipv6Prefix: wholeNumber(32, 128, 'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56').default(64),
+    action: z.enum(['drop', 'refused', 'truncate']).default('truncate'),
+    exempt: z.array(cidr).default([]),
+    maxTracked: wholeNumber(1000, 10_000_000, 'client prefixes tracked at most; 16 bytes each are allocated at start').default(100_000),
+  }).strict().prefault({}),
+}).strict();
+
 const responsePolicy = z.object({
   feeds: z.array(feedConfig).default([]),
   groups: z.array(z.object({
@@ -186,6 +211,7 @@ export const configSchema = z.object({
   threads: z.union([z.number().int().min(0).max(256), z.literal('auto')]).default('auto'),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
   shutdown: z.object({ drainTimeout: duration.default(5000) }).strict().prefault({}),
+  defence: defence.prefault({}),
   guard: guard.prefault({}),
   policy: responsePolicy.prefault({}),
   queryLog: z.object({

@@ -85,6 +85,7 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_malformed_queries_total', 'Malformed queries, by reason.', 'counter', () => entries(snap().malformed, 'reason')));
   add(new ScrapedMetric('dnsward_tcp_connections_closed_total', 'TCP connections the listener closed or refused, by reason.', 'counter', () => { const t = snap().tcp; return entries({ ...t.closed, refused: t.rejectedConnections, refusedPerClient: t.rejectedPerClient }, 'reason'); }));
   add(new ScrapedMetric('dnsward_tcp_buffered_bytes', 'Bytes of TCP answers waiting for clients to read them.', 'gauge', () => [{ labels: {}, value: snap().tcp.bufferedBytes }]));
+  add(new ScrapedMetric('dnsward_rate_limited_total', 'UDP queries over their client prefix\'s rate limit (defence.clientRate), by the action taken: drop, refused or truncate.', 'counter', () => entries(snap().defence.clientRate.limited, 'action')));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));

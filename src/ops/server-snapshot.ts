@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { FrameStreamStats } from '../dnstap/frame-stream-writer.js';
 import type { SinkStatus } from '../events/event-bus.js';
 import type { GuardCounters } from '../guard/tunnel-guard.js';
+import type { DefenceCounters } from '../pipeline/stages/defence-stage.js';
 import type { QueryLogMode } from '../querylog/query-log.js';
 import type { TcpListenerStats } from '../server/tcp-listener.js';
 import type { UpstreamStats } from '../upstream/upstream.js';
@@ -95,6 +96,8 @@ export interface ServerSnapshot {
   queryLog: { mode: QueryLogMode; logged: number; dropped: number; retained: number; writeErrors: number };
   guard: GuardSnapshot;
   tcp: TcpListenerStats;
+  /** Self-defence: per-client rate limits (limited queries by action, tracked prefixes, evictions). */
+  defence: DefenceCounters;
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */
   plane: PlaneSnapshot | null;

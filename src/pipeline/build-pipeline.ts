@@ -1,14 +1,13 @@
 /**
  * The query pipeline, assembled in one place. Read top to bottom:
  *
- *   listener → parse → [rate limit] → policy → Tunnel Guard → cache → upstream → respond → observers
- *
- * Bracketed stages arrive with later work and slot in at their marked place.
+ *   listener → parse → defence → policy → Tunnel Guard → cache → upstream → respond → observers
  */
 import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
 import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
+import type { DefenceStage } from './stages/defence-stage.js';
 import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
@@ -26,13 +25,14 @@ export interface GuardStageLike extends Stage {
 export interface PipelineParts {
   pipeline: Pipeline;
   parse: ParseStage;
+  defence: DefenceStage;
   cache: CacheStage;
   upstream: UpstreamStage;
   guard: GuardStageLike;
   policy: PolicyStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: PolicyStage, guard: GuardStageLike, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, guard: GuardStageLike, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -41,7 +41,9 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: Po
   stages.push(
     // First: every later stage decides on the question, and malformed input must stop here.
     parse,
-    // (rate limit goes here: before any work a flood could make us do)
+    // Second: before any work a flood could make us do (policy, the detector, even a cache hit),
+    // and after parse, which it needs for its answers and which already costs a flood of garbage little.
+    defence,
     // Before Tunnel Guard and the cache: a name the operator's policy blocks must never reach the
     // cache or an upstream, and need not cost the detector anything.
     policy,
@@ -53,5 +55,5 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, policy: Po
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, cache: cacheStage, upstream, guard, policy };
+  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy };
 }

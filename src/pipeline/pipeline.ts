@@ -79,10 +79,10 @@ export class Pipeline implements PipelineControl {
     this.finish(ctx);
   }
 
-  drop(ctx: QueryContext, reason: string): void {
+  drop(ctx: QueryContext, reason: string, type: string = ResponseType.DROPPED): void {
     if (ctx.settled) return;
     ctx.settled = true;
-    ctx.responseType = ResponseType.DROPPED;
+    ctx.responseType = type;
     ctx.reason = reason;
     ctx.sink.drop(ctx);
     this.finish(ctx);

@@ -27,6 +27,8 @@ export const ResponseType = {
   QUARANTINED: 'quarantined',
   /** Not answered at all (not a query, or unanswerable). */
   DROPPED: 'dropped',
+  /** The client's prefix was over its query rate: dropped, REFUSED or TC=1, as defence.clientRate.action says. */
+  RATE_LIMITED: 'rate-limited',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 

@@ -22,5 +22,6 @@ export interface Observer {
 export interface PipelineControl {
   next(ctx: QueryContext): void;
   respond(ctx: QueryContext, answer: Buffer, type: string, reason: string): void;
-  drop(ctx: QueryContext, reason: string): void;
+  /** Ends the query without an answer; `type` (default `dropped`) says why, e.g. `rate-limited`. */
+  drop(ctx: QueryContext, reason: string, type?: string): void;
 }

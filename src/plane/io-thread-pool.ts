@@ -258,7 +258,8 @@ function setHistogram(h: LatencyHistogram, parts: HistogramCounts[]): void {
 /** Sums the threads' counters: numbers add up, records add up key by key, upstreams and blocks by their identity. */
 export function sumPlanes(planes: DataPlaneSnapshot[]): DataPlaneSnapshot {
   const [first, ...rest] = planes;
-  if (first === undefined) return emptyPlane();
+  // Each thread reports before it says it is ready: started, there is always one.
+  if (first === undefined) throw new Error('no I/O thread has reported its counters yet');
   let out = structuredClone(first);
   for (const p of rest) out = addInto(out, p) as DataPlaneSnapshot;
   // Averages were added up: make them averages again over the threads.
@@ -286,13 +287,4 @@ function addInto(a: unknown, b: unknown): unknown {
     return out;
   }
   return a ?? b;
-}
-
-function emptyPlane(): DataPlaneSnapshot {
-  return {
-    queries: { udp: 0, tcp: 0 }, responseTypes: {}, rcodes: {}, qtypes: {}, malformed: {},
-    cache: { hits: 0, misses: 0, entries: 0, bytes: 0, staleServed: 0, inserts: 0, evictions: 0, expired: 0, uncacheable: 0 } as DataPlaneSnapshot['cache'],
-    upstreams: [], inFlight: 0, dnstap: null,
-    tcp: { accepted: 0, active: 0 } as unknown as DataPlaneSnapshot['tcp'], stageErrors: 0, blocks: [], policy: { blocked: 0, wouldBlock: 0, errors: 0 },
-  };
 }

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     send({ type: 'failed', error: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
     return;
   }
+  send({ type: 'stats', report: report() });
   send({ type: 'ready', bound: plane.boundAddresses() });
   const timer = setInterval(() => send({ type: 'stats', report: report() }), STATS_MS);
   let reloading = Promise.resolve();

@@ -14,6 +14,7 @@ import type { BlockCount, ServerSnapshot } from '../ops/server-snapshot.js';
 import { buildPipeline, type GuardStageLike, type PipelineParts } from '../pipeline/build-pipeline.js';
 import type { QueryContext } from '../pipeline/query-context.js';
 import type { Observer } from '../pipeline/stage.js';
+import { DefenceStage } from '../pipeline/stages/defence-stage.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import type { FeedSource } from '../policy/feed-manager.js';
 import { type PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
@@ -49,7 +50,7 @@ export interface DataPlaneOptions {
 }
 
 /** The counters the data plane owns, as a part of ServerSnapshot. */
-export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'stageErrors'> & {
+export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'stageErrors' | 'defence'> & {
   blocks: BlockCount[];
   policy: { blocked: number; wouldBlock: number; errors: number };
 };
@@ -77,7 +78,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, this.policyStage, plug.guard, observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, plug.guard, observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -128,6 +129,7 @@ export class DataPlane {
       this.parts.upstream.cache = this.cache;
       this.log.info('cache bounds changed: cache restarted empty');
     }
+    this.parts.defence.configure(next.defence);
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     // Groups name listeners, so a change to either rebuilds the engine (over the same feeds when they did not change).
@@ -196,6 +198,7 @@ export class DataPlane {
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
       stageErrors: this.stageErrors,
+      defence: this.parts.defence.counters(),
     };
   }
 

@@ -53,15 +53,22 @@ export function parseCidr(text: string): Cidr | string {
 }
 
 export function cidrContains(c: Cidr, address: string): boolean {
-  if (c.family === 4) {
-    const n = ipv4Number(address);
-    // >>> works on the unsigned 32-bit value (a shift by 32 would be a shift by 0, hence bits 0 apart).
-    return n >= 0 && (c.bits === 0 || n >>> (32 - c.bits) === c.v4 >>> (32 - c.bits));
-  }
+  if (c.family === 4) return cidrContainsIpv4(c, ipv4Number(address));
   if (isIP(address) !== 6) return false;
-  const b = ipBytes(address)!;
+  return cidrContainsIpv6(c, ipBytes(address)!);
+}
+
+/** Whether an IPv6 range holds an address given as its 16 bytes. */
+export function cidrContainsIpv6(c: Cidr, b: Uint8Array): boolean {
+  if (c.family !== 6) return false;
   const whole = c.bits >>> 3;
   for (let i = 0; i < whole; i++) if (b[i] !== c.bytes[i]) return false;
   const rest = c.bits & 7;
   return rest === 0 || ((b[whole] ^ c.bytes[whole]) & ((0xff << (8 - rest)) & 0xff)) === 0;
+}
+
+/** Whether an IPv4 range holds an address already read with ipv4Number (-1, not an address, is in none). */
+export function cidrContainsIpv4(c: Cidr, n: number): boolean {
+  // >>> works on the unsigned 32-bit value (a shift by 32 would be a shift by 0, hence bits 0 apart).
+  return c.family === 4 && n >= 0 && (c.bits === 0 || n >>> (32 - c.bits) === c.v4 >>> (32 - c.bits));
 }
