@@ -37,10 +37,13 @@ interface IoThread {
   bound: { udp: string[]; tcp: string[] };
   report: ThreadReport | null;
   stopping: boolean;
+  alive: boolean;
 }
 
 const RESTART_DELAY_MS = 500;
 const STOP_GRACE_MS = 2000;
+/** Restarts over the process's life (each keeps the dead thread's counters: this bounds them). */
+const MAX_RESTARTS = 20;
 
 export class IoThreadPool {
   private readonly threads: IoThread[] = [];
@@ -78,7 +81,7 @@ export class IoThreadPool {
       tcp: index === 0,
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
-    const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false };
+    const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false, alive: true };
     this.parts.brain.addRing(index, ring);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -87,7 +90,11 @@ export class IoThreadPool {
           case 'ready':
             ready = true;
             thread.bound = m.bound;
-            this.threads[index] = thread;
+            // Stopped while this one was starting (a restart racing a shutdown): it goes too.
+            if (this.stopped) {
+              thread.stopping = true;
+              void worker.terminate();
+            } else this.threads[index] = thread;
             resolve();
             break;
           case 'failed':
@@ -108,15 +115,24 @@ export class IoThreadPool {
         if (!ready) reject(err);
       });
       worker.on('exit', (code) => {
+        thread.alive = false;
         if (thread.stopping || this.stopped) return;
         if (!ready) return reject(new Error(`I/O thread ${index} exited with code ${code} before it was ready`));
         // Its sockets closed with it; the kernel spreads datagrams over the threads left until
         // a new one binds. Its counters are kept so sums do not go backwards.
+        if (this.restarts >= MAX_RESTARTS) {
+          // A thread that keeps dying is a bug, not bad luck: the others go on serving.
+          this.log.error({ thread: index, code, restarts: this.restarts }, 'I/O thread died again: not restarted (the other threads serve)');
+          return;
+        }
         this.log.error({ thread: index, code }, 'I/O thread died: starting a new one');
         this.parts.brain.removeRing(index);
         if (thread.report !== null) this.retired.push(thread.report);
         this.restarts++;
-        setTimeout(() => void this.spawn(index).catch((err) => this.log.error({ thread: index, err: (err as Error).message }, 'I/O thread could not be restarted')), RESTART_DELAY_MS).unref();
+        setTimeout(() => {
+          if (this.stopped) return;
+          void this.spawn(index).catch((err) => this.log.error({ thread: index, err: (err as Error).message }, 'I/O thread could not be restarted'));
+        }, RESTART_DELAY_MS).unref();
       });
     });
   }
@@ -135,7 +151,7 @@ export class IoThreadPool {
   async reload(next: Config, feeds: SharedFeedsMessage | null, guardMode: Config['guard']['mode']): Promise<void> {
     this.config = next;
     const config = { ...next, guard: { ...next.guard, mode: guardMode } };
-    await Promise.all(this.threads.map((t) => this.request(t, { type: 'reload', config, feeds })));
+    await Promise.all(this.threads.filter((t) => t.alive).map((t) => this.request(t, { type: 'reload', config, feeds })));
   }
 
   /** A feed refreshed: every thread looks names up in its new table from now on. */
@@ -163,7 +179,7 @@ export class IoThreadPool {
   async stop(): Promise<void> {
     this.stopped = true;
     const drain = this.config.shutdown.drainTimeout + STOP_GRACE_MS;
-    await Promise.all(this.threads.map((t) => new Promise<void>((resolve) => {
+    await Promise.all(this.threads.filter((t) => t.alive).map((t) => new Promise<void>((resolve) => {
       t.stopping = true;
       const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), drain);
       t.worker.on('message', (m: FromIoThread) => {
@@ -181,11 +197,11 @@ export class IoThreadPool {
   }
 
   private reports(): ThreadReport[] {
-    return [...this.retired, ...this.threads.flatMap((t) => (t.report === null ? [] : [t.report]))];
+    return [...this.retired, ...this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [t.report]))];
   }
 
   snapshot(): DataPlaneSnapshot {
-    const live = this.threads.flatMap((t) => (t.report === null ? [] : [t.report]));
+    const live = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [t.report]));
     const merged = sumPlanes(this.reports().map((r) => r.plane));
     // Gauges are the live threads' own, not the retired ones'.
     merged.inFlight = live.reduce((n, r) => n + r.plane.inFlight, 0);
@@ -197,7 +213,7 @@ export class IoThreadPool {
   gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'threadRestarts'> {
     const out = { blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
-    const perThread = this.threads.flatMap((t) => (t.report === null ? [] : [{
+    const perThread = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [{
       index: t.index,
       queries: t.report.plane.queries.udp + t.report.plane.queries.tcp,
       blocked: t.report.gate.blocked,

@@ -33,6 +33,8 @@ export async function startDnsward(configText: string): Promise<RunningDnsward> 
   // unless the text asks for I/O threads; the threaded plane has its own tests (test/plane) and
   // every CLI test runs it (the default, threads: auto).
   raw.threads ??= 0;
+  // I/O threads log through their own logger, at the configured level: quiet in tests.
+  raw.log ??= { level: 'silent' };
   // The console is on by default (127.0.0.1:8053); tests that do not ask for it leave it off.
   raw.console ??= { listen: null };
   const config = validateConfig(raw, 'test config');
