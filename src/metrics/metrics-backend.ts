@@ -7,6 +7,8 @@ import type { LatencyHistogram } from '../util/histogram.js';
 
 export interface MetricsBackend {
   snapshot(): ServerSnapshot;
+  /** Brings snapshot() up to date with every thread's counters (at most a short wait). */
+  refresh(): Promise<void>;
   /** Client-facing query latency. */
   readonly stats: { readonly latency: LatencyHistogram };
   /** Answer latency per upstream. */

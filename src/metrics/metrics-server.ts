@@ -24,7 +24,8 @@ export class MetricsServer {
   boundPort = 0;
   counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
 
-  constructor(private readonly address: HostPort, private readonly registry: MetricsSource, private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS) {}
+  /** `beforeScrape`: brings the counters up to date (the I/O threads report now, not at their next half second). */
+  constructor(private readonly address: HostPort, private readonly registry: MetricsSource, private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS, private readonly beforeScrape: () => Promise<void> = async () => {}) {}
 
   async start(): Promise<void> {
     const l = this.limits;
@@ -32,6 +33,7 @@ export class MetricsServer {
     app.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.counters = capConnections(app.server, { maxConnections: l.maxConnections, maxPerAddress: l.maxConnectionsPerAddress, idleTimeoutMs: l.idleTimeout });
     app.get('/metrics', async (_request, reply) => {
+      await this.beforeScrape();
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });

@@ -42,6 +42,7 @@ interface IoThread {
 
 const RESTART_DELAY_MS = 500;
 const STOP_GRACE_MS = 2000;
+const REFRESH_MS = 250;
 /** Restarts over the process's life (each keeps the dead thread's counters: this bounds them). */
 const MAX_RESTARTS = 20;
 
@@ -161,6 +162,11 @@ export class IoThreadPool {
 
   setGuardMode(mode: Config['guard']['mode']): void {
     for (const t of this.threads) t.worker.postMessage({ type: 'guard-mode', mode } satisfies ToIoThread);
+  }
+
+  /** Every live thread's counters now; a thread that does not answer within REFRESH_MS keeps its last report. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.threads.filter((t) => t.alive).map((t) => Promise.race([this.request(t, { type: 'report' }), new Promise<void>((resolve) => setTimeout(resolve, REFRESH_MS))])));
   }
 
   /** Sends a message and resolves at the thread's next report (a reload ends with one). */

@@ -40,6 +40,7 @@ export type ToIoThread =
   /** A feed's table changed (a scheduled refresh): lookups see it at once, no engine rebuilt. */
   | { type: 'feeds'; feeds: SharedFeedsMessage }
   | { type: 'guard-mode'; mode: Config['guard']['mode'] }
+  | { type: 'report' }
   | { type: 'stop' };
 
 export type FromIoThread =
@@ -121,6 +122,9 @@ async function main(): Promise<void> {
         break;
       case 'feeds':
         feeds.update(m.feeds);
+        break;
+      case 'report':
+        send({ type: 'stats', report: report() });
         break;
       case 'guard-mode':
         gate.configure({ ...gateSettings(config), mode: m.mode });

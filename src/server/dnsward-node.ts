@@ -26,7 +26,7 @@ export class DnswardNode {
     const config = this.config;
     await this.server.start();
     if (config.metrics.listen !== null) {
-      this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics);
+      this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics, () => this.server.refresh());
       await this.metricsServer.start();
     }
     if (config.console.listen !== null) {

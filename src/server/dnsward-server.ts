@@ -497,6 +497,11 @@ export class DnswardServer {
     return this.inline?.upstreamLatencies() ?? this.pool!.upstreamLatencies();
   }
 
+  /** Asks every I/O thread for its counters now (snapshot() otherwise sums their half-second reports). */
+  async refresh(): Promise<void> {
+    await this.pool?.refresh();
+  }
+
   /** A snapshot of counters for logs, `status` and metrics. */
   snapshot(): ServerSnapshot {
     const plane = this.inline?.snapshot() ?? this.pool!.snapshot();

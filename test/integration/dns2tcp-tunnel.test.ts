@@ -40,6 +40,7 @@ describe('dns2tcp through dnsward (network namespaces)', () => {
 listen: ["${client.rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 guard: { mode: monitor }
+threads: 2
 forwardZones:
   - zone: ${ZONE}
     servers: ["${server.address}:53"]
@@ -66,6 +67,7 @@ forwardZones:
     const tunnel = lab.spawn('client', 'dns2tcpc', ['-z', ZONE, '-r', 'echo', '-l', '4444', client.rootAddress]);
     await NetnsLab.waitForOutput(tunnel, 'Listening on port');
     assert.equal(await lab.echoTransfer('client', '127.0.0.1', 4444, 4096), 'echo intact');
+    await dw.server.refresh();
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, `tunnel queries went through the forward zone: ${JSON.stringify(zonePool)}`);
     const guard = dw.server.snapshot().guard;

@@ -75,6 +75,7 @@ forwardZones:
     servers: ["${server.address}:53"]
 dataDir: ${dataDir}
 guard: { snapshotInterval: 1s }
+threads: 2
 `);
     await startDns2tcpServer(lab, dir, ZONE);
   });

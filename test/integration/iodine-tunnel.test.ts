@@ -32,6 +32,7 @@ function iodineSetup(mode: 'monitor' | 'block'): { lab: () => NetnsLab; dw: () =
 listen: ["${lab.ns('ioclient').rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 guard: { mode: ${mode} }
+threads: 2
 forwardZones:
   - zone: ${ZONE}
     servers: ["${lab.ns('ioserver').address}:53"]
@@ -57,6 +58,7 @@ describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
     const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
     await NetnsLab.waitForOutput(client, 'Connection setup complete', 30_000);
     assert.equal(await lab.echoTransfer('ioclient', '10.53.0.1', 7777, 4096), 'echo intact');
+    await dw.server.refresh();
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, JSON.stringify(zonePool));
   });
@@ -86,6 +88,7 @@ describe('iodine through dnsward with Tunnel Guard blocking', () => {
       return typeof d !== 'string' && !d.response && d.labels.join('.').toLowerCase().endsWith(ZONE);
     }).length;
     assert.ok(reached <= 10, `${reached} tunnel queries reached iodined`);
+    await dw.server.refresh();
     const guard = dw.server.snapshot().guard;
     assert.ok(guard.blocked > 0 && guard.domainBlocks >= 1, JSON.stringify(guard));
   });
