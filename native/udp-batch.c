@@ -1,7 +1,7 @@
 /*
  * Batched UDP I/O for dnsward's listeners (Linux): recvmmsg(2) reads up to BATCH datagrams
  * per wake-up and hands them to JavaScript in one call; replies produced during that call are
- * sent together with one sendmmsg(2). In cluster workers each socket sets SO_REUSEPORT, so every
+ * sent together with one sendmmsg(2). With I/O threads each socket sets SO_REUSEPORT, so every
  * worker gets its own socket and the kernel spreads clients across them.
  *
  * Why: per-datagram costs in Node's dgram (one JS callback, one syscall and one Buffer per
@@ -277,7 +277,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket");
   int one = 1;
-  /* Only for cluster workers: a lone instance must get EADDRINUSE from a port already taken. */
+  /* Only for I/O threads sharing a port: a lone socket must get EADDRINUSE from a port already taken. */
   if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
     close(fd);
     return throw_errno(env, "setsockopt(SO_REUSEPORT)");

@@ -19,7 +19,7 @@ class ScrapedMetric {
     readonly help: string,
     readonly type: 'counter' | 'gauge',
     private readonly samples: () => Sample[],
-    /** How the cluster primary combines workers' values (prom-client's AggregatorRegistry). */
+    /** How values of several registries would be combined (prom-client's contract; one registry here). */
     readonly aggregator: 'sum' | 'average' | 'min' | 'max' = 'sum',
   ) {}
 
@@ -141,7 +141,6 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_events_sink_buffered', 'Security events a sink holds for its receiver, per sink.', 'gauge', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.buffered }))));
   add(new ScrapedMetric('dnsward_events_sink_connected', '1 when a sink with a connection (syslog TCP/TLS) is connected to its receiver.', 'gauge', () => snap().events.sinks.filter((k) => k.connected !== undefined).map((k) => ({ labels: { sink: k.name }, value: k.connected ? 1 : 0 }))));
   const feeds = () => snap().policy.feeds;
-  // Each worker loads the same feeds: the cluster view is one worker's (max), not a sum.
   add(new ScrapedMetric('dnsward_policy_feed_rules', 'Rules in force per policy feed (its last good version).', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name, category: f.category }, value: f.rules })), 'max'));
   add(new ScrapedMetric('dnsward_policy_feed_skipped_lines', 'Lines of the loaded version read but not used, per feed and reason (syntax dnsward does not evaluate, triggers a forwarder cannot see).', 'gauge', () => feeds().flatMap((f) => Object.entries(f.skipped).map(([reason, n]) => ({ labels: { feed: f.name, reason }, value: n }))), 'max'));
   add(new ScrapedMetric('dnsward_policy_feed_bad_lines', 'Lines of the loaded version that are wrong (a bad name, a record that does not parse), per feed.', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.errors })), 'max'));

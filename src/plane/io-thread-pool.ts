@@ -80,6 +80,7 @@ export class IoThreadPool {
       feeds: this.parts.feeds(),
       queryLog,
       tcp: index === 0,
+      reusePort: this.size > 1,
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
     const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false, alive: true };
@@ -129,6 +130,7 @@ export class IoThreadPool {
         this.log.error({ thread: index, code }, 'I/O thread died: starting a new one');
         this.parts.brain.removeRing(index);
         if (thread.report !== null) this.retired.push(thread.report);
+        thread.report = null;
         this.restarts++;
         setTimeout(() => {
           if (this.stopped) return;
@@ -203,7 +205,8 @@ export class IoThreadPool {
   }
 
   private reports(): ThreadReport[] {
-    return [...this.retired, ...this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [t.report]))];
+    // A thread that stopped with the pool keeps its last report (the final counters at shutdown).
+    return [...this.retired, ...this.threads.flatMap((t) => (t.report === null ? [] : [t.report]))];
   }
 
   snapshot(): DataPlaneSnapshot {

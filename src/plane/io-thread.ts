@@ -33,6 +33,8 @@ export interface IoThreadData {
   queryLog: MessagePort | null;
   /** This thread listens on TCP (and on UDP through node:dgram when the addon is missing). */
   tcp: boolean;
+  /** Several threads share the UDP port (SO_REUSEPORT); a lone thread keeps EADDRINUSE for a taken port. */
+  reusePort: boolean;
 }
 
 export type ToIoThread =
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       reported.add(key);
       send({ type: 'policy', client: ctx.clientAddress, qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)), decision: d });
     },
-  }, { reusePort: true, tcp: data.tcp });
+  }, { reusePort: data.reusePort, tcp: data.tcp });
   const report = (): ThreadReport => ({
     index: data.index,
     plane: plane.snapshot(),

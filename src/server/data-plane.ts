@@ -243,7 +243,7 @@ export class DataPlane {
       this.warnedNoNative = true;
     }
     // node:dgram on Node 20 cannot share a port between threads: the first I/O thread takes it.
-    if (this.options.reusePort && !this.options.tcp) return null;
+    if (!this.options.tcp) return null;
     return new UdpListener(address, this.pipeline, config.udp.receiveBuffer);
   }
 

@@ -37,7 +37,7 @@ export class UdpListener implements ReplySink {
     });
   }
 
-  /** Binds; in a cluster worker the primary owns the socket and shares it (exclusive: false). */
+  /** Binds (node:dgram: no SO_REUSEPORT on Node 20, so only I/O thread 0 listens on it). */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);

@@ -231,8 +231,8 @@ export class UdpTransport {
     };
     socket.on('message', (msg) => this.onMessage(slot, msg));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
-    // exclusive: in a cluster worker, a shared upstream socket would deliver answers to
-    // whichever worker reads first.
+    // exclusive: a socket shared with another process would deliver answers to whichever
+    // reads first.
     socket.bind({ port: 0, exclusive: true }, () => {
       socket.connect(this.port, this.host, () => {
         if (slot.closed) return;

@@ -92,7 +92,7 @@ export class GuardGateStage implements Stage {
       this.summarise(ctx, now, RecordFlag.BLOCKED);
       return this.enforce(ctx, pipeline, kind === QUARANTINE ? VerdictCode.QUARANTINE : VerdictCode.BLOCK, this.hit.reasonText(), kind === QUARANTINE ? 'client' : 'domain');
     }
-    const hold = this.settings.mode === 'block' && this.looksLikeTunnel(ctx);
+    const hold = this.settings.mode === 'block' && this.settings.holdTimeout > 0 && this.looksLikeTunnel(ctx);
     if (hold && this.holds.length >= HOLD_LIMIT) this.holdsRefused++;
     const seq = this.summarise(ctx, now, hold && this.holds.length < HOLD_LIMIT ? RecordFlag.HOLD : 0);
     if (seq === -1 || !hold || this.holds.length >= HOLD_LIMIT) return pipeline.next(ctx);
@@ -166,9 +166,11 @@ export class GuardGateStage implements Stage {
     v.setUint8(offset + R.VERDICT, VerdictCode.PENDING);
     v.setUint8(offset + R.CLIENT_LENGTH, this.ring.writeAscii(offset, R.CLIENT, ctx.clientAddress, MAX_CLIENT));
     // The name as asked (case kept: the brain's character model reads it), from the request.
-    const end = ctx.query.qnameEnd;
-    const length = Math.min(end - HEADER_LENGTH, MAX_NAME);
-    bytes.set(ctx.request.subarray(HEADER_LENGTH, HEADER_LENGTH + length), offset + R.NAME);
+    const length = Math.min(ctx.query.qnameEnd - HEADER_LENGTH, MAX_NAME);
+    const request = ctx.request;
+    const at = offset + R.NAME;
+    // A byte loop, not set(subarray()): a view per query would be an allocation per query.
+    for (let i = 0; i < length; i++) bytes[at + i] = request[HEADER_LENGTH + i];
     v.setUint8(offset + R.NAME_LENGTH, length);
   }
 
