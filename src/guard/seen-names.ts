@@ -12,15 +12,35 @@ const HASHES = 3;
 const IN_CURRENT = 1;
 const IN_PREVIOUS = 2;
 
+/** Bytes before the two filters in a shared buffer: which of them is the current one. */
+export const SHARED_HEADER = 8;
+
 export class SeenNames {
   private current: Uint8Array;
   private previous: Uint8Array;
   private inserted = 0;
   private readonly mask: number;
+  private readonly halves: Uint8Array[] | null = null;
+  private readonly header: Int32Array | null = null;
 
-  constructor(private readonly bits = 24, readonly capacity = 1 << 20) {
-    this.current = new Uint8Array(1 << (bits - 3));
-    this.previous = new Uint8Array(1 << (bits - 3));
+  /** A buffer to lay the two filters in, so other threads can read them (src/plane/seen-filter-reader.ts). */
+  static sharedBuffer(bits = 24): SharedArrayBuffer {
+    return new SharedArrayBuffer(SHARED_HEADER + 2 * (1 << (bits - 3)));
+  }
+
+  constructor(private readonly bits = 24, readonly capacity = 1 << 20, shared?: SharedArrayBuffer) {
+    const n = 1 << (bits - 3);
+    if (shared !== undefined) {
+      if (shared.byteLength !== SHARED_HEADER + 2 * n) throw new RangeError(`a shared seen-name buffer for 2^${bits} bits is ${SHARED_HEADER + 2 * n} bytes`);
+      this.header = new Int32Array(shared, 0, 2);
+      this.halves = [new Uint8Array(shared, SHARED_HEADER, n), new Uint8Array(shared, SHARED_HEADER + n, n)];
+      const current = Atomics.load(this.header, 0);
+      this.current = this.halves[current];
+      this.previous = this.halves[1 - current];
+    } else {
+      this.current = new Uint8Array(n);
+      this.previous = new Uint8Array(n);
+    }
     this.mask = (1 << bits) - 1;
   }
 
@@ -132,9 +152,12 @@ export class SeenNames {
   private rotate(): void {
     const old = this.previous;
     this.previous = this.current;
+    // A reader in another thread may probe the half being cleared: it then finds a name not
+    // seen, and asks the brain, which is the safe way to be wrong.
     old.fill(0);
     this.current = old;
     this.inserted = 0;
+    if (this.header !== null) Atomics.store(this.header, 0, this.halves![0] === old ? 0 : 1);
   }
 }
 

@@ -93,6 +93,11 @@ export interface TunnelGuardOptions {
   relearner?: { request(model: CharacterModel): void };
   /** Bits of the seen-name filters (2 × 2^bits / 8 bytes). */
   seenNameBits?: number;
+  /**
+   * Shared buffers (SeenNames.sharedBuffer) for the seen-name and seen-user filters, so that I/O
+   * threads settle plain repeats themselves without handing them to the brain.
+   */
+  sharedSeen?: { names: SharedArrayBuffer; users: SharedArrayBuffer };
 }
 
 export interface GuardCounters {
@@ -231,9 +236,9 @@ export class TunnelGuard {
     this.domains = new TwoGenerationMap(options.maxDomains ?? 1_000_000);
     this.clients = new TwoGenerationMap(options.maxClients ?? 100_000);
     this.pairs = new TwoGenerationMap(options.maxPairs ?? 1_000_000);
-    this.seen = new SeenNames(options.seenNameBits ?? 24);
+    this.seen = new SeenNames(options.seenNameBits ?? 24, undefined, options.sharedSeen?.names);
     this.seenPairs = new SeenNames(options.seenNameBits ?? 24);
-    this.seenUsers = new SeenNames(options.seenNameBits ?? 24);
+    this.seenUsers = new SeenNames(options.seenNameBits ?? 24, undefined, options.sharedSeen?.users);
     if (options.prior !== false) this.loadPrior();
     this.relearn();
   }

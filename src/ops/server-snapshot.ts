@@ -62,6 +62,8 @@ export interface GuardSnapshot extends GuardCounters {
 /** The threaded data plane: the I/O threads' gates to the brain, and the brain's reading of their rings. */
 export interface PlaneSnapshot {
   threads: number;
+  /** Plain repeats the I/O threads settled themselves (in the brain's shared seen filters). */
+  repeats: number;
   /** Queries answered from the shared block table, or only reported (monitor mode). */
   blocked: number;
   wouldBlock: number;

@@ -27,6 +27,7 @@ export interface IoThreadPoolParts {
   brain: Brain;
   queryLog: QueryLog;
   feeds: () => SharedFeedsMessage;
+  seen: { names: SharedArrayBuffer; users: SharedArrayBuffer };
   onPolicy(client: string, qname: string, decision: PolicyDecision): void;
 }
 
@@ -80,6 +81,7 @@ export class IoThreadPool {
       feeds: this.parts.feeds(),
       queryLog,
       tcp: index === 0,
+      seen: this.parts.seen,
       reusePort: this.size > 1,
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
@@ -220,7 +222,7 @@ export class IoThreadPool {
   }
 
   gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'threadRestarts'> {
-    const out = { blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
+    const out = { repeats: 0, blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
     const perThread = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [{
       index: t.index,

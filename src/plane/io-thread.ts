@@ -20,6 +20,7 @@ import { QueryLog } from '../querylog/query-log.js';
 import { DataPlane } from '../server/data-plane.js';
 import { BlockTable } from './block-table.js';
 import { Doorbell } from './doorbell.js';
+import { SeenFilterReader } from './seen-filter-reader.js';
 import { SummaryRing } from './summary-ring.js';
 import type { ThreadReport } from './thread-report.js';
 
@@ -33,6 +34,8 @@ export interface IoThreadData {
   queryLog: MessagePort | null;
   /** This thread listens on TCP (and on UDP through node:dgram when the addon is missing). */
   tcp: boolean;
+  /** The brain's seen-name and seen-user filters (plain repeats are settled on the I/O thread). */
+  seen: { names: SharedArrayBuffer; users: SharedArrayBuffer };
   /** Several threads share the UDP port (SO_REUSEPORT); a lone thread keeps EADDRINUSE for a taken port. */
   reusePort: boolean;
 }
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   const send = (m: FromIoThread) => port.postMessage(m);
   let config = data.config;
   const log = pino({ level: config.log.level, base: { pid: process.pid, thread: data.index } });
-  const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config));
+  const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config), new SeenFilterReader(data.seen.names, data.seen.users));
   const queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => log.error({ err }, 'query log failed'), data.queryLog);
   const feeds = new SharedFeeds(data.feeds);
   const reported = new Set<string>();
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
     plane: plane.snapshot(),
     latency: { counts: [...plane.stats.latency.counts], sum: plane.stats.latency.sum, count: plane.stats.latency.count },
     upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
-    gate: { blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
+    gate: { repeats: gate.repeats, blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
     queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
   });
   try {

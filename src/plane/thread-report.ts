@@ -12,6 +12,6 @@ export interface ThreadReport {
   plane: DataPlaneSnapshot;
   latency: HistogramCounts;
   upstreamLatencies: Array<{ labels: { pool: string; upstream: string } } & HistogramCounts>;
-  gate: { blocked: number; wouldBlock: number; held: number; holding: number; holdTimeouts: number; holdsRefused: number; summariesDropped: number };
+  gate: { repeats: number; blocked: number; wouldBlock: number; held: number; holding: number; holdTimeouts: number; holdsRefused: number; summariesDropped: number };
   queryLog: { logged: number; dropped: number; writeErrors: number } | null;
 }

@@ -23,6 +23,7 @@ import { BackgroundRelearner } from '../guard/background-relearner.js';
 import { applyOperatorState, type OperatorState, operatorState, restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { labelsFromText } from '../guard/name-text.js';
+import { SeenNames } from '../guard/seen-names.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
 import type { ServerSnapshot } from '../ops/server-snapshot.js';
@@ -89,14 +90,16 @@ export class DnswardServer {
     sinks.push(this.queryLog);
     this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
-    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner });
+    const threads = ioThreadCount(config.threads);
+    // With I/O threads, the seen filters are shared: the threads settle plain repeats themselves.
+    const sharedSeen = threads === 0 ? undefined : { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
+    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
       this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
     };
-    const threads = ioThreadCount(config.threads);
     if (threads === 0) {
       this.inlineGuard = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx.clientAddress, presentName(nameLabels(ctx.request, HEADER_LENGTH)), verdict, enforced), onDetectorError);
       this.inline = new DataPlane(config, log, {
@@ -109,7 +112,7 @@ export class DnswardServer {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
       this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), onPolicy: (client, qname, d) => this.onPolicy(client, qname, d) });
+      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d) });
     }
   }
 
@@ -521,6 +524,9 @@ export class DnswardServer {
       guard: {
         mode: this.mode,
         ...this.guard.counters,
+        // Repeats the I/O threads settled count as the detector's queries and repeats.
+        queries: this.guard.counters.queries + (gate?.repeats ?? 0),
+        repeats: this.guard.counters.repeats + (gate?.repeats ?? 0),
         blocked: guardStage?.blocked ?? gate!.blocked,
         wouldBlock: guardStage?.wouldBlock ?? gate!.wouldBlock,
         failOpen: guardStage?.failOpen ?? this.detectorErrors,

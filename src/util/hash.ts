@@ -7,6 +7,47 @@ export function murmur3(text: string, seed = 0): number {
   return murmur3Range(text, 0, text.length, seed);
 }
 
+/**
+ * MurmurHash3 of bytes[start, end), ASCII letters folded to lower case: equal to murmur3() of the
+ * lower-cased latin1 string of those bytes, without making the string (an I/O thread hashes a
+ * query's wire name in the request itself).
+ */
+export function murmur3Folded(bytes: Uint8Array, start: number, end: number, seed = 0): number {
+  let h = seed >>> 0;
+  const n = end - start;
+  const blocks = start + (n & ~3);
+  const at = (i: number) => {
+    const c = bytes[i];
+    return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  };
+  for (let i = start; i < blocks; i += 4) {
+    let k = at(i) | (at(i + 1) << 8) | (at(i + 2) << 16) | (at(i + 3) << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = n & 3;
+  if (tail > 0) {
+    let k = at(blocks);
+    if (tail > 1) k |= at(blocks + 1) << 8;
+    if (tail > 2) k |= at(blocks + 2) << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** MurmurHash3 of text[start, end), without taking the substring. */
 export function murmur3Range(text: string, start: number, end: number, seed = 0): number {
   let h = seed >>> 0;

@@ -17,6 +17,7 @@ import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
 import { carriesPayload } from '../../guard/tunnel-guard.js';
 import { BlockHit, type BlockTable, QUARANTINE } from '../../plane/block-table.js';
 import type { Doorbell } from '../../plane/doorbell.js';
+import type { SeenFilterReader } from '../../plane/seen-filter-reader.js';
 import { MAX_CLIENT, MAX_NAME, R, RecordFlag, RecordKind, type SummaryRing, VerdictCode } from '../../plane/summary-ring.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
@@ -50,6 +51,8 @@ export class GuardGateStage implements Stage {
   held = 0;
   holdTimeouts = 0;
   holdsRefused = 0;
+  /** Plain repeats settled here (seen before, by this client): never handed to the brain. */
+  repeats = 0;
   /** Summaries the ring had no room for (the brain is behind): those queries went unweighed. */
   get summariesDropped(): number {
     return this.ring.dropped;
@@ -66,6 +69,7 @@ export class GuardGateStage implements Stage {
     private readonly ring: SummaryRing,
     private readonly doorbell: Doorbell,
     private settings: GateSettings,
+    private readonly seen: SeenFilterReader | null = null,
   ) {
     this.configure(settings);
   }
@@ -91,6 +95,10 @@ export class GuardGateStage implements Stage {
     if (kind !== 0) {
       this.summarise(ctx, now, RecordFlag.BLOCKED);
       return this.enforce(ctx, pipeline, kind === QUARANTINE ? VerdictCode.QUARANTINE : VerdictCode.BLOCK, this.hit.reasonText(), kind === QUARANTINE ? 'client' : 'domain');
+    }
+    if (this.seen !== null && this.seen.isPlainRepeat(ctx.request, HEADER_LENGTH, ctx.query.qnameEnd, ctx.clientAddress)) {
+      this.repeats++;
+      return pipeline.next(ctx);
     }
     const hold = this.settings.mode === 'block' && this.settings.holdTimeout > 0 && this.looksLikeTunnel(ctx);
     if (hold && this.holds.length >= HOLD_LIMIT) this.holdsRefused++;
