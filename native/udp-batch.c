@@ -25,6 +25,9 @@
 #include <sys/socket.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sched.h>
 
 #define BATCH 32
 #define SLOT 4096
@@ -575,6 +578,32 @@ static void cleanup_env(napi_async_cleanup_hook_handle handle, void *arg) {
   if (--st->closing == 0) napi_remove_async_cleanup_hook(st->hook);
 }
 
+/*
+ * lowerThreadPriority(n) -> the calling thread's nice value after raising it by n. On Linux,
+ * setpriority on a thread id applies to that thread alone: the brain (the main thread) yields
+ * the CPU to the I/O threads when they compete for it, so its work never delays an answer.
+ */
+static napi_value js_lower_thread_priority(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ret;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t by = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &by) != napi_ok) by = 0;
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  errno = 0;
+  int now = getpriority(PRIO_PROCESS, (id_t)tid);
+  if (now == -1 && errno != 0) return throw_errno(env, "getpriority");
+  int next = now + by > 19 ? 19 : now + by;
+  if (setpriority(PRIO_PROCESS, (id_t)tid, next) != 0) return throw_errno(env, "setpriority");
+  /* Past the nice range: SCHED_IDLE, run only when a core has nothing else to run. */
+  if (now + by > 19) {
+    struct sched_param param = {0};
+    if (sched_setscheduler(tid, SCHED_IDLE, &param) != 0) return throw_errno(env, "sched_setscheduler");
+  }
+  napi_create_int32(env, next, &ret);
+  return ret;
+}
+
 /* stats(handle) -> send errors */
 static napi_value js_send_errors(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -603,6 +632,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
     {"sendErrors", NULL, js_send_errors, NULL, NULL, NULL, napi_default, NULL},
+    {"lowerThreadPriority", NULL, js_lower_thread_priority, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value batch, slot, meta;
   napi_create_int32(env, BATCH, &batch);

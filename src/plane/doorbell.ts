@@ -7,6 +7,8 @@
  */
 import { waitAsync } from './wait-async.js';
 
+/** Summaries waiting that wake a sleeping brain even when no query is held. */
+export const WAKE_BACKLOG = 256;
 const BELL = 0;
 const SLEEPING = 1;
 const HEARTBEAT = 2;
@@ -22,8 +24,14 @@ export class Doorbell {
     this.cells = new Int32Array(buffer);
   }
 
-  /** Writer side: after publishing a summary. */
-  ring(): void {
+  /**
+   * Writer side: after publishing a summary. Only a held query (`urgent`) or a backlog of
+   * WAKE_BACKLOG summaries wakes a sleeping brain; otherwise it finds them at its next timed
+   * look, within MAX_SLEEP_MS. (A wake per query cost a futex wake-up and two context switches
+   * per query on a loaded machine: measured, it tripled the p99 of new names.)
+   */
+  ring(urgent: boolean, backlog: number): void {
+    if (!urgent && backlog < WAKE_BACKLOG) return;
     if (Atomics.load(this.cells, SLEEPING) === 0) return;
     Atomics.store(this.cells, SLEEPING, 0);
     Atomics.add(this.cells, BELL, 1);

@@ -159,6 +159,7 @@ export class DnswardServer {
         await this.brain!.stop();
         throw err;
       }
+      this.brain!.yieldCpu();
     }
   }
 

@@ -15,6 +15,8 @@ export interface NativeUdpBatch {
   send(handle: unknown, bytes: Uint8Array, port: number, addressWords: Int32Array): number;
   close(handle: unknown): void;
   sendErrors(handle: unknown): number;
+  /** Raises the calling thread's nice value by n (Linux: this thread only); the new value. */
+  lowerThreadPriority(by: number): number;
 }
 
 let loaded: NativeUdpBatch | null | undefined;

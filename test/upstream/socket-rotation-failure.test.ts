@@ -36,6 +36,7 @@ describe('UDP socket rotation when no socket can be opened', () => {
       start: (...args) => real.start(...args),
       send: (...args) => real.send(...args),
       sendErrors: (...args) => real.sendErrors(...args),
+      lowerThreadPriority: (by) => real.lowerThreadPriority(by),
       open: (...args) => {
         if (failing) throw new Error('socket: Too many open files');
         opened++;

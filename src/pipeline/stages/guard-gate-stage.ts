@@ -122,7 +122,7 @@ export class GuardGateStage implements Stage {
     v.setUint16(offset + R.ANSWER_SIZE, Math.min(message.size, 0xffff), true);
     v.setUint16(offset + R.PAYLOAD, Math.min(message.answerPayload, 0xffff), true);
     this.ring.commit();
-    this.doorbell.ring();
+    this.doorbell.ring(false, this.ring.depth);
   }
 
   /** Block answers by reason (enforced or only reported), for dnsward_blocks_total. */
@@ -159,7 +159,7 @@ export class GuardGateStage implements Stage {
     if (offset === -1) return -1;
     this.fill(offset, ctx, now, RecordKind.QUERY, flags);
     const seq = this.ring.commit();
-    this.doorbell.ring();
+    this.doorbell.ring((flags & RecordFlag.HOLD) !== 0, this.ring.depth);
     return seq;
   }
 
