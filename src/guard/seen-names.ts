@@ -162,7 +162,7 @@ export class SeenNames {
 }
 
 /** murmur3's finaliser: spreads the mixed bits of a pair's hash. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -79,6 +79,8 @@ export interface PlaneSnapshot {
   brainConsumed: number;
   brainBacklog: number;
   brainFailOpen: number;
+  /** Block verdicts on queries already let through (not held, not yet in the table). */
+  passedBeforeBlock: number;
   threadRestarts: number;
 }
 

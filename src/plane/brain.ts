@@ -17,6 +17,7 @@ import type { Verdict } from '../guard/verdict.js';
 import { loadNativeUdp } from '../server/native-udp.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { BlockKind, type BlockTable } from './block-table.js';
+import { blockText } from './block-text.js';
 import type { Doorbell } from './doorbell.js';
 import { MAX_NAME, R, RecordFlag, RecordKind, type SummaryRing, VerdictCode } from './summary-ring.js';
 
@@ -25,16 +26,10 @@ const BRAIN_NICE = 10;
 /** A sleeping brain looks at the rings again after this long at first, doubling while they stay empty, up to IDLE_WAIT_MS. */
 const FIRST_WAIT_MS = 1;
 const IDLE_WAIT_MS = 50;
-const MAX_EDE_TEXT = 200;
 /** Detector time buckets, milliseconds (1 µs to 1 ms). */
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
 export type BrainVerdictSink = (client: string, qname: string, verdict: Verdict, enforced: boolean) => void;
-
-/** The answer text of a Tunnel Guard block, the same in the EDE, the query log and the console. */
-export function blockText(reason: string | undefined, incident: string | undefined): string {
-  return `Tunnel Guard: ${reason ?? 'blocked'}${incident ? ` [incident ${incident}]` : ''}`.slice(0, MAX_EDE_TEXT);
-}
 
 export class Brain {
   private readonly rings = new Map<number, SummaryRing>();
@@ -46,6 +41,12 @@ export class Brain {
   /** Summaries read, and held queries answered. */
   consumed = 0;
   verdictsWritten = 0;
+  /**
+   * Block verdicts on queries the I/O threads had already let through (not held, not answered
+   * from the table): in block mode, queries that passed before the block reached the table; in
+   * monitor mode, the queries that would have been blocked.
+   */
+  passedBeforeBlock = 0;
   readonly detectorTime = new LatencyHistogram(DETECTOR_BUCKETS_MS);
   private blocksSeen = -1;
   private readonly keyScratch = Buffer.alloc(MAX_NAME);
@@ -93,7 +94,10 @@ export class Brain {
    * on a machine with fewer free cores than busy threads, the scheduler otherwise gives an I/O
    * thread's core to the brain for a whole time slice, and the answers wait (measured: p99 of new
    * names +4 ms at 20k QPS on 2 cores). Under full load the brain then falls behind, and the
-   * rings and holds fail open, counted, as designed. Without the native addon: no change.
+   * rings and holds fail open, counted, as designed; on a machine shared with other work the
+   * brain also yields to that work, and holds time out more often (measured: a dns2tcp tunnel
+   * leaked 19–40 queries with the test machine busy). Hence `guard.brainPriority: low` is a
+   * choice, not the default. Without the native addon: no change.
    * Threads inherit their creator's nice value: call this after the I/O threads are started (one
    * restarted later runs at the brain's priority: it cannot be raised again without privilege).
    */
@@ -208,6 +212,7 @@ export class Brain {
       if (verdict.action === 'allow' && verdict.reasons.length === 0) return;
       // Queries the I/O thread answered from the table were blocked in block mode only.
       const enforced = verdict.action === 'block' && this.mode() === 'block';
+      if (verdict.action === 'block' && !held && (flags & RecordFlag.BLOCKED) === 0) this.passedBeforeBlock++;
       this.onVerdict(client, presentName(labels), verdict, enforced);
     } catch (error) {
       this.failOpen++;

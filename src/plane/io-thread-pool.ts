@@ -221,7 +221,7 @@ export class IoThreadPool {
     return merged;
   }
 
-  gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'threadRestarts'> {
+  gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'passedBeforeBlock' | 'threadRestarts'> {
     const out = { repeats: 0, blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
     const perThread = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [{

@@ -9,7 +9,7 @@
  * A probe that races the brain's rotation of a filter may miss: the query then goes to the
  * brain, which is the safe way to be wrong.
  */
-import { SHARED_HEADER } from '../guard/seen-names.js';
+import { fmix32, SHARED_HEADER } from '../guard/seen-names.js';
 import { murmur3, murmur3Folded } from '../util/hash.js';
 
 const HASHES = 3;
@@ -56,13 +56,4 @@ export class SeenFilterReader {
     }
     return false;
   }
-}
-
-/** murmur3's finaliser, as SeenNames mixes a pair's hashes. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -159,7 +159,7 @@ export class DnswardServer {
         await this.brain!.stop();
         throw err;
       }
-      this.brain!.yieldCpu();
+      if (this.config.guard.brainPriority === 'low') this.brain!.yieldCpu();
     }
   }
 
@@ -529,7 +529,9 @@ export class DnswardServer {
         queries: this.guard.counters.queries + (gate?.repeats ?? 0),
         repeats: this.guard.counters.repeats + (gate?.repeats ?? 0),
         blocked: guardStage?.blocked ?? gate!.blocked,
-        wouldBlock: guardStage?.wouldBlock ?? gate!.wouldBlock,
+        // Threaded, monitor mode: the queries the brain would have blocked count too (the gate
+        // only sees those that came after the block reached the table).
+        wouldBlock: guardStage?.wouldBlock ?? gate!.wouldBlock + (this.mode === 'monitor' ? this.brain!.passedBeforeBlock : 0),
         failOpen: guardStage?.failOpen ?? this.detectorErrors,
         retraining: { jobs: this.relearner.jobs, skipped: this.relearner.skipped, errors: this.relearner.errors },
         domains: this.guard.domains.size,
@@ -544,6 +546,7 @@ export class DnswardServer {
         brainConsumed: this.brain.consumed,
         brainBacklog: this.brain.backlog,
         brainFailOpen: this.brain.failOpen,
+        passedBeforeBlock: this.brain.passedBeforeBlock,
         threadRestarts: this.pool.restarts,
       },
     };

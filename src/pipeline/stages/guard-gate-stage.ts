@@ -12,16 +12,15 @@
  * filter, and a plain repeat of a held shape costs the same bounded wait at most.
  */
 import { readDnsMessage } from '../../capture/dns-message.js';
-import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
-import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
+import { HEADER_LENGTH } from '../../dns/wire.js';
 import { carriesPayload } from '../../guard/tunnel-guard.js';
 import { BlockHit, type BlockTable, QUARANTINE } from '../../plane/block-table.js';
 import type { Doorbell } from '../../plane/doorbell.js';
 import type { SeenFilterReader } from '../../plane/seen-filter-reader.js';
 import { MAX_CLIENT, MAX_NAME, R, RecordFlag, RecordKind, type SummaryRing, VerdictCode } from '../../plane/summary-ring.js';
-import { ipBytes } from '../../util/ip-bytes.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
+import { GuardAnswer } from './guard-answer.js';
 import type { GuardSettings } from './guard-stage.js';
 
 export interface GateSettings extends GuardSettings {
@@ -34,7 +33,6 @@ const HOLD_LIMIT = 4096;
 /** A label this long, or a name this long (wire bytes), is a shape tunnels need. */
 const LONG_LABEL = 20;
 const LONG_NAME = 60;
-const MAX_EDE_TEXT = 200;
 
 interface Held {
   ctx: QueryContext;
@@ -60,9 +58,7 @@ export class GuardGateStage implements Stage {
   private readonly hit = new BlockHit();
   private holds: Held[] = [];
   private waiting = false;
-  private ipv4: Uint8Array = new Uint8Array(4);
-  private ipv6: Uint8Array = new Uint8Array(16);
-  private readonly blocksByReason = new Map<string, number>();
+  private readonly answers: GuardAnswer;
 
   constructor(
     private readonly table: BlockTable,
@@ -71,13 +67,12 @@ export class GuardGateStage implements Stage {
     private settings: GateSettings,
     private readonly seen: SeenFilterReader | null = null,
   ) {
-    this.configure(settings);
+    this.answers = new GuardAnswer(settings);
   }
 
   configure(settings: GateSettings): void {
     this.settings = settings;
-    this.ipv4 = ipBytes(settings.sinkhole.ipv4)!;
-    this.ipv6 = ipBytes(settings.sinkhole.ipv6)!;
+    this.answers.configure(settings);
   }
 
   get mode(): GuardSettings['mode'] {
@@ -127,10 +122,7 @@ export class GuardGateStage implements Stage {
 
   /** Block answers by reason (enforced or only reported), for dnsward_blocks_total. */
   blockCounts(): Array<{ stage: string; reason: string; enforced: boolean; count: number }> {
-    return [...this.blocksByReason].map(([key, count]) => {
-      const [reason, enforced] = key.split('|');
-      return { stage: this.name, reason, enforced: enforced === 'true', count };
-    });
+    return this.answers.counts(this.name);
   }
 
   /**
@@ -231,21 +223,15 @@ export class GuardGateStage implements Stage {
   private enforce(ctx: QueryContext, pipeline: PipelineControl, verdict: number, text: string, scope: 'client' | 'domain' | 'query'): void {
     const enforce = this.settings.mode === 'block';
     const reason = scope === 'client' ? 'client_quarantined' : scope === 'domain' ? 'domain_blocked' : 'query_payload';
-    const key = `${reason}|${enforce}`;
-    this.blocksByReason.set(key, (this.blocksByReason.get(key) ?? 0) + 1);
+    this.answers.count(reason, enforce);
     ctx.addTrace('guard', enforce ? 'block' : 'would-block', text);
     if (!enforce) {
       this.wouldBlock++;
       return pipeline.next(ctx);
     }
     this.blocked++;
-    const ede = { code: ExtendedError.BLOCKED, text: text.slice(0, MAX_EDE_TEXT) };
     const quarantine = verdict === VerdictCode.QUARANTINE;
-    const answer = quarantine ? this.settings.quarantineAnswer : this.settings.blockAnswer;
-    const reply =
-      answer === 'sinkhole'
-        ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
-        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, { withQuestion: true, ede });
-    pipeline.respond(ctx, reply, quarantine ? ResponseType.QUARANTINED : ResponseType.BLOCKED, ede.text);
+    const answer = this.answers.reply(ctx, text, quarantine);
+    pipeline.respond(ctx, answer.reply, quarantine ? ResponseType.QUARANTINED : ResponseType.BLOCKED, answer.text);
   }
 }

@@ -10,12 +10,12 @@
 import { keyNameLength } from '../../cache/cache-key.js';
 import { readDnsMessage } from '../../capture/dns-message.js';
 import { nameLabels } from '../../dns/name.js';
-import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
-import { ExtendedError, HEADER_LENGTH, Rcode } from '../../dns/wire.js';
+import { HEADER_LENGTH } from '../../dns/wire.js';
 import { carriesPayload, type TunnelGuard } from '../../guard/tunnel-guard.js';
 import type { Verdict } from '../../guard/verdict.js';
 import { LatencyHistogram } from '../../util/histogram.js';
-import { ipBytes } from '../../util/ip-bytes.js';
+import { blockText } from '../../plane/block-text.js';
+import { GuardAnswer } from './guard-answer.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
@@ -29,7 +29,6 @@ export interface GuardSettings {
 /** Called with every verdict that is not a plain allow, after the decision; never changes it. */
 export type VerdictSink = (ctx: QueryContext, verdict: Verdict, enforced: boolean) => void;
 
-const MAX_EDE_TEXT = 200;
 /** Detector time buckets, milliseconds (1 µs to 1 ms). */
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
@@ -44,18 +43,15 @@ export class GuardStage implements Stage {
   monitored = 0;
   /** Time observe() took on names that were not plain repeats. */
   readonly detectorTime = new LatencyHistogram(DETECTOR_BUCKETS_MS);
-  private ipv4: Uint8Array = new Uint8Array(4);
-  private ipv6: Uint8Array = new Uint8Array(16);
+  private readonly answers: GuardAnswer;
 
   constructor(public guard: TunnelGuard, private settings: GuardSettings, private readonly onVerdict: VerdictSink, private readonly onError: (error: unknown) => void) {
-    this.configure(settings);
+    this.answers = new GuardAnswer(settings);
   }
 
   configure(settings: GuardSettings): void {
     this.settings = settings;
-    // The schema checked both addresses.
-    this.ipv4 = ipBytes(settings.sinkhole.ipv4)!;
-    this.ipv6 = ipBytes(settings.sinkhole.ipv6)!;
+    this.answers.configure(settings);
   }
 
   get mode(): GuardSettings['mode'] {
@@ -90,30 +86,18 @@ export class GuardStage implements Stage {
     }
     this.blocked++;
     this.countBlock(verdict.scope, true);
-    const text = `Tunnel Guard: ${verdict.reasons[0] ?? 'blocked'}${verdict.incident ? ` [incident ${verdict.incident}]` : ''}`.slice(0, MAX_EDE_TEXT);
-    const ede = { code: ExtendedError.BLOCKED, text };
     const quarantine = verdict.scope === 'client';
-    const answer = quarantine ? this.settings.quarantineAnswer : this.settings.blockAnswer;
-    const reply =
-      answer === 'sinkhole'
-        ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
-        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, { withQuestion: true, ede });
+    const { reply, text } = this.answers.reply(ctx, blockText(verdict.reasons[0], verdict.incident), quarantine);
     pipeline.respond(ctx, reply, quarantine ? ResponseType.QUARANTINED : ResponseType.BLOCKED, text);
   }
 
-  /** Block answers by reason (enforced or only reported), for dnsward_blocks_total. */
-  private readonly blocksByReason = new Map<string, number>();
-
   private countBlock(scope: Verdict['scope'], enforced: boolean): void {
-    const key = `${BLOCK_REASON[scope]}|${enforced}`;
-    this.blocksByReason.set(key, (this.blocksByReason.get(key) ?? 0) + 1);
+    this.answers.count(BLOCK_REASON[scope], enforced);
   }
 
+  /** Block answers by reason (enforced or only reported), for dnsward_blocks_total. */
   blockCounts(): Array<{ stage: string; reason: string; enforced: boolean; count: number }> {
-    return [...this.blocksByReason].map(([key, count]) => {
-      const [reason, enforced] = key.split('|');
-      return { stage: this.name, reason, enforced: enforced === 'true', count };
-    });
+    return this.answers.counts(this.name);
   }
 
   onResponse(ctx: QueryContext): void {
