@@ -129,7 +129,7 @@ const guard = z.object({
   quarantineAnswer: z.enum(['refused', 'sinkhole']).default('refused'),
   sinkhole: z.object({ ipv4: ipv4.default('0.0.0.0'), ipv6: ipv6.default('::') }).strict().prefault({}),
   snapshotInterval: duration.default(60_000),
-  holdTimeout: duration.default(50),
+  holdTimeout: duration.default(250),
   brainPriority: z.enum(['normal', 'low']).default('normal'),
   ringSize: z.number().int().min(1024).max(1 << 20).refine((n) => (n & (n - 1)) === 0, { message: 'expected a power of two such as 32768' }).default(32_768),
   maxDomains: z.number().int().min(1000).default(1_000_000),
