@@ -164,6 +164,11 @@ export function buildRegistry(server: MetricsBackend): Registry {
   }));
   add(new ScrapedMetric('dnsward_guard_summaries_dropped_total', 'Query summaries the I/O threads could not hand to the brain (ring full): those queries went unweighed (fail open).', 'counter', () => [{ labels: {}, value: plane()?.summariesDropped ?? 0 }]));
   add(new ScrapedMetric('dnsward_guard_brain_backlog', 'Query summaries waiting for the brain.', 'gauge', () => [{ labels: {}, value: plane()?.brainBacklog ?? 0 }]));
+  add(new ScrapedMetric('dnsward_io_thread_event_loop_delay_seconds', 'How long an I/O thread\'s work waited for its event loop over its last report period (about half a second), by thread and quantile: the overload signal.', 'gauge', () => (plane()?.perThread ?? []).flatMap((t) => [
+    { labels: { thread: t.index, quantile: '0.5' }, value: t.loopDelayMs.p50 / 1000 },
+    { labels: { thread: t.index, quantile: '0.99' }, value: t.loopDelayMs.p99 / 1000 },
+    { labels: { thread: t.index, quantile: '1' }, value: t.loopDelayMs.max / 1000 },
+  ])));
   add(new ScrapedMetric('dnsward_io_thread_restarts_total', 'I/O threads that died and were started again.', 'counter', () => [{ labels: {}, value: plane()?.threadRestarts ?? 0 }]));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
   return registry;

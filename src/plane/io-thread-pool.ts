@@ -230,6 +230,7 @@ export class IoThreadPool {
       blocked: t.report.gate.blocked,
       held: t.report.gate.held,
       summariesDropped: t.report.gate.summariesDropped,
+      loopDelayMs: t.report.loopDelayMs,
     }]));
     return { ...out, perThread };
   }

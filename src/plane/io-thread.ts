@@ -9,6 +9,7 @@
  * bound addresses), stats (counters every STATS_MS), policy (a decision not reported before),
  * stopped.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -73,6 +74,10 @@ async function main(): Promise<void> {
   const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config), new SeenFilterReader(data.seen.names, data.seen.users));
   const queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => log.error({ err }, 'query log failed'), data.queryLog);
   const feeds = new SharedFeeds(data.feeds);
+  // How long this thread's queries wait for its event loop: the overload signal an operator
+  // watches (reset at each report, so each report covers the last half second).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const reported = new Set<string>();
   let reportedSince = Date.now();
   const plane = new DataPlane(config, log, {
@@ -97,7 +102,14 @@ async function main(): Promise<void> {
     upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
     gate: { repeats: gate.repeats, blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
     queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
+    loopDelayMs: takeLoopDelay(),
   });
+  const takeLoopDelay = () => {
+    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const out = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+    loopDelay.reset();
+    return out;
+  };
   try {
     await plane.start();
   } catch (err) {

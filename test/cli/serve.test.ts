@@ -115,6 +115,7 @@ upstreams:
       assert.match(text, /^dnsward_queries_total\{transport="tcp"\} 6$/m);
       assert.match(text, /^dnsward_query_duration_seconds_count 13$/m);
       assert.match(text, /^dnsward_io_threads 2$/m);
+      for (const thread of [0, 1]) assert.match(text, new RegExp(`^dnsward_io_thread_event_loop_delay_seconds\\{thread="${thread}",quantile="0.99"\\} \\d`, 'm'));
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
     }
