@@ -450,8 +450,12 @@ export class TunnelGuard {
     }
     // The filter remembers service pairs too (a key no client × domain key can equal).
     if (service !== undefined && !service.listed && this.seenPairs.addIfNew(`${q.client} _ ${domainName}`)) client.serviceDomains++;
-    // The role weighs protocol-record names only: a plain tunnel on a mail gateway meets plain budgets.
-    const role = service === undefined ? 1 : roleFactor(client);
+    // The role weighs only names that vary by what the mail brings: a tenant's owner labels, a
+    // listed address or domain. A plain tunnel on a mail gateway meets plain budgets, and so does
+    // one dressing payload as selectors of its own domain (a sender has a few selectors, not hundreds).
+    const role = service === undefined || (!service.listed && service.ownerStart >= anatomy.subdomainLabels.length) ? 1 : roleFactor(client);
+    // The total across domains is the role's own measure: any protocol record is judged by it.
+    const totalRole = service === undefined ? 1 : roleFactor(client);
     pair.queries++;
     const encoded = shape !== undefined && shape.encodedLabels > 0;
     if (isNew) {
@@ -535,7 +539,7 @@ export class TunnelGuard {
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
     if (encoded && clientBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
-      const clientRatio = client.info[2] / (this.budget * this.scale * 2 * role);
+      const clientRatio = client.info[2] / (this.budget * this.scale * 2 * totalRole);
       clientDayBytes = client.info[2];
       if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
       if (clientRatio > ratio) ratio = clientRatio;
