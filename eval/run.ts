@@ -9,6 +9,7 @@ import { evaluate, type EvaluationResult } from './evaluate.js';
 import { captureRealTunnels } from './real-tunnels.js';
 import { baselines, tunnelGuardDetector } from './detectors.js';
 import { generateBenignTraffic } from './traffic/benign-traffic.js';
+import { generateMailGatewayTraffic } from './traffic/mail-gateway-traffic.js';
 import { Random } from './traffic/random.js';
 import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, sliver, spread, type TunnelSession, wordEncoded } from './traffic/synthetic-tunnels.js';
 
@@ -80,7 +81,12 @@ function ispPerQuery(root: string): void {
   }
 }
 
-const benign = generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 });
+// The office day, plus one enterprise mail gateway checking thousands of sender domains (its
+// kinds are the `mail-*` rows; seed 5150, never used to train the prior).
+const benign = [
+  ...generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 }),
+  ...(process.env.EVAL_MAIL === '0' ? [] : generateMailGatewayTraffic({ seed: 5150, client: '10.25.0.25', start: START, durationSeconds: HOURS * 3600, senders: 4000, messagesPerHour: 400 })),
+].sort((a, b) => a.ts - b.ts);
 const clients = [...new Set(benign.map((q) => q.client))];
 const sessions = syntheticSessions(7, clients);
 // Real captures are replayed inside the benign day, each from a client of its own.

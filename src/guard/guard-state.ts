@@ -52,6 +52,8 @@ export interface PairState extends InfoWindows {
   uniqueNames: number;
   leaked: number;
   encodedNames: number;
+  /** Encoded information in protocol-record names (service-name.ts) this pair sent, bytes, not decayed. */
+  serviceInfo: number;
   lastNewTs: number;
   /** EWMA of the interval between new names and of its square: beacon regularity. */
   intervalMean: number;
@@ -64,6 +66,8 @@ export interface ClientState extends InfoWindows {
   firstSeen: number;
   /** Registered domains this client queried (counted when its pair is made). */
   domains: number;
+  /** Registered domains this client asked protocol records of (service-name.ts): its role, e.g. a mail gateway. */
+  serviceDomains: number;
   leaked: number;
 }
 
@@ -138,6 +142,7 @@ class PairRecord implements PairState {
   uniqueNames = 0;
   leaked = 0;
   encodedNames = 0;
+  serviceInfo = 0;
   lastNewTs = 0;
   intervalMean = 0;
   intervalSquare = 0;
@@ -153,6 +158,7 @@ class ClientRecord implements ClientState {
   infoTs: number;
   firstSeen: number;
   domains = 0;
+  serviceDomains = 0;
   leaked = 0;
   constructor(ts: number, readonly id: number) {
     this.infoTs = ts;

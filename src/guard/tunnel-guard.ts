@@ -30,6 +30,7 @@ import { type SubdomainShape, subdomainShape } from './name-template.js';
 import { PRIOR } from './prior-data.js';
 import { QtypeModel } from './qtype-model.js';
 import { SeenNames } from './seen-names.js';
+import { repeatedShare, serviceParts } from './service-name.js';
 import { type GuardAction, type Sensitivity, SENSITIVITY_SCALE, type StageReport, type Verdict } from './verdict.js';
 
 export interface GuardQuery {
@@ -194,6 +195,33 @@ const MULTIPLIER_CAP = [8, 32, 64] as const;
  */
 const RECOGNISED_MINUTE_MULTIPLIER = 16;
 const RECOGNISED_MIN_CLIENTS = 5;
+/**
+ * A protocol record's name (service-name.ts) is set by the protocol (its underscored labels) and
+ * by the domain that publishes the record (selector, owner), not by the client asking: every
+ * label counts at this weight. Not zero, so payload dressed as a protocol record still fills the
+ * client × domain budget, four times more slowly.
+ */
+const SERVICE_WEIGHT = 0.25;
+/**
+ * Encoded information in protocol records (DKIM tokens, tenant keys) each domain may add before
+ * it counts toward its client's total across domains. A client checking the mail records of
+ * thousands of domains a day (a mail gateway) spends a few of these bytes on each: its
+ * cross-domain total is judged per domain it checks, not against one budget for all. A tunnel
+ * spreading payload as selectors over its own domains gets only these bytes per domain.
+ */
+const SERVICE_FREE_BYTES_PER_DOMAIN = 24;
+/**
+ * A client's role (checksMail): a laptop asks protocol records of a few domains among thousands;
+ * a mail gateway asks DKIM, DMARC and SPF of thousands of senders a day, and DNSBLs and URIBLs
+ * with them. Past ROLE_FREE_DOMAINS such domains, each ROLE_DOMAINS_PER_STEP more raise its hour and day
+ * budgets, and its total across domains, by one step, up to ROLE_CAP times, when the name judged
+ * is itself a protocol record. The minute budget never grows: a bulk tunnel on a mail gateway is
+ * cut as fast as anywhere, and its plain names meet plain budgets.
+ */
+const ROLE_MIN_DOMAINS = 16;
+const ROLE_FREE_DOMAINS = 64;
+const ROLE_DOMAINS_PER_STEP = 64;
+const ROLE_CAP = 16;
 
 export class TunnelGuard {
   readonly model = new CharacterModel();
@@ -375,10 +403,17 @@ export class TunnelGuard {
     const qtypeBits = this.qtypes.bits(q.qtype);
     this.qtypes.learn(q.qtype);
     let bits = 0;
+    /** The subdomain's bits with every label at full weight: what the network's name-size distribution learns. */
+    let rawBits = 0;
     let excessBytes = 0;
     let shape: SubdomainShape | undefined;
+    let service = isNew ? serviceParts(anatomy.subdomainLabels) : undefined;
+    // A DNS-list-shaped name is read as one only from a client whose role is checking mail.
+    if (service?.listed === true && !checksMail(this.clients.peek(q.client))) service = undefined;
     if (isNew) {
-      for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
+      if (service === undefined) for (const label of anatomy.subdomainLabels) bits += this.model.bits(label);
+      else bits = this.serviceBits(anatomy.subdomainLabels, service.first, service.ownerStart);
+      rawBits = service === undefined ? bits : anatomy.subdomainLabels.reduce((sum, label) => sum + this.model.bits(label), 0);
       shape = subdomainShape(subLabels);
       excessBytes = Math.max(0, (bits + qtypeBits) * weight - this.allowanceBits) / 8;
     }
@@ -386,6 +421,7 @@ export class TunnelGuard {
       const evidence: StageReport['evidence'] = { newName: isNew, qtypeBits: round(qtypeBits) };
       if (isNew && shape !== undefined) {
         evidence.bits = round(bits);
+        if (service !== undefined) evidence.serviceNameBits = round(rawBits);
         evidence.excessBytes = round(excessBytes);
         if (weight > 1) evidence.qtypeWeight = weight;
         evidence.kinds = shape.kinds;
@@ -412,6 +448,14 @@ export class TunnelGuard {
         client.domains++;
       }
     }
+    // The filter remembers service pairs too (a key no client × domain key can equal).
+    if (service !== undefined && !service.listed && this.seenPairs.addIfNew(`${q.client} _ ${domainName}`)) client.serviceDomains++;
+    // The role weighs only names that vary by what the mail brings: a tenant's owner labels, a
+    // listed address or domain. A plain tunnel on a mail gateway meets plain budgets, and so does
+    // one dressing payload as selectors of its own domain (a sender has a few selectors, not hundreds).
+    const role = service === undefined || (!service.listed && service.ownerStart >= anatomy.subdomainLabels.length) ? 1 : roleFactor(client);
+    // The total across domains is the role's own measure: any protocol record is judged by it.
+    const totalRole = service === undefined ? 1 : roleFactor(client);
     pair.queries++;
     const encoded = shape !== undefined && shape.encodedLabels > 0;
     if (isNew) {
@@ -429,13 +473,23 @@ export class TunnelGuard {
       pair.lastNewTs = ts;
       updateTemplate(domain, shape!.template);
     }
+    let clientBytes = 0;
     if (excessBytes > 0) {
       addInfo(pair, ts, excessBytes);
       pair.leaked += excessBytes;
       domain.leaked += excessBytes;
       if (encoded) {
-        addInfo(client, ts, excessBytes);
-        client.leaked += excessBytes;
+        clientBytes = excessBytes;
+        if (service !== undefined) {
+          // A protocol record's first bytes per domain are the client's role, not its total.
+          const before = pair.serviceInfo;
+          pair.serviceInfo += excessBytes;
+          clientBytes = Math.max(0, pair.serviceInfo - SERVICE_FREE_BYTES_PER_DOMAIN) - Math.max(0, before - SERVICE_FREE_BYTES_PER_DOMAIN);
+        }
+        if (clientBytes > 0) {
+          addInfo(client, ts, clientBytes);
+          client.leaked += clientBytes;
+        }
       }
     }
 
@@ -463,13 +517,13 @@ export class TunnelGuard {
     if (excessBytes > 0) {
       let window = 0;
       for (let w = 0; w < 3; w++) {
-        const r = pair.info[w] / this.windowBudget(w, multiplier, recognised);
+        const r = pair.info[w] / (this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1));
         if (r > ratio) {
           ratio = r;
           window = w;
         }
       }
-      if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised))} B)`);
+      if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised) * (window > 0 ? role : 1))} B)`);
     }
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
     if (isNew && pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
@@ -484,8 +538,8 @@ export class TunnelGuard {
       }
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
-    if (encoded && excessBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
-      const clientRatio = client.info[2] / (this.budget * this.scale * 2);
+    if (encoded && clientBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
+      const clientRatio = client.info[2] / (this.budget * this.scale * 2 * totalRole);
       clientDayBytes = client.info[2];
       if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
       if (clientRatio > ratio) ratio = clientRatio;
@@ -496,8 +550,9 @@ export class TunnelGuard {
       const evidence: StageReport['evidence'] = { pairQueries, pairNewNames };
       if (excessBytes > 0) {
         evidence.pairBytes = pairInfo.map(round).join('/');
-        evidence.budgetBytes = [0, 1, 2].map((w) => round(this.windowBudget(w, multiplier, recognised))).join('/');
+        evidence.budgetBytes = [0, 1, 2].map((w) => round(this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1))).join('/');
       }
+      if (role > 1) evidence.roleFactor = round(role);
       if (beaconCv >= 0) {
         evidence.beaconSeconds = round(beaconSeconds);
         evidence.beaconVariation = round(beaconCv);
@@ -549,8 +604,9 @@ export class TunnelGuard {
     const stages = trace ? [anatomyStage(), queryStage(), stateStage(), normalStage(), decisionStage()] : UNTRACED;
 
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
-    // What an operator allowed is known-good, whatever it looks like.
-    if (isNew && (this.options.learnAll === true || override !== undefined || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, bits, multiplier < 4 ? pair.info[2] : -1);
+    // What an operator allowed is known-good, whatever it looks like. Pairs judged by a role
+    // (protocol records, a mail gateway's DNS lists) do not teach the budget every client meets.
+    if (isNew && (this.options.learnAll === true || override !== undefined || (ratio < 0.3 && !queryTooBig))) this.learnName(anatomy.subdomainLabels, rawBits, multiplier < 4 && service === undefined && !checksMail(client) ? pair.info[2] : -1);
 
     return {
       action,
@@ -563,6 +619,21 @@ export class TunnelGuard {
       leakedBytes: round(leaked),
       firstSeen: domain.firstSeen,
     };
+  }
+
+  /**
+   * Bits of a protocol record's name, at SERVICE_WEIGHT; owner text the selector already spelled
+   * (a tenant's label in its selector) is not counted again.
+   */
+  private serviceBits(labels: readonly string[], first: number, ownerStart: number): number {
+    let selector = '';
+    for (let i = 0; i < first; i++) selector += labels[i];
+    let bits = 0;
+    for (let i = 0; i < labels.length; i++) {
+      const b = this.model.bits(labels[i]);
+      bits += i >= ownerStart ? b * (1 - repeatedShare(labels[i], selector)) : b;
+    }
+    return bits * SERVICE_WEIGHT;
   }
 
   /** Answers, when seen: NXDOMAIN ratio and information carried back in TXT/NULL/CNAME payloads. */
@@ -836,6 +907,21 @@ export class TunnelGuard {
     this.queryBudget = clamp(((this.nameBits.quantile(0.9999, 1600) - this.allowanceBits) / 8) * 1.5, QUERY_BUDGET_FLOOR, QUERY_BUDGET_CEILING);
     this.budget = clamp(2 * this.pairDayInfo.quantile(0.999, BUDGET_FLOOR), BUDGET_FLOOR, BUDGET_CEILING);
   }
+}
+
+/**
+ * Whether a client's role is checking mail: it asked protocol records (DKIM, DMARC, SPF, …) of
+ * at least ROLE_MIN_DOMAINS registered domains, and of at least half the domains it asks at all
+ * (a laptop asks a few `_dmarc` or SRV names among thousands of web domains).
+ */
+function checksMail(client: ClientState | undefined): boolean {
+  return client !== undefined && client.serviceDomains >= ROLE_MIN_DOMAINS && client.serviceDomains * 2 >= client.domains;
+}
+
+/** How far a client's role (protocol records of many domains) raises its hour and day budgets. */
+function roleFactor(client: ClientState): number {
+  if (!checksMail(client) || client.serviceDomains <= ROLE_FREE_DOMAINS) return 1;
+  return Math.min(ROLE_CAP, 1 + (client.serviceDomains - ROLE_FREE_DOMAINS) / ROLE_DOMAINS_PER_STEP);
 }
 
 function updateTemplate(domain: DomainState, template: number): void {
