@@ -65,6 +65,10 @@ export class Pipeline implements PipelineControl {
         return;
       }
     }
+    if (ctx.withhold !== null) {
+      this.drop(ctx, ctx.withhold, ctx.responseType);
+      return;
+    }
     // The reply step: a UDP answer larger than the client's payload goes back truncated.
     const full = ctx.answer;
     let out = full;
