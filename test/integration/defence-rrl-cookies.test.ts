@@ -173,3 +173,33 @@ defence:
     assert.equal(dw.server.snapshot().upstreams.reduce((n, u) => n + u.queries, 0), upstreamBefore + 1, 'the TCP ANY went upstream');
   });
 });
+
+describe('DNS cookies with I/O threads', () => {
+  it('accepts on every thread a server cookie minted by any one: the random secret is made once and shared', async () => {
+    const unbound = await UnboundServer.start({ zones: ['example.test'], records: [`${NAME}. 300 IN A 192.0.2.10`] });
+    const dw = await startDnsward(`
+listen: ["127.0.0.1:@PORT@"]
+upstreams: { servers: ["127.0.0.1:${unbound.port}"], healthCheck: { interval: 0 } }
+threads: 2
+defence: { cookies: { enforce: true } }
+`);
+    try {
+      const cookie = (await burst('127.0.0.1', dw.port, 1, CLIENT_COOKIE)).get(1)?.cookie;
+      assert.ok(cookie !== undefined);
+      // Each burst comes from a new socket (a new source port), which SO_REUSEPORT spreads over the threads.
+      const TRIES = 12;
+      // enforce: an invalid cookie would be answered BADCOOKIE, so each answer proves the cookie valid on its thread.
+      for (let i = 0; i < TRIES; i++) assert.ok(isAnswer((await burst('127.0.0.1', dw.port, 1, cookie)).get(1)!));
+      // The threads report their counters every so often: wait for them, at most 50 × 100 ms.
+      let received = dw.server.snapshot().defence.cookies.received;
+      for (let i = 0; i < 50 && received.valid < TRIES; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        received = dw.server.snapshot().defence.cookies.received;
+      }
+      assert.deepEqual(received, { clientOnly: 1, valid: TRIES, invalid: 0, malformed: 0 });
+    } finally {
+      await dw.stop();
+      await unbound.stop();
+    }
+  });
+});
