@@ -66,6 +66,8 @@ export class Pipeline implements PipelineControl {
       }
     }
     if (ctx.withhold !== null) {
+      // Nothing is sent: the observers (stats, dnstap, the query log) must not see an answer.
+      ctx.answer = null;
       this.drop(ctx, ctx.withhold, ctx.responseType);
       return;
     }
