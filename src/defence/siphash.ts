@@ -2,53 +2,13 @@
  * SipHash-2-4 (Aumasson and Bernstein), the keyed hash RFC 9018 names for interoperable DNS
  * server cookies. Written here rather than taken from node:crypto (which has no SipHash) so that
  * the cookies dnsward mints are the ones BIND, Knot and Unbound mint from the same secret, and
- * so a cluster of mixed servers can share one secret. 64-bit words are kept as two unsigned
- * 32-bit halves in one module-level Uint32Array: hashing allocates nothing.
+ * so a cluster of mixed servers can share one secret. 64-bit words are kept as two 32-bit
+ * halves in local variables (a round written out, not called: about 10× faster than the same
+ * code over a Uint32Array state, bench/response-rate-limiter.ts): hashing allocates nothing.
  */
 
-/** v0..v3, each as [low, high]: v0 at 0-1, v1 at 2-3, v2 at 4-5, v3 at 6-7. */
-const v = new Uint32Array(8);
-
-function add(a: number, b: number): void {
-  const lo = (v[a] + v[b]) >>> 0;
-  v[a + 1] = (v[a + 1] + v[b + 1] + (lo < v[a] ? 1 : 0)) >>> 0;
-  v[a] = lo;
-}
-
-/** Rotates word `a` left by `n` bits, 0 < n < 32. */
-function rotl(a: number, n: number): void {
-  const lo = v[a];
-  const hi = v[a + 1];
-  v[a] = ((lo << n) | (hi >>> (32 - n))) >>> 0;
-  v[a + 1] = ((hi << n) | (lo >>> (32 - n))) >>> 0;
-}
-
-function rotl32(a: number): void {
-  const lo = v[a];
-  v[a] = v[a + 1];
-  v[a + 1] = lo;
-}
-
-function xor(a: number, b: number): void {
-  v[a] ^= v[b];
-  v[a + 1] ^= v[b + 1];
-}
-
-function round(): void {
-  add(0, 2); rotl(2, 13); xor(2, 0); rotl32(0);
-  add(4, 6); rotl(6, 16); xor(6, 4);
-  add(0, 6); rotl(6, 21); xor(6, 0);
-  add(4, 2); rotl(2, 17); xor(2, 4); rotl32(4);
-}
-
 function le32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
-
-function compress(lo: number, hi: number): void {
-  v[6] ^= lo; v[7] ^= hi;
-  round(); round();
-  v[0] ^= lo; v[1] ^= hi;
+  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
 }
 
 /**
@@ -56,29 +16,60 @@ function compress(lo: number, hi: number): void {
  * as the reference implementation outputs it) into `out` at `outOffset`.
  */
 export function sipHash24(key: Uint8Array, data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void {
-  const k0lo = le32(key, 0), k0hi = le32(key, 4), k1lo = le32(key, 8), k1hi = le32(key, 12);
-  v[0] = (k0lo ^ 0x70736575) >>> 0; v[1] = (k0hi ^ 0x736f6d65) >>> 0;
-  v[2] = (k1lo ^ 0x6e646f6d) >>> 0; v[3] = (k1hi ^ 0x646f7261) >>> 0;
-  v[4] = (k0lo ^ 0x6e657261) >>> 0; v[5] = (k0hi ^ 0x6c796765) >>> 0;
-  v[6] = (k1lo ^ 0x79746573) >>> 0; v[7] = (k1hi ^ 0x74656462) >>> 0;
+  const k0l = le32(key, 0), k0h = le32(key, 4), k1l = le32(key, 8), k1h = le32(key, 12);
+  let v0l = k0l ^ 0x70736575, v0h = k0h ^ 0x736f6d65;
+  let v1l = k1l ^ 0x6e646f6d, v1h = k1h ^ 0x646f7261;
+  let v2l = k0l ^ 0x6e657261, v2h = k0h ^ 0x6c796765;
+  let v3l = k1l ^ 0x79746573, v3h = k1h ^ 0x74656462;
   const length = end - start;
-  let i = start;
-  for (; i + 8 <= end; i += 8) compress(le32(data, i), le32(data, i + 4));
-  // The last block: the remaining bytes, little-endian, with the length's low byte on top.
-  let lo = 0;
-  let hi = (length & 0xff) << 24;
-  for (let j = 0; i + j < end; j++) {
-    const byte = data[i + j];
-    if (j < 4) lo |= byte << (8 * j);
-    else hi |= byte << (8 * (j - 4));
+  const blocks = start + (length & ~7);
+  // One pass per 8-byte block, then the last block (the remaining bytes, little-endian, with the
+  // length's low byte on top), then finalization: rounds are 2 per block and 4 at the end.
+  for (let i = start; ; i += 8) {
+    let ml: number, mh: number, rounds: number;
+    if (i < blocks) {
+      ml = le32(data, i);
+      mh = le32(data, i + 4);
+      rounds = 2;
+    } else if (i === blocks) {
+      ml = 0;
+      mh = (length & 0xff) << 24;
+      for (let j = 0; i + j < end; j++) {
+        if (j < 4) ml |= data[i + j] << (8 * j);
+        else mh |= data[i + j] << (8 * (j - 4));
+      }
+      rounds = 2;
+    } else {
+      ml = 0;
+      mh = 0;
+      v2l ^= 0xff;
+      rounds = 4;
+    }
+    v3l ^= ml; v3h ^= mh;
+    for (let r = 0; r < rounds; r++) {
+      let lo: number, hi: number;
+      // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
+      lo = (v0l + v1l) | 0; v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+      lo = (v1l << 13) | (v1h >>> 19); hi = (v1h << 13) | (v1l >>> 19); v1l = lo ^ v0l; v1h = hi ^ v0h;
+      lo = v0l; v0l = v0h; v0h = lo;
+      // v2 += v3; v3 = rotl(v3, 16); v3 ^= v2
+      lo = (v2l + v3l) | 0; v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+      lo = (v3l << 16) | (v3h >>> 16); hi = (v3h << 16) | (v3l >>> 16); v3l = lo ^ v2l; v3h = hi ^ v2h;
+      // v0 += v3; v3 = rotl(v3, 21); v3 ^= v0
+      lo = (v0l + v3l) | 0; v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+      lo = (v3l << 21) | (v3h >>> 11); hi = (v3h << 21) | (v3l >>> 11); v3l = lo ^ v0l; v3h = hi ^ v0h;
+      // v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
+      lo = (v2l + v1l) | 0; v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+      lo = (v1l << 17) | (v1h >>> 15); hi = (v1h << 17) | (v1l >>> 15); v1l = lo ^ v2l; v1h = hi ^ v2h;
+      lo = v2l; v2l = v2h; v2h = lo;
+    }
+    if (rounds === 4) break;
+    v0l ^= ml; v0h ^= mh;
   }
-  compress(lo >>> 0, hi >>> 0);
-  v[4] ^= 0xff;
-  round(); round(); round(); round();
-  const rlo = (v[0] ^ v[2] ^ v[4] ^ v[6]) >>> 0;
-  const rhi = (v[1] ^ v[3] ^ v[5] ^ v[7]) >>> 0;
+  const rl = v0l ^ v1l ^ v2l ^ v3l;
+  const rh = v0h ^ v1h ^ v2h ^ v3h;
   for (let j = 0; j < 4; j++) {
-    out[outOffset + j] = (rlo >>> (8 * j)) & 0xff;
-    out[outOffset + 4 + j] = (rhi >>> (8 * j)) & 0xff;
+    out[outOffset + j] = (rl >>> (8 * j)) & 0xff;
+    out[outOffset + 4 + j] = (rh >>> (8 * j)) & 0xff;
   }
 }
