@@ -31,6 +31,8 @@ export const ResponseType = {
   RATE_LIMITED: 'rate-limited',
   /** Response-rate limiting (defence.responseRate): too many identical answers to one prefix; dropped, or sent TC=1 (slip). */
   RESPONSE_RATE_LIMITED: 'response-rate-limited',
+  /** A server cookie that is not ours, answered BADCOOKIE because defence.cookies.enforce says so. */
+  BADCOOKIE: 'badcookie',
   /** An ANY query over UDP, answered with one HINFO "RFC8482" record (defence.minimalAny). */
   MINIMAL_ANY: 'minimal-any',
 } as const;

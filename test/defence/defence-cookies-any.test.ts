@@ -113,7 +113,8 @@ describe('DNS cookies in the defence stage', () => {
     const lenient = setup(settings());
     assert.equal(RcodeName[lenient.ask(query('www.example.test', 'A', 1, bad)).raw![3] & 0xf], 'NOERROR');
     const strict = setup(settings({ cookies: { enabled: true, secret: SECRET, enforce: true } }));
-    const { raw, answer } = strict.ask(query('www.example.test', 'A', 1, bad));
+    const { raw, answer, ctx } = strict.ask(query('www.example.test', 'A', 1, bad));
+    assert.equal(ctx.responseType, ResponseType.BADCOOKIE);
     const opt = findOpt(raw!);
     assert.equal(((raw![opt + 5] << 4) | (raw![3] & 0xf)), 23, 'BADCOOKIE: extended rcode 23');
     assert.equal(answer!.answers?.length, 0);

@@ -186,7 +186,7 @@ export class DefenceStage implements Stage {
           if (!ctx.cookieValid && cookies.enforce && ctx.transport === 'udp') {
             this.cookieCounts.badCookie++;
             ctx.request = withoutCookie(ctx.request, q);
-            pipeline.respond(ctx, buildRcodeReply(ctx.request, q, Rcode.BADCOOKIE, { withQuestion: true }), ResponseType.FORMERR, 'invalid server cookie (defence.cookies.enforce): BADCOOKIE');
+            pipeline.respond(ctx, buildRcodeReply(ctx.request, q, Rcode.BADCOOKIE, { withQuestion: true }), ResponseType.BADCOOKIE, 'invalid server cookie (defence.cookies.enforce): BADCOOKIE');
             return;
           }
         }
