@@ -128,7 +128,8 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
 /**
  * Checks the option framing and notes where Client Subnet (it changes the answer) and the DNS
  * cookie (the defence stage answers it) are. A cookie of a length RFC 7873 does not allow is
- * noted as well; the defence stage treats it as no cookie.
+ * noted as well: the defence stage answers it FORMERR when cookies are on (here it would also
+ * refuse queries that only pass through, with cookies off).
  */
 function readOptions(buf: Uint8Array, pos: number, end: number, q: ParsedQuery): boolean {
   while (pos < end) {

@@ -33,11 +33,11 @@ function settings(over: Partial<DefenceSettings> = {}): DefenceSettings {
 
 type Option = { code: number; data: Buffer };
 
-function query(name: string, type: dnsPacket.RecordType, id: number, cookie?: Buffer): Buffer {
+function query(name: string, type: dnsPacket.RecordType, id: number, cookie?: Buffer, udpPayloadSize = 1232): Buffer {
   const options: Option[] = cookie === undefined ? [] : [{ code: 10, data: cookie }];
   return dnsPacket.encode({
     type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize, flags: 0, options } as unknown as dnsPacket.Answer],
   });
 }
 
@@ -52,7 +52,10 @@ function setup(s: DefenceSettings) {
       const q = dnsPacket.decode(ctx.request);
       const answer = dnsPacket.encode({
         type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: q.questions,
-        answers: [{ type: 'A', name: q.questions![0].name, ttl: 300, data: '192.0.2.10' }],
+        answers: q.questions![0].name.startsWith('big.')
+          // 12 + 20 (question) + 12 + 2 + 430 (TXT) + 11 (OPT) + 28 (upstream cookie): 493 bytes without the upstream's cookie.
+          ? [{ type: 'TXT', name: q.questions![0].name, ttl: 300, data: [Buffer.alloc(200, 0x78), Buffer.alloc(229, 0x79)] }]
+          : [{ type: 'A', name: q.questions![0].name, ttl: 300, data: '192.0.2.10' }],
         additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 10, data: UPSTREAM_COOKIE }] } as unknown as dnsPacket.Answer],
       });
       ctx.scan = scanResponse(answer) as ScannedResponse;
@@ -122,6 +125,17 @@ describe('DNS cookies in the defence stage', () => {
     assert.equal(strict.forwarded.length, 0, 'nothing forwarded');
     assert.equal(strict.defence.counters().cookies.badCookie, 1);
     assert.equal(strict.ask(query('www.example.test', 'A', 2, bad), { transport: 'tcp' }).answer!.answers?.length, 1, 'TCP is answered');
+  });
+
+  it('leaves the cookie off a UDP answer it would push past the client\'s payload, rather than truncate it', () => {
+    const { ask, defence } = setup(settings());
+    const { raw, answer } = ask(query('big.example.test', 'TXT', 1, CLIENT_COOKIE, 512));
+    assert.ok(raw!.length <= 512 && raw!.length + 28 > 512, `an answer that fits but not with a cookie (${raw!.length} bytes)`);
+    assert.equal(answer!.flag_tc, false);
+    assert.equal(answer!.answers?.length, 1);
+    assert.equal(cookieOf(answer), undefined, 'neither ours nor the upstream\'s');
+    assert.equal(defence.counters().cookies.sent, 0);
+    assert.equal(cookieOf(ask(query('big.example.test', 'TXT', 2, CLIENT_COOKIE, 1232)).answer)!.length, 24, 'with room, it is added');
   });
 
   it('answers a malformed COOKIE option FORMERR', () => {

@@ -86,6 +86,8 @@ export interface DefenceCounters {
 }
 
 const RESPONSE_RATE_OFF: ResponseRateSettings = { enabled: false, responsesPerSecond: 1, window: 1000, slip: 0, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 2 };
+/** A COOKIE option with a client and a server cookie: code, length, 8 + 16 bytes. */
+const COOKIE_OPTION_LENGTH = 4 + 8 + SERVER_COOKIE_LENGTH;
 const COOKIES_OFF: CookieSettings = { enabled: false, enforce: false };
 
 export class DefenceStage implements Stage {
@@ -235,22 +237,23 @@ export class DefenceStage implements Stage {
         }
       }
     }
+    // We forward no cookie, so an upstream should send none back; one that does anyway must not
+    // hand its cookie to our client. The scan knows where the OPT is: no walk. (Cached copies of
+    // such an answer keep it for clients without a cookie: upstreams that answer cookies nobody
+    // sent are not worth a walk of every cache hit. For a client with one, ours replaces it.)
+    const scan = ctx.scan;
+    if (ctx.responseType === ResponseType.ANSWERED && scan !== null && scan.optOffset >= 0) ctx.answer = withoutAnswerCookie(ctx.answer!, scan.optOffset);
     const client = ctx.clientCookie;
-    if (client === null || !this.cookieSettings.enabled) {
-      // We forward no cookie, so an upstream should send none back; one that does anyway must
-      // not hand its cookie to our client. The scan knows where the OPT is: no walk. (Cached
-      // copies of such an answer keep it: upstreams that answer cookies nobody sent are not
-      // worth a walk of every cache hit.)
-      const scan = ctx.scan;
-      if (ctx.responseType === ResponseType.ANSWERED && scan !== null && scan.optOffset >= 0) ctx.answer = withoutAnswerCookie(ctx.answer!, scan.optOffset);
-    } else {
-      const address = this.addressBytes(ctx.clientAddress);
-      if (address === undefined) return;
-      this.cookies.mint(client, 0, address, nowSeconds(), this.serverCookie, 0);
-      const before = ctx.answer!;
-      ctx.answer = withCookie(before, client, 0, this.serverCookie);
-      if (ctx.answer !== before) this.cookieCounts.sent++;
-    }
+    if (client === null || !this.cookieSettings.enabled) return;
+    const address = this.addressBytes(ctx.clientAddress);
+    // Over UDP, an answer our cookie would push past the client's payload goes without it:
+    // truncating an answer that fits, to add a cookie, would cost the client a TCP round trip
+    // (and an answer already too large is truncated anyway, with no room for options).
+    if (address === undefined || (ctx.transport === 'udp' && ctx.answer!.length + COOKIE_OPTION_LENGTH > ctx.query.udpPayload)) return;
+    this.cookies.mint(client, 0, address, nowSeconds(), this.serverCookie, 0);
+    const before = ctx.answer!;
+    ctx.answer = withCookie(before, client, 0, this.serverCookie);
+    if (ctx.answer !== before) this.cookieCounts.sent++;
   }
 
   counters(): DefenceCounters {
