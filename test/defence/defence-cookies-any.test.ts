@@ -106,6 +106,16 @@ describe('DNS cookies in the defence stage', () => {
     assert.equal(defence.counters().cookies.received.invalid, 1);
   });
 
+  it('keeps cookies made under the previous secret valid after a reload rotates it, not after two', () => {
+    const s = settings();
+    const { ask, defence } = setup(s);
+    const cookie = cookieOf(ask(query('www.example.test', 'A', 1, CLIENT_COOKIE)).answer)!;
+    defence.configure({ ...s, cookies: { enabled: true, secret: '00112233445566778899aabbccddeeff', enforce: false } });
+    assert.equal(ask(query('www.example.test', 'A', 2, cookie)).ctx.cookieValid, true, 'one rotation: still valid');
+    defence.configure({ ...s, cookies: { enabled: true, secret: 'ffeeddccbbaa99887766554433221100', enforce: false } });
+    assert.equal(ask(query('www.example.test', 'A', 3, cookie)).ctx.cookieValid, false, 'two rotations: no longer');
+  });
+
   it('gives a client without a cookie no cookie, not even the upstream\'s', () => {
     const { ask } = setup(settings());
     assert.equal(cookieOf(ask(query('www.example.test', 'A', 1)).answer), undefined);

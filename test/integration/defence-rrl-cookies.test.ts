@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { dig, tcpPipeline } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -80,14 +81,15 @@ describe('response-rate limiting, DNS cookies and minimal ANY in front of unboun
 
   before(async () => {
     unbound = await UnboundServer.start({ zones: ['example.test'], records: [`${NAME}. 300 IN A 192.0.2.10`, `${NAME}. 300 IN TXT "hello"`] });
-    dw = await startDnsward(`
+    dw = await startDnsward(configText());
+  });
+  const configText = () => `
 listen: ["127.0.0.1:@PORT@"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"], healthCheck: { interval: 0 } }
 metrics: { listen: "127.0.0.1:0" }
 defence:
   responseRate: { enabled: true, responsesPerSecond: ${RATE}, window: 15s, slip: 2, ipv4Prefix: 32, exempt: ["127.0.0.3"] }
-`);
-  });
+`;
   after(async () => {
     await dw?.stop();
     await unbound?.stop();
@@ -141,6 +143,25 @@ defence:
     assert.equal(answers.length, BURST);
     for (const a of answers) assert.equal(dnsPacket.decode(a).answers?.length, 1);
     assert.deepEqual(dw.server.snapshot().defence.responseRate.limited, before);
+  });
+
+  it('keeps a cookie valid across one reload (an unset secret is made anew at each), not two', async () => {
+    const reload = async () => {
+      const text = configText().replace('@PORT@', String(dw.port)).replace('127.0.0.1:0', `127.0.0.1:${dw.metricsServer!.boundPort}`);
+      await dw.server.reload(validateConfig({ ...(parseConfigText(text, 'reload') as object), dataDir: dw.dataDir, console: { listen: null }, threads: 0, log: { level: 'silent' } }, 'reload'));
+    };
+    const valid = () => dw.server.snapshot().defence.cookies.received.valid;
+    const cookie = (await burst('127.0.0.6', dw.port, 1, CLIENT_COOKIE)).get(1)?.cookie;
+    assert.ok(cookie !== undefined);
+    await reload();
+    let before = valid();
+    assert.ok(isAnswer((await burst('127.0.0.6', dw.port, 1, cookie)).get(1)!));
+    assert.equal(valid(), before + 1, 'valid after one rotation');
+    await reload();
+    before = valid();
+    const reply = (await burst('127.0.0.6', dw.port, 1, cookie)).get(1)!;
+    assert.equal(valid(), before, 'not valid after two');
+    assert.notDeepEqual(reply.cookie, cookie, 'the answer carries a fresh server cookie');
   });
 
   it('gives dig +cookie a server cookie', async () => {
