@@ -172,6 +172,36 @@ const defence = z.object({
     exempt: z.array(cidr).default([]),
     maxTracked: wholeNumber(1000, 10_000_000, 'client prefixes tracked at most; 16 bytes each are allocated at start').default(100_000),
   }).strict().prefault({}),
+  /**
+   * Response-rate limiting for UDP. Off by default, as in BIND and Knot: like clientRate, a limit
+   * on what a prefix may receive must be chosen for the network. Turned on, the defaults are
+   * BIND's (window 15 s, slip 2, per /24 and /56) and Knot's rate (20 identical answers a second,
+   * far above what any honest client asks for the same name).
+   */
+  responseRate: z.object({
+    enabled: z.boolean().default(false),
+    responsesPerSecond: z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'expected identical responses per second per client prefix, a number more than 0' }).default(20),
+    window: duration.refine((v) => v >= 1000 && v <= 3_600_000, { message: 'expected a duration from 1s to 1h (how long a flood stays limited after it stops)' }).default(15_000),
+    slip: wholeNumber(0, 10, 'every Nth limited response is sent TC=1 instead of dropped; 0 always drops, 1 always sends TC=1').default(2),
+    ipv4Prefix: wholeNumber(8, 32, 'leading bits of an IPv4 address that make one client: 24 for each /24').default(24),
+    ipv6Prefix: wholeNumber(32, 128, 'leading bits of an IPv6 address that make one client: 56 for each /56').default(56),
+    exempt: z.array(cidr).default([]),
+    maxTracked: wholeNumber(1000, 10_000_000, '(prefix, response) buckets tracked at most; 24 bytes each are allocated at start').default(100_000),
+  }).strict().prefault({}),
+  /**
+   * DNS cookies (RFC 7873, RFC 9018 server cookies). On by default, as in BIND: answering a
+   * cookie costs one hash and changes nothing for clients that send none. Not enforced by
+   * default (BIND's require-server-cookie is off too): a client without a valid server cookie
+   * is only not exempt from response-rate limiting. Without a secret, a random one is made at
+   * start and at each reload (the one before stays valid until the next).
+   */
+  cookies: z.object({
+    enabled: z.boolean().default(true),
+    secret: z.string().regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex digits (a 128-bit SipHash key), shared by the servers of a cluster').optional(),
+    enforce: z.boolean().default(false),
+  }).strict().prefault({}),
+  /** ANY over UDP answered with one HINFO "RFC8482" record (RFC 8482), as BIND, Knot and Cloudflare do: on by default, ANY is a reflection attack's favourite question and no honest client needs the full answer. */
+  minimalAny: z.boolean().default(true),
 }).strict();
 
 const responsePolicy = z.object({

@@ -5,7 +5,7 @@
  * and justified by bench/parse-bench.ts.
  */
 import { lastNameError, skipName } from './name.js';
-import { DEFAULT_UDP_PAYLOAD, EDNS_DO, EDNS_OPTION_ECS, Flag, HEADER_LENGTH, Opcode, QType } from './wire.js';
+import { DEFAULT_UDP_PAYLOAD, EDNS_DO, EDNS_OPTION_COOKIE, EDNS_OPTION_ECS, Flag, HEADER_LENGTH, Opcode, QType } from './wire.js';
 
 export interface ParsedQuery {
   id: number;
@@ -27,6 +27,9 @@ export interface ParsedQuery {
   /** Offset and length of an EDNS Client Subnet option (RFC 7871), whole option; -1/0 without. */
   ecsOffset: number;
   ecsLength: number;
+  /** Offset and length of a DNS COOKIE option (RFC 7873), whole option; -1/0 without. */
+  cookieOffset: number;
+  cookieLength: number;
 }
 
 export const ParseOutcome = { OK: 0, DROP: 1, FORMERR: 2, NOTIMP: 3, BADVERS: 4 } as const;
@@ -42,7 +45,7 @@ export interface ParseResult {
 export function emptyQuery(): ParsedQuery {
   return {
     id: 0, flags: 0, opcode: 0, qnameEnd: 0, questionEnd: 0, qtype: 0, qclass: 0,
-    edns: false, udpPayload: DEFAULT_UDP_PAYLOAD, dnssecOk: false, ednsVersion: 0, optOffset: -1, ecsOffset: -1, ecsLength: 0,
+    edns: false, udpPayload: DEFAULT_UDP_PAYLOAD, dnssecOk: false, ednsVersion: 0, optOffset: -1, ecsOffset: -1, ecsLength: 0, cookieOffset: -1, cookieLength: 0,
   };
 }
 
@@ -122,14 +125,23 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
   return ParseOutcome.OK;
 }
 
-/** Checks the option framing and notes where Client Subnet is (it changes the answer). */
+/**
+ * Checks the option framing and notes where Client Subnet (it changes the answer) and the DNS
+ * cookie (the defence stage answers it) are. A cookie of a length RFC 7873 does not allow is
+ * noted as well: the defence stage answers it FORMERR when cookies are on (here it would also
+ * refuse queries that only pass through, with cookies off).
+ */
 function readOptions(buf: Uint8Array, pos: number, end: number, q: ParsedQuery): boolean {
   while (pos < end) {
     if (pos + 4 > end) return false;
     const length = 4 + ((buf[pos + 2] << 8) | buf[pos + 3]);
-    if (((buf[pos] << 8) | buf[pos + 1]) === EDNS_OPTION_ECS) {
+    const code = (buf[pos] << 8) | buf[pos + 1];
+    if (code === EDNS_OPTION_ECS) {
       q.ecsOffset = pos;
       q.ecsLength = length;
+    } else if (code === EDNS_OPTION_COOKIE) {
+      q.cookieOffset = pos;
+      q.cookieLength = length;
     }
     pos += length;
   }

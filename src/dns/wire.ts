@@ -18,11 +18,13 @@ export const Rcode = {
   NOTIMP: 4,
   REFUSED: 5,
   BADVERS: 16,
+  /** RFC 7873: the query's server cookie is missing or not one we made (extended rcode, needs EDNS). */
+  BADCOOKIE: 23,
 } as const;
 
 export const RcodeName: Record<number, string> = {
   0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED',
-  6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE', 16: 'BADVERS',
+  6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE', 16: 'BADVERS', 23: 'BADCOOKIE',
 };
 
 export const QType = {
@@ -83,3 +85,5 @@ export const ExtendedError = {
 } as const;
 export const EDNS_OPTION_EDE = 15;
 export const EDNS_OPTION_ECS = 8;
+/** DNS cookies (RFC 7873). */
+export const EDNS_OPTION_COOKIE = 10;

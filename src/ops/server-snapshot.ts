@@ -100,7 +100,7 @@ export interface ServerSnapshot {
   queryLog: { mode: QueryLogMode; logged: number; dropped: number; retained: number; writeErrors: number };
   guard: GuardSnapshot;
   tcp: TcpListenerStats;
-  /** Self-defence: per-client rate limits (limited queries by action, tracked prefixes, evictions). */
+  /** Self-defence: per-client rate limits, response-rate limiting, DNS cookies and minimal ANY (counters of each). */
   defence: DefenceCounters;
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */

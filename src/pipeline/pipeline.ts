@@ -65,6 +65,12 @@ export class Pipeline implements PipelineControl {
         return;
       }
     }
+    if (ctx.withhold !== null) {
+      // Nothing is sent: the observers (stats, dnstap, the query log) must not see an answer.
+      ctx.answer = null;
+      this.drop(ctx, ctx.withhold, ctx.responseType);
+      return;
+    }
     // The reply step: a UDP answer larger than the client's payload goes back truncated.
     const full = ctx.answer;
     let out = full;

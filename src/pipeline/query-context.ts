@@ -29,6 +29,12 @@ export const ResponseType = {
   DROPPED: 'dropped',
   /** The client's prefix was over its query rate: dropped, REFUSED or TC=1, as defence.clientRate.action says. */
   RATE_LIMITED: 'rate-limited',
+  /** Response-rate limiting (defence.responseRate): too many identical answers to one prefix; dropped, or sent TC=1 (slip). */
+  RESPONSE_RATE_LIMITED: 'response-rate-limited',
+  /** A server cookie that is not ours, answered BADCOOKIE because defence.cookies.enforce says so. */
+  BADCOOKIE: 'badcookie',
+  /** An ANY query over UDP, answered with one HINFO "RFC8482" record (defence.minimalAny). */
+  MINIMAL_ANY: 'minimal-any',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 
@@ -86,6 +92,15 @@ export class QueryContext {
   resumeAfterResponse = false;
   /** The EDNS Client Subnet a trusted downstream resolver sent, when policy grouped the query by it. */
   clientSubnet: string | null = null;
+  /** The client's DNS cookie (8 bytes), when it sent one: the answer carries it back with our server cookie. */
+  clientCookie: Buffer | null = null;
+  /** The query carried a server cookie we made for this client (RFC 7873): its address is not forged. */
+  cookieValid = false;
+  /**
+   * Set by a stage's onResponse that decided the answer must not be sent (response-rate
+   * limiting): the reason; the query ends dropped instead.
+   */
+  withhold: string | null = null;
 
   constructor(
     /** The client's query; replaced only while a question rewrite is in flight (see `rewrite`). */

@@ -41,6 +41,7 @@ import { type AuditEntry, GuardStore } from '../store/guard-store.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
 import { DataPlane } from './data-plane.js';
+import { fillCookieSecret } from '../defence/cookie-secret.js';
 
 const FEED_START_WAIT_MS = 10_000;
 
@@ -78,6 +79,7 @@ export class DnswardServer {
   private detectorErrors = 0;
 
   constructor(private config: Config, private readonly log: Logger) {
+    fillCookieSecret(config);
     const g = config.guard;
     this.mode = g.mode;
     const sinks: EventSink[] = [];
@@ -174,6 +176,7 @@ export class DnswardServer {
    * the cache keeps its content unless its bounds changed.
    */
   async reload(next: Config): Promise<void> {
+    fillCookieSecret(next);
     const feedsChanged = JSON.stringify(next.policy.feeds) !== JSON.stringify(this.config.policy.feeds);
     const old = this.feeds;
     if (feedsChanged) {

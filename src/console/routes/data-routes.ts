@@ -21,7 +21,7 @@ function subdomainBytes(qname: string, domain: string): number {
 
 export function redactConfig(config: Config): unknown {
   return JSON.parse(JSON.stringify(config, (key, value: unknown) => {
-    if (key === 'token' && typeof value === 'string') return '(set)';
+    if ((key === 'token' || key === 'secret') && typeof value === 'string') return '(set)';
     if ((key === 'ca' || key === 'cert' || key === 'key') && typeof value === 'string') return `(PEM, ${value.length} bytes)`;
     return value;
   }));
