@@ -5,7 +5,7 @@
  * the run. Arguments name targets to run (default: all). FUZZ_SEED makes a run repeatable.
  */
 import { Worker } from 'node:worker_threads';
-import { saveCrash } from './corpus.js';
+import { corpusFiles, saveCrash } from './corpus.js';
 import { targets } from './targets/index.js';
 import type { WorkerData, WorkerReport } from './worker.js';
 
@@ -25,7 +25,7 @@ function fuzzOne(name: string, maxLength: number): Promise<Outcome> {
   const shared = new SharedArrayBuffer(8 + maxLength);
   const counters = new Int32Array(shared, 0, 2);
   const started = Date.now();
-  const outcome: Outcome = { target: name, executions: 0, seconds: 0, crashes: [], corpus: 0 };
+  const outcome: Outcome = { target: name, executions: 0, seconds: 0, crashes: [], corpus: corpusFiles(name).length };
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { target: name, seconds, seed, shared } satisfies WorkerData });
   const lastInput = () => new Uint8Array(shared, 8, counters[1]).slice();
   const crash = (input: Uint8Array, what: string) => {
@@ -57,7 +57,6 @@ function fuzzOne(name: string, maxLength: number): Promise<Outcome> {
       if (m.kind === 'crash') crash(m.input, m.error);
       else {
         outcome.executions = m.executions;
-        outcome.corpus = m.corpus;
       }
     });
     // An exception out of the worker itself (out of memory, a stack overflow fast-check did not catch).
