@@ -3,7 +3,11 @@
  * for inputs that run longer than FUZZ_TIMEOUT_MS (default 10000). A crash (a forbidden
  * exception, a broken property, a hang) is written to fuzz/corpus/<target>/crash-<hash> and fails
  * the run. Arguments name targets to run (default: all). FUZZ_SEED makes a run repeatable.
+ * Each target runs in a child process of its own: a fatal V8 error (which no worker thread
+ * survives) then fails that target, with the seed to replay it, and the others still run.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { corpusFiles, saveCrash } from './corpus.js';
 import { targets } from './targets/index.js';
@@ -12,7 +16,8 @@ import type { WorkerData, WorkerReport } from './worker.js';
 const seconds = Number(process.env.FUZZ_SECONDS ?? 60);
 const timeoutMs = Number(process.env.FUZZ_TIMEOUT_MS ?? 10_000);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-const wanted = process.argv.slice(2);
+const child = process.argv[2] === '--child';
+const wanted = process.argv.slice(child ? 3 : 2);
 const chosen = wanted.length === 0 ? targets : targets.filter((t) => wanted.includes(t.name));
 if (!(seconds > 0) || !(timeoutMs > 0) || chosen.length !== (wanted.length || targets.length)) {
   console.error(`usage: [FUZZ_SECONDS=60] [FUZZ_TIMEOUT_MS=10000] [FUZZ_SEED=n] npm run fuzz [-- target...]\ntargets: ${targets.map((t) => t.name).join(' ')}`);
@@ -65,14 +70,34 @@ function fuzzOne(name: string, maxLength: number): Promise<Outcome> {
   });
 }
 
-console.log(`fuzzing ${chosen.length} targets for ${seconds} s each (FUZZ_SEED=${seed}, per-input timeout ${timeoutMs} ms)`);
-const outcomes: Outcome[] = [];
-for (const t of chosen) {
-  const o = await fuzzOne(t.name, t.maxLength);
-  outcomes.push(o);
-  console.log(`${o.target.padEnd(18)} ${String(o.executions).padStart(10)} executions  ${String(Math.round(o.executions / o.seconds)).padStart(7)}/s  corpus ${o.corpus}  ${o.crashes.length === 0 ? 'ok' : `${o.crashes.length} CRASH(ES)`}`);
+/** Runs one target in a child process; its outcome comes back over IPC, or the process died. */
+function inChildProcess(name: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let outcome: Outcome | undefined;
+    const proc = fork(fileURLToPath(import.meta.url), ['--child', name], { env: { ...process.env, FUZZ_SEED: String(seed) } });
+    proc.on('message', (m) => { outcome = m as Outcome; });
+    proc.on('exit', (code, signal) => {
+      if (outcome) return resolve(outcome);
+      const what = `the fuzzing process died (${signal ?? `exit ${code}`}); its input is lost, replay with FUZZ_SEED=${seed} npm run fuzz -- ${name}`;
+      console.log(`  CRASH ${name}: ${what}`);
+      resolve({ target: name, executions: 0, seconds: 0, crashes: [what], corpus: corpusFiles(name).length });
+    });
+  });
 }
-const total = outcomes.reduce((s, o) => s + o.executions, 0);
-const crashes = outcomes.flatMap((o) => o.crashes);
-console.log(`total ${total} executions, ${crashes.length} crashes`);
-if (crashes.length > 0) process.exitCode = 1;
+
+if (child) {
+  process.send!(await fuzzOne(chosen[0].name, chosen[0].maxLength));
+  process.disconnect();
+} else {
+  console.log(`fuzzing ${chosen.length} targets for ${seconds} s each (FUZZ_SEED=${seed}, per-input timeout ${timeoutMs} ms)`);
+  const outcomes: Outcome[] = [];
+  for (const t of chosen) {
+    const o = await inChildProcess(t.name);
+    outcomes.push(o);
+    console.log(`${o.target.padEnd(18)} ${String(o.executions).padStart(10)} executions  ${String(Math.round(o.executions / (o.seconds || 1))).padStart(7)}/s  corpus ${o.corpus}  ${o.crashes.length === 0 ? 'ok' : `${o.crashes.length} CRASH(ES)`}`);
+  }
+  const total = outcomes.reduce((s, o) => s + o.executions, 0);
+  const crashes = outcomes.flatMap((o) => o.crashes);
+  console.log(`total ${total} executions, ${crashes.length} crashes`);
+  if (crashes.length > 0) process.exitCode = 1;
+}
