@@ -4,7 +4,7 @@
  * system's resolvers as upstreams.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { type CST, Parser, parseDocument } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigError } from './config-error.js';
 import { systemUpstreams } from './resolv-conf.js';
@@ -43,7 +43,31 @@ export function readConfigFile(path: string): unknown {
 /** Alias expansions allowed in one document (yaml's default, stated: a config needs few). */
 const MAX_ALIAS_COUNT = 100;
 
+/**
+ * Collection nesting allowed in one document (a configuration uses fewer than ten levels). The
+ * YAML composer recurses per level: thousands of levels exhaust the stack, and V8 compiling a
+ * regular expression at the limit aborts the whole process instead of throwing.
+ */
+const MAX_NESTING = 64;
+
+/** Whether the document nests collections deeper than MAX_NESTING, from yaml's CST parser, which does not recurse. */
+function nestedTooDeep(text: string): boolean {
+  const pending: [CST.Token | null | undefined, number][] = [];
+  for (const token of new Parser().parse(text)) pending.push([token, 0]);
+  while (pending.length > 0) {
+    const [token, depth] = pending.pop()!;
+    if (!token) continue;
+    if (depth > MAX_NESTING) return true;
+    if (token.type === 'document') pending.push([token.value, depth]);
+    else if (token.type === 'flow-collection' || token.type === 'block-map' || token.type === 'block-seq') {
+      for (const item of token.items) pending.push(['key' in item ? item.key : undefined, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return false;
+}
+
 export function parseConfigText(text: string, source: string): unknown {
+  if (nestedTooDeep(text)) throw new ConfigError(source, [`YAML: collections nested deeper than ${MAX_NESTING} levels`]);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`));
