@@ -110,6 +110,9 @@ export class DynamicBlocks {
   private settings!: DynamicBlockSettings;
   private keys!: ClientPrefixKeys;
   private span = 1;
+  /** Each rule's metric index and window in seconds, worked out once per configuration. */
+  private ruleMetric = new Int32Array(0);
+  private ruleWindow = new Int32Array(0);
   private states = new Map<PrefixKey, PrefixState>();
   private blocks = new Map<PrefixKey, DynamicBlock>();
   private readonly counts = { started: 0, extended: 0, expired: 0, lifted: 0, overflow: 0, untracked: 0 };
@@ -130,6 +133,8 @@ export class DynamicBlocks {
     if (prefixesChanged || span !== this.span || !settings.enabled) this.states = new Map();
     if (prefixesChanged || !settings.enabled) this.blocks = new Map();
     this.span = span;
+    this.ruleMetric = Int32Array.from(settings.rules, (r) => METRIC_INDEX[r.metric]);
+    this.ruleWindow = Int32Array.from(settings.rules, (r) => Math.min(span, Math.max(1, Math.round(r.window / 1000))));
     this.keys = new ClientPrefixKeys(settings.ipv4Prefix, settings.ipv6Prefix, []);
     this.settings = settings;
   }
@@ -174,20 +179,19 @@ export class DynamicBlocks {
     const span = this.span;
     const rules = this.settings.rules;
     for (const [key, state] of this.states) {
-      advance(state, second, span);
-      let any = false;
-      for (let i = 0; i < state.buckets.length && !any; i++) any = state.buckets[i] !== 0;
-      if (!any) {
+      // Nothing for a whole span: every bucket is empty, and the prefix is forgotten.
+      if (second - state.last >= span) {
         this.states.delete(key);
         continue;
       }
-      for (const rule of rules) {
-        const w = Math.min(span, Math.max(1, Math.round(rule.window / 1000)));
-        const m = METRIC_INDEX[rule.metric];
+      advance(state, second, span);
+      for (let r = 0; r < rules.length; r++) {
+        const w = this.ruleWindow[r];
+        const m = this.ruleMetric[r];
         let sum = 0;
         for (let t = second - w + 1; t <= second; t++) sum += state.buckets[(t % span) * TRAFFIC_METRICS + m];
-        if (sum <= rule.rate * w) continue;
-        if (this.block(key, rule, sum / w, w, nowMs)) changed = true;
+        if (sum <= rules[r].rate * w) continue;
+        if (this.block(key, rules[r], sum / w, w, nowMs)) changed = true;
         break;
       }
     }
