@@ -4,14 +4,15 @@
  * `dnsward blocks` and `dnsward unblock` executables over the control socket, and the metrics
  * endpoint. As in dnsdist's regression tests, a client sends rate × window + 1 queries and is
  * blocked, another sends rate × window and is not; the block ends after its duration, and an
- * operator lifts one early. Once inline (threads: 0) and once with two I/O threads. Every wait
- * is a bounded poll; no timing is asserted.
+ * operator lifts one early (`dnsward unblock`, the console). Once inline (threads: 0) and once
+ * with two I/O threads; a reload turns it on. Every wait is a bounded poll; no timing is asserted.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { pino } from 'pino';
+import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { ControlServer } from '../../src/control/control-server.js';
 import { runCli } from '../helpers/cli.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
@@ -100,6 +101,7 @@ listen: ["127.0.0.1:@PORT@"]
 threads: ${threads}
 upstreams: { servers: ["127.0.0.1:${unboundPort}"] }
 metrics: { listen: "127.0.0.1:0" }
+console: { listen: "127.0.0.1:0" }
 defence:
   dynamicBlocks:
     enabled: true
@@ -124,7 +126,12 @@ describe('dynamic blocks in front of unbound', () => {
       let dw: RunningDnsward;
       let control: ControlServer;
       before(async () => {
-        dw = await startDnsward(configText(unbound.port, threads));
+        process.env.DNSWARD_ADMIN_PASSWORD = 'the admin password';
+        try {
+          dw = await startDnsward(configText(unbound.port, threads));
+        } finally {
+          delete process.env.DNSWARD_ADMIN_PASSWORD;
+        }
         // The control socket `dnsward serve` opens, on this in-process server: the real CLI talks to it.
         control = new ControlServer(dw.dataDir, dw.server, pino({ level: 'silent' }));
         await control.start();
@@ -210,6 +217,26 @@ describe('dynamic blocks in front of unbound', () => {
         assert.ok(dw.server.auditLog(5).some((a) => a.action === 'unblock-client' && a.subject === '127.0.0.3'), 'the lift is audited');
       });
 
+      it('lists the block on the console\'s blocks page API and lifts it from the console', async () => {
+        const base = `http://127.0.0.1:${dw.consoleServer!.boundPort}`;
+        const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'the admin password' }) });
+        assert.equal(login.status, 200);
+        const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+        const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+
+        await burst('127.0.0.6', dw.port, QPS_OVER);
+        assert.ok(await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 1));
+        const blocks = (await (await fetch(`${base}/api/blocks`, { headers: { cookie } })).json()) as { dynamic: Array<{ prefix: string; rule: string; action: string }> };
+        assert.deepEqual(blocks.dynamic.map((d) => [d.prefix, d.rule, d.action]), [['127.0.0.6/32', 'qps', 'refused']]);
+
+        const lift = await fetch(`${base}/api/actions/unblock-client`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ client: '127.0.0.0/29' }) });
+        assert.equal(lift.status, 200);
+        assert.deepEqual(((await lift.json()) as { result: { lifted: string[] } }).result.lifted, ['127.0.0.6/32'], 'a range lifts the blocks it holds');
+        assert.equal(dw.server.snapshot().dynamicBlocks.active, 0);
+        assert.ok(await waitFor(async () => isAnswer(await one('127.0.0.6', dw.port)), 10), 'answered again');
+        assert.ok(dw.server.auditLog(5).some((a) => a.who === 'admin (console)' && a.action === 'unblock-client'), 'audited under the console user');
+      });
+
       it('never blocks an exempt client', async () => {
         const replies = await burst(EXEMPT, dw.port, 4 * QPS_OVER);
         assert.equal([...replies.values()].filter(isAnswer).length, 4 * QPS_OVER);
@@ -222,4 +249,23 @@ describe('dynamic blocks in front of unbound', () => {
       });
     });
   }
+
+  it('is off by default, and a reload turns it on (two I/O threads)', async () => {
+    const text = configText(unbound.port, 2);
+    const off = text.replace('enabled: true', 'enabled: false');
+    const dw = await startDnsward(off);
+    try {
+      await burst('127.0.0.1', dw.port, 3 * QPS_OVER);
+      // Two ticks of the rules: nothing is counted, nothing blocked.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok(isAnswer(await one('127.0.0.1', dw.port)));
+      assert.equal(dw.server.snapshot().dynamicBlocks.started, 0);
+      const next = { ...(parseConfigText(text.replace('@PORT@', String(dw.port)), 'reload') as object), dataDir: dw.dataDir, console: { listen: null }, metrics: { listen: null }, log: { level: 'silent' } };
+      await dw.server.reload(validateConfig(next, 'reload'));
+      await burst('127.0.0.1', dw.port, QPS_OVER);
+      assert.ok(await waitFor(async () => (await one('127.0.0.1', dw.port))?.rcode === 5), 'blocked after the reload');
+    } finally {
+      await dw.stop();
+    }
+  });
 });
