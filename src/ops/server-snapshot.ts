@@ -104,7 +104,7 @@ export interface ServerSnapshot {
   /** Self-defence: per-client rate limits, response-rate limiting, DNS cookies and minimal ANY (counters of each). */
   defence: DefenceCounters;
   /** Dynamic blocks' analysis (main thread): blocks in force, prefixes weighed, blocks started, extended, expired, lifted, and what the bounds left out. */
-  dynamicBlocks: DynamicBlocksCounters;
+  dynamicBlocks: DynamicBlocksCounters & { errors: number };
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */
   plane: PlaneSnapshot | null;

@@ -83,6 +83,7 @@ export class DnswardServer {
   /** Dynamic blocks' analysis: fed by the data planes' traffic counts, weighed every DYNAMIC_TICK_MS. */
   readonly dynamicBlocks: DynamicBlocks;
   private dynamicTimer: NodeJS.Timeout | null = null;
+  private dynamicErrors = 0;
 
   constructor(private config: Config, private readonly log: Logger) {
     fillCookieSecret(config);
@@ -121,7 +122,7 @@ export class DnswardServer {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
       this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.dynamicBlocks.add(deltas, Date.now()), dynamicBlocks: () => this.dynamicBlocks.entries() });
+      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
     }
   }
 
@@ -176,11 +177,23 @@ export class DnswardServer {
 
   /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
   weighDynamicBlocks(now = Date.now()): void {
-    if (this.inline !== null) {
-      const deltas = this.inline.parts.defence.takeTraffic();
-      if (deltas !== null) this.dynamicBlocks.add(deltas, now);
+    this.failOpenDynamic(() => {
+      if (this.inline !== null) {
+        const deltas = this.inline.parts.defence.takeTraffic();
+        if (deltas !== null) this.dynamicBlocks.add(deltas, now);
+      }
+      if (this.dynamicBlocks.tick(now)) this.publishDynamicBlocks();
+    });
+  }
+
+  /** A failure of the dynamic block rules is logged and counted, never a crash: DNS goes on (blocks already sent stay until they end). */
+  private failOpenDynamic(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.dynamicErrors++;
+      this.log.error({ err }, 'dynamic block rules failed: no new blocks from this round (fail open)');
     }
-    if (this.dynamicBlocks.tick(now)) this.publishDynamicBlocks();
   }
 
   private publishDynamicBlocks(): void {
@@ -595,7 +608,7 @@ export class DnswardServer {
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
-      dynamicBlocks: this.dynamicBlocks.counters(),
+      dynamicBlocks: { ...this.dynamicBlocks.counters(), errors: this.dynamicErrors },
       plane: this.pool === null || this.brain === null ? null : {
         threads: this.pool.size,
         ...gate!,
