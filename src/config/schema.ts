@@ -198,7 +198,7 @@ const dynamicBlocks = z.object({
   ipv6Prefix: wholeNumber(32, 128, 'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56').default(64),
   exempt: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
   rareQtypes: z.array(qtypeName).prefault(['ANY', 'NULL', 'AXFR', 'IXFR', 'HINFO']),
-  maxTracked: wholeNumber(1000, 10_000_000, 'client prefixes counted at most, per I/O thread and in the analysis; 40 bytes each per thread are allocated at start').default(100_000),
+  maxTracked: wholeNumber(1000, 10_000_000, 'client prefixes counted at most, per I/O thread and in the analysis; about 53 bytes each per thread are allocated at start').default(100_000),
   maxBlocks: wholeNumber(1, 1_000_000, 'dynamic blocks in force at most').default(10_000),
   rules: z.array(dynamicBlockRule).max(32).prefault(DEFAULT_DYNAMIC_RULES as unknown as never[]),
 }).strict().superRefine((d, ctx) => {
