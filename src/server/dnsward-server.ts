@@ -42,8 +42,11 @@ import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
 import { DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
+import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 
 const FEED_START_WAIT_MS = 10_000;
+/** The dynamic block rules are weighed once a second (as dnsdist's DynBlockRulesGroup is). */
+const DYNAMIC_TICK_MS = 1000;
 
 /** I/O threads for `threads: auto`: one core is left to the brain and the control plane. */
 export function ioThreadCount(threads: Config['threads']): number {
@@ -77,6 +80,10 @@ export class DnswardServer {
   private mode: Config['guard']['mode'];
   /** Detector failures on this thread (the inline stage, or the brain). */
   private detectorErrors = 0;
+  /** Dynamic blocks' analysis: fed by the data planes' traffic counts, weighed every DYNAMIC_TICK_MS. */
+  readonly dynamicBlocks: DynamicBlocks;
+  private dynamicTimer: NodeJS.Timeout | null = null;
+  private dynamicErrors = 0;
 
   constructor(private config: Config, private readonly log: Logger) {
     fillCookieSecret(config);
@@ -97,6 +104,7 @@ export class DnswardServer {
     const sharedSeen = threads === 0 ? undefined : { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
+    this.dynamicBlocks = new DynamicBlocks(config.defence.dynamicBlocks, (b) => this.onDynamicBlock(b));
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
@@ -114,7 +122,7 @@ export class DnswardServer {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
       this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d) });
+      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
     }
   }
 
@@ -163,6 +171,49 @@ export class DnswardServer {
       }
       if (this.config.guard.brainPriority === 'low') this.brain!.yieldCpu();
     }
+    this.dynamicTimer = setInterval(() => this.weighDynamicBlocks(), DYNAMIC_TICK_MS);
+    this.dynamicTimer.unref();
+  }
+
+  /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
+  weighDynamicBlocks(now = Date.now()): void {
+    this.failOpenDynamic(() => {
+      if (this.inline !== null) {
+        const deltas = this.inline.parts.defence.takeTraffic();
+        if (deltas !== null) this.dynamicBlocks.add(deltas, now);
+      }
+      if (this.dynamicBlocks.tick(now)) this.publishDynamicBlocks();
+    });
+  }
+
+  /** A failure of the dynamic block rules is logged and counted, never a crash: DNS goes on (blocks already sent stay until they end). */
+  private failOpenDynamic(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.dynamicErrors++;
+      this.log.error({ err }, 'dynamic block rules failed: no new blocks from this round (fail open)');
+    }
+  }
+
+  private publishDynamicBlocks(): void {
+    const entries = this.dynamicBlocks.entries();
+    this.inline?.parts.defence.setDynamicBlocks(entries);
+    this.pool?.setDynamicBlocks(entries);
+  }
+
+  private onDynamicBlock(b: DynamicBlock): void {
+    const address = b.prefix.split('/')[0];
+    this.log.warn({ dynamicBlock: { prefix: b.prefix, rule: b.rule, metric: b.metric, observed: b.observed, threshold: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }, b.reason);
+    this.events.publish(securityEvent({
+      type: 'client_rate_blocked',
+      severity: 6,
+      client: address,
+      action: b.action,
+      enforced: true,
+      reasons: [b.reason],
+      stages: [{ name: 'defence', score: 1, evidence: { rule: b.rule, metric: b.metric, prefix: b.prefix, observedPerSecond: Math.round(b.observed * 10) / 10, limitPerSecond: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }],
+    }));
   }
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
@@ -195,6 +246,9 @@ export class DnswardServer {
     if (feedsChanged) await old.stop();
     this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
+    const activeBefore = this.dynamicBlocks.counters().active;
+    this.dynamicBlocks.configure(next.defence.dynamicBlocks);
+    if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
   }
@@ -298,8 +352,18 @@ export class DnswardServer {
           blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
           allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
           quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
+          dynamic: this.dynamicBlocks.list().map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
           audit: this.auditLog(20),
         };
+      case 'unblock-client': {
+        const lifted = this.dynamicBlocks.lift(request.client);
+        if (lifted.length === 0) throw new Error(`${request.client} has no dynamic block`);
+        this.publishDynamicBlocks();
+        const prefixes = lifted.map((b) => b.prefix);
+        this.auditChange(request.who, 'unblock-client', request.client, { prefixes });
+        this.events.publish(securityEvent({ type: 'client_rate_unblocked', severity: 3, operator: request.who, client: request.client.split('/')[0], reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`], stages: [] }));
+        return { client: request.client, lifted: prefixes };
+      }
       case 'allow': {
         if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
@@ -475,6 +539,7 @@ export class DnswardServer {
     if (this.inline !== null) await this.inline.stop();
     else await this.pool!.stop();
     await this.brain?.stop();
+    if (this.dynamicTimer) clearInterval(this.dynamicTimer);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     try {
@@ -543,6 +608,7 @@ export class DnswardServer {
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
+      dynamicBlocks: { ...this.dynamicBlocks.counters(), errors: this.dynamicErrors },
       plane: this.pool === null || this.brain === null ? null : {
         threads: this.pool.size,
         ...gate!,
