@@ -13,7 +13,7 @@
  * dnsdist rows), BENCH_VARIANTS (dnsward variants as threads:guard:queryLog, comma-separated).
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { dnsperf, maxQps, startProcess, stopProcess } from './dnsperf.js';
+import { allowDomain, dnsperf, maxQps, startProcess, stopProcess } from './dnsperf.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,8 +77,11 @@ async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: C
 async function dnsward(upstreamPort: number, threads: number, guard: 'off' | 'block', queryLog: 'blocked' | 'all'): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const conf = join(dir, `dnsward-${threads}-${guard}-${queryLog}.yaml`);
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${join(dir, `var-${threads}-${guard}-${queryLog}`)}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\nqueryLog: { mode: ${queryLog} }\n`);
-  return { child: await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port), port };
+  const dataDir = join(dir, `var-${threads}-${guard}-${queryLog}`);
+  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${dataDir}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\nqueryLog: { mode: ${queryLog} }\n`);
+  const child = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
+  if (guard !== 'off') allowDomain(CLI, dataDir, 'miss.bench.test');
+  return { child, port };
 }
 
 function requireTools(): void {

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeQuery } from '../test/helpers/packets.js';
 import { freePort } from '../test/helpers/ports.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
-import { maxQps, startProcess, stopProcess } from './dnsperf.js';
+import { allowDomain, maxQps, startProcess, stopProcess } from './dnsperf.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 3600);
 const TUNNEL_EVERY = Number(process.env.SOAK_TUNNEL_EVERY ?? 300);
@@ -82,7 +82,7 @@ class Prober {
       }
       this.id = (this.id + 1) & 0xffff;
       // Cached names, and now and then a new one.
-      const name = this.id % 10 === 0 ? `probe-${Date.now().toString(36)}-${this.id}.miss.soak.test` : `h${this.id % 100}.hit.soak.test`;
+      const name = this.id % 10 === 0 ? `probe-${Date.now().toString(36)}-${this.id}.miss-soak.test` : `h${this.id % 100}.hit-soak.test`;
       this.sent.set(this.id, performance.now());
       this.probes++;
       this.socket.send(encodeQuery(name, 'A', { id: this.id }), this.port, '127.0.0.1');
@@ -118,7 +118,7 @@ async function tunnel(port: number, seconds: number, n: number): Promise<{ sent:
   for (let i = 0; i < seconds * 20; i++) {
     let label = '';
     for (let k = 0; k < 50; k++) label += alphabet[Math.floor(Math.random() * 32)];
-    socket.send(encodeQuery(`${label}.${i.toString(36)}.t${n}.tunnel.soak.test`, 'TXT', { id: i & 0xffff }), port, '127.0.0.1');
+    socket.send(encodeQuery(`${label}.${i.toString(36)}.t${n}.tunnel-soak.test`, 'TXT', { id: i & 0xffff }), port, '127.0.0.1');
     sent++;
     await sleep(50);
   }
@@ -138,7 +138,7 @@ async function flood(port: number, seconds: number): Promise<number> {
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     for (const s of sockets) for (let k = 0; k < 5; k++) {
-      s.send(encodeQuery(`${Math.random().toString(36).slice(2, 14)}.victim.soak.test`, 'A', { id: sent & 0xffff }), port, '127.0.0.1');
+      s.send(encodeQuery(`${Math.random().toString(36).slice(2, 14)}.victim-soak.test`, 'A', { id: sent & 0xffff }), port, '127.0.0.1');
       sent++;
     }
     await sleep(20);
@@ -169,20 +169,21 @@ ${line(rss, rssMax, '#1f77b4')}${line(p99, p99Max, '#d62728')}
 }
 
 async function main(): Promise<void> {
-  const hitNames = Array.from({ length: 100 }, (_, i) => `h${i}.hit.soak.test`);
+  const hitNames = Array.from({ length: 100 }, (_, i) => `h${i}.hit-soak.test`);
   const upstream = await UnboundServer.start({
-    zones: ['hit.soak.test', 'victim.soak.test'],
-    records: [...hitNames.map((n, i) => `${n}. 3600 IN A 192.0.2.${(i % 250) + 1}`), 'miss.soak.test. 3600 IN A 192.0.2.254', 'tunnel.soak.test. 60 IN TXT "ok"', 'www.victim.soak.test. 3600 IN A 192.0.2.77'],
-    extra: ['local-zone: "miss.soak.test." redirect', 'local-zone: "tunnel.soak.test." redirect', 'num-queries-per-thread: 4096', 'so-rcvbuf: 4m', 'so-sndbuf: 4m'],
+    zones: ['hit-soak.test', 'victim-soak.test'],
+    records: [...hitNames.map((n, i) => `${n}. 3600 IN A 192.0.2.${(i % 250) + 1}`), 'miss-soak.test. 3600 IN A 192.0.2.254', 'tunnel-soak.test. 60 IN TXT "ok"', 'www.victim-soak.test. 3600 IN A 192.0.2.77'],
+    extra: ['local-zone: "miss-soak.test." redirect', 'local-zone: "tunnel-soak.test." redirect', 'num-queries-per-thread: 4096', 'so-rcvbuf: 4m', 'so-sndbuf: 4m'],
   });
   const port = await freePort();
   const conf = join(dir, 'dnsward.yaml');
   writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var')}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstream.port}"] }\n`);
   const dw: ChildProcess = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   const pid = dw.pid!;
+  allowDomain(CLI, join(dir, 'var'), 'miss-soak.test');
   // The load: 9 cached names to 1 new name.
   const lines: string[] = [];
-  for (let i = 0; i < 2_000_000; i++) lines.push(i % 10 === 0 ? `s${i.toString(36)}.miss.soak.test A` : `${hitNames[i % 100]} A`);
+  for (let i = 0; i < 2_000_000; i++) lines.push(i % 10 === 0 ? `s${i.toString(36)}.miss-soak.test A` : `${hitNames[i % 100]} A`);
   const file = join(dir, 'mix.txt');
   writeFileSync(file, lines.join('\n') + '\n');
   const peak = await maxQps(port, file, 10, pid);

@@ -19,6 +19,8 @@ export interface SessionResult {
   detected: boolean;
   queriesBeforeBlock: number;
   payloadBeforeBlock: number;
+  /** Query-name bytes of the queries that got through before the block (a poll carries no payload, but its name is still information). */
+  nameBytesBeforeBlock: number;
   secondsToBlock: number;
 }
 
@@ -50,6 +52,7 @@ export function evaluate(detector: Detector, benign: GeneratedQuery[], sessions:
     detected: false,
     queriesBeforeBlock: 0,
     payloadBeforeBlock: 0,
+    nameBytesBeforeBlock: 0,
     secondsToBlock: 0,
   }));
   const benignResults = new Map<string, BenignResult>();
@@ -82,6 +85,7 @@ export function evaluate(detector: Detector, benign: GeneratedQuery[], sessions:
     } else {
       r.queriesBeforeBlock++;
       r.payloadBeforeBlock += q.payload;
+      r.nameBytesBeforeBlock += q.qname.length;
     }
   }
   return { detector: detector.name, sessions: results, benign: benignResults, seconds: (performance.now() - started) / 1000 };

@@ -11,7 +11,7 @@ import { baselines, tunnelGuardDetector } from './detectors.js';
 import { generateBenignTraffic } from './traffic/benign-traffic.js';
 import { generateMailGatewayTraffic } from './traffic/mail-gateway-traffic.js';
 import { Random } from './traffic/random.js';
-import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, sliver, spread, type TunnelSession, wordEncoded } from './traffic/synthetic-tunnels.js';
+import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, lowAndSlowVariant, polling, sliver, spread, type TunnelSession, wordEncoded } from './traffic/synthetic-tunnels.js';
 
 const START = 1_700_000_000;
 const HOURS = Number(process.env.EVAL_HOURS ?? 24);
@@ -36,6 +36,17 @@ function syntheticSessions(seed: number, clients: string[]): TunnelSession[] {
     sessions.push(spread({ rng, client: client(), start: at() }));
     sessions.push(lowAndSlow({ rng, client: client(), start: at() }, 0.1, 2));
     sessions.push(lowAndSlow({ rng, client: client(), start: at() }, 1, 1));
+    sessions.push(polling({ rng, client: client(), start: at() }));
+  }
+  // Low-and-slow variants (fewer sessions each: there are twelve of them), two hours each.
+  if (process.env.EVAL_SLOW !== '0') {
+    for (let i = 0; i < Math.ceil(SESSIONS_PER_TOOL / 2); i++) {
+      for (const bytesPerSecond of [0.1, 0.3, 1]) {
+        for (const [encoding, qtype] of [['hex', 1], ['xor-hex', 1], ['base32', 1], ['base32', 16]] as const) {
+          sessions.push(lowAndSlowVariant({ rng, client: client(), start: at() }, { bytesPerSecond, encoding, qtype, hours: 2 }));
+        }
+      }
+    }
   }
   return sessions;
 }
@@ -46,13 +57,15 @@ function report(r: EvaluationResult): void {
   for (const s of r.sessions) tools.set(s.tool, [...(tools.get(s.tool) ?? []), s]);
   const med = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN);
   const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
-  console.log('| tool | sessions | recall | queries before block, median / max | payload B before block, median / max | seconds to block, median |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| tool | sessions | recall | within 1 h | queries before block, median / max | payload B before block, median / max | name B before block, median / max | seconds to block, median |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [tool, list] of tools) {
     const det = list.filter((s) => s.detected);
     const q = det.map((s) => s.queriesBeforeBlock);
     const p = det.map((s) => s.payloadBeforeBlock);
-    console.log(`| ${tool} | ${list.length} | ${((100 * det.length) / list.length).toFixed(1)}% | ${med(q)} / ${max(q)} | ${med(p)} / ${max(p)} | ${det.length ? med(det.map((s) => s.secondsToBlock)).toFixed(0) : '-'} |`);
+    const n = det.map((s) => s.nameBytesBeforeBlock);
+    const hour = det.filter((s) => s.secondsToBlock <= 3600).length;
+    console.log(`| ${tool} | ${list.length} | ${((100 * det.length) / list.length).toFixed(1)}% | ${((100 * hour) / list.length).toFixed(1)}% | ${med(q)} / ${max(q)} | ${med(p)} / ${max(p)} | ${med(n)} / ${max(n)} | ${det.length ? med(det.map((s) => s.secondsToBlock)).toFixed(0) : '-'} |`);
   }
   let total = 0;
   let blocked = 0;

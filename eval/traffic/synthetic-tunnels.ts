@@ -9,7 +9,11 @@
  * - iodine-like bulk (base32 over NULL, base128 raw bytes over NULL) for encodings the real capture skips;
  * - low-and-slow: 9 bytes of hex per query every 90 s (0.1 B/s) or every 9 s (1 B/s);
  * - word-encoded: one dictionary word per payload byte, hyphen-joined;
- * - spread: one file split over 30 domains, a few queries each.
+ * - spread: one file split over 30 domains, a few queries each;
+ * - low-and-slow variants: a text file at 0.1, 0.3 or 1 B/s in chunks of 3 to 12 bytes, hex,
+ *   xor-ed hex or base32, over A or TXT, at jittered intervals (0.3 to 1.7 times the mean);
+ * - polling: a dns2tcp-like client that polls with short counter-and-nonce names every second
+ *   before its transfer starts (the polls carry no payload but are counted as name bytes).
  *
  * Every query records the payload bytes it carries, so leaks before a block are measured, not guessed.
  */
@@ -189,4 +193,84 @@ export function spread(o: SessionOptions): TunnelSession {
       ts += 2 + rng.next() * 8;
     }
   return { tool: 'spread-30-domains', client: o.client, domains, queries };
+}
+
+/** A text-like payload: what a stolen document looks like byte by byte (words, spaces, digits). */
+function textPayload(rng: Random, bytes: number): Uint8Array {
+  let text = '';
+  while (text.length < bytes) text += `${rng.pick(WORDS)}${rng.next() < 0.1 ? ` ${rng.int(0, 9999)}` : ''} `;
+  return new TextEncoder().encode(text.slice(0, bytes));
+}
+
+function base32Of(bytes: Uint8Array): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+export interface LowAndSlowVariant {
+  bytesPerSecond: number;
+  encoding: 'hex' | 'xor-hex' | 'base32';
+  qtype: 1 | 16;
+  hours: number;
+}
+
+/**
+ * Low-and-slow exfiltration of a text file: chunks of 3 to 12 bytes (a mean interval of
+ * chunk / bytesPerSecond, jittered 0.3 to 1.7 times), each chunk with a 2-byte sequence number,
+ * encoded as hex, hex after xor with a per-session key, or base32, as A or TXT queries to a
+ * domain of its own.
+ */
+export function lowAndSlowVariant(o: SessionOptions, v: LowAndSlowVariant): TunnelSession {
+  const { rng } = o;
+  const domain = tunnelDomain(rng);
+  const key = rng.int(1, 255);
+  const queries: TunnelQuery[] = [];
+  let seq = rng.int(0, 65535);
+  for (let ts = o.start; ts < o.start + v.hours * 3600;) {
+    const chunk = rng.int(3, 12);
+    const data = textPayload(rng, chunk);
+    const framed = new Uint8Array(chunk + 2);
+    framed[0] = seq >> 8;
+    framed[1] = seq & 255;
+    framed.set(data, 2);
+    seq = (seq + 1) & 0xffff;
+    const label = v.encoding === 'base32' ? base32Of(framed) : Buffer.from(v.encoding === 'xor-hex' ? framed.map((b) => b ^ key) : framed).toString('hex');
+    queries.push({ ts, client: o.client, qname: `${label}.${domain}`, qtype: v.qtype, payload: chunk });
+    ts += (chunk / v.bytesPerSecond) * (0.3 + 1.4 * rng.next());
+  }
+  return { tool: `low-and-slow-${v.bytesPerSecond}Bps-${v.encoding}-${v.qtype === 1 ? 'A' : 'TXT'}`, client: o.client, domains: [domain], queries };
+}
+
+/**
+ * A polling tunnel (dns2tcp-like): a poll every second for two minutes, named by a 4-hex-digit
+ * counter and a 6-character nonce (no payload), then a transfer of 200 queries of 100 bytes of
+ * base64-like data each, TXT throughout.
+ */
+export function polling(o: SessionOptions): TunnelSession {
+  const { rng } = o;
+  const domain = tunnelDomain(rng);
+  const queries: TunnelQuery[] = [];
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let ts = o.start;
+  let counter = rng.int(0, 4000);
+  for (let i = 0; i < 120; i++) {
+    queries.push({ ts, client: o.client, qname: `${(counter++).toString(16).padStart(4, '0')}${rng.chars(alphabet, 6)}.${domain}`, qtype: 16, payload: 0 });
+    ts += 0.8 + 0.4 * rng.next();
+  }
+  for (let i = 0; i < 200; i++) {
+    queries.push({ ts, client: o.client, qname: `${labels(rng.chars(alphabet, 136), 63)}.${domain}`, qtype: 16, payload: 100 });
+    ts += 0.05 + 0.1 * rng.next();
+  }
+  return { tool: 'polling-then-bulk', client: o.client, domains: [domain], queries };
 }

@@ -117,10 +117,53 @@ describe('Tunnel Guard', () => {
     assert.ok(index * 90 <= 3600, `detected after ${index * 90} s`);
   });
 
+  it('catches 0.1 B/s of hex-encoded text in A queries at jittered intervals within an hour', () => {
+    // Text is less surprising than random bytes: every name stays under the per-name allowance,
+    // so only the stream of names never repeated, to a domain nobody else uses, gives it away.
+    const guard = new TunnelGuard();
+    const rng = new Random(41);
+    const words = ['the', 'report', 'quarterly', 'revenue', 'account', 'number', 'customer', 'contract', 'invoice', 'payment'];
+    let ts = T0;
+    const queries: GuardQuery[] = [];
+    for (let i = 0; i < 200; i++) {
+      const chunk = rng.int(3, 12);
+      let text = '';
+      while (text.length < chunk) text += `${rng.pick(words)} `;
+      queries.push(q(ts, '10.0.0.17', `${Buffer.from(`${String.fromCharCode(i >> 8, i & 255)}${text.slice(0, chunk)}`, 'latin1').toString('hex')}.quiet-drip.info`));
+      ts += (chunk / 0.1) * (0.3 + 1.4 * rng.next());
+    }
+    let index = -1;
+    for (let i = 0; i < queries.length && index < 0; i++) if (guard.observe(queries[i]).action === 'block') index = i;
+    assert.ok(index >= 0, 'detected');
+    assert.ok(queries[index].ts - T0 <= 3600, `detected after ${Math.round(queries[index].ts - T0)} s`);
+  });
+
+  it('leaves a site one person browses alone: its few host names asked again and again over hours', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(42);
+    const hosts = ['www', 'static', 'img', 'img2', 'cdn', 'api', 'login', 'assets', 'media', 'video', 'fonts', 'search', 'shop', 'news', 'blog', 'help', 'mail', 'm'];
+    let ts = T0;
+    for (let i = 0; i < 600; i++) {
+      ts += 2 + rng.exp(30);
+      const v = guard.observe(q(ts, '10.0.0.18', `${rng.pick(hosts)}.small-hobby-site.net`));
+      assert.equal(v.action, 'allow', `query ${i} (${v.reasons.join('; ')})`);
+    }
+  });
+
   it('catches regular polls of a rare query type as a beacon', () => {
     const guard = new TunnelGuard();
     const rng = new Random(5);
     const polls = Array.from({ length: 30 }, (_, i) => q(T0 + i * 0.2, '10.0.0.8', `${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 10)}.poll-host.biz`, 25));
+    const { index, verdict } = firstBlock(guard, polls);
+    assert.ok(index >= 0 && index <= 10, `blocked at ${index}`);
+    assert.ok(verdict!.reasons.some((r) => r.includes('beacon')), verdict!.reasons.join('; '));
+  });
+
+  it('catches a TXT tunnel\'s polls (short new names every second) as a beacon before its transfer', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(43);
+    let counter = 0x3a0;
+    const polls = Array.from({ length: 60 }, (_, i) => q(T0 + i + rng.next() * 0.4, '10.0.0.19', `${(counter++).toString(16).padStart(4, '0')}${rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 6)}.poll-txt.biz`, 16));
     const { index, verdict } = firstBlock(guard, polls);
     assert.ok(index >= 0 && index <= 10, `blocked at ${index}`);
     assert.ok(verdict!.reasons.some((r) => r.includes('beacon')), verdict!.reasons.join('; '));
