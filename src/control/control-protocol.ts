@@ -9,6 +9,8 @@ export const SOCKET_NAME = 'dnsward.sock';
 
 export type ControlRequest =
   | { cmd: 'blocks'; who: string }
+  /** The domains under a random-subdomain flood now. */
+  | { cmd: 'floods'; who: string }
   | { cmd: 'allow'; who: string; domain?: string; client?: string; seconds: number }
   | { cmd: 'unblock'; who: string; domain: string }
   | { cmd: 'quarantine'; who: string; client: string; seconds: number }

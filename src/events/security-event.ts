@@ -16,7 +16,10 @@ export type SecurityEventType =
   | 'client_released'
   | 'allow_override'
   | 'detector_fail_open'
-  | 'policy_blocked';
+  | 'policy_blocked'
+  /** A random-subdomain flood against a domain began (its new names now limited toward the upstreams). */
+  | 'flood_detected'
+  | 'flood_ended';
 
 export interface SecurityEvent {
   id: string;

@@ -1,7 +1,8 @@
 /** What Tunnel Guard decides about one query, and the stage-by-stage trace of why. */
 export type GuardAction = 'allow' | 'monitor' | 'block';
 
-export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision';
+/** Tunnel Guard's stages, and 'flood': the random-subdomain flood detector's one step (its events carry it). */
+export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision' | 'flood';
 
 export type EvidenceValue = number | string | boolean | string[];
 

@@ -35,6 +35,14 @@ export const ResponseType = {
   BADCOOKIE: 'badcookie',
   /** An ANY query over UDP, answered with one HINFO "RFC8482" record (defence.minimalAny). */
   MINIMAL_ANY: 'minimal-any',
+  /**
+   * A new name under a domain under a random-subdomain flood, over the new names it may send
+   * upstream (defence.randomSubdomain): NXDOMAIN when the cache knows an ancestor does not exist
+   * (RFC 8020), else SERVFAIL.
+   */
+  FLOOD_LIMITED: 'flood-limited',
+  /** The name's zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams: SERVFAIL at once. */
+  ZONE_LIMITED: 'zone-limited',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 
@@ -101,6 +109,8 @@ export class QueryContext {
    * limiting): the reason; the query ends dropped instead.
    */
   withhold: string | null = null;
+  /** The flood stage's in-flight slot for this query's zone while it waits on an upstream (-1: none). */
+  zoneSlot = -1;
 
   constructor(
     /** The client's query; replaced only while a question rewrite is in flight (see `rewrite`). */

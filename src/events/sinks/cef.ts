@@ -20,6 +20,8 @@ const NAMES: Record<SecurityEvent['type'], string> = {
   allow_override: 'Allow override by operator',
   detector_fail_open: 'Tunnel Guard failed open',
   policy_blocked: 'Response policy blocked a query',
+  flood_detected: 'Random-subdomain flood detected',
+  flood_ended: 'Random-subdomain flood ended',
 };
 
 export function toCef(e: SecurityEvent): string {
