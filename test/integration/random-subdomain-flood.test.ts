@@ -7,6 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -157,13 +160,21 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
     it(`limits the flood toward the upstream within 2 s and blocks nothing (threads: ${threads})`, async () => {
       const proxy = new CountingProxy(unbound.port);
       await proxy.start();
-      const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\n`);
+      const events = join(mkdtempSync(join(tmpdir(), 'dnsward-flood-')), 'events.jsonl');
+      const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\nevents: { file: { path: "${events}" } }\n`);
       try {
         await run(dw, proxy, true);
+        const listing = dw.server.control({ cmd: 'floods', who: 'test' }) as { floods: Array<{ domain: string; allowedRate: number }> };
+        assert.deepEqual(listing.floods.map((f) => [f.domain, f.allowedRate]), [[VICTIM, FLOOR]]);
       } finally {
         await dw.stop();
         await proxy.close();
       }
+      const detected = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; domain?: string; stages: Array<{ name: string; evidence: Record<string, unknown> }> }).filter((e) => e.type === 'flood_detected');
+      assert.equal(detected.length, 1);
+      assert.equal(detected[0].domain, VICTIM);
+      assert.equal(detected[0].stages[0].name, 'flood');
+      assert.equal(detected[0].stages[0].evidence.allowedRate, FLOOR);
     });
   }
 
