@@ -8,7 +8,12 @@
  *
  * Onset: in one second, new names ≥ max(floor, ONSET_FACTOR × normal) and failures ≥
  * max(floor / 2, ONSET_FACTOR × normal failures) (the failures of this second or the one before:
- * answers arrive after their queries). Flagged, the domain may send new names upstream at
+ * answers arrive after their queries). A domain tracked for less than YOUNG_SECONDS has no
+ * normal yet (after a restart, or the first time it is seen): its onset is ONSET_FACTOR times
+ * max(floor, normal) and max(floor / 2, normal failures), and its normal is a running mean, so a
+ * busy legitimate domain (a DNSBL at 50 new names and NXDOMAINs a second) is learned, not flagged
+ * and then held under a limit it never drops below; a flood of a fresh domain is flagged once it
+ * reaches ten times the floor. Flagged, the domain may send new names upstream at
  * max(floor, ALLOW_FACTOR × normal) per second: well under the onset rate, so the limit bites, and
  * never under what the domain normally needs. End: QUIET_SECONDS seconds in a row below half the
  * onset rate of new names.
@@ -32,6 +37,8 @@ export const ALLOW_FACTOR = 2;
 /** EWMA weight of each second: a time constant of five minutes. */
 export const NORMAL_ALPHA = 1 / 300;
 export const QUIET_SECONDS = 10;
+/** Seconds a domain is tracked before its normal counts as learned. */
+export const YOUNG_SECONDS = 60;
 export const MAX_FLOODS = 256;
 const IDLE_NORMAL = 0.01;
 const EVICT_SAMPLE = 8;
@@ -144,8 +151,9 @@ export class FloodDetector {
   tick(now: number): FloodChange[] {
     const changes: FloodChange[] = [];
     for (const [name, d] of this.domains) {
-      const onsetNew = Math.max(this.floor, ONSET_FACTOR * d.normalNew);
-      const onsetFail = Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
+      const young = d.seconds < YOUNG_SECONDS;
+      const onsetNew = young ? ONSET_FACTOR * Math.max(this.floor, d.normalNew) : Math.max(this.floor, ONSET_FACTOR * d.normalNew);
+      const onsetFail = young ? ONSET_FACTOR * Math.max(this.floor / 2, d.normalFail) : Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
       const failures = Math.max(d.failures, d.previousFailures);
       if (d.flood === null) {
         if (d.newNames >= onsetNew && failures >= onsetFail) {
@@ -154,8 +162,10 @@ export class FloodDetector {
         }
         // Normal is learned only outside floods, and an onset second does not teach it.
         if (d.flood === null) {
-          d.normalNew += NORMAL_ALPHA * (d.newNames - d.normalNew);
-          d.normalFail += NORMAL_ALPHA * (d.failures - d.normalFail);
+          // A running mean while young, then an EWMA.
+          const alpha = Math.max(NORMAL_ALPHA, 1 / (d.seconds + 1));
+          d.normalNew += alpha * (d.newNames - d.normalNew);
+          d.normalFail += alpha * (d.failures - d.normalFail);
         }
       } else {
         const f = d.flood;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALLOW_FACTOR, FloodDetector, MAX_FLOODS, ONSET_FACTOR, QUIET_SECONDS } from '../../src/flood/flood-detector.js';
+import { ALLOW_FACTOR, FloodDetector, MAX_FLOODS, ONSET_FACTOR, QUIET_SECONDS, YOUNG_SECONDS } from '../../src/flood/flood-detector.js';
 
 /** One second of traffic for a domain: `names` new names from `clients` clients, `failures` failure answers; then the tick. */
 function second(d: FloodDetector, t: number, domain: string, names: number, failures: number, clients = 1) {
@@ -31,23 +31,32 @@ describe('FloodDetector', () => {
     assert.match(changes[0].reasons[0], /400 new names in one second/);
   });
 
-  it('flags a domain never seen before at the floor, and not a quiet one', () => {
+  it('flags a domain never seen before at ten times the floor, and learns a busy one instead', () => {
     const d = new FloodDetector({ floor: 20 });
-    // 19 new names and 19 failures: under the floor.
-    assert.deepEqual(second(d, 1, 'quiet.example', 19, 19), []);
-    const changes = second(d, 2, 'victim.example', 500, 500, 100);
+    // A busy legitimate domain seen for the first time (or after a restart): 50 new names and 40
+    // NXDOMAINs a second, over the floor but under ten times it: learned, never flagged.
+    for (let t = 1; t <= YOUNG_SECONDS + 600; t++) assert.deepEqual(second(d, t, 'dnsbl.example', 50, 40), []);
+    assert.ok(Math.abs(d.describe('dnsbl.example').normalNewNames - 50) < 1);
+    // A flood of a fresh domain: flagged in its first second.
+    const changes = second(d, 1000, 'victim.example', 500, 500, 100);
     assert.equal(changes.length, 1);
     assert.equal(changes[0].flood.allowedRate, 20);
-    assert.ok(!d.isFlooded('quiet.example'));
+    assert.ok(!d.isFlooded('dnsbl.example'));
+    // Learned, the busy domain is flagged only at ten times its normal.
+    assert.deepEqual(second(d, 1001, 'dnsbl.example', 400, 400), []);
+    const allowed = second(d, 1002, 'dnsbl.example', 600, 600)[0].flood.allowedRate;
+    assert.ok(allowed >= 100 && allowed < 105, `allowed ${allowed}`);
   });
 
   it('needs the failures too: many new names that resolve are not a flood', () => {
     const d = new FloodDetector({ floor: 20 });
-    assert.deepEqual(second(d, 1, 'cdn.example', 500, 0, 100), []);
-    assert.deepEqual(second(d, 2, 'cdn.example', 500, 9, 100), []);
+    let t = 1;
+    for (; t <= YOUNG_SECONDS; t++) second(d, t, 'cdn.example', 1, 0);
+    assert.deepEqual(second(d, t++, 'cdn.example', 500, 0, 100), []);
+    assert.deepEqual(second(d, t++, 'cdn.example', 500, 9, 100), []);
     // Answers come after their queries: a second's failures count for the next second's check too.
-    assert.equal(second(d, 3, 'cdn.example', 0, 400).length, 0);
-    assert.equal(second(d, 4, 'cdn.example', 500, 0, 100).length, 1);
+    assert.equal(second(d, t++, 'cdn.example', 0, 400).length, 0);
+    assert.equal(second(d, t++, 'cdn.example', 500, 0, 100).length, 1);
   });
 
   it('does not learn a flood as normal, and ends it after QUIET_SECONDS quiet seconds', () => {
@@ -93,16 +102,20 @@ describe('FloodDetector', () => {
     assert.ok(d.describe('heavy.example').tracked, 'the heavy hitter stays tracked');
     assert.ok(d.counters.evicted > 9000);
     d.tick(12);
-    // One-name domains decay below the idle normal at once and are forgotten.
-    for (let t = 13; t < 20; t++) d.tick(t);
+    // One-name domains decay below the idle normal (a running mean while young: about 100 s) and are forgotten.
+    for (let t = 13; t < 200; t++) {
+      for (let i = 0; i < 1000; i++) d.observeNewName('victim.example', `c${i % 100}`);
+      d.observeNewName('heavy.example', '10.0.0.1');
+      d.tick(t);
+    }
     assert.ok(d.tracked <= 3, `${d.tracked} tracked`);
   });
 
   it('flags at most MAX_FLOODS domains at once, counting the rest', () => {
     const d = new FloodDetector({ floor: 20, maxDomains: 1000 });
     for (let i = 0; i < MAX_FLOODS + 5; i++) {
-      for (let n = 0; n < 30; n++) d.observeNewName(`v${i}.example`, `c${n}`);
-      for (let n = 0; n < 30; n++) d.observeFailure(`v${i}.example`);
+      for (let n = 0; n < 300; n++) d.observeNewName(`v${i}.example`, `c${n}`);
+      for (let n = 0; n < 300; n++) d.observeFailure(`v${i}.example`);
     }
     const changes = d.tick(1);
     assert.equal(changes.length, MAX_FLOODS);
