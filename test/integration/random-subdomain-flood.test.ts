@@ -161,9 +161,15 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
       const proxy = new CountingProxy(unbound.port);
       await proxy.start();
       const events = join(mkdtempSync(join(tmpdir(), 'dnsward-flood-')), 'events.jsonl');
-      const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\nevents: { file: { path: "${events}" } }\n`);
+      const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\nevents: { file: { path: "${events}" } }\nmetrics: { listen: "127.0.0.1:0" }\n`);
       try {
         await run(dw, proxy, true);
+        const metrics = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
+        assert.match(metrics, /^dnsward_flood_domains_active 1$/m);
+        const servfail = Number(/^dnsward_flood_limited_total\{action="servfail"\} (\d+)$/m.exec(metrics)?.[1]);
+        assert.ok(servfail > 5000, `${servfail} limited with SERVFAIL`);
+        assert.match(metrics, /^dnsward_flood_events_total\{kind="detected"\} 1$/m);
+        assert.match(metrics, /^dnsward_zone_inflight_cap_hits_total \d+$/m);
         const listing = dw.server.control({ cmd: 'floods', who: 'test' }) as { floods: Array<{ domain: string; allowedRate: number }> };
         assert.deepEqual(listing.floods.map((f) => [f.domain, f.allowedRate]), [[VICTIM, FLOOR]]);
       } finally {
