@@ -10,7 +10,8 @@
  * max(floor / 2, ONSET_FACTOR × normal failures) (the failures of this second or the one before:
  * answers arrive after their queries). A domain tracked for less than YOUNG_SECONDS has no
  * normal yet (after a restart, or the first time it is seen): its onset is ONSET_FACTOR times
- * max(floor, normal) and max(floor / 2, normal failures), and its normal is a running mean, so a
+ * max(floor, normal) and max(floor / 2, normal failures), its normal is a running mean (after
+ * YOUNG_PRIOR_SECONDS of nothing), and flagged it may send `floor` upstream, so a
  * busy legitimate domain (a DNSBL at 50 new names and NXDOMAINs a second) is learned, not flagged
  * and then held under a limit it never drops below; a flood of a fresh domain is flagged once it
  * reaches ten times the floor. Flagged, the domain may send new names upstream at
@@ -20,7 +21,8 @@
  *
  * Runs off the query path: on the main thread, fed by the brain from the I/O threads' summary
  * rings (threaded), or by the inline Tunnel Guard stage (`threads: 0`). No clock of its own:
- * `tick(now)` closes a second.
+ * `tick(now)` closes a second; an observation that brings its time along can flag a domain the
+ * moment it reaches its onset, rather than at the end of the second (`onOnset`).
  *
  * Bounds: at most `maxDomains` domains tracked (a Map; ~150 B each, 10,000 by default: ~1.5 MiB).
  * A domain idle until its normal decays below IDLE_NORMAL is forgotten at the next tick; when the
@@ -39,6 +41,7 @@ export const NORMAL_ALPHA = 1 / 300;
 export const QUIET_SECONDS = 10;
 /** Seconds a domain is tracked before its normal counts as learned. */
 export const YOUNG_SECONDS = 60;
+const YOUNG_PRIOR_SECONDS = 10;
 export const MAX_FLOODS = 256;
 const IDLE_NORMAL = 0.01;
 const EVICT_SAMPLE = 8;
@@ -130,40 +133,72 @@ export class FloodDetector {
     return this.floods.size > 0 && this.floods.has(domain);
   }
 
-  /** A new name under `domain` (registered domain, lower case) from `client`. */
-  observeNewName(domain: string, client: string): void {
+  /**
+   * Called when a flood is flagged in the middle of a second (an observation with its time
+   * reached the onset): the data planes need not wait for the tick.
+   */
+  onOnset: ((change: FloodChange) => void) | null = null;
+
+  /**
+   * A new name under `domain` (registered domain, lower case) from `client`. With `now`
+   * (seconds since the epoch), a domain that reaches its onset is flagged at once.
+   */
+  observeNewName(domain: string, client: string, now?: number): void {
     const d = this.entry(domain);
     if (d === undefined) return;
     d.newNames++;
     const h = clientBit(client);
     if (h < 32) d.clientsLo |= 1 << h;
     else d.clientsHi |= 1 << (h - 32);
+    if (now !== undefined && d.flood === null) this.checkOnset(domain, d, now);
   }
 
   /** A failure answer (NXDOMAIN or SERVFAIL from upstream, or none at all) for a name under `domain`. */
-  observeFailure(domain: string): void {
+  observeFailure(domain: string, now?: number): void {
     const d = this.domains.get(domain);
     // Failures alone never start tracking: a domain shows up here only with new names.
-    if (d !== undefined) d.failures++;
+    if (d === undefined) return;
+    d.failures++;
+    if (now !== undefined && d.flood === null) this.checkOnset(domain, d, now);
+  }
+
+  /** New names a second that flag `d`: ten times its normal, or (young) ten times the floor or its running mean. */
+  private onsetNew(d: DomainRate): number {
+    return d.seconds < YOUNG_SECONDS ? ONSET_FACTOR * Math.max(this.floor, d.normalNew) : Math.max(this.floor, ONSET_FACTOR * d.normalNew);
+  }
+
+  private onsetFail(d: DomainRate): number {
+    return d.seconds < YOUNG_SECONDS ? ONSET_FACTOR * Math.max(this.floor / 2, d.normalFail) : Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
+  }
+
+  private checkOnset(domain: string, d: DomainRate, now: number): void {
+    const onsetNew = this.onsetNew(d);
+    if (d.newNames < onsetNew) return;
+    const onsetFail = this.onsetFail(d);
+    const failures = Math.max(d.failures, d.previousFailures);
+    // Over MAX_FLOODS: the tick counts it.
+    if (failures < onsetFail || this.floods.size >= MAX_FLOODS) return;
+    const change = this.start(domain, d, now, onsetNew, onsetFail, failures, true);
+    this.onOnset?.(change);
   }
 
   /** Closes the current second at `now` (seconds since the epoch); returns the floods that began or ended. */
   tick(now: number): FloodChange[] {
     const changes: FloodChange[] = [];
     for (const [name, d] of this.domains) {
-      const young = d.seconds < YOUNG_SECONDS;
-      const onsetNew = young ? ONSET_FACTOR * Math.max(this.floor, d.normalNew) : Math.max(this.floor, ONSET_FACTOR * d.normalNew);
-      const onsetFail = young ? ONSET_FACTOR * Math.max(this.floor / 2, d.normalFail) : Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
+      const onsetNew = this.onsetNew(d);
+      const onsetFail = this.onsetFail(d);
       const failures = Math.max(d.failures, d.previousFailures);
       if (d.flood === null) {
         if (d.newNames >= onsetNew && failures >= onsetFail) {
           if (this.floods.size >= MAX_FLOODS) this.counters.floodsOverLimit++;
-          else changes.push(this.start(name, d, now, onsetNew, onsetFail, failures));
+          else changes.push(this.start(name, d, now, onsetNew, onsetFail, failures, false));
         }
         // Normal is learned only outside floods, and an onset second does not teach it.
         if (d.flood === null) {
-          // A running mean while young, then an EWMA.
-          const alpha = Math.max(NORMAL_ALPHA, 1 / (d.seconds + 1));
+          // A running mean while young (over YOUNG_PRIOR_SECONDS of nothing first, so that the
+          // first, partial second of a flood does not become its normal), then an EWMA.
+          const alpha = Math.max(NORMAL_ALPHA, 1 / (d.seconds + 1 + YOUNG_PRIOR_SECONDS));
           d.normalNew += alpha * (d.newNames - d.normalNew);
           d.normalFail += alpha * (d.failures - d.normalFail);
         }
@@ -193,14 +228,16 @@ export class FloodDetector {
     return { normalNewNames: d?.normalNew ?? 0, normalFailures: d?.normalFail ?? 0, tracked: d !== undefined, flood: d?.flood ?? null };
   }
 
-  private start(name: string, d: DomainRate, now: number, onsetNew: number, onsetFail: number, failures: number): FloodChange {
+  /** Flags `d`. `early`: in the middle of a second, whose counts the tick then adds to the flood's. */
+  private start(name: string, d: DomainRate, now: number, onsetNew: number, onsetFail: number, failures: number, early: boolean): FloodChange {
     const clients = estimateClients(d.clientsLo, d.clientsHi);
-    const allowedRate = Math.max(this.floor, ALLOW_FACTOR * d.normalNew);
+    // A young normal is not trusted to widen the limit: a flood's own first moments may be in it.
+    const allowedRate = d.seconds < YOUNG_SECONDS ? this.floor : Math.max(this.floor, ALLOW_FACTOR * d.normalNew);
     const flood: FloodState = {
       domain: name, since: now, allowedRate,
       normalNewNames: d.normalNew, normalFailures: d.normalFail,
       onsetNewNames: d.newNames, onsetFailures: failures, onsetClients: clients,
-      peakNewNames: d.newNames, lastNewNames: d.newNames, lastFailures: failures, newNames: d.newNames,
+      peakNewNames: early ? 0 : d.newNames, lastNewNames: d.newNames, lastFailures: failures, newNames: early ? 0 : d.newNames,
     };
     d.flood = flood;
     d.quiet = 0;
@@ -209,7 +246,7 @@ export class FloodDetector {
     return {
       kind: 'detected', flood, at: now,
       reasons: [
-        `random-subdomain flood against ${name}: ${d.newNames} new names in one second from about ${clients} clients (normal ${round(d.normalNew)}/s, onset at ${round(onsetNew)}/s)`,
+        `random-subdomain flood against ${name}: ${d.newNames} new names ${early ? 'within' : 'in'} one second from about ${clients} clients (normal ${round(d.normalNew)}/s, onset at ${round(onsetNew)}/s)`,
         `${failures} NXDOMAIN/SERVFAIL answers in one second (normal ${round(d.normalFail)}/s, onset at ${round(onsetFail)}/s)`,
         `new names under ${name} limited to ${round(allowedRate)}/s toward the upstreams; cached names keep being answered`,
       ],

@@ -201,7 +201,7 @@ export class Brain {
       const qtype = v.getUint16(offset + R.QTYPE, true);
       if (kind === RecordKind.ANSWER) {
         const rcode = v.getUint8(offset + R.RCODE);
-        if (this.flood !== null && (rcode === 2 || rcode === 3)) this.flood.observeFailure(anatomize(nameLabels(name, 0).map((l) => l.toLowerCase())).registeredDomain);
+        if (this.flood !== null && (rcode === 2 || rcode === 3)) this.flood.observeFailure(anatomize(nameLabels(name, 0).map((l) => l.toLowerCase())).registeredDomain, ts);
         if ((flags & RecordFlag.FAILURE) !== 0) return;
         this.guard.observeResponse({ ts, client, labels: nameLabels(name, 0), qtype, rcode: v.getUint8(offset + R.RCODE), answerSize: v.getUint16(offset + R.ANSWER_SIZE, true), payloadBytes: v.getUint16(offset + R.PAYLOAD, true) });
         return;
@@ -215,7 +215,7 @@ export class Brain {
       const labels = nameLabels(name, 0);
       const verdict = this.guard.observe({ ts, client, labels, qtype, wireKey, explain: false });
       this.detectorTime.observe(performance.now() - started);
-      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, client);
+      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, client, ts);
       if (held) {
         const code = verdict.action !== 'block' ? VerdictCode.ALLOW : verdict.scope === 'client' ? VerdictCode.QUARANTINE : VerdictCode.BLOCK;
         this.answer(ring, offset, code, code === VerdictCode.ALLOW ? '' : blockText(verdict.reasons[0], verdict.incident));

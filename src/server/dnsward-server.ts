@@ -107,6 +107,8 @@ export class DnswardServer {
     const rs = config.defence.randomSubdomain;
     this.flood = new FloodDetector({ floor: rs.floor, maxDomains: rs.maxDomains });
     this.guard.isFlooded = (domain) => this.flood.isFlooded(domain);
+    // Flagged mid-second (inline: from the query path; threaded: from the brain): limited at once.
+    this.flood.onOnset = (change) => this.onFloodChanges([change]);
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
@@ -224,7 +226,13 @@ export class DnswardServer {
    */
   tickFloods(now: number): FloodChange[] {
     const changes = this.flood.tick(now);
-    if (changes.length === 0) return changes;
+    this.onFloodChanges(changes);
+    return changes;
+  }
+
+  /** Floods that began or ended: events and logs, and the data planes get the new flags. */
+  private onFloodChanges(changes: FloodChange[]): void {
+    if (changes.length === 0) return;
     const mode = this.config.defence.randomSubdomain.mode;
     for (const c of changes) {
       const f = c.flood;
@@ -244,7 +252,6 @@ export class DnswardServer {
     const flags = this.floodFlags();
     this.inline?.parts.flood.flags.set(flags, 1);
     this.pool?.setFloods(flags);
-    return changes;
   }
 
   private floodFlags(): FloodFlag[] {

@@ -76,7 +76,7 @@ export class GuardStage implements Stage {
       const started = performance.now();
       verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey, explain: false });
       this.detectorTime.observe(performance.now() - started);
-      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, ctx.clientAddress);
+      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, ctx.clientAddress, epochSeconds(ctx));
     } catch (error) {
       this.failOpen++;
       this.onError(error);
@@ -114,7 +114,7 @@ export class GuardStage implements Stage {
     if (this.settings.mode === 'off' || ctx.answer === null) return;
     if (this.flood !== null && isFailure(ctx)) {
       try {
-        this.flood.observeFailure(anatomize(nameLabels(ctx.request, HEADER_LENGTH).map((l) => l.toLowerCase())).registeredDomain);
+        this.flood.observeFailure(anatomize(nameLabels(ctx.request, HEADER_LENGTH).map((l) => l.toLowerCase())).registeredDomain, Date.now() / 1000);
       } catch (error) {
         this.onError(error);
       }
