@@ -124,6 +124,14 @@ export class PacketCache {
     return -1;
   }
 
+  /** The rcode of the answer stored in entry `id` (for RFC 8020: a cached NXDOMAIN above a name). */
+  rcodeOf(id: number): number {
+    const cls = this.classes[this.entryClass[id]];
+    const slot = this.entrySlot[id];
+    const page = cls.pages[(slot / cls.slotsPerPage) | 0];
+    return page[(slot % cls.slotsPerPage) * cls.slotBytes + 3] & 0x0f;
+  }
+
   /** Writes a fresh answer from entry `id` for this client: its ID, its question, TTLs decremented. */
   answer(id: number, request: Uint8Array, query: ParsedQuery, now: number): Buffer {
     const elapsed = Math.floor((now - this.storedAt[id]) / 1000);

@@ -8,13 +8,14 @@ import { DataDirError } from './pid-file.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { allowCommand, blocksCommand, quarantineCommand, unblockCommand } from './commands/guard-operator.js';
+import { floodsCommand } from './commands/floods.js';
 import { eventsCommand, queriesCommand } from './commands/history.js';
 import { tokenCommand, userCommand } from './commands/console-users.js';
 import { whyCommand } from './commands/why.js';
 import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 
-const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, allowCommand, unblockCommand, quarantineCommand, queriesCommand, eventsCommand, userCommand, tokenCommand, whyCommand];
+const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, floodsCommand, allowCommand, unblockCommand, quarantineCommand, queriesCommand, eventsCommand, userCommand, tokenCommand, whyCommand];
 
 const version = packageVersion;
 

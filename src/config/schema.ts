@@ -257,6 +257,21 @@ const defence = z.object({
     enforce: z.boolean().default(false),
   }).strict().prefault({}),
   dynamicBlocks: dynamicBlocks.prefault({}),
+  /**
+   * Random-subdomain ("water torture") floods: detected per registered domain across all clients
+   * against that domain's own learned normal (nothing to tune), mitigated without blocking the
+   * domain: cached names keep being answered, new names under a flagged domain go upstream at a
+   * rate derived from its normal (at least `floor` a second), the rest get SERVFAIL (NXDOMAIN when
+   * the cache knows an ancestor does not exist). On by default: it costs a hash pass per cache
+   * miss, and nothing flags a domain below `floor` new names and floor/2 failures a second.
+   */
+  randomSubdomain: z.object({
+    enabled: z.boolean().default(true),
+    mode: z.enum(['limit', 'monitor']).default('limit'),
+    floor: z.number().refine((v) => Number.isFinite(v) && v >= 1 && v <= 1_000_000, { message: 'expected new names per second from 1 to 1000000 (no domain is flagged below it; a flagged one may still send this many upstream)' }).default(20),
+    maxDomains: wholeNumber(100, 10_000_000, 'registered domains whose normal is tracked at most (about 150 bytes each)').default(10_000),
+    maxZoneInFlight: wholeNumber(0, 65_536, 'queries for one zone (registered domain) waiting on upstreams at most, per I/O thread; 0 for no cap').default(256),
+  }).strict().prefault({}),
   /** ANY over UDP answered with one HINFO "RFC8482" record (RFC 8482), as BIND, Knot and Cloudflare do: on by default, ANY is a reflection attack's favourite question and no honest client needs the full answer. */
   minimalAny: z.boolean().default(true),
 }).strict();

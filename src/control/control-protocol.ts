@@ -10,6 +10,8 @@ export const SOCKET_NAME = 'dnsward.sock';
 
 export type ControlRequest =
   | { cmd: 'blocks'; who: string }
+  /** The domains under a random-subdomain flood now. */
+  | { cmd: 'floods'; who: string }
   | { cmd: 'allow'; who: string; domain?: string; client?: string; seconds: number }
   | { cmd: 'unblock'; who: string; domain: string }
   /** Lifts the dynamic blocks on a client address or range (defence.dynamicBlocks). */

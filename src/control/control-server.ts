@@ -72,7 +72,7 @@ export class ControlServer {
     }
     try {
       const result = this.dnsward.control(request);
-      if (request.cmd !== 'blocks') this.log.info({ operator: request.who, change: request, result }, 'operator change');
+      if (request.cmd !== 'blocks' && request.cmd !== 'floods') this.log.info({ operator: request.who, change: request, result }, 'operator change');
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: (err as Error).message };

@@ -20,7 +20,10 @@ export type SecurityEventType =
   /** A client prefix passed a dynamic block rule (defence.dynamicBlocks) and is blocked for a while; its stage trace is the defence stage's evidence. */
   | 'client_rate_blocked'
   /** An operator lifted a client prefix's dynamic block before its end. */
-  | 'client_rate_unblocked';
+  | 'client_rate_unblocked'
+  /** A random-subdomain flood against a domain began (its new names now limited toward the upstreams). */
+  | 'flood_detected'
+  | 'flood_ended';
 
 export interface SecurityEvent {
   id: string;

@@ -253,6 +253,13 @@ export class TunnelGuard {
   readonly seenUsers: SeenNames;
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0 };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
+  /**
+   * Whether the random-subdomain flood detector has flagged a registered domain now: such a
+   * domain is a victim many clients hit, not a tunnel's, so a budget tripped on it costs only the
+   * client that tripped it (a client-scoped block), never the domain for everyone. The flood is
+   * the flood stage's to limit (src/pipeline/stages/flood-stage.ts).
+   */
+  isFlooded: ((domain: string) => boolean) | null = null;
   quarantines: Array<Quarantine & { match: Cidr }> = [];
   /** Operator unblocks (block key → the incident lifted, when), oldest first, for as long as that block could last. */
   unblocked = new Map<string, { incident: string; at: number }>();
@@ -583,8 +590,10 @@ export class TunnelGuard {
     if (override !== undefined) {
       this.counters.allowedByOperator++;
       reasons.unshift(`allowed by ${override.by} until ${isoTime(override.until)}${override.domain ? ` for ${override.domain}` : ''}${override.client ? ` from ${override.client}` : ''}`);
-    } else if (ratio >= 1 && domain.users - 1 >= SHARED_DOMAIN_OTHER_CLIENTS) {
-      // Many other clients use this domain normally: one client's misuse costs it the domain, not them.
+    } else if (ratio >= 1 && (domain.users - 1 >= SHARED_DOMAIN_OTHER_CLIENTS || this.isFlooded?.(domainName) === true)) {
+      // Many other clients use this domain normally (or it is the victim of a random-subdomain
+      // flood): one client's misuse costs it the domain, not them.
+      if (domain.users - 1 < SHARED_DOMAIN_OTHER_CLIENTS) reasons.push(`${domainName} is under a random-subdomain flood: blocked for this client only, never for everyone`);
       action = 'block';
       scope = 'client-domain';
       incident = this.startBlock('client', domainName, ts, q.client, pair.leaked, reasons, [anatomyStage(), queryStage(), stateStage(), normalStage()], domain.users - 1);
@@ -1005,6 +1014,11 @@ function operatorVerdict(action: GuardAction, scope: Verdict['scope'], domain: s
     { name: 'decision', score: action === 'block' ? 1 : 0, evidence: { action, scope, operator: true } },
   ];
   return { action, scope, domain, score: action === 'block' ? 1 : 0, reasons, stages, incident, leakedBytes: 0, firstSeen: 0 };
+}
+
+/** Whether a verdict is the one on a name seen before (observe() weighed nothing new). */
+export function isRepeatVerdict(verdict: Verdict): boolean {
+  return verdict instanceof RepeatVerdict;
 }
 
 /**

@@ -1,8 +1,11 @@
 /** What Tunnel Guard decides about one query, and the stage-by-stage trace of why. */
 export type GuardAction = 'allow' | 'monitor' | 'block';
 
-/** Tunnel Guard's stages, and `defence` for a dynamic block's evidence (the same trace shape in every event). */
-export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision' | 'defence';
+/**
+ * Tunnel Guard's stages; `defence` for a dynamic block's evidence and `flood` for the
+ * random-subdomain flood detector's one step (the same trace shape in every event).
+ */
+export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision' | 'defence' | 'flood';
 
 export type EvidenceValue = number | string | boolean | string[];
 

@@ -93,6 +93,14 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_dynamic_blocked_total', 'Queries answered by a dynamic block, by the rule that made it and its action (drop, refused, truncate, nxdomain).', 'counter', () =>
     Object.entries(snap().defence.dynamicBlocks.blocked).flatMap(([rule, byAction]) => Object.entries(byAction).map(([action, value]) => ({ labels: { rule, action }, value: value ?? 0 })))));
   add(new ScrapedMetric('dnsward_minimal_any_total', 'ANY queries over UDP answered with one HINFO "RFC8482" record (defence.minimalAny).', 'counter', () => [{ labels: {}, value: snap().defence.minimalAny.answered }]));
+  add(new ScrapedMetric('dnsward_flood_domains_active', 'Registered domains under a random-subdomain flood now (defence.randomSubdomain): their new names are limited toward the upstreams, not blocked.', 'gauge', () => [{ labels: {}, value: snap().flood.flagged }]));
+  add(new ScrapedMetric('dnsward_flood_limited_total', 'New names under a flooded domain over its rate, by the answer: nxdomain (a cached NXDOMAIN above the name, RFC 8020) or servfail; passed went upstream within the rate; would_limit in monitor mode.', 'counter', () => {
+    const f = snap().flood;
+    return entries({ nxdomain: f.limited.nxdomain, servfail: f.limited.servfail, passed: f.passed, would_limit: f.wouldLimit }, 'action');
+  }));
+  add(new ScrapedMetric('dnsward_flood_events_total', 'Random-subdomain floods that began (detected) or ended.', 'counter', () => entries({ detected: snap().flood.detected, ended: snap().flood.ended }, 'kind')));
+  add(new ScrapedMetric('dnsward_zone_inflight_cap_hits_total', 'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.', 'counter', () => [{ labels: {}, value: snap().flood.zoneCapHits }]));
+  add(new ScrapedMetric('dnsward_zone_inflight', 'Queries waiting on upstreams, as counted for the per-zone cap.', 'gauge', () => [{ labels: {}, value: snap().flood.zoneInFlight }]));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));

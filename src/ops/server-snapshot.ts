@@ -10,6 +10,8 @@ import type { SinkStatus } from '../events/event-bus.js';
 import type { GuardCounters } from '../guard/tunnel-guard.js';
 import type { DynamicBlocksCounters } from '../defence/dynamic-blocks.js';
 import type { DefenceCounters } from '../pipeline/stages/defence-stage.js';
+import type { FloodDetectorCounters } from '../flood/flood-detector.js';
+import type { FloodStageCounters } from '../pipeline/stages/flood-stage.js';
 import type { QueryLogMode } from '../querylog/query-log.js';
 import type { TcpListenerStats } from '../server/tcp-listener.js';
 import type { UpstreamStats } from '../upstream/upstream.js';
@@ -105,6 +107,11 @@ export interface ServerSnapshot {
   defence: DefenceCounters;
   /** Dynamic blocks' analysis (main thread): blocks in force, prefixes weighed, blocks started, extended, expired, lifted, and what the bounds left out. */
   dynamicBlocks: DynamicBlocksCounters & { errors: number };
+  /**
+   * Random-subdomain floods: the data planes' limiting (summed over threads; `flagged` is the
+   * detector's count of domains flagged now) and the detector's counters.
+   */
+  flood: FloodStageCounters & FloodDetectorCounters & { enabled: boolean; mode: string; tracked: number };
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */
   plane: PlaneSnapshot | null;

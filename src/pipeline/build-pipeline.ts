@@ -1,13 +1,14 @@
 /**
  * The query pipeline, assembled in one place. Read top to bottom:
  *
- *   listener → parse → defence → policy → Tunnel Guard → cache → upstream → respond → observers
+ *   listener → parse → defence → policy → Tunnel Guard → cache → flood → upstream → respond → observers
  */
 import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
 import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
 import type { DefenceStage } from './stages/defence-stage.js';
+import type { FloodStage } from './stages/flood-stage.js';
 import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
@@ -30,9 +31,10 @@ export interface PipelineParts {
   upstream: UpstreamStage;
   guard: GuardStageLike;
   policy: PolicyStage;
+  flood: FloodStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, guard: GuardStageLike, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, guard: GuardStageLike, flood: FloodStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -52,8 +54,11 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: D
     guard,
     // Before upstream: a hit ends the query without touching upstream code; misses are stored on the way back.
     cacheStage,
+    // After the cache, before upstream: cached names of a flooded domain keep being answered, and
+    // only what would reach an upstream is limited (a flagged domain's new names, a zone's queries waiting).
+    flood,
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy };
+  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy, flood };
 }

@@ -37,6 +37,14 @@ export const ResponseType = {
   MINIMAL_ANY: 'minimal-any',
   /** The client's prefix is under a dynamic block (defence.dynamicBlocks): dropped, REFUSED, TC=1 or NXDOMAIN, as its rule says. */
   DYNAMIC_BLOCKED: 'dynamic-blocked',
+  /**
+   * A new name under a domain under a random-subdomain flood, over the new names it may send
+   * upstream (defence.randomSubdomain): NXDOMAIN when the cache knows an ancestor does not exist
+   * (RFC 8020), else SERVFAIL.
+   */
+  FLOOD_LIMITED: 'flood-limited',
+  /** The name's zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams: SERVFAIL at once. */
+  ZONE_LIMITED: 'zone-limited',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 
@@ -106,6 +114,8 @@ export class QueryContext {
   /** Where dynamic blocks counted this query's client (its answer is counted there too); -1: not counted. */
   dynamicSlot = -1;
   dynamicGeneration = 0;
+  /** The flood stage's in-flight slot for this query's zone while it waits on an upstream (-1: none). */
+  zoneSlot = -1;
 
   constructor(
     /** The client's query; replaced only while a question rewrite is in flight (see `rewrite`). */

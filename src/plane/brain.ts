@@ -12,7 +12,9 @@
  */
 import { setImmediate as turn } from 'node:timers/promises';
 import { nameLabels, presentName } from '../dns/name.js';
-import type { TunnelGuard } from '../guard/tunnel-guard.js';
+import type { FloodDetector } from '../flood/flood-detector.js';
+import { anatomize } from '../guard/name-anatomy.js';
+import { isRepeatVerdict, type TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
 import { loadNativeUdp } from '../server/native-udp.js';
 import { LatencyHistogram } from '../util/histogram.js';
@@ -48,6 +50,11 @@ export class Brain {
    */
   passedBeforeBlock = 0;
   readonly detectorTime = new LatencyHistogram(DETECTOR_BUCKETS_MS);
+  /**
+   * The random-subdomain flood detector, fed from the same records: each new name's registered
+   * domain (plain repeats never reach the ring) and failure answers. Null: not fed.
+   */
+  flood: FloodDetector | null = null;
   private blocksSeen = -1;
   private readonly keyScratch = Buffer.alloc(MAX_NAME);
 
@@ -193,6 +200,9 @@ export class Brain {
       const ts = v.getFloat64(offset + R.TS, true) / 1000;
       const qtype = v.getUint16(offset + R.QTYPE, true);
       if (kind === RecordKind.ANSWER) {
+        const rcode = v.getUint8(offset + R.RCODE);
+        if (this.flood !== null && (rcode === 2 || rcode === 3)) this.flood.observeFailure(anatomize(nameLabels(name, 0).map((l) => l.toLowerCase())).registeredDomain, ts);
+        if ((flags & RecordFlag.FAILURE) !== 0) return;
         this.guard.observeResponse({ ts, client, labels: nameLabels(name, 0), qtype, rcode: v.getUint8(offset + R.RCODE), answerSize: v.getUint16(offset + R.ANSWER_SIZE, true), payloadBytes: v.getUint16(offset + R.PAYLOAD, true) });
         return;
       }
@@ -205,6 +215,7 @@ export class Brain {
       const labels = nameLabels(name, 0);
       const verdict = this.guard.observe({ ts, client, labels, qtype, wireKey, explain: false });
       this.detectorTime.observe(performance.now() - started);
+      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, client, ts);
       if (held) {
         const code = verdict.action !== 'block' ? VerdictCode.ALLOW : verdict.scope === 'client' ? VerdictCode.QUARANTINE : VerdictCode.BLOCK;
         this.answer(ring, offset, code, code === VerdictCode.ALLOW ? '' : blockText(verdict.reasons[0], verdict.incident));

@@ -22,6 +22,7 @@ import type { Doorbell } from './doorbell.js';
 import type { FromIoThread, IoThreadData, ToIoThread } from './io-thread.js';
 import { SummaryRing } from './summary-ring.js';
 import type { HistogramCounts, ThreadReport } from './thread-report.js';
+import type { FloodFlag } from '../flood/flood-flags.js';
 
 export interface IoThreadPoolParts {
   table: BlockTable;
@@ -30,6 +31,8 @@ export interface IoThreadPoolParts {
   queryLog: QueryLog;
   feeds: () => SharedFeedsMessage;
   seen: { names: SharedArrayBuffer; users: SharedArrayBuffer };
+  /** The domains under a random-subdomain flood now (a new thread gets them at start). */
+  floods: () => FloodFlag[];
   onPolicy(client: string, qname: string, decision: PolicyDecision): void;
   /** A thread's traffic per client prefix, for the dynamic block rules. */
   onTraffic(deltas: TrafficDeltas): void;
@@ -93,6 +96,8 @@ export class IoThreadPool {
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
     const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false, alive: true };
+    // Queued until the thread listens: a restarted thread limits the floods in force at once.
+    worker.postMessage({ type: 'floods', floods: this.parts.floods(), share: 1 / this.size } satisfies ToIoThread);
     this.parts.brain.addRing(index, ring);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -177,6 +182,11 @@ export class IoThreadPool {
   /** The dynamic blocks in force, whole, to every thread. */
   setDynamicBlocks(blocks: DynamicBlockEntry[]): void {
     for (const t of this.threads) if (t.alive) t.worker.postMessage({ type: 'dynamic-blocks', blocks } satisfies ToIoThread);
+  }
+
+  /** The flood detector's flags changed: each thread limits its share (1 / threads) of each domain's rate. */
+  setFloods(floods: FloodFlag[]): void {
+    for (const t of this.threads) t.worker.postMessage({ type: 'floods', floods, share: 1 / this.size } satisfies ToIoThread);
   }
 
   setGuardMode(mode: Config['guard']['mode']): void {

@@ -22,6 +22,7 @@ import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate
 import { SharedFeeds, type SharedFeedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { DataPlane } from '../server/data-plane.js';
+import type { FloodFlag } from '../flood/flood-flags.js';
 import { BlockTable } from './block-table.js';
 import { Doorbell } from './doorbell.js';
 import { SeenFilterReader } from './seen-filter-reader.js';
@@ -52,6 +53,8 @@ export type ToIoThread =
   | { type: 'feeds'; feeds: SharedFeedsMessage }
   | { type: 'guard-mode'; mode: Config['guard']['mode'] }
   | { type: 'dynamic-blocks'; blocks: DynamicBlockEntry[] }
+  /** The domains under a random-subdomain flood now; `share` is this thread's part of each one's rate. */
+  | { type: 'floods'; floods: FloodFlag[]; share: number }
   | { type: 'report' }
   | { type: 'stop' };
 
@@ -71,7 +74,7 @@ const REPORTED_MAX = 10_000;
 const REPORTED_MS = 600_000;
 
 export function gateSettings(config: Config): GateSettings {
-  return config.guard;
+  return { ...config.guard, floodFeed: config.defence.randomSubdomain.enabled };
 }
 
 async function main(): Promise<void> {
@@ -154,6 +157,9 @@ async function main(): Promise<void> {
         break;
       case 'feeds':
         feeds.update(m.feeds);
+        break;
+      case 'floods':
+        plane.parts.flood.flags.set(m.floods, m.share);
         break;
       case 'report':
         send({ type: 'stats', report: report() });

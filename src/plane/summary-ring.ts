@@ -51,6 +51,8 @@ export const RecordFlag = {
   HOLD: 1,
   /** The I/O thread already answered it from the block table. */
   BLOCKED: 2,
+  /** An ANSWER record only for the flood detector (a failure answer to a type Tunnel Guard does not read). */
+  FAILURE: 4,
 } as const;
 /** The brain's verdict on a held query. */
 export const VerdictCode = { PENDING: 0, ALLOW: 1, BLOCK: 2, QUARANTINE: 3, MONITOR: 4 } as const;

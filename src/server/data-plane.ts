@@ -15,6 +15,7 @@ import { buildPipeline, type GuardStageLike, type PipelineParts } from '../pipel
 import type { QueryContext } from '../pipeline/query-context.js';
 import type { Observer } from '../pipeline/stage.js';
 import { DefenceStage } from '../pipeline/stages/defence-stage.js';
+import { type FloodSettings, FloodStage, type FloodStageCounters } from '../pipeline/stages/flood-stage.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import type { FeedSource } from '../policy/feed-manager.js';
 import { type PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
@@ -51,6 +52,7 @@ export interface DataPlaneOptions {
 
 /** The counters the data plane owns, as a part of ServerSnapshot. */
 export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'stageErrors' | 'defence'> & {
+  flood: FloodStageCounters;
   blocks: BlockCount[];
   policy: { blocked: number; wouldBlock: number; errors: number };
 };
@@ -78,7 +80,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, plug.guard, observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -127,9 +129,11 @@ export class DataPlane {
       this.cache = new PacketCache(cacheOptions(next));
       this.parts.cache.cache = this.cache;
       this.parts.upstream.cache = this.cache;
+      this.parts.flood.cache = this.cache;
       this.log.info('cache bounds changed: cache restarted empty');
     }
     this.parts.defence.configure(next.defence);
+    this.parts.flood.configure(floodSettings(next));
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     // Groups name listeners, so a change to either rebuilds the engine (over the same feeds when they did not change).
@@ -199,6 +203,7 @@ export class DataPlane {
       tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
       stageErrors: this.stageErrors,
       defence: this.parts.defence.counters(),
+      flood: this.parts.flood.counters(),
     };
   }
 
@@ -289,6 +294,11 @@ function cacheOptions(config: Config): PacketCacheOptions {
     staleSeconds: c.serveStale.enabled ? Math.floor(c.serveStale.maxStale / 1000) : 0,
     staleAnswerTtl: c.serveStale.answerTtl,
   };
+}
+
+function floodSettings(config: Config): FloodSettings {
+  const r = config.defence.randomSubdomain;
+  return { enabled: r.enabled, mode: r.mode, maxZoneInFlight: r.maxZoneInFlight };
 }
 
 function tcpOptions(config: Config): TcpListenerOptions {

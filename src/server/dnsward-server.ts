@@ -43,10 +43,14 @@ import { ensurePrivateDir } from '../util/private-files.js';
 import { DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
+import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
+import type { FloodFlag } from '../flood/flood-flags.js';
 
 const FEED_START_WAIT_MS = 10_000;
 /** The dynamic block rules are weighed once a second (as dnsdist's DynBlockRulesGroup is). */
 const DYNAMIC_TICK_MS = 1000;
+/** The flood detector closes a second this often. */
+const FLOOD_TICK_MS = 1000;
 
 /** I/O threads for `threads: auto`: one core is left to the brain and the control plane. */
 export function ioThreadCount(threads: Config['threads']): number {
@@ -84,6 +88,9 @@ export class DnswardServer {
   readonly dynamicBlocks: DynamicBlocks;
   private dynamicTimer: NodeJS.Timeout | null = null;
   private dynamicErrors = 0;
+  /** The random-subdomain flood detector (defence.randomSubdomain), fed by the brain or the inline guard stage. */
+  readonly flood: FloodDetector;
+  private floodTimer: NodeJS.Timeout | null = null;
 
   constructor(private config: Config, private readonly log: Logger) {
     fillCookieSecret(config);
@@ -105,6 +112,11 @@ export class DnswardServer {
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
     this.dynamicBlocks = new DynamicBlocks(config.defence.dynamicBlocks, (b) => this.onDynamicBlock(b));
+    const rs = config.defence.randomSubdomain;
+    this.flood = new FloodDetector({ floor: rs.floor, maxDomains: rs.maxDomains });
+    this.guard.isFlooded = (domain) => this.flood.isFlooded(domain);
+    // Flagged mid-second (inline: from the query path; threaded: from the brain): limited at once.
+    this.flood.onOnset = (change) => this.onFloodChanges([change]);
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
@@ -112,6 +124,7 @@ export class DnswardServer {
     };
     if (threads === 0) {
       this.inlineGuard = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx.clientAddress, presentName(nameLabels(ctx.request, HEADER_LENGTH)), verdict, enforced), onDetectorError);
+      this.inlineGuard.flood = rs.enabled ? this.flood : null;
       this.inline = new DataPlane(config, log, {
         guard: this.inlineGuard,
         feeds: this.feeds,
@@ -122,7 +135,8 @@ export class DnswardServer {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
       this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
+      this.brain.flood = rs.enabled ? this.flood : null;
+      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, floods: () => this.floodFlags(), onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
     }
   }
 
@@ -158,6 +172,8 @@ export class DnswardServer {
   }
 
   async start(): Promise<void> {
+    this.floodTimer = setInterval(() => this.tickFloods(Date.now() / 1000), FLOOD_TICK_MS);
+    this.floodTimer.unref();
     this.openGuardStore();
     await this.startFeeds(this.feeds);
     if (this.inline !== null) await this.inline.start();
@@ -245,12 +261,55 @@ export class DnswardServer {
     }
     if (feedsChanged) await old.stop();
     this.queryLog.mode = next.queryLog.mode;
+    const rs = next.defence.randomSubdomain;
+    this.flood.floor = rs.floor;
+    this.flood.maxDomains = rs.maxDomains;
+    if (this.inlineGuard !== null) this.inlineGuard.flood = rs.enabled ? this.flood : null;
+    if (this.brain !== null) this.brain.flood = rs.enabled ? this.flood : null;
     this.guard.setSensitivity(next.guard.sensitivity);
     const activeBefore = this.dynamicBlocks.counters().active;
     this.dynamicBlocks.configure(next.defence.dynamicBlocks);
     if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
+  }
+
+  /**
+   * Closes the flood detector's second: floods that began or ended become events and logs, and
+   * the data planes get the new flags. Public for tests, which drive time themselves.
+   */
+  tickFloods(now: number): FloodChange[] {
+    const changes = this.flood.tick(now);
+    this.onFloodChanges(changes);
+    return changes;
+  }
+
+  /** Floods that began or ended: events and logs, and the data planes get the new flags. */
+  private onFloodChanges(changes: FloodChange[]): void {
+    if (changes.length === 0) return;
+    const mode = this.config.defence.randomSubdomain.mode;
+    for (const c of changes) {
+      const f = c.flood;
+      const detected = c.kind === 'detected';
+      const evidence = {
+        domain: f.domain, newNamesPerSecond: detected ? f.onsetNewNames : f.lastNewNames, failuresPerSecond: detected ? f.onsetFailures : f.lastFailures,
+        normalNewNames: Math.round(f.normalNewNames * 100) / 100, normalFailures: Math.round(f.normalFailures * 100) / 100,
+        clients: f.onsetClients, allowedRate: f.allowedRate, newNamesDuring: f.newNames, peakNewNames: f.peakNewNames, mode,
+      };
+      this.events.publish(securityEvent({
+        type: detected ? 'flood_detected' : 'flood_ended', severity: detected ? 6 : 3,
+        domain: f.domain, action: detected ? (mode === 'limit' ? 'limit' : 'monitor') : 'end', enforced: mode === 'limit',
+        reasons: c.reasons, stages: [{ name: 'flood', score: detected ? 1 : 0, evidence }],
+      }));
+      this.log.warn({ flood: evidence, reasons: c.reasons }, detected ? 'random-subdomain flood detected' : 'random-subdomain flood ended');
+    }
+    const flags = this.floodFlags();
+    this.inline?.parts.flood.flags.set(flags, 1);
+    this.pool?.setFloods(flags);
+  }
+
+  private floodFlags(): FloodFlag[] {
+    return this.flood.active().map((f) => ({ domain: f.domain, rate: f.allowedRate, since: f.since }));
   }
 
   /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
@@ -377,6 +436,13 @@ export class DnswardServer {
         });
         break;
       }
+      case 'floods':
+        return {
+          enabled: this.config.defence.randomSubdomain.enabled,
+          mode: this.config.defence.randomSubdomain.mode,
+          tracked: this.flood.tracked,
+          floods: this.flood.active().map((f) => ({ ...f, normalNewNames: Math.round(f.normalNewNames * 100) / 100, normalFailures: Math.round(f.normalFailures * 100) / 100 })),
+        };
       case 'unblock': {
         const domain = registered(request.domain);
         const lifted = this.guard.blocksOn(domain);
@@ -540,6 +606,7 @@ export class DnswardServer {
     else await this.pool!.stop();
     await this.brain?.stop();
     if (this.dynamicTimer) clearInterval(this.dynamicTimer);
+    if (this.floodTimer) clearInterval(this.floodTimer);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     try {
@@ -579,8 +646,10 @@ export class DnswardServer {
     const plane = this.inline?.snapshot() ?? this.pool!.snapshot();
     const gate = this.pool?.gate() ?? null;
     const guardStage = this.inlineGuard;
+    const rs = this.config.defence.randomSubdomain;
     return {
       ...plane,
+      flood: { ...plane.flood, flagged: this.flood.active().length, ...this.flood.counters, enabled: rs.enabled, mode: rs.mode, tracked: this.flood.tracked },
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
       policy: {
         ...plane.policy,

@@ -93,7 +93,7 @@ export const eventsCommand: Command = {
 Prints security events, newest first, each with its reasons and every stage's
 score and evidence. Types: tunnel_detected, domain_blocked, query_blocked,
 domain_unblocked, client_quarantined, client_released, allow_override,
-detector_fail_open. docs/EVENTS.md describes every field.
+detector_fail_open, policy_blocked, flood_detected, flood_ended. docs/EVENTS.md describes every field.
 
   --type TYPE      one event type
   --client IP      one client address

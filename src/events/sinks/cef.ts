@@ -22,6 +22,8 @@ const NAMES: Record<SecurityEvent['type'], string> = {
   policy_blocked: 'Response policy blocked a query',
   client_rate_blocked: 'Client dynamically blocked for its traffic rate',
   client_rate_unblocked: 'Client dynamic block lifted by operator',
+  flood_detected: 'Random-subdomain flood detected',
+  flood_ended: 'Random-subdomain flood ended',
 };
 
 export function toCef(e: SecurityEvent): string {

@@ -21,11 +21,13 @@ import { MAX_CLIENT, MAX_NAME, R, RecordFlag, RecordKind, type SummaryRing, Verd
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 import { GuardAnswer } from './guard-answer.js';
-import type { GuardSettings } from './guard-stage.js';
+import { type GuardSettings, isFailure } from './guard-stage.js';
 
 export interface GateSettings extends GuardSettings {
   /** How long a first-contact query may wait for the brain, ms. */
   holdTimeout: number;
+  /** The brain feeds the random-subdomain flood detector: failure answers of every type go to the ring too. */
+  floodFeed?: boolean;
 }
 
 /** Queries held at once per I/O thread; more go on unheld (counted). */
@@ -105,8 +107,11 @@ export class GuardGateStage implements Stage {
   }
 
   onResponse(ctx: QueryContext): void {
-    if (this.settings.mode === 'off' || ctx.responseType !== ResponseType.ANSWERED || ctx.answer === null) return;
-    if (!carriesPayload(ctx.query.qtype)) return;
+    if (this.settings.mode === 'off' || ctx.answer === null) return;
+    if (ctx.responseType !== ResponseType.ANSWERED || !carriesPayload(ctx.query.qtype)) {
+      if (this.settings.floodFeed === true && isFailure(ctx)) this.summariseFailure(ctx);
+      return;
+    }
     const message = readDnsMessage(ctx.answer);
     if (typeof message === 'string') return;
     const offset = this.ring.claim();
@@ -116,6 +121,16 @@ export class GuardGateStage implements Stage {
     v.setUint8(offset + R.RCODE, message.rcode);
     v.setUint16(offset + R.ANSWER_SIZE, Math.min(message.size, 0xffff), true);
     v.setUint16(offset + R.PAYLOAD, Math.min(message.answerPayload, 0xffff), true);
+    this.ring.commit();
+    this.doorbell.ring(false, this.ring.depth);
+  }
+
+  /** A failure answer's summary, for the flood detector only: its name and rcode (SERVFAIL when no upstream answered). */
+  private summariseFailure(ctx: QueryContext): void {
+    const offset = this.ring.claim();
+    if (offset === -1) return;
+    this.fill(offset, ctx, Date.now(), RecordKind.ANSWER, RecordFlag.FAILURE);
+    this.ring.view.setUint8(offset + R.RCODE, ctx.responseType === ResponseType.ERROR ? 2 : ctx.answer![3] & 0x0f);
     this.ring.commit();
     this.doorbell.ring(false, this.ring.depth);
   }

@@ -11,7 +11,10 @@ import { keyNameLength } from '../../cache/cache-key.js';
 import { readDnsMessage } from '../../capture/dns-message.js';
 import { nameLabels } from '../../dns/name.js';
 import { HEADER_LENGTH } from '../../dns/wire.js';
-import { carriesPayload, type TunnelGuard } from '../../guard/tunnel-guard.js';
+import { carriesPayload, isRepeatVerdict, type TunnelGuard } from '../../guard/tunnel-guard.js';
+import { anatomize } from '../../guard/name-anatomy.js';
+import type { FloodDetector } from '../../flood/flood-detector.js';
+import { Rcode } from '../../dns/wire.js';
 import type { Verdict } from '../../guard/verdict.js';
 import { LatencyHistogram } from '../../util/histogram.js';
 import { blockText } from '../../plane/block-text.js';
@@ -45,6 +48,12 @@ export class GuardStage implements Stage {
   readonly detectorTime = new LatencyHistogram(DETECTOR_BUCKETS_MS);
   private readonly answers: GuardAnswer;
 
+  /**
+   * The random-subdomain flood detector, fed here with what the brain feeds it from the rings
+   * with I/O threads: each new name's registered domain, and failure answers. Null: not fed.
+   */
+  flood: FloodDetector | null = null;
+
   constructor(public guard: TunnelGuard, private settings: GuardSettings, private readonly onVerdict: VerdictSink, private readonly onError: (error: unknown) => void) {
     this.answers = new GuardAnswer(settings);
   }
@@ -67,6 +76,7 @@ export class GuardStage implements Stage {
       const started = performance.now();
       verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey, explain: false });
       this.detectorTime.observe(performance.now() - started);
+      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, ctx.clientAddress, epochSeconds(ctx));
     } catch (error) {
       this.failOpen++;
       this.onError(error);
@@ -101,8 +111,15 @@ export class GuardStage implements Stage {
   }
 
   onResponse(ctx: QueryContext): void {
-    if (this.settings.mode === 'off' || ctx.responseType !== ResponseType.ANSWERED || ctx.answer === null) return;
-    if (!carriesPayload(ctx.query.qtype)) return;
+    if (this.settings.mode === 'off' || ctx.answer === null) return;
+    if (this.flood !== null && isFailure(ctx)) {
+      try {
+        this.flood.observeFailure(anatomize(nameLabels(ctx.request, HEADER_LENGTH).map((l) => l.toLowerCase())).registeredDomain, Date.now() / 1000);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+    if (ctx.responseType !== ResponseType.ANSWERED || !carriesPayload(ctx.query.qtype)) return;
     try {
       const message = readDnsMessage(ctx.answer);
       if (typeof message === 'string') return;
@@ -112,6 +129,17 @@ export class GuardStage implements Stage {
       this.onError(error);
     }
   }
+}
+
+/**
+ * An answer that tells the flood detector a name failed: NXDOMAIN or SERVFAIL from an upstream,
+ * or no upstream answer at all. Never the flood stage's own answers (it would feed itself).
+ */
+export function isFailure(ctx: QueryContext): boolean {
+  if (ctx.responseType === ResponseType.ERROR) return true;
+  if (ctx.responseType !== ResponseType.ANSWERED || ctx.answer === null || ctx.answer.length < 4) return false;
+  const rcode = ctx.answer[3] & 0x0f;
+  return rcode === Rcode.NXDOMAIN || rcode === Rcode.SERVFAIL;
 }
 
 /** The engine's clock: wall time in seconds, from the query's monotonic start time. */
