@@ -54,6 +54,8 @@ export interface AllowOverride {
   until: number;
   by: string;
   at: number;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 /** An operator's quarantine of a client range: every query refused or sinkholed until a time. */
@@ -63,6 +65,8 @@ export interface Quarantine {
   by: string;
   at: number;
   incident: string;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 export interface GuardResponse extends GuardQuery {
@@ -132,6 +136,8 @@ export interface DomainBlock {
   stages: StageReport[];
   client: string;
   leaked: number;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 /** Query types tunnels favour for their payload room, with how much more their names weigh. */
@@ -254,6 +260,8 @@ export class TunnelGuard {
   pendingRefresh = 0;
   /** When this guard saw its first query (seconds): how long the network has been learned. */
   learningSince: number | null = null;
+  /** Told of every block this guard starts (a cluster shares them); not of blocks set from outside. */
+  onBlock: ((domain: string, block: DomainBlock) => void) | null = null;
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -879,7 +887,9 @@ export class TunnelGuard {
     const headline = scope === 'client'
       ? `${domain} blocked for ${client} only until ${isoTime(until)} (incident ${incident}, offence ${offenses}): ${otherClients} other clients use it normally and keep it`
       : `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
-    map.set(key, { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
+    const block: DomainBlock = { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) };
+    map.set(key, block);
+    this.onBlock?.(domain, block);
     return incident;
   }
 

@@ -42,6 +42,8 @@ import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
 import { DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
+import { Cluster } from '../cluster/cluster.js';
+import type { Decision } from '../cluster/decision.js';
 
 const FEED_START_WAIT_MS = 10_000;
 
@@ -77,6 +79,8 @@ export class DnswardServer {
   private mode: Config['guard']['mode'];
   /** Detector failures on this thread (the inline stage, or the brain). */
   private detectorErrors = 0;
+  /** Decisions shared with other nodes through Redis (`cluster:`); null: this node alone. */
+  cluster: Cluster | null = null;
 
   constructor(private config: Config, private readonly log: Logger) {
     fillCookieSecret(config);
@@ -90,13 +94,14 @@ export class DnswardServer {
     this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
-    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
+    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'), config.cluster?.nodeName);
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
     const threads = ioThreadCount(config.threads);
     // With I/O threads, the seen filters are shared: the threads settle plain repeats themselves.
     const sharedSeen = threads === 0 ? undefined : { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
+    if (config.cluster !== null) this.cluster = this.buildCluster(config.cluster);
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
@@ -144,6 +149,11 @@ export class DnswardServer {
     return this.inlineGuard?.detectorTime ?? this.brain!.detectorTime;
   }
 
+  /** Time from another node sending a decision to its taking effect here (null: no cluster). */
+  get clusterLag(): LatencyHistogram | null {
+    return this.cluster?.sync.counters.lag ?? null;
+  }
+
   /** I/O threads running (0: the data plane runs on this thread). */
   get threads(): number {
     return this.pool?.size ?? 0;
@@ -162,6 +172,42 @@ export class DnswardServer {
         throw err;
       }
       if (this.config.guard.brainPriority === 'low') this.brain!.yieldCpu();
+    }
+    // After the local state is restored and DNS answers: Redis joins in the background.
+    this.cluster?.start();
+  }
+
+  private buildCluster(config: NonNullable<Config['cluster']>): Cluster {
+    return new Cluster(config, { guard: this.guard, applied: (changes) => this.onClusterApplied(changes) }, this.log);
+  }
+
+  /**
+   * Decisions from other nodes took effect in the guard: the I/O threads see them at once, they
+   * are kept like local ones, and each one that came as news is an event naming its node.
+   */
+  private onClusterApplied(changes: { blocks: boolean; operator: boolean; reported: Decision[] }): void {
+    this.brain?.publish();
+    if (changes.blocks) this.saveGuard(false);
+    if (changes.operator) {
+      try {
+        this.guardStore?.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil));
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cluster: operator decisions from other nodes not saved (they hold until restart)');
+      }
+    }
+    for (const d of changes.reported) {
+      const subject = d.kind === 'block' || d.kind === 'unblock' ? d.domain! : d.domain ?? d.client!;
+      if (d.kind !== 'block') this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, d.kind, subject, { until: d.until, client: d.client, domain: d.domain, origin: d.origin });
+      const isClient = d.kind === 'quarantine' || d.kind === 'release';
+      const type: SecurityEventType = d.kind === 'block' ? 'domain_blocked' : d.kind === 'allow' ? 'allow_override' : d.kind === 'unblock' ? 'domain_unblocked' : d.kind === 'quarantine' ? 'client_quarantined' : 'client_released';
+      this.events.publish(securityEvent({
+        type,
+        node: d.origin,
+        severity: d.kind === 'block' ? 8 : 3,
+        ...(d.kind === 'block' ? { client: d.client, domain: d.domain, action: 'block', enforced: this.mode === 'block', incident: d.incident, leakedBytes: d.leaked } : isClient ? { client: d.client, operator: d.by } : { domain: d.domain, client: d.client, operator: d.by }),
+        reasons: [d.reason ?? `${d.kind} ${subject} by ${d.by ?? 'Tunnel Guard'}`, `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`],
+        stages: [],
+      }));
     }
   }
 
@@ -195,6 +241,16 @@ export class DnswardServer {
     if (feedsChanged) await old.stop();
     this.queryLog.mode = next.queryLog.mode;
     this.guard.setSensitivity(next.guard.sensitivity);
+    if (next.cluster === null) {
+      await this.cluster?.stop();
+      this.cluster = null;
+    } else if (this.cluster === null || this.cluster.node !== next.cluster.nodeName) {
+      // A new name is a new node to the others: its decisions carry the new name from now on.
+      await this.cluster?.stop();
+      this.cluster = this.buildCluster(next.cluster);
+      this.cluster.start();
+    } else await this.cluster.reload(next.cluster);
+    this.events.node = next.cluster?.nodeName;
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
   }
@@ -295,9 +351,10 @@ export class DnswardServer {
       case 'blocks':
         return {
           mode: this.guardMode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
-          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
-          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
+          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages, origin: b.origin ?? this.cluster?.node ?? null })),
+          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
+          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
+          cluster: this.cluster === null ? null : { node: this.cluster.node, connected: this.cluster.sync.connected },
           audit: this.auditLog(20),
         };
       case 'allow': {
@@ -311,6 +368,7 @@ export class DnswardServer {
           this.guard.overrides = overrides;
           this.guard.restoreBlocks(lifted);
         });
+        this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now }));
         break;
       }
       case 'unblock': {
@@ -323,6 +381,7 @@ export class DnswardServer {
           this.guard.restoreBlocks(lifted);
           this.guard.unblocked = unblocked;
         });
+        this.cluster?.share(this.cluster.decisions.unblock(domain, now, request.who));
         break;
       }
       case 'quarantine': {
@@ -330,6 +389,7 @@ export class DnswardServer {
         const q = this.guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
         result = { client: q.client, until: q.until, incident: q.incident };
         audit('quarantine', q.client, result as object, () => (this.guard.quarantines = quarantines));
+        this.cluster?.share(this.cluster.decisions.quarantine(q));
         break;
       }
       case 'release': {
@@ -337,6 +397,7 @@ export class DnswardServer {
         if (!this.guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
         result = { client: request.client };
         audit('release', request.client, {}, () => (this.guard.quarantines = quarantines));
+        this.cluster?.share(this.cluster.decisions.release(request.client, now, request.who));
         break;
       }
       case 'monitor': {
@@ -475,6 +536,7 @@ export class DnswardServer {
     if (this.inline !== null) await this.inline.stop();
     else await this.pool!.stop();
     await this.brain?.stop();
+    await this.cluster?.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     try {
@@ -543,6 +605,7 @@ export class DnswardServer {
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
+      cluster: this.cluster?.snapshot() ?? null,
       plane: this.pool === null || this.brain === null ? null : {
         threads: this.pool.size,
         ...gate!,

@@ -47,7 +47,7 @@ quarantines, and the latest operator changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
     const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
-      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[] }>; allows: Array<{ domain?: string; client?: string; until: number; by: string }>; quarantines: Array<{ client: string; until: number; by: string; incident: string }>; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
       | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
@@ -55,17 +55,20 @@ quarantines, and the latest operator changes. --json prints the raw reply.`,
       return 0;
     }
     console.log(`Tunnel Guard mode: ${reply.mode}`);
+    if (reply.cluster) console.log(`Cluster node ${reply.cluster.node}: ${reply.cluster.connected ? 'connected to Redis, decisions shared' : 'Redis unreachable, deciding alone'}`);
+    // In a cluster every entry names the node that decided it.
+    const on = (origin: string | null | undefined) => (origin ? `, decided on ${origin}` : '');
     console.log(`\nBlocked domains (${reply.blocks.length}):`);
     for (const b of reply.blocks) {
       const scope = b.scope === 'client' ? `blocked for ${b.client} only` : 'blocked for every client';
-      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
+      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked${on(b.origin)}`);
       for (const r of b.reasons) console.log(`    why: ${r}`);
       for (const line of formatStages(b.stages)) console.log(line);
     }
     console.log(`Allowed (${reply.allows.length}):`);
-    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by})`);
+    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by}${on(a.origin)})`);
     console.log(`Quarantined clients (${reply.quarantines.length}):`);
-    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident})`);
+    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
     if (reply.audit.length > 0) {
       console.log('Latest operator changes:');
       for (const a of reply.audit) console.log(`  ${new Date(a.at).toISOString()} ${a.who}: ${a.action} ${a.subject}`);
