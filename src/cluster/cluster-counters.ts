@@ -21,6 +21,8 @@ export class ClusterCounters {
   /** Times the connection to Redis was lost. */
   disconnects = 0;
   readonly lag = new LatencyHistogram(LAG_BUCKETS_MS);
+  /** Learning as one (shared-learning.ts): pair windows written and read, pairs forgotten past the bound. */
+  readonly learning = { written: 0, read: 0, forgotten: 0 };
 }
 
 export interface ClusterSnapshot {
@@ -36,4 +38,5 @@ export interface ClusterSnapshot {
   pushed: number;
   disconnects: number;
   lastSyncAt: number | null;
+  learning: { pairs: number; written: number; read: number; forgotten: number };
 }

@@ -171,7 +171,12 @@ export class ClusterSync {
 
   snapshot(): ClusterSnapshot {
     const c = this.counters;
-    return { node: this.node, redis: describeRedis(this.config), connected: this.connected, queueDepth: this.queue.length, published: c.published, received: c.received, applied: c.applied, dropped: { ...c.dropped }, syncs: c.syncs, pushed: c.pushed, disconnects: c.disconnects, lastSyncAt: this.lastSyncAt };
+    return { node: this.node, redis: describeRedis(this.config), connected: this.connected, queueDepth: this.queue.length, published: c.published, received: c.received, applied: c.applied, dropped: { ...c.dropped }, syncs: c.syncs, pushed: c.pushed, disconnects: c.disconnects, lastSyncAt: this.lastSyncAt, learning: { pairs: 0, ...c.learning } };
+  }
+
+  /** The command connection while Redis is reachable (for shared learning's rounds), else null. */
+  redis(): RedisConnection | null {
+    return this.connected ? this.cmd : null;
   }
 
   /** Settles when no flush or sync is under way (tests, benchmarks). */

@@ -14,6 +14,7 @@ import type { ClusterSnapshot } from './cluster-counters.js';
 import { type ApplyOutcome, ClusterSync, type DecisionTarget } from './cluster-sync.js';
 import type { Decision } from './decision.js';
 import { GuardDecisions } from './guard-decisions.js';
+import { SharedLearning } from './shared-learning.js';
 import type { ClusterConfig } from './redis-client.js';
 
 export interface ClusterHost {
@@ -29,11 +30,13 @@ export interface ClusterHost {
 export class Cluster implements DecisionTarget {
   readonly sync: ClusterSync;
   readonly decisions: GuardDecisions;
+  readonly learning: SharedLearning;
   private pending: { blocks: boolean; operator: boolean; reported: Decision[] } | null = null;
 
   constructor(config: ClusterConfig, private readonly host: ClusterHost, private readonly log: Logger) {
     this.decisions = new GuardDecisions(host.guard, config.nodeName);
     this.sync = new ClusterSync(config, this, log);
+    this.learning = new SharedLearning(host.guard, config, { node: config.nodeName, redis: () => this.sync.redis() }, this.sync.counters, log);
   }
 
   get node(): string {
@@ -43,14 +46,17 @@ export class Cluster implements DecisionTarget {
   start(): void {
     this.host.guard.onBlock = (domain, block) => this.sync.publish(this.decisions.block(domain, block));
     this.sync.start();
+    this.learning.start();
   }
 
-  reload(next: ClusterConfig): Promise<void> {
-    return this.sync.reload(next);
+  async reload(next: ClusterConfig): Promise<void> {
+    await this.sync.reload(next);
+    this.learning.reload(next);
   }
 
   async stop(): Promise<void> {
     this.host.guard.onBlock = null;
+    this.learning.stop();
     await this.sync.stop();
   }
 
@@ -60,7 +66,8 @@ export class Cluster implements DecisionTarget {
   }
 
   snapshot(): ClusterSnapshot {
-    return this.sync.snapshot();
+    const s = this.sync.snapshot();
+    return { ...s, learning: { ...s.learning, pairs: this.learning.pairs } };
   }
 
   apply(decision: Decision, from: 'message' | 'sync'): ApplyOutcome {

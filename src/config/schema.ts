@@ -308,6 +308,13 @@ const cluster = z.object({
   resyncInterval: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default(30_000),
   /** A Redis command slower than this fails, counted (the query path never waits on it). */
   commandTimeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(2000),
+  /**
+   * Learning as one: how often each node writes the information windows of client × domain
+   * pairs that grew and reads the other nodes' (0: off; each node then spends its own budget).
+   */
+  learnInterval: duration.refine((ms) => ms === 0 || ms >= 50, 'must be 0 (off) or at least 50ms').default(250),
+  /** Client × domain pairs shared at most (the busiest recent ones; older ones are forgotten, counted). */
+  maxSharedPairs: z.number().int().min(100).max(1_000_000).default(10_000),
 }).strict();
 
 export const configSchema = z.object({

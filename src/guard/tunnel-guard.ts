@@ -21,7 +21,7 @@ import { type Cidr, cidrContains, parseCidr } from '../util/cidr.js';
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { murmur3 } from '../util/hash.js';
 import { CharacterModel } from './character-model.js';
-import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES } from './guard-state.js';
+import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES, WINDOW_SECONDS } from './guard-state.js';
 import { knownEncoder } from './known-encoders.js';
 import { LogHistogram } from './log-histogram.js';
 import { presentName, wireKeyOf } from '../dns/name.js';
@@ -262,6 +262,17 @@ export class TunnelGuard {
   learningSince: number | null = null;
   /** Told of every block this guard starts (a cluster shares them); not of blocks set from outside. */
   onBlock: ((domain: string, block: DomainBlock) => void) | null = null;
+  /**
+   * Told when a client × domain pair's information windows grew (a cluster shares them). Set
+   * only in a cluster: the pair's `client domain` string is built for it.
+   */
+  onInfo: ((pairName: string, pair: PairState) => void) | null = null;
+  /**
+   * Other nodes' information windows of client × domain pairs (`client domain` → windows at
+   * `ts`), added to this node's own when a budget is checked: a tunnel spread over several
+   * nodes spends one budget. Bounded by the cluster (src/cluster/shared-learning.ts).
+   */
+  readonly remoteInfo = new Map<string, { ts: number; info: [number, number, number] }>();
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -484,6 +495,7 @@ export class TunnelGuard {
     let clientBytes = 0;
     if (excessBytes > 0) {
       addInfo(pair, ts, excessBytes);
+      this.onInfo?.(`${q.client} ${domainName}`, pair);
       pair.leaked += excessBytes;
       domain.leaked += excessBytes;
       if (encoded) {
@@ -519,19 +531,21 @@ export class TunnelGuard {
     const reasons: string[] = [];
     const pairQueries = pair.queries;
     const pairNewNames = pair.uniqueNames;
-    const pairInfo: [number, number, number] = [pair.info[0], pair.info[1], pair.info[2]];
+    // Other nodes' bytes for this pair count as this node's (a cluster's shared learning).
+    const remote = this.remoteInfo.size > 0 && excessBytes > 0 ? this.remoteInfo.get(`${q.client} ${domainName}`) : undefined;
+    const pairInfo: [number, number, number] = remote === undefined ? [pair.info[0], pair.info[1], pair.info[2]] : [0, 1, 2].map((w) => pair.info[w] + remote.info[w] * Math.exp(-Math.max(0, ts - remote.ts) / WINDOW_SECONDS[w])) as [number, number, number];
     let beaconCv = -1;
     let clientDayBytes = -1;
     if (excessBytes > 0) {
       let window = 0;
       for (let w = 0; w < 3; w++) {
-        const r = pair.info[w] / (this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1));
+        const r = pairInfo[w] / (this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1));
         if (r > ratio) {
           ratio = r;
           window = w;
         }
       }
-      if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised) * (window > 0 ? role : 1))} B)`);
+      if (ratio >= 0.5) reasons.push(`${round(pairInfo[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]}${remote === undefined ? '' : ' (on every node)'} (budget ${round(this.windowBudget(window, multiplier, recognised) * (window > 0 ? role : 1))} B)`);
     }
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
     if (isNew && pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {

@@ -190,6 +190,11 @@ export function buildRegistry(server: MetricsBackend): Registry {
   }));
   add(new ScrapedMetric('dnsward_cluster_queue_depth', 'Decisions made here waiting to reach Redis.', 'gauge', clusterNode((c) => c.queueDepth)));
   add(new ScrapedMetric('dnsward_cluster_syncs_total', 'Times the shared set was read and this node\'s missing decisions written back.', 'counter', clusterNode((c) => c.syncs)));
+  add(new ScrapedMetric('dnsward_cluster_shared_pairs', 'Client × domain pairs whose information windows this node shares (learning as one).', 'gauge', clusterNode((c) => c.learning.pairs)));
+  add(new ScrapedMetric('dnsward_cluster_learning_total', 'Pair windows written to and read from Redis, and pairs forgotten past cluster.maxSharedPairs.', 'counter', () => {
+    const c = cluster();
+    return c === null ? [] : Object.entries(c.learning).filter(([k]) => k !== 'pairs').map(([op, value]) => ({ labels: { node: c.node, op }, value }));
+  }));
   add(new ScrapedMetric('dnsward_cluster_disconnects_total', 'Times the connection to Redis was lost.', 'counter', clusterNode((c) => c.disconnects)));
   add(new ScrapedHistogram('dnsward_cluster_lag_seconds', 'Time from another node sending a decision to its taking effect here.', () => {
     const c = cluster();

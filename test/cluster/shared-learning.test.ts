@@ -1,0 +1,81 @@
+/**
+ * Learning as one: a tunnel whose queries alternate between two nodes of a cluster (a client
+ * with two resolver addresses) is cut after about as many queries as on one node alone, because
+ * each node adds the other's information windows for the pair (real redis-server, loopback).
+ * With learning off (`learnInterval: 0`) the same tunnel spends a budget on each node.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { udpExchange } from '../helpers/dns-client.js';
+import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { encodeQuery } from '../helpers/packets.js';
+import { RedisServer } from '../helpers/redis.js';
+import { UnboundServer } from '../helpers/unbound.js';
+
+const PACE_MS = 150;
+const MAX_QUERIES = 80;
+
+async function isBlocked(node: RunningDnsward, name: string, type: 'A' | 'TXT'): Promise<boolean> {
+  const reply = await udpExchange('127.0.0.1', node.port, encodeQuery(name, type, { edns: true, id: randomBytes(2).readUInt16BE() }), 2000);
+  return reply !== null && reply.toString('latin1').includes('Tunnel Guard');
+}
+
+/**
+ * Sends a tunnel's TXT queries (30 hex characters of payload each), one every PACE_MS, to the
+ * nodes in turn, until the domain is blocked for everyone; how many queries that took.
+ */
+async function queriesUntilDomainBlocked(nodes: RunningDnsward[], zone: string): Promise<number> {
+  for (let i = 1; i <= MAX_QUERIES; i++) {
+    const node = nodes[i % nodes.length];
+    await isBlocked(node, `${randomBytes(15).toString('hex')}.${zone}`, 'TXT');
+    if (await isBlocked(node, `www.${zone}`, 'A')) return i;
+    await new Promise((r) => setTimeout(r, PACE_MS));
+  }
+  return -1;
+}
+
+describe('cluster: learning as one', () => {
+  let unbound: UnboundServer;
+  let redis: RedisServer;
+  const nodes: RunningDnsward[] = [];
+
+  const start = async (cluster: string) => {
+    const node = await startDnsward(`listen: ["127.0.0.1:@PORT@"]
+upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+${cluster}
+`);
+    nodes.push(node);
+    return node;
+  };
+  const member = (name: string, learnInterval: string) => `cluster: { redis: { host: "${redis.url}" }, nodeName: ${name}, learnInterval: ${learnInterval}, keyPrefix: ${learnInterval === '0' ? 'apart' : 'together'} }`;
+
+  before(async () => {
+    unbound = await UnboundServer.start({ zones: ['solo.test', 'pair.test', 'apart.test'], records: [] });
+    redis = await RedisServer.start();
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    await redis?.stop();
+    await unbound?.stop();
+  });
+
+  it('cuts a tunnel alternating between two nodes after about the queries one node needs', async (t) => {
+    const solo = await start('');
+    const alone = await queriesUntilDomainBlocked([solo], 'solo.test');
+    assert.ok(alone > 4, `one node alone cuts the tunnel after ${alone} queries (the test needs a budget of several)`);
+
+    const a = await start(member('a', '100ms'));
+    const b = await start(member('b', '100ms'));
+    const together = await queriesUntilDomainBlocked([a, b], 'pair.test');
+    const c = await start(member('c', '0'));
+    const d = await start(member('d', '0'));
+    const apart = await queriesUntilDomainBlocked([c, d], 'apart.test');
+    const report = `one node: ${alone} queries; two nodes learning as one: ${together}; two nodes learning apart: ${apart}`;
+    t.diagnostic(report);
+    assert.ok(together > 0 && together <= alone + 3, report);
+    assert.ok(apart < 0 || apart > alone + 3, `learning apart costs a budget per node: ${report}`);
+    assert.ok(a.server.snapshot().cluster!.learning.written > 0 && b.server.snapshot().cluster!.learning.read > 0, report);
+  });
+});
