@@ -14,7 +14,7 @@
  * `learnInterval` in one Redis pipeline. A decision uses the other nodes' bytes as of the last
  * round: a tunnel is cut within about one budget plus what it sends in one interval.
  *
- * Bounds: `maxSharedPairs` pairs remembered (least recently grown forgotten, counted); per round
+ * Only pairs past SHARE_RATIO of a budget are shared. Bounds: `maxSharedPairs` pairs remembered (least recently grown forgotten, counted); per round
  * at most ROUND_PAIRS written and read; fields of at most MAX_NODES other nodes summed per pair.
  */
 import type { Logger } from 'pino';
@@ -32,6 +32,13 @@ const PAIR_TTL_MS = 86_400_000;
 /** Every this many rounds, pairs that grew in the last REREAD_SECONDS are read again even if quiet here. */
 const REREAD_EVERY = 8;
 const REREAD_SECONDS = 600;
+/**
+ * A pair is shared once it has spent this share of a budget on this node (Tunnel Guard's stage-2
+ * ratio), and from then on while it is remembered: a tunnel's pair gets there within a few
+ * queries, a network's ordinary pairs almost never do, so Redis traffic follows the suspect
+ * pairs, not the queries (bench/cluster-learning-traffic.ts).
+ */
+export const SHARE_RATIO = 0.25;
 /** Largest window value accepted from another node (bytes): far above any budget. */
 const MAX_BYTES = 1e7;
 
@@ -64,7 +71,7 @@ export class SharedLearning {
 
   start(): void {
     if (this.config.learnInterval === 0) return;
-    this.guard.onInfo = (name, pair) => this.note(name, pair);
+    this.guard.onInfo = (name, pair, ratio) => this.note(name, pair, ratio);
     this.timer = setInterval(() => void this.round(), this.config.learnInterval);
     this.timer.unref();
   }
@@ -84,7 +91,8 @@ export class SharedLearning {
     this.start();
   }
 
-  private note(name: string, pair: PairState): void {
+  private note(name: string, pair: PairState, ratio: number): void {
+    if (ratio < SHARE_RATIO && !this.known.has(name)) return;
     this.dirty.set(name, pair);
     this.known.delete(name);
     this.known.set(name, { pair, grew: Date.now() / 1000 });

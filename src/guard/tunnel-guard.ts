@@ -263,10 +263,11 @@ export class TunnelGuard {
   /** Told of every block this guard starts (a cluster shares them); not of blocks set from outside. */
   onBlock: ((domain: string, block: DomainBlock) => void) | null = null;
   /**
-   * Told when a client × domain pair's information windows grew (a cluster shares them). Set
-   * only in a cluster: the pair's `client domain` string is built for it.
+   * Told when a client × domain pair's information windows grew, with how close they (and the
+   * other evidence of stage 2) are to a budget (1: at it). A cluster shares the suspect ones.
+   * Set only in a cluster: the pair's `client domain` string is built for it.
    */
-  onInfo: ((pairName: string, pair: PairState) => void) | null = null;
+  onInfo: ((pairName: string, pair: PairState, ratio: number) => void) | null = null;
   /**
    * Other nodes' information windows of client × domain pairs (`client domain` → windows at
    * `ts`), added to this node's own when a budget is checked: a tunnel spread over several
@@ -495,7 +496,6 @@ export class TunnelGuard {
     let clientBytes = 0;
     if (excessBytes > 0) {
       addInfo(pair, ts, excessBytes);
-      this.onInfo?.(`${q.client} ${domainName}`, pair);
       pair.leaked += excessBytes;
       domain.leaked += excessBytes;
       if (encoded) {
@@ -567,6 +567,7 @@ export class TunnelGuard {
       if (clientRatio > ratio) ratio = clientRatio;
     }
     const stateScore = ratio / (1 + ratio);
+    if (this.onInfo !== null && excessBytes > 0) this.onInfo(`${q.client} ${domainName}`, pair, ratio);
     const beaconSeconds = pair.intervalMean;
     const stateStage = (): StageReport => {
       const evidence: StageReport['evidence'] = { pairQueries, pairNewNames };
