@@ -23,6 +23,11 @@ function ms(seconds: number): number {
   return Math.round(seconds * 1000);
 }
 
+/** Who made an operator decision, as long as other nodes accept it. */
+function who(by: string): string {
+  return by.slice(0, 128);
+}
+
 export class GuardDecisions {
   /** Releases (client → when, by whom), kept so a quarantine from before one is not applied again. */
   private readonly released = new Map<string, { version: number; until: number; by: string; origin: string }>();
@@ -39,20 +44,20 @@ export class GuardDecisions {
   }
 
   unblock(domain: string, at: number, by: string, origin = this.node): Decision {
-    return { ...this.base('unblock', ms(at), at + TOMBSTONE_SECONDS, origin), domain, by };
+    return { ...this.base('unblock', ms(at), at + TOMBSTONE_SECONDS, origin), domain, by: who(by) };
   }
 
   allow(o: { domain?: string; client?: string; until: number; by: string; at: number; origin?: string }): Decision {
-    return { ...this.base('allow', ms(o.at), o.until, o.origin), domain: o.domain, client: o.client, by: o.by };
+    return { ...this.base('allow', ms(o.at), o.until, o.origin), domain: o.domain, client: o.client, by: who(o.by) };
   }
 
   quarantine(q: { client: string; until: number; by: string; at: number; origin?: string }): Decision {
-    return { ...this.base('quarantine', ms(q.at), q.until, q.origin), client: q.client, by: q.by };
+    return { ...this.base('quarantine', ms(q.at), q.until, q.origin), client: q.client, by: who(q.by) };
   }
 
   /** A release here: remembered, and shared. */
   release(client: string, at: number, by: string): Decision {
-    const d: Decision = { ...this.base('release', ms(at), at + TOMBSTONE_SECONDS), client, by };
+    const d: Decision = { ...this.base('release', ms(at), at + TOMBSTONE_SECONDS), client, by: who(by) };
     this.noteRelease(d);
     return d;
   }
