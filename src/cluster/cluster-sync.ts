@@ -328,10 +328,13 @@ export class ClusterSync {
       if (outcome === 'applied') this.counters.applied++;
       else if (outcome === 'allowlisted') this.counters.dropped.allowlisted++;
     }
-    for (const d of this.target.current()) {
+    const missing = this.target.current().filter((d) => {
       const stored = remote.get(decisionField(d));
-      if (stored !== undefined && stored.version >= d.version) continue;
-      if (await this.write(d)) this.counters.pushed++;
+      return stored === undefined || stored.version < d.version;
+    });
+    for (let i = 0; i < missing.length; i += FLUSH_BATCH) {
+      const written = await Promise.all(missing.slice(i, i + FLUSH_BATCH).map((d) => this.write(d)));
+      this.counters.pushed += written.filter(Boolean).length;
     }
     await cmd.dnswardPrune(k.decisions, k.expiry, Math.floor(Date.now() / 1000));
     this.counters.syncs++;
