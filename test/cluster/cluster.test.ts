@@ -3,15 +3,17 @@
  * text: node A runs the data plane inline, node B on an I/O thread (the block table path).
  * A Tunnel Guard block and an operator quarantine made on A are answered on B within a second;
  * an allow and a release on B lift them on A; a hostile message on the channel is dropped and
- * counted; a restarted node loads what was decided while it was away; with Redis killed both
- * nodes answer every query and go on deciding alone, and when Redis comes back (empty) the
- * decisions made apart converge on both.
+ * counted; a restarted node loads what was decided while it was away; with Redis killed under
+ * dnsperf load both nodes lose no query and go on deciding alone, and when Redis comes back
+ * (empty) the decisions made apart converge on both.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { SecurityEvent } from '../../src/events/security-event.js';
@@ -161,8 +163,19 @@ cluster:
     assert.equal(await blocked(b, 'www.tunnel.test'), false, 'and the allow');
   });
 
-  it('with Redis killed both nodes answer every query and decide alone; when it returns empty, they converge', async () => {
+  it('with Redis killed under dnsperf load both nodes lose no query and decide alone; when it returns empty, they converge', async () => {
+    // dnsperf on both nodes (half cache hits, half new names the brain weighs); Redis dies a second in.
+    const queries = join(mkdtempSync(join(tmpdir(), 'dnsward-cluster-perf-')), 'queries.txt');
+    writeFileSync(queries, Array.from({ length: 4000 }, (_, i) => (i % 2 ? 'www.example.test A' : `n${i}.example.test A`)).join('\n') + '\n');
+    const perf = [a, b].map((node) => promisify(execFile)('dnsperf', ['-s', '127.0.0.1', '-p', String(node.port), '-d', queries, '-l', '4', '-Q', '1500', '-t', '3'], { timeout: 30_000 }));
+    await new Promise((r) => setTimeout(r, 1000));
     await redis.kill();
+    for (const { stdout } of await Promise.all(perf)) {
+      const sent = Number(/Queries sent:\s+(\d+)/.exec(stdout)?.[1]);
+      const lost = Number(/Queries lost:\s+(\d+)/.exec(stdout)?.[1]);
+      assert.ok(sent > 3000, `dnsperf sent ${sent} queries`);
+      assert.equal(lost, 0, stdout);
+    }
     assert.ok((await within(5000, () => !clusterOf(a).connected && !clusterOf(b).connected)) >= 0, 'both nodes see Redis gone');
     const n = 100;
     let answered = 0;
