@@ -151,6 +151,7 @@ export class ClusterSync {
     }
     this.cmdReady = false;
     this.subReady = false;
+    this.wasConnected = false;
     this.cmd?.disconnect();
     this.sub?.disconnect();
     this.cmd = null;
