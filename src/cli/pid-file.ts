@@ -3,9 +3,9 @@
  * PID file is also the data directory's lock: it is created exclusively (O_EXCL), so a second
  * `dnsward serve` on the same directory stops at start instead of taking over the control
  * socket and PID file of the first (and deleting both when it exits). A file left by a process
- * that is gone (kill -9, power loss) is stale and taken over.
+ * that is gone (kill -9, power loss) is stale and taken over, one process at a time.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../util/private-files.js';
 
@@ -22,30 +22,68 @@ export function writePidFile(dataDir: string): void {
   } catch (err) {
     throw new DataDirError(`cannot use data directory ${dataDir}: ${(err as Error).message}`);
   }
-  const path = pidFilePath(dataDir);
-  // Two tries: the second after removing a stale file. Two processes that both found the same
-  // stale file both remove it, and the exclusive create lets only one of them win.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (createPidFile(dataDir)) return;
+  // The file exists. Taking over a stale one is check-then-replace, which is not atomic: two
+  // processes that both read the same stale PID would each remove what the other just created
+  // (measured: 28 of 30 racing starts "won" in 5 rounds). So takeovers are serialised by a
+  // lock directory (mkdir is atomic), and the holder is read again inside it.
+  const lock = `${pidFilePath(dataDir)}.takeover`;
+  if (!takeLock(lock)) throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
       const holder = runningPid(dataDir);
       if (typeof holder === 'number' && holder !== process.pid) {
         throw new DataDirError(`data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`);
       }
-      if (attempt === 0) rmSync(path, { force: true });
-      continue;
+      rmSync(pidFilePath(dataDir), { force: true });
+      if (createPidFile(dataDir)) return;
+    }
+    throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Creates the PID file exclusively; false when it exists. */
+function createPidFile(dataDir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(pidFilePath(dataDir), 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** A lock directory older than this was left by a process that died inside a takeover (which takes milliseconds). */
+const STALE_LOCK_MS = 10_000;
+const LOCK_WAIT_MS = 2_000;
+
+/** Takes the takeover lock, waiting (bounded) while another process holds it. */
+function takeLock(path: string): boolean {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     try {
-      writeSync(fd, `${process.pid}\n`);
-    } finally {
-      closeSync(fd);
+      if (Date.now() - statSync(path).mtimeMs > STALE_LOCK_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
     }
-    return;
+    if (Date.now() > deadline) return false;
+    // A synchronous pause: this runs once at start, before the event loop has work.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   }
-  throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
 }
 
 export function removePidFile(dataDir: string): void {

@@ -61,6 +61,14 @@ const upstreamServer = z.union([
 
 const policy = z.enum(['failover', 'round-robin', 'least-outstanding']);
 
+/** A query type by name (A, TXT, TYPE65) or number. */
+const qtypeName = z.union([z.string(), z.number().int().min(1).max(65535)]).transform((value, ctx) => {
+  const qtype = qtypeFromText(value);
+  if (qtype !== null) return qtype;
+  ctx.addIssue({ code: 'custom', message: `expected a query type such as A, NS, SOA or TYPE65, got "${value}"` });
+  return z.NEVER;
+});
+
 const healthCheck = z.object({
   interval: duration.default(2000),
   timeout: duration.default(1000),
@@ -154,6 +162,54 @@ const cidr = z.string().refine((v) => typeof parseCidr(v) !== 'string', { messag
 const wholeNumber = (min: number, max: number, meaning: string) =>
   z.number().refine((v) => Number.isInteger(v) && v >= min && v <= max, { message: `expected a whole number from ${min} to ${max} (${meaning})` });
 
+const dynamicBlockRule = z.object({
+  /** Names the rule in listings, events and the dnsward_dynamic_blocked_total{rule} label; the metric when not given. */
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits or . _ -').optional(),
+  metric: z.enum(['queries', 'nxdomain', 'servfail', 'bytes', 'rare-qtypes']),
+  rate: z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'expected a rate per second (queries, answers, or bytes for the bytes metric), a number more than 0' }),
+  window: duration.refine((v) => v >= 1000 && v <= 60_000 && v % 1000 === 0, { message: 'expected whole seconds from 1s to 60s (the rate is averaged over this window)' }).default(10_000),
+  action: z.enum(['drop', 'refused', 'truncate', 'nxdomain']).default('refused'),
+  duration: duration.refine((v) => v >= 1000 && v <= 86_400_000, { message: 'expected a duration from 1s to 1d (how long a block lasts after the rule last fired)' }).default(60_000),
+}).strict().transform((r) => ({ ...r, name: r.name ?? r.metric }));
+
+/**
+ * Rules for defence.dynamicBlocks when it is turned on without any: dnsdist's documented example
+ * rule set (query rate, NXDOMAIN and SERVFAIL rates, ANY-style types, answer bytes), with rates
+ * raised for a network whose clients include NAT gateways and downstream resolvers: far above
+ * what a workstation sends, well below what a flood from one prefix does.
+ */
+const DEFAULT_DYNAMIC_RULES = [
+  { name: 'queries', metric: 'queries', rate: 500, window: '10s', action: 'refused', duration: '60s' },
+  { name: 'nxdomain', metric: 'nxdomain', rate: 100, window: '10s', action: 'refused', duration: '60s' },
+  { name: 'servfail', metric: 'servfail', rate: 100, window: '10s', action: 'refused', duration: '60s' },
+  { name: 'rare-qtypes', metric: 'rare-qtypes', rate: 20, window: '10s', action: 'truncate', duration: '60s' },
+  { name: 'bytes', metric: 'bytes', rate: 2_000_000, window: '10s', action: 'truncate', duration: '60s' },
+] as const;
+
+/**
+ * Dynamic blocks (dnsdist's DynBlockRulesGroup): off by default, like every per-client limit
+ * here (one address may be a NAT gateway or a downstream resolver). Loopback is exempt by
+ * default: a local stub (systemd-resolved, a local cache) forwards a whole host's queries from
+ * 127.0.0.1 or ::1, and blocking it would cut the host off; an operator who wants loopback
+ * watched sets `exempt` (an empty list exempts nobody).
+ */
+const dynamicBlocks = z.object({
+  enabled: z.boolean().default(false),
+  ipv4Prefix: wholeNumber(8, 32, 'leading bits of an IPv4 address that make one client: 32 for each address, 24 for each /24').default(32),
+  ipv6Prefix: wholeNumber(32, 128, 'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56').default(64),
+  exempt: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+  rareQtypes: z.array(qtypeName).prefault(['ANY', 'NULL', 'AXFR', 'IXFR', 'HINFO']),
+  maxTracked: wholeNumber(1000, 10_000_000, 'client prefixes counted at most, per I/O thread and in the analysis; about 53 bytes each per thread are allocated at start').default(100_000),
+  maxBlocks: wholeNumber(1, 1_000_000, 'dynamic blocks in force at most').default(10_000),
+  rules: z.array(dynamicBlockRule).max(32).prefault(DEFAULT_DYNAMIC_RULES as unknown as never[]),
+}).strict().superRefine((d, ctx) => {
+  const seen = new Set<string>();
+  d.rules.forEach((r, i) => {
+    if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `two rules are named "${r.name}": give each rule its own name` });
+    seen.add(r.name);
+  });
+});
+
 /**
  * Self-defence. Per-client rate limits are off by default, as in BIND (RRL), Unbound
  * (ip-ratelimit), dnsdist and Blocky: a limit is a per-network decision, since one address may be
@@ -201,6 +257,7 @@ const defence = z.object({
     secret: z.string().regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex digits (a 128-bit SipHash key), shared by the servers of a cluster').optional(),
     enforce: z.boolean().default(false),
   }).strict().prefault({}),
+  dynamicBlocks: dynamicBlocks.prefault({}),
   /** ANY over UDP answered with one HINFO "RFC8482" record (RFC 8482), as BIND, Knot and Cloudflare do: on by default, ANY is a reflection attack's favourite question and no honest client needs the full answer. */
   minimalAny: z.boolean().default(true),
 }).strict();

@@ -100,7 +100,7 @@ export class ConsoleServer {
       server: this.server,
       users: this.users,
       sessions,
-      limiter: new LoginLimiter(o.loginLimits),
+      limiter: new LoginLimiter(o.loginLimits, Date.now, (name) => this.users.roleOf(name) !== undefined),
       history: this.history,
       fanout: this.fanout,
       streams: this.streams = new LiveStreams((credential) => identify(this.users, sessions, credential, false) !== undefined),

@@ -6,7 +6,7 @@
  *
  * Memory is bounded: at most `maxTracked` buckets, kept as two generations (approximate LRU, as
  * in src/util/two-generation-map.ts: a prefix not seen while maxTracked/2 new prefixes arrived
- * is forgotten), plus a cache of KEY_CACHE_SIZE IPv6 address texts and their keys. A forgotten
+ * is forgotten), plus the cache of IPv6 address texts and their keys (client-prefix-keys.ts). A forgotten
  * prefix starts again with a full bucket, as a new one does: eviction can only be lenient, never
  * limit anyone harder. A client over its limit queries all the time, so it stays in the young
  * generation and keeps its empty bucket.
@@ -14,14 +14,11 @@
  * The buckets live in one Float64Array (tokens and time side by side, 16 bytes per maxTracked
  * slot, allocated at start) and the generations map a prefix key to its slot, a small integer:
  * updating a bucket allocates nothing. Each generation owns one half of the slots, filled in
- * order, so dropping the old generation frees its half at once, with no free list to keep. The
- * key of an IPv4 client is its masked address as a signed 32-bit integer (a small integer to V8,
- * no string); an IPv6 client's key is a hex string made once per distinct address text and then
- * cached. bench/rate-limiter.ts measures the bytes per tracked prefix and the time per query.
+ * order, so dropping the old generation frees its half at once, with no free list to keep. Keys
+ * come from client-prefix-keys.ts (an IPv4 client's is a small integer, an IPv6 prefix's a cached
+ * hex string). bench/rate-limiter.ts measures the bytes per tracked prefix and the time per query.
  */
-import { type Cidr, cidrContainsIpv4, cidrContainsIpv6, ipv4Number, maskIpv4, parseCidr } from '../util/cidr.js';
-import { ipBytes } from '../util/ip-bytes.js';
-import { TwoGenerationMap } from '../util/two-generation-map.js';
+import { ClientPrefixKeys, EXEMPT, type PrefixKey } from './client-prefix-keys.js';
 
 export interface ClientRateLimits {
   /** Queries per second a prefix may send, on average (may be fractional). */
@@ -47,12 +44,7 @@ export interface ClientRateLimiterCounters {
   exempted: number;
 }
 
-/** Cached IPv6 texts: enough for the active clients of a large network; a miss costs one parse. */
-const KEY_CACHE_SIZE = 8192;
-/** The key of an exempt address (never a real key: IPv4 keys are numbers, IPv6 keys hex digits). */
-const EXEMPT = '';
-
-type Key = number | string;
+type Key = PrefixKey;
 
 /**
  * What counts as a whole token: refills are sums of fractions (10 ms at 100/s is 0.1 × 10), and
@@ -70,10 +62,8 @@ export class ClientRateLimiter {
   /** Slots per generation (maxTracked / 2); the young one fills [youngBase, youngBase + half). */
   private half = 0;
   private youngBase = 0;
-  /** IPv6 (and IPv4-mapped) address text → its key or EXEMPT. */
-  private keys!: TwoGenerationMap<string, Key>;
-  private exemptV4: Cidr[] = [];
-  private exemptV6: Cidr[] = [];
+  /** Client prefix keys (client-prefix-keys.ts), with the exempt ranges and a cache of IPv6 texts. */
+  private keys!: ClientPrefixKeys;
   private perMs = 0;
   private evictions = 0;
   exempted = 0;
@@ -90,12 +80,6 @@ export class ClientRateLimiter {
   configure(limits: ClientRateLimits): void {
     if (!(limits.rate > 0) || !(limits.burst >= 1)) throw new RangeError('rate must be more than 0 and burst at least 1');
     if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
-    const exempt = limits.exempt.map((text) => {
-      const c = parseCidr(text);
-      // The schema checked every entry; a caller that did not gets told which one.
-      if (typeof c === 'string') throw new RangeError(`exempt: ${c}`);
-      return c;
-    });
     const old = this.limits;
     if (old === undefined || old.ipv4Prefix !== limits.ipv4Prefix || old.ipv6Prefix !== limits.ipv6Prefix || old.maxTracked !== limits.maxTracked) {
       this.half = limits.maxTracked >>> 1;
@@ -104,10 +88,8 @@ export class ClientRateLimiter {
       this.old = new Map();
       this.youngBase = 0;
     }
-    this.exemptV4 = exempt.filter((c) => c.family === 4);
-    this.exemptV6 = exempt.filter((c) => c.family === 6);
     // Cached keys depend on the prefix length and on the exempt ranges.
-    this.keys = new TwoGenerationMap(KEY_CACHE_SIZE);
+    this.keys = new ClientPrefixKeys(limits.ipv4Prefix, limits.ipv6Prefix, limits.exempt);
     this.perMs = limits.rate / 1000;
     this.limits = limits;
   }
@@ -118,7 +100,7 @@ export class ClientRateLimiter {
    * is a monotonic clock in milliseconds (the query's arrival time in the server).
    */
   allow(address: string, nowMs: number): boolean {
-    const key = this.keyOf(address);
+    const key = this.keys.keyOf(address);
     if (key === EXEMPT) {
       this.exempted++;
       return true;
@@ -172,40 +154,5 @@ export class ClientRateLimiter {
     const slot = this.youngBase + this.young.size;
     this.young.set(key, slot);
     return slot;
-  }
-
-  /** The prefix key of an address, or EXEMPT. */
-  private keyOf(address: string): Key {
-    const n = ipv4Number(address);
-    if (n >= 0) return this.ipv4Key(n);
-    const cached = this.keys.get(address);
-    if (cached !== undefined) return cached;
-    const key = this.ipv6Key(address);
-    this.keys.set(address, key);
-    return key;
-  }
-
-  private ipv4Key(n: number): Key {
-    const exempt = this.exemptV4;
-    for (let i = 0; i < exempt.length; i++) if (cidrContainsIpv4(exempt[i], n)) return EXEMPT;
-    // `| 0` folds [0, 2^32) one-to-one onto signed 32-bit integers, which V8 keeps unboxed.
-    return maskIpv4(n, this.limits.ipv4Prefix) | 0;
-  }
-
-  private ipv6Key(address: string): Key {
-    const b = ipBytes(address);
-    // Listeners always give an address; anything else is keyed by its text (and still limited),
-    // marked so that it can be neither EXEMPT nor an IPv6 prefix's hex digits.
-    if (b === undefined) return `?${address}`;
-    // An IPv4-mapped address (a dual-stack socket) is the IPv4 client it stands for.
-    if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff) return this.ipv4Key(b.readUInt32BE(12));
-    const exempt = this.exemptV6;
-    for (let i = 0; i < exempt.length; i++) if (cidrContainsIpv6(exempt[i], b)) return EXEMPT;
-    const bits = this.limits.ipv6Prefix;
-    const whole = bits >>> 3;
-    const rest = bits & 7;
-    // The prefix's bytes in hex: one string per prefix, whatever way the address was written.
-    const head = b.toString('hex', 0, whole);
-    return rest === 0 ? head : head + (b[whole] & (0xff << (8 - rest)) & 0xff).toString(16).padStart(2, '0');
   }
 }

@@ -16,7 +16,11 @@ export type SecurityEventType =
   | 'client_released'
   | 'allow_override'
   | 'detector_fail_open'
-  | 'policy_blocked';
+  | 'policy_blocked'
+  /** A client prefix passed a dynamic block rule (defence.dynamicBlocks) and is blocked for a while; its stage trace is the defence stage's evidence. */
+  | 'client_rate_blocked'
+  /** An operator lifted a client prefix's dynamic block before its end. */
+  | 'client_rate_unblocked';
 
 export interface SecurityEvent {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * Well-known legitimate services that encode data in query names. Issue 3 allows a small,
+ * Well-known legitimate services that encode data in query names. The design allows a small,
  * documented list as extra evidence, never as the only defence: a domain here gets a larger
  * information budget (stage 3), but a client that pushes far more through it than the service
  * ever does is still blocked. Learning recognises such services without this list (many clients,

@@ -1,7 +1,8 @@
 /** What Tunnel Guard decides about one query, and the stage-by-stage trace of why. */
 export type GuardAction = 'allow' | 'monitor' | 'block';
 
-export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision';
+/** Tunnel Guard's stages, and `defence` for a dynamic block's evidence (the same trace shape in every event). */
+export type StageName = 'anatomy' | 'query' | 'state' | 'normal' | 'decision' | 'defence';
 
 export type EvidenceValue = number | string | boolean | string[];
 

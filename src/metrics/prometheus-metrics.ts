@@ -88,6 +88,10 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_rate_limited_total', 'UDP queries over their client prefix\'s rate limit (defence.clientRate), by the action taken: drop, refused or truncate.', 'counter', () => entries(snap().defence.clientRate.limited, 'action')));
   add(new ScrapedMetric('dnsward_response_rate_limited_total', 'UDP answers over their (client prefix, response) rate (defence.responseRate), by action: drop, or slip (sent TC=1).', 'counter', () => entries(snap().defence.responseRate.limited, 'action')));
   add(new ScrapedMetric('dnsward_dns_cookies_total', 'Queries carrying a DNS cookie, by what it was: clientOnly, valid, invalid (server cookie not ours or stale), malformed.', 'counter', () => entries(snap().defence.cookies.received, 'cookie')));
+  add(new ScrapedMetric('dnsward_dynamic_blocks_active', 'Client prefixes under a dynamic block now (defence.dynamicBlocks).', 'gauge', () => [{ labels: {}, value: snap().dynamicBlocks.active }]));
+  add(new ScrapedMetric('dnsward_dynamic_blocks_started_total', 'Dynamic blocks started (a client prefix passed a rule), since start.', 'counter', () => [{ labels: {}, value: snap().dynamicBlocks.started }]));
+  add(new ScrapedMetric('dnsward_dynamic_blocked_total', 'Queries answered by a dynamic block, by the rule that made it and its action (drop, refused, truncate, nxdomain).', 'counter', () =>
+    Object.entries(snap().defence.dynamicBlocks.blocked).flatMap(([rule, byAction]) => Object.entries(byAction).map(([action, value]) => ({ labels: { rule, action }, value: value ?? 0 })))));
   add(new ScrapedMetric('dnsward_minimal_any_total', 'ANY queries over UDP answered with one HINFO "RFC8482" record (defence.minimalAny).', 'counter', () => [{ labels: {}, value: snap().defence.minimalAny.answered }]));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));

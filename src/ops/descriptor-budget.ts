@@ -84,15 +84,27 @@ export function budgetDescriptors(limit: number, demand: DescriptorDemand): Desc
   return { limit, dnsTcp, management, reduced };
 }
 
-/** The caps a configuration asks for, as a demand on descriptors. */
-export function configDemand(config: Config): DescriptorDemand {
+/**
+ * Descriptors an I/O thread holds beyond its sockets: its event loop's epoll instance and the
+ * eventfds libuv and the message port use (about 3 to 5 on Linux).
+ */
+export const THREAD_OVERHEAD = 6;
+
+/**
+ * The caps a configuration asks for, as a demand on descriptors, with `ioThreads` I/O threads
+ * (0: the data plane runs on the main thread). Each I/O thread is a whole data plane: its own UDP
+ * socket per listener (SO_REUSEPORT) and its own upstream sockets; TCP listens on one thread only.
+ */
+export function configDemand(config: Config, ioThreads = 0): DescriptorDemand {
+  const planes = Math.max(1, ioThreads);
   const upstreams = config.upstreams.servers.length + config.forwardZones.reduce((n, z) => n + z.servers.length, 0);
   const management: Record<string, number> = { control: CONTROL_CONNECTIONS };
   if (config.console.listen !== null) management.console = config.console.maxConnections;
   if (config.metrics.listen !== null) management.metrics = config.metrics.maxConnections;
   return {
-    // A UDP and a TCP socket per listener; per upstream its UDP sockets, as many being retired, a TCP connection and a health check.
-    dnsFixed: config.listen.length * 2 + upstreams * (config.upstreams.sockets * 2 + 2),
+    // Per listener a TCP socket, and a UDP socket per plane; per upstream and plane its UDP
+    // sockets, as many being retired, a TCP connection and a health check.
+    dnsFixed: config.listen.length * (1 + planes) + planes * upstreams * (config.upstreams.sockets * 2 + 2) + ioThreads * THREAD_OVERHEAD,
     dnsTcp: config.tcp.maxConnections * config.listen.length,
     management,
   };
@@ -105,8 +117,8 @@ export const CONTROL_CONNECTIONS = 16;
  * The configuration with its connection caps cut to fit `limit` descriptors, and the control
  * socket's cap. Per-address caps never exceed the total they belong to.
  */
-export function fitConfigToDescriptors(config: Config, limit: number, alreadyOpen = 0): { config: Config; controlConnections: number; reduced: string[] } {
-  const demand = configDemand(config);
+export function fitConfigToDescriptors(config: Config, limit: number, alreadyOpen = 0, ioThreads = 0): { config: Config; controlConnections: number; reduced: string[] } {
+  const demand = configDemand(config, ioThreads);
   const b = budgetDescriptors(limit, { ...demand, dnsFixed: demand.dnsFixed + alreadyOpen });
   if (b.reduced.length === 0) return { config, controlConnections: CONTROL_CONNECTIONS, reduced: [] };
   const perListener = Math.max(1, Math.floor(b.dnsTcp / Math.max(1, config.listen.length)));

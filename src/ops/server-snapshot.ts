@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { FrameStreamStats } from '../dnstap/frame-stream-writer.js';
 import type { SinkStatus } from '../events/event-bus.js';
 import type { GuardCounters } from '../guard/tunnel-guard.js';
+import type { DynamicBlocksCounters } from '../defence/dynamic-blocks.js';
 import type { DefenceCounters } from '../pipeline/stages/defence-stage.js';
 import type { QueryLogMode } from '../querylog/query-log.js';
 import type { TcpListenerStats } from '../server/tcp-listener.js';
@@ -103,6 +104,8 @@ export interface ServerSnapshot {
   tcp: TcpListenerStats;
   /** Self-defence: per-client rate limits, response-rate limiting, DNS cookies and minimal ANY (counters of each). */
   defence: DefenceCounters;
+  /** Dynamic blocks' analysis (main thread): blocks in force, prefixes weighed, blocks started, extended, expired, lifted, and what the bounds left out. */
+  dynamicBlocks: DynamicBlocksCounters & { errors: number };
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */
   plane: PlaneSnapshot | null;

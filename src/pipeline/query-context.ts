@@ -35,6 +35,8 @@ export const ResponseType = {
   BADCOOKIE: 'badcookie',
   /** An ANY query over UDP, answered with one HINFO "RFC8482" record (defence.minimalAny). */
   MINIMAL_ANY: 'minimal-any',
+  /** The client's prefix is under a dynamic block (defence.dynamicBlocks): dropped, REFUSED, TC=1 or NXDOMAIN, as its rule says. */
+  DYNAMIC_BLOCKED: 'dynamic-blocked',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 
@@ -101,6 +103,9 @@ export class QueryContext {
    * limiting): the reason; the query ends dropped instead.
    */
   withhold: string | null = null;
+  /** Where dynamic blocks counted this query's client (its answer is counted there too); -1: not counted. */
+  dynamicSlot = -1;
+  dynamicGeneration = 0;
 
   constructor(
     /** The client's query; replaced only while a question rewrite is in flight (see `rewrite`). */

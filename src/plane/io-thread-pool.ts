@@ -7,6 +7,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { TrafficDeltas } from '../defence/client-traffic-counter.js';
+import type { DynamicBlockEntry } from '../defence/dynamic-block-set.js';
 import type { PlaneSnapshot } from '../ops/server-snapshot.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { SharedFeedsMessage } from '../policy/shared-feeds.js';
@@ -29,6 +31,10 @@ export interface IoThreadPoolParts {
   feeds: () => SharedFeedsMessage;
   seen: { names: SharedArrayBuffer; users: SharedArrayBuffer };
   onPolicy(client: string, qname: string, decision: PolicyDecision): void;
+  /** A thread's traffic per client prefix, for the dynamic block rules. */
+  onTraffic(deltas: TrafficDeltas): void;
+  /** The dynamic blocks in force, for a thread that starts (or restarts). */
+  dynamicBlocks(): DynamicBlockEntry[];
 }
 
 interface IoThread {
@@ -83,6 +89,7 @@ export class IoThreadPool {
       tcp: index === 0,
       seen: this.parts.seen,
       reusePort: this.size > 1,
+      dynamicBlocks: this.parts.dynamicBlocks(),
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
     const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false, alive: true };
@@ -111,6 +118,9 @@ export class IoThreadPool {
             break;
           case 'policy':
             this.parts.onPolicy(m.client, m.qname, m.decision);
+            break;
+          case 'traffic':
+            this.parts.onTraffic(m.deltas);
             break;
         }
       });
@@ -162,6 +172,11 @@ export class IoThreadPool {
   /** A feed refreshed: every thread looks names up in its new table from now on. */
   updateFeeds(feeds: SharedFeedsMessage): void {
     for (const t of this.threads) t.worker.postMessage({ type: 'feeds', feeds } satisfies ToIoThread);
+  }
+
+  /** The dynamic blocks in force, whole, to every thread. */
+  setDynamicBlocks(blocks: DynamicBlockEntry[]): void {
+    for (const t of this.threads) if (t.alive) t.worker.postMessage({ type: 'dynamic-blocks', blocks } satisfies ToIoThread);
   }
 
   setGuardMode(mode: Config['guard']['mode']): void {

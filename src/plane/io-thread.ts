@@ -5,15 +5,18 @@
  * decisions go to the main thread as plain data, query-log rows in column batches straight to
  * the writer thread, query summaries into its ring.
  *
- * Messages in: reload (a new Config, and new feeds when they changed), stop. Out: ready (the
- * bound addresses), stats (counters every STATS_MS), policy (a decision not reported before),
- * stopped.
+ * Messages in: reload (a new Config, and new feeds when they changed), dynamic-blocks (the
+ * blocks in force, whole), stop. Out: ready (the bound addresses), stats (counters every
+ * STATS_MS), traffic (per client prefix, every TRAFFIC_MS, for the dynamic block rules), policy
+ * (a decision not reported before), stopped.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
 import { nameLabels, presentName } from '../dns/name.js';
+import type { TrafficDeltas } from '../defence/client-traffic-counter.js';
+import type { DynamicBlockEntry } from '../defence/dynamic-block-set.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate-stage.js';
 import { SharedFeeds, type SharedFeedsMessage } from '../policy/shared-feeds.js';
@@ -39,6 +42,8 @@ export interface IoThreadData {
   seen: { names: SharedArrayBuffer; users: SharedArrayBuffer };
   /** Several threads share the UDP port (SO_REUSEPORT); a lone thread keeps EADDRINUSE for a taken port. */
   reusePort: boolean;
+  /** The dynamic blocks in force when the thread starts (a restarted thread must not forget them). */
+  dynamicBlocks: DynamicBlockEntry[];
 }
 
 export type ToIoThread =
@@ -46,6 +51,7 @@ export type ToIoThread =
   /** A feed's table changed (a scheduled refresh): lookups see it at once, no engine rebuilt. */
   | { type: 'feeds'; feeds: SharedFeedsMessage }
   | { type: 'guard-mode'; mode: Config['guard']['mode'] }
+  | { type: 'dynamic-blocks'; blocks: DynamicBlockEntry[] }
   | { type: 'report' }
   | { type: 'stop' };
 
@@ -53,10 +59,13 @@ export type FromIoThread =
   | { type: 'ready'; bound: { udp: string[]; tcp: string[] } }
   | { type: 'failed'; error: string; code?: string }
   | { type: 'stats'; report: ThreadReport }
+  | { type: 'traffic'; deltas: TrafficDeltas }
   | { type: 'policy'; client: string; qname: string; decision: import('../policy/policy-engine.js').PolicyDecision }
   | { type: 'stopped' };
 
 const STATS_MS = 500;
+/** Traffic deltas for the dynamic block rules, which the main thread weighs once a second. */
+const TRAFFIC_MS = 500;
 /** Policy decisions reported already (group, feed, rule line, client): bounded, forgotten every REPORTED_MS. */
 const REPORTED_MAX = 10_000;
 const REPORTED_MS = 600_000;
@@ -116,9 +125,15 @@ async function main(): Promise<void> {
     send({ type: 'failed', error: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
     return;
   }
+  plane.parts.defence.setDynamicBlocks(data.dynamicBlocks);
   send({ type: 'stats', report: report() });
   send({ type: 'ready', bound: plane.boundAddresses() });
   const timer = setInterval(() => send({ type: 'stats', report: report() }), STATS_MS);
+  const sendTraffic = () => {
+    const deltas = plane.parts.defence.takeTraffic();
+    if (deltas !== null) send({ type: 'traffic', deltas });
+  };
+  const trafficTimer = setInterval(sendTraffic, TRAFFIC_MS);
   let reloading = Promise.resolve();
   port.on('message', (m: ToIoThread) => {
     switch (m.type) {
@@ -146,9 +161,13 @@ async function main(): Promise<void> {
       case 'guard-mode':
         gate.configure({ ...gateSettings(config), mode: m.mode });
         break;
+      case 'dynamic-blocks':
+        plane.parts.defence.setDynamicBlocks(m.blocks);
+        break;
       case 'stop':
         void reloading.then(async () => {
           clearInterval(timer);
+          clearInterval(trafficTimer);
           await plane.stop();
           await queryLog?.close();
           send({ type: 'stats', report: report() });

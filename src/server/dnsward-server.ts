@@ -44,8 +44,11 @@ import { DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { Decision } from '../cluster/decision.js';
+import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 
 const FEED_START_WAIT_MS = 10_000;
+/** The dynamic block rules are weighed once a second (as dnsdist's DynBlockRulesGroup is). */
+const DYNAMIC_TICK_MS = 1000;
 
 /** I/O threads for `threads: auto`: one core is left to the brain and the control plane. */
 export function ioThreadCount(threads: Config['threads']): number {
@@ -81,6 +84,10 @@ export class DnswardServer {
   private detectorErrors = 0;
   /** Decisions shared with other nodes through Redis (`cluster:`); null: this node alone. */
   cluster: Cluster | null = null;
+  /** Dynamic blocks' analysis: fed by the data planes' traffic counts, weighed every DYNAMIC_TICK_MS. */
+  readonly dynamicBlocks: DynamicBlocks;
+  private dynamicTimer: NodeJS.Timeout | null = null;
+  private dynamicErrors = 0;
 
   constructor(private config: Config, private readonly log: Logger) {
     fillCookieSecret(config);
@@ -102,6 +109,7 @@ export class DnswardServer {
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
     if (config.cluster !== null) this.cluster = this.buildCluster(config.cluster);
+    this.dynamicBlocks = new DynamicBlocks(config.defence.dynamicBlocks, (b) => this.onDynamicBlock(b));
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
@@ -119,7 +127,7 @@ export class DnswardServer {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
       this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d) });
+      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
     }
   }
 
@@ -173,6 +181,8 @@ export class DnswardServer {
       }
       if (this.config.guard.brainPriority === 'low') this.brain!.yieldCpu();
     }
+    this.dynamicTimer = setInterval(() => this.weighDynamicBlocks(), DYNAMIC_TICK_MS);
+    this.dynamicTimer.unref();
     // After the local state is restored and DNS answers: Redis joins in the background.
     this.cluster?.start();
   }
@@ -209,6 +219,47 @@ export class DnswardServer {
         stages: [],
       }));
     }
+  }
+
+  /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
+  weighDynamicBlocks(now = Date.now()): void {
+    this.failOpenDynamic(() => {
+      if (this.inline !== null) {
+        const deltas = this.inline.parts.defence.takeTraffic();
+        if (deltas !== null) this.dynamicBlocks.add(deltas, now);
+      }
+      if (this.dynamicBlocks.tick(now)) this.publishDynamicBlocks();
+    });
+  }
+
+  /** A failure of the dynamic block rules is logged and counted, never a crash: DNS goes on (blocks already sent stay until they end). */
+  private failOpenDynamic(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.dynamicErrors++;
+      this.log.error({ err }, 'dynamic block rules failed: no new blocks from this round (fail open)');
+    }
+  }
+
+  private publishDynamicBlocks(): void {
+    const entries = this.dynamicBlocks.entries();
+    this.inline?.parts.defence.setDynamicBlocks(entries);
+    this.pool?.setDynamicBlocks(entries);
+  }
+
+  private onDynamicBlock(b: DynamicBlock): void {
+    const address = b.prefix.split('/')[0];
+    this.log.warn({ dynamicBlock: { prefix: b.prefix, rule: b.rule, metric: b.metric, observed: b.observed, threshold: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }, b.reason);
+    this.events.publish(securityEvent({
+      type: 'client_rate_blocked',
+      severity: 6,
+      client: address,
+      action: b.action,
+      enforced: true,
+      reasons: [b.reason],
+      stages: [{ name: 'defence', score: 1, evidence: { rule: b.rule, metric: b.metric, prefix: b.prefix, observedPerSecond: Math.round(b.observed * 10) / 10, limitPerSecond: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }],
+    }));
   }
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
@@ -251,6 +302,9 @@ export class DnswardServer {
       this.cluster.start();
     } else await this.cluster.reload(next.cluster);
     this.events.node = next.cluster?.nodeName;
+    const activeBefore = this.dynamicBlocks.counters().active;
+    this.dynamicBlocks.configure(next.defence.dynamicBlocks);
+    if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
     this.config = next;
   }
@@ -354,9 +408,19 @@ export class DnswardServer {
           blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages, origin: b.origin ?? this.cluster?.node ?? null })),
           allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
           quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
+          dynamic: this.dynamicBlocks.list().map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
           cluster: this.cluster === null ? null : { node: this.cluster.node, connected: this.cluster.sync.connected },
           audit: this.auditLog(20),
         };
+      case 'unblock-client': {
+        const lifted = this.dynamicBlocks.lift(request.client);
+        if (lifted.length === 0) throw new Error(`${request.client} has no dynamic block`);
+        this.publishDynamicBlocks();
+        const prefixes = lifted.map((b) => b.prefix);
+        this.auditChange(request.who, 'unblock-client', request.client, { prefixes });
+        this.events.publish(securityEvent({ type: 'client_rate_unblocked', severity: 3, operator: request.who, client: request.client.split('/')[0], reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`], stages: [] }));
+        return { client: request.client, lifted: prefixes };
+      }
       case 'allow': {
         if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
@@ -537,6 +601,7 @@ export class DnswardServer {
     else await this.pool!.stop();
     await this.brain?.stop();
     await this.cluster?.stop();
+    if (this.dynamicTimer) clearInterval(this.dynamicTimer);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     try {
@@ -606,6 +671,7 @@ export class DnswardServer {
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
       cluster: this.cluster?.snapshot() ?? null,
+      dynamicBlocks: { ...this.dynamicBlocks.counters(), errors: this.dynamicErrors },
       plane: this.pool === null || this.brain === null ? null : {
         threads: this.pool.size,
         ...gate!,

@@ -3,9 +3,11 @@
  * query): it is owner-only, and one running dnsward owns it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CliServer, runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/dns-client.js';
@@ -134,6 +136,30 @@ describe('the data directory', () => {
       assert.equal(readFileSync(join(dataDir, 'dnsward.pid'), 'utf8').trim(), String(server.child.pid));
     } finally {
       assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('lets one of many processes racing for a stale PID file take it over', async () => {
+    // Each claimant is a process of its own whose command line names dnsward (a live holder
+    // whose command line does not is taken for a reused PID). They start at the same instant;
+    // without a lock around the takeover, one could remove the file another had just made, and
+    // both went on (2 rounds of 15 had two winners).
+    const script = join(dir, 'dnsward-claim.mjs');
+    const module = pathToFileURL(fileURLToPath(new URL('../../src/cli/pid-file.js', import.meta.url))).href;
+    writeFileSync(script, `import { writePidFile } from ${JSON.stringify(module)};
+const [dataDir, startAt] = process.argv.slice(2);
+while (Date.now() < Number(startAt)) {}
+try { writePidFile(dataDir); console.log('won'); setTimeout(() => {}, 1500); } catch { console.log('lost'); }
+`);
+    for (let round = 0; round < 6; round++) {
+      const dataDir = mkdtempSync(join(dir, 'race-'));
+      writeFileSync(join(dataDir, 'dnsward.pid'), '2147483646\n');
+      const startAt = Date.now() + 800;
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((resolve) => {
+        execFile(process.execPath, [script, dataDir, String(startAt)], { timeout: 15_000 }, (_err, stdout) => resolve(stdout.trim()));
+      })));
+      assert.equal(outcomes.filter((o) => o === 'won').length, 1, `round ${round}: ${outcomes.join(' ')}`);
+      assert.equal(outcomes.filter((o) => o === 'lost').length, 7, `round ${round}: ${outcomes.join(' ')}`);
     }
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,20 +29,23 @@ describe('descriptor budget', () => {
     await unbound?.stop();
   });
 
-  it('keeps descriptors for DNS while idle console and TCP connections are held open past the limit', async () => {
+  /**
+   * Holds 300 idle connections to the console and to DNS over TCP, each from its own loopback
+   * address (so per-address caps do not stop them: more than the whole limit), then asks 500
+   * new names, each of which goes upstream.
+   */
+  async function attack(extraArgs: string[]): Promise<void> {
     const [port, consolePort] = [await freePort(), await freePort()];
-    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--console', `127.0.0.1:${consolePort}`, '--guard', 'off', '--data-dir', join(dir, 'var')], {}, { openFileLimit: LIMIT });
+    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--console', `127.0.0.1:${consolePort}`, '--guard', 'off', '--data-dir', mkdtempSync(join(dir, 'var-')), ...extraArgs], {}, { openFileLimit: LIMIT });
     const child = server.child;
     const held: net.Socket[] = [];
     try {
-      await server.waitForLog('dnsward started');
+      // Each I/O thread starts its own V8 instance: a second or more each on a busy machine.
+      await server.waitForLog('dnsward started', 1, 60_000);
       assert.match(server.log, /connection caps cut to fit the open-file limit/);
-      // 300 idle connections to each listener, each from its own loopback address, so that
-      // per-address caps do not stop them: more than the whole limit.
       for (const target of [consolePort, port]) held.push(...(await holdIdleConnections(target, 300)));
       const used = openDescriptors(child.pid!);
       assert.ok(used > 0 && used < LIMIT, `dnsward holds ${used} of ${LIMIT} descriptors`);
-      // Unique names: each one goes upstream.
       const client = dgram.createSocket('udp4');
       let answered = 0;
       client.on('message', () => answered++);
@@ -60,5 +63,17 @@ describe('descriptor budget', () => {
       for (const s of held) s.destroy();
       await server.stop();
     }
+  }
+
+  it('keeps descriptors for DNS while idle console and TCP connections are held open past the limit', async () => {
+    await attack([]);
+  });
+
+  it('counts the sockets of every I/O thread: four threads, each with its own listener and 32 upstream sockets', async () => {
+    // Each I/O thread is a whole data plane (its own UDP listener and upstream sockets); a budget
+    // that counted them once left the DNS TCP cap about 20 descriptors above what was free here.
+    const config = join(dir, 'threads.yaml');
+    writeFileSync(config, 'upstreams:\n  sockets: 32\n');
+    await attack(['--config', config, '--threads', '4']);
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CliServer, runCli } from '../helpers/cli.js';
-import { dns2tcpEcho, startDns2tcpServer } from '../helpers/dns2tcp.js';
+import { dns2tcpEcho, dns2tcpEchoPasses, startDns2tcpServer } from '../helpers/dns2tcp.js';
 import { NetnsLab } from '../helpers/netns.js';
 import { freePort } from '../helpers/ports.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -123,7 +123,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   it('allows the domain with one click, and the tunnel passes again', async () => {
     await page.click('#allow-domain');
     await page.waitForSelector('#toast .msg:has-text("Allow domain: done")');
-    assert.equal(await tunnelTransfer(4452), 'echo intact');
+    assert.equal(await dns2tcpEchoPasses(lab, ZONE, 4452), 'echo intact');
     await page.click('a[data-nav="audit"]');
     await page.waitForSelector('td:has-text("admin (console)")');
   });

@@ -34,7 +34,7 @@ export class CliServer {
   }
 
   /** Waits (bounded) until the log contains `text` `count` times. */
-  async waitForLog(text: string, count = 1, timeoutMs = 10_000): Promise<void> {
+  async waitForLog(text: string, count = 1, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.log.split(text).length - 1 < count) {
       if (Date.now() > deadline) throw new Error(`"${text}" did not appear ${count}x in the log:\n${this.log}`);

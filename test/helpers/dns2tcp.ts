@@ -30,3 +30,14 @@ export async function dns2tcpEcho(lab: NetnsLab, zone: string, localPort: number
     tunnel.kill('SIGKILL');
   }
 }
+
+/**
+ * Where a tunnel must pass: dns2tcp has no integrity check and gives up on a slow resolver, so
+ * on a loaded machine one transfer can come back corrupted or reset though every query was
+ * answered. A failed transfer gets one more try on a fresh tunnel (localPort + 100), which must
+ * itself come back intact: a blocked tunnel cannot pass this way.
+ */
+export async function dns2tcpEchoPasses(lab: NetnsLab, zone: string, localPort: number): Promise<string> {
+  const first = await dns2tcpEcho(lab, zone, localPort);
+  return first === 'echo intact' ? first : dns2tcpEcho(lab, zone, localPort + 100);
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { budgetDescriptors, DNS_TCP_FLOOR, MANAGEMENT_FLOOR, openFileLimit, RESERVE } from '../../src/ops/descriptor-budget.js';
+import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
+import { budgetDescriptors, configDemand, DNS_TCP_FLOOR, MANAGEMENT_FLOOR, openFileLimit, RESERVE, THREAD_OVERHEAD } from '../../src/ops/descriptor-budget.js';
 
 describe('descriptor budget', () => {
   const demand = { dnsFixed: 40, dnsTcp: 1000, management: { console: 64, metrics: 16, control: 16 } };
@@ -37,5 +38,14 @@ describe('descriptor budget', () => {
   it('reads this process\'s limit on Linux', () => {
     const limit = openFileLimit();
     assert.ok(limit === null || limit >= 64, `limit ${limit}`);
+  });
+
+  it('counts each I/O thread\'s UDP listener and upstream sockets, and TCP listeners once', () => {
+    const config = validateConfig(parseConfigText('listen: ["127.0.0.1:5353", "[::1]:5353"]\nupstreams:\n  servers: ["127.0.0.1:53", "127.0.0.2:53"]\n  sockets: 4\n', 'test.yaml'), 'test.yaml');
+    const inline = configDemand(config, 0).dnsFixed;
+    const threaded = configDemand(config, 3).dnsFixed;
+    // Per upstream and plane: 4 sockets, 4 retiring, a TCP connection and a health check.
+    assert.equal(inline, 2 * 2 + 2 * 10);
+    assert.equal(threaded, 2 * (1 + 3) + 3 * 2 * 10 + 3 * THREAD_OVERHEAD);
   });
 });

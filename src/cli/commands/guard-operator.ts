@@ -1,10 +1,12 @@
 /**
- * The operator's Tunnel Guard commands: `blocks`, `allow`, `unblock`, `quarantine`. Each finds
+ * The operator's Tunnel Guard commands: `blocks`, `allow`, `unblock`, `quarantine` (`blocks` and
+ * `unblock` also list and lift dynamic blocks of client prefixes). Each finds
  * the running dnsward through its data directory and talks to it over the control socket.
  */
 import { parseDuration } from '../../config/units.js';
 import { ControlError, sendControl } from '../../control/control-client.js';
 import type { StageReport } from '../../guard/verdict.js';
+import { parseCidr } from '../../util/cidr.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 
 const DEFAULT_DATA_DIR = './var';
@@ -36,18 +38,20 @@ function formatStages(stages: StageReport[]): string[] {
 
 export const blocksCommand: Command = {
   name: 'blocks',
-  summary: 'list Tunnel Guard blocks, allows and quarantines, with their traces',
+  summary: 'list Tunnel Guard blocks, allows and quarantines, with their traces, and dynamic blocks',
   help: `Usage: dnsward blocks [--data-dir DIR] [--json]
 
 Lists the running dnsward's current domain blocks (for every client, or for the
 one client that tripped it when many other clients use the domain normally;
 incident, since, until, offence count, the client that tripped it, bytes leaked,
 the reasons and every stage's score and evidence), operator allows and
-quarantines, and the latest operator changes. --json prints the raw reply.`,
+quarantines, the dynamic blocks of client prefixes (defence.dynamicBlocks: the
+rule, what was seen, the action, since and until), and the latest operator
+changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
     const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
-      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string; extensions: number }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
       | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
@@ -69,6 +73,11 @@ quarantines, and the latest operator changes. --json prints the raw reply.`,
     for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by}${on(a.origin)})`);
     console.log(`Quarantined clients (${reply.quarantines.length}):`);
     for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
+    console.log(`Dynamic blocks (${reply.dynamic.length}):`);
+    for (const d of reply.dynamic) {
+      console.log(`  ${d.prefix}  rule ${d.rule}, ${d.action}, since ${iso(d.since)} until ${iso(d.until)}${d.extensions > 0 ? `, extended ${d.extensions}x` : ''}`);
+      console.log(`    why: ${d.reason}`);
+    }
     if (reply.audit.length > 0) {
       console.log('Latest operator changes:');
       for (const a of reply.audit) console.log(`  ${new Date(a.at).toISOString()} ${a.who}: ${a.action} ${a.subject}`);
@@ -99,15 +108,26 @@ What is allowed teaches Tunnel Guard's learning as known-good.`,
 
 export const unblockCommand: Command = {
   name: 'unblock',
-  summary: 'lift a Tunnel Guard domain block now',
+  summary: 'lift a Tunnel Guard domain block, or a client\'s dynamic block, now',
   help: `Usage: dnsward unblock DOMAIN [--data-dir DIR]
+       dnsward unblock CLIENT [--data-dir DIR]
 
-Lifts the blocks of DOMAIN's registered domain (for every client, and those of
-single clients). Unlike allow, it does not stop
-Tunnel Guard from blocking it again if the tunnel goes on.`,
+DOMAIN: lifts the blocks of DOMAIN's registered domain (for every client, and
+those of single clients). Unlike allow, it does not stop Tunnel Guard from
+blocking it again if the tunnel goes on.
+
+CLIENT (an IP address or a CIDR range): lifts the dynamic blocks of the client
+prefixes it overlaps (defence.dynamicBlocks) and forgets their recent traffic;
+the rules block them again only if they pass a rate again.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { 'data-dir': { type: 'string' } }, true);
-    if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN');
+    if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN or CLIENT');
+    if (typeof parseCidr(positionals[0]) !== 'string') {
+      const reply = (await talk('unblock', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'unblock-client', client: positionals[0] })) as { client: string; lifted: string[] } | undefined;
+      if (reply === undefined) return 1;
+      console.log(`lifted the dynamic block of ${reply.lifted.join(', ')}`);
+      return 0;
+    }
     const reply = (await talk('unblock', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'unblock', domain: positionals[0] })) as { domain: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`unblocked ${reply.domain}`);

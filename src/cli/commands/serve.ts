@@ -7,6 +7,7 @@ import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
 import { ControlServer } from '../../control/control-server.js';
 import { DnswardNode } from '../../server/dnsward-node.js';
+import { ioThreadCount } from '../../server/dnsward-server.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
@@ -80,7 +81,7 @@ SIGUSR1 logs a counters snapshot.`,
     const load = () => {
       const loaded = loadConfig(configFile, overrides);
       if (limit === null) return loaded;
-      const fitted = fitConfigToDescriptors(loaded.config, limit, alreadyOpen);
+      const fitted = fitConfigToDescriptors(loaded.config, limit, alreadyOpen, ioThreadCount(loaded.config.threads));
       budgetNote = fitted.reduced.join('; ');
       controlConnections = fitted.controlConnections;
       return { ...loaded, config: fitted.config };

@@ -38,6 +38,11 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
     schema: { tags: ['actions'], summary: 'Lift a domain block', body: body(['domain'], { domain: { type: 'string', maxLength: 253 } }) },
   }, act((b) => ({ cmd: 'unblock', domain: b.domain! })));
 
+  app.post('/api/actions/unblock-client', {
+    config: admin,
+    schema: { tags: ['actions'], summary: 'Lift the dynamic blocks of a client address or range (CIDR)', body: body(['client'], { client: { type: 'string', maxLength: 64 } }) },
+  }, act((b) => ({ cmd: 'unblock-client', client: b.client! })));
+
   app.post('/api/actions/quarantine', {
     config: admin,
     schema: { tags: ['actions'], summary: 'Quarantine a client (its queries are refused or sinkholed) for a while', body: body(['client'], { client: { type: 'string', maxLength: 64 }, for: forProperty }) },

@@ -103,7 +103,7 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     };
   });
 
-  app.get('/api/blocks', { schema: { tags: ['threats'], summary: 'Active blocks, allows and quarantines' } }, async () => s.control({ cmd: 'blocks', who: 'console' }));
+  app.get('/api/blocks', { schema: { tags: ['threats'], summary: 'Active blocks, allows, quarantines and dynamic blocks of client prefixes' } }, async () => s.control({ cmd: 'blocks', who: 'console' }));
 
   app.get('/api/audit', { schema: { tags: ['audit'], summary: 'Who did what (newest last)' } }, async () => ({ audit: s.auditLog(500) }));
 

@@ -1,4 +1,4 @@
-/** Actions & audit (active blocks, allows, quarantines, who did what) and the running config. */
+/** Actions & audit (active blocks, allows, quarantines, dynamic blocks, who did what) and the running config. */
 import { api, ApiError } from './client.js';
 import { clear, h, table, time, toast } from './dom.js';
 import type { Me } from './types.js';
@@ -8,6 +8,7 @@ interface Blocks {
   blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number }>;
   allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
   quarantines: Array<{ client: string; until: number; by: string }>;
+  dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string }>;
 }
 
 export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
@@ -35,6 +36,9 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
     h('h2', {}, 'Quarantined clients'),
     table(['client', 'until', 'by', ''], b.quarantines.map((q) => [h('span', { class: 'mono' }, q.client), time(q.until * 1000), q.by,
       h('button', { type: 'button', disabled: !admin, onclick: run(`Release ${q.client}`, '/api/actions/release', { client: q.client }) }, 'Release')]), 'No client is quarantined.'),
+    h('h2', {}, 'Dynamic blocks'),
+    table(['client prefix', 'rule', 'action', 'since', 'until', 'why', ''], b.dynamic.map((d) => [h('span', { class: 'mono' }, d.prefix), d.rule, d.action, time(d.since * 1000), time(d.until * 1000), d.reason,
+      h('button', { type: 'button', disabled: !admin, onclick: run(`Lift ${d.prefix}`, '/api/actions/unblock-client', { client: d.prefix }) }, 'Lift')]), 'No client prefix is dynamically blocked.'),
     h('h2', {}, 'Audit log: who did what'),
     table(['when', 'who', 'action', 'subject', 'detail'], audit.slice().reverse().map((a) => [time(a.at), a.who, a.action, h('span', { class: 'mono' }, a.subject), h('span', { class: 'mono' }, a.detail)]), 'No change made yet.'),
   );

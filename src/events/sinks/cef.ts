@@ -20,6 +20,8 @@ const NAMES: Record<SecurityEvent['type'], string> = {
   allow_override: 'Allow override by operator',
   detector_fail_open: 'Tunnel Guard failed open',
   policy_blocked: 'Response policy blocked a query',
+  client_rate_blocked: 'Client dynamically blocked for its traffic rate',
+  client_rate_unblocked: 'Client dynamic block lifted by operator',
 };
 
 export function toCef(e: SecurityEvent): string {

@@ -2,7 +2,7 @@
 import type { SecurityEvent } from '../security-event.js';
 
 export function toEcs(e: SecurityEvent): Record<string, unknown> {
-  const blocked = e.enforced === true && e.action === 'block';
+  const blocked = e.enforced === true && (e.action === 'block' || e.type === 'client_rate_blocked');
   return {
     '@timestamp': e.time,
     message: e.reasons[0] ?? e.type,
@@ -20,7 +20,9 @@ export function toEcs(e: SecurityEvent): Record<string, unknown> {
     observer: { hostname: e.node, vendor: 'dnsward', product: 'dnsward', type: 'dns' },
     ...(e.client === undefined ? {} : { source: { ip: e.client } }),
     dns: { question: { ...(e.qname === undefined ? {} : { name: e.qname }), ...(e.domain === undefined ? {} : { registered_domain: e.domain }) } },
-    rule: e.policy === undefined
+    rule: e.type.startsWith('client_rate_')
+      ? { name: 'Dynamic blocks', ...(e.incident === undefined ? {} : { id: e.incident }) }
+      : e.policy === undefined
       ? { name: 'Tunnel Guard', ...(e.incident === undefined ? {} : { id: e.incident }) }
       : { name: e.policy.rule, id: `${e.policy.feed}:${e.policy.line}`, category: e.policy.category, ruleset: e.policy.feed, version: e.policy.version },
     ...(e.operator === undefined ? {} : { user: { name: e.operator } }),

@@ -32,6 +32,8 @@ function outcome(e: SecurityEvent): { action_id: number; action: string; disposi
       return e.enforced === false ? allowed(DISPOSITION.DETECTED, 'Detected') : denied(DISPOSITION.BLOCKED, 'Blocked');
     case 'client_quarantined':
       return denied(DISPOSITION.QUARANTINED, 'Quarantined');
+    case 'client_rate_blocked':
+      return denied(DISPOSITION.BLOCKED, 'Blocked');
     case 'tunnel_detected':
       return allowed(DISPOSITION.DETECTED, 'Detected');
     default:
@@ -66,7 +68,7 @@ export function toOcsf(e: SecurityEvent): Record<string, unknown> {
       version: '1.3.0',
       uid: e.id,
       ...(e.incident === undefined ? {} : { correlation_uid: e.incident }),
-      product: { name: 'dnsward', vendor_name: 'dnsward', version: packageVersion(), feature: { name: e.type === 'policy_blocked' ? 'Response Policy' : 'Tunnel Guard' } },
+      product: { name: 'dnsward', vendor_name: 'dnsward', version: packageVersion(), feature: { name: e.type === 'policy_blocked' ? 'Response Policy' : e.type.startsWith('client_rate_') ? 'Dynamic Blocks' : 'Tunnel Guard' } },
       profiles: ['security_control'],
       logged_time: Date.now(),
     },

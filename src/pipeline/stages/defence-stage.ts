@@ -14,8 +14,20 @@
  * must stay no larger than the query (no amplification), and RFC 8914 has no code for a rate
  * limit (18, Prohibited, is an access-control refusal and would send an operator looking for an
  * ACL that is not there). The counters and the trace say why.
+ *
+ * Before the rate limit: dynamic blocks (defence.dynamicBlocks). Every query, cached or not and
+ * over either transport, is counted per client prefix (client-traffic-counter.ts), and so is its
+ * answer (rcode and bytes) on the way out; the main thread weighs the rules once a second
+ * (src/defence/dynamic-blocks.ts) and sends the blocks back (setDynamicBlocks). A blocked prefix's
+ * queries get the rule's answer here. Unlike the rate limit, a block holds over TCP too (a
+ * proven address flooding over TCP is still a flood), except `truncate`, whose TC=1 sends honest
+ * clients to TCP, where they are let through.
  */
 import { randomBytes } from 'node:crypto';
+import { ClientPrefixKeys, EXEMPT } from '../../defence/client-prefix-keys.js';
+import { ClientTrafficCounter, type TrafficDeltas } from '../../defence/client-traffic-counter.js';
+import { type DynamicBlockAction, type DynamicBlockEntry, DynamicBlockSet } from '../../defence/dynamic-block-set.js';
+import type { DynamicBlockSettings } from '../../defence/dynamic-blocks.js';
 import { ClientRateLimiter, type ClientRateLimiterCounters, type ClientRateLimits } from '../../defence/client-rate-limiter.js';
 import { cookieLengthValid, withCookie, withoutAnswerCookie, withoutCookie } from '../../defence/cookie-option.js';
 import { responseClass } from '../../defence/response-class.js';
@@ -56,6 +68,7 @@ export interface DefenceSettings {
   responseRate?: ResponseRateSettings;
   cookies?: CookieSettings;
   minimalAny?: boolean;
+  dynamicBlocks?: DynamicBlockSettings;
 }
 
 export interface DefenceCounters {
@@ -83,6 +96,8 @@ export interface DefenceCounters {
     badCookie: number;
   };
   minimalAny: { enabled: boolean; answered: number };
+  /** This data plane's half of dynamic blocks: prefixes counted, and queries answered by a block, by rule and action. */
+  dynamicBlocks: { enabled: boolean; tracked: number; evictions: number; lost: number; exempted: number; blocked: Record<string, Partial<Record<DynamicBlockAction, number>>> };
 }
 
 const RESPONSE_RATE_OFF: ResponseRateSettings = { enabled: false, responsesPerSecond: 1, window: 1000, slip: 0, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 2 };
@@ -103,6 +118,14 @@ export class DefenceStage implements Stage {
   private readonly rrl = { drop: 0, slip: 0, exempted: 0, cookieExempted: 0 };
   private readonly cookieCounts = { clientOnly: 0, valid: 0, invalid: 0, malformed: 0, sent: 0, badCookie: 0 };
   private minimalAnyAnswered = 0;
+  /** Dynamic blocks: the traffic counter (null when off), the blocks in force, rare query types (1 = counted). */
+  private traffic: ClientTrafficCounter | null = null;
+  private dynamicKeys: ClientPrefixKeys | null = null;
+  private dynamicSettings: DynamicBlockSettings | null = null;
+  private readonly dynamicBlocks = new DynamicBlockSet();
+  private readonly rareQtypes = new Uint8Array(65536);
+  private readonly dynamicBlocked: Record<string, Partial<Record<DynamicBlockAction, number>>> = {};
+  private dynamicExempted = 0;
   /** Built once per configuration: a flood of limited queries formats nothing. */
   private reason = '';
   private rrlDropReason = '';
@@ -139,24 +162,89 @@ export class DefenceStage implements Stage {
     // one); the previous secret stays valid, so the cookies clients hold keep working.
     if (!first && this.cookieSettings.secret !== previous.secret) this.cookies.rotate(secretBytes(this.cookieSettings.secret));
     this.minimalAny = settings.minimalAny ?? false;
+    this.configureDynamic(settings.dynamicBlocks);
+  }
+
+  /** A new counter when the prefixes or the bound changed (or it was off); the blocks come from the main thread. */
+  private configureDynamic(d: DynamicBlockSettings | undefined): void {
+    const old = this.dynamicSettings;
+    if (d === undefined || !d.enabled) {
+      this.traffic = null;
+      this.dynamicKeys = null;
+      this.dynamicSettings = null;
+      this.dynamicBlocks.replace([]);
+      return;
+    }
+    if (old === null || this.traffic === null || old.ipv4Prefix !== d.ipv4Prefix || old.ipv6Prefix !== d.ipv6Prefix || old.maxTracked !== d.maxTracked) {
+      const generation = this.traffic === null ? 0 : this.traffic.generation + 1;
+      this.traffic = new ClientTrafficCounter(d.maxTracked);
+      // Answers to queries counted by the counter before are not counted in this one.
+      this.traffic.generation = generation;
+      if (old !== null && (old.ipv4Prefix !== d.ipv4Prefix || old.ipv6Prefix !== d.ipv6Prefix)) this.dynamicBlocks.replace([]);
+    }
+    this.dynamicKeys = new ClientPrefixKeys(d.ipv4Prefix, d.ipv6Prefix, d.exempt);
+    this.rareQtypes.fill(0);
+    for (const t of d.rareQtypes) this.rareQtypes[t] = 1;
+    this.dynamicSettings = d;
+  }
+
+  /** The dynamic blocks in force, from the main thread's rules (every change sends the whole list). */
+  setDynamicBlocks(entries: readonly DynamicBlockEntry[]): void {
+    if (this.traffic !== null) this.dynamicBlocks.replace(entries);
+  }
+
+  /** Traffic per client prefix since the last take (null: nothing, or dynamic blocks off), for the main thread's rules. */
+  takeTraffic(): TrafficDeltas | null {
+    return this.traffic?.take() ?? null;
   }
 
   onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
+    // Dynamic blocks first: every query counts (cache hits too, and queries a block answers, so
+    // that a block lasts while the flood does), then a prefix under a block gets its rule's answer.
+    const traffic = this.traffic;
+    if (traffic !== null) {
+      const key = this.dynamicKeys!.keyOf(ctx.clientAddress);
+      if (key === EXEMPT) this.dynamicExempted++;
+      else {
+        const slot = traffic.countQuery(key, this.rareQtypes[ctx.query.qtype] === 1);
+        if (this.dynamicBlocks.size > 0) {
+          const b = this.dynamicBlocks.find(key, ctx.startedAt);
+          // TC=1 sends an honest client to TCP: TCP is where a truncate block lets it through.
+          if (b !== undefined && !(b.action === 'truncate' && ctx.transport === 'tcp')) {
+            const byRule = (this.dynamicBlocked[b.rule] ??= {});
+            byRule[b.action] = (byRule[b.action] ?? 0) + 1;
+            ctx.addTrace(this.name, b.verdict, b.reason);
+            this.answerBlocked(ctx, pipeline, b.action, b.reason, ResponseType.DYNAMIC_BLOCKED);
+            return;
+          }
+        }
+        ctx.dynamicSlot = slot;
+        ctx.dynamicGeneration = traffic.generation;
+      }
+    }
     const c = this.settings.clientRate;
     // ctx.startedAt is the monotonic arrival time: no clock read per query, and one batch shares it.
     if (!c.enabled || ctx.transport === 'tcp' || this.limiter.allow(ctx.clientAddress, ctx.startedAt)) return this.afterClientRate(ctx, pipeline);
     this.limited[c.action]++;
     ctx.addTrace(this.name, `rate-limited:${c.action}`, this.reason);
-    switch (c.action) {
+    this.answerBlocked(ctx, pipeline, c.action, this.reason, ResponseType.RATE_LIMITED);
+  }
+
+  /** A limited or blocked query's answer: none, REFUSED, TC=1 or NXDOMAIN, never larger than the query. */
+  private answerBlocked(ctx: QueryContext, pipeline: PipelineControl, action: DynamicBlockAction, reason: string, type: ResponseType): void {
+    switch (action) {
       case 'drop':
-        pipeline.drop(ctx, this.reason, ResponseType.RATE_LIMITED);
+        pipeline.drop(ctx, reason, type);
         return;
       case 'refused':
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true }), ResponseType.RATE_LIMITED, this.reason);
+        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true }), type, reason);
+        return;
+      case 'nxdomain':
+        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }), type, reason);
         return;
       default:
         // No answer records and TC=1: the client has its answer a round trip later, over TCP.
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, extraFlags: Flag.TC }), ResponseType.RATE_LIMITED, this.reason);
+        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, extraFlags: Flag.TC }), type, reason);
     }
   }
 
@@ -213,7 +301,9 @@ export class DefenceStage implements Stage {
    */
   onResponse(ctx: QueryContext): void {
     const answer = ctx.answer;
-    if (answer === null || ctx.responseType === ResponseType.RATE_LIMITED) return;
+    // Every answer of a counted query counts for dynamic blocks (its rcode and size), cached or not.
+    if (ctx.dynamicSlot >= 0 && answer !== null) this.traffic?.countAnswer(ctx.dynamicSlot, ctx.dynamicGeneration, answer[3] & 0xf, answer.length);
+    if (answer === null || ctx.responseType === ResponseType.RATE_LIMITED || ctx.responseType === ResponseType.DYNAMIC_BLOCKED) return;
     if (this.responseRate.enabled && ctx.transport === 'udp') {
       if (ctx.cookieValid) {
         this.rrl.cookieExempted++;
@@ -264,6 +354,14 @@ export class DefenceStage implements Stage {
       responseRate: { enabled: this.responseRate.enabled, limited: { drop: this.rrl.drop, slip: this.rrl.slip }, exempted: this.rrl.exempted, cookieExempted: this.rrl.cookieExempted, ...this.responseLimiter.counters() },
       cookies: { enabled: this.cookieSettings.enabled, enforce: this.cookieSettings.enforce, received: { clientOnly: k.clientOnly, valid: k.valid, invalid: k.invalid, malformed: k.malformed }, sent: k.sent, badCookie: k.badCookie },
       minimalAny: { enabled: this.minimalAny, answered: this.minimalAnyAnswered },
+      dynamicBlocks: {
+        enabled: this.traffic !== null,
+        tracked: this.traffic?.tracked ?? 0,
+        evictions: this.traffic?.evictions ?? 0,
+        lost: this.traffic?.lost ?? 0,
+        exempted: this.dynamicExempted,
+        blocked: structuredClone(this.dynamicBlocked),
+      },
     };
   }
 
