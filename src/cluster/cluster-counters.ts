@@ -1,4 +1,4 @@
-/** The cluster's counters (`dnsward_cluster_*` metrics, `dnsward status`). */
+/** The cluster's counters (`dnsward_cluster_*` metrics, and the SIGUSR1 counters snapshot). */
 import { LatencyHistogram } from '../util/histogram.js';
 import type { DropReason } from './decision.js';
 
