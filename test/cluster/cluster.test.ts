@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { SecurityEvent } from '../../src/events/security-event.js';
+import { buildRegistry } from '../../src/metrics/prometheus-metrics.js';
 import { dig, udpExchange } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery } from '../helpers/packets.js';
@@ -100,6 +101,11 @@ cluster:
     assert.ok((await within(2000, () => eventsOnB.some((e) => e.type === 'domain_blocked' && e.domain === 'tunnel.test' && e.node === 'a'))) >= 0, 'B reports the block as decided by node a');
     assert.ok(clusterOf(a).published >= 1);
     assert.ok(clusterOf(b).applied >= 1);
+    const metrics = await buildRegistry(b.server).metrics();
+    assert.match(metrics, /^dnsward_cluster_connected\{node="b"\} 1$/m);
+    assert.match(metrics, /^dnsward_cluster_applied_total\{node="b"\} [1-9]/m);
+    assert.match(metrics, /^dnsward_cluster_lag_seconds_count\{node="b"\} [1-9]/m);
+    assert.match(metrics, /^dnsward_cluster_dropped_total\{node="b",reason="malformed"\} 0$/m);
   });
 
   it('an operator quarantine on A refuses the client on B within 1 s; a release on B frees it on A', async () => {
