@@ -1,7 +1,7 @@
 /**
  * Redis traffic of learning as one, from benign traffic: the eval's generated network (desktops,
  * mail servers, antivirus and CDN lookups) run through Tunnel Guard as one node sees it, counting
- * what shared-learning.ts would write and read: pairs past SHARE_RATIO of a budget,
+ * what shared-learning.ts would write and read: pairs and clients past SHARE_RATIO of a budget,
  * per learnInterval round of simulated time. Extrapolated to 20k queries per second of new names.
  *
  * `node dist/bench/cluster-learning-traffic.js`. Prints a Markdown table.
@@ -24,11 +24,13 @@ let dirty = new Set<string>();
 const shared = new Set<string>();
 let writes = 0;
 let newNames = 0;
-guard.onInfo = (name, _pair, ratio) => {
-  if (ratio < SHARE_RATIO && !shared.has(name)) return;
-  shared.add(name);
-  dirty.add(name);
+const note = (key: string, ratio: number) => {
+  if (ratio < SHARE_RATIO && !shared.has(key)) return;
+  shared.add(key);
+  dirty.add(key);
 };
+guard.onInfo = (name, _pair, ratio) => note(`pair:${name}`, ratio);
+guard.onClientInfo = (client, _state, ratio) => note(`client:${client}`, ratio);
 for (const q of traffic) {
   const r = Math.floor(q.ts / ROUND_SECONDS);
   if (r !== round) {
@@ -42,6 +44,6 @@ for (const q of traffic) {
 }
 writes += dirty.size;
 const perNewName = writes / Math.max(1, newNames);
-console.log('| benign traffic | queries | new names | pairs ever shared | pair writes | writes per new name | at 20k new names/s: commands/s | bytes/s |');
+console.log('| benign traffic | queries | new names | pairs and clients ever shared | writes | writes per new name | at 20k new names/s: commands/s | bytes/s |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 console.log(`| 300 clients, 3 mail servers, 1 h | ${traffic.length} | ${newNames} | ${shared.size} | ${writes} | ${perNewName.toFixed(4)} | ${Math.round(20_000 * perNewName * COMMANDS_PER_PAIR)} | ${Math.round(20_000 * perNewName * BYTES_PER_PAIR)} |`);

@@ -370,7 +370,7 @@ const cluster = z.object({
    * pairs that grew and reads the other nodes' (0: off; each node then spends its own budget).
    */
   learnInterval: duration.refine((ms) => ms === 0 || ms >= 50, 'must be 0 (off) or at least 50ms').default(250),
-  /** Client × domain pairs shared at most (the busiest recent ones; older ones are forgotten, counted). */
+  /** Client × domain pairs and clients shared at most (the most recently grown; older ones are forgotten, counted). */
   maxSharedPairs: z.number().int().min(100).max(1_000_000).default(10_000),
 }).strict();
 

@@ -274,6 +274,10 @@ export class TunnelGuard {
    * nodes spends one budget. Bounded by the cluster (src/cluster/shared-learning.ts).
    */
   readonly remoteInfo = new Map<string, { ts: number; info: [number, number, number] }>();
+  /** Told when a client's windows across domains grew, with its ratio to that budget (a cluster shares them). */
+  onClientInfo: ((client: string, state: ClientState, ratio: number) => void) | null = null;
+  /** Other nodes' windows of a client across domains (client → windows at `ts`), added to this node's own. */
+  readonly remoteClientInfo = new Map<string, { ts: number; info: [number, number, number] }>();
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -561,10 +565,14 @@ export class TunnelGuard {
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
     if (encoded && clientBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
-      const clientRatio = client.info[2] / (this.budget * this.scale * 2 * totalRole);
-      clientDayBytes = client.info[2];
-      if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
+      // Other nodes' bytes from this client count as this node's (a cluster's shared learning).
+      const remoteClient = this.remoteClientInfo.size > 0 ? this.remoteClientInfo.get(q.client) : undefined;
+      const clientDay = client.info[2] + (remoteClient === undefined ? 0 : remoteClient.info[2] * Math.exp(-Math.max(0, ts - remoteClient.ts) / WINDOW_SECONDS[2]));
+      const clientRatio = clientDay / (this.budget * this.scale * 2 * totalRole);
+      clientDayBytes = clientDay;
+      if (clientRatio >= 0.5) reasons.push(`${round(clientDay)} B of encoded information from ${q.client} across ${client.domains} domains in the last day${remoteClient === undefined ? '' : ' (on every node)'}`);
       if (clientRatio > ratio) ratio = clientRatio;
+      this.onClientInfo?.(q.client, client, clientRatio);
     }
     const stateScore = ratio / (1 + ratio);
     if (this.onInfo !== null && excessBytes > 0) this.onInfo(`${q.client} ${domainName}`, pair, ratio);
