@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
 import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
@@ -300,6 +301,94 @@ const responsePolicy = z.object({
   }));
 });
 
+/** A Redis host and port (a name or an IP address: Redis in a cluster is often reached by name). */
+const redisAddress = (defaultPort: number) =>
+  z.string().transform((value, ctx) => {
+    if (isIPv6(value)) return { host: value, port: defaultPort };
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(value);
+    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
+    if (m === null || (m[1] !== undefined && !isIPv6(m[1])) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected HOST[:PORT] (a name, an IPv4 address or [IPv6]:PORT), got "${value}"` });
+      return z.NEVER;
+    }
+    return { host: (m[1] ?? m[2])!, port };
+  });
+
+/** A secret's file (read at load, so a missing file is a config error naming the key); one trailing newline is not part of it. */
+const secretFile = z.string().transform((path, ctx) => {
+  try {
+    const text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    if (text === '') {
+      ctx.addIssue({ code: 'custom', message: `${path} is empty` });
+      return z.NEVER;
+    }
+    return text;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+/** A node's name in a cluster: what other nodes, events and metrics call it. */
+export const NODE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function defaultNodeName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+  return name === '' ? 'dnsward' : name;
+}
+
+/** Nodes that share decisions through Redis (src/cluster/); null: one node alone. */
+const cluster = z.object({
+  redis: z.object({
+    /** redis://[user:pass@]host:port[/db] or rediss:// (TLS). */
+    url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST[:PORT][/DB] or rediss://…').optional(),
+    /** One Redis server (standalone). */
+    host: redisAddress(6379).optional(),
+    /** Redis Sentinel: the sentinels, and the name of the master they watch. */
+    sentinels: z.array(redisAddress(26379)).min(1).optional(),
+    name: z.string().min(1).optional(),
+    /** Redis Cluster: some of its nodes (the rest are discovered). */
+    nodes: z.array(redisAddress(6379)).min(1).optional(),
+    db: z.number().int().min(0).max(15).default(0),
+    username: z.string().min(1).optional(),
+    /** A file holding the password (AUTH); the config itself never holds it. */
+    passwordFile: secretFile.optional(),
+    /** Sentinel's own password, when it has one (a file too). */
+    sentinelPasswordFile: secretFile.optional(),
+    tls: z.object({
+      /** The PEM file Redis's certificate is checked against (the system's CAs when absent). */
+      ca: pemFile.optional(),
+      cert: pemFile.optional(),
+      key: pemFile.optional(),
+      serverName: z.string().optional(),
+    }).strict().optional(),
+  }).strict().superRefine((r, ctx) => {
+    const ways = [r.url, r.host, r.sentinels, r.nodes].filter((x) => x !== undefined).length;
+    if (ways !== 1) ctx.addIssue({ code: 'custom', message: `expected exactly one of url, host, sentinels (with name) or nodes, got ${ways}` });
+    if (r.sentinels !== undefined && r.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'sentinels need name (the master\'s name they watch)' });
+    if (r.name !== undefined && r.sentinels === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'name is the Sentinel master\'s name: it goes with sentinels' });
+    if ((r.tls?.cert === undefined) !== (r.tls?.key === undefined)) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key go together' });
+  }),
+  nodeName: z.string().regex(NODE_NAME, 'expected 1–64 letters, digits or . _ -').default(defaultNodeName),
+  /** Keys and the channel are named from it: several fleets can share one Redis. */
+  keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'expected 1–64 letters, digits or . _ : -').default('dnsward'),
+  /** Decisions waiting to reach Redis (when it is slow or down) before the oldest is dropped, counted. */
+  queueSize: z.number().int().min(10).max(1_000_000).default(10_000),
+  /** Decisions loaded from Redis at most (a (re)joining node reads the set in pages up to this). */
+  maxDecisions: z.number().int().min(100).max(1_000_000).default(100_000),
+  /** How often the whole set is read again (pub/sub is at most once: this catches what it lost). */
+  resyncInterval: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default(30_000),
+  /** A Redis command slower than this fails, counted (the query path never waits on it). */
+  commandTimeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(2000),
+  /**
+   * Learning as one: how often each node writes the information windows of client × domain
+   * pairs that grew and reads the other nodes' (0: off; each node then spends its own budget).
+   */
+  learnInterval: duration.refine((ms) => ms === 0 || ms >= 50, 'must be 0 (off) or at least 50ms').default(250),
+  /** Client × domain pairs and clients shared at most (the most recently grown; older ones are forgotten, counted). */
+  maxSharedPairs: z.number().int().min(100).max(1_000_000).default(10_000),
+}).strict();
+
 export const configSchema = z.object({
   listen: z.array(listener).min(1).prefault(['127.0.0.1:5353']),
   upstreams: upstreams.prefault({}),
@@ -317,6 +406,7 @@ export const configSchema = z.object({
   defence: defence.prefault({}),
   guard: guard.prefault({}),
   policy: responsePolicy.prefault({}),
+  cluster: cluster.nullable().default(null),
   queryLog: z.object({
     mode: z.enum(['all', 'blocked', 'off']).default('blocked'),
     maxAge: duration.default(7 * 86_400_000),

@@ -3,7 +3,7 @@
  * slow or dead sink never slows a query. When the queue is full the oldest event is dropped and
  * counted. Each sink gets every event; a sink that throws is counted, never propagated.
  */
-import type { SecurityEvent } from './security-event.js';
+import { LOCAL_NODE, type SecurityEvent } from './security-event.js';
 
 /** What a sink reports about itself, for metrics and status. */
 export interface SinkStatus {
@@ -33,7 +33,8 @@ export class EventBus {
   dropped = 0;
   sinkErrors = 0;
 
-  constructor(private readonly sinks: EventSink[], readonly capacity = 10_000, private readonly onSinkError: (sink: string, error: unknown) => void = () => {}) {}
+  /** `node`: this node's name in a cluster, put on its own events (those naming another node keep it). */
+  constructor(private readonly sinks: EventSink[], readonly capacity = 10_000, private readonly onSinkError: (sink: string, error: unknown) => void = () => {}, public node?: string) {}
 
   /** Adds a sink after start (the console's live fan-out). */
   addSink(sink: EventSink): void {
@@ -46,6 +47,7 @@ export class EventBus {
 
   publish(event: SecurityEvent): void {
     this.published++;
+    if (this.node !== undefined && event.node === LOCAL_NODE) event.node = this.node;
     if (this.sinks.length === 0) return;
     if (this.queue.length >= this.capacity) {
       this.queue.shift();

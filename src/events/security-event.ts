@@ -50,8 +50,9 @@ export interface SecurityEvent {
   policy?: { group: string; feed: string; category: string; version: string; rule: string; line: number };
 }
 
-const NODE = hostname();
+/** This machine's name: the node of an event unless a cluster names it (or another node decided). */
+export const LOCAL_NODE = hostname();
 
-export function securityEvent(fields: Omit<SecurityEvent, 'id' | 'time' | 'node'> & { time?: string }): SecurityEvent {
-  return { id: randomUUID(), time: fields.time ?? new Date().toISOString(), node: NODE, ...fields };
+export function securityEvent(fields: Omit<SecurityEvent, 'id' | 'time' | 'node'> & { time?: string; node?: string }): SecurityEvent {
+  return { id: randomUUID(), time: fields.time ?? new Date().toISOString(), node: LOCAL_NODE, ...fields };
 }

@@ -21,7 +21,7 @@ import { type Cidr, cidrContains, parseCidr } from '../util/cidr.js';
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { murmur3 } from '../util/hash.js';
 import { CharacterModel } from './character-model.js';
-import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES } from './guard-state.js';
+import { activeHourCount, addInfo, type ClientState, type DomainState, ID_SPACE, markActive, newClient, newDomain, newPair, pairKey, type PairState, WINDOW_NAMES, WINDOW_SECONDS } from './guard-state.js';
 import { knownEncoder } from './known-encoders.js';
 import { LogHistogram } from './log-histogram.js';
 import { presentName, wireKeyOf } from '../dns/name.js';
@@ -54,6 +54,8 @@ export interface AllowOverride {
   until: number;
   by: string;
   at: number;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 /** An operator's quarantine of a client range: every query refused or sinkholed until a time. */
@@ -63,6 +65,8 @@ export interface Quarantine {
   by: string;
   at: number;
   incident: string;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 export interface GuardResponse extends GuardQuery {
@@ -132,6 +136,8 @@ export interface DomainBlock {
   stages: StageReport[];
   client: string;
   leaked: number;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 /** Query types tunnels favour for their payload room, with how much more their names weigh. */
@@ -271,6 +277,24 @@ export class TunnelGuard {
   pendingRefresh = 0;
   /** When this guard saw its first query (seconds): how long the network has been learned. */
   learningSince: number | null = null;
+  /** Told of every block this guard starts (a cluster shares them); not of blocks set from outside. */
+  onBlock: ((domain: string, block: DomainBlock) => void) | null = null;
+  /**
+   * Told when a client × domain pair's information windows grew, with how close they (and the
+   * other evidence of stage 2) are to a budget (1: at it). A cluster shares the suspect ones.
+   * Set only in a cluster: the pair's `client domain` string is built for it.
+   */
+  onInfo: ((pairName: string, pair: PairState, ratio: number) => void) | null = null;
+  /**
+   * Other nodes' information windows of client × domain pairs (`client domain` → windows at
+   * `ts`), added to this node's own when a budget is checked: a tunnel spread over several
+   * nodes spends one budget. Bounded by the cluster (src/cluster/shared-learning.ts).
+   */
+  readonly remoteInfo = new Map<string, { ts: number; info: [number, number, number] }>();
+  /** Told when a client's windows across domains grew, with its ratio to that budget (a cluster shares them). */
+  onClientInfo: ((client: string, state: ClientState, ratio: number) => void) | null = null;
+  /** Other nodes' windows of a client across domains (client → windows at `ts`), added to this node's own. */
+  readonly remoteClientInfo = new Map<string, { ts: number; info: [number, number, number] }>();
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;
@@ -531,19 +555,21 @@ export class TunnelGuard {
     const reasons: string[] = [];
     const pairQueries = pair.queries;
     const pairNewNames = pair.uniqueNames;
-    const pairInfo: [number, number, number] = [pair.info[0], pair.info[1], pair.info[2]];
+    // Other nodes' bytes for this pair count as this node's (a cluster's shared learning).
+    const remote = this.remoteInfo.size > 0 && excessBytes > 0 ? this.remoteInfo.get(`${q.client} ${domainName}`) : undefined;
+    const pairInfo: [number, number, number] = remote === undefined ? [pair.info[0], pair.info[1], pair.info[2]] : [0, 1, 2].map((w) => pair.info[w] + remote.info[w] * Math.exp(-Math.max(0, ts - remote.ts) / WINDOW_SECONDS[w])) as [number, number, number];
     let beaconCv = -1;
     let clientDayBytes = -1;
     if (excessBytes > 0) {
       let window = 0;
       for (let w = 0; w < 3; w++) {
-        const r = pair.info[w] / (this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1));
+        const r = pairInfo[w] / (this.windowBudget(w, multiplier, recognised) * (w > 0 ? role : 1));
         if (r > ratio) {
           ratio = r;
           window = w;
         }
       }
-      if (ratio >= 0.5) reasons.push(`${round(pair.info[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]} (budget ${round(this.windowBudget(window, multiplier, recognised) * (window > 0 ? role : 1))} B)`);
+      if (ratio >= 0.5) reasons.push(`${round(pairInfo[window])} B of encoded information from ${q.client} to ${domainName} in the last ${WINDOW_NAMES[window]}${remote === undefined ? '' : ' (on every node)'} (budget ${round(this.windowBudget(window, multiplier, recognised) * (window > 0 ? role : 1))} B)`);
     }
     // Beacons: new names at machine-regular intervals to a domain nobody else uses.
     if (isNew && pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
@@ -559,12 +585,17 @@ export class TunnelGuard {
     }
     // Exfiltration spread over many domains: the client's encoded information across all of them.
     if (encoded && clientBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
-      const clientRatio = client.info[2] / (this.budget * this.scale * 2 * totalRole);
-      clientDayBytes = client.info[2];
-      if (clientRatio >= 0.5) reasons.push(`${round(client.info[2])} B of encoded information from ${q.client} across ${client.domains} domains in the last day`);
+      // Other nodes' bytes from this client count as this node's (a cluster's shared learning).
+      const remoteClient = this.remoteClientInfo.size > 0 ? this.remoteClientInfo.get(q.client) : undefined;
+      const clientDay = client.info[2] + (remoteClient === undefined ? 0 : remoteClient.info[2] * Math.exp(-Math.max(0, ts - remoteClient.ts) / WINDOW_SECONDS[2]));
+      const clientRatio = clientDay / (this.budget * this.scale * 2 * totalRole);
+      clientDayBytes = clientDay;
+      if (clientRatio >= 0.5) reasons.push(`${round(clientDay)} B of encoded information from ${q.client} across ${client.domains} domains in the last day${remoteClient === undefined ? '' : ' (on every node)'}`);
       if (clientRatio > ratio) ratio = clientRatio;
+      this.onClientInfo?.(q.client, client, clientRatio);
     }
     const stateScore = ratio / (1 + ratio);
+    if (this.onInfo !== null && excessBytes > 0) this.onInfo(`${q.client} ${domainName}`, pair, ratio);
     const beaconSeconds = pair.intervalMean;
     const stateStage = (): StageReport => {
       const evidence: StageReport['evidence'] = { pairQueries, pairNewNames };
@@ -901,7 +932,9 @@ export class TunnelGuard {
     const headline = scope === 'client'
       ? `${domain} blocked for ${client} only until ${isoTime(until)} (incident ${incident}, offence ${offenses}): ${otherClients} other clients use it normally and keep it`
       : `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
-    map.set(key, { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) });
+    const block: DomainBlock = { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) };
+    map.set(key, block);
+    this.onBlock?.(domain, block);
     return incident;
   }
 

@@ -15,4 +15,6 @@ export interface MetricsBackend {
   upstreamLatencies(): Array<{ labels: { pool: string; upstream: string }; histogram: LatencyHistogram }>;
   /** Time Tunnel Guard spent on new names. */
   readonly guardDetectorTime: LatencyHistogram;
+  /** Cluster decision propagation lag (null: no cluster). */
+  readonly clusterLag: LatencyHistogram | null;
 }

@@ -186,6 +186,33 @@ export function buildRegistry(server: MetricsBackend): Registry {
   ])));
   add(new ScrapedMetric('dnsward_io_thread_restarts_total', 'I/O threads that died and were started again.', 'counter', () => [{ labels: {}, value: plane()?.threadRestarts ?? 0 }]));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
+  // The cluster (`cluster:`): no samples when this node runs alone.
+  const cluster = () => snap().cluster;
+  const clusterNode = (value: (c: NonNullable<ServerSnapshot['cluster']>) => number) => (): Sample[] => {
+    const c = cluster();
+    return c === null ? [] : [{ labels: { node: c.node }, value: value(c) }];
+  };
+  add(new ScrapedMetric('dnsward_cluster_connected', 'Whether this node is connected to the cluster\'s Redis (1) or deciding alone (0).', 'gauge', clusterNode((c) => (c.connected ? 1 : 0))));
+  add(new ScrapedMetric('dnsward_cluster_published_total', 'Decisions made here written to Redis and published to the other nodes.', 'counter', clusterNode((c) => c.published)));
+  add(new ScrapedMetric('dnsward_cluster_received_total', 'Messages read from the cluster\'s channel (this node\'s own echoes included).', 'counter', clusterNode((c) => c.received)));
+  add(new ScrapedMetric('dnsward_cluster_applied_total', 'Decisions of other nodes applied here (from the channel, or from the shared set at a sync).', 'counter', clusterNode((c) => c.applied)));
+  add(new ScrapedMetric('dnsward_cluster_dropped_total', 'Decisions not applied or not sent, by reason: oversize, malformed, expired, future, stale, allowlisted, queue-full, redis-error, over-bound.', 'counter', () => {
+    const c = cluster();
+    return c === null ? [] : Object.entries(c.dropped).map(([reason, value]) => ({ labels: { node: c.node, reason }, value }));
+  }));
+  add(new ScrapedMetric('dnsward_cluster_queue_depth', 'Decisions made here waiting to reach Redis.', 'gauge', clusterNode((c) => c.queueDepth)));
+  add(new ScrapedMetric('dnsward_cluster_syncs_total', 'Times the shared set was read and this node\'s missing decisions written back.', 'counter', clusterNode((c) => c.syncs)));
+  add(new ScrapedMetric('dnsward_cluster_shared_pairs', 'Client × domain pairs whose information windows this node shares (learning as one).', 'gauge', clusterNode((c) => c.learning.pairs)));
+  add(new ScrapedMetric('dnsward_cluster_learning_total', 'Pair windows written to and read from Redis, and pairs forgotten past cluster.maxSharedPairs.', 'counter', () => {
+    const c = cluster();
+    return c === null ? [] : Object.entries(c.learning).filter(([k]) => k !== 'pairs').map(([op, value]) => ({ labels: { node: c.node, op }, value }));
+  }));
+  add(new ScrapedMetric('dnsward_cluster_disconnects_total', 'Times the connection to Redis was lost.', 'counter', clusterNode((c) => c.disconnects)));
+  add(new ScrapedHistogram('dnsward_cluster_lag_seconds', 'Time from another node sending a decision to its taking effect here.', () => {
+    const c = cluster();
+    const lag = server.clusterLag;
+    return c === null || lag === null ? [] : [{ labels: { node: c.node }, histogram: lag }];
+  }));
   return registry;
 }
 

@@ -3,6 +3,7 @@
  * registry and the console read. Declared on its own so that those readers depend on this
  * shape, not on the server that fills it.
  */
+import type { ClusterSnapshot } from '../cluster/cluster-counters.js';
 import type { PacketCacheStats } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
 import type { FrameStreamStats } from '../dnstap/frame-stream-writer.js';
@@ -115,4 +116,6 @@ export interface ServerSnapshot {
   stageErrors: number;
   /** null when the data plane runs on the main thread (`threads: 0`). */
   plane: PlaneSnapshot | null;
+  /** Decisions shared through Redis (`cluster:`); null: this node alone. */
+  cluster: ClusterSnapshot | null;
 }

@@ -42,6 +42,8 @@ import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
 import { DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
+import { Cluster } from '../cluster/cluster.js';
+import type { Decision } from '../cluster/decision.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
 import type { FloodFlag } from '../flood/flood-flags.js';
@@ -84,6 +86,8 @@ export class DnswardServer {
   private mode: Config['guard']['mode'];
   /** Detector failures on this thread (the inline stage, or the brain). */
   private detectorErrors = 0;
+  /** Decisions shared with other nodes through Redis (`cluster:`); null: this node alone. */
+  cluster: Cluster | null = null;
   /** Dynamic blocks' analysis: fed by the data planes' traffic counts, weighed every DYNAMIC_TICK_MS. */
   readonly dynamicBlocks: DynamicBlocks;
   private dynamicTimer: NodeJS.Timeout | null = null;
@@ -104,13 +108,14 @@ export class DnswardServer {
     this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
-    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'));
+    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'), config.cluster?.nodeName);
     this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
     const threads = ioThreadCount(config.threads);
     // With I/O threads, the seen filters are shared: the threads settle plain repeats themselves.
     const sharedSeen = threads === 0 ? undefined : { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
     this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
     this.feeds = this.buildFeeds(config);
+    if (config.cluster !== null) this.cluster = this.buildCluster(config.cluster);
     this.dynamicBlocks = new DynamicBlocks(config.defence.dynamicBlocks, (b) => this.onDynamicBlock(b));
     const rs = config.defence.randomSubdomain;
     this.flood = new FloodDetector({ floor: rs.floor, maxDomains: rs.maxDomains });
@@ -166,6 +171,11 @@ export class DnswardServer {
     return this.inlineGuard?.detectorTime ?? this.brain!.detectorTime;
   }
 
+  /** Time from another node sending a decision to its taking effect here (null: no cluster). */
+  get clusterLag(): LatencyHistogram | null {
+    return this.cluster?.sync.counters.lag ?? null;
+  }
+
   /** I/O threads running (0: the data plane runs on this thread). */
   get threads(): number {
     return this.pool?.size ?? 0;
@@ -189,6 +199,42 @@ export class DnswardServer {
     }
     this.dynamicTimer = setInterval(() => this.weighDynamicBlocks(), DYNAMIC_TICK_MS);
     this.dynamicTimer.unref();
+    // After the local state is restored and DNS answers: Redis joins in the background.
+    this.cluster?.start();
+  }
+
+  private buildCluster(config: NonNullable<Config['cluster']>): Cluster {
+    return new Cluster(config, { guard: this.guard, applied: (changes) => this.onClusterApplied(changes) }, this.log);
+  }
+
+  /**
+   * Decisions from other nodes took effect in the guard: the I/O threads see them at once, they
+   * are kept like local ones, and each one that came as news is an event naming its node.
+   */
+  private onClusterApplied(changes: { blocks: boolean; operator: boolean; reported: Decision[] }): void {
+    this.brain?.publish();
+    if (changes.blocks) this.saveGuard(false);
+    if (changes.operator) {
+      try {
+        this.guardStore?.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil));
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cluster: operator decisions from other nodes not saved (they hold until restart)');
+      }
+    }
+    for (const d of changes.reported) {
+      const subject = d.kind === 'block' || d.kind === 'unblock' ? d.domain! : d.domain ?? d.client!;
+      if (d.kind !== 'block') this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, d.kind, subject, { until: d.until, client: d.client, domain: d.domain, origin: d.origin });
+      const isClient = d.kind === 'quarantine' || d.kind === 'release';
+      const type: SecurityEventType = d.kind === 'block' ? 'domain_blocked' : d.kind === 'allow' ? 'allow_override' : d.kind === 'unblock' ? 'domain_unblocked' : d.kind === 'quarantine' ? 'client_quarantined' : 'client_released';
+      this.events.publish(securityEvent({
+        type,
+        node: d.origin,
+        severity: d.kind === 'block' ? 8 : 3,
+        ...(d.kind === 'block' ? { client: d.client, domain: d.domain, action: 'block', enforced: this.mode === 'block', incident: d.incident, leakedBytes: d.leaked } : isClient ? { client: d.client, operator: d.by } : { domain: d.domain, client: d.client, operator: d.by }),
+        reasons: [d.reason ?? `${d.kind} ${subject} by ${d.by ?? 'Tunnel Guard'}`, `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`],
+        stages: [],
+      }));
+    }
   }
 
   /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
@@ -267,6 +313,16 @@ export class DnswardServer {
     if (this.inlineGuard !== null) this.inlineGuard.flood = rs.enabled ? this.flood : null;
     if (this.brain !== null) this.brain.flood = rs.enabled ? this.flood : null;
     this.guard.setSensitivity(next.guard.sensitivity);
+    if (next.cluster === null) {
+      await this.cluster?.stop();
+      this.cluster = null;
+    } else if (this.cluster === null || this.cluster.node !== next.cluster.nodeName) {
+      // A new name is a new node to the others: its decisions carry the new name from now on.
+      await this.cluster?.stop();
+      this.cluster = this.buildCluster(next.cluster);
+      this.cluster.start();
+    } else await this.cluster.reload(next.cluster);
+    this.events.node = next.cluster?.nodeName;
     const activeBefore = this.dynamicBlocks.counters().active;
     this.dynamicBlocks.configure(next.defence.dynamicBlocks);
     if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
@@ -408,10 +464,11 @@ export class DnswardServer {
       case 'blocks':
         return {
           mode: this.guardMode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages })),
-          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => o),
-          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => q),
+          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages, origin: b.origin ?? this.cluster?.node ?? null })),
+          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
+          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
           dynamic: this.dynamicBlocks.list().map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
+          cluster: this.cluster === null ? null : { node: this.cluster.node, connected: this.cluster.sync.connected },
           audit: this.auditLog(20),
         };
       case 'unblock-client': {
@@ -434,6 +491,7 @@ export class DnswardServer {
           this.guard.overrides = overrides;
           this.guard.restoreBlocks(lifted);
         });
+        this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now }));
         break;
       }
       case 'floods':
@@ -453,6 +511,7 @@ export class DnswardServer {
           this.guard.restoreBlocks(lifted);
           this.guard.unblocked = unblocked;
         });
+        this.cluster?.share(this.cluster.decisions.unblock(domain, now, request.who));
         break;
       }
       case 'quarantine': {
@@ -460,6 +519,7 @@ export class DnswardServer {
         const q = this.guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
         result = { client: q.client, until: q.until, incident: q.incident };
         audit('quarantine', q.client, result as object, () => (this.guard.quarantines = quarantines));
+        this.cluster?.share(this.cluster.decisions.quarantine(q));
         break;
       }
       case 'release': {
@@ -467,6 +527,7 @@ export class DnswardServer {
         if (!this.guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
         result = { client: request.client };
         audit('release', request.client, {}, () => (this.guard.quarantines = quarantines));
+        this.cluster?.share(this.cluster.decisions.release(request.client, now, request.who));
         break;
       }
       case 'monitor': {
@@ -605,6 +666,7 @@ export class DnswardServer {
     if (this.inline !== null) await this.inline.stop();
     else await this.pool!.stop();
     await this.brain?.stop();
+    await this.cluster?.stop();
     if (this.dynamicTimer) clearInterval(this.dynamicTimer);
     if (this.floodTimer) clearInterval(this.floodTimer);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
@@ -677,6 +739,7 @@ export class DnswardServer {
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
         snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
       },
+      cluster: this.cluster?.snapshot() ?? null,
       dynamicBlocks: { ...this.dynamicBlocks.counters(), errors: this.dynamicErrors },
       plane: this.pool === null || this.brain === null ? null : {
         threads: this.pool.size,

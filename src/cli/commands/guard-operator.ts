@@ -51,7 +51,7 @@ changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
     const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
-      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[] }>; allows: Array<{ domain?: string; client?: string; until: number; by: string }>; quarantines: Array<{ client: string; until: number; by: string; incident: string }>; dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string; extensions: number }>; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string; extensions: number }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
       | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
@@ -59,17 +59,20 @@ changes. --json prints the raw reply.`,
       return 0;
     }
     console.log(`Tunnel Guard mode: ${reply.mode}`);
+    if (reply.cluster) console.log(`Cluster node ${reply.cluster.node}: ${reply.cluster.connected ? 'connected to Redis, decisions shared' : 'Redis unreachable, deciding alone'}`);
+    // In a cluster every entry names the node that decided it.
+    const on = (origin: string | null | undefined) => (origin ? `, decided on ${origin}` : '');
     console.log(`\nBlocked domains (${reply.blocks.length}):`);
     for (const b of reply.blocks) {
       const scope = b.scope === 'client' ? `blocked for ${b.client} only` : 'blocked for every client';
-      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked`);
+      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked${on(b.origin)}`);
       for (const r of b.reasons) console.log(`    why: ${r}`);
       for (const line of formatStages(b.stages)) console.log(line);
     }
     console.log(`Allowed (${reply.allows.length}):`);
-    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by})`);
+    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by}${on(a.origin)})`);
     console.log(`Quarantined clients (${reply.quarantines.length}):`);
-    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident})`);
+    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
     console.log(`Dynamic blocks (${reply.dynamic.length}):`);
     for (const d of reply.dynamic) {
       console.log(`  ${d.prefix}  rule ${d.rule}, ${d.action}, since ${iso(d.since)} until ${iso(d.until)}${d.extensions > 0 ? `, extended ${d.extensions}x` : ''}`);

@@ -5,9 +5,11 @@ import type { Me } from './types.js';
 
 interface Blocks {
   mode: string;
-  blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number }>;
-  allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
-  quarantines: Array<{ client: string; until: number; by: string }>;
+  blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; origin?: string | null }>;
+  allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>;
+  quarantines: Array<{ client: string; until: number; by: string; origin?: string | null }>;
+  /** In a cluster: this node's name, and whether it reaches Redis. */
+  cluster?: { node: string; connected: boolean } | null;
   dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string }>;
 }
 
@@ -23,18 +25,23 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
       toast(`${label}: ${err instanceof ApiError ? err.message : String(err)}`, true);
     }
   };
+  // In a cluster every entry says which node decided it (a column only then).
+  const cluster = b.cluster ?? null;
+  const node = (origin: string | null | undefined) => (cluster === null ? [] : [origin ?? cluster.node]);
+  const nodeColumn = cluster === null ? [] : ['decided on'];
   clear(root,
     h('h1', {}, 'Actions & audit'),
+    cluster === null ? null : h('p', { class: 'muted', id: 'cluster' }, `Cluster node ${cluster.node}: ${cluster.connected ? 'connected to Redis; blocks, allows and quarantines are shared with every node' : 'Redis unreachable; deciding alone until it returns'}.`),
     h('h2', {}, 'Blocked domains'),
-    table(['domain', 'for', 'incident', 'since', 'until', 'offence', ''], b.blocks.map((x) => [
+    table(['domain', 'for', 'incident', 'since', 'until', 'offence', ...nodeColumn, ''], b.blocks.map((x) => [
       // A client-scoped block takes the domain from one client only; the others keep it.
-      h('span', { class: 'mono' }, x.domain), x.scope === 'client' ? h('span', { class: 'mono' }, `${x.client} only`) : 'everyone', h('a', { href: `#/threat/${encodeURIComponent(x.incident)}` }, x.incident), time(x.since * 1000), time(x.until * 1000), String(x.offenses),
+      h('span', { class: 'mono' }, x.domain), x.scope === 'client' ? h('span', { class: 'mono' }, `${x.client} only`) : 'everyone', h('a', { href: `#/threat/${encodeURIComponent(x.incident)}` }, x.incident), time(x.since * 1000), time(x.until * 1000), String(x.offenses), ...node(x.origin),
       h('button', { type: 'button', disabled: !admin, onclick: run(`Unblock ${x.domain} (every block on it)`, '/api/actions/unblock', { domain: x.domain }) }, 'Unblock'),
     ]), 'No domain is blocked.'),
     h('h2', {}, 'Allowed'),
-    table(['domain', 'client range', 'until', 'by'], b.allows.map((a) => [a.domain ?? '*', a.client ?? '*', time(a.until * 1000), a.by]), 'No allow override.'),
+    table(['domain', 'client range', 'until', 'by', ...nodeColumn], b.allows.map((a) => [a.domain ?? '*', a.client ?? '*', time(a.until * 1000), a.by, ...node(a.origin)]), 'No allow override.'),
     h('h2', {}, 'Quarantined clients'),
-    table(['client', 'until', 'by', ''], b.quarantines.map((q) => [h('span', { class: 'mono' }, q.client), time(q.until * 1000), q.by,
+    table(['client', 'until', 'by', ...nodeColumn, ''], b.quarantines.map((q) => [h('span', { class: 'mono' }, q.client), time(q.until * 1000), q.by, ...node(q.origin),
       h('button', { type: 'button', disabled: !admin, onclick: run(`Release ${q.client}`, '/api/actions/release', { client: q.client }) }, 'Release')]), 'No client is quarantined.'),
     h('h2', {}, 'Dynamic blocks'),
     table(['client prefix', 'rule', 'action', 'since', 'until', 'why', ''], b.dynamic.map((d) => [h('span', { class: 'mono' }, d.prefix), d.rule, d.action, time(d.since * 1000), time(d.until * 1000), d.reason,

@@ -1,0 +1,100 @@
+/**
+ * The cluster feature of one node (`cluster:` in the config): it shares every Tunnel Guard block
+ * and operator decision through Redis (cluster-sync.ts) and applies the other nodes' ones to
+ * this node's guard (guard-decisions.ts). The server gives it a narrow ClusterHost: the guard,
+ * and what to do once decisions from elsewhere took effect.
+ *
+ * Applying is synchronous and cheap (map writes); the follow-up (rebuilding the I/O threads'
+ * block table, saving, events) runs once per turn of the event loop however many decisions
+ * arrived in it, so a node joining a fleet with thousands of decisions rebuilds its table once.
+ */
+import type { Logger } from 'pino';
+import type { TunnelGuard } from '../guard/tunnel-guard.js';
+import type { ClusterSnapshot } from './cluster-counters.js';
+import { type ApplyOutcome, ClusterSync, type DecisionTarget } from './cluster-sync.js';
+import type { Decision } from './decision.js';
+import { GuardDecisions } from './guard-decisions.js';
+import { SharedLearning } from './shared-learning.js';
+import type { ClusterConfig } from './redis-client.js';
+
+export interface ClusterHost {
+  readonly guard: TunnelGuard;
+  /**
+   * Decisions from other nodes took effect in the guard: make the I/O threads see them, and keep
+   * them (`blocks`: the learned-state snapshot; `operator`: the operator row). `reported` are the
+   * ones that came as news (not at a sync), for events naming the node that decided.
+   */
+  applied(changes: { blocks: boolean; operator: boolean; reported: Decision[] }): void;
+}
+
+export class Cluster implements DecisionTarget {
+  readonly sync: ClusterSync;
+  readonly decisions: GuardDecisions;
+  readonly learning: SharedLearning;
+  private pending: { blocks: boolean; operator: boolean; reported: Decision[] } | null = null;
+
+  constructor(config: ClusterConfig, private readonly host: ClusterHost, private readonly log: Logger) {
+    this.decisions = new GuardDecisions(host.guard, config.nodeName);
+    this.sync = new ClusterSync(config, this, log);
+    this.learning = new SharedLearning(host.guard, config, { node: config.nodeName, redis: () => this.sync.redis() }, this.sync.counters, log);
+  }
+
+  get node(): string {
+    return this.sync.node;
+  }
+
+  start(): void {
+    this.host.guard.onBlock = (domain, block) => this.sync.publish(this.decisions.block(domain, block));
+    this.sync.start();
+    this.learning.start();
+  }
+
+  async reload(next: ClusterConfig): Promise<void> {
+    await this.sync.reload(next);
+    this.learning.reload(next);
+  }
+
+  async stop(): Promise<void> {
+    this.host.guard.onBlock = null;
+    this.learning.stop();
+    await this.sync.stop();
+  }
+
+  /** Shares an operator decision made here. */
+  share(decision: Decision): void {
+    this.sync.publish(decision);
+  }
+
+  snapshot(): ClusterSnapshot {
+    const s = this.sync.snapshot();
+    return { ...s, learning: { ...s.learning, pairs: this.learning.pairs } };
+  }
+
+  apply(decision: Decision, from: 'message' | 'sync'): ApplyOutcome {
+    const outcome = this.decisions.apply(decision, Date.now() / 1000);
+    if (outcome !== 'applied') return outcome;
+    if (this.pending === null) {
+      this.pending = { blocks: false, operator: false, reported: [] };
+      setImmediate(() => this.settle());
+    }
+    if (decision.kind === 'block' || decision.kind === 'unblock') this.pending.blocks = true;
+    if (decision.kind !== 'block') this.pending.operator = true;
+    // Events for news only, bounded per turn: a sync's thousands of decisions are logged as a count.
+    if (from === 'message' && this.pending.reported.length < 1000) this.pending.reported.push(decision);
+    return outcome;
+  }
+
+  current(): Decision[] {
+    return this.decisions.current(Date.now() / 1000);
+  }
+
+  private settle(): void {
+    const changes = this.pending!;
+    this.pending = null;
+    try {
+      this.host.applied(changes);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cluster: decisions from other nodes applied, but not all of their effects');
+    }
+  }
+}
