@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/cli.js';
 import { freePort } from '../test/helpers/ports.js';
+import { RedisServer } from '../test/helpers/redis.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -74,11 +75,25 @@ async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: C
   return { child: await startProcess('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], port), port };
 }
 
-async function dnsward(upstreamPort: number, threads: number, guard: 'off' | 'block', queryLog: 'blocked' | 'all'): Promise<{ child: ChildProcess; port: number }> {
+/**
+ * A variant's extra configuration: `nodefence` turns every defence default off (cookies, minimal
+ * ANY, random-subdomain floods); `dynblocks` counts every client for dynamic blocks (loopback not
+ * exempt) under a rule that never fires, so the counting's cost shows; `cluster` joins a Redis.
+ */
+type Extra = '' | 'nodefence' | 'dynblocks' | 'cluster';
+function extraConfig(extra: Extra, redisPort: number | undefined): string {
+  if (extra === 'nodefence') return 'defence: { cookies: { enabled: false }, minimalAny: false, randomSubdomain: { enabled: false } }\n';
+  if (extra === 'dynblocks') return 'defence: { dynamicBlocks: { enabled: true, exempt: [], rules: [{ metric: queries, rate: 100000000 }] } }\n';
+  if (extra === 'cluster') return `cluster: { redis: { host: "127.0.0.1:${redisPort}" }, nodeName: bench }\n`;
+  return '';
+}
+
+async function dnsward(upstreamPort: number, threads: number, guard: 'off' | 'block', queryLog: 'blocked' | 'all', extra: Extra = '', redisPort?: number): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const conf = join(dir, `dnsward-${threads}-${guard}-${queryLog}.yaml`);
-  const dataDir = join(dir, `var-${threads}-${guard}-${queryLog}`);
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${dataDir}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\nqueryLog: { mode: ${queryLog} }\n`);
+  const tag = `${threads}-${guard}-${queryLog}${extra ? `-${extra}` : ''}`;
+  const conf = join(dir, `dnsward-${tag}.yaml`);
+  const dataDir = join(dir, `var-${tag}`);
+  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${dataDir}\nlog: { level: warn }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\nguard: { mode: ${guard} }\nqueryLog: { mode: ${queryLog} }\n${extraConfig(extra, redisPort)}`);
   const child = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   if (guard !== 'off') allowDomain(CLI, dataDir, 'miss.bench.test');
   return { child, port };
@@ -132,15 +147,18 @@ async function main(): Promise<void> {
   // `threads: 1` is the default on a 2-core machine (auto = cores - 1); `threads: 0` runs
   // everything on one thread, Tunnel Guard inline (the design before the I/O threads).
   const variants = (process.env.BENCH_VARIANTS ?? '1:block:blocked,1:off:blocked,1:block:all,2:block:blocked,0:block:blocked')
-    .split(',').map((v) => v.split(':') as [string, 'off' | 'block', 'blocked' | 'all']);
-  for (const [threadsText, guard, queryLog] of variants) {
+    .split(',').map((v) => v.split(':') as [string, 'off' | 'block', 'blocked' | 'all', Extra?]);
+  const redis = variants.some((v) => v[3] === 'cluster') ? await RedisServer.start() : undefined;
+  for (const [threadsText, guard, queryLog, extra = ''] of variants) {
     const threads = Number(threadsText);
-    const dw = await dnsward(upstream.port, threads, guard, queryLog);
-    const name = `dnsward, ${threads === 0 ? 'inline (threads: 0)' : `${threads} I/O thread${threads > 1 ? 's' : ''}`}, guard ${guard === 'off' ? 'off' : 'on'}${queryLog === 'all' ? ', every query logged' : ''}`;
+    const dw = await dnsward(upstream.port, threads, guard, queryLog, extra, redis?.port);
+    const extraName = extra === 'nodefence' ? ', defence defaults off' : extra === 'dynblocks' ? ', dynamic blocks counting' : extra === 'cluster' ? ', cluster (Redis)' : '';
+    const name = `dnsward, ${threads === 0 ? 'inline (threads: 0)' : `${threads} I/O thread${threads > 1 ? 's' : ''}`}, guard ${guard === 'off' ? 'off' : 'on'}${queryLog === 'all' ? ', every query logged' : ''}${extraName}`;
     rows.push(await measure(name, 'hit', dw.port, dw.child.pid!, hitFile, threads === 1));
     rows.push(await measure(name, 'miss', dw.port, dw.child.pid!, missFile, threads === 1));
     await stopProcess(dw.child);
   }
+  await redis?.stop();
   await upstream.stop();
   printTable(rows);
 }
