@@ -4,20 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.js';
-import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
+import { configProblems, loadConfigText } from '../helpers/config.js';
 
-const load = (yaml: string) => validateConfig(parseConfigText(yaml, 'test'), 'test');
-
-function problems(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return assert.fail('expected a configuration error');
-}
+const load = loadConfigText;
+const problems = configProblems;
 
 const has = (found: string[], key: string, pattern: RegExp) => assert.ok(found.some((p) => p.startsWith(`${key}: `) && pattern.test(p)), `no problem for ${key} matching ${pattern} in:\n${found.join('\n')}`);
 

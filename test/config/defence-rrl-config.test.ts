@@ -1,20 +1,10 @@
 /** defence.responseRate, defence.cookies and defence.minimalAny in the configuration: defaults, and errors that name the key. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.js';
-import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
+import { configProblems, loadConfigText } from '../helpers/config.js';
 
-const load = (yaml: string) => validateConfig(parseConfigText(yaml, 'test'), 'test');
-
-function problems(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return assert.fail('expected a configuration error');
-}
+const load = loadConfigText;
+const problems = configProblems;
 
 describe('defence.responseRate, cookies and minimalAny configuration', () => {
   it('has RRL off with BIND\'s defaults ready, cookies on and not enforced with no secret, minimal ANY on', () => {

@@ -1,21 +1,11 @@
 /** defence.dynamicBlocks in the configuration: defaults, a rule set as written, and errors that name the key and what it expects. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.js';
-import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
+import { configProblems, loadConfigText } from '../helpers/config.js';
 import { QType } from '../../src/dns/wire.js';
 
-const load = (yaml: string) => validateConfig(parseConfigText(yaml, 'test'), 'test');
-
-function problems(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return assert.fail('expected a configuration error');
-}
+const load = loadConfigText;
+const problems = configProblems;
 
 describe('defence.dynamicBlocks configuration', () => {
   it('is off by default, exempts loopback, and has a default rule set ready for enabled: true alone', () => {

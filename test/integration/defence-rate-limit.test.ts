@@ -6,7 +6,6 @@
  * saw against those dnsward reports (no timing is asserted).
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -14,6 +13,7 @@ import { parseConfigText, validateConfig } from '../../src/config/load-config.js
 import { tcpPipeline } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery } from '../helpers/packets.js';
+import { headerReply, udpBurst } from '../helpers/udp-burst.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const BURST = 10;
@@ -28,31 +28,9 @@ interface Reply {
   answers: number;
 }
 
-/** Sends `count` queries at once from `source` (bound on loopback) and collects the replies by ID, waiting at most REPLY_WAIT_MS. */
-function flood(source: string, port: number, count: number): Promise<Map<number, Reply>> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const replies = new Map<number, Reply>();
-    const done = () => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(replies);
-    };
-    const timer = setTimeout(done, REPLY_WAIT_MS);
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
-    });
-    socket.on('message', (msg) => {
-      replies.set(msg.readUInt16BE(0), { rcode: msg[3] & 0xf, tc: (msg[2] & 0x02) !== 0, answers: msg.readUInt16BE(6) });
-      if (replies.size === count) done();
-    });
-    socket.bind(0, source, () => {
-      for (let id = 1; id <= count; id++) socket.send(encodeQuery(NAME, 'A', { id }), port, '127.0.0.1');
-    });
-  });
-}
+/** Sends `count` queries for NAME at once from `source` (bound on loopback) and collects the replies by ID, waiting at most REPLY_WAIT_MS. */
+const flood = (source: string, port: number, count: number): Promise<Map<number, Reply>> =>
+  udpBurst(source, port, count, (id) => encodeQuery(NAME, 'A', { id }), headerReply, REPLY_WAIT_MS);
 
 const isAnswer = (r: Reply) => r.rcode === 0 && !r.tc && r.answers > 0;
 

@@ -6,13 +6,13 @@
  * saw match the slip ratio and dnsward's counters (no timing is asserted).
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { dig, tcpPipeline } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { udpBurst } from '../helpers/udp-burst.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const RATE = 5;
@@ -38,32 +38,12 @@ function query(id: number, cookie?: Buffer, type = 'A'): Buffer {
 }
 
 /** Sends `count` queries at once from `source` and collects the replies by ID, waiting at most REPLY_WAIT_MS. */
-function burst(source: string, port: number, count: number, cookie?: Buffer): Promise<Map<number, Reply>> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const replies = new Map<number, Reply>();
-    const done = () => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(replies);
-    };
-    const timer = setTimeout(done, REPLY_WAIT_MS);
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
-    });
-    socket.on('message', (msg) => {
-      const p = dnsPacket.decode(msg);
-      const opt = p.additionals?.find((r) => r.type === 'OPT') as { options?: Array<{ code: number; data: Buffer }> } | undefined;
-      replies.set(p.id!, { rcode: msg[3] & 0xf, tc: (msg[2] & 0x02) !== 0, answers: p.answers?.length ?? 0, cookie: opt?.options?.find((o) => o.code === 10)?.data });
-      if (replies.size === count) done();
-    });
-    socket.bind(0, source, () => {
-      for (let id = 1; id <= count; id++) socket.send(query(id, cookie), port, '127.0.0.1');
-    });
-  });
-}
+const burst = (source: string, port: number, count: number, cookie?: Buffer): Promise<Map<number, Reply>> =>
+  udpBurst(source, port, count, (id) => query(id, cookie), (msg) => {
+    const p = dnsPacket.decode(msg);
+    const opt = p.additionals?.find((r) => r.type === 'OPT') as { options?: Array<{ code: number; data: Buffer }> } | undefined;
+    return { rcode: msg[3] & 0xf, tc: (msg[2] & 0x02) !== 0, answers: p.answers?.length ?? 0, cookie: opt?.options?.find((o) => o.code === 10)?.data };
+  }, REPLY_WAIT_MS);
 
 const isAnswer = (r: Reply) => r.rcode === 0 && !r.tc && r.answers > 0;
 

@@ -17,6 +17,7 @@ import { ControlServer } from '../../src/control/control-server.js';
 import { runCli } from '../helpers/cli.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery } from '../helpers/packets.js';
+import { headerReply, udpBurst } from '../helpers/udp-burst.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const NAME = 'www.example.test';
@@ -33,30 +34,8 @@ interface Reply {
 }
 
 /** Sends `count` queries at once from `source` and collects the replies by ID (at most REPLY_WAIT_MS). */
-function burst(source: string, port: number, count: number, name: (i: number) => string = () => NAME): Promise<Map<number, Reply>> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const replies = new Map<number, Reply>();
-    const done = () => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(replies);
-    };
-    const timer = setTimeout(done, REPLY_WAIT_MS);
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
-    });
-    socket.on('message', (msg) => {
-      replies.set(msg.readUInt16BE(0), { rcode: msg[3] & 0xf, tc: (msg[2] & 0x02) !== 0, answers: msg.readUInt16BE(6) });
-      if (replies.size === count) done();
-    });
-    socket.bind(0, source, () => {
-      for (let id = 1; id <= count; id++) socket.send(encodeQuery(name(id), 'A', { id }), port, '127.0.0.1');
-    });
-  });
-}
+const burst = (source: string, port: number, count: number, name: (i: number) => string = () => NAME): Promise<Map<number, Reply>> =>
+  udpBurst(source, port, count, (id) => encodeQuery(name(id), 'A', { id }), headerReply, REPLY_WAIT_MS);
 
 async function one(source: string, port: number): Promise<Reply | undefined> {
   return (await burst(source, port, 1)).get(1);
