@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
 import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
@@ -53,6 +54,32 @@ const listener = z.union([
     name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits or . _ -').optional(),
   }).strict(),
 ]);
+
+/** An encrypted listener's certificate chain and key, read at load and again on every reload. */
+const encryptedListener = {
+  listen: hostPort(853),
+  cert: pemFile,
+  key: pemFile,
+};
+
+/** A certificate and key that do not belong together fail at load (and a reload keeps the old pair). */
+function checkPair(l: { cert: string; key: string }, ctx: z.RefinementCtx): void {
+  try {
+    createSecureContext({ cert: l.cert, key: l.key });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: `expected the private key of cert, and TLS refused the pair: ${(err as Error).message}` });
+  }
+}
+
+/** DNS over TLS (RFC 7858): the TCP listener's framing and bounds (the `tcp` section) inside TLS. */
+const dotListener = z.object(encryptedListener).strict().superRefine(checkPair);
+
+/** DNS over HTTPS (RFC 8484): HTTP/2 and HTTP/1.1 on one port, the `tcp` section's caps and timeouts. */
+const dohListener = z.object({
+  ...encryptedListener,
+  listen: hostPort(443),
+  path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected an absolute path such as /dns-query').default('/dns-query'),
+}).strict().superRefine(checkPair);
 
 const upstreamServer = z.union([
   hostPort(53).transform((address) => ({ address, protocol: 'udp' as const })),
@@ -395,6 +422,8 @@ export const configSchema = z.object({
   forwardZones: z.array(forwardZone).default([]),
   cache: cache.prefault({}),
   tcp: tcp.prefault({}),
+  dot: z.array(dotListener).default([]),
+  doh: z.array(dohListener).default([]),
   udp: z.object({
     receiveBuffer: size.default(4 << 20),
     io: z.enum(['auto', 'native', 'dgram']).default('auto'),

@@ -6,7 +6,8 @@
 
 export const DnstapType = { CLIENT_QUERY: 5, CLIENT_RESPONSE: 6 } as const;
 const SocketFamily = { INET: 1, INET6: 2 } as const;
-const SocketProtocol = { udp: 1, tcp: 2 } as const;
+// dnstap.proto's SocketProtocol: DOT = 3, DOH = 4.
+const SocketProtocol = { udp: 1, tcp: 2, tls: 3, https: 4 } as const;
 export const PolicyAction = { NXDOMAIN: 1, NODATA: 2, PASS: 3, DROP: 4, TRUNCATE: 5, LOCAL_DATA: 6 } as const;
 const PolicyMatch = { QNAME: 1, CLIENT_IP: 2 } as const;
 
@@ -69,7 +70,7 @@ export interface DnstapPolicy {
 
 export interface ClientMessage {
   type: number;
-  transport: 'udp' | 'tcp';
+  transport: keyof typeof SocketProtocol;
   /** 4 or 16 bytes. */
   clientAddress: Buffer;
   clientPort: number;

@@ -9,7 +9,7 @@ import { LatencyHistogram } from '../util/histogram.js';
 
 export class QueryStats implements Observer {
   readonly name = 'stats';
-  readonly byTransport = { udp: 0, tcp: 0 };
+  readonly byTransport = { udp: 0, tcp: 0, tls: 0, https: 0 };
   /** Indexed by qtype: 512 KiB once, instead of a Map update per query. */
   private readonly byQtype = new Float64Array(65536);
   private readonly byRcode = new Float64Array(16);

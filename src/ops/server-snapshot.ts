@@ -89,7 +89,7 @@ export interface PlaneSnapshot {
 }
 
 export interface ServerSnapshot {
-  queries: { udp: number; tcp: number };
+  queries: { udp: number; tcp: number; tls: number; https: number };
   responseTypes: Record<string, number>;
   rcodes: Record<string, number>;
   qtypes: Record<string, number>;

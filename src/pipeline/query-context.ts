@@ -48,7 +48,8 @@ export const ResponseType = {
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 
-export type Transport = 'udp' | 'tcp';
+/** How the query came: UDP, TCP, DNS over TLS (RFC 7858) or DNS over HTTPS (RFC 8484). */
+export type Transport = 'udp' | 'tcp' | 'tls' | 'https';
 
 /** One step of the query's journey, for explanations and events. */
 export interface TraceStep {

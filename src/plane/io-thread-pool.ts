@@ -13,7 +13,7 @@ import type { PlaneSnapshot } from '../ops/server-snapshot.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { SharedFeedsMessage } from '../policy/shared-feeds.js';
 import type { QueryLog } from '../querylog/query-log.js';
-import type { DataPlaneSnapshot } from '../server/data-plane.js';
+import type { BoundAddresses, DataPlaneSnapshot } from '../server/data-plane.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { ListenError } from '../util/listen.js';
 import type { BlockTable } from './block-table.js';
@@ -44,7 +44,7 @@ interface IoThread {
   index: number;
   worker: Worker;
   ring: SummaryRing;
-  bound: { udp: string[]; tcp: string[] };
+  bound: BoundAddresses;
   report: ThreadReport | null;
   stopping: boolean;
   alive: boolean;
@@ -95,7 +95,7 @@ export class IoThreadPool {
       dynamicBlocks: this.parts.dynamicBlocks(),
     };
     const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
-    const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [] }, report: null, stopping: false, alive: true };
+    const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [], dot: [], doh: [] }, report: null, stopping: false, alive: true };
     // Queued until the thread listens: a restarted thread limits the floods in force at once.
     worker.postMessage({ type: 'floods', floods: this.parts.floods(), share: 1 / this.size } satisfies ToIoThread);
     this.parts.brain.addRing(index, ring);
@@ -158,14 +158,10 @@ export class IoThreadPool {
   }
 
   /** Addresses the threads bound (every thread binds the same UDP addresses). */
-  boundAddresses(): { udp: string[]; tcp: string[] } {
-    const udp = new Set<string>();
-    const tcp = new Set<string>();
-    for (const t of this.threads) {
-      for (const a of t.bound.udp) udp.add(a);
-      for (const a of t.bound.tcp) tcp.add(a);
-    }
-    return { udp: [...udp], tcp: [...tcp] };
+  boundAddresses(): BoundAddresses {
+    const out = { udp: new Set<string>(), tcp: new Set<string>(), dot: new Set<string>(), doh: new Set<string>() };
+    for (const t of this.threads) for (const k of ['udp', 'tcp', 'dot', 'doh'] as const) for (const a of t.bound[k]) out[k].add(a);
+    return { udp: [...out.udp], tcp: [...out.tcp], dot: [...out.dot], doh: [...out.doh] };
   }
 
   async reload(next: Config, feeds: SharedFeedsMessage | null, guardMode: Config['guard']['mode']): Promise<void> {
@@ -251,7 +247,7 @@ export class IoThreadPool {
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
     const perThread = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [{
       index: t.index,
-      queries: t.report.plane.queries.udp + t.report.plane.queries.tcp,
+      queries: t.report.plane.queries.udp + t.report.plane.queries.tcp + t.report.plane.queries.tls + t.report.plane.queries.https,
       blocked: t.report.gate.blocked,
       held: t.report.gate.held,
       summariesDropped: t.report.gate.summariesDropped,

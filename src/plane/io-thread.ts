@@ -21,7 +21,7 @@ import { HEADER_LENGTH } from '../dns/wire.js';
 import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate-stage.js';
 import { SharedFeeds, type SharedFeedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
-import { DataPlane } from '../server/data-plane.js';
+import { type BoundAddresses, DataPlane } from '../server/data-plane.js';
 import type { FloodFlag } from '../flood/flood-flags.js';
 import { BlockTable } from './block-table.js';
 import { Doorbell } from './doorbell.js';
@@ -59,7 +59,7 @@ export type ToIoThread =
   | { type: 'stop' };
 
 export type FromIoThread =
-  | { type: 'ready'; bound: { udp: string[]; tcp: string[] } }
+  | { type: 'ready'; bound: BoundAddresses }
   | { type: 'failed'; error: string; code?: string }
   | { type: 'stats'; report: ThreadReport }
   | { type: 'traffic'; deltas: TrafficDeltas }

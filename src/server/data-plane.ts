@@ -27,11 +27,20 @@ import { formatHostPort, type HostPort } from '../util/address.js';
 import { listenOrExplain } from '../util/listen.js';
 import { packageVersion } from '../util/package-version.js';
 import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
+import { DohListener } from './doh-listener.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
 
 type AnyUdpListener = UdpListener | UdpBatchListener;
+
+/** ADDR:PORT actually bound, per kind of listener. */
+export interface BoundAddresses {
+  udp: string[];
+  tcp: string[];
+  dot: string[];
+  doh: string[];
+}
 
 const SWEEP_INTERVAL_MS = 20;
 
@@ -46,7 +55,7 @@ export interface DataPlaneParts {
 export interface DataPlaneOptions {
   /** Bind UDP with SO_REUSEPORT (every I/O thread binds the same addresses). */
   reusePort: boolean;
-  /** Listen on TCP too (Node 20's net has no SO_REUSEPORT: one I/O thread takes TCP). */
+  /** Listen on TCP too, and DNS over TLS and HTTPS (Node 20's net has no SO_REUSEPORT: one I/O thread takes TCP). */
   tcp: boolean;
 }
 
@@ -66,6 +75,9 @@ export class DataPlane {
   readonly parts: PipelineParts;
   private udpListeners = new Map<string, AnyUdpListener>();
   private tcpListeners = new Map<string, TcpListener>();
+  /** DNS over TLS: TCP listeners with a certificate. */
+  private dotListeners = new Map<string, TcpListener>();
+  private dohListeners = new Map<string, DohListener>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private retiredRouters = new Set<ZoneRouter>();
   readonly dnstap: DnstapLogger | null;
@@ -99,10 +111,9 @@ export class DataPlane {
   }
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
-  boundAddresses(): { udp: string[]; tcp: string[] } {
-    const udp = [...this.udpListeners.values()].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
-    const tcp = [...this.tcpListeners.values()].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
-    return { udp, tcp };
+  boundAddresses(): BoundAddresses {
+    const bound = (ls: Iterable<{ address: HostPort; boundPort: number }>) => [...ls].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
+    return { udp: bound(this.udpListeners.values()), tcp: bound(this.tcpListeners.values()), dot: bound(this.dotListeners.values()), doh: bound(this.dohListeners.values()) };
   }
 
   /**
@@ -135,6 +146,7 @@ export class DataPlane {
     this.parts.defence.configure(next.defence);
     this.parts.flood.configure(floodSettings(next));
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
+    for (const l of this.dotListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     // Groups name listeners, so a change to either rebuilds the engine (over the same feeds when they did not change).
     if (feeds !== null || JSON.stringify(next.policy) !== JSON.stringify(this.config.policy) || JSON.stringify(next.listen) !== JSON.stringify(this.config.listen)) {
@@ -152,9 +164,11 @@ export class DataPlane {
     this.health.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
-    const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());
+    const tcpClosing = [...this.tcpListeners.values(), ...this.dotListeners.values(), ...this.dohListeners.values()].map((l) => l.close());
     this.udpListeners.clear();
     this.tcpListeners.clear();
+    this.dotListeners.clear();
+    this.dohListeners.clear();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.shutdown.drainTimeout)));
     await Promise.race([Promise.all([this.pipeline.drained(), ...tcpClosing]), timeout]);
@@ -252,6 +266,45 @@ export class DataPlane {
     return new UdpListener(address, this.pipeline, config.udp.receiveBuffer);
   }
 
+  /**
+   * DNS over TLS and HTTPS listeners: added, removed, and on a reload given the certificate read
+   * anew (open connections keep theirs). A certificate and key that do not match fail the
+   * reload, and the listener keeps the old pair.
+   */
+  private async syncEncryptedListeners(config: Config): Promise<void> {
+    const wantedDot = new Set<string>();
+    for (const d of config.dot) {
+      const key = formatHostPort(d.listen);
+      wantedDot.add(key);
+      const existing = this.dotListeners.get(key);
+      if (existing) {
+        existing.setCertificate(d);
+        continue;
+      }
+      const listener = new TcpListener(d.listen, this.pipeline, tcpOptions(config), d);
+      await listenOrExplain(listener, key, 'tls');
+      this.dotListeners.set(key, listener);
+      this.log.info({ address: key, transport: 'tls' }, 'listening');
+    }
+    const wantedDoh = new Set<string>();
+    for (const d of config.doh) {
+      const key = formatHostPort(d.listen);
+      wantedDoh.add(key);
+      const existing = this.dohListeners.get(key);
+      if (existing) {
+        existing.setCertificate(d);
+        existing.setOptions(tcpOptions(config), d.path);
+        continue;
+      }
+      const listener = new DohListener(d.listen, this.pipeline, tcpOptions(config), d, d.path);
+      await listenOrExplain(listener, key, 'https');
+      this.dohListeners.set(key, listener);
+      this.log.info({ address: key, transport: 'https', path: d.path }, 'listening');
+    }
+    for (const [key, l] of this.dotListeners) if (!wantedDot.has(key)) { this.dotListeners.delete(key); void l.close(); }
+    for (const [key, l] of this.dohListeners) if (!wantedDoh.has(key)) { this.dohListeners.delete(key); void l.close(); }
+  }
+
   private async syncListeners(config: Config): Promise<void> {
     const wantedUdp = new Set<string>();
     const wantedTcp = new Set<string>();
@@ -278,6 +331,7 @@ export class DataPlane {
         }
       }
     }
+    if (this.options.tcp) await this.syncEncryptedListeners(config);
     for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
     for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
   }

@@ -40,7 +40,7 @@ import { QueryLog } from '../querylog/query-log.js';
 import { type AuditEntry, GuardStore } from '../store/guard-store.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
-import { DataPlane } from './data-plane.js';
+import { type BoundAddresses, DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { Decision } from '../cluster/decision.js';
@@ -279,7 +279,7 @@ export class DnswardServer {
   }
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
-  boundAddresses(): { udp: string[]; tcp: string[] } {
+  boundAddresses(): BoundAddresses {
     return this.inline?.boundAddresses() ?? this.pool!.boundAddresses();
   }
 

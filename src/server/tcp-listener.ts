@@ -18,10 +18,17 @@
  *   hold more than `maxBufferedTotal`, the one holding the most is closed.
  *
  * Timeouts are checked by one sweep per listener, not a timer per connection or per message.
+ *
+ * DNS over TLS (RFC 7858) is this listener with a certificate: the TCP connection is counted
+ * and capped as it is accepted, then wrapped in a TLS socket, so the caps hold before any
+ * handshake work and a handshake must finish within `readTimeoutMs` (it counts as a message
+ * being received). The certificate can be replaced without closing connections (`setCertificate`):
+ * connections keep the context they shook hands with, new ones get the new one.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
+import { QueryContext, type ReplySink, type Transport } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { connectionOwner, ConnectionsByOwner } from '../util/connection-owner.js';
 import { FrameReader } from './frame-reader.js';
@@ -35,6 +42,12 @@ export interface TcpListenerOptions {
   maxInFlightPerConnection: number;
   maxBufferedPerConnection: number;
   maxBufferedTotal: number;
+}
+
+/** A certificate chain and its key, PEM. */
+export interface Certificate {
+  cert: string;
+  key: string;
 }
 
 /** Why the listener closed connections, counted. */
@@ -108,9 +121,23 @@ export class TcpListener implements ReplySink {
   private totalBuffered = 0;
   readonly closed: TcpClosedCounts = { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0, overflow: 0 };
 
-  constructor(readonly address: HostPort, private pipeline: Pipeline, private options: TcpListenerOptions) {
+  readonly transport: Transport;
+  private secureContext: tls.SecureContext | null;
+  /** TLS handshakes that failed (not TLS, bad version, no common cipher, or the client refused the certificate). */
+  handshakeFailures = 0;
+
+  /** With a certificate, the listener speaks DNS over TLS. */
+  constructor(readonly address: HostPort, private pipeline: Pipeline, private options: TcpListenerOptions, certificate: Certificate | null = null) {
+    this.transport = certificate === null ? 'tcp' : 'tls';
+    this.secureContext = certificate === null ? null : secureContext(certificate);
     // No server.maxConnections: at the cap a new connection may take an idle one's place.
     this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
+  }
+
+  /** New connections shake hands with this certificate; open ones keep theirs. Throws on a bad pair. */
+  setCertificate(certificate: Certificate): void {
+    if (this.secureContext === null) throw new Error('not a TLS listener');
+    this.secureContext = secureContext(certificate);
   }
 
   listen(): Promise<void> {
@@ -182,15 +209,26 @@ export class TcpListener implements ReplySink {
       socket.destroy();
       return;
     }
-    const conn = new TcpConnection(socket, client, owner, performance.now());
+    const remotePort = socket.remotePort ?? 0;
+    const now = performance.now();
+    if (this.secureContext !== null) socket = this.wrap(socket);
+    const conn = new TcpConnection(socket, client, owner, now);
     this.connections.add(conn);
     this.perClient.add(owner);
-    const remotePort = socket.remotePort ?? 0;
+    const transport = this.transport;
+    if (transport === 'tls') {
+      // The handshake is a message being received: the read timeout bounds it.
+      conn.messageStartedAt = now;
+      socket.once('secure', () => {
+        conn.messageStartedAt = 0;
+        conn.lastActivity = performance.now();
+      });
+    }
     conn.reader = new FrameReader(65535, (msg) => {
       conn.inFlight++;
       if (conn.inFlight > this.maxInFlightSeen) this.maxInFlightSeen = conn.inFlight;
       if (conn.inFlight >= this.options.maxInFlightPerConnection) this.updateReading(conn);
-      this.pipeline.start(new QueryContext(msg, 'tcp', client, remotePort, this, conn, performance.now()));
+      this.pipeline.start(new QueryContext(msg, transport, client, remotePort, this, conn, performance.now()));
     });
     socket.on('data', (chunk) => {
       conn.lastActivity = performance.now();
@@ -207,6 +245,18 @@ export class TcpListener implements ReplySink {
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.release(conn));
+  }
+
+  /** Puts TLS over an accepted TCP connection, with the certificate of the moment. */
+  private wrap(raw: net.Socket): tls.TLSSocket {
+    raw.on('error', () => raw.destroy());
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext!, ALPNProtocols: ['dot'] });
+    let secured = false;
+    socket.once('secure', () => (secured = true));
+    socket.on('error', () => {
+      if (!secured) this.handshakeFailures++;
+    });
+    return socket;
   }
 
   /** Closes the least recently active connection with nothing in flight or unread; false if none. */
@@ -366,6 +416,11 @@ export class TcpListener implements ReplySink {
       for (const conn of this.connections) if (conn.inFlight === 0) conn.socket.end();
     });
   }
+}
+
+/** TLS 1.2 and 1.3 only (RFC 7858 §3.2 and RFC 8310 ask for current TLS). */
+export function secureContext(certificate: Certificate): tls.SecureContext {
+  return tls.createSecureContext({ cert: certificate.cert, key: certificate.key, minVersion: 'TLSv1.2' });
 }
 
 /** One listener's stats, or several summed (the most one connection held or had in flight: the max). */

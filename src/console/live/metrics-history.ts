@@ -20,7 +20,7 @@ export interface StatsSample {
 }
 
 export interface CounterSource {
-  queries: { udp: number; tcp: number };
+  queries: { udp: number; tcp: number; tls: number; https: number };
   responseTypes: Record<string, number>;
   cache: { hits: number; misses: number };
   upstreams: Array<{ name: string; healthy: boolean; latencyAvgMs: number }>;
@@ -76,7 +76,7 @@ export class MetricsHistory {
 
   sample(now = Date.now()): void {
     const c = this.read();
-    const queries = c.queries.udp + c.queries.tcp;
+    const queries = c.queries.udp + c.queries.tcp + c.queries.tls + c.queries.https;
     const latency = Float64Array.from(this.latency.counts);
     const p = this.previous;
     this.previous = { t: now, queries, types: { ...c.responseTypes }, hits: c.cache.hits, misses: c.cache.misses, latency };

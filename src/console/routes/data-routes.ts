@@ -38,7 +38,7 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
       startedAt: c.startedAt,
       guardMode: s.guardMode,
       monitorUntil: s.monitorUntil,
-      totals: { queries: snap.queries.udp + snap.queries.tcp, responseTypes: snap.responseTypes, cacheHits: snap.cache.hits, cacheMisses: snap.cache.misses, activeBlocks: snap.guard.activeBlocks, eventsDropped: snap.events.dropped },
+      totals: { queries: snap.queries.udp + snap.queries.tcp + snap.queries.tls + snap.queries.https, responseTypes: snap.responseTypes, cacheHits: snap.cache.hits, cacheMisses: snap.cache.misses, activeBlocks: snap.guard.activeBlocks, eventsDropped: snap.events.dropped },
       upstreams: snap.upstreams,
       series: c.history.series(),
     };

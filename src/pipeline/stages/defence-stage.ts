@@ -209,8 +209,8 @@ export class DefenceStage implements Stage {
         const slot = traffic.countQuery(key, this.rareQtypes[ctx.query.qtype] === 1);
         if (this.dynamicBlocks.size > 0) {
           const b = this.dynamicBlocks.find(key, ctx.startedAt);
-          // TC=1 sends an honest client to TCP: TCP is where a truncate block lets it through.
-          if (b !== undefined && !(b.action === 'truncate' && ctx.transport === 'tcp')) {
+          // TC=1 sends an honest client to TCP: a stream (TCP, TLS, HTTPS) is where a truncate block lets it through.
+          if (b !== undefined && !(b.action === 'truncate' && ctx.transport !== 'udp')) {
             const byRule = (this.dynamicBlocked[b.rule] ??= {});
             byRule[b.action] = (byRule[b.action] ?? 0) + 1;
             ctx.addTrace(this.name, b.verdict, b.reason);
@@ -224,7 +224,7 @@ export class DefenceStage implements Stage {
     }
     const c = this.settings.clientRate;
     // ctx.startedAt is the monotonic arrival time: no clock read per query, and one batch shares it.
-    if (!c.enabled || ctx.transport === 'tcp' || this.limiter.allow(ctx.clientAddress, ctx.startedAt)) return this.afterClientRate(ctx, pipeline);
+    if (!c.enabled || ctx.transport !== 'udp' || this.limiter.allow(ctx.clientAddress, ctx.startedAt)) return this.afterClientRate(ctx, pipeline);
     this.limited[c.action]++;
     ctx.addTrace(this.name, `rate-limited:${c.action}`, this.reason);
     this.answerBlocked(ctx, pipeline, c.action, this.reason, ResponseType.RATE_LIMITED);

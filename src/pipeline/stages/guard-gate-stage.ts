@@ -174,7 +174,7 @@ export class GuardGateStage implements Stage {
     const v = this.ring.view;
     const bytes = this.ring.bytes;
     v.setUint8(offset + R.KIND, kind);
-    v.setUint8(offset + R.TRANSPORT, ctx.transport === 'tcp' ? 1 : 0);
+    v.setUint8(offset + R.TRANSPORT, ctx.transport === 'udp' ? 0 : 1);
     v.setUint8(offset + R.FLAGS, flags);
     v.setUint16(offset + R.QTYPE, ctx.query.qtype, true);
     v.setFloat64(offset + R.TS, now, true);
