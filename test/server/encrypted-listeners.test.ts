@@ -257,3 +257,37 @@ describe('DNS over TLS and HTTPS listeners', () => {
     fresh.socket.destroy();
   });
 });
+
+describe('DNS over TLS and HTTPS with I/O threads', () => {
+  let unbound: UnboundServer;
+  let dw: RunningDnsward;
+  let files: TlsFiles;
+  let dotPort: number;
+  let dohPort: number;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-encrypted-threads-'));
+    files = makeCaSignedCert(dir, 'threads', HOST);
+    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.1'] });
+    dotPort = await freePort();
+    dohPort = await freePort();
+    dw = await startDnsward(`threads: 2\n${configText(unbound.port, dotPort, dohPort, files)}`);
+  });
+
+  after(async () => {
+    await dw?.stop();
+    await unbound?.stop();
+  });
+
+  it('serves DoT and DoH from the thread that takes TCP', async () => {
+    const bound = dw.server.boundAddresses();
+    assert.deepEqual(bound.dot, [`127.0.0.1:${dotPort}`]);
+    assert.deepEqual(bound.doh, [`127.0.0.1:${dohPort}`]);
+    for (const transport of ['+tls', '+https']) {
+      const port = transport === '+tls' ? dotPort : dohPort;
+      const r = await kdig('127.0.0.1', port, [transport, `+tls-ca=${files.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+      assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
+      assert.match(r.answers.join('\n'), /192\.0\.2\.1/, r.raw);
+    }
+  });
+});
