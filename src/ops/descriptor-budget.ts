@@ -98,14 +98,16 @@ export const THREAD_OVERHEAD = 6;
 export function configDemand(config: Config, ioThreads = 0): DescriptorDemand {
   const planes = Math.max(1, ioThreads);
   const upstreams = config.upstreams.servers.length + config.forwardZones.reduce((n, z) => n + z.servers.length, 0);
+  const encrypted = config.dot.length + config.doh.length;
   const management: Record<string, number> = { control: CONTROL_CONNECTIONS };
   if (config.console.listen !== null) management.console = config.console.maxConnections;
   if (config.metrics.listen !== null) management.metrics = config.metrics.maxConnections;
   return {
     // Per listener a TCP socket, and a UDP socket per plane; per upstream and plane its UDP
     // sockets, as many being retired, a TCP connection and a health check.
-    dnsFixed: config.listen.length * (1 + planes) + planes * upstreams * (config.upstreams.sockets * 2 + 2) + ioThreads * THREAD_OVERHEAD,
-    dnsTcp: config.tcp.maxConnections * config.listen.length,
+    dnsFixed: config.listen.length * (1 + planes) + encrypted + planes * upstreams * (config.upstreams.sockets * 2 + 2) + ioThreads * THREAD_OVERHEAD,
+    // DoT and DoH listeners each take up to tcp.maxConnections too.
+    dnsTcp: config.tcp.maxConnections * (config.listen.length + encrypted),
     management,
   };
 }
@@ -121,7 +123,7 @@ export function fitConfigToDescriptors(config: Config, limit: number, alreadyOpe
   const demand = configDemand(config, ioThreads);
   const b = budgetDescriptors(limit, { ...demand, dnsFixed: demand.dnsFixed + alreadyOpen });
   if (b.reduced.length === 0) return { config, controlConnections: CONTROL_CONNECTIONS, reduced: [] };
-  const perListener = Math.max(1, Math.floor(b.dnsTcp / Math.max(1, config.listen.length)));
+  const perListener = Math.max(1, Math.floor(b.dnsTcp / Math.max(1, config.listen.length + config.dot.length + config.doh.length)));
   const consoleCap = b.management.console ?? config.console.maxConnections;
   const metricsCap = b.management.metrics ?? config.metrics.maxConnections;
   return {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
+import { makeSelfSignedCert } from '../helpers/certificates.js';
 import { budgetDescriptors, configDemand, DNS_TCP_FLOOR, MANAGEMENT_FLOOR, openFileLimit, RESERVE, THREAD_OVERHEAD } from '../../src/ops/descriptor-budget.js';
 
 describe('descriptor budget', () => {
@@ -47,5 +51,15 @@ describe('descriptor budget', () => {
     // Per upstream and plane: 4 sockets, 4 retiring, a TCP connection and a health check.
     assert.equal(inline, 2 * 2 + 2 * 10);
     assert.equal(threaded, 2 * (1 + 3) + 3 * 2 * 10 + 3 * THREAD_OVERHEAD);
+  });
+
+  it('counts DoT and DoH listeners and their connections', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnsward-fd-tls-'));
+    const f = makeSelfSignedCert(dir, 'fd');
+    const tls = `dot: [{ listen: "127.0.0.1:8853", cert: "${f.cert}", key: "${f.key}" }]\ndoh: [{ listen: "127.0.0.1:8443", cert: "${f.cert}", key: "${f.key}" }]\n`;
+    const config = validateConfig(parseConfigText(`listen: ["127.0.0.1:5353"]\nupstreams: { servers: ["127.0.0.1:53"] }\ntcp: { maxConnections: 100 }\n${tls}`, 'test.yaml'), 'test.yaml');
+    const demand = configDemand(config, 0);
+    assert.equal(demand.dnsTcp, 300, 'TCP, DoT and DoH: 100 connections each');
+    assert.equal(demand.dnsFixed, 1 * 2 + 2 + 1 * (config.upstreams.sockets * 2 + 2));
   });
 });
