@@ -14,6 +14,7 @@ import type { DefenceCounters } from '../pipeline/stages/defence-stage.js';
 import type { FloodDetectorCounters } from '../flood/flood-detector.js';
 import type { FloodStageCounters } from '../pipeline/stages/flood-stage.js';
 import type { QueryLogMode } from '../querylog/query-log.js';
+import type { DohListenerStats } from '../server/doh-listener.js';
 import type { TcpListenerStats } from '../server/tcp-listener.js';
 import type { UpstreamStats } from '../upstream/upstream.js';
 
@@ -104,6 +105,8 @@ export interface ServerSnapshot {
   queryLog: { mode: QueryLogMode; logged: number; dropped: number; retained: number; writeErrors: number };
   guard: GuardSnapshot;
   tcp: TcpListenerStats;
+  /** DNS over TLS listeners (summed; `handshakeFailures` are TLS handshakes that failed) and DNS over HTTPS listeners (summed). */
+  encrypted: { dot: TcpListenerStats & { handshakeFailures: number }; doh: DohListenerStats };
   /** Self-defence: per-client rate limits, response-rate limiting, DNS cookies and minimal ANY (counters of each). */
   defence: DefenceCounters;
   /** Dynamic blocks' analysis (main thread): blocks in force, prefixes weighed, blocks started, extended, expired, lifted, and what the bounds left out. */

@@ -27,7 +27,7 @@ import { formatHostPort, type HostPort } from '../util/address.js';
 import { listenOrExplain } from '../util/listen.js';
 import { packageVersion } from '../util/package-version.js';
 import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
-import { DohListener } from './doh-listener.js';
+import { DohListener, sumDohStats } from './doh-listener.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
@@ -60,7 +60,7 @@ export interface DataPlaneOptions {
 }
 
 /** The counters the data plane owns, as a part of ServerSnapshot. */
-export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'stageErrors' | 'defence'> & {
+export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'encrypted' | 'stageErrors' | 'defence'> & {
   flood: FloodStageCounters;
   blocks: BlockCount[];
   policy: { blocked: number; wouldBlock: number; errors: number };
@@ -215,6 +215,10 @@ export class DataPlane {
       policy: { blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors },
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
+      encrypted: {
+        dot: { ...sumTcpStats([...this.dotListeners.values()].map((l) => l.stats())), handshakeFailures: [...this.dotListeners.values()].reduce((n, l) => n + l.handshakeFailures, 0) },
+        doh: sumDohStats([...this.dohListeners.values()].map((l) => l.stats())),
+      },
       stageErrors: this.stageErrors,
       defence: this.parts.defence.counters(),
       flood: this.parts.flood.counters(),

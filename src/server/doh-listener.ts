@@ -212,6 +212,20 @@ export class DohListener implements ReplySink {
   }
 }
 
+/** Several DoH listeners' stats summed. */
+export function sumDohStats(all: DohListenerStats[]): DohListenerStats {
+  const sum: DohListenerStats = { connections: 0, rejectedPerClient: 0, handshakeFailures: 0, answered: 0, refused: {}, droppedAnswers: 0 };
+  for (const s of all) {
+    sum.connections += s.connections;
+    sum.rejectedPerClient += s.rejectedPerClient;
+    sum.handshakeFailures += s.handshakeFailures;
+    sum.answered += s.answered;
+    sum.droppedAnswers += s.droppedAnswers;
+    for (const [status, n] of Object.entries(s.refused)) sum.refused[status] = (sum.refused[status] ?? 0) + n;
+  }
+  return sum;
+}
+
 /** RFC 8484 §5.1: no longer than the smallest TTL, and for a negative answer the SOA's negative TTL. */
 export function freshness(answer: Buffer): number {
   const scan = scanResponse(answer);

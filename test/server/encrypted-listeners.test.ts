@@ -222,6 +222,8 @@ describe('DNS over TLS and HTTPS listeners', () => {
     assert.equal((await curl([...common, '-X', 'PUT', `${url}/dns-query`])).status, 405);
     assert.equal((await curl([...common, '-H', 'content-type: text/plain', '--data-binary', `@${queryFile}`, `${url}/dns-query`])).status, 415);
     assert.equal((await curl([...common, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413);
+    const refused = dw.server.snapshot().encrypted.doh.refused;
+    assert.deepEqual({ 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] }, { 400: 3, 404: 1, 405: 1, 413: 1, 415: 1 }, 'one 400 from the GET without dns= above');
   });
 
   it('closes a DoT client that sends garbage or stalls, and keeps answering others', async () => {
@@ -236,6 +238,9 @@ describe('DNS over TLS and HTTPS listeners', () => {
     // readTimeout is 1s: a handshake that never starts is closed by the sweep.
     assert.equal(await closedWithin(stalled, 4000), true, 'stalled handshake closed');
     assert.deepEqual(addressesOf(await client.ask('www.example.test', 8)), ['192.0.2.1'], 'the good client is unharmed');
+    const dot = dw.server.snapshot().encrypted.dot;
+    assert.ok(dot.handshakeFailures >= 1, 'the garbage is counted as a failed handshake');
+    assert.ok(dot.closed.readTimeout >= 1, 'the stalled handshake is closed by the read timeout');
     client.socket.destroy();
   });
 
