@@ -156,7 +156,7 @@ export class DohListener implements ReplySink {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== DNS_MESSAGE) return this.refuse(res, 415);
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_MESSAGE) return this.refuse(res, 413);
+    if (declared > MAX_MESSAGE) return this.tooLarge(req, res);
     const chunks: Buffer[] = [];
     let length = 0;
     let over = false;
@@ -165,7 +165,7 @@ export class DohListener implements ReplySink {
       length += chunk.length;
       if (length > MAX_MESSAGE) {
         over = true;
-        this.refuse(res, 413);
+        this.tooLarge(req, res);
         return;
       }
       chunks.push(chunk);
@@ -174,6 +174,15 @@ export class DohListener implements ReplySink {
       if (!over) this.start(req, res, Buffer.concat(chunks, length));
     });
     req.on('error', () => undefined);
+  }
+
+  /** 413, and the rest of the body is not read: HTTP/1.1 closes the connection, HTTP/2 resets the stream. */
+  private tooLarge(req: Request, res: Response): void {
+    if (req.httpVersionMajor === 1) this.refuse(res, 413, { connection: 'close' });
+    else {
+      res.once('finish', () => req.destroy());
+      this.refuse(res, 413);
+    }
   }
 
   private start(req: Request, res: Response, msg: Buffer): void {

@@ -222,8 +222,10 @@ describe('DNS over TLS and HTTPS listeners', () => {
     assert.equal((await curl([...common, '-X', 'PUT', `${url}/dns-query`])).status, 405);
     assert.equal((await curl([...common, '-H', 'content-type: text/plain', '--data-binary', `@${queryFile}`, `${url}/dns-query`])).status, 415);
     assert.equal((await curl([...common, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413);
+    const h2 = [...common.slice(0, -1), '--http2'];
+    assert.equal((await curl([...h2, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413, 'HTTP/2');
     const refused = dw.server.snapshot().encrypted.doh.refused;
-    assert.deepEqual({ 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] }, { 400: 3, 404: 1, 405: 1, 413: 1, 415: 1 }, 'one 400 from the GET without dns= above');
+    assert.deepEqual({ 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] }, { 400: 3, 404: 1, 405: 1, 413: 2, 415: 1 }, 'one 400 from the GET without dns= above');
   });
 
   it('closes a DoT client that sends garbage or stalls, and keeps answering others', async () => {
