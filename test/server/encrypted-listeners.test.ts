@@ -297,4 +297,16 @@ describe('DNS over TLS and HTTPS with I/O threads', () => {
       assert.match(r.answers.join('\n'), /192\.0\.2\.1/, r.raw);
     }
   });
+
+  it('gives the thread the new certificate on reload', async () => {
+    const renewed = makeCaSignedCert(mkdtempSync(join(tmpdir(), 'dnsward-encrypted-threads-')), 'renewed', HOST);
+    const raw = parseConfigText(`threads: 2\n${configText(unbound.port, dotPort, dohPort, renewed).replaceAll('@PORT@', String(dw.port))}`, 'reload') as Record<string, unknown>;
+    Object.assign(raw, { log: { level: 'silent' }, console: { listen: null }, dataDir: dw.dataDir });
+    await dw.server.reload(validateConfig(raw, 'reload'));
+    for (const transport of ['+tls', '+https']) {
+      const port = transport === '+tls' ? dotPort : dohPort;
+      const r = await kdig('127.0.0.1', port, [transport, `+tls-ca=${renewed.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+      assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
+    }
+  });
 });
