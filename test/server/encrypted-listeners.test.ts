@@ -31,6 +31,7 @@ function configText(upstream: number, dotPort: number, dohPort: number, files: T
 listen: ["127.0.0.1:@PORT@"]
 upstreams: { servers: ["127.0.0.1:${upstream}"] }
 tcp: { readTimeout: 1s, idleTimeout: 5s }
+queryLog: { mode: all }
 dot:
   - { listen: "127.0.0.1:${dotPort}", cert: "${files.cert}", key: "${files.key}" }
 doh:
@@ -185,6 +186,16 @@ describe('DNS over TLS and HTTPS listeners', () => {
       assert.match(r.answers.join('\n'), /192\.0\.2\.1/, r.raw);
     }
     assert.equal(dw.server.snapshot().queries.https, before + 2);
+  });
+
+  it('records the transport in the query log', async () => {
+    await kdig('127.0.0.1', dotPort, ['+tls', `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'logged-tls.example.test', 'A']);
+    await kdig('127.0.0.1', dohPort, ['+https', `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'logged-https.example.test', 'A']);
+    await dw.server.queryLog.settle();
+    const tlsRows = await dw.server.queryLog.queries({ domain: 'logged-tls.example.test' });
+    const httpsRows = await dw.server.queryLog.queries({ domain: 'logged-https.example.test' });
+    assert.deepEqual(tlsRows.map((q) => [q.transport, q.client]), [['tls', '127.0.0.1']]);
+    assert.deepEqual(httpsRows.map((q) => [q.transport, q.client]), [['https', '127.0.0.1']]);
   });
 
   it('answers curl over HTTP/1.1 and HTTP/2, with the answer TTL as max-age', async () => {
