@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,6 +238,25 @@ describe('DNS over TLS and HTTPS listeners', () => {
     assert.equal((await curl([...h2, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413, 'HTTP/2');
     const refused = dw.server.snapshot().encrypted.doh.refused;
     assert.deepEqual({ 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] }, { 400: 3, 404: 1, 405: 1, 413: 2, 415: 1 }, 'one 400 from the GET without dns= above');
+  });
+
+  it('closes DoH connections left silent past tcp.idleTimeout (HTTP/2 and HTTP/1.1)', async () => {
+    const ca = readPem(first.ca);
+    const session = http2.connect(`https://${HOST}:${dohPort}`, { host: '127.0.0.1', servername: HOST, ca });
+    session.on('error', () => {});
+    const h2Closed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 9000);
+      session.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    const h1 = tls.connect({ host: '127.0.0.1', port: dohPort, servername: HOST, ca, ALPNProtocols: ['http/1.1'] });
+    await new Promise((resolve) => h1.once('secureConnect', resolve));
+    assert.equal(h1.alpnProtocol, 'http/1.1');
+    const [h2Done, h1Done] = await Promise.all([h2Closed, closedWithin(h1, 9000)]);
+    assert.equal(h2Done, true, 'HTTP/2 session closed (idleTimeout 5s)');
+    assert.equal(h1Done, true, 'HTTP/1.1 connection closed (idleTimeout 5s)');
   });
 
   it('closes a DoT client that sends garbage or stalls, and keeps answering others', async () => {
