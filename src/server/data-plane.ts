@@ -30,6 +30,8 @@ import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { ZoneStage } from '../pipeline/stages/zone-stage.js';
+import { buildZoneSet } from '../zones/zone-set.js';
 
 type AnyUdpListener = UdpListener | UdpBatchListener;
 
@@ -80,7 +82,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones)), plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -133,6 +135,7 @@ export class DataPlane {
       this.log.info('cache bounds changed: cache restarted empty');
     }
     this.parts.defence.configure(next.defence);
+    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones));
     this.parts.flood.configure(floodSettings(next));
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);

@@ -1,0 +1,129 @@
+/**
+ * A local zone in memory, indexed for the query path: a Map from the lower-cased wire name
+ * (latin1, as the cache key carries it) to the name's record sets, each record already encoded
+ * (type, class, TTL and data; the owner is written at answer time, so a wildcard answer can
+ * carry the asked name). Empty non-terminals are nodes without records, so "the name exists"
+ * is one Map lookup. Bounded by the zone's own size (at most 1M records a zone, checked at load).
+ */
+import dnsPacket from 'dns-packet';
+import { nameToWire } from '../dns/name.js';
+import { QType } from '../dns/wire.js';
+import { splitLabels, type ZoneRecord, ZoneFileError } from './zone-file.js';
+
+export interface RecordSet {
+  type: number;
+  /** Each record's bytes after its owner name. */
+  records: Buffer[];
+  /** The CNAME's target as a lower-case wire key, and as written (CNAME sets only). */
+  targetKey: string;
+  targetWire: Buffer;
+}
+
+export interface ZoneNode {
+  /** The owner's wire form as written in the zone (case kept). */
+  wire: Buffer;
+  sets: Map<number, RecordSet>;
+}
+
+export interface LocalZone {
+  /** Presentation name, no trailing dot ('' for the root). */
+  name: string;
+  key: string;
+  nodes: Map<string, ZoneNode>;
+  apex: ZoneNode;
+  /** The SOA record for negative answers, its TTL the lesser of its TTL and MINIMUM (RFC 2308 §3). */
+  negativeSoa: Buffer;
+  records: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+// dns-packet's record codec; its type declarations leave it out.
+const answerCodec = (dnsPacket as unknown as { answer: { encode(record: unknown): Buffer } }).answer;
+const TYPE_NUMBER: Record<string, number> = { A: QType.A, AAAA: QType.AAAA, CNAME: QType.CNAME, TXT: QType.TXT, MX: QType.MX, SRV: QType.SRV, NAPTR: 35, PTR: QType.PTR, SOA: QType.SOA, NS: QType.NS };
+
+/** Lower-case wire key of a presentation name (escapes resolved), as cacheKey writes qnames. */
+export function wireKey(name: string): string {
+  return nameToWire(unescapeName(name)).toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+function unescapeName(name: string): string {
+  if (name === '' || name === '.') return '';
+  if (!name.includes('\\')) return name;
+  // Labels are split at unescaped dots first; an escaped dot inside a label cannot go through nameToWire's split.
+  return splitLabels(name).map((l) => l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e))).join('.');
+}
+
+function ownerWire(name: string): Buffer {
+  return name.includes('\\') ? wireOfLabels(splitLabels(name)) : nameToWire(name);
+}
+
+function wireOfLabels(labels: string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const l of labels) {
+    const bytes = Buffer.from(l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e)), 'latin1');
+    parts.push(Buffer.from([bytes.length]), bytes);
+  }
+  parts.push(Buffer.from([0]));
+  return Buffer.concat(parts);
+}
+
+/** The record's bytes after its owner: encoded with dns-packet under the root name, whose one byte is cut. */
+function encodeAfterOwner(r: ZoneRecord, ttl: number = r.ttl): Buffer {
+  const data = r.type === 'TXT' ? (r.data as string[]).map((t) => Buffer.from(t, 'latin1')) : r.data;
+  const encoded = answerCodec.encode({ name: '.', type: r.type, class: 'IN', ttl, data } as unknown);
+  return Buffer.from(encoded.subarray(1));
+}
+
+function isUnder(name: string, zone: string): boolean {
+  const n = name.toLowerCase();
+  const z = zone.toLowerCase();
+  return z === '' || n === z || n.endsWith(`.${z}`);
+}
+
+/**
+ * Builds a zone from its records, refusing what an authoritative server would refuse: records
+ * outside the zone, no SOA or several, an SOA below the apex, a CNAME beside other data, NS
+ * records below the apex (no delegations: every name here is answered here).
+ */
+export function buildZone(zoneName: string, records: ZoneRecord[], file: string): LocalZone {
+  const name = zoneName === '.' ? '' : zoneName.replace(/\.$/, '');
+  const key = wireKey(name);
+  const nodes = new Map<string, ZoneNode>();
+  let soa: ZoneRecord | null = null;
+  for (const r of records) {
+    if (!isUnder(r.name, name)) throw new ZoneFileError(file, r.line, `${r.name || '.'} is outside the zone ${name || '.'}`);
+    const k = wireKey(r.name);
+    if (r.type === 'SOA') {
+      if (k !== key) throw new ZoneFileError(file, r.line, `an SOA belongs at the zone's apex ${name || '.'}, not at ${r.name}`);
+      if (soa !== null) throw new ZoneFileError(file, r.line, `a second SOA (the first is on line ${soa.line})`);
+      soa = r;
+    }
+    if (r.type === 'NS' && k !== key) throw new ZoneFileError(file, r.line, `NS records below the apex (${r.name}) would delegate, and local zones answer every name themselves`);
+    if (r.name.split('.').some((l, i) => l === '*' && i > 0)) throw new ZoneFileError(file, r.line, `"*" is a wildcard only as the leftmost label (${r.name})`);
+    let node = nodes.get(k);
+    if (node === undefined) {
+      node = { wire: ownerWire(r.name), sets: new Map() };
+      nodes.set(k, node);
+    }
+    const type = TYPE_NUMBER[r.type];
+    let set = node.sets.get(type);
+    if (set === undefined) {
+      set = { type, records: [], targetKey: r.type === 'CNAME' ? wireKey(r.data as string) : '', targetWire: r.type === 'CNAME' ? ownerWire(r.data as string) : EMPTY };
+      node.sets.set(type, set);
+    } else if (r.type === 'CNAME') throw new ZoneFileError(file, r.line, `a second CNAME at ${r.name}`);
+    if (node.sets.size > 1 && node.sets.has(QType.CNAME)) throw new ZoneFileError(file, r.line, `${r.name} has a CNAME and other data (RFC 1034 §3.6.2)`);
+    set.records.push(encodeAfterOwner(r));
+  }
+  if (soa === null) throw new ZoneFileError(file, 1, `the zone ${name || '.'} has no SOA record at its apex`);
+  // Empty non-terminals: every ancestor up to the apex exists as a name, without records (RFC 4592 §2.2.2).
+  for (const k of [...nodes.keys()]) {
+    let sub = k;
+    while (sub.length > key.length) {
+      sub = sub.slice(sub.charCodeAt(0) + 1);
+      if (nodes.has(sub)) continue;
+      nodes.set(sub, { wire: Buffer.from(sub, 'latin1'), sets: new Map() });
+    }
+  }
+  const minimum = (soa.data as { minimum: number }).minimum;
+  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length };
+}
