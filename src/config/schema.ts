@@ -400,6 +400,19 @@ const zone = z.object({
   name: z.string().min(1).regex(/^(\.|[A-Za-z0-9_*-]+(\.[A-Za-z0-9_-]+)*\.?)$/, 'expected a domain name such as 5gc.example'),
   file: z.string().optional(),
   records: z.array(z.string()).optional(),
+  /** Weighted, health-checked answers for names of the zone (A, AAAA, SRV). */
+  balance: z.array(z.object({
+    name: z.string().min(1),
+    weights: z.record(z.string(), z.number().int().min(0).max(1_000_000)).default({}),
+    answers: z.number().int().min(1).max(64).default(1),
+    healthCheck: z.object({
+      port: z.number().int().min(1).max(65535).optional(),
+      interval: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default(2000),
+      timeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(1000),
+      fall: z.number().int().min(1).max(100).default(3),
+      rise: z.number().int().min(1).max(100).default(2),
+    }).strict().nullable().default(null),
+  }).strict()).default([]),
 }).strict().transform((z0, ctx) => {
   if ((z0.file === undefined) === (z0.records === undefined)) {
     ctx.addIssue({ code: 'custom', message: `zone ${z0.name}: expected either file (a master file) or records (zone-file lines), exactly one` });

@@ -95,6 +95,7 @@ export class DataPlane {
   async start(): Promise<void> {
     await this.syncListeners(this.config);
     this.health.start();
+    this.parts.zone.start();
     this.dnstap?.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -153,6 +154,7 @@ export class DataPlane {
    */
   async stop(): Promise<void> {
     this.health.stop();
+    this.parts.zone.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values()].map((l) => l.close());

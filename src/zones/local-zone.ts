@@ -8,6 +8,7 @@
 import dnsPacket from 'dns-packet';
 import { nameToWire } from '../dns/name.js';
 import { QType } from '../dns/wire.js';
+import { type BalanceRule, buildSetBalance, type SetBalance } from './balance.js';
 import { splitLabels, type ZoneRecord, ZoneFileError } from './zone-file.js';
 
 export interface RecordSet {
@@ -17,6 +18,8 @@ export interface RecordSet {
   /** The CNAME's target as a lower-case wire key, and as written (CNAME sets only). */
   targetKey: string;
   targetWire: Buffer;
+  /** Weighted, health-checked choice among the records (A, AAAA, SRV with a `balance` rule). */
+  balance: SetBalance | null;
 }
 
 export interface ZoneNode {
@@ -34,6 +37,8 @@ export interface LocalZone {
   /** The SOA record for negative answers, its TTL the lesser of its TTL and MINIMUM (RFC 2308 §3). */
   negativeSoa: Buffer;
   records: number;
+  /** Every balanced record set, for the health checker. */
+  balances: SetBalance[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -85,7 +90,7 @@ function isUnder(name: string, zone: string): boolean {
  * outside the zone, no SOA or several, an SOA below the apex, a CNAME beside other data, NS
  * records below the apex (no delegations: every name here is answered here).
  */
-export function buildZone(zoneName: string, records: ZoneRecord[], file: string): LocalZone {
+export function buildZone(zoneName: string, records: ZoneRecord[], file: string, balance: readonly BalanceRule[] = []): LocalZone {
   const name = zoneName === '.' ? '' : zoneName.replace(/\.$/, '');
   const key = wireKey(name);
   const nodes = new Map<string, ZoneNode>();
@@ -108,7 +113,7 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string)
     const type = TYPE_NUMBER[r.type];
     let set = node.sets.get(type);
     if (set === undefined) {
-      set = { type, records: [], targetKey: r.type === 'CNAME' ? wireKey(r.data as string) : '', targetWire: r.type === 'CNAME' ? ownerWire(r.data as string) : EMPTY };
+      set = { type, records: [], targetKey: r.type === 'CNAME' ? wireKey(r.data as string) : '', targetWire: r.type === 'CNAME' ? ownerWire(r.data as string) : EMPTY, balance: null };
       node.sets.set(type, set);
     } else if (r.type === 'CNAME') throw new ZoneFileError(file, r.line, `a second CNAME at ${r.name}`);
     if (node.sets.size > 1 && node.sets.has(QType.CNAME)) throw new ZoneFileError(file, r.line, `${r.name} has a CNAME and other data (RFC 1034 §3.6.2)`);
@@ -124,6 +129,36 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string)
       nodes.set(sub, { wire: Buffer.from(sub, 'latin1'), sets: new Map() });
     }
   }
+  const balances: SetBalance[] = [];
+  for (const rule of balance) {
+    const k = wireKey(rule.name.replace(/\.$/, ''));
+    const node = nodes.get(k);
+    const fail = (reason: string): never => {
+      throw new ZoneFileError(file, 0, `balance ${rule.name}: ${reason}`);
+    };
+    if (node === undefined) fail(`no such name in the zone ${name || '.'}`);
+    let found = false;
+    for (const type of ['A', 'AAAA', 'SRV'] as const) {
+      const own = records.filter((r) => r.type === type && wireKey(r.name) === k);
+      if (own.length === 0) continue;
+      found = true;
+      const b = buildSetBalance(rule, own);
+      if (typeof b === 'string') fail(b);
+      const sb = b as SetBalance;
+      // An SRV target is checked at its address in this zone: health checks never ask a resolver.
+      for (const t of sb.targets) {
+        if (t === null || type !== 'SRV') continue;
+        const address = records.find((r) => (r.type === 'A' || r.type === 'AAAA') && r.name.toLowerCase() === t.host);
+        if (address === undefined) fail(`the SRV target ${t.host} has no A or AAAA record in the zone to check`);
+        t.host = String(address!.data);
+      }
+      node!.sets.get(TYPE_NUMBER[type])!.balance = sb;
+      balances.push(sb);
+    }
+    if (!found) fail('the name has no A, AAAA or SRV records to balance');
+    const known = new Set(records.filter((r) => wireKey(r.name) === k && (r.type === 'A' || r.type === 'AAAA' || r.type === 'SRV')).map((r) => (r.type === 'SRV' ? String((r.data as { target: string }).target) : String(r.data)).toLowerCase().replace(/\.$/, '')));
+    for (const target of Object.keys(rule.weights)) if (!known.has(target.toLowerCase().replace(/\.$/, ''))) fail(`weights name ${target}, which is not a record of ${rule.name} (expected its addresses or SRV targets: ${[...known].join(', ')})`);
+  }
   const minimum = (soa.data as { minimum: number }).minimum;
-  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length };
+  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length, balances };
 }

@@ -8,6 +8,7 @@
 import { writeOpt } from '../dns/reply.js';
 import type { ParsedQuery } from '../dns/query-parser.js';
 import { Flag, HEADER_LENGTH, QType, Rcode } from '../dns/wire.js';
+import { pickRecords } from './balance.js';
 import type { LocalZone, RecordSet } from './local-zone.js';
 
 /** CNAME hops followed inside a zone before the answer stops (a loop, or a long chain). */
@@ -55,7 +56,19 @@ export interface ZoneAnswer {
 
 const result: ZoneAnswer = { answer: Buffer.alloc(0), verdict: ZoneVerdict.ANSWER };
 
+let picked = new Int32Array(64);
+
 function push(owner: Buffer, set: RecordSet): void {
+  const b = set.balance;
+  if (b !== null) {
+    if (picked.length < set.records.length) picked = new Int32Array(set.records.length);
+    const n = pickRecords(b, picked);
+    for (let i = 0; i < n; i++) {
+      owners.push(owner);
+      parts.push(set.records[picked[i]]);
+    }
+    return;
+  }
   for (const r of set.records) {
     owners.push(owner);
     parts.push(r);

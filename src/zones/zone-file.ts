@@ -21,7 +21,8 @@ export type ZoneRecordType = (typeof ZONE_RECORD_TYPES)[number];
 
 export class ZoneFileError extends Error {
   constructor(readonly file: string, readonly line: number, readonly reason: string) {
-    super(`${file} line ${line}: ${reason}`);
+    // Line 0: a problem of the zone's settings (balance), not of a line of its file.
+    super(line === 0 ? `${file}: ${reason}` : `${file} line ${line}: ${reason}`);
   }
 }
 

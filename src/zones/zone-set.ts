@@ -3,6 +3,7 @@
  * on reload, the running zones stay), then indexed for the query path.
  */
 import { readFileSync } from 'node:fs';
+import type { BalanceRule } from './balance.js';
 import { buildZone, type LocalZone, wireKey } from './local-zone.js';
 import type { ZoneSet } from './zone-answer.js';
 import { parseZoneText, type ZoneRecord } from './zone-file.js';
@@ -13,6 +14,7 @@ export interface ZoneSource {
   file?: string;
   /** Inline records: zone-file lines, relative to the zone's name. */
   records?: string[];
+  balance?: BalanceRule[];
 }
 
 /** A zone as the config carries it: plain data, so it crosses to I/O threads by structured clone. */
@@ -20,6 +22,7 @@ export interface LoadedZone {
   name: string;
   source: string;
   records: ZoneRecord[];
+  balance: BalanceRule[];
 }
 
 /** Reads and checks one zone; throws ZoneFileError (file, line, reason) or an Error for an unreadable file. */
@@ -27,13 +30,14 @@ export function loadZone(z: ZoneSource): LoadedZone {
   const source = z.file ?? 'records';
   const text = z.file !== undefined ? readFileSync(z.file, 'utf8') : (z.records ?? []).join('\n');
   const records = parseZoneText(text, { origin: z.name, file: source });
-  buildZone(z.name, records, source);
-  return { name: z.name, source, records };
+  const balance = z.balance ?? [];
+  buildZone(z.name, records, source, balance);
+  return { name: z.name, source, records, balance };
 }
 
 /** Indexes loaded zones by their apex. */
 export function buildZoneSet(zones: readonly LoadedZone[]): ZoneSet {
   const set: ZoneSet = new Map<string, LocalZone>();
-  for (const z of zones) set.set(wireKey(z.name === '.' ? '' : z.name.replace(/\.$/, '')), buildZone(z.name, z.records, z.source));
+  for (const z of zones) set.set(wireKey(z.name === '.' ? '' : z.name.replace(/\.$/, '')), buildZone(z.name, z.records, z.source, z.balance));
   return set;
 }

@@ -5,6 +5,7 @@
  */
 import { keyNameLength } from '../../cache/cache-key.js';
 import { answerFromZone, findZone, type ZoneSet, ZoneVerdict } from '../../zones/zone-answer.js';
+import { ZoneHealth } from '../../zones/zone-health.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
@@ -17,6 +18,9 @@ export class ZoneStage implements Stage {
   readonly counts: Record<ZoneVerdict, number> = { answer: 0, cname: 0, wildcard: 0, nodata: 0, nxdomain: 0, refused: 0 };
   /** The reason text per zone and verdict, made once per load, not per query. */
   private reasons = new Map<string, Record<ZoneVerdict, string>>();
+  /** Health checks of the zones' balanced targets; replaced with the zones. */
+  health: ZoneHealth = new ZoneHealth([]);
+  private running = false;
 
   constructor(private zones: ZoneSet) {
     this.setZones(zones);
@@ -34,6 +38,19 @@ export class ZoneStage implements Stage {
     }
     this.zones = zones;
     this.reasons = reasons;
+    this.health.stop();
+    this.health = new ZoneHealth([...zones.values()].flatMap((z) => z.balances));
+    if (this.running) this.health.start();
+  }
+
+  start(): void {
+    this.running = true;
+    this.health.start();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.health.stop();
   }
 
   get zoneCount(): number {
