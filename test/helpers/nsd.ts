@@ -25,7 +25,9 @@ export class NsdServer {
       `  ip-address: 127.0.0.1@${port}`,
       '  do-ip6: no', '  username: ""', '  chroot: ""', `  zonesdir: "${dir}"`, '  database: ""',
       `  pidfile: "${join(dir, 'nsd.pid')}"`, `  xfrdfile: "${join(dir, 'xfrd.state')}"`, `  zonelistfile: "${join(dir, 'zone.list')}"`,
-      `  logfile: "${join(dir, 'nsd.log')}"`, '  server-count: 1', '  minimal-responses: yes', '  hide-version: yes', '  verbosity: 0',
+      `  logfile: "${join(dir, 'nsd.log')}"`, '  server-count: 1', '  minimal-responses: yes', '  hide-version: yes',
+      // NSD's response-rate limiting is on by default (200 a second): off, so probes are never slipped.
+      '  rrl-ratelimit: 0', '  rrl-whitelist-ratelimit: 0', '  verbosity: 0',
       'remote-control:', '  control-enable: no',
       ...zones.flatMap((z) => ['zone:', `  name: "${z.name}"`, `  zonefile: "${z.file}"`]),
     ];
