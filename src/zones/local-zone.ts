@@ -42,6 +42,8 @@ export interface LocalZone {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** A name's records in wire form at most: room is left in a 65,535-byte message for the rest of an answer. */
+const MAX_NAME_BYTES = 60_000;
 // dns-packet's record codec; its type declarations leave it out.
 const answerCodec = (dnsPacket as unknown as { answer: { encode(record: unknown): Buffer } }).answer;
 const TYPE_NUMBER: Record<string, number> = { A: QType.A, AAAA: QType.AAAA, CNAME: QType.CNAME, TXT: QType.TXT, MX: QType.MX, SRV: QType.SRV, NAPTR: 35, PTR: QType.PTR, SOA: QType.SOA, NS: QType.NS };
@@ -70,6 +72,12 @@ function wireOfLabels(labels: string[]): Buffer {
   }
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
+}
+
+function nameOfWire(wire: Buffer): string {
+  const labels: string[] = [];
+  for (let pos = 0; wire[pos] !== 0; pos += wire[pos] + 1) labels.push(wire.toString('latin1', pos + 1, pos + 1 + wire[pos]));
+  return labels.join('.');
 }
 
 /** The record's bytes after its owner: encoded with dns-packet under the root name, whose one byte is cut. */
@@ -120,6 +128,15 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string,
     set.records.push(encodeAfterOwner(r));
   }
   if (soa === null) throw new ZoneFileError(file, 1, `the zone ${name || '.'} has no SOA record at its apex`);
+  // Every answer fits one DNS message (64 KiB, TCP's limit): a name's records together, plus a question, chain and SOA.
+  for (const node of nodes.values()) {
+    let bytes = 0;
+    for (const set of node.sets.values()) for (const r of set.records) bytes += r.length + node.wire.length;
+    if (bytes > MAX_NAME_BYTES) {
+      const first = records.find((r) => wireKey(r.name) === wireKey(node.wire.length > 0 ? nameOfWire(node.wire) : ''));
+      throw new ZoneFileError(file, first?.line ?? 1, `the records of ${first?.name ?? 'one name'} take ${bytes} bytes, more than one DNS message can carry (${MAX_NAME_BYTES})`);
+    }
+  }
   // Empty non-terminals: every ancestor up to the apex exists as a name, without records (RFC 4592 §2.2.2).
   for (const k of [...nodes.keys()]) {
     let sub = k;

@@ -28,7 +28,8 @@ export interface LoadedZone {
 /** Reads and checks one zone; throws ZoneFileError (file, line, reason) or an Error for an unreadable file. */
 export function loadZone(z: ZoneSource): LoadedZone {
   const source = z.file ?? 'records';
-  const text = z.file !== undefined ? readFileSync(z.file, 'utf8') : (z.records ?? []).join('\n');
+  // One char a byte (latin1), as names and strings travel on the wire: a file's UTF-8 TXT keeps its bytes.
+  const text = z.file !== undefined ? readFileSync(z.file, 'latin1') : Buffer.from((z.records ?? []).join('\n'), 'utf8').toString('latin1');
   const records = parseZoneText(text, { origin: z.name, file: source });
   const balance = z.balance ?? [];
   buildZone(z.name, records, source, balance);

@@ -45,6 +45,7 @@ ext IN CNAME www.other.example.
 mail IN MX 10 nrf
 10 IN PTR nrf   ; a relative numeric owner
 a.b.c IN TXT "deep"
+utf IN TXT "café \\059 \\"q\\"" ; UTF-8 bytes and escapes
 `;
 
 const PROBES: Array<[string, string]> = [
@@ -56,7 +57,7 @@ const PROBES: Array<[string, string]> = [
   ['x.upf.5gc.example', 'A'], ['x.upf.5gc.example', 'TXT'], ['x.upf.5gc.example', 'AAAA'], ['a.b.upf.5gc.example', 'A'],
   ['fixed.upf.5gc.example', 'A'], ['fixed.upf.5gc.example', 'TXT'], ['upf.5gc.example', 'A'], ['sub.fixed.upf.5gc.example', 'A'],
   ['mail.5gc.example', 'MX'], ['10.5gc.example', 'PTR'],
-  ['b.c.5gc.example', 'TXT'], ['c.5gc.example', 'A'], ['a.b.c.5gc.example', 'TXT'],
+  ['b.c.5gc.example', 'TXT'], ['c.5gc.example', 'A'], ['a.b.c.5gc.example', 'TXT'], ['utf.5gc.example', 'TXT'],
   ['nothere.5gc.example', 'A'], ['deep.nothere.5gc.example', 'NAPTR'], ['nrf.5gc.example', 'NAPTR'],
 ];
 

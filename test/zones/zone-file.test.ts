@@ -94,3 +94,15 @@ test('inline records load as a zone', () => {
   assert.equal(config.zones[0].records.length, 2);
   assert.equal(config.zones[0].source, 'records');
 });
+
+test('a name whose records cannot fit one DNS message is refused; UTF-8 text keeps its bytes', () => {
+  const many = Array.from({ length: 240 }, (_, i) => `big 60 TXT "${'x'.repeat(250)}${i}"`).join('\n');
+  const err = failure(`${SOA}${many}\n`);
+  assert.equal(err.line, 2);
+  assert.match(err.reason, /the records of big.example.test take \d+ bytes, more than one DNS message can carry/);
+  const dir = mkdtempSync(join(tmpdir(), 'dnsward-zonefile-'));
+  const file = join(dir, 'utf8.zone');
+  writeFileSync(file, `${SOA}txt 60 TXT "café"\n`);
+  const config = loadConfigText(`zones:\n  - name: example.test\n    file: ${file}\n`);
+  assert.equal(Buffer.from((config.zones[0].records[1].data as string[])[0], 'latin1').toString('utf8'), 'café');
+});
