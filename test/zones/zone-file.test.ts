@@ -106,3 +106,9 @@ test('a name whose records cannot fit one DNS message is refused; UTF-8 text kee
   const config = loadConfigText(`zones:\n  - name: example.test\n    file: ${file}\n`);
   assert.equal(Buffer.from((config.zones[0].records[1].data as string[])[0], 'latin1').toString('utf8'), 'café');
 });
+
+test("the console's read-only config view counts a zone's records instead of listing them", async () => {
+  const { redactConfig } = await import('../../src/console/routes/data-routes.js');
+  const view = redactConfig(loadConfigText('zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A 192.0.2.1"\n')) as { zones: Array<{ name: string; records: unknown }> };
+  assert.deepEqual(view.zones.map((z) => [z.name, z.records]), [['example.test', '(2 records)']]);
+});
