@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
 import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
 import { parseCidr } from '../util/cidr.js';
+import { ZoneFileError } from '../zones/zone-file.js';
+import { loadZone } from '../zones/zone-set.js';
 import { duration, size } from './units.js';
 
 const hostPort = (defaultPort: number) =>
@@ -416,10 +418,46 @@ const cluster = z.object({
   maxSharedPairs: z.number().int().min(100).max(1_000_000).default(10_000),
 }).strict();
 
+/**
+ * A local zone: its name and either a master file or inline zone-file lines. Read and checked
+ * here, so a bad zone is a config error naming the file, line and reason (and a reload keeps
+ * the zones running).
+ */
+const zone = z.object({
+  name: z.string().min(1).regex(/^(\.|[A-Za-z0-9_*-]+(\.[A-Za-z0-9_-]+)*\.?)$/, 'expected a domain name such as 5gc.example'),
+  file: z.string().optional(),
+  records: z.array(z.string()).optional(),
+  /** Weighted, health-checked answers for names of the zone (A, AAAA, SRV). */
+  balance: z.array(z.object({
+    name: z.string().min(1),
+    weights: z.record(z.string(), z.number().int().min(0).max(1_000_000)).default({}),
+    answers: z.number().int().min(1).max(64).default(1),
+    healthCheck: z.object({
+      port: z.number().int().min(1).max(65535).optional(),
+      interval: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default(2000),
+      timeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(1000),
+      fall: z.number().int().min(1).max(100).default(3),
+      rise: z.number().int().min(1).max(100).default(2),
+    }).strict().nullable().default(null),
+  }).strict()).default([]),
+}).strict().transform((z0, ctx) => {
+  if ((z0.file === undefined) === (z0.records === undefined)) {
+    ctx.addIssue({ code: 'custom', message: `zone ${z0.name}: expected either file (a master file) or records (zone-file lines), exactly one` });
+    return z.NEVER;
+  }
+  try {
+    return loadZone(z0);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof ZoneFileError ? `zone ${z0.name}: ${err.message}` : `zone ${z0.name}: cannot read ${z0.file}: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
+
 export const configSchema = z.object({
   listen: z.array(listener).min(1).prefault(['127.0.0.1:5353']),
   upstreams: upstreams.prefault({}),
   forwardZones: z.array(forwardZone).default([]),
+  zones: z.array(zone).default([]),
   cache: cache.prefault({}),
   tcp: tcp.prefault({}),
   dot: z.array(dotListener).default([]),
@@ -527,6 +565,12 @@ export const configSchema = z.object({
     }).strict()).default([]),
   }).strict().prefault({}),
 }).strict().superRefine((c, ctx) => {
+  const zoneNames = new Set<string>();
+  c.zones.forEach((z0, i) => {
+    const name = z0.name.toLowerCase().replace(/\.$/, '');
+    if (zoneNames.has(name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone ${z0.name} is configured twice` });
+    zoneNames.add(name);
+  });
   c.policy.groups.forEach((g, i) => g.listeners.forEach((l, j) => {
     if (findListener(l, c.listen) !== undefined) return;
     const known = c.listen.flatMap((x) => [formatHostPort(x.address), ...(x.name === undefined ? [] : [x.name])]);

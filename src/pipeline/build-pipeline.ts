@@ -1,7 +1,7 @@
 /**
  * The query pipeline, assembled in one place. Read top to bottom:
  *
- *   listener → parse → defence → policy → Tunnel Guard → cache → flood → upstream → respond → observers
+ *   listener → parse → defence → policy → local zones → Tunnel Guard → cache → flood → upstream → respond → observers
  */
 import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
@@ -12,6 +12,7 @@ import type { FloodStage } from './stages/flood-stage.js';
 import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
+import type { ZoneStage } from './stages/zone-stage.js';
 import type { Observer, Stage } from './stage.js';
 
 /**
@@ -32,9 +33,10 @@ export interface PipelineParts {
   guard: GuardStageLike;
   policy: PolicyStage;
   flood: FloodStage;
+  zone: ZoneStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, guard: GuardStageLike, flood: FloodStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, zone: ZoneStage, guard: GuardStageLike, flood: FloodStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -49,6 +51,10 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: D
     // Before Tunnel Guard and the cache: a name the operator's policy blocks must never reach the
     // cache or an upstream, and need not cost the detector anything.
     policy,
+    // After policy (an operator's blocks and client groups hold for local names too), before Tunnel
+    // Guard, the cache and upstream: our own authoritative names never leave this process, so there
+    // is nothing to exfiltrate through them, nothing to cache, and no resolver to wait on.
+    zone,
     // Before the cache: it must see every query, cached or not (a blocked domain's cached answers
     // must not be served), and tunnels defeat caches with unique names anyway.
     guard,
@@ -60,5 +66,5 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: D
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy, flood };
+  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy, flood, zone };
 }

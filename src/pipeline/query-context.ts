@@ -45,6 +45,8 @@ export const ResponseType = {
   FLOOD_LIMITED: 'flood-limited',
   /** The name's zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams: SERVFAIL at once. */
   ZONE_LIMITED: 'zone-limited',
+  /** Answered authoritatively from a local zone (zones:): records, a CNAME chain, NODATA or NXDOMAIN. */
+  LOCAL_ZONE: 'local-zone',
 } as const;
 export type ResponseType = (typeof ResponseType)[keyof typeof ResponseType] | string;
 

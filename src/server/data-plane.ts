@@ -31,6 +31,8 @@ import { DohListener, sumDohStats } from './doh-listener.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { ZoneStage } from '../pipeline/stages/zone-stage.js';
+import { buildZoneSet } from '../zones/zone-set.js';
 
 type AnyUdpListener = UdpListener | UdpBatchListener;
 
@@ -92,7 +94,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones)), plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -105,6 +107,7 @@ export class DataPlane {
   async start(): Promise<void> {
     await this.syncListeners(this.config);
     this.health.start();
+    this.parts.zone.start();
     this.dnstap?.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -144,6 +147,7 @@ export class DataPlane {
       this.log.info('cache bounds changed: cache restarted empty');
     }
     this.parts.defence.configure(next.defence);
+    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones));
     this.parts.flood.configure(floodSettings(next));
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     for (const l of this.dotListeners.values()) l.setOptions(tcpOptions(next));
@@ -162,6 +166,7 @@ export class DataPlane {
    */
   async stop(): Promise<void> {
     this.health.stop();
+    this.parts.zone.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values(), ...this.dotListeners.values(), ...this.dohListeners.values()].map((l) => l.close());
