@@ -5,7 +5,7 @@
  * socket and PID file of the first (and deleting both when it exits). A file left by a process
  * that is gone (kill -9, power loss) is stale and taken over, one process at a time.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../util/private-files.js';
 
@@ -44,21 +44,24 @@ export function writePidFile(dataDir: string): void {
   }
 }
 
-/** Creates the PID file exclusively; false when it exists. */
+/**
+ * Creates the PID file exclusively, with its content already in it (written to a private file,
+ * then linked into place: link fails when the name exists); false when it exists. An empty file
+ * created first and filled after would look stale to a racing takeover, which would remove it.
+ */
 function createPidFile(dataDir: string): boolean {
-  let fd: number;
+  const path = pidFilePath(dataDir);
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${process.pid}\n`, { mode: 0o600 });
   try {
-    fd = openSync(pidFilePath(dataDir), 'wx', 0o600);
+    linkSync(temp, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return false;
-  }
-  try {
-    writeSync(fd, `${process.pid}\n`);
   } finally {
-    closeSync(fd);
+    rmSync(temp, { force: true });
   }
-  return true;
 }
 
 /** A lock directory older than this was left by a process that died inside a takeover (which takes milliseconds). */
