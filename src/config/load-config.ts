@@ -91,7 +91,24 @@ export function validateConfig(raw: unknown, source: string): Config {
 }
 
 function describeIssues(error: ZodError): string[] {
-  return error.issues.map((issue) => {
+  return describeIssueList(error.issues);
+}
+
+type Issue = ZodError['issues'][number];
+
+/**
+ * A union whose other forms failed only on the value's kind (a string where a mapping was
+ * given) reports the one form the value took, with that form's own keys and expectations.
+ */
+function formTaken(issue: Issue): Issue[] | null {
+  if (issue.code !== 'invalid_union' || !('errors' in issue)) return null;
+  const taken = (issue.errors as Issue[][]).filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+  if (taken.length !== 1) return null;
+  return taken[0].map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue);
+}
+
+function describeIssueList(issues: Issue[]): string[] {
+  return issues.flatMap((issue) => formTaken(issue) ?? [issue]).map((issue) => {
     const key = issue.path.length === 0 ? '(top level)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
@@ -133,7 +150,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
     if (system.length === 0) {
       throw new ConfigError(source, [`upstreams.servers: expected at least one upstream; none is configured and ${resolvConf} lists no usable nameserver (loopback and dnsward's own addresses are left out). Use --upstream ADDR[:PORT].`]);
     }
-    config.upstreams.servers = system.map((host) => ({ address: { host, port: 53, family: host.includes(':') ? 6 : 4 }, protocol: 'udp' as const }));
+    config.upstreams.servers = system.map((host) => ({ address: { host, port: 53, family: host.includes(':') ? 6 : 4 }, protocol: 'udp' as const, path: '/dns-query', tls: undefined }));
     upstreamSource = resolvConf;
   }
   return { config, source, upstreamSource };

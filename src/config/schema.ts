@@ -83,10 +83,42 @@ const dohListener = z.object({
   path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected an absolute path such as /dns-query').default('/dns-query'),
 }).strict().superRefine(checkPair);
 
+/** Each upstream protocol's port when the address names none: DNS, DoT (RFC 7858), DoH (RFC 8484). */
+const UPSTREAM_PORTS = { udp: 53, tcp: 53, tls: 853, https: 443 } as const;
+
+/** How an encrypted upstream's certificate is checked: against `ca` (else Node's CA bundle), for `serverName` (else the address). */
+const upstreamTls = z.object({
+  ca: pemFile.optional(),
+  serverName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'expected a host name such as dns.example.net').optional(),
+}).strict();
+
 const upstreamServer = z.union([
-  hostPort(53).transform((address) => ({ address, protocol: 'udp' as const })),
-  z.object({ address: hostPort(53), protocol: protocol.default('udp') }).strict(),
+  hostPort(53).transform((address) => ({ address, protocol: 'udp' as UpstreamProtocol, path: '/dns-query', tls: undefined as z.infer<typeof upstreamTls> | undefined })),
+  z.object({
+    address: z.string(),
+    protocol: z.enum(['udp', 'tcp', 'tls', 'https']).default('udp'),
+    /** DoH only: the path the upstream serves (RFC 8484's template without variables). */
+    path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected an absolute path such as /dns-query').optional(),
+    tls: upstreamTls.optional(),
+  }).strict().transform((s, ctx) => {
+    const address = parseHostPort(s.address, UPSTREAM_PORTS[s.protocol]);
+    if (typeof address === 'string') {
+      ctx.addIssue({ code: 'custom', path: ['address'], message: `expected ADDR[:PORT] with an IP address, ${address}` });
+      return z.NEVER;
+    }
+    if (s.tls !== undefined && s.protocol !== 'tls' && s.protocol !== 'https') {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls applies to protocol tls or https, and this upstream is ${s.protocol}` });
+      return z.NEVER;
+    }
+    if (s.path !== undefined && s.protocol !== 'https') {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: `path applies to protocol https, and this upstream is ${s.protocol}` });
+      return z.NEVER;
+    }
+    return { address, protocol: s.protocol as UpstreamProtocol, path: s.path ?? '/dns-query', tls: s.tls };
+  }),
 ]);
+
+export type UpstreamProtocol = 'udp' | 'tcp' | 'tls' | 'https';
 
 const policy = z.enum(['failover', 'round-robin', 'least-outstanding']);
 

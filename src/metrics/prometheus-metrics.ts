@@ -113,7 +113,7 @@ export function buildRegistry(server: MetricsBackend): Registry {
   }, 'average'));
   add(new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.entries }]));
   add(new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.bytes }]));
-  const upstream = (field: 'queries' | 'answers' | 'timeouts' | 'errors' | 'latencyAvgMs' | 'outstanding' | 'inFlightLimited' | 'socketOpenFailures' | 'timeoutsWhileAnswering', scale = 1) => () =>
+  const upstream = (field: 'queries' | 'answers' | 'timeouts' | 'errors' | 'latencyAvgMs' | 'outstanding' | 'inFlightLimited' | 'socketOpenFailures' | 'timeoutsWhileAnswering' | 'connections', scale = 1) => () =>
     snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u[field] * scale }));
   add(new ScrapedMetric('dnsward_upstream_queries_total', 'Queries sent to each upstream.', 'counter', upstream('queries')));
   add(new ScrapedMetric('dnsward_upstream_answers_total', 'Answers accepted from each upstream.', 'counter', upstream('answers')));
@@ -121,6 +121,7 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_upstream_errors_total', 'Send and connection errors, per upstream.', 'counter', upstream('errors')));
   add(new ScrapedMetric('dnsward_upstream_in_flight_limited_total', 'Queries refused at once (SERVFAIL or another upstream) because the upstream\'s sockets had their in-flight limit waiting.', 'counter', upstream('inFlightLimited')));
   add(new ScrapedMetric('dnsward_upstream_socket_open_failures_total', 'Upstream UDP sockets that could not be opened (e.g. no file descriptors left).', 'counter', upstream('socketOpenFailures')));
+  add(new ScrapedMetric('dnsward_upstream_connections_total', 'TCP, TLS (DoT) and HTTP/2 (DoH) connections opened to each upstream.', 'counter', upstream('connections')));
   add(new ScrapedMetric('dnsward_upstream_timeouts_while_answering_total', 'Timeouts not counted against the upstream\'s health: it answered other queries meanwhile.', 'counter', upstream('timeoutsWhileAnswering')));
   add(new ScrapedMetric('dnsward_upstream_latency_avg_seconds', 'Average answer latency of each upstream since start.', 'gauge', upstream('latencyAvgMs', 0.001)));
   add(new ScrapedHistogram('dnsward_upstream_duration_seconds', 'Time from sending a query to an upstream to its answer, per upstream.', () => server.upstreamLatencies()));

@@ -22,8 +22,11 @@ import type { UpstreamStats } from '../upstream/upstream.js';
 export interface UpstreamSnapshot extends Omit<UpstreamStats, 'latency'> {
   pool: string;
   name: string;
+  protocol: 'udp' | 'tcp' | 'tls' | 'https';
   healthy: boolean;
   outstanding: number;
+  /** TCP, TLS or HTTP/2 connections opened to it (each TLS one with a handshake). */
+  connections: number;
   inFlightLimited: number;
   socketOpenFailures: number;
   latencyAvgMs: number;

@@ -194,8 +194,10 @@ export class DataPlane {
     const upstreams = this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({
       pool: pool.options.name,
       name: u.name,
+      protocol: u.options.protocol,
       healthy: u.healthy,
       outstanding: u.outstanding,
+      connections: u.connections,
       queries: u.stats.queries,
       answers: u.stats.answers,
       timeouts: u.stats.timeouts,
@@ -241,7 +243,7 @@ export class DataPlane {
     const up = config.upstreams;
     const probe = { wire: buildProbe(up.healthCheck.name, up.healthCheck.type), timeoutMs: up.healthCheck.timeout };
     const upstreamOptions = (servers: Config['upstreams']['servers']) => servers.map((s) => ({
-      address: s.address, protocol: s.protocol, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
+      address: s.address, protocol: s.protocol, path: s.path, tls: s.tls, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
       native: config.udp.io === 'dgram' ? null : loadNativeUdp(), maxInFlightPerSocket: up.maxInFlightPerSocket, probe,
     }));
     const defaultPool = new UpstreamPool({ name: 'default', policy: up.policy, upstreams: upstreamOptions(up.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth);

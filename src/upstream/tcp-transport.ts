@@ -1,9 +1,12 @@
 /**
- * Queries to one upstream over TCP (RFC 7766): one persistent connection, 2-byte length
- * framing, many queries in flight told apart by ID, answers in any order. The connection
- * opens on demand and closes after `idleMs` with nothing in flight.
+ * Queries to one upstream over TCP (RFC 7766) or TLS (DoT, RFC 7858): one persistent connection,
+ * 2-byte length framing, many queries in flight told apart by ID, answers in any order. The
+ * connection opens on demand and closes after `idleMs` with nothing in flight. Over TLS the
+ * certificate is always verified, and the session is kept so a reconnect resumes it (one round
+ * trip less after an idle close).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
 import { FrameReader } from '../server/frame-reader.js';
 
@@ -15,6 +18,9 @@ export class TcpTransport {
   private idleTimer: NodeJS.Timeout | null = null;
   /** Queries refused because `maxInFlight` were already waiting on the connection. */
   refused = 0;
+  /** Connections opened (each TLS one with its handshake). */
+  connections = 0;
+  private tlsSession: Buffer | undefined;
 
   constructor(
     private readonly host: string,
@@ -23,6 +29,8 @@ export class TcpTransport {
     private readonly events: TransportEvents,
     /** Queries waiting on the connection at most; well under the 65,536 IDs. */
     private readonly maxInFlight: number,
+    /** DoT: how the server's certificate is checked (`rejectUnauthorized` is always on). */
+    private readonly tlsOptions: { ca?: string; servername?: string } | null = null,
   ) {}
 
   get inFlight(): number {
@@ -67,11 +75,18 @@ export class TcpTransport {
   }
 
   private connect(): void {
-    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+    const socket = this.tlsOptions === null
+      ? net.connect({ host: this.host, port: this.port, noDelay: true })
+      : tls.connect({ host: this.host, port: this.port, ...this.tlsOptions, rejectUnauthorized: true, ALPNProtocols: ['dot'], session: this.tlsSession });
+    this.connections++;
     this.socket = socket;
     this.connected = false;
     const reader = new FrameReader(65535, (msg) => this.onMessage(msg));
-    socket.on('connect', () => {
+    if (this.tlsOptions !== null) {
+      socket.setNoDelay(true);
+      socket.on('session', (session: Buffer) => (this.tlsSession = session));
+    }
+    socket.on(this.tlsOptions === null ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       for (const ex of this.waiting) if (this.pending.get(ex.id) === ex) this.write(ex);
       this.waiting.length = 0;

@@ -15,6 +15,7 @@ import type { ScannedResponse } from '../dns/response-scanner.js';
 import type { NativeUdpBatch } from '../server/native-udp.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { LatencyHistogram } from '../util/histogram.js';
+import { DohTransport } from './doh-transport.js';
 import { Exchange, type TransportEvents } from './exchange.js';
 import { TcpTransport } from './tcp-transport.js';
 import { UdpTransport } from './udp-transport.js';
@@ -24,7 +25,12 @@ const LOCAL_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 export interface UpstreamOptions {
   address: HostPort;
-  protocol: 'udp' | 'tcp';
+  /** udp (with TCP for truncated answers), tcp, tls (DoT) or https (DoH). */
+  protocol: 'udp' | 'tcp' | 'tls' | 'https';
+  /** DoH: the path queries are posted to. */
+  path?: string;
+  /** DoT and DoH: the CA the certificate is checked against (else Node's bundle), and the name it must carry (else the address). */
+  tls?: { ca?: string; serverName?: string };
   sockets: number;
   rotateSocketsAfter: number;
   tcpIdleMs: number;
@@ -63,7 +69,8 @@ export class Upstream {
   private lastAnswerAt = -Infinity;
   private confirming = false;
   private readonly udp: UdpTransport | null;
-  private readonly tcp: TcpTransport;
+  /** TCP (beside UDP, or alone), TLS or HTTPS: the connection-oriented transport every query can take. */
+  private readonly tcp: TcpTransport | DohTransport;
 
   constructor(readonly options: UpstreamOptions, onHealthChange: (u: Upstream) => void) {
     this.name = formatHostPort(options.address);
@@ -76,7 +83,15 @@ export class Upstream {
     const { host, port, family } = options.address;
     const maxInFlight = options.maxInFlightPerSocket ?? 4096;
     this.udp = options.protocol === 'udp' ? new UdpTransport(host, port, family, options.sockets, options.rotateSocketsAfter, events, options.native, maxInFlight) : null;
-    this.tcp = new TcpTransport(host, port, options.tcpIdleMs, events, maxInFlight);
+    const tlsOptions = { ca: options.tls?.ca, servername: options.tls?.serverName };
+    this.tcp = options.protocol === 'https'
+      ? new DohTransport({ host, port, path: options.path ?? '/dns-query', ...tlsOptions }, options.tcpIdleMs, events, maxInFlight)
+      : new TcpTransport(host, port, options.tcpIdleMs, events, maxInFlight, options.protocol === 'tls' ? tlsOptions : null);
+  }
+
+  /** Connections the TCP, TLS or HTTPS transport has opened (a count that grows on every reconnect). */
+  get connections(): number {
+    return this.tcp.connections;
   }
 
   /** Queries refused at once because every socket (or the connection) had its in-flight limit waiting. */

@@ -11,7 +11,6 @@ import { decode, type Answer } from 'dns-packet';
 import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/load-config.js';
 import { nameToWire } from '../../dns/name.js';
-import { queryOnce } from '../../dns/one-query.js';
 import { qtypeFromText, RcodeName } from '../../dns/wire.js';
 import { matchAnswer } from '../../policy/answer-match.js';
 import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
@@ -21,6 +20,7 @@ import { ZoneRouter } from '../../upstream/zone-router.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import { normalName } from '../../policy/policy-rule.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
+import { askUpstreamOnce, type UpstreamServer } from '../../upstream/ask-once.js';
 
 export const whyCommand: Command = {
   name: 'why',
@@ -111,14 +111,14 @@ interface Resolved {
 }
 
 /** The upstream dnsward would ask for NAME: the server's own zone routing, to the first server of each pool. */
-function upstreamFor(config: Config, name: string): { address: HostPort; protocol: 'udp' | 'tcp' } {
+function upstreamFor(config: Config, name: string): UpstreamServer {
   const router = new ZoneRouter(config.upstreams.servers[0], config.forwardZones.map((z) => ({ zone: z.zone, pool: z.servers[0] })));
   return router.poolFor(nameToWire(name.toLowerCase()).toString('latin1'));
 }
 
 async function resolveAndMatch(engine: PolicyEngine, group: PolicyGroup | undefined, config: Config, name: string, qtype: number, server: HostPort | undefined): Promise<Resolved> {
-  const upstream = server === undefined ? upstreamFor(config, name) : { address: server, protocol: 'udp' as const };
-  const answer = await queryOnce(upstream.address, upstream.protocol, name, qtype, config.upstreams.timeout * config.upstreams.attempts);
+  const upstream: UpstreamServer = server === undefined ? upstreamFor(config, name) : { address: server, protocol: 'udp' };
+  const answer = await askUpstreamOnce(upstream, name, qtype, config.upstreams.timeout * config.upstreams.attempts);
   const packet = decode(answer);
   const data = (a: Answer) => ('data' in a ? (Buffer.isBuffer(a.data) ? a.data.toString('hex') : Array.isArray(a.data) ? a.data.map(String).join(' ') : typeof a.data === 'object' ? JSON.stringify(a.data) : String(a.data)) : '');
   const match = matchAnswer(engine, answer, nameToWire(name), 0, (g: PolicyGroup | undefined) => g, group);
