@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
@@ -133,7 +134,7 @@ describe('DNS over TLS and HTTPS listeners', () => {
     second = makeCaSignedCert(dir, 'second', HOST);
     const { readFileSync } = await import('node:fs');
     for (const f of [first.ca, second.ca]) pems.set(f, readFileSync(f, 'utf8'));
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.1', 'short.example.test. 42 IN A 192.0.2.2'] });
+    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test'], records: ['www.example.test. 300 IN A 192.0.2.1', 'short.example.test. 42 IN A 192.0.2.2'] });
     dotPort = await freePort();
     dohPort = await freePort();
     dw = await startDnsward(configText(unbound.port, dotPort, dohPort, first));
@@ -197,6 +198,33 @@ describe('DNS over TLS and HTTPS listeners', () => {
     const httpsRows = await dw.server.queryLog.queries({ domain: 'logged-https.example.test' });
     assert.deepEqual(tlsRows.map((q) => [q.transport, q.client]), [['tls', '127.0.0.1']]);
     assert.deepEqual(httpsRows.map((q) => [q.transport, q.client]), [['https', '127.0.0.1']]);
+  });
+
+  it('cuts a tunnel over DoH within 10 queries, as over UDP', async () => {
+    const ca = readPem(first.ca);
+    const session = http2.connect(`https://${HOST}:${dohPort}`, { host: '127.0.0.1', servername: HOST, ca });
+    session.on('error', () => {});
+    const post = (wire: Buffer) => new Promise<Buffer>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
+      const chunks: Buffer[] = [];
+      req.setTimeout(3000, () => reject(new Error('DoH timeout')));
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+      req.end(wire);
+    });
+    let blockedAt = -1;
+    try {
+      for (let i = 0; i < 30 && blockedAt === -1; i++) {
+        const name = `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.tunnel.test`;
+        const answer = dnsPacket.decode(await post(encodeQuery(name, 'TXT', { edns: true, id: 0 })));
+        const opt = (answer.additionals ?? []).find((a) => a.type === 'OPT') as { options?: Array<{ code: number; data?: Buffer }> } | undefined;
+        if (opt?.options?.some((o) => o.code === 15 && o.data?.subarray(2).toString().includes('Tunnel Guard'))) blockedAt = i;
+      }
+    } finally {
+      session.close();
+    }
+    assert.ok(blockedAt >= 0 && blockedAt < 10, `first query Tunnel Guard blocked over DoH: ${blockedAt}`);
   });
 
   it('answers curl over HTTP/1.1 and HTTP/2, with the answer TTL as max-age', async () => {
@@ -306,7 +334,7 @@ describe('DNS over TLS and HTTPS with I/O threads', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-encrypted-threads-'));
     files = makeCaSignedCert(dir, 'threads', HOST);
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.1'] });
+    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test'], records: ['www.example.test. 300 IN A 192.0.2.1'] });
     dotPort = await freePort();
     dohPort = await freePort();
     dw = await startDnsward(`threads: 2\n${configText(unbound.port, dotPort, dohPort, files)}`);
