@@ -13,7 +13,8 @@
  * the audit table keeps its newest MAX_AUDIT rows.
  */
 import Database from 'better-sqlite3';
-import { ensurePrivateFile } from '../util/private-files.js';
+import { openDatabase } from './sqlite-database.js';
+import { STATE_SCHEMA } from './state-schema.js';
 import { Worker } from 'node:worker_threads';
 import type { SnapshotParts } from '../guard/guard-snapshot.js';
 
@@ -27,26 +28,10 @@ export interface AuditEntry {
   detail: string;
 }
 
+/** Opens (and migrates) the state file; every connection to it goes through here. */
 export function openStore(path: string): Database.Database {
-  ensurePrivateFile(path);
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  const db = openDatabase(path, STATE_SCHEMA);
   db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS guard_snapshot (name TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, bytes INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS guard_part (name TEXT NOT NULL, part TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (name, part));
-CREATE TABLE IF NOT EXISTS guard_operator (name TEXT PRIMARY KEY, saved_at INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);`);
-  // The set of part rows the head points at (NULL: rows under the snapshot's own name, as stores
-  // written before snapshots were staged have them).
-  const columns = db.prepare('PRAGMA table_info(guard_snapshot)').all() as Array<{ name: string }>;
-  if (!columns.some((c) => c.name === 'parts')) {
-    try {
-      db.exec('ALTER TABLE guard_snapshot ADD COLUMN parts TEXT');
-    } catch (err) {
-      // The other connection (writer thread or main) added it first.
-      if (!/duplicate column/i.test((err as Error).message)) throw err;
-    }
-  }
   return db;
 }
 

@@ -5,7 +5,8 @@
  * from DNSWARD_ADMIN_PASSWORD when no user exists yet.
  */
 import Database from 'better-sqlite3';
-import { ensurePrivateFile } from '../../util/private-files.js';
+import { openDatabase } from '../../store/sqlite-database.js';
+import { STATE_SCHEMA } from '../../store/state-schema.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './password.js';
 
@@ -31,12 +32,7 @@ export class UserStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    ensurePrivateFile(path);
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS console_user (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, last_used INTEGER);`);
+    this.db = openDatabase(path, STATE_SCHEMA);
   }
 
   count(): number {
