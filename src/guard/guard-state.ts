@@ -186,3 +186,12 @@ export function activeHourCount(d: DomainState): number {
   }
   return n;
 }
+
+/** A new name's template: the domain's dominant one gains stability; another wears it down and, below 0.3, replaces it. */
+export function updateTemplate(domain: DomainState, template: number): void {
+  if (domain.template === template) domain.templateStability += 0.1 * (1 - domain.templateStability);
+  else {
+    domain.templateStability *= 0.9;
+    if (domain.templateStability < 0.3) domain.template = template;
+  }
+}
