@@ -64,8 +64,11 @@ function apply(input: Buffer, e: Edit, corpus: readonly Buffer[], maxLength: num
       const raw = e.relative ? n - o + (e.value % 5) - 2 : e.value;
       const v = e.width === 1 ? raw & 0xff : e.width === 2 ? raw & 0xffff : raw >>> 0;
       if (e.width === 1) out[o] = v;
-      else if (e.width === 2) (e.le ? out.writeUInt16LE(v, o) : out.writeUInt16BE(v, o));
-      else (e.le ? out.writeUInt32LE(v, o) : out.writeUInt32BE(v, o));
+      else if (e.width === 2) {
+        if (e.le) out.writeUInt16LE(v, o);
+        else out.writeUInt16BE(v, o);
+      } else if (e.le) out.writeUInt32LE(v, o);
+      else out.writeUInt32BE(v, o);
       return out;
     }
     case 'token': return Buffer.concat([input.subarray(0, at(1)), Buffer.from(e.token, 'latin1'), input.subarray(at(1))]);

@@ -80,7 +80,7 @@ const dotListener = z.object(encryptedListener).strict().superRefine(checkPair);
 const dohListener = z.object({
   ...encryptedListener,
   listen: hostPort(443),
-  path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected an absolute path such as /dns-query').default('/dns-query'),
+  path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'expected an absolute path such as /dns-query').default('/dns-query'),
 }).strict().superRefine(checkPair);
 
 /** Each upstream protocol's port when the address names none: DNS, DoT (RFC 7858), DoH (RFC 8484). */
@@ -98,7 +98,7 @@ const upstreamServer = z.union([
     address: z.string(),
     protocol: z.enum(['udp', 'tcp', 'tls', 'https']).default('udp'),
     /** DoH only: the path the upstream serves (RFC 8484's template without variables). */
-    path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'expected an absolute path such as /dns-query').optional(),
+    path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'expected an absolute path such as /dns-query').optional(),
     tls: upstreamTls.optional(),
   }).strict().transform((s, ctx) => {
     const address = parseHostPort(s.address, UPSTREAM_PORTS[s.protocol]);

@@ -120,7 +120,7 @@ describe('RPZ: dnsward and unbound give the same answers', () => {
     assert.equal(alias.code, 0, alias.stderr);
     assert.match(alias.stdout, /no policy rule matches the name/);
     assert.match(alias.stdout, new RegExp(`127\\.0\\.0\\.1:${origin.port} answers NOERROR:\\n    alias\\.example 300 CNAME www\\.evil\\.example`));
-    assert.match(alias.stdout, /answer: NXDOMAIN\n  because: CNAME target www\.evil\.example: malware rule "\*\.evil\.example CNAME \." \(\w+ match\), line 5 of feed test-rpz/);
+    assert.match(alias.stdout, /answer: NXDOMAIN\n {2}because: CNAME target www\.evil\.example: malware rule "\*\.evil\.example CNAME \." \(\w+ match\), line 5 of feed test-rpz/);
     const served = await dig('127.0.0.1', dw.port, ['alias.example', 'A']);
     assert.equal(served.status, 'NXDOMAIN', 'the server does what why says');
     assert.match(served.raw, /Policy: CNAME target www\.evil\.example: malware \(test-rpz serial 7\) rule "\*\.evil\.example CNAME \."/);
