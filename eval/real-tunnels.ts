@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDnsMessage } from '../src/capture/dns-message.js';
+import { readDnsMessage } from '../src/dns/message-summary.js';
 import { readCapture } from '../src/capture/pcap-reader.js';
 import { presentName } from '../src/dns/name.js';
 import { startDnsward } from '../test/helpers/dnsward.js';

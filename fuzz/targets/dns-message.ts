@@ -1,5 +1,5 @@
 /** `dnsward analyze`'s message reader: a reason string or a summary of the message. */
-import { readDnsMessage } from '../../src/capture/dns-message.js';
+import { readDnsMessage } from '../../src/dns/message-summary.js';
 import { dnsInput } from './dns-arbitraries.js';
 import { expect, type FuzzTarget } from './target.js';
 

@@ -4,7 +4,7 @@
  * responses are observations only. What cannot be read is counted, with the first few reasons.
  */
 import { readFileSync } from 'node:fs';
-import { readDnsMessage } from '../capture/dns-message.js';
+import { readDnsMessage } from '../dns/message-summary.js';
 import { parseQueryLogLine } from '../capture/jsonl-reader.js';
 import { readCapture } from '../capture/pcap-reader.js';
 import { labelsFromText } from '../guard/name-text.js';

@@ -3,7 +3,8 @@
  * where every TTL sits (so cache hits can patch TTLs without decoding), the TTL to cache
  * it for, and the negative-caching TTL from the SOA (RFC 2308 §5). Record data is not decoded.
  */
-import { lastNameError, skipName } from './name.js';
+import { skipName } from './name.js';
+import { RecordCursor, Section } from './record-cursor.js';
 import { Flag, HEADER_LENGTH, QType } from './wire.js';
 
 export interface ScannedResponse {
@@ -29,67 +30,46 @@ export interface ScannedResponse {
 
 export type ScanResult = ScannedResponse | string;
 
+const cursor = new RecordCursor();
+
 /** Returns the scan, or a string saying why the message is malformed. */
 export function scanResponse(buf: Uint8Array, end: number = buf.length): ScanResult {
   if (end < HEADER_LENGTH) return 'shorter than a DNS header';
-  const flags = (buf[2] << 8) | buf[3];
-  const qdcount = (buf[4] << 8) | buf[5];
-  const ancount = (buf[6] << 8) | buf[7];
-  const nscount = (buf[8] << 8) | buf[9];
-  const arcount = (buf[10] << 8) | buf[11];
-  if (!(flags & Flag.QR)) return 'QR bit clear on a response';
-  if (qdcount !== 1) return `question count ${qdcount}, expected 1`;
-  let pos = skipName(buf, HEADER_LENGTH, end);
-  if (pos < 0) return `question: ${lastNameError}`;
-  if (pos + 4 > end) return 'question runs past the end';
+  const c = cursor.start(buf, end);
+  if (!(c.flags & Flag.QR)) return 'QR bit clear on a response';
+  if (c.qdcount !== 1) return `question count ${c.qdcount}, expected 1`;
+  if (c.error !== '') return c.errorText(0);
   const result: ScannedResponse = {
     id: (buf[0] << 8) | buf[1],
-    flags,
-    rcode: flags & 0xf,
-    truncated: (flags & Flag.TC) !== 0,
-    questionEnd: pos + 4,
-    qtype: (buf[pos] << 8) | buf[pos + 1],
-    qclass: (buf[pos + 2] << 8) | buf[pos + 3],
-    ancount, nscount, arcount,
+    flags: c.flags,
+    rcode: c.flags & 0xf,
+    truncated: (c.flags & Flag.TC) !== 0,
+    questionEnd: c.questionEnd,
+    qtype: c.qtype,
+    qclass: c.qclass,
+    ancount: c.ancount, nscount: c.nscount, arcount: c.arcount,
     ttlOffsets: [],
     minTtl: -1,
     negativeTtl: -1,
     optOffset: -1,
   };
-  pos += 4;
-  const total = ancount + nscount + arcount;
-  for (let i = 0; i < total; i++) {
-    const recordStart = pos;
-    pos = skipName(buf, pos, end);
-    if (pos < 0) return `record ${i + 1}: ${lastNameError}`;
-    if (pos + 10 > end) {
-      // A truncated UDP answer may legitimately stop mid-section; the header says so.
-      if (result.truncated) break;
-      return `record ${i + 1} runs past the end`;
-    }
-    const type = (buf[pos] << 8) | buf[pos + 1];
-    const ttl = ((buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]) >>> 0;
-    const rdlength = (buf[pos + 8] << 8) | buf[pos + 9];
-    const rdata = pos + 10;
-    if (rdata + rdlength > end) {
-      if (result.truncated) break;
-      return `record ${i + 1} data runs past the end`;
-    }
-    if (type === QType.OPT) {
+  while (c.next()) {
+    if (c.type === QType.OPT) {
       if (result.optOffset >= 0) return 'more than one OPT record';
-      result.optOffset = recordStart;
-      result.rcode |= buf[pos + 4] << 4;
+      result.optOffset = c.nameAt;
+      result.rcode |= buf[c.ttlAt] << 4;
     } else {
       // RFC 2181 §8: a TTL with the top bit set is treated as zero.
-      const effective = ttl > 0x7fffffff ? 0 : ttl;
-      result.ttlOffsets.push(pos + 4);
+      const effective = c.ttl > 0x7fffffff ? 0 : c.ttl;
+      result.ttlOffsets.push(c.ttlAt);
       if (result.minTtl < 0 || effective < result.minTtl) result.minTtl = effective;
-      if (type === QType.SOA && i >= ancount && i < ancount + nscount && result.negativeTtl < 0) {
-        result.negativeTtl = Math.min(effective, soaMinimum(buf, rdata, rdata + rdlength));
+      if (c.type === QType.SOA && c.section === Section.AUTHORITY && result.negativeTtl < 0) {
+        result.negativeTtl = Math.min(effective, soaMinimum(buf, c.rdata, c.rdata + c.rdlength));
       }
     }
-    pos = rdata + rdlength;
   }
+  // A truncated UDP answer may legitimately stop mid-section (the header says so), but not mid-name.
+  if (c.error !== '' && !(result.truncated && c.error !== 'name')) return c.errorText(c.index + 2);
   return result;
 }
 

@@ -28,7 +28,7 @@ export const RcodeName: Record<number, string> = {
 };
 
 export const QType = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, NULL: 10, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33,
+  A: 1, NS: 2, CNAME: 5, SOA: 6, NULL: 10, PTR: 12, MX: 15, TXT: 16, KEY: 25, AAAA: 28, SRV: 33, NAPTR: 35,
   OPT: 41, DS: 43, RRSIG: 46, DNSKEY: 48, HTTPS: 65, SVCB: 64, AXFR: 252, IXFR: 251, ANY: 255,
 } as const;
 
@@ -36,9 +36,7 @@ const qtypeNames: Record<number, string> = {};
 for (const [name, value] of Object.entries(QType)) qtypeNames[value] = name;
 qtypeNames[99] = 'SPF';
 qtypeNames[257] = 'CAA';
-qtypeNames[25] = 'KEY';
 qtypeNames[13] = 'HINFO';
-qtypeNames[35] = 'NAPTR';
 qtypeNames[52] = 'TLSA';
 
 const qtypeNumbers: Record<string, number> = {};

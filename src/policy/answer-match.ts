@@ -4,8 +4,9 @@
  * stage (every answer, from an upstream or the cache) and `dnsward why --resolve`, so the two
  * cannot disagree. Reads the wire answer without decoding it.
  */
-import { nameLabels, presentName, skipName, wireKeyOf } from '../dns/name.js';
-import { HEADER_LENGTH } from '../dns/wire.js';
+import { nameLabels, presentName, wireKeyOf } from '../dns/name.js';
+import { RecordCursor } from '../dns/record-cursor.js';
+import { QType } from '../dns/wire.js';
 import { ipv6Text } from '../util/ip-text.js';
 import type { PolicyDecision, PolicyEngine, PolicyGroup } from './policy-engine.js';
 
@@ -15,9 +16,7 @@ export interface AnswerMatch {
   via: string;
 }
 
-const TYPE_A = 1;
-const TYPE_CNAME = 5;
-const TYPE_AAAA = 28;
+const cursor = new RecordCursor();
 
 /**
  * `request` and `qnameAt` locate the question's name (an allowlist exempts an address match by
@@ -25,34 +24,27 @@ const TYPE_AAAA = 28;
  * or an address to check (passed with its argument so the query path allocates no closure).
  */
 export function matchAnswer<Q>(engine: PolicyEngine, answer: Uint8Array, request: Uint8Array, qnameAt: number, groupOf: (query: Q) => PolicyGroup | undefined, query: Q): AnswerMatch | null {
-  const ancount = (answer[6] << 8) | answer[7];
-  if (ancount === 0) return null;
-  let pos = skipName(answer, HEADER_LENGTH, answer.length);
-  if (pos < 0) return null;
-  pos += 4;
+  const c = cursor.start(answer, answer.length, 1);
+  if (c.ancount === 0) return null;
   const checkAddresses = engine.hasIpRules;
   let group: PolicyGroup | undefined;
   let grouped = false;
-  for (let i = 0; i < ancount && pos < answer.length; i++) {
-    const rdataAt = skipName(answer, pos, answer.length);
-    if (rdataAt < 0 || rdataAt + 10 > answer.length) return null;
-    const type = (answer[rdataAt] << 8) | answer[rdataAt + 1];
-    const rdlength = (answer[rdataAt + 8] << 8) | answer[rdataAt + 9];
-    if ((type === TYPE_A && rdlength === 4) || (type === TYPE_AAAA && rdlength === 16)) {
+  while (c.next()) {
+    const { type, rdata, rdlength } = c;
+    if ((type === QType.A && rdlength === 4) || (type === QType.AAAA && rdlength === 16)) {
       if (checkAddresses) {
-        const address = answer.subarray(rdataAt + 10, rdataAt + 10 + rdlength);
+        const address = answer.subarray(rdata, rdata + rdlength);
         if (!grouped) { group = groupOf(query); grouped = true; }
         const d = engine.decideAddress(address, request, qnameAt, group);
-        if (d !== null) return { decision: d, via: `answer address ${type === TYPE_A ? Array.from(address).join('.') : ipv6Text(address, 0)}: ` };
+        if (d !== null) return { decision: d, via: `answer address ${type === QType.A ? Array.from(address).join('.') : ipv6Text(address, 0)}: ` };
       }
-    } else if (type === TYPE_CNAME) {
+    } else if (type === QType.CNAME) {
       // The target may be compressed: copied out as one contiguous wire name to be hashed.
-      const labels = nameLabels(answer, rdataAt + 10);
+      const labels = nameLabels(answer, rdata);
       if (!grouped) { group = groupOf(query); grouped = true; }
       const d = engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
       if (d !== null) return { decision: d, via: `CNAME target ${presentName(labels)}: ` };
     }
-    pos = rdataAt + 10 + rdlength;
   }
   return null;
 }

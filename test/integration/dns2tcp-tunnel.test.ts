@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readDnsMessage } from '../../src/capture/dns-message.js';
+import { readDnsMessage } from '../../src/dns/message-summary.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { presentName } from '../../src/dns/name.js';
 import { runCli } from '../helpers/cli.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { readDnsMessage } from '../../src/capture/dns-message.js';
+import { readDnsMessage } from '../../src/dns/message-summary.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { CliServer, runCli } from '../helpers/cli.js';
 import { dns2tcpEcho, dns2tcpEchoPasses, startDns2tcpServer } from '../helpers/dns2tcp.js';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readDnsMessage } from '../../src/capture/dns-message.js';
+import { readDnsMessage } from '../../src/dns/message-summary.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { PacketCapture } from '../helpers/tcpdump.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';

@@ -3,6 +3,7 @@
  * a new one is weighed under this network's character model (protocol records by their
  * meaning, see service-name.ts), with its query type's rarity and its label shapes.
  */
+import { QType } from '../../dns/wire.js';
 import { checksMail } from '../client-role.js';
 import { round } from '../guard-text.js';
 import { subdomainShape } from '../name-template.js';
@@ -13,16 +14,16 @@ import type { GuardStage, Observation } from './observation.js';
 
 /** Query types tunnels favour for their payload room, with how much more their names weigh. */
 const RARE_QTYPE_WEIGHT = new Map<number, number>([
-  [10, 2], // NULL: iodine's favourite, no legitimate use on the Internet
-  [25, 2], // KEY: dns2tcp
-  [255, 1.5], // ANY
-  [16, 1.5], // TXT: dnscat2, DNSExfiltrator, Cobalt Strike
-  [5, 1.25], // CNAME
-  [15, 1.1], // MX
+  [QType.NULL, 2], // iodine's favourite, no legitimate use on the Internet
+  [QType.KEY, 2], // dns2tcp
+  [QType.ANY, 1.5],
+  [QType.TXT, 1.5], // dnscat2, DNSExfiltrator, Cobalt Strike
+  [QType.CNAME, 1.25],
+  [QType.MX, 1.1],
 ]);
 
 /** Query types whose answers can carry a tunnel's downstream data. */
-const PAYLOAD_QTYPES = new Set([5, 10, 16, 25, 15]);
+const PAYLOAD_QTYPES = new Set<number>([QType.CNAME, QType.NULL, QType.TXT, QType.KEY, QType.MX]);
 
 /** Whether answers to `qtype` can carry a tunnel's downstream (the only answers worth observing). */
 export function carriesPayload(qtype: number): boolean {

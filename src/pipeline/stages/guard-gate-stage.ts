@@ -11,7 +11,7 @@
  * (fail open) and is counted. Names seen before never wait: the brain settles them in a Bloom
  * filter, and a plain repeat of a held shape costs the same bounded wait at most.
  */
-import { readDnsMessage } from '../../capture/dns-message.js';
+import { readDnsMessage } from '../../dns/message-summary.js';
 import { HEADER_LENGTH } from '../../dns/wire.js';
 import { carriesPayload } from '../../guard/tunnel-guard.js';
 import { BlockHit, type BlockTable, QUARANTINE } from '../../plane/block-table.js';

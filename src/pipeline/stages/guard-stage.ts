@@ -8,7 +8,7 @@
  * Answers coming back are observations: rcode and the TXT/NULL/CNAME payload.
  */
 import { keyNameLength } from '../../cache/cache-key.js';
-import { readDnsMessage } from '../../capture/dns-message.js';
+import { readDnsMessage } from '../../dns/message-summary.js';
 import { nameLabels } from '../../dns/name.js';
 import { HEADER_LENGTH } from '../../dns/wire.js';
 import { carriesPayload, isRepeatVerdict, type TunnelGuard } from '../../guard/tunnel-guard.js';

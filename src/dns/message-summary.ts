@@ -1,11 +1,12 @@
 /**
- * What `dnsward analyze` needs of a captured DNS message: header, question, and for responses
+ * What `dnsward analyze` and Tunnel Guard's live stages need of a DNS message: header, question, and for responses
  * the payload room of TXT, NULL and CNAME answers (where tunnels carry their downstream data).
  * Every name is validated (src/dns/name.ts) before it is read; a message that does not parse
  * returns a reason instead of throwing.
  */
-import { nameLabels, skipName } from '../dns/name.js';
-import { HEADER_LENGTH } from '../dns/wire.js';
+import { nameLabels, skipName } from './name.js';
+import { RecordCursor } from './record-cursor.js';
+import { HEADER_LENGTH, QType } from './wire.js';
 
 export interface DnsMessageSummary {
   id: number;
@@ -18,7 +19,7 @@ export interface DnsMessageSummary {
   size: number;
 }
 
-const PAYLOAD_TYPES = new Set([5, 10, 16]);
+const cursor = new RecordCursor();
 
 export function readDnsMessage(buf: Uint8Array): DnsMessageSummary | string {
   if (buf.length < HEADER_LENGTH) return 'shorter than a DNS header';
@@ -37,16 +38,8 @@ export function readDnsMessage(buf: Uint8Array): DnsMessageSummary | string {
     size: buf.length,
   };
   if (!response) return summary;
-  let pos = nameEnd + 4;
-  const ancount = (buf[6] << 8) | buf[7];
-  for (let i = 0; i < ancount; i++) {
-    pos = skipName(buf, pos, buf.length);
-    if (pos < 0 || pos + 10 > buf.length) return summary; // a truncated answer section still has its question
-    const type = (buf[pos] << 8) | buf[pos + 1];
-    const rdlength = (buf[pos + 8] << 8) | buf[pos + 9];
-    pos += 10 + rdlength;
-    if (pos > buf.length) return summary;
-    if (PAYLOAD_TYPES.has(type)) summary.answerPayload += rdlength;
-  }
+  // A truncated answer section still has its question: what was read stands.
+  const c = cursor.start(buf, buf.length, 1);
+  while (c.next()) if (c.type === QType.CNAME || c.type === QType.NULL || c.type === QType.TXT) summary.answerPayload += c.rdlength;
   return summary;
 }
