@@ -16,7 +16,7 @@ import type { FloodDetector } from '../flood/flood-detector.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { isRepeatVerdict, type TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
-import { loadNativeUdp } from '../server/native-udp.js';
+import { loadNativeUdp } from '../net/native-udp.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { BlockKind, type BlockTable } from './block-table.js';
 import { blockText } from './block-text.js';

@@ -26,7 +26,7 @@ import { ZoneRouter } from '../upstream/zone-router.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { listenOrExplain } from '../util/listen.js';
 import { packageVersion } from '../util/package-version.js';
-import { loadNativeUdp, nativeUdpFailure } from './native-udp.js';
+import { loadNativeUdp, nativeUdpFailure } from '../net/native-udp.js';
 import { DohListener, sumDohStats } from './doh-listener.js';
 import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listener.js';
 import { UdpBatchListener } from './udp-batch-listener.js';

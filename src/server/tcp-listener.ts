@@ -31,7 +31,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink, type Transport } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { connectionOwner, ConnectionsByOwner } from '../util/connection-owner.js';
-import { FrameReader } from './frame-reader.js';
+import { FrameReader } from '../net/frame-reader.js';
 
 export interface TcpListenerOptions {
   idleTimeoutMs: number;

@@ -7,7 +7,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { ipv4Text, ipv6Text } from '../util/ip-text.js';
-import type { NativeUdpBatch } from './native-udp.js';
+import type { NativeUdpBatch } from '../net/native-udp.js';
 
 /** The client's raw address, kept as numbers: a typed array per query would cost an ArrayBuffer each. */
 class NativePeer {

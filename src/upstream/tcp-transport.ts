@@ -8,7 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
-import { FrameReader } from '../server/frame-reader.js';
+import { FrameReader } from '../net/frame-reader.js';
 
 export class TcpTransport {
   private socket: net.Socket | null = null;

@@ -11,7 +11,7 @@
  */
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
-import type { NativeUdpBatch } from '../server/native-udp.js';
+import type { NativeUdpBatch } from '../net/native-udp.js';
 import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
 
 /** What a slot needs from a socket: node:dgram, or the batched native socket. */

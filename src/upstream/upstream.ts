@@ -12,7 +12,7 @@
  * down with queries it ignores; errors (ECONNREFUSED) and failed probes still count at once.
  */
 import type { ScannedResponse } from '../dns/response-scanner.js';
-import type { NativeUdpBatch } from '../server/native-udp.js';
+import type { NativeUdpBatch } from '../net/native-udp.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { DohTransport } from './doh-transport.js';

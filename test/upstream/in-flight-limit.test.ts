@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { parseQuery } from '../../src/dns/query-parser.js';
-import { loadNativeUdp } from '../../src/server/native-udp.js';
+import { loadNativeUdp } from '../../src/net/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery } from '../helpers/packets.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadNativeUdp, nativeUdpFailure } from '../../src/server/native-udp.js';
+import { loadNativeUdp, nativeUdpFailure } from '../../src/net/native-udp.js';
 
 describe('native UDP socket handles', () => {
   const native = loadNativeUdp();

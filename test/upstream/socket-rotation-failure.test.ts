@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/server/native-udp.js';
+import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/net/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { OPEN_RETRY_MS } from '../../src/upstream/udp-transport.js';
 import { UnboundServer } from '../helpers/unbound.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
-import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/server/native-udp.js';
+import { loadNativeUdp, type NativeUdpBatch, nativeUdpFailure } from '../../src/net/native-udp.js';
 import { UpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { resolveThrough as resolve } from '../helpers/upstream-pool.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FrameReader } from '../../src/server/frame-reader.js';
+import { FrameReader } from '../../src/net/frame-reader.js';
 
 function framed(messages: Buffer[]): Buffer {
   return Buffer.concat(messages.flatMap((m) => [Buffer.from([m.length >> 8, m.length & 0xff]), m]));
