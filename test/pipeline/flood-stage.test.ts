@@ -8,58 +8,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import { PacketCache } from '../../src/cache/packet-cache.js';
-import { scanResponse } from '../../src/dns/response-scanner.js';
-import { RcodeName } from '../../src/dns/wire.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { QueryContext, type ReplySink, ResponseType } from '../../src/pipeline/query-context.js';
-import type { PipelineControl, Stage } from '../../src/pipeline/stage.js';
 import { CacheStage } from '../../src/pipeline/stages/cache-stage.js';
 import { type FloodSettings, FloodStage } from '../../src/pipeline/stages/flood-stage.js';
 import { ParseStage } from '../../src/pipeline/stages/parse-stage.js';
-import { encodeQuery } from '../helpers/packets.js';
-
-/** Answers from a small zone: A for www.*, NXDOMAIN with an SOA for everything else; or holds every query when `hold` is set. */
-class FakeUpstream implements Stage {
-  readonly name = 'upstream';
-  asked: string[] = [];
-  held: Array<() => void> = [];
-  hold = false;
-
-  onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
-    const q = dnsPacket.decode(ctx.request);
-    const name = q.questions![0].name;
-    this.asked.push(name);
-    const zone = name.split('.').slice(-2).join('.');
-    const answerIt = () => {
-      const exists = name.startsWith('www.');
-      const answer = dnsPacket.encode({
-        type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (exists ? 0 : 3), questions: q.questions,
-        answers: exists ? [{ type: 'A', name, ttl: 300, data: '192.0.2.1' }] : [],
-        authorities: exists ? [] : [{ type: 'SOA', name: zone, ttl: 300, data: { mname: `ns.${zone}`, rname: `hostmaster.${zone}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } }],
-      });
-      const scan = scanResponse(answer);
-      ctx.scan = typeof scan === 'string' ? null : scan;
-      pipeline.respond(ctx, answer, ResponseType.ANSWERED, 'fake upstream');
-    };
-    if (this.hold) this.held.push(answerIt);
-    else answerIt();
-  }
-}
+import { ResponseType } from '../../src/pipeline/query-context.js';
+import { miniPipeline } from '../helpers/mini-pipeline.js';
 
 function setup(settings: Partial<FloodSettings> = {}) {
   const cache = new PacketCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 0, staleAnswerTtl: 30 });
   const flood = new FloodStage({ enabled: true, mode: 'limit', maxZoneInFlight: 0, ...settings }, cache);
-  const upstream = new FakeUpstream();
-  const sent: Buffer[] = [];
-  const sink: ReplySink = { listenerKey: '127.0.0.1:53', send: (_ctx, answer) => sent.push(answer), drop: () => {} };
-  const pipeline = new Pipeline([new ParseStage(), new CacheStage(cache), flood, upstream], [], (stage, error) => assert.fail(`${stage}: ${String(error)}`));
-  const ask = (name: string) => {
-    const ctx = new QueryContext(encodeQuery(name, 'A', { id: 99, edns: true }), 'udp', '192.0.2.7', 5353, sink, null, 0);
-    const before = sent.length;
-    pipeline.start(ctx);
-    const reply = sent.length > before ? sent[sent.length - 1] : null;
-    return { ctx, rcode: reply === null ? null : RcodeName[reply[3] & 0xf], answer: reply === null ? null : dnsPacket.decode(reply) };
-  };
+  const { upstream, ask } = miniPipeline([new ParseStage(), new CacheStage(cache), flood]);
   return { flood, upstream, ask };
 }
 
