@@ -19,6 +19,7 @@
  * hex string). bench/rate-limiter.ts measures the bytes per tracked prefix and the time per query.
  */
 import { ClientPrefixKeys, EXEMPT, type PrefixKey } from './client-prefix-keys.js';
+import { TwoGenerationSlots } from './two-generation-slots.js';
 
 export interface ClientRateLimits {
   /** Queries per second a prefix may send, on average (may be fractional). */
@@ -57,11 +58,7 @@ export class ClientRateLimiter {
   /** Slot s holds a bucket's tokens at 2s and the clock reading (ms) they were counted at at 2s+1. */
   private state = new Float64Array(0);
   /** Prefix key → slot, for the prefixes seen in this generation and in the one before. */
-  private young = new Map<Key, number>();
-  private old = new Map<Key, number>();
-  /** Slots per generation (maxTracked / 2); the young one fills [youngBase, youngBase + half). */
-  private half = 0;
-  private youngBase = 0;
+  private slots = new TwoGenerationSlots<Key>(0);
   /** Client prefix keys (client-prefix-keys.ts), with the exempt ranges and a cache of IPv6 texts. */
   private keys!: ClientPrefixKeys;
   private perMs = 0;
@@ -82,11 +79,11 @@ export class ClientRateLimiter {
     if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
     const old = this.limits;
     if (old === undefined || old.ipv4Prefix !== limits.ipv4Prefix || old.ipv6Prefix !== limits.ipv6Prefix || old.maxTracked !== limits.maxTracked) {
-      this.half = limits.maxTracked >>> 1;
-      this.state = new Float64Array(4 * this.half);
-      this.young = new Map();
-      this.old = new Map();
-      this.youngBase = 0;
+      const half = limits.maxTracked >>> 1;
+      this.state = new Float64Array(4 * half);
+      // Evictions so far survive the new table (a counter must not go back).
+      this.evictions += this.slots.evictions;
+      this.slots = new TwoGenerationSlots(half);
     }
     // Cached keys depend on the prefix length and on the exempt ranges.
     this.keys = new ClientPrefixKeys(limits.ipv4Prefix, limits.ipv6Prefix, limits.exempt);
@@ -106,21 +103,20 @@ export class ClientRateLimiter {
       return true;
     }
     const state = this.state;
-    let slot = this.young.get(key);
-    if (slot === undefined) {
-      const aged = this.old.get(key);
-      if (aged === undefined) {
+    let slot = this.slots.youngSlot(key);
+    if (slot < 0) {
+      const aged = this.slots.takeOld(key);
+      if (aged < 0) {
         // New or forgotten: a full bucket, less this query's token.
-        slot = this.newSlot(key);
+        slot = this.slots.claim(key);
         state[2 * slot] = this.limits.burst - 1;
         state[2 * slot + 1] = nowMs;
         return true;
       }
       // Seen in the last generation: its bucket moves to a young slot.
-      this.old.delete(key);
       const tokens = state[2 * aged];
       const at = state[2 * aged + 1];
-      slot = this.newSlot(key);
+      slot = this.slots.claim(key);
       state[2 * slot] = tokens;
       state[2 * slot + 1] = at;
     }
@@ -140,19 +136,6 @@ export class ClientRateLimiter {
   }
 
   counters(): ClientRateLimiterCounters {
-    return { tracked: this.young.size + this.old.size, evictions: this.evictions, exempted: this.exempted };
-  }
-
-  /** A young slot for `key`; when the young generation is full, the old one is forgotten and its half of the slots reused. */
-  private newSlot(key: Key): number {
-    if (this.young.size >= this.half) {
-      this.evictions += this.old.size;
-      this.old = this.young;
-      this.young = new Map();
-      this.youngBase = this.half - this.youngBase;
-    }
-    const slot = this.youngBase + this.young.size;
-    this.young.set(key, slot);
-    return slot;
+    return { tracked: this.slots.size, evictions: this.evictions + this.slots.evictions, exempted: this.exempted };
   }
 }

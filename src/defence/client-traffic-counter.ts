@@ -14,6 +14,7 @@
  * visited (a list of at most maxTracked slot numbers, allocated at start).
  */
 import type { PrefixKey } from './client-prefix-keys.js';
+import { TwoGenerationSlots } from './two-generation-slots.js';
 
 /** What is counted per prefix, in this order in the counts arrays. */
 export const TrafficMetric = { QUERIES: 0, NXDOMAIN: 1, SERVFAIL: 2, BYTES: 3, RARE_QTYPES: 4 } as const;
@@ -29,26 +30,20 @@ const NXDOMAIN = 3;
 const SERVFAIL = 2;
 
 export class ClientTrafficCounter {
-  private half: number;
-  private youngBase = 0;
-  private young = new Map<PrefixKey, number>();
-  private old = new Map<PrefixKey, number>();
+  private readonly slots: TwoGenerationSlots<PrefixKey>;
   private readonly counts: Float64Array;
   /** The key each slot was last given (kept until the slot is reused, so late answers still find their prefix). */
   private readonly slotKeys: PrefixKey[];
   private readonly touched: Int32Array;
   private readonly isTouched: Uint8Array;
   private touchedCount = 0;
-  /** Bumped when the old generation is dropped: an answer whose query was counted before holds a stale slot. */
-  generation = 0;
-  evictions = 0;
   /** Queries counted but dropped with their generation before they were taken. */
   lost = 0;
 
   constructor(readonly maxTracked: number) {
     if (!Number.isInteger(maxTracked) || maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
-    this.half = maxTracked >>> 1;
-    const slots = 2 * this.half;
+    this.slots = new TwoGenerationSlots(maxTracked >>> 1);
+    const slots = 2 * this.slots.half;
     this.counts = new Float64Array(slots * TRAFFIC_METRICS);
     this.slotKeys = new Array<PrefixKey>(slots).fill(0);
     this.touched = new Int32Array(slots);
@@ -56,13 +51,27 @@ export class ClientTrafficCounter {
   }
 
   get tracked(): number {
-    return this.young.size + this.old.size;
+    return this.slots.size;
+  }
+
+  /** Bumped when the old generation is dropped: an answer whose query was counted before holds a stale slot. */
+  get generation(): number {
+    return this.slots.generation;
+  }
+
+  /** A new counter replacing one starts past its generation, so answers to the old one's queries are not counted. */
+  set generation(value: number) {
+    this.slots.generation = value;
+  }
+
+  get evictions(): number {
+    return this.slots.evictions;
   }
 
   /** Counts a query of `key`'s prefix; returns its slot, for countAnswer. */
   countQuery(key: PrefixKey, rare: boolean): number {
-    let slot = this.young.get(key);
-    if (slot === undefined) slot = this.youngSlot(key);
+    let slot = this.slots.youngSlot(key);
+    if (slot < 0) slot = this.youngSlot(key);
     const at = slot * TRAFFIC_METRICS;
     this.counts[at + TrafficMetric.QUERIES]++;
     if (rare) this.counts[at + TrafficMetric.RARE_QTYPES]++;
@@ -118,14 +127,12 @@ export class ClientTrafficCounter {
   /** A young slot for a key not in the young generation: its old slot's counts move with it. */
   private youngSlot(key: PrefixKey): number {
     // A full young generation drops the old one first (with this key's old slot, if any: lost).
-    if (this.young.size >= this.half) this.dropOld();
-    const aged = this.old.get(key);
-    if (aged !== undefined) this.old.delete(key);
-    const slot = this.youngBase + this.young.size;
-    this.young.set(key, slot);
+    if (this.slots.full) this.dropOld();
+    const aged = this.slots.takeOld(key);
+    const slot = this.slots.claim(key);
     this.slotKeys[slot] = key;
     const at = slot * TRAFFIC_METRICS;
-    if (aged !== undefined && aged !== slot) {
+    if (aged >= 0 && aged !== slot) {
       const from = aged * TRAFFIC_METRICS;
       this.counts.copyWithin(at, from, from + TRAFFIC_METRICS);
       this.counts.fill(0, from, from + TRAFFIC_METRICS);
@@ -135,17 +142,14 @@ export class ClientTrafficCounter {
 
   /** The young generation is full: the old one is forgotten and its half of the slots reused. */
   private dropOld(): void {
-    const base = this.half - this.youngBase;
+    const base = this.slots.oldBase;
+    const half = this.slots.half;
     for (let i = 0; i < this.touchedCount; i++) {
       const slot = this.touched[i];
-      if (slot < base || slot >= base + this.half) continue;
+      if (slot < base || slot >= base + half) continue;
       this.lost += this.counts[slot * TRAFFIC_METRICS];
       this.counts.fill(0, slot * TRAFFIC_METRICS, (slot + 1) * TRAFFIC_METRICS);
     }
-    this.evictions += this.old.size;
-    this.old = this.young;
-    this.young = new Map();
-    this.youngBase = base;
-    this.generation++;
+    this.slots.dropOld();
   }
 }

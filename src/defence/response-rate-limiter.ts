@@ -15,13 +15,12 @@
  * of 24 bytes a slot (balance, time, limited count), allocated at start, in two generations of
  * Maps from a numeric key to a slot. A forgotten bucket starts full again (eviction is lenient).
  * The key is a number: the prefix (IPv4: the masked address; IPv6: a 32-bit hash of the prefix
- * bytes, cached per address text) times 2^21 plus 21 bits of the class hash. Two classes of one
+ * key client-prefix-keys.ts caches per address text) times 2^21 plus 21 bits of the class hash. Two classes of one
  * prefix that share those 21 bits share a bucket, which can only limit that prefix a little
  * sooner. Checking an IPv4 client allocates nothing.
  */
-import { type Cidr, cidrContainsIpv4, cidrContainsIpv6, ipv4Number, maskIpv4, parseCidr } from '../util/cidr.js';
-import { ipBytes } from '../util/ip-bytes.js';
-import { TwoGenerationMap } from '../util/two-generation-map.js';
+import { ClientPrefixKeys, EXEMPT } from './client-prefix-keys.js';
+import { TwoGenerationSlots } from './two-generation-slots.js';
 
 export interface ResponseRateLimits {
   /** Identical responses per second a prefix may receive; also the most it may receive at once. */
@@ -45,21 +44,14 @@ export interface ResponseRateLimiterCounters {
 }
 
 const CLASS_BITS = 0x200000; // 2^21
-const KEY_CACHE_SIZE = 8192;
-const EXEMPT = -1;
 /** As in client-rate-limiter.ts: sums of fractional refills must still make a whole token. */
 const WHOLE_TOKEN = 1 - 1e-6;
 
 export class ResponseRateLimiter {
   private limits!: ResponseRateLimits;
   private state = new Float64Array(0);
-  private young = new Map<number, number>();
-  private old = new Map<number, number>();
-  private half = 0;
-  private youngBase = 0;
-  private keys!: TwoGenerationMap<string, number>;
-  private exemptV4: Cidr[] = [];
-  private exemptV6: Cidr[] = [];
+  private slots = new TwoGenerationSlots<number>(0);
+  private keys!: ClientPrefixKeys;
   private perMs = 0;
   private floor = 0;
   private evictions = 0;
@@ -73,22 +65,16 @@ export class ResponseRateLimiter {
     if (!(limits.window >= 1000)) throw new RangeError('window must be at least a second');
     if (!Number.isInteger(limits.slip) || limits.slip < 0) throw new RangeError('slip must be a whole number');
     if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
-    const exempt = limits.exempt.map((text) => {
-      const c = parseCidr(text);
-      if (typeof c === 'string') throw new RangeError(`exempt: ${c}`);
-      return c;
-    });
     const old = this.limits;
     if (old === undefined || old.ipv4Prefix !== limits.ipv4Prefix || old.ipv6Prefix !== limits.ipv6Prefix || old.maxTracked !== limits.maxTracked) {
-      this.half = limits.maxTracked >>> 1;
-      this.state = new Float64Array(6 * this.half);
-      this.young = new Map();
-      this.old = new Map();
-      this.youngBase = 0;
+      const half = limits.maxTracked >>> 1;
+      this.state = new Float64Array(6 * half);
+      // Evictions so far survive the new table (a counter must not go back).
+      this.evictions += this.slots.evictions;
+      this.slots = new TwoGenerationSlots(half);
     }
-    this.exemptV4 = exempt.filter((c) => c.family === 4);
-    this.exemptV6 = exempt.filter((c) => c.family === 6);
-    this.keys = new TwoGenerationMap(KEY_CACHE_SIZE);
+    // Cached keys depend on the prefix lengths and on the exempt ranges.
+    this.keys = new ClientPrefixKeys(limits.ipv4Prefix, limits.ipv6Prefix, limits.exempt);
     this.perMs = limits.responsesPerSecond / 1000;
     this.floor = -limits.responsesPerSecond * (limits.window / 1000);
     this.limits = limits;
@@ -96,24 +82,25 @@ export class ResponseRateLimiter {
 
   /** What to do with a response of class `classHash` (any 32-bit number) to `address` at `nowMs` (monotonic). */
   check(address: string, classHash: number, nowMs: number): RrlVerdict {
-    const prefix = this.prefixOf(address);
-    if (prefix === EXEMPT) return RrlVerdict.EXEMPT;
+    const prefixKey = this.keys.keyOf(address);
+    if (prefixKey === EXEMPT) return RrlVerdict.EXEMPT;
+    // An IPv4 prefix is its masked address; an IPv6 one, a 32-bit hash of its key's hex digits.
+    const prefix = typeof prefixKey === 'number' ? prefixKey >>> 0 : fnvText(prefixKey);
     const key = prefix * CLASS_BITS + (classHash & (CLASS_BITS - 1));
     const s = this.state;
     const max = this.limits.responsesPerSecond;
-    let slot = this.young.get(key);
-    if (slot === undefined) {
-      const aged = this.old.get(key);
-      if (aged === undefined) {
-        slot = this.newSlot(key);
+    let slot = this.slots.youngSlot(key);
+    if (slot < 0) {
+      const aged = this.slots.takeOld(key);
+      if (aged < 0) {
+        slot = this.slots.claim(key);
         s[3 * slot] = max - 1;
         s[3 * slot + 1] = nowMs;
         s[3 * slot + 2] = 0;
         return RrlVerdict.SEND;
       }
-      this.old.delete(key);
       const from = 3 * aged;
-      slot = this.newSlot(key);
+      slot = this.slots.claim(key);
       s[3 * slot] = s[from];
       s[3 * slot + 1] = s[from + 1];
       s[3 * slot + 2] = s[from + 2];
@@ -137,55 +124,13 @@ export class ResponseRateLimiter {
   }
 
   counters(): ResponseRateLimiterCounters {
-    return { tracked: this.young.size + this.old.size, evictions: this.evictions };
-  }
-
-  private newSlot(key: number): number {
-    if (this.young.size >= this.half) {
-      this.evictions += this.old.size;
-      this.old = this.young;
-      this.young = new Map();
-      this.youngBase = this.half - this.youngBase;
-    }
-    const slot = this.youngBase + this.young.size;
-    this.young.set(key, slot);
-    return slot;
-  }
-
-  /** A prefix number in [0, 2^32), or EXEMPT. */
-  private prefixOf(address: string): number {
-    const n = ipv4Number(address);
-    if (n >= 0) return this.ipv4Prefix(n);
-    const cached = this.keys.get(address);
-    if (cached !== undefined) return cached;
-    const prefix = this.ipv6Prefix(address);
-    this.keys.set(address, prefix);
-    return prefix;
-  }
-
-  private ipv4Prefix(n: number): number {
-    const exempt = this.exemptV4;
-    for (let i = 0; i < exempt.length; i++) if (cidrContainsIpv4(exempt[i], n)) return EXEMPT;
-    return maskIpv4(n, this.limits.ipv4Prefix) >>> 0;
-  }
-
-  private ipv6Prefix(address: string): number {
-    const b = ipBytes(address);
-    if (b === undefined) return fnv(0x811c9dc5, Buffer.from(address), 0, address.length);
-    if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff) return this.ipv4Prefix(b.readUInt32BE(12));
-    const exempt = this.exemptV6;
-    for (let i = 0; i < exempt.length; i++) if (cidrContainsIpv6(exempt[i], b)) return EXEMPT;
-    const bits = this.limits.ipv6Prefix;
-    const whole = bits >>> 3;
-    const rest = bits & 7;
-    let h = fnv(0x811c9dc5, b, 0, whole);
-    if (rest !== 0) h = fnv(h, Uint8Array.of(b[whole] & (0xff << (8 - rest)) & 0xff), 0, 1);
-    return h;
+    return { tracked: this.slots.size, evictions: this.evictions + this.slots.evictions };
   }
 }
 
-/** FNV-1a over bytes, 32-bit, continuing from `h`. */
-export function fnv(h: number, bytes: Uint8Array, start: number, end: number): number {
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+/** FNV-1a over a string's char codes (hex digits here), 32-bit. */
+function fnvText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h >>> 0;
 }
