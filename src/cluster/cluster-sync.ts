@@ -25,7 +25,7 @@ import { type Decision, decisionField, type DropReason, parseDecision } from './
 import { type ClusterConfig, connectRedis, describeRedis, type RedisConnection } from './redis-client.js';
 
 /** What a decision from another node did here. */
-export type ApplyOutcome = 'applied' | 'same' | 'stale' | 'allowlisted';
+export type ApplyOutcome = 'applied' | 'same' | 'stale' | 'allowlisted' | 'over-bound';
 
 /** The node's side: where decisions from others go, and what this node holds now. */
 export interface DecisionTarget {
@@ -225,7 +225,7 @@ export class ClusterSync {
       if (outcome === 'applied') {
         this.counters.applied++;
         this.counters.lag.observe(Math.max(0, Date.now() - d.sentAt));
-      } else if (outcome === 'stale' || outcome === 'allowlisted') this.drop(outcome, `did not apply ${d.kind} ${d.domain ?? d.client} from ${d.origin}: ${outcome}`);
+      } else if (outcome !== 'same') this.drop(outcome, `did not apply ${d.kind} ${d.domain ?? d.client ?? d.prefix} from ${d.origin}: ${outcome}`);
     } catch (err) {
       // A message must never take the node down: whatever it did, it is dropped and counted.
       this.drop('malformed', `a message from Redis failed to apply: ${(err as Error).message}`);
@@ -327,7 +327,7 @@ export class ClusterSync {
     for (const d of [...remote.values()].sort((a, b) => a.version - b.version)) {
       const outcome = this.target.apply(d, 'sync');
       if (outcome === 'applied') this.counters.applied++;
-      else if (outcome === 'allowlisted') this.counters.dropped.allowlisted++;
+      else if (outcome === 'allowlisted' || outcome === 'over-bound') this.counters.dropped[outcome]++;
     }
     const missing = this.target.current().filter((d) => {
       const stored = remote.get(decisionField(d));

@@ -1,7 +1,7 @@
 /**
- * The cluster feature of one node (`cluster:` in the config): it shares every Tunnel Guard block
- * and operator decision through Redis (cluster-sync.ts) and applies the other nodes' ones to
- * this node's guard (guard-decisions.ts). The server gives it a narrow ClusterHost: the guard,
+ * The cluster feature of one node (`cluster:` in the config): it shares every Tunnel Guard block,
+ * operator decision and dynamic block through Redis (cluster-sync.ts) and applies the other
+ * nodes' ones to this node's guard (guard-decisions.ts) and dynamic blocks (rate-decisions.ts). The server gives it a narrow ClusterHost: the guard,
  * and what to do once decisions from elsewhere took effect.
  *
  * Applying is synchronous and cheap (map writes); the follow-up (rebuilding the I/O threads'
@@ -14,27 +14,42 @@ import type { ClusterSnapshot } from './cluster-counters.js';
 import { type ApplyOutcome, ClusterSync, type DecisionTarget } from './cluster-sync.js';
 import type { Decision } from './decision.js';
 import { GuardDecisions } from './guard-decisions.js';
+import { RateDecisions } from './rate-decisions.js';
+import type { DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { SharedLearning } from './shared-learning.js';
 import type { ClusterConfig } from './redis-client.js';
 
 export interface ClusterHost {
   readonly guard: TunnelGuard;
+  /** The node's dynamic blocks (defence.dynamicBlocks), shared like the guard's decisions. */
+  readonly dynamicBlocks: () => DynamicBlocks;
   /**
    * Decisions from other nodes took effect in the guard: make the I/O threads see them, and keep
    * them (`blocks`: the learned-state snapshot; `operator`: the operator row). `reported` are the
    * ones that came as news (not at a sync), for events naming the node that decided.
    */
-  applied(changes: { blocks: boolean; operator: boolean; reported: Decision[] }): void;
+  applied(changes: ClusterChanges): void;
+}
+
+/** What decisions from other nodes changed in one turn of the event loop. */
+export interface ClusterChanges {
+  blocks: boolean;
+  operator: boolean;
+  /** Dynamic blocks (the data planes need the new set). */
+  rates: boolean;
+  reported: Decision[];
 }
 
 export class Cluster implements DecisionTarget {
   readonly sync: ClusterSync;
   readonly decisions: GuardDecisions;
   readonly learning: SharedLearning;
-  private pending: { blocks: boolean; operator: boolean; reported: Decision[] } | null = null;
+  readonly rates: RateDecisions;
+  private pending: ClusterChanges | null = null;
 
   constructor(config: ClusterConfig, private readonly host: ClusterHost, private readonly log: Logger) {
     this.decisions = new GuardDecisions(host.guard, config.nodeName);
+    this.rates = new RateDecisions(host.dynamicBlocks, config.nodeName);
     this.sync = new ClusterSync(config, this, log);
     this.learning = new SharedLearning(host.guard, config, { node: config.nodeName, redis: () => this.sync.redis() }, this.sync.counters, log);
   }
@@ -71,21 +86,23 @@ export class Cluster implements DecisionTarget {
   }
 
   apply(decision: Decision, from: 'message' | 'sync'): ApplyOutcome {
-    const outcome = this.decisions.apply(decision, Date.now() / 1000);
+    const rate = decision.kind === 'rate-block' || decision.kind === 'rate-unblock';
+    const outcome = rate ? this.rates.apply(decision) : this.decisions.apply(decision, Date.now() / 1000);
     if (outcome !== 'applied') return outcome;
     if (this.pending === null) {
-      this.pending = { blocks: false, operator: false, reported: [] };
+      this.pending = { blocks: false, operator: false, rates: false, reported: [] };
       setImmediate(() => this.settle());
     }
-    if (decision.kind === 'block' || decision.kind === 'unblock') this.pending.blocks = true;
-    if (decision.kind !== 'block') this.pending.operator = true;
+    if (rate) this.pending.rates = true;
+    else if (decision.kind === 'block' || decision.kind === 'unblock') this.pending.blocks = true;
+    if (!rate && decision.kind !== 'block') this.pending.operator = true;
     // Events for news only, bounded per turn: a sync's thousands of decisions are logged as a count.
     if (from === 'message' && this.pending.reported.length < 1000) this.pending.reported.push(decision);
     return outcome;
   }
 
   current(): Decision[] {
-    return this.decisions.current(Date.now() / 1000);
+    return [...this.decisions.current(Date.now() / 1000), ...this.rates.current(Date.now())];
   }
 
   private settle(): void {

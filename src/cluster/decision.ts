@@ -1,6 +1,7 @@
 /**
  * A decision one node shares with the others: a Tunnel Guard block (for everyone or for one
- * client), an operator's unblock, allow, quarantine or release. The same JSON text is the
+ * client), an operator's unblock, allow, quarantine or release, and a dynamic block of a client
+ * prefix (a rate rule fired) or its lift. The same JSON text is the
  * pub/sub message and the value kept in Redis's hash of current decisions, so a node that joins
  * reads exactly what the others were sent.
  *
@@ -25,7 +26,7 @@ const MAX_OPERATOR_AHEAD_SECONDS = 366 * 86_400;
 /** A version from further in the future than this is refused (it would win every later decision). */
 const MAX_CLOCK_SKEW_MS = 10 * 60_000;
 
-export type DecisionKind = 'block' | 'unblock' | 'allow' | 'quarantine' | 'release';
+export type DecisionKind = 'block' | 'unblock' | 'allow' | 'quarantine' | 'release' | 'rate-block' | 'rate-unblock';
 
 const domainName = z.string().min(1).max(253).regex(/^[a-z0-9_.-]+$/).refine((d) => {
   const labels = labelsFromText(d);
@@ -42,7 +43,7 @@ const decisionSchema = z.object({
   /** Message format version. */
   v: z.literal(1),
   id: z.string().regex(/^[0-9a-f-]{8,36}$/),
-  kind: z.enum(['block', 'unblock', 'allow', 'quarantine', 'release']),
+  kind: z.enum(['block', 'unblock', 'allow', 'quarantine', 'release', 'rate-block', 'rate-unblock']),
   /** The node that decided. */
   origin: z.string().regex(NODE_NAME),
   /** When it was decided (ms since the epoch): the newest version of a field wins. */
@@ -60,8 +61,12 @@ const decisionSchema = z.object({
   reason: z.string().max(400).optional(),
   by: z.string().max(128).optional(),
   leaked: z.number().min(0).max(1e12).optional(),
+  /** A dynamic block's client prefix (CIDR), the rule that fired and what its queries get. */
+  prefix: z.string().max(49).optional(),
+  rule: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  action: z.enum(['drop', 'refused', 'truncate', 'nxdomain']).optional(),
 }).strict().superRefine((d, ctx) => {
-  const need = (key: 'domain' | 'client' | 'scope' | 'incident', ok: boolean) => {
+  const need = (key: 'domain' | 'client' | 'scope' | 'incident' | 'prefix' | 'rule' | 'action', ok: boolean) => {
     if (!ok) ctx.addIssue({ code: 'custom', path: [key], message: `a ${d.kind} needs a valid ${key}` });
   };
   switch (d.kind) {
@@ -81,6 +86,14 @@ const decisionSchema = z.object({
     case 'quarantine':
     case 'release':
       need('client', d.client !== undefined && range.safeParse(d.client).success);
+      break;
+    case 'rate-block':
+      need('rule', d.rule !== undefined);
+      need('action', d.action !== undefined);
+      need('prefix', d.prefix !== undefined && range.safeParse(d.prefix).success);
+      break;
+    case 'rate-unblock':
+      need('prefix', d.prefix !== undefined && range.safeParse(d.prefix).success);
       break;
   }
 });
@@ -105,7 +118,7 @@ export function parseDecision(text: string | Buffer, nowMs: number): ParseResult
   if (!parsed.success) return { ok: false, reason: 'malformed', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 300) };
   const d = parsed.data;
   if (d.version > nowMs + MAX_CLOCK_SKEW_MS) return { ok: false, reason: 'future', detail: `version ${d.version}` };
-  const ahead = d.kind === 'block' || d.kind === 'unblock' ? MAX_BLOCK_AHEAD_SECONDS : MAX_OPERATOR_AHEAD_SECONDS;
+  const ahead = d.kind === 'block' || d.kind === 'unblock' || d.kind === 'rate-block' || d.kind === 'rate-unblock' ? MAX_BLOCK_AHEAD_SECONDS : MAX_OPERATOR_AHEAD_SECONDS;
   if (d.until > nowMs / 1000 + ahead) return { ok: false, reason: 'future', detail: `until ${d.until}` };
   if (d.until <= nowMs / 1000) return { ok: false, reason: 'expired', detail: `until ${d.until}` };
   return { ok: true, decision: d };
@@ -113,10 +126,11 @@ export function parseDecision(text: string | Buffer, nowMs: number): ParseResult
 
 /**
  * What a decision is about: a later decision on the same field replaces it. A quarantine and its
- * release share a field, so do an allow's domain and range; a block and its unblock do not (an
- * unblock lifts every block on the domain, for everyone and per client).
+ * release share a field, so do an allow's domain and range, and a dynamic block and its lift; a
+ * block and its unblock do not (an unblock lifts every block on the domain, for everyone and per
+ * client).
  */
-export function decisionField(d: Pick<Decision, 'kind' | 'domain' | 'client' | 'scope'>): string {
+export function decisionField(d: Pick<Decision, 'kind' | 'domain' | 'client' | 'scope' | 'prefix'>): string {
   switch (d.kind) {
     case 'block':
       return d.scope === 'client' ? `c|${d.client} ${d.domain}` : `b|${d.domain}`;
@@ -127,5 +141,8 @@ export function decisionField(d: Pick<Decision, 'kind' | 'domain' | 'client' | '
     case 'quarantine':
     case 'release':
       return `q|${d.client}`;
+    case 'rate-block':
+    case 'rate-unblock':
+      return `r|${d.prefix}`;
   }
 }

@@ -121,6 +121,10 @@ export class GuardDecisions {
         this.guard.release(d.client!);
         return 'applied';
       }
+      case 'rate-block':
+      case 'rate-unblock':
+        // Dynamic blocks are the defence's, not the guard's (rate-decisions.ts).
+        return 'same';
     }
   }
 

@@ -58,6 +58,8 @@ export interface DynamicBlock extends DynamicBlockEntry {
   since: number;
   /** Times the rule fired again while the block was in force (each moves `until`). */
   extensions: number;
+  /** The node that decided, when another node of a cluster did. */
+  origin?: string;
 }
 
 export interface DynamicBlocksCounters {
@@ -109,6 +111,7 @@ interface PrefixState {
 export class DynamicBlocks {
   private settings!: DynamicBlockSettings;
   private keys!: ClientPrefixKeys;
+  private exemptKeys!: ClientPrefixKeys;
   private span = 1;
   /** Each rule's metric index and window in seconds, worked out once per configuration. */
   private ruleMetric = new Int32Array(0);
@@ -136,6 +139,8 @@ export class DynamicBlocks {
     this.ruleMetric = Int32Array.from(settings.rules, (r) => METRIC_INDEX[r.metric]);
     this.ruleWindow = Int32Array.from(settings.rules, (r) => Math.min(span, Math.max(1, Math.round(r.window / 1000))));
     this.keys = new ClientPrefixKeys(settings.ipv4Prefix, settings.ipv6Prefix, []);
+    // The data planes skip exempt clients before counting; blocks from other nodes are checked here.
+    this.exemptKeys = new ClientPrefixKeys(settings.ipv4Prefix, settings.ipv6Prefix, settings.exempt);
     this.settings = settings;
   }
 
@@ -220,6 +225,29 @@ export class DynamicBlocks {
     this.counts.started++;
     this.onStart(b);
     return true;
+  }
+
+  /**
+   * A block another node of the cluster started: kept as this node's own (answered, listed,
+   * lifted alike) but never weighed or extended here. An address exempt here is never blocked
+   * from elsewhere; a block already here that ends as late or later stays as it is.
+   */
+  adopt(b: { prefix: string; rule: string; action: DynamicBlockAction; since: number; until: number; reason: string; origin: string }): 'applied' | 'same' | 'allowlisted' | 'over-bound' {
+    const address = b.prefix.split('/')[0];
+    if (!this.settings.enabled || this.exemptKeys.keyOf(address) === EXEMPT) return 'allowlisted';
+    const key = this.keys.keyOf(address);
+    const current = this.blocks.get(key);
+    if (current !== undefined && current.until >= b.until) return 'same';
+    if (current === undefined && this.blocks.size >= this.settings.maxBlocks) {
+      this.counts.overflow++;
+      return 'over-bound';
+    }
+    const rule = this.settings.rules.find((r) => r.name === b.rule);
+    const prefix = prefixKeyText(key, this.settings.ipv4Prefix, this.settings.ipv6Prefix);
+    this.blocks.set(key, { key, prefix, rule: b.rule, action: b.action, until: b.until, reason: b.reason, metric: rule?.metric ?? 'queries', observed: 0, threshold: rule?.rate ?? 0, windowSeconds: 0, since: b.since, extensions: current === undefined ? 0 : current.extensions + 1, origin: b.origin });
+    if (current === undefined) this.counts.started++;
+    else this.counts.extended++;
+    return 'applied';
   }
 
   /** The blocks in force, soonest end first. */

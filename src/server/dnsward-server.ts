@@ -42,7 +42,7 @@ import type { LatencyHistogram } from '../util/histogram.js';
 import { ensurePrivateDir } from '../util/private-files.js';
 import { type BoundAddresses, DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
-import { Cluster } from '../cluster/cluster.js';
+import { Cluster, type ClusterChanges } from '../cluster/cluster.js';
 import type { Decision } from '../cluster/decision.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
@@ -204,15 +204,16 @@ export class DnswardServer {
   }
 
   private buildCluster(config: NonNullable<Config['cluster']>): Cluster {
-    return new Cluster(config, { guard: this.guard, applied: (changes) => this.onClusterApplied(changes) }, this.log);
+    return new Cluster(config, { guard: this.guard, dynamicBlocks: () => this.dynamicBlocks, applied: (changes) => this.onClusterApplied(changes) }, this.log);
   }
 
   /**
    * Decisions from other nodes took effect in the guard: the I/O threads see them at once, they
    * are kept like local ones, and each one that came as news is an event naming its node.
    */
-  private onClusterApplied(changes: { blocks: boolean; operator: boolean; reported: Decision[] }): void {
+  private onClusterApplied(changes: ClusterChanges): void {
     this.brain?.publish();
+    if (changes.rates) this.publishDynamicBlocks();
     if (changes.blocks) this.saveGuard(false);
     if (changes.operator) {
       try {
@@ -222,6 +223,10 @@ export class DnswardServer {
       }
     }
     for (const d of changes.reported) {
+      if (d.kind === 'rate-block' || d.kind === 'rate-unblock') {
+        this.reportRateDecision(d);
+        continue;
+      }
       const subject = d.kind === 'block' || d.kind === 'unblock' ? d.domain! : d.domain ?? d.client!;
       if (d.kind !== 'block') this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, d.kind, subject, { until: d.until, client: d.client, domain: d.domain, origin: d.origin });
       const isClient = d.kind === 'quarantine' || d.kind === 'release';
@@ -235,6 +240,18 @@ export class DnswardServer {
         stages: [],
       }));
     }
+  }
+
+  /** A dynamic block started or lifted on another node, as the events of a local one name it. */
+  private reportRateDecision(d: Decision): void {
+    const address = d.prefix!.split('/')[0];
+    const from = `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`;
+    if (d.kind === 'rate-unblock') {
+      this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, 'unblock-client', d.prefix!, { origin: d.origin });
+      this.events.publish(securityEvent({ type: 'client_rate_unblocked', node: d.origin, severity: 3, operator: d.by, client: address, reasons: [`dynamic block of ${d.prefix} lifted by ${d.by ?? 'an operator'}`, from], stages: [] }));
+      return;
+    }
+    this.events.publish(securityEvent({ type: 'client_rate_blocked', node: d.origin, severity: 6, client: address, action: d.action, enforced: true, reasons: [d.reason ?? `client ${d.prefix} passed dynamic block rule "${d.rule}"`, from], stages: [] }));
   }
 
   /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
@@ -265,6 +282,7 @@ export class DnswardServer {
   }
 
   private onDynamicBlock(b: DynamicBlock): void {
+    if (this.cluster !== null) this.cluster.share(this.cluster.rates.block(b));
     const address = b.prefix.split('/')[0];
     this.log.warn({ dynamicBlock: { prefix: b.prefix, rule: b.rule, metric: b.metric, observed: b.observed, threshold: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }, b.reason);
     this.events.publish(securityEvent({
@@ -476,6 +494,7 @@ export class DnswardServer {
         if (lifted.length === 0) throw new Error(`${request.client} has no dynamic block`);
         this.publishDynamicBlocks();
         const prefixes = lifted.map((b) => b.prefix);
+        for (const prefix of prefixes) this.cluster?.share(this.cluster.rates.lift(prefix, Date.now(), request.who));
         this.auditChange(request.who, 'unblock-client', request.client, { prefixes });
         this.events.publish(securityEvent({ type: 'client_rate_unblocked', severity: 3, operator: request.who, client: request.client.split('/')[0], reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`], stages: [] }));
         return { client: request.client, lifted: prefixes };
