@@ -12,14 +12,16 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Config } from '../config/schema.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import type { TrafficDeltas } from '../defence/client-traffic-counter.js';
 import type { DynamicBlockEntry } from '../defence/dynamic-block-set.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { type GateSettings, GuardGateStage } from '../pipeline/stages/guard-gate-stage.js';
+import type { PolicyDecision } from '../policy/policy-engine.js';
 import { SharedFeeds, type SharedFeedsMessage } from '../policy/shared-feeds.js';
+import type { QueryContext } from '../pipeline/query-context.js';
 import { QueryLog } from '../querylog/query-log.js';
 import { type BoundAddresses, DataPlane } from '../server/data-plane.js';
 import type { FloodFlag } from '../flood/flood-flags.js';
@@ -63,7 +65,7 @@ export type FromIoThread =
   | { type: 'failed'; error: string; code?: string }
   | { type: 'stats'; report: ThreadReport }
   | { type: 'traffic'; deltas: TrafficDeltas }
-  | { type: 'policy'; client: string; qname: string; decision: import('../policy/policy-engine.js').PolicyDecision }
+  | { type: 'policy'; client: string; qname: string; decision: PolicyDecision }
   | { type: 'stopped' };
 
 const STATS_MS = 500;
@@ -77,112 +79,143 @@ export function gateSettings(config: Config): GateSettings {
   return { ...config.guard, floodFeed: config.defence.randomSubdomain.enabled };
 }
 
-async function main(): Promise<void> {
-  const data = workerData as IoThreadData;
-  const port = parentPort!;
-  const send = (m: FromIoThread) => port.postMessage(m);
-  let config = data.config;
-  const log = pino({ level: config.log.level, base: { pid: process.pid, thread: data.index } });
-  const gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(config), new SeenFilterReader(data.seen.names, data.seen.users));
-  const queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => log.error({ err }, 'query log failed'), data.queryLog);
-  const feeds = new SharedFeeds(data.feeds);
-  // How long this thread's queries wait for its event loop: the overload signal an operator
-  // watches (reset at each report, so each report covers the last half second).
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const reported = new Set<string>();
-  let reportedSince = Date.now();
-  const plane = new DataPlane(config, log, {
-    guard: gate,
-    feeds,
-    queryLog,
-    onPolicy: (ctx, d) => {
-      if (Date.now() - reportedSince > REPORTED_MS || reported.size >= REPORTED_MAX) {
-        reported.clear();
-        reportedSince = Date.now();
-      }
-      const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
-      if (reported.has(key)) return;
-      reported.add(key);
-      send({ type: 'policy', client: ctx.clientAddress, qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)), decision: d });
-    },
-  }, { reusePort: data.reusePort, tcp: data.tcp });
-  const report = (): ThreadReport => ({
-    index: data.index,
-    plane: plane.snapshot(),
-    latency: { counts: [...plane.stats.latency.counts], sum: plane.stats.latency.sum, count: plane.stats.latency.count },
-    upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
-    gate: { repeats: gate.repeats, blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
-    queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
-    loopDelayMs: takeLoopDelay(),
-  });
-  const takeLoopDelay = () => {
-    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
-    const out = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
-    loopDelay.reset();
-    return out;
-  };
-  try {
-    await plane.start();
-  } catch (err) {
-    send({ type: 'failed', error: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
-    return;
+/** One I/O thread: its data plane, the guard gate, and the messages to and from the main thread. */
+class IoThread {
+  private readonly data = workerData as IoThreadData;
+  private readonly port = parentPort!;
+  private config: Config;
+  private readonly log: Logger;
+  private readonly gate: GuardGateStage;
+  private readonly queryLog: QueryLog | null;
+  private readonly feeds: SharedFeeds;
+  private readonly plane: DataPlane;
+  /**
+   * How long this thread's queries wait for its event loop: the overload signal an operator
+   * watches (reset at each report, so each report covers the last half second).
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly reported = new Set<string>();
+  private reportedSince = Date.now();
+  private timers: NodeJS.Timeout[] = [];
+  private reloading = Promise.resolve();
+
+  constructor() {
+    const data = this.data;
+    this.config = data.config;
+    this.log = pino({ level: this.config.log.level, base: { pid: process.pid, thread: data.index } });
+    this.gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(this.config), new SeenFilterReader(data.seen.names, data.seen.users));
+    this.queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: this.config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => this.log.error({ err }, 'query log failed'), data.queryLog);
+    this.feeds = new SharedFeeds(data.feeds);
+    this.loopDelay.enable();
+    this.plane = new DataPlane(this.config, this.log, { guard: this.gate, feeds: this.feeds, queryLog: this.queryLog, onPolicy: (ctx, d) => this.reportPolicy(ctx, d) }, { reusePort: data.reusePort, tcp: data.tcp });
   }
-  plane.parts.defence.setDynamicBlocks(data.dynamicBlocks);
-  send({ type: 'stats', report: report() });
-  send({ type: 'ready', bound: plane.boundAddresses() });
-  const timer = setInterval(() => send({ type: 'stats', report: report() }), STATS_MS);
-  const sendTraffic = () => {
-    const deltas = plane.parts.defence.takeTraffic();
-    if (deltas !== null) send({ type: 'traffic', deltas });
-  };
-  const trafficTimer = setInterval(sendTraffic, TRAFFIC_MS);
-  let reloading = Promise.resolve();
-  port.on('message', (m: ToIoThread) => {
+
+  private send(m: FromIoThread): void {
+    this.port.postMessage(m);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.plane.start();
+    } catch (err) {
+      this.send({ type: 'failed', error: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
+      return;
+    }
+    this.plane.parts.defence.setDynamicBlocks(this.data.dynamicBlocks);
+    this.sendReport();
+    this.send({ type: 'ready', bound: this.plane.boundAddresses() });
+    this.timers = [setInterval(() => this.sendReport(), STATS_MS), setInterval(() => this.sendTraffic(), TRAFFIC_MS)];
+    this.port.on('message', (m: ToIoThread) => this.onMessage(m));
+  }
+
+  /** A policy decision for the main thread's events, once per (group, feed, rule, client) a while. */
+  private reportPolicy(ctx: QueryContext, d: PolicyDecision): void {
+    if (Date.now() - this.reportedSince > REPORTED_MS || this.reported.size >= REPORTED_MAX) {
+      this.reported.clear();
+      this.reportedSince = Date.now();
+    }
+    const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.send({ type: 'policy', client: ctx.clientAddress, qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)), decision: d });
+  }
+
+  private sendReport(): void {
+    this.send({ type: 'stats', report: this.report() });
+  }
+
+  private sendTraffic(): void {
+    const deltas = this.plane.parts.defence.takeTraffic();
+    if (deltas !== null) this.send({ type: 'traffic', deltas });
+  }
+
+  private report(): ThreadReport {
+    const { plane, gate, queryLog } = this;
+    return {
+      index: this.data.index,
+      plane: plane.snapshot(),
+      latency: { counts: [...plane.stats.latency.counts], sum: plane.stats.latency.sum, count: plane.stats.latency.count },
+      upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
+      gate: { repeats: gate.repeats, blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
+      queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
+      loopDelayMs: this.takeLoopDelay(),
+    };
+  }
+
+  private takeLoopDelay(): ThreadReport['loopDelayMs'] {
+    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const out = { p50: ms(this.loopDelay.percentile(50)), p99: ms(this.loopDelay.percentile(99)), max: ms(this.loopDelay.max) };
+    this.loopDelay.reset();
+    return out;
+  }
+
+  private onMessage(m: ToIoThread): void {
     switch (m.type) {
       case 'reload':
-        reloading = reloading.then(async () => {
-          const next = m.config;
-          gate.configure(gateSettings(next));
-          if (queryLog !== null) queryLog.mode = next.queryLog.mode;
-          try {
-            if (m.feeds !== null) feeds.update(m.feeds);
-            await plane.reload(next, m.feeds === null ? null : feeds);
-          } catch (err) {
-            log.error({ err: (err as Error).message }, 'reload applied only in part');
-          }
-          config = next;
-          send({ type: 'stats', report: report() });
-        });
+        this.reloading = this.reloading.then(() => this.reload(m.config, m.feeds));
         break;
       case 'feeds':
-        feeds.update(m.feeds);
+        this.feeds.update(m.feeds);
         break;
       case 'floods':
-        plane.parts.flood.flags.set(m.floods, m.share);
+        this.plane.parts.flood.flags.set(m.floods, m.share);
         break;
       case 'report':
-        send({ type: 'stats', report: report() });
+        this.sendReport();
         break;
       case 'guard-mode':
-        gate.configure({ ...gateSettings(config), mode: m.mode });
+        this.gate.configure({ ...gateSettings(this.config), mode: m.mode });
         break;
       case 'dynamic-blocks':
-        plane.parts.defence.setDynamicBlocks(m.blocks);
+        this.plane.parts.defence.setDynamicBlocks(m.blocks);
         break;
       case 'stop':
-        void reloading.then(async () => {
-          clearInterval(timer);
-          clearInterval(trafficTimer);
-          await plane.stop();
-          await queryLog?.close();
-          send({ type: 'stats', report: report() });
-          send({ type: 'stopped' });
-          port.close();
-        });
+        void this.reloading.then(() => this.stop());
         break;
     }
-  });
+  }
+
+  private async reload(next: Config, feeds: (ToIoThread & { type: 'reload' })['feeds']): Promise<void> {
+    this.gate.configure(gateSettings(next));
+    if (this.queryLog !== null) this.queryLog.mode = next.queryLog.mode;
+    try {
+      if (feeds !== null) this.feeds.update(feeds);
+      await this.plane.reload(next, feeds === null ? null : this.feeds);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'reload applied only in part');
+    }
+    this.config = next;
+    this.sendReport();
+  }
+
+  private async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.plane.stop();
+    await this.queryLog?.close();
+    this.sendReport();
+    this.send({ type: 'stopped' });
+    this.port.close();
+  }
 }
 
-void main();
+void new IoThread().start();
