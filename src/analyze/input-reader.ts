@@ -36,8 +36,10 @@ export type InputRecord = QueryRecord | ResponseRecord;
 export interface InputProblems {
   malformedPackets: number;
   badLines: number;
-  /** Packets that were not DNS on port 53, or multi-question messages. */
+  /** Multi-question messages. */
   skipped: number;
+  /** Packets of a capture that were not DNS on port 53 (other traffic, or DNS on another port). */
+  otherTraffic: number;
   tcpSplit: number;
   examples: string[];
 }
@@ -45,7 +47,7 @@ export interface InputProblems {
 const MAX_EXAMPLES = 5;
 
 export function newProblems(): InputProblems {
-  return { malformedPackets: 0, badLines: 0, skipped: 0, tcpSplit: 0, examples: [] };
+  return { malformedPackets: 0, badLines: 0, skipped: 0, otherTraffic: 0, tcpSplit: 0, examples: [] };
 }
 
 function note(p: InputProblems, text: string): void {
@@ -97,6 +99,8 @@ function readCaptureInput(path: string, buf: Buffer, problems: InputProblems, em
   const capture = readCapture(buf);
   problems.malformedPackets += capture.malformed;
   problems.tcpSplit += capture.tcpSplit;
+  problems.otherTraffic += capture.skipped;
+  if (capture.skipped > 0) note(problems, `${path}: ${capture.skipped} of ${capture.packets} packets were not DNS on port 53 (DNS on another port is not read)`);
   if (capture.malformed > 0) note(problems, `${path}: ${capture.malformed} records or headers cut short or malformed`);
   if (capture.unsupportedLinkTypes.length > 0) note(problems, `${path}: unsupported link types ${capture.unsupportedLinkTypes.join(', ')}`);
   for (const m of capture.messages) {

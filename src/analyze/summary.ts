@@ -24,13 +24,17 @@ export function formatSummary(r: AnalysisResult): string {
   const rate = r.seconds > 0 ? Math.round(r.queries / r.seconds) : 0;
   out.push(`dnsward analyze: ${r.queries} queries from ${r.inputs.length} input(s)${r.learned > 0 ? ` after learning ${r.learned}` : ''} in ${r.seconds.toFixed(2)} s (${rate} queries/s)`);
   const p = r.problems;
-  if (p.malformedPackets + p.badLines + p.skipped + p.tcpSplit > 0) {
-    out.push(`  not analysed: ${p.malformedPackets} malformed packets, ${p.badLines} bad JSONL lines, ${p.skipped} multi-question messages, ${p.tcpSplit} TCP messages split across segments`);
+  if (p.malformedPackets + p.badLines + p.skipped + p.tcpSplit + p.otherTraffic > 0) {
+    out.push(`  not analysed: ${p.malformedPackets} malformed packets, ${p.badLines} bad JSONL lines, ${p.otherTraffic} packets not DNS on port 53, ${p.skipped} multi-question messages, ${p.tcpSplit} TCP messages split across segments`);
     for (const e of p.examples) out.push(`    ${e}`);
   }
   const flagged = [...r.domains.values()].filter((t) => t.blocked + t.monitored > 0);
   const blocked = flagged.filter((t) => t.blocked > 0).sort((a, b) => b.leakedBytes - a.leakedBytes);
   const monitored = flagged.filter((t) => t.blocked === 0).sort((a, b) => b.maxScore - a.maxScore);
+  if (r.queries === 0) {
+    out.push('Nothing analysed: no query could be read from the input (see above).');
+    return out.join('\n');
+  }
   if (flagged.length === 0) {
     out.push('No tunnel or exfiltration found: every query was allowed.');
     return out.join('\n');

@@ -1,7 +1,8 @@
 /**
  * Query-log lines for `dnsward analyze`: one JSON object per line,
  * `{"ts": <unix seconds>, "client": "<ip>", "qname": "<name>", "qtype": "TXT" | 16}` with optional
- * `rcode` and `answer_size`. Unknown fields are ignored; a line that does not fit is counted
+ * `rcode` and `answer_size`; dnsward's own `queries --json` rows (time as `t` in milliseconds)
+ * are read as they are. Unknown fields are ignored; a line that does not fit is counted
  * with its line number, never thrown.
  */
 import { qtypeFromText, RcodeName } from '../dns/wire.js';
@@ -32,13 +33,15 @@ export function parseQueryLogLine(text: string): LoggedQuery | string {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   const o = value as Record<string, unknown>;
-  if (typeof o.ts !== 'number' || !Number.isFinite(o.ts)) return '"ts" must be a number of seconds';
+  const ts = typeof o.ts === 'number' ? o.ts : o.ts === undefined && typeof o.t === 'number' ? o.t / 1000 : NaN;
+  if (!Number.isFinite(ts)) return '"ts" must be a number of seconds (or "t" in milliseconds, as dnsward queries --json writes)';
   if (typeof o.client !== 'string' || o.client === '') return '"client" must be a non-empty string';
   if (typeof o.qname !== 'string' || o.qname === '') return '"qname" must be a non-empty string';
   const qtype = qtypeFromText(o.qtype);
   if (qtype === null) return '"qtype" must be a type name such as "TXT" or a number 0–65535';
-  const q: LoggedQuery = { ts: o.ts, client: o.client, qname: o.qname, qtype };
-  if (o.rcode !== undefined) {
+  const q: LoggedQuery = { ts, client: o.client, qname: o.qname, qtype };
+  // 255 is how the query log writes "no response code" (a dropped query).
+  if (o.rcode !== undefined && o.rcode !== 255) {
     const rcode = typeof o.rcode === 'number' ? o.rcode : rcodeByName[String(o.rcode).toUpperCase()];
     if (rcode === undefined || !Number.isInteger(rcode)) return '"rcode" must be a number or a name such as NXDOMAIN';
     q.rcode = rcode;

@@ -17,5 +17,7 @@ export interface Command {
   name: string;
   summary: string;
   help: string;
+  /** Whether it finds a running server (--config, --data-dir): its help then says how. */
+  locates?: boolean;
   run(argv: string[]): Promise<number>;
 }

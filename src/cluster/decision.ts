@@ -16,13 +16,14 @@ import { labelsFromText } from '../guard/name-text.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { parseCidr } from '../util/cidr.js';
 import { NODE_NAME } from '../config/schema.js';
+import { FOREVER_SECONDS } from '../control/operator-duration.js';
 
 /** Longest message accepted (a decision is a few hundred bytes). */
 export const MAX_MESSAGE_BYTES = 4096;
 /** The longest a block lasts (Tunnel Guard's ceiling), with a day of slack for clocks. */
 const MAX_BLOCK_AHEAD_SECONDS = 8 * 86_400;
-/** Operators may allow or quarantine for longer; a year is the bound accepted from another node. */
-const MAX_OPERATOR_AHEAD_SECONDS = 366 * 86_400;
+/** Operators may allow or quarantine for longer, up to "forever" (a century), with a day of slack. */
+const MAX_OPERATOR_AHEAD_SECONDS = FOREVER_SECONDS + 86_400;
 /** A version from further in the future than this is refused (it would win every later decision). */
 const MAX_CLOCK_SKEW_MS = 10 * 60_000;
 

@@ -360,7 +360,15 @@ const responsePolicy = z.object({
   p.groups.forEach((g, i) => g.feeds.forEach((f, j) => {
     if (!names.has(f)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'feeds', j], message: `no feed named "${f}" in policy.feeds` });
   }));
+}).transform((p) => {
+  // Feeds with no groups apply to every client, as every peer does: one implicit group holding them all.
+  if (p.groups.length > 0 || p.feeds.length === 0) return p;
+  const everyone = { name: DEFAULT_POLICY_GROUP, clients: [], listeners: [], feeds: p.feeds.map((f) => f.name), categories: [], allow: [], action: 'nxdomain' as const, mode: 'block' as const };
+  return { ...p, groups: [everyone] };
 });
+
+/** The group made when feeds are configured without groups: every client, every feed. */
+export const DEFAULT_POLICY_GROUP = 'default';
 
 /** A Redis host and port (a name or an IP address: Redis in a cluster is often reached by name). */
 const redisAddress = (defaultPort: number) =>

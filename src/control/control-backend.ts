@@ -3,5 +3,5 @@ import type { ControlRequest } from './control-protocol.js';
 
 export interface ControlBackend {
   /** Runs one command; throws with a message the CLI shows. */
-  control(request: ControlRequest): unknown;
+  control(request: ControlRequest): unknown | Promise<unknown>;
 }

@@ -13,11 +13,17 @@ export type ControlRequest =
   /** The domains under a random-subdomain flood now. */
   | { cmd: 'floods'; who: string }
   | { cmd: 'allow'; who: string; domain?: string; client?: string; seconds: number }
+  /** Removes an operator allow (of exactly this domain and client range), e.g. a permanent one. */
+  | { cmd: 'disallow'; who: string; domain?: string; client?: string }
   | { cmd: 'unblock'; who: string; domain: string }
   /** Lifts the dynamic blocks on a client address or range (defence.dynamicBlocks). */
   | { cmd: 'unblock-client'; who: string; client: string }
   | { cmd: 'quarantine'; who: string; client: string; seconds: number }
   | { cmd: 'release'; who: string; client: string }
+  /** The response-policy feeds: rules, version, last load, last error. */
+  | { cmd: 'feeds'; who: string }
+  /** Re-reads one feed (or every feed) now; a local file is re-read when it changed. */
+  | { cmd: 'feeds-refresh'; who: string; name?: string }
   /** Tunnel Guard in monitor mode for `seconds` (0: back to the configured mode now). */
   | { cmd: 'monitor'; who: string; seconds: number };
 

@@ -28,6 +28,7 @@ export class ControlServer {
     const server = createServer((socket) => {
       let buffered = '';
       socket.setEncoding('utf8');
+      let replies = Promise.resolve();
       socket.on('data', (chunk: string) => {
         buffered += chunk;
         if (buffered.length > MAX_LINE) return socket.destroy();
@@ -35,7 +36,11 @@ export class ControlServer {
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
-          socket.write(`${JSON.stringify(this.handle(line))}\n`);
+          // Replies in request order, also when a command (a feed refresh) takes time.
+          replies = replies.then(async () => {
+            const reply = await this.handle(line);
+            if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+          });
         }
       });
       socket.on('error', () => socket.destroy());
@@ -63,7 +68,7 @@ export class ControlServer {
     if (existsSync(this.path)) unlinkSync(this.path);
   }
 
-  private handle(line: string): ControlReply {
+  private async handle(line: string): Promise<ControlReply> {
     let request: ControlRequest;
     try {
       request = JSON.parse(line) as ControlRequest;
@@ -71,8 +76,8 @@ export class ControlServer {
       return { ok: false, error: 'not a JSON request' };
     }
     try {
-      const result = this.dnsward.control(request);
-      if (request.cmd !== 'blocks' && request.cmd !== 'floods') this.log.info({ operator: request.who, change: request, result }, 'operator change');
+      const result = await this.dnsward.control(request);
+      if (request.cmd !== 'blocks' && request.cmd !== 'floods' && request.cmd !== 'feeds') this.log.info({ operator: request.who, change: request, result }, 'operator change');
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: (err as Error).message };

@@ -25,6 +25,12 @@ export type SecurityEventType =
   | 'flood_detected'
   | 'flood_ended';
 
+/** Every event type, for filters that must refuse a misspelt one (checked complete by the compiler). */
+export const SECURITY_EVENT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked', 'domain_unblocked', 'client_quarantined', 'client_released', 'allow_override', 'detector_fail_open', 'policy_blocked', 'client_rate_blocked', 'client_rate_unblocked', 'flood_detected', 'flood_ended'] as const;
+type Missing = Exclude<SecurityEventType, (typeof SECURITY_EVENT_TYPES)[number]>;
+const complete: Missing extends never ? true : Missing = true;
+void complete;
+
 export interface SecurityEvent {
   id: string;
   /** ISO 8601. */

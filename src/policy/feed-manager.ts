@@ -49,6 +49,7 @@ export interface FeedState {
   etag?: string;
   lastModified?: string;
   mtimeMs?: number;
+  size?: number;
   loads: number;
   failures: number;
 }
@@ -134,9 +135,10 @@ export class FeedManager implements FeedSource {
     const c = f.config;
     if (c.path !== undefined) {
       const s = await stat(c.path);
-      if (f.rules !== null && f.mtimeMs === s.mtimeMs) return null;
+      if (f.rules !== null && f.mtimeMs === s.mtimeMs && f.size === s.size) return null;
       const content = await readFile(c.path);
       f.mtimeMs = s.mtimeMs;
+      f.size = s.size;
       return content;
     }
     const headers: Record<string, string> = {};

@@ -314,6 +314,9 @@ export class DnswardServer {
       // New feeds load before they replace the old ones: queries never see an empty policy.
       this.feeds = this.buildFeeds(next);
       await this.startFeeds(this.feeds);
+    } else {
+      // An operator who edits a list file and reloads expects it applied: unchanged files cost a stat.
+      await this.refreshFeeds().catch((err) => this.log.error({ err }, 'feed refresh at reload failed'));
     }
     const guardSettings = this.monitorUntil === null ? next.guard : { ...next.guard, mode: 'monitor' as const };
     this.mode = guardSettings.mode;
@@ -441,6 +444,8 @@ export class DnswardServer {
 
   /** Operator commands, then the I/O threads see their effect through the block table. */
   control(request: ControlRequest): unknown {
+    if (request.cmd === 'feeds') return { feeds: this.feedStatus() };
+    if (request.cmd === 'feeds-refresh') return this.refreshFeeds(request.name).then((updated) => ({ updated, feeds: this.feedStatus() }));
     try {
       return this.command(request);
     } finally {
@@ -511,6 +516,18 @@ export class DnswardServer {
           this.guard.restoreBlocks(lifted);
         });
         this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now }));
+        break;
+      }
+      case 'disallow': {
+        if (request.domain === undefined && request.client === undefined) throw new Error('allow --remove needs a domain, a client range, or both');
+        const domain = request.domain === undefined ? undefined : registered(request.domain);
+        const overrides = this.guard.overrides;
+        const removed = this.guard.disallow(domain, request.client);
+        if (removed === 0) throw new Error(`no allow of ${domain ?? 'every domain'}${request.client === undefined ? '' : ` from ${request.client}`}`);
+        result = { domain, client: request.client, removed };
+        persist('disallow', domain ?? request.client!, result as object, () => (this.guard.overrides = overrides));
+        // Shared as an allow that ends in a second: every node lets it expire, newest wins as for any allow.
+        this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + 1, by: request.who, at: now }));
         break;
       }
       case 'floods':
@@ -722,6 +739,35 @@ export class DnswardServer {
     await this.pool?.refresh();
   }
 
+  /** Each feed's state, as `dnsward feeds`, the console and metrics show it. */
+  feedStatus() {
+    const groups = this.config.policy.groups;
+    return [...this.feeds.feeds.values()].map((f) => ({
+      name: f.config.name,
+      category: f.config.category,
+      source: f.config.path ?? f.config.url ?? '',
+      groups: groups.filter((g) => g.feeds.includes(f.config.name) || g.categories.includes(f.config.category)).map((g) => g.name),
+      version: f.version,
+      format: f.format ?? null,
+      rules: f.ruleCount,
+      loadedAt: f.loadedAt,
+      lastCheck: f.lastCheck,
+      lastError: f.lastError,
+      skipped: f.skipped,
+      errors: f.errors,
+      failures: f.failures,
+    }));
+  }
+
+  /** Re-reads feeds now (all, or one by name); resolves with the names whose new version is in force. */
+  async refreshFeeds(name?: string): Promise<string[]> {
+    const feeds = this.feeds;
+    const names = name === undefined ? [...feeds.feeds.keys()] : [name];
+    if (name !== undefined && !feeds.feeds.has(name)) throw new Error(`no feed named "${name}" (feeds: ${[...feeds.feeds.keys()].join(', ') || 'none'})`);
+    const changed = await Promise.all(names.map((n) => feeds.refresh(n)));
+    return names.filter((_, i) => changed[i]);
+  }
+
   /** A snapshot of counters for logs, `status` and metrics. */
   snapshot(): ServerSnapshot {
     const plane = this.inline?.snapshot() ?? this.pool!.snapshot();
@@ -735,7 +781,7 @@ export class DnswardServer {
       policy: {
         ...plane.policy,
         eventsHeld: this.policyEventLimit.held,
-        feeds: [...this.feeds.feeds.values()].map((f) => ({ name: f.config.name, category: f.config.category, version: f.version, format: f.format ?? null, rules: f.ruleCount, loadedAt: f.loadedAt, lastCheck: f.lastCheck, lastError: f.lastError, skipped: f.skipped, errors: f.errors, failures: f.failures })),
+        feeds: this.feedStatus(),
       },
       queryLog: this.pool === null
         ? { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors }

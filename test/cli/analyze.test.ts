@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Random } from '../../eval/traffic/random.js';
 import { runCli } from '../helpers/cli.js';
+import { encodeQuery } from '../helpers/packets.js';
+import { ipv4, pcap, udp } from '../helpers/pcap-builder.js';
 
 const T0 = 1_700_000_000;
 const dir = mkdtempSync(join(tmpdir(), 'dnsward-analyze-'));
@@ -98,5 +100,35 @@ describe('dnsward analyze', () => {
     const state = await runCli(['analyze', '--state', bad, input]);
     assert.equal(state.code, 1);
     assert.match(state.stderr, /cannot load --state .*bad-state\.json: state: not a dnsward-tunnel-guard-state file/);
+  });
+
+  it("reads dnsward's own `queries --json` rows (time in ms) and fails when nothing could be read", async () => {
+    const own = join(dir, 'own-queries.jsonl');
+    const rows = tunnelLines(400, T0).map((l, i) => ({ t: Math.round((l as { ts: number }).ts * 1000), client: '10.0.0.66', transport: 'udp', qtype: 16, qname: (l as unknown as { qname: string }).qname, type: 'answered', rcode: i % 2 === 0 ? 0 : 255, latencyMs: 1.2, upstream: '127.0.0.1:53', reason: '' }));
+    writeFileSync(own, jsonl(rows));
+    const read = await analyze([own]);
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(read.lines.length, 400);
+    assert.doesNotMatch(read.stderr, /bad JSONL lines/);
+    assert.ok(read.lines.some((l) => l.action === 'block'), 'the tunnel in the rows is found');
+
+    const junk = join(dir, 'junk.jsonl');
+    writeFileSync(junk, jsonl(Array.from({ length: 50 }, (_, i) => ({ when: i, name: 'x.example' }))));
+    const nothing = await runCli(['analyze', junk]);
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /50 bad JSONL lines/);
+    assert.match(nothing.stderr, /Nothing analysed: no query could be read/);
+    assert.doesNotMatch(nothing.stderr, /No tunnel/);
+  });
+
+  it('says how many packets of a capture were not DNS on port 53', async () => {
+    const frames = [5353, 5353, 53].map((port) => ipv4(17, udp(40000, port, encodeQuery('www.example.com', 'A'))));
+    const file = join(dir, 'mdns.pcap');
+    writeFileSync(file, pcap(101, frames));
+    const r = await analyze([file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines.length, 1);
+    assert.match(r.stderr, /2 packets not DNS on port 53/);
+    assert.match(r.stderr, /2 of 3 packets were not DNS on port 53 \(DNS on another port is not read\)/);
   });
 });

@@ -26,7 +26,7 @@ INPUT and --learn files are either
   DNS over UDP and TCP on port 53; responses are used as observations), or
   JSONL, one object per line: {"ts": <unix seconds>, "client": "<ip>",
   "qname": "<name>", "qtype": "TXT" or 16}, optional "rcode" and "answer_size";
-  other fields are ignored.
+  other fields are ignored; dnsward's own 'queries --json' output is read too.
 
 Options:
   --learn FILE        this network's normal traffic, learned before INPUT (repeatable;
@@ -35,7 +35,8 @@ Options:
   --state FILE        load what was learned from FILE if it exists, save it back after
   --sensitivity S     low, medium (default) or high: the one setting there is
 
-Exit status: 0 when done (detections or not), 1 on unreadable state, 2 on bad usage.`,
+Exit status: 0 when done (detections or not), 1 when no query could be read from
+the inputs or the state is unreadable, 2 on bad usage.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { learn: { type: 'string', multiple: true }, out: { type: 'string' }, state: { type: 'string' }, sensitivity: { type: 'string' } }, true);
     if (positionals.length === 0) throw new UsageError('analyze needs at least one INPUT file');
@@ -82,7 +83,7 @@ Exit status: 0 when done (detections or not), 1 on unreadable state, 2 on bad us
       renameSync(`${values.state}.tmp`, values.state);
     }
     console.error(formatSummary(result));
-    return 0;
+    return result.queries === 0 ? 1 : 0;
   },
 };
 

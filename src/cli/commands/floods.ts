@@ -6,13 +6,14 @@
 import { ControlError, sendControl } from '../../control/control-client.js';
 import type { FloodState } from '../../flood/flood-detector.js';
 import { type Command, parseCommandArgs } from '../args.js';
+import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-const DEFAULT_DATA_DIR = './var';
 
 export const floodsCommand: Command = {
   name: 'floods',
+  locates: true,
   summary: 'list domains under a random-subdomain flood (limited, not blocked)',
-  help: `Usage: dnsward floods [--data-dir DIR] [--json]
+  help: `Usage: dnsward floods [-c FILE] [--data-dir DIR] [--json]
 
 Lists the domains the running dnsward's random-subdomain flood detector has
 flagged (defence.randomSubdomain): since when, the new names and failure answers
@@ -20,10 +21,10 @@ a second at the onset against the domain's learned normal, about how many
 clients, the busiest second since, and the new names a second the domain may
 still send upstream. --json prints the raw reply.`,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs(argv, { ...LOCATION_OPTIONS, json: { type: 'boolean' } });
     let reply: { enabled: boolean; mode: string; tracked: number; floods: FloodState[] };
     try {
-      reply = (await sendControl((values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'floods' })) as typeof reply;
+      reply = (await sendControl(locateDataDir(values), { cmd: 'floods' })) as typeof reply;
     } catch (err) {
       if (err instanceof ControlError) {
         console.error(`dnsward floods: ${err.message}`);

@@ -3,19 +3,18 @@
  * `unblock` also list and lift dynamic blocks of client prefixes). Each finds
  * the running dnsward through its data directory and talks to it over the control socket.
  */
-import { parseDuration } from '../../config/units.js';
+import { operatorSeconds, untilText } from '../../control/operator-duration.js';
 import { ControlError, sendControl } from '../../control/control-client.js';
 import type { StageReport } from '../../guard/verdict.js';
 import { parseCidr } from '../../util/cidr.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
+import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-const DEFAULT_DATA_DIR = './var';
 
-function seconds(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0) throw new UsageError(`--for must be a duration such as 30m, 12h or 7d, not "${text}"`);
-  return ms / 1000;
+function seconds(text: string | undefined, fallback: number, allowForever = false): number {
+  const secs = operatorSeconds(text, fallback, allowForever);
+  if (typeof secs === 'string') throw new UsageError(`--for must be ${secs}`);
+  return secs;
 }
 
 async function talk(name: string, dataDir: string, request: Parameters<typeof sendControl>[1]): Promise<unknown> {
@@ -38,8 +37,9 @@ function formatStages(stages: StageReport[]): string[] {
 
 export const blocksCommand: Command = {
   name: 'blocks',
+  locates: true,
   summary: 'list Tunnel Guard blocks, allows and quarantines, with their traces, and dynamic blocks',
-  help: `Usage: dnsward blocks [--data-dir DIR] [--json]
+  help: `Usage: dnsward blocks [-c FILE] [--data-dir DIR] [--json]
 
 Lists the running dnsward's current domain blocks (for every client, or for the
 one client that tripped it when many other clients use the domain normally;
@@ -49,8 +49,8 @@ quarantines, the dynamic blocks of client prefixes (defence.dynamicBlocks: the
 rule, what was seen, the action, since and until), and the latest operator
 changes. --json prints the raw reply.`,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } });
-    const reply = (await talk('blocks', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'blocks' })) as
+    const { values } = parseCommandArgs(argv, { ...LOCATION_OPTIONS, json: { type: 'boolean' } });
+    const reply = (await talk('blocks', locateDataDir(values), { cmd: 'blocks' })) as
       | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string; extensions: number }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
       | undefined;
     if (reply === undefined) return 1;
@@ -70,7 +70,7 @@ changes. --json prints the raw reply.`,
       for (const line of formatStages(b.stages)) console.log(line);
     }
     console.log(`Allowed (${reply.allows.length}):`);
-    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${iso(a.until)} (by ${a.by}${on(a.origin)})`);
+    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${untilText(a.until)} (by ${a.by}${on(a.origin)})`);
     console.log(`Quarantined clients (${reply.quarantines.length}):`);
     for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
     console.log(`Dynamic blocks (${reply.dynamic.length}):`);
@@ -88,29 +88,41 @@ changes. --json prints the raw reply.`,
 
 export const allowCommand: Command = {
   name: 'allow',
+  locates: true,
   summary: 'let a domain (or a client range) through Tunnel Guard, for a while',
-  help: `Usage: dnsward allow DOMAIN [--client CIDR] [--for DURATION] [--data-dir DIR]
-       dnsward allow --client CIDR [--for DURATION] [--data-dir DIR]
+  help: `Usage: dnsward allow DOMAIN [--client CIDR] [--for DURATION|forever] [-c FILE] [--data-dir DIR]
+       dnsward allow --client CIDR [--for DURATION|forever] [-c FILE] [--data-dir DIR]
+       dnsward allow --remove [DOMAIN] [--client CIDR] [-c FILE] [--data-dir DIR]
 
 An operator decision: queries for DOMAIN (its registered domain), from CIDR if
-given, are allowed until the allow expires (default 24h), and lift its block.
-What is allowed teaches Tunnel Guard's learning as known-good.`,
+given, are allowed until the allow expires (default 24h; --for forever makes it
+permanent until 'dnsward unblock' or the console removes it), and lift its block.
+What is allowed teaches Tunnel Guard's learning as known-good. --remove takes
+back the allow of exactly that DOMAIN and CIDR.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { client: { type: 'string' }, for: { type: 'string' }, 'data-dir': { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs(argv, { client: { type: 'string' }, for: { type: 'string' }, remove: { type: 'boolean' }, ...LOCATION_OPTIONS }, true);
     if (positionals.length > 1) throw new UsageError('allow takes one DOMAIN');
     if (positionals.length === 0 && values.client === undefined) throw new UsageError('allow needs a DOMAIN, a --client CIDR, or both');
-    const reply = (await talk('allow', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'allow', domain: positionals[0], client: values.client as string | undefined, seconds: seconds(values.for as string | undefined, 86400) })) as { domain?: string; client?: string; until: number } | undefined;
+    if (values.remove) {
+      if (values.for !== undefined) throw new UsageError('--remove takes no --for');
+      const removed = (await talk('allow', locateDataDir(values), { cmd: 'disallow', domain: positionals[0], client: values.client as string | undefined })) as { removed: number } | undefined;
+      if (removed === undefined) return 1;
+      console.log(`removed the allow of ${positionals[0] ?? 'every domain'}${values.client ? ` from ${values.client}` : ''}`);
+      return 0;
+    }
+    const reply = (await talk('allow', locateDataDir(values), { cmd: 'allow', domain: positionals[0], client: values.client as string | undefined, seconds: seconds(values.for as string | undefined, 86400, true) })) as { domain?: string; client?: string; until: number } | undefined;
     if (reply === undefined) return 1;
-    console.log(`allowed ${reply.domain ?? 'every domain'}${reply.client ? ` from ${reply.client}` : ''} until ${iso(reply.until)}`);
+    console.log(`allowed ${reply.domain ?? 'every domain'}${reply.client ? ` from ${reply.client}` : ''} until ${untilText(reply.until)}`);
     return 0;
   },
 };
 
 export const unblockCommand: Command = {
   name: 'unblock',
+  locates: true,
   summary: 'lift a Tunnel Guard domain block, or a client\'s dynamic block, now',
-  help: `Usage: dnsward unblock DOMAIN [--data-dir DIR]
-       dnsward unblock CLIENT [--data-dir DIR]
+  help: `Usage: dnsward unblock DOMAIN [-c FILE] [--data-dir DIR]
+       dnsward unblock CLIENT [-c FILE] [--data-dir DIR]
 
 DOMAIN: lifts the blocks of DOMAIN's registered domain (for every client, and
 those of single clients). Unlike allow, it does not stop Tunnel Guard from
@@ -120,15 +132,15 @@ CLIENT (an IP address or a CIDR range): lifts the dynamic blocks of the client
 prefixes it overlaps (defence.dynamicBlocks) and forgets their recent traffic;
 the rules block them again only if they pass a rate again.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { 'data-dir': { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs(argv, { ...LOCATION_OPTIONS }, true);
     if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN or CLIENT');
     if (typeof parseCidr(positionals[0]) !== 'string') {
-      const reply = (await talk('unblock', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'unblock-client', client: positionals[0] })) as { client: string; lifted: string[] } | undefined;
+      const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock-client', client: positionals[0] })) as { client: string; lifted: string[] } | undefined;
       if (reply === undefined) return 1;
       console.log(`lifted the dynamic block of ${reply.lifted.join(', ')}`);
       return 0;
     }
-    const reply = (await talk('unblock', (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR, { cmd: 'unblock', domain: positionals[0] })) as { domain: string } | undefined;
+    const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock', domain: positionals[0] })) as { domain: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`unblocked ${reply.domain}`);
     return 0;
@@ -137,16 +149,17 @@ the rules block them again only if they pass a rate again.`,
 
 export const quarantineCommand: Command = {
   name: 'quarantine',
+  locates: true,
   summary: 'refuse (or sinkhole) every query of a client, for a while',
-  help: `Usage: dnsward quarantine CLIENT [--for DURATION] [--data-dir DIR]
-       dnsward quarantine --release CLIENT [--data-dir DIR]
+  help: `Usage: dnsward quarantine CLIENT [--for DURATION] [-c FILE] [--data-dir DIR]
+       dnsward quarantine --release CLIENT [-c FILE] [--data-dir DIR]
 
 CLIENT is an address or a CIDR. Its queries get guard.quarantineAnswer (REFUSED by
 default) until the quarantine expires (default 1h). --release ends it now.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { for: { type: 'string' }, release: { type: 'boolean' }, 'data-dir': { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs(argv, { for: { type: 'string' }, release: { type: 'boolean' }, ...LOCATION_OPTIONS }, true);
     if (positionals.length !== 1) throw new UsageError('quarantine takes one CLIENT');
-    const dataDir = (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR;
+    const dataDir = locateDataDir(values);
     if (values.release) {
       const reply = await talk('quarantine', dataDir, { cmd: 'release', client: positionals[0] });
       if (reply === undefined) return 1;

@@ -4,16 +4,19 @@
  * dnsward is running, and never slow it (WAL readers do not block the writer).
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseDuration } from '../../config/units.js';
 import { qtypeName, RcodeName } from '../../dns/wire.js';
 import { type EventFilter, type QueryFilter, QueryLogStore } from '../../querylog/query-log-store.js';
+import { SECURITY_EVENT_TYPES } from '../../events/security-event.js';
+import { ResponseType } from '../../pipeline/query-context.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
+import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-const DEFAULT_DATA_DIR = './var';
 
 const common = {
-  'data-dir': { type: 'string' },
+  ...LOCATION_OPTIONS,
   since: { type: 'string' },
   until: { type: 'string' },
   client: { type: 'string' },
@@ -39,17 +42,29 @@ function parseLimit(text: string | undefined): number {
   return n;
 }
 
+/** A filter value from a fixed list, refused with the list when misspelt (a silent empty result reads as "nothing happened"). */
+function oneOf(option: string, text: string | undefined, allowed: readonly string[]): string | undefined {
+  if (text === undefined || allowed.includes(text)) return text;
+  throw new UsageError(`--${option} must be one of ${allowed.join(', ')}; not "${text}"`);
+}
+
+function clientArg(text: string | undefined): string | undefined {
+  if (text === undefined || isIP(text) !== 0) return text;
+  throw new UsageError(`--client must be an IPv4 or IPv6 address, not "${text}"`);
+}
+
 function openStore(dataDir: string): QueryLogStore {
   const path = join(dataDir, 'querylog.db');
-  if (!existsSync(path)) throw new UsageError(`no query log at ${path} (has dnsward run with --data-dir ${dataDir}?)`);
+  if (!existsSync(path)) throw new UsageError(`no query log at ${path} (has dnsward run with data directory ${dataDir}? Give --config or --data-dir)`);
   return new QueryLogStore(path, true);
 }
 
 export const queriesCommand: Command = {
   name: 'queries',
+  locates: true,
   summary: 'search the query log (by time, client, domain or action)',
   help: `Usage: dnsward queries [--client IP] [--domain NAME] [--action TYPE]
-                        [--since WHEN] [--until WHEN] [--limit N] [--json] [--data-dir DIR]
+                        [--since WHEN] [--until WHEN] [--limit N] [--json] [-c FILE] [--data-dir DIR]
 
 Prints logged queries, newest first: time, client, transport, type, name, what
 dnsward did (answered, cached, stale, blocked, quarantined, error, formerr, …),
@@ -57,21 +72,21 @@ the response code, latency, upstream and reason.
 
   --client IP      one client address
   --domain NAME    a registered domain (everything under it) or an exact name
-  --action TYPE    one response type, e.g. blocked
+  --action TYPE    one response type: ${Object.values(ResponseType).join(', ')}
   --since WHEN     a duration back from now (15m, 2h, 7d) or an ISO 8601 time
   --until WHEN     the same
   --limit N        at most N rows (default 50, at most 10000)
   --json           one JSON object per line
 
-Reads <data-dir>/querylog.db (default ./var) read-only; dnsward may be running.
+Reads querylog.db in the server's data directory read-only; dnsward may be running.
 What is logged is set by queryLog.mode (all, blocked, off).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...common, action: { type: 'string' } });
     const filter: QueryFilter = {
       since: parseTimeArg('since', values.since), until: parseTimeArg('until', values.until),
-      client: values.client, domain: values.domain, type: values.action, limit: parseLimit(values.limit),
+      client: clientArg(values.client), domain: values.domain, type: oneOf('action', values.action, Object.values(ResponseType)), limit: parseLimit(values.limit),
     };
-    const store = openStore(values['data-dir'] ?? DEFAULT_DATA_DIR);
+    const store = openStore(locateDataDir(values));
     try {
       for (const q of store.queries(filter)) {
         if (values.json) console.log(JSON.stringify(q));
@@ -86,14 +101,14 @@ What is logged is set by queryLog.mode (all, blocked, off).`,
 
 export const eventsCommand: Command = {
   name: 'events',
+  locates: true,
   summary: 'search security events (tunnels, blocks, operator changes) with their stage traces',
   help: `Usage: dnsward events [--type TYPE] [--client IP] [--domain DOMAIN] [--incident ID]
-                       [--since WHEN] [--until WHEN] [--limit N] [--json] [--data-dir DIR]
+                       [--since WHEN] [--until WHEN] [--limit N] [--json] [-c FILE] [--data-dir DIR]
 
 Prints security events, newest first, each with its reasons and every stage's
-score and evidence. Types: tunnel_detected, domain_blocked, query_blocked,
-domain_unblocked, client_quarantined, client_released, allow_override,
-detector_fail_open, policy_blocked, flood_detected, flood_ended. docs/EVENTS.md describes every field.
+score and evidence. Types: ${SECURITY_EVENT_TYPES.join(', ')}.
+docs/EVENTS.md describes every field.
 
   --type TYPE      one event type
   --client IP      one client address
@@ -103,14 +118,14 @@ detector_fail_open, policy_blocked, flood_detected, flood_ended. docs/EVENTS.md 
   --limit N        at most N events (default 50, at most 10000)
   --json           one JSON event per line (the same object the SIEM sinks get)
 
-Reads <data-dir>/querylog.db (default ./var) read-only; dnsward may be running.`,
+Reads querylog.db in the server's data directory read-only; dnsward may be running.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...common, type: { type: 'string' }, incident: { type: 'string' } });
     const filter: EventFilter = {
       since: parseTimeArg('since', values.since), until: parseTimeArg('until', values.until),
-      client: values.client, domain: values.domain, type: values.type, incident: values.incident, limit: parseLimit(values.limit),
+      client: clientArg(values.client), domain: values.domain, type: oneOf('type', values.type, SECURITY_EVENT_TYPES), incident: values.incident, limit: parseLimit(values.limit),
     };
-    const store = openStore(values['data-dir'] ?? DEFAULT_DATA_DIR);
+    const store = openStore(locateDataDir(values));
     try {
       for (const e of store.events(filter)) {
         if (values.json) {

@@ -5,12 +5,16 @@
 import { pino, type Logger } from 'pino';
 import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
+import { configWarnings } from '../../config/config-warnings.js';
 import { ControlServer } from '../../control/control-server.js';
 import { DnswardNode } from '../../server/dnsward-node.js';
 import { ioThreadCount } from '../../server/dnsward-server.js';
 import { formatHostPort } from '../../util/address.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
+import { configFile, dataDirOverride } from '../server-location.js';
+import { startBanner } from '../start-banner.js';
+import { packageVersion } from '../../util/package-version.js';
 import { CONTROL_CONNECTIONS, fitConfigToDescriptors, openDescriptorCount, openFileLimit } from '../../ops/descriptor-budget.js';
 
 const options = {
@@ -29,7 +33,9 @@ export const serveCommand: Command = {
   summary: 'run the DNS service',
   help: `Usage: dnsward serve [options]
 
-Runs dnsward. Without a config file or flags it listens on 127.0.0.1:5353 (UDP and
+Runs dnsward. The configuration is --config FILE, else $DNSWARD_CONFIG, else
+/etc/dnsward/dnsward.yaml when it exists (then the data directory defaults to
+/var/lib/dnsward). Without any of them or flags it listens on 127.0.0.1:5353 (UDP and
 TCP) and forwards to the nameservers in /etc/resolv.conf, leaving out loopback
 addresses and its own, which would loop back to it.
 
@@ -42,7 +48,8 @@ Options:
       --forward-zone ZONE=ADDR[:PORT][,ADDR[:PORT]...]
                                send ZONE and its subdomains to these resolvers
                                (repeatable)
-      --data-dir DIR           state directory (default ./var), made owner-only;
+      --data-dir DIR           state directory (default $DNSWARD_DATA_DIR, else the
+                               file's dataDir, else ./var), made owner-only;
                                its dnsward.pid is a lock: one dnsward per directory
       --threads N|auto         I/O threads answering DNS (default auto: one per core
                                but one, at least one; 0 runs everything on one
@@ -66,12 +73,12 @@ SIGUSR1 logs a counters snapshot.`,
       listen: values.listen as string[] | undefined,
       upstreams: values.upstream as string[] | undefined,
       forwardZones: values['forward-zone'] as string[] | undefined,
-      dataDir: values['data-dir'] as string | undefined,
+      dataDir: dataDirOverride(values, configFile(values)),
       threads: values.threads as string | undefined,
       guardMode: values.guard as string | undefined,
       console: values.console as string | undefined,
     };
-    const configFile = values.config as string | undefined;
+    const file = configFile(values);
     // Connection caps are cut to fit the descriptor limit, at start and at every reload, so that
     // idle management connections cannot take the descriptors DNS needs.
     const limit = openFileLimit();
@@ -79,7 +86,7 @@ SIGUSR1 logs a counters snapshot.`,
     let budgetNote = '';
     let controlConnections = CONTROL_CONNECTIONS;
     const load = () => {
-      const loaded = loadConfig(configFile, overrides);
+      const loaded = loadConfig(file, overrides);
       if (limit === null) return loaded;
       const fitted = fitConfigToDescriptors(loaded.config, limit, alreadyOpen, ioThreadCount(loaded.config.threads));
       budgetNote = fitted.reduced.join('; ');
@@ -88,12 +95,13 @@ SIGUSR1 logs a counters snapshot.`,
     };
     const loaded = load();
     const log = pino({ level: loaded.config.log.level, base: { pid: process.pid } });
+    for (const warning of configWarnings(loaded.config)) log.warn({ source: loaded.source }, warning);
     if (budgetNote !== '') log.warn({ openFileLimit: limit, reduced: budgetNote }, 'connection caps cut to fit the open-file limit (raise it, e.g. LimitNOFILE in the systemd unit, to keep the configured caps)');
-    return runServer(loaded.config, load, log, loaded.upstreamSource, controlConnections);
+    return runServer(loaded.config, load, log, loaded.upstreamSource, controlConnections, file);
   },
 };
 
-async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string, controlConnections: number): Promise<number> {
+async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string, controlConnections: number, file: string | undefined): Promise<number> {
   // The data directory is claimed before anything in it is opened.
   writePidFile(config.dataDir);
   const node = new DnswardNode(config, log);
@@ -116,6 +124,21 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
     dataDir: config.dataDir,
     ioThreads: server.threads,
   }, 'dnsward started');
+  const consoleServer = node.consoleServer;
+  const c = config.console;
+  process.stderr.write(`${startBanner({
+    version: packageVersion(),
+    bound: server.boundAddresses(),
+    upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
+    upstreamSource,
+    threads: server.threads,
+    dataDir: config.dataDir,
+    configFile: file,
+    console: consoleServer === null || c.listen === null ? null : { url: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen.host, port: consoleServer.boundPort })}/`, users: consoleServer.users.count() },
+    metrics: node.metricsServer === null || config.metrics.listen === null ? null : `http://${formatHostPort({ host: config.metrics.listen.host, port: node.metricsServer.boundPort })}/metrics`,
+    guardMode: config.guard.mode,
+    warnings: configWarnings(config),
+  })}\n`);
 
   let reloading = Promise.resolve();
   const reload = () => {
@@ -123,6 +146,7 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
       let next: Config;
       try {
         next = load().config;
+        for (const warning of configWarnings(next)) log.warn(warning);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
         return;

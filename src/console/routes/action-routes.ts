@@ -1,16 +1,14 @@
 /** The analyst's actions, each with an expiry, each audited under the console user's name. */
 import type { FastifyInstance } from 'fastify';
-import { parseDuration } from '../../config/units.js';
+import { operatorSeconds } from '../../control/operator-duration.js';
 import type { ControlRequest } from '../../control/control-protocol.js';
 import { type ConsoleContext, fail, identity } from '../console-context.js';
 
-const forProperty = { type: 'string', description: 'how long: 30m, 12h, 7d (default 1d)', maxLength: 16 } as const;
+const forProperty = { type: 'string', description: 'how long: 30m, 12h, 7d or forever (default 1d)', maxLength: 16 } as const;
 
 function seconds(text: string | undefined, fallback: number): number | string {
-  if (text === undefined) return fallback;
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0) return `"for" must be a duration such as 30m, 12h or 7d, not "${text}"`;
-  return ms / 1000;
+  const secs = operatorSeconds(text, fallback);
+  return typeof secs === 'string' ? `"for" must be ${secs}` : secs;
 }
 
 export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
@@ -20,7 +18,7 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
       const secs = seconds(body.for, fallbackSeconds);
       if (typeof secs === 'string') return fail(reply, 400, secs);
       try {
-        return { ok: true, result: c.server.control({ ...build(body, secs), who: `${identity(request as never).user} (console)` } as ControlRequest) };
+        return { ok: true, result: await c.server.control({ ...build(body, secs), who: `${identity(request as never).user} (console)` } as ControlRequest) };
       } catch (err) {
         return fail(reply, 400, (err as Error).message);
       }
@@ -60,6 +58,6 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
     const b = (request.body ?? {}) as { for?: string };
     const secs = b.for === '0s' || b.for === '0' ? 0 : seconds(b.for, 3600);
     if (typeof secs === 'string') return fail(reply, 400, secs);
-    return { ok: true, result: c.server.control({ cmd: 'monitor', seconds: secs, who: `${identity(request).user} (console)` }) };
+    return { ok: true, result: await c.server.control({ cmd: 'monitor', seconds: secs, who: `${identity(request).user} (console)` }) };
   });
 }
