@@ -94,6 +94,17 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
   q.qclass = (buf[q.qnameEnd + 2] << 8) | buf[q.qnameEnd + 3];
   q.questionEnd = q.qnameEnd + 4;
 
+  // The EDNS fields are set only when an OPT record is found: a reused object (a question
+  // rewritten by an RPZ redirect) must not carry the last message's.
+  q.edns = false;
+  q.udpPayload = DEFAULT_UDP_PAYLOAD;
+  q.dnssecOk = false;
+  q.ednsVersion = 0;
+  q.optOffset = -1;
+  q.ecsOffset = -1;
+  q.ecsLength = 0;
+  q.cookieOffset = -1;
+  q.cookieLength = 0;
   pos = q.questionEnd;
   const records = ancount + nscount + arcount;
   for (let i = 0; i < records; i++) {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { nameToString, skipName } from '../../src/dns/name.js';
-import { ParseOutcome, parseQuery } from '../../src/dns/query-parser.js';
+import { ParseOutcome, parseInto, parseQuery } from '../../src/dns/query-parser.js';
 import { A_IN, encodeQuery, header, labels } from '../helpers/packets.js';
 
 describe('parseQuery: well-formed queries', () => {
@@ -24,6 +24,18 @@ describe('parseQuery: well-formed queries', () => {
   it('treats an advertised payload below 512 as 512 (RFC 6891 6.2.5)', () => {
     const r = parseQuery(encodeQuery('a.example', 'A', { edns: true, udpPayload: 100 }));
     assert.equal(r.query.udpPayload, 512);
+  });
+
+  it('parses into a reused object as into a fresh one: no EDNS state carried over', () => {
+    const q = parseQuery(encodeQuery('a.example', 'A', { edns: true, udpPayload: 4096, dnssecOk: true })).query;
+    const r = { reason: '' };
+    const second = encodeQuery('b.example', 'A', { edns: true, udpPayload: 1232 });
+    assert.equal(parseInto(second, second.length, q, r), ParseOutcome.OK, r.reason);
+    assert.equal(q.udpPayload, 1232);
+    assert.equal(q.dnssecOk, false);
+    const plain = encodeQuery('c.example');
+    assert.equal(parseInto(plain, plain.length, q, r), ParseOutcome.OK, r.reason);
+    assert.deepEqual({ edns: q.edns, udpPayload: q.udpPayload, optOffset: q.optOffset }, { edns: false, udpPayload: 512, optOffset: -1 });
   });
 
   it('defaults to 512 bytes without EDNS', () => {
