@@ -8,6 +8,7 @@ import { collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, R
 import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 import type { MetricsBackend } from './metrics-backend.js';
+import { packageVersion } from '../util/package-version.js';
 
 type Labels = Record<string, string | number>;
 type Sample = { labels: Labels; value: number };
@@ -24,10 +25,38 @@ class ScrapedMetric {
   ) {}
 
   get(): MetricObjectWithValues<MetricValue<string>> {
-    return { name: this.name, help: this.help, type: this.type as never, aggregator: this.aggregator, values: this.samples() } as unknown as MetricObjectWithValues<MetricValue<string>>;
+    const samples = this.samples();
+    const values = this.type === 'counter' ? samples.map((s) => this.monotonic.value(s)) : samples;
+    return { name: this.name, help: this.help, type: this.type as never, aggregator: this.aggregator, values } as unknown as MetricObjectWithValues<MetricValue<string>>;
   }
 
+  private readonly monotonic = new MonotonicCounters();
+
   reset(): void {}
+}
+
+/**
+ * Counters that never go back: a reload rebuilds upstream pools and feeds, whose own counts start
+ * again from zero, and Prometheus would read that as a process restart. A drop below the last
+ * value seen for a label set is carried as an offset. At most MAX_SERIES label sets are
+ * remembered (counters here have a handful each); past it, new ones pass through as they are.
+ */
+class MonotonicCounters {
+  private static readonly MAX_SERIES = 10_000;
+  private readonly seen = new Map<string, { last: number; offset: number }>();
+
+  value(s: Sample): Sample {
+    const key = JSON.stringify(s.labels);
+    let state = this.seen.get(key);
+    if (state === undefined) {
+      if (this.seen.size >= MonotonicCounters.MAX_SERIES) return s;
+      state = { last: 0, offset: 0 };
+      this.seen.set(key, state);
+    }
+    if (s.value < state.last) state.offset += state.last;
+    state.last = s.value;
+    return { labels: s.labels, value: state.offset + s.value };
+  }
 }
 
 /** Histograms exposed from dnsward's fixed-bucket latency histograms (milliseconds), one series per label set. */
@@ -63,6 +92,8 @@ class ScrapedHistogram {
 export function buildRegistry(server: MetricsBackend): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dnsward_' });
+  // Gauges named like counters (prom-client's totals); the per-type gauges without _total stay.
+  for (const name of ['dnsward_nodejs_active_handles_total', 'dnsward_nodejs_active_requests_total', 'dnsward_nodejs_active_resources_total']) registry.removeSingleMetric(name);
   let cached: ServerSnapshot | null = null;
   // One snapshot per scrape, shared by every metric below: the registry asks every metric in one
   // synchronous pass, and the snapshot is forgotten right after it. (A snapshot kept for 100 ms
@@ -107,6 +138,13 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));
+  add(new ScrapedMetric('dnsward_build_info', 'Always 1; the labels say which dnsward and Node.js run.', 'gauge', () => [{ labels: { version: packageVersion(), nodejs: process.versions.node }, value: 1 }]));
+  add(new ScrapedMetric('dnsward_config_reloads_total', 'Configuration reloads, by result (success; failure: the file was refused or applied only in part).', 'counter', () => {
+    const r = snap().reloads;
+    return [{ labels: { result: 'success' }, value: r.succeeded }, { labels: { result: 'failure' }, value: r.failed }];
+  }));
+  add(new ScrapedMetric('dnsward_config_last_reload_successful', '1 when the last reload (or the start) applied the configuration, 0 when it was refused.', 'gauge', () => [{ labels: {}, value: snap().reloads.lastOk ? 1 : 0 }]));
+  add(new ScrapedMetric('dnsward_config_last_reload_success_timestamp_seconds', 'When the configuration in force was applied.', 'gauge', () => [{ labels: {}, value: snap().reloads.lastSuccessAt / 1000 }]));
   add(new ScrapedMetric('dnsward_cache_hit_ratio', 'Cache hits over cache lookups since start (rate(hits)/rate(hits+misses) gives it over a window).', 'gauge', () => {
     const c = snap().cache;
     return [{ labels: {}, value: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }];
@@ -128,8 +166,8 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_upstream_outstanding', 'Queries waiting on each upstream.', 'gauge', upstream('outstanding')));
   add(new ScrapedMetric('dnsward_upstream_healthy', '1 when the upstream is considered healthy.', 'gauge', () => snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u.healthy ? 1 : 0 })), 'min'));
   const g = () => snap().guard;
-  add(new ScrapedMetric('dnsward_guard_blocks_total', 'Queries Tunnel Guard blocked, by scope (domain block started, query, blocked domain, quarantined client).', 'counter', () => [
-    { labels: { scope: 'domain_block_started' }, value: g().domainBlocks },
+  add(new ScrapedMetric('dnsward_guard_domain_blocks_started_total', 'Domain blocks Tunnel Guard started (incidents; a query-only block is not one).', 'counter', () => [{ labels: {}, value: g().domainBlocks }]));
+  add(new ScrapedMetric('dnsward_guard_blocked_queries_total', 'Queries Tunnel Guard blocked, by why: the query itself, its domain already blocked, or its client quarantined.', 'counter', () => [
     { labels: { scope: 'query' }, value: g().queryBlocks },
     { labels: { scope: 'blocked_domain' }, value: g().blockedByDomain },
     { labels: { scope: 'quarantined_client' }, value: g().quarantined },

@@ -35,6 +35,10 @@ export interface UpstreamSnapshot extends Omit<UpstreamStats, 'latency'> {
 export interface FeedSnapshot {
   name: string;
   category: string;
+  /** The file or URL it is read from. */
+  source: string;
+  /** The policy groups that apply it (by name or category). */
+  groups: string[];
   version: string;
   format: string | null;
   rules: number;
@@ -124,4 +128,15 @@ export interface ServerSnapshot {
   plane: PlaneSnapshot | null;
   /** Decisions shared through Redis (`cluster:`); null: this node alone. */
   cluster: ClusterSnapshot | null;
+  /** Configuration reloads since start, and how the last one went. */
+  reloads: ReloadStatus;
+}
+
+export interface ReloadStatus {
+  succeeded: number;
+  failed: number;
+  /** Whether the last reload (or the start) applied the configuration. */
+  lastOk: boolean;
+  /** When the configuration in force was applied (ms since the epoch). */
+  lastSuccessAt: number;
 }

@@ -26,7 +26,7 @@ import { labelsFromText } from '../guard/name-text.js';
 import { SeenNames } from '../guard/seen-names.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
-import type { ServerSnapshot } from '../ops/server-snapshot.js';
+import type { ReloadStatus, ServerSnapshot } from '../ops/server-snapshot.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { GuardStage } from '../pipeline/stages/guard-stage.js';
 import { BlockTable } from '../plane/block-table.js';
@@ -768,6 +768,18 @@ export class DnswardServer {
     return names.filter((_, i) => changed[i]);
   }
 
+  /** How configuration reloads went (the caller that reads the file reports refusals). */
+  private readonly reloads: ReloadStatus = { succeeded: 0, failed: 0, lastOk: true, lastSuccessAt: Date.now() };
+
+  /** Records a reload's outcome, for metrics: a refused file never reaches reload() itself. */
+  noteReload(ok: boolean): void {
+    if (ok) {
+      this.reloads.succeeded++;
+      this.reloads.lastSuccessAt = Date.now();
+    } else this.reloads.failed++;
+    this.reloads.lastOk = ok;
+  }
+
   /** A snapshot of counters for logs, `status` and metrics. */
   snapshot(): ServerSnapshot {
     const plane = this.inline?.snapshot() ?? this.pool!.snapshot();
@@ -778,6 +790,7 @@ export class DnswardServer {
       ...plane,
       flood: { ...plane.flood, flagged: this.flood.active().length, ...this.flood.counters, enabled: rs.enabled, mode: rs.mode, tracked: this.flood.tracked },
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
+      reloads: { ...this.reloads },
       policy: {
         ...plane.policy,
         eventsHeld: this.policyEventLimit.held,

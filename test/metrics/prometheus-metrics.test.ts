@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { dig } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -18,13 +19,15 @@ interface Family {
 describe('Prometheus /metrics', () => {
   let unbound: UnboundServer;
   let dw: RunningDnsward;
+  let configText: string;
 
   before(async () => {
     unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
     // A feed with two rules, a bad line and a rule dnsward does not evaluate.
     const feed = join(mkdtempSync(join(tmpdir(), 'dnsward-metrics-')), 'ads.txt');
     writeFileSync(feed, '||ads.example.test^\n||tracker.example.test^\n||bad..name^\n/banner/*\n');
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:0" }\npolicy:\n  feeds: [{ name: ads, category: ads, path: "${feed}" }]\n  groups: [{ name: everyone, feeds: [ads] }]\n`);
+    configText = `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:0" }\npolicy:\n  feeds: [{ name: ads, category: ads, path: "${feed}" }]\n  groups: [{ name: everyone, feeds: [ads] }]\n`;
+    dw = await startDnsward(configText);
   });
 
   after(async () => {
@@ -91,7 +94,8 @@ describe('Prometheus /metrics', () => {
     const rng = () => Math.random().toString(36).slice(2, 12);
     for (let i = 0; i < 12; i++) await dig('127.0.0.1', dw.port, [`${rng()}${rng()}${rng()}${rng()}${rng()}${rng()}.${rng()}${rng()}${rng()}${rng()}.leaky-metrics.test`, 'TXT']);
     const m = await scrape();
-    assert.ok(value(m, 'dnsward_guard_blocks_total', { scope: 'domain_block_started' }) >= 1);
+    assert.ok(value(m, 'dnsward_guard_domain_blocks_started_total') >= 1, 'incidents apart from queries');
+    assert.ok(value(m, 'dnsward_guard_blocked_queries_total', { scope: 'blocked_domain' }) + value(m, 'dnsward_guard_blocked_queries_total', { scope: 'query' }) >= 1);
     assert.ok(value(m, 'dnsward_guard_answers_total', { enforced: 'true' }) >= 1);
     assert.ok(value(m, 'dnsward_blocks_total', { stage: 'guard', reason: 'domain_blocked', enforced: 'true' }) >= 1, 'blocks by stage and reason');
     assert.ok(value(m, 'dnsward_guard_active_blocks') >= 1);
@@ -105,5 +109,27 @@ describe('Prometheus /metrics', () => {
     const exported = await scrape();
     const missing = [...wanted].filter((name) => !exported.has(name));
     assert.deepEqual(missing, []);
+    // Every series the dashboard reads is narrowed by its job and instance variables.
+    const json = JSON.parse(dashboard) as { templating: { list: Array<{ name: string }> }; panels: Array<{ targets?: Array<{ expr: string }> }> };
+    assert.deepEqual(json.templating.list.map((v) => v.name), ['datasource', 'job', 'instance']);
+    const unscoped = json.panels.flatMap((p) => p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/\b(dnsward_[a-z0-9_]+)(\{[^}]*\})?/g)])
+      .filter((m) => !(m[2] ?? '').includes('job=~"$job"') || !(m[2] ?? '').includes('instance=~"$instance"')).map((m) => m[0]);
+    assert.deepEqual(unscoped, []);
+  });
+
+  it('says which build runs, names no gauge like a counter, and keeps counters rising across a reload', async () => {
+    const before = await scrape();
+    assert.equal(value(before, 'dnsward_build_info', { nodejs: process.versions.node }), 1);
+    const misnamed = [...before.values()].filter((f) => f.name.endsWith('_total') && f.type !== 'COUNTER').map((f) => f.name);
+    assert.deepEqual(misnamed, []);
+    const upstream = { upstream: `127.0.0.1:${unbound.port}` };
+    const sent = value(before, 'dnsward_upstream_queries_total', upstream);
+    assert.ok(sent >= 1);
+    // A reload rebuilds the upstream pools, whose own counts start again from zero.
+    const raw = parseConfigText(configText.replaceAll('@PORT@', String(dw.port)), 'reload') as Record<string, unknown>;
+    await dw.server.reload(validateConfig({ ...raw, dataDir: dw.dataDir, threads: 0, log: { level: 'silent' }, console: { listen: null } }, 'reload'));
+    assert.equal((await dig('127.0.0.1', dw.port, ['new-after-reload.example.test', 'A'])).status, 'NXDOMAIN');
+    const after = await scrape();
+    assert.ok(value(after, 'dnsward_upstream_queries_total', upstream) > sent, `${value(after, 'dnsward_upstream_queries_total', upstream)} after ${sent}`);
   });
 });

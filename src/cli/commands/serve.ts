@@ -149,13 +149,16 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
         for (const warning of configWarnings(next)) log.warn(warning);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
+        server.noteReload(false);
         return;
       }
       try {
         await server.reload(next);
         log.info('configuration reloaded');
+        server.noteReload(true);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'reload applied only in part');
+        server.noteReload(false);
       }
     });
   };
