@@ -3,21 +3,10 @@
 import { packageVersion } from '../util/package-version.js';
 import { ConfigError } from '../config/config-error.js';
 import { ListenError } from '../util/listen.js';
-import { type Command, UsageError } from './args.js';
+import { UsageError } from './args.js';
 import { DataDirError } from './pid-file.js';
 import { LOCATION_HELP } from './server-location.js';
-import { analyzeCommand } from './commands/analyze.js';
-import { checkConfigCommand } from './commands/check-config.js';
-import { allowCommand, blocksCommand, quarantineCommand, unblockCommand } from './commands/guard-operator.js';
-import { floodsCommand } from './commands/floods.js';
-import { feedsCommand } from './commands/feeds.js';
-import { eventsCommand, queriesCommand } from './commands/history.js';
-import { tokenCommand, userCommand } from './commands/console-users.js';
-import { whyCommand } from './commands/why.js';
-import { reloadCommand } from './commands/reload.js';
-import { serveCommand } from './commands/serve.js';
-
-const commands: Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, floodsCommand, feedsCommand, allowCommand, unblockCommand, quarantineCommand, queriesCommand, eventsCommand, userCommand, tokenCommand, whyCommand];
+import { commands } from './command-list.js';
 
 const version = packageVersion;
 
