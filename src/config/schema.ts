@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
-import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
+import { allListeners, findListener, formatHostPort, parseHostPort } from '../util/address.js';
 import { parseCidr } from '../util/cidr.js';
 import { ZoneFileError } from '../zones/zone-file.js';
 import { loadZone } from '../zones/zone-set.js';
@@ -472,6 +472,15 @@ const zone = z.object({
       rise: z.number().int().min(1).max(100).default(2),
     }).strict().nullable().default(null),
   }).strict()).default([]),
+  /**
+   * Split horizon: the zone answers only queries from these policy groups and/or on these
+   * listeners; others go on (another view of the zone, a parent zone, the cache, the upstreams).
+   */
+  view: z.object({
+    groups: z.array(z.string().min(1)).min(1).optional(),
+    listeners: z.array(z.string().min(1)).min(1).optional(),
+  }).strict().refine((v) => v.groups !== undefined || v.listeners !== undefined, 'expected groups (policy group names) and/or listeners (listener names or addresses)')
+    .transform((v) => ({ groups: v.groups ?? null, listeners: v.listeners ?? null })).nullable().default(null),
 }).strict().transform((z0, ctx) => {
   if ((z0.file === undefined) === (z0.records === undefined)) {
     ctx.addIssue({ code: 'custom', message: `zone ${z0.name}: expected either file (a master file) or records (zone-file lines), exactly one` });
@@ -598,10 +607,21 @@ export const configSchema = z.object({
   }).strict().prefault({}),
 }).strict().superRefine((c, ctx) => {
   const zoneNames = new Set<string>();
+  const groupNames = c.policy.groups.map((g) => g.name);
+  const listeners = allListeners(c);
   c.zones.forEach((z0, i) => {
     const name = z0.name.toLowerCase().replace(/\.$/, '');
-    if (zoneNames.has(name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone ${z0.name} is configured twice` });
-    zoneNames.add(name);
+    // Views of one zone are tried in order: one without a view answers everything, so none may follow it.
+    if (zoneNames.has(name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone ${z0.name} is configured twice (several views of a zone are allowed, but only the last may be without a view: it answers every query the earlier ones do not)` });
+    if (z0.view === null) zoneNames.add(name);
+    z0.view?.groups?.forEach((g, j) => {
+      if (!groupNames.includes(g)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'view', 'groups', j], message: `expected the name of a group in policy.groups (${groupNames.length === 0 ? 'none is configured' : groupNames.join(', ')}), got "${g}"` });
+    });
+    z0.view?.listeners?.forEach((l, j) => {
+      if (findListener(l, listeners) !== undefined) return;
+      const known = listeners.flatMap((x) => [formatHostPort(x.address), ...(x.name === undefined ? [] : [x.name])]);
+      ctx.addIssue({ code: 'custom', path: ['zones', i, 'view', 'listeners', j], message: `expected the name or address of a listener in listen, dot or doh (${known.join(', ')}), got "${l}"` });
+    });
   });
   c.policy.groups.forEach((g, i) => g.listeners.forEach((l, j) => {
     if (findListener(l, c.listen) !== undefined) return;
