@@ -465,12 +465,23 @@ const zone = z.object({
     weights: z.record(z.string(), z.number().int().min(0).max(1_000_000)).default({}),
     answers: z.number().int().min(1).max(64).default(1),
     healthCheck: z.object({
+      /** tcp: a connect; http: a GET of `path`, healthy on 2xx/3xx; dns: `query` asked over UDP, healthy on NOERROR with an answer. */
+      type: z.enum(['tcp', 'http', 'dns']).default('tcp'),
       port: z.number().int().min(1).max(65535).optional(),
       interval: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default(2000),
       timeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(1000),
       fall: z.number().int().min(1).max(100).default(3),
       rise: z.number().int().min(1).max(100).default(2),
-    }).strict().nullable().default(null),
+      path: z.string().regex(/^\/[\x21-\x7e]*$/, 'expected an absolute URL path such as /health').optional(),
+      query: z.object({
+        name: z.string().min(1).regex(/^(\.|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?)$/, 'expected a domain name such as nrf.5gc.example'),
+        type: qtypeName.default(1),
+      }).strict().optional(),
+    }).strict().superRefine((h, ctx) => {
+      if (h.path !== undefined && h.type !== 'http') ctx.addIssue({ code: 'custom', path: ['path'], message: `path goes with type http, not ${h.type}` });
+      if (h.query !== undefined && h.type !== 'dns') ctx.addIssue({ code: 'custom', path: ['query'], message: `query goes with type dns, not ${h.type}` });
+      if (h.type === 'dns' && h.query === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'type dns needs query: { name, type } (the question whose answer says the target is healthy)' });
+    }).transform((h) => ({ ...h, path: h.type === 'http' ? h.path ?? '/' : null, query: h.query ?? null })).nullable().default(null),
   }).strict()).default([]),
   /**
    * Split horizon: the zone answers only queries from these policy groups and/or on these
