@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { qtypeFromText } from '../dns/wire.js';
-import { findListener, formatHostPort, parseHostPort } from '../util/address.js';
+import { allListeners, findListener, formatHostPort, parseHostPort } from '../util/address.js';
 import { parseCidr } from '../util/cidr.js';
 import { ZoneFileError } from '../zones/zone-file.js';
 import { loadZone } from '../zones/zone-set.js';
@@ -473,13 +473,33 @@ const zone = z.object({
     weights: z.record(z.string(), z.number().int().min(0).max(1_000_000)).default({}),
     answers: z.number().int().min(1).max(64).default(1),
     healthCheck: z.object({
+      /** tcp: a connect; http: a GET of `path`, healthy on 2xx/3xx; dns: `query` asked over UDP, healthy on NOERROR with an answer. */
+      type: z.enum(['tcp', 'http', 'dns']).default('tcp'),
       port: z.number().int().min(1).max(65535).optional(),
       interval: duration.refine((ms) => ms >= 100, 'must be at least 100ms').default(2000),
       timeout: duration.refine((ms) => ms > 0, 'must be more than 0').default(1000),
       fall: z.number().int().min(1).max(100).default(3),
       rise: z.number().int().min(1).max(100).default(2),
-    }).strict().nullable().default(null),
+      path: z.string().regex(/^\/[\x21-\x7e]*$/, 'expected an absolute URL path such as /health').optional(),
+      query: z.object({
+        name: z.string().min(1).regex(/^(\.|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?)$/, 'expected a domain name such as nrf.5gc.example'),
+        type: qtypeName.default(1),
+      }).strict().optional(),
+    }).strict().superRefine((h, ctx) => {
+      if (h.path !== undefined && h.type !== 'http') ctx.addIssue({ code: 'custom', path: ['path'], message: `path goes with type http, not ${h.type}` });
+      if (h.query !== undefined && h.type !== 'dns') ctx.addIssue({ code: 'custom', path: ['query'], message: `query goes with type dns, not ${h.type}` });
+      if (h.type === 'dns' && h.query === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'type dns needs query: { name, type } (the question whose answer says the target is healthy)' });
+    }).transform((h) => ({ ...h, path: h.type === 'http' ? h.path ?? '/' : null, query: h.query ?? null })).nullable().default(null),
   }).strict()).default([]),
+  /**
+   * Split horizon: the zone answers only queries from these policy groups and/or on these
+   * listeners; others go on (another view of the zone, a parent zone, the cache, the upstreams).
+   */
+  view: z.object({
+    groups: z.array(z.string().min(1)).min(1).optional(),
+    listeners: z.array(z.string().min(1)).min(1).optional(),
+  }).strict().refine((v) => v.groups !== undefined || v.listeners !== undefined, 'expected groups (policy group names) and/or listeners (listener names or addresses)')
+    .transform((v) => ({ groups: v.groups ?? null, listeners: v.listeners ?? null })).nullable().default(null),
 }).strict().transform((z0, ctx) => {
   if ((z0.file === undefined) === (z0.records === undefined)) {
     ctx.addIssue({ code: 'custom', message: `zone ${z0.name}: expected either file (a master file) or records (zone-file lines), exactly one` });
@@ -606,10 +626,21 @@ export const configSchema = z.object({
   }).strict().prefault({}),
 }).strict().superRefine((c, ctx) => {
   const zoneNames = new Set<string>();
+  const groupNames = c.policy.groups.map((g) => g.name);
+  const listeners = allListeners(c);
   c.zones.forEach((z0, i) => {
     const name = z0.name.toLowerCase().replace(/\.$/, '');
-    if (zoneNames.has(name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone ${z0.name} is configured twice` });
-    zoneNames.add(name);
+    // Views of one zone are tried in order: one without a view answers everything, so none may follow it.
+    if (zoneNames.has(name)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'name'], message: `zone ${z0.name} is configured twice (several views of a zone are allowed, but only the last may be without a view: it answers every query the earlier ones do not)` });
+    if (z0.view === null) zoneNames.add(name);
+    z0.view?.groups?.forEach((g, j) => {
+      if (!groupNames.includes(g)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'view', 'groups', j], message: `expected the name of a group in policy.groups (${groupNames.length === 0 ? 'none is configured' : groupNames.join(', ')}), got "${g}"` });
+    });
+    z0.view?.listeners?.forEach((l, j) => {
+      if (findListener(l, listeners) !== undefined) return;
+      const known = listeners.flatMap((x) => [formatHostPort(x.address), ...(x.name === undefined ? [] : [x.name])]);
+      ctx.addIssue({ code: 'custom', path: ['zones', i, 'view', 'listeners', j], message: `expected the name or address of a listener in listen, dot or doh (${known.join(', ')}), got "${l}"` });
+    });
   });
   c.policy.groups.forEach((g, i) => g.listeners.forEach((l, j) => {
     if (findListener(l, c.listen) !== undefined) return;

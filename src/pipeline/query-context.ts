@@ -4,6 +4,7 @@
  */
 import { emptyQuery, type ParsedQuery } from '../dns/query-parser.js';
 import type { ScannedResponse } from '../dns/response-scanner.js';
+import type { PolicyGroup } from '../policy/policy-engine.js';
 
 /** What kind of answer the client got. Later stages add their own (blocked, …). */
 export const ResponseType = {
@@ -103,6 +104,12 @@ export class QueryContext {
    * answer is not sent; the query goes on from the stage after that one, for the new question.
    */
   resumeAfterResponse = false;
+  /**
+   * The client's policy group once resolved (policy.groups; undefined: none), shared by the policy
+   * stage and local-zone views so it is looked up once a query; `groupResolved` says whether it was.
+   */
+  policyGroup: PolicyGroup | undefined = undefined;
+  groupResolved = false;
   /** The EDNS Client Subnet a trusted downstream resolver sent, when policy grouped the query by it. */
   clientSubnet: string | null = null;
   /** The client's DNS cookie (8 bytes), when it sent one: the answer carries it back with our server cookie. */

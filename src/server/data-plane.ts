@@ -23,7 +23,7 @@ import { buildProbe, HealthChecker } from '../upstream/health-checker.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamPool } from '../upstream/upstream-pool.js';
 import { ZoneRouter } from '../upstream/zone-router.js';
-import { formatHostPort, type HostPort } from '../util/address.js';
+import { allListeners, findListener, formatHostPort, type HostPort } from '../util/address.js';
 import { listenOrExplain } from '../util/listen.js';
 import { packageVersion } from '../util/package-version.js';
 import { loadNativeUdp, nativeUdpFailure } from '../net/native-udp.js';
@@ -94,7 +94,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones)), plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones, (ref) => listenerKeyOf(ref, config)), (ctx) => this.policyStage.groupOf(ctx)?.config.name), plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -147,7 +147,7 @@ export class DataPlane {
       this.log.info('cache bounds changed: cache restarted empty');
     }
     this.parts.defence.configure(next.defence);
-    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones));
+    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones, (ref) => listenerKeyOf(ref, next)));
     this.parts.flood.configure(floodSettings(next));
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     for (const l of this.dotListeners.values()) l.setOptions(tcpOptions(next));
@@ -346,6 +346,11 @@ export class DataPlane {
     for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
     for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
   }
+}
+
+/** A zone view's listener (a name or address of any listener) as the key its queries carry. */
+function listenerKeyOf(ref: string, config: Config): string | undefined {
+  return findListener(ref, allListeners(config));
 }
 
 function cacheOptions(config: Config): PacketCacheOptions {

@@ -43,3 +43,11 @@ export function findListener(ref: string, listen: ReadonlyArray<{ address: { hos
   const key = formatHostPort(parsed);
   return listen.some((l) => formatHostPort(l.address) === key) ? key : undefined;
 }
+
+/**
+ * Every listener a query can arrive on, as findListener takes them: plain DNS (`listen`, with
+ * its names) and the encrypted ones (DNS over TLS and HTTPS, by address).
+ */
+export function allListeners(config: { listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>; dot: ReadonlyArray<{ listen: { host: string; port: number } }>; doh: ReadonlyArray<{ listen: { host: string; port: number } }> }): Array<{ address: { host: string; port: number }; name?: string }> {
+  return [...config.listen, ...config.dot.map((l) => ({ address: l.listen })), ...config.doh.map((l) => ({ address: l.listen }))];
+}

@@ -8,8 +8,14 @@
 import type { ZoneRecord } from './zone-file.js';
 
 export interface HealthCheckRule {
-  /** TCP port to connect to (A/AAAA; an SRV record's own port is used when absent). */
+  /** tcp: a connect; http: a GET of `path`, healthy on 2xx/3xx; dns: `query` over UDP, healthy on NOERROR with an answer. */
+  type: 'tcp' | 'http' | 'dns';
+  /** Port to check (A/AAAA: required for tcp, else 80 for http, 53 for dns; an SRV record's own port is used when absent). */
   port?: number;
+  /** The URL path an http check GETs (null for the other types). */
+  path: string | null;
+  /** The question a dns check asks (null for the other types); type as a number. */
+  query: { name: string; type: number } | null;
   interval: number;
   timeout: number;
   /** Consecutive failures that take a target out, successes that bring it back. */
@@ -43,6 +49,9 @@ export interface SetBalance {
   check: HealthCheckRule | null;
 }
 
+/** The port an A/AAAA target is checked on when the rule names none (tcp has no such thing). */
+const DEFAULT_PORT: Record<HealthCheckRule['type'], number | undefined> = { tcp: undefined, http: 80, dns: 53 };
+
 function keyOf(r: ZoneRecord): string {
   if (r.type === 'SRV') return String((r.data as { target: string }).target).toLowerCase().replace(/\.$/, '');
   return String(r.data).toLowerCase();
@@ -60,11 +69,12 @@ export function buildSetBalance(rule: BalanceRule, records: ZoneRecord[]): SetBa
       // An SRV target is checked at the address of its name in the zone (filled in by the caller) on the record's port.
       targets.push({ host: d.target.toLowerCase().replace(/\.$/, ''), port: rule.healthCheck.port ?? d.port });
     } else {
-      if (rule.healthCheck.port === undefined) return;
-      targets.push({ host: String(r.data), port: rule.healthCheck.port });
+      const port = rule.healthCheck.port ?? DEFAULT_PORT[rule.healthCheck.type];
+      if (port === undefined) return;
+      targets.push({ host: String(r.data), port });
     }
   });
-  if (targets.length !== records.length) return `balance ${rule.name}: healthCheck.port is needed to check A/AAAA records`;
+  if (targets.length !== records.length) return `balance ${rule.name}: healthCheck.port is needed to check A/AAAA records over tcp`;
   return { weights, healthy: new Uint8Array(records.length).fill(1), scratch: new Float64Array(records.length), answers: rule.answers, targets, check: rule.healthCheck };
 }
 

@@ -39,6 +39,16 @@ export interface LocalZone {
   records: number;
   /** Every balanced record set, for the health checker. */
   balances: SetBalance[];
+  /** Who this zone answers (split horizon); null: every query. */
+  view: ZoneView | null;
+  /** The next zone of the same name (another view), tried when this one's view does not admit the query. */
+  next: LocalZone | null;
+}
+
+/** A zone's view as the query path checks it: group names and listener keys (ADDR:PORT), null for any. */
+export interface ZoneView {
+  groups: Set<string> | null;
+  listeners: Set<string> | null;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -177,5 +187,5 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string,
     for (const target of Object.keys(rule.weights)) if (!known.has(target.toLowerCase().replace(/\.$/, ''))) fail(`weights name ${target}, which is not a record of ${rule.name} (expected its addresses or SRV targets: ${[...known].join(', ')})`);
   }
   const minimum = (soa.data as { minimum: number }).minimum;
-  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length, balances };
+  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length, balances, view: null, next: null };
 }

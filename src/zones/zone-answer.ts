@@ -28,12 +28,17 @@ const owners: Buffer[] = [];
 const visited: string[] = [];
 const parts: Buffer[] = [];
 
-/** The zone `nameKey` (a lower-case wire name) lies in, the deepest one; null when none. */
-export function findZone(zones: ZoneSet, nameKey: string): LocalZone | null {
+/**
+ * The zone `nameKey` (a lower-case wire name) lies in, the deepest one whose view admits the
+ * query (`admits`, asked only of zones with a view); null when none. A zone whose view does not
+ * admit the query is skipped as if it did not exist: another view of it, or a parent zone, answers.
+ */
+export function findZone(zones: ZoneSet, nameKey: string, admits?: (zone: LocalZone) => boolean): LocalZone | null {
   let sub = nameKey;
   for (;;) {
-    const zone = zones.get(sub);
-    if (zone !== undefined) return zone;
+    for (let zone: LocalZone | null = zones.get(sub) ?? null; zone !== null; zone = zone.next) {
+      if (zone.view === null || admits === undefined || admits(zone)) return zone;
+    }
     if (sub.length <= 1) return null;
     sub = sub.slice(sub.charCodeAt(0) + 1);
   }

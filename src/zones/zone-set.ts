@@ -4,9 +4,19 @@
  */
 import { readFileSync } from 'node:fs';
 import type { BalanceRule } from './balance.js';
-import { buildZone, type LocalZone, wireKey } from './local-zone.js';
+import { buildZone, type LocalZone } from './local-zone.js';
 import type { ZoneSet } from './zone-answer.js';
 import { parseZoneText, type ZoneRecord } from './zone-file.js';
+
+/**
+ * Who a zone answers (split horizon): queries from these policy groups and/or on these
+ * listeners (names or addresses, as configured); null for any. Queries outside it go on as if
+ * the zone did not exist.
+ */
+export interface ZoneViewRule {
+  groups: string[] | null;
+  listeners: string[] | null;
+}
 
 export interface ZoneSource {
   name: string;
@@ -15,6 +25,7 @@ export interface ZoneSource {
   /** Inline records: zone-file lines, relative to the zone's name. */
   records?: string[];
   balance?: BalanceRule[];
+  view?: ZoneViewRule | null;
 }
 
 /** A zone as the config carries it: plain data, so it crosses to I/O threads by structured clone. */
@@ -23,6 +34,7 @@ export interface LoadedZone {
   source: string;
   records: ZoneRecord[];
   balance: BalanceRule[];
+  view: ZoneViewRule | null;
 }
 
 /** Reads and checks one zone; throws ZoneFileError (file, line, reason) or an Error for an unreadable file. */
@@ -33,12 +45,28 @@ export function loadZone(z: ZoneSource): LoadedZone {
   const records = parseZoneText(text, { origin: z.name, file: source });
   const balance = z.balance ?? [];
   buildZone(z.name, records, source, balance);
-  return { name: z.name, source, records, balance };
+  return { name: z.name, source, records, balance, view: z.view ?? null };
 }
 
-/** Indexes loaded zones by their apex. */
-export function buildZoneSet(zones: readonly LoadedZone[]): ZoneSet {
+/**
+ * Indexes loaded zones by their apex. Zones of one name (views) are chained in configuration
+ * order: the first whose view admits the query answers. `listenerKey` turns a listener's name
+ * or address into the ADDR:PORT key listeners carry.
+ */
+export function buildZoneSet(zones: readonly LoadedZone[], listenerKey: (ref: string) => string | undefined = () => undefined): ZoneSet {
   const set: ZoneSet = new Map<string, LocalZone>();
-  for (const z of zones) set.set(wireKey(z.name === '.' ? '' : z.name.replace(/\.$/, '')), buildZone(z.name, z.records, z.source, z.balance));
+  const last = new Map<string, LocalZone>();
+  for (const z of zones) {
+    const zone = buildZone(z.name, z.records, z.source, z.balance);
+    const v = z.view ?? null;
+    zone.view = v === null ? null : {
+      groups: v.groups === null ? null : new Set(v.groups),
+      listeners: v.listeners === null ? null : new Set(v.listeners.map((ref) => listenerKey(ref) ?? ref)),
+    };
+    const before = last.get(zone.key);
+    if (before === undefined) set.set(zone.key, zone);
+    else before.next = zone;
+    last.set(zone.key, zone);
+  }
   return set;
 }

@@ -162,7 +162,14 @@ export class PolicyStage implements Stage {
    * The query's policy group: by the listener it came in on and by the client, which is the
    * source address or, from a trusted downstream resolver, the subnet its ECS option names.
    */
-  private groupOf(ctx: QueryContext): PolicyGroup | undefined {
+  groupOf(ctx: QueryContext): PolicyGroup | undefined {
+    if (ctx.groupResolved) return ctx.policyGroup;
+    ctx.groupResolved = true;
+    ctx.policyGroup = this.resolveGroup(ctx);
+    return ctx.policyGroup;
+  }
+
+  private resolveGroup(ctx: QueryContext): PolicyGroup | undefined {
     let client = ctx.clientAddress;
     if (ctx.query.ecsOffset >= 0 && this.engine.trustsClientSubnet(client)) {
       const subnet = clientSubnetAt(ctx.request, ctx.query.ecsOffset, ctx.query.ecsLength);

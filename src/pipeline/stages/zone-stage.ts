@@ -4,6 +4,7 @@
  * (see src/zones/zone-answer.ts for what an answer holds). Other names pass on untouched.
  */
 import { keyNameLength } from '../../cache/cache-key.js';
+import type { LocalZone } from '../../zones/local-zone.js';
 import { answerFromZone, findZone, type ZoneSet, ZoneVerdict } from '../../zones/zone-answer.js';
 import { ZoneHealth } from '../../zones/zone-health.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
@@ -21,10 +22,33 @@ export class ZoneStage implements Stage {
   /** Health checks of the zones' balanced targets; replaced with the zones. */
   health: ZoneHealth = new ZoneHealth([]);
   private running = false;
+  /** The query whose zone is being found (views are checked against it; one query at a time on a thread). */
+  private current: QueryContext | null = null;
+  /** A zone with a view did not admit the current query. */
+  private skipped = false;
+  /** Queries a zone's view did not admit (they went on as if the zone did not exist). */
+  outsideView = 0;
 
-  constructor(private zones: ZoneSet) {
+  constructor(
+    private zones: ZoneSet,
+    /** The query's policy group name (policy.groups), for views by group. */
+    private readonly groupOf: (ctx: QueryContext) => string | undefined = () => undefined,
+  ) {
     this.setZones(zones);
   }
+
+  /** Whether a zone's view admits the current query: its listener, then its group (looked up only when needed). */
+  private readonly admits = (zone: LocalZone): boolean => {
+    const v = zone.view!;
+    const ctx = this.current!;
+    let ok = v.listeners === null || v.listeners.has(ctx.sink.listenerKey);
+    if (ok && v.groups !== null) {
+      const group = this.groupOf(ctx);
+      ok = group !== undefined && v.groups.has(group);
+    }
+    if (!ok) this.skipped = true;
+    return ok;
+  };
 
   /** Replaces the zones served (a reload); queries in flight already have their answer. */
   setZones(zones: ZoneSet): void {
@@ -63,7 +87,14 @@ export class ZoneStage implements Stage {
     if (q.qclass !== QCLASS_IN && q.qclass !== QCLASS_ANY) return pipeline.next(ctx);
     const key = ctx.questionKey;
     const nameKey = key.slice(0, keyNameLength(key));
-    const zone = findZone(this.zones, nameKey);
+    this.current = ctx;
+    this.skipped = false;
+    const zone = findZone(this.zones, nameKey, this.admits);
+    this.current = null;
+    if (this.skipped) {
+      this.outsideView++;
+      if (zone === null) ctx.addTrace(this.name, 'outside-view', 'local zone: the view of the zone holding the name does not admit this client or listener');
+    }
     if (zone === null) return pipeline.next(ctx);
     const { answer, verdict } = answerFromZone(zone, ctx.request, q, nameKey);
     this.counts[verdict]++;
