@@ -1,6 +1,6 @@
 /**
  * The query log's writer thread: how many rows a second it turns into SQLite rows (name decoded,
- * registered domain looked up, four indexes updated). With `queryLog.mode: blocked` every
+ * registered domain looked up, five indexes and the hourly statistics updated). With `queryLog.mode: blocked` every
  * blocked query is a row, so this rate bounds how many blocked names a second dnsward can log
  * before it drops rows (counted). Rows: distinct names under a few thousand registered domains,
  * with policy reasons of the length the policy stage writes.

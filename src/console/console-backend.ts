@@ -31,6 +31,6 @@ export interface ConsoleBackend {
   readonly guardMode: string;
   /** Until when (seconds) an operator put Tunnel Guard in monitor mode; null when not. */
   readonly monitorUntil: number | null;
-  readonly queryLog: Pick<QueryLog, 'events' | 'queries' | 'mode'>;
+  readonly queryLog: Pick<QueryLog, 'events' | 'queries' | 'search' | 'stats' | 'clientStats' | 'mode'>;
   readonly runningConfig: Config;
 }

@@ -28,6 +28,7 @@ import { MetricsHistory } from './live/metrics-history.js';
 import { actionRoutes } from './routes/action-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
+import { queryRoutes } from './routes/query-routes.js';
 
 export interface ConsoleListenerLimits {
   maxConnections: number;
@@ -142,6 +143,7 @@ export class ConsoleServer {
     });
     authRoutes(app, c);
     dataRoutes(app, c);
+    queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only
     // the UI's files and the API documentation, in this context of their own, are public

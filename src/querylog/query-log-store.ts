@@ -6,12 +6,15 @@
  * `dnsward events` (WAL lets readers and the writer run at once).
  *
  * Retention: rows older than maxAge go, and while the live data (pages in use) exceed maxSize
- * the oldest queries go first, then the oldest events. Freed pages are reused, so the file stays
- * near maxSize.
+ * the oldest queries go first, then the oldest events, then the oldest hours of statistics.
+ * Freed pages are reused, so the file stays near maxSize. The schema and its migrations are
+ * store/querylog-schema.ts; the hourly statistics, query-stats-store.ts.
  */
-import Database from 'better-sqlite3';
-import { ensurePrivateFile } from '../util/private-files.js';
+import type Database from 'better-sqlite3';
 import type { SecurityEvent } from '../events/security-event.js';
+import { openDatabase } from '../store/sqlite-database.js';
+import { QUERYLOG_SCHEMA } from '../store/querylog-schema.js';
+import { hourOf, type QueryCount, QueryStatsWriter } from './query-stats-store.js';
 
 export interface QueryRecord {
   /** Milliseconds since the epoch. */
@@ -41,6 +44,27 @@ export interface QueryFilter {
   limit?: number;
 }
 
+/** The console's search (GET /api/queries): newest first, a page at a time. */
+export interface QuerySearch {
+  /** Part of the name (any case); with `prefix`, its start. */
+  q?: string;
+  prefix?: boolean;
+  /** A registered domain (everything under it) or an exact name. */
+  domain?: string;
+  client?: string;
+  /** The action (response type): answered, cached, blocked, … */
+  action?: string;
+  qtype?: number;
+  since?: number;
+  until?: number;
+  /** Rows older than this one (the last row of the previous page). */
+  before?: { t: number; id: number };
+  offset?: number;
+  limit: number;
+}
+
+export type SearchedQuery = QueryRecord & { id: number };
+
 export interface EventFilter {
   since?: number;
   until?: number;
@@ -52,55 +76,55 @@ export interface EventFilter {
   limit?: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS queries (
-  t INTEGER NOT NULL, client TEXT NOT NULL, transport TEXT NOT NULL, qname TEXT NOT NULL, domain TEXT NOT NULL,
-  qtype INTEGER NOT NULL, rcode INTEGER NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, upstream TEXT NOT NULL, latency REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS queries_t ON queries (t);
-CREATE INDEX IF NOT EXISTS queries_client ON queries (client, t);
-CREATE INDEX IF NOT EXISTS queries_domain ON queries (domain, t);
-CREATE TABLE IF NOT EXISTS events (
-  id TEXT PRIMARY KEY, t INTEGER NOT NULL, type TEXT NOT NULL, severity INTEGER NOT NULL,
-  client TEXT, domain TEXT, incident TEXT, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_t ON events (t);
-CREATE INDEX IF NOT EXISTS events_domain ON events (domain, t);
-CREATE INDEX IF NOT EXISTS events_client ON events (client, t);
-CREATE INDEX IF NOT EXISTS events_incident ON events (incident);
-`;
-
 export const MAX_LIMIT = 10_000;
 
 export class QueryLogStore {
   private readonly db: Database.Database;
   private readonly insertQuery: Database.Statement | null;
   private readonly insertEvent: Database.Statement | null;
+  private readonly stats: QueryStatsWriter | null;
 
   constructor(readonly path: string, readonly readonly_ = false) {
-    if (!readonly_) ensurePrivateFile(path);
-    this.db = new Database(path, readonly_ ? { readonly: true, fileMustExist: true } : {});
+    this.db = openDatabase(path, QUERYLOG_SCHEMA, { readonly: readonly_ });
     if (!readonly_) {
-      this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       // A bigger page cache and fewer checkpoints: each commit dirties index pages all over
       // the client and domain indexes (bench/query-log-bench.ts). Bounds: 32 MiB of cache in the
       // writer thread, a WAL of about 40 MiB between checkpoints.
       this.db.pragma('cache_size = -32768');
       this.db.pragma('wal_autocheckpoint = 10000');
-      this.db.exec(SCHEMA);
       this.insertQuery = this.db.prepare('INSERT INTO queries (t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
       this.insertEvent = this.db.prepare('INSERT OR IGNORE INTO events (id, t, type, severity, client, domain, incident, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.stats = new QueryStatsWriter(this.db);
     } else {
       this.insertQuery = null;
       this.insertEvent = null;
+      this.stats = null;
     }
   }
 
-  /** Writes a batch in one transaction. */
-  write(queries: QueryRecord[], events: SecurityEvent[]): void {
+  /** The connection, for the statistics' reads (query-stats-store.ts). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  /**
+   * Writes a batch in one transaction: the rows, the events, and the hourly statistics of the
+   * rows and of `counted`, the queries kept only as a count (not logged as rows by
+   * queryLog.mode, or folded into counts while the writer was behind), so statistics count every
+   * query exactly.
+   */
+  write(queries: QueryRecord[], events: SecurityEvent[], counted: readonly QueryCount[] = []): void {
     const iq = this.insertQuery!;
     const ie = this.insertEvent!;
+    const stats = this.stats!;
     this.db.transaction(() => {
-      for (const q of queries) iq.run(q.t, q.client, q.transport, q.qname, q.domain, q.qtype, q.rcode, q.type, q.reason, q.upstream, q.latencyMs);
+      for (const q of queries) {
+        iq.run(q.t, q.client, q.transport, q.qname, q.domain, q.qtype, q.rcode, q.type, q.reason, q.upstream, q.latencyMs);
+        stats.add(q.t, q.client, q.domain, q.type, 1);
+      }
+      for (const c of counted) stats.add(c.t, c.client, c.domain, c.type, c.n);
+      stats.commit();
       for (const e of events) ie.run(e.id, Date.parse(e.time), e.type, e.severity, e.client ?? null, e.domain ?? null, e.incident ?? null, JSON.stringify(e));
     })();
   }
@@ -119,11 +143,17 @@ export class QueryLogStore {
     const cutoff = now - maxAgeMs;
     deleted += this.db.prepare('DELETE FROM queries WHERE t < ?').run(cutoff).changes;
     deleted += this.db.prepare('DELETE FROM events WHERE t < ?').run(cutoff).changes;
+    // Statistics go by whole hours: the hour the cutoff falls in stays until it is all past.
+    this.stats!.retain(hourOf(cutoff));
     // Bounded: each round deletes a tenth of what is left (at least 1,000 rows).
     for (let round = 0; round < 50 && this.liveBytes() > maxBytes; round++) {
       const table = (this.db.prepare('SELECT COUNT(*) AS n FROM queries').get() as { n: number }).n > 0 ? 'queries' : 'events';
       const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-      if (n === 0) break;
+      if (n === 0) {
+        // Only statistics are left, and they are still too many: the oldest hour goes.
+        if (!this.stats!.dropOldestHour()) break;
+        continue;
+      }
       const take = Math.max(1000, Math.ceil(n / 10));
       deleted += this.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY t LIMIT ?)`).run(take).changes;
     }
@@ -141,6 +171,46 @@ export class QueryLogStore {
     if (f.type !== undefined) { where.push('type = ?'); args.push(f.type); }
     const sql = `SELECT t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency AS latencyMs FROM queries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
     return this.db.prepare(sql).all(...args, clampLimit(f.limit)) as QueryRecord[];
+  }
+
+  /**
+   * Newest first, ties by id, so a cursor (the last row's t and id) pages without gaps or
+   * repeats while rows are written. Plans: a client, a domain or an action by their (…, t)
+   * indexes; a name (substring or prefix) walks the time index back from the newest and stops
+   * at the page's last row, so a common one answers at once and a rare one costs a scan of the
+   * window asked (bench/query-log-page.ts measures it; querylog-schema.ts says why no name index).
+   */
+  search(f: QuerySearch): { rows: SearchedQuery[]; more: boolean } {
+    const { where, args } = commonConditions(f);
+    if (f.q !== undefined && f.q !== '') {
+      const q = f.q.toLowerCase();
+      if (f.prefix === true) {
+        // Names starting with q sort from q to q followed by U+FFFF.
+        where.push('qname >= ? AND qname < ?');
+        args.push(q, `${q}\uffff`);
+      } else {
+        where.push('instr(qname, ?) > 0');
+        args.push(q);
+      }
+    }
+    if (f.domain !== undefined) {
+      const d = f.domain.toLowerCase().replace(/\.$/, '');
+      where.push('(domain = ? OR qname = ?)');
+      args.push(d, d);
+    }
+    if (f.action !== undefined) { where.push('type = ?'); args.push(f.action); }
+    if (f.qtype !== undefined) { where.push('qtype = ?'); args.push(f.qtype); }
+    if (f.before !== undefined) {
+      // Written so the t index bounds the walk (an OR of the two would not).
+      where.push('t <= ? AND (t < ? OR rowid < ?)');
+      args.push(f.before.t, f.before.t, f.before.id);
+    }
+    const limit = Math.min(MAX_LIMIT, Math.max(1, f.limit));
+    const sql = `SELECT rowid AS id, t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency AS latencyMs FROM queries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC, rowid DESC LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1, Math.max(0, f.offset ?? 0)) as SearchedQuery[];
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { rows, more };
   }
 
   /** Newest first. */

@@ -9,6 +9,7 @@ import { nameLabels, presentName } from '../dns/name.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import type { QueryBatch, WorkerReply, WorkerRequest } from './query-log.js';
 import { type QueryRecord, QueryLogStore } from './query-log-store.js';
+import { clientStats, HOUR_MS, type QueryCount, rangeStats } from './query-stats-store.js';
 
 const { path, maxAgeMs, maxBytes } = workerData as { path: string; maxAgeMs: number; maxBytes: number };
 const store = new QueryLogStore(path);
@@ -23,13 +24,26 @@ function decodeKey(key: string): { qname: string; domain: string } {
   return { qname: presentName(labels), domain: presentName(anatomize(labels).registeredDomain.split('.')) };
 }
 
-function rows(b: QueryBatch): QueryRecord[] {
-  const out: QueryRecord[] = [];
+/**
+ * A batch's rows, and its queries kept only as counts (count-only ones, and the tally). Names
+ * repeat within a batch: each is decoded once.
+ */
+function rows(b: QueryBatch, out: QueryRecord[], counted: QueryCount[]): void {
+  const decoded = new Map<string, { qname: string; domain: string }>();
+  const decode = (key: string) => {
+    let d = decoded.get(key);
+    if (d === undefined) decoded.set(key, (d = decodeKey(key)));
+    return d;
+  };
+  for (const e of b.tally ?? []) counted.push({ t: e.hour * HOUR_MS, client: e.client, domain: e.key === '' ? '' : decode(e.key).domain, type: e.type, n: e.n });
   for (let i = 0; i < b.count; i++) {
-    const { qname, domain } = decodeKey(b.key[i]);
+    const { qname, domain } = decode(b.key[i]);
+    if (b.keep[i] === 0) {
+      counted.push({ t: b.t[i], client: b.client[i], domain, type: b.type[i], n: 1 });
+      continue;
+    }
     out.push({ t: Math.round(b.t[i]), client: b.client[i], transport: b.transport[i], qname, domain, qtype: b.qtype[i], rcode: b.rcode[i], type: b.type[i], reason: b.reason[i], upstream: b.upstream[i], latencyMs: Math.round(b.latency[i] * 1000) / 1000 });
   }
-  return out;
 }
 
 type Port = Pick<MessagePort, 'postMessage'>;
@@ -53,14 +67,15 @@ function commitPending(): void {
   const writes = pending;
   pending = [];
   const queries: QueryRecord[] = [];
+  const counted: QueryCount[] = [];
   const events: SecurityEvent[] = [];
   let error: string | null = null;
   try {
     for (const w of writes) {
-      if (w.queries) for (const r of rows(w.queries)) queries.push(r);
+      if (w.queries) rows(w.queries, queries, counted);
       if (w.events) for (const e of w.events) events.push(e);
     }
-    store.write(queries, events);
+    store.write(queries, events, counted);
   } catch (e) {
     error = (e as Error).message;
   }
@@ -99,6 +114,15 @@ function onMessage(m: WorkerRequest | { op: 'port'; port: MessagePort }, port: P
         break;
       case 'events':
         reply({ op: 'result', id: m.id, rows: store.events(m.filter) });
+        break;
+      case 'search':
+        reply({ op: 'result', id: m.id, rows: store.search(m.search) });
+        break;
+      case 'stats':
+        reply({ op: 'result', id: m.id, rows: rangeStats(store.database, m.range, m.top) });
+        break;
+      case 'client-stats':
+        reply({ op: 'result', id: m.id, rows: clientStats(store.database, m.client, m.range) });
         break;
       case 'counts':
         reply({ op: 'result', id: m.id, rows: store.counts() });

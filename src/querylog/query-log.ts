@@ -3,9 +3,17 @@
  * finished query into column arrays (no name decoding, no object per query: the cache key string
  * and the reason are references the query already holds), and an event sink. Batches go to the
  * query-log worker thread every FLUSH_MS or BATCH queries. At most MAX_IN_FLIGHT batches wait on
- * the worker; beyond that, queries are dropped and counted, so a slow disk never grows memory.
+ * the worker; beyond that, queries are not logged as rows (counted in `dropped`), so a slow disk
+ * never grows memory.
  *
- * Bounds: BATCH queries in the open batch plus MAX_IN_FLIGHT batches in the worker's queue.
+ * Statistics count every query, logged as a row or not: with mode `blocked` the others travel
+ * in the batch marked count-only (`keep` 0), and while the worker is behind each query is folded
+ * into a tally of (hour, action, client, name) counts sent with the next batch. The tally holds
+ * at most MAX_TALLY keys; past that a query is counted by hour and action only, so totals stay
+ * exact and only the top lists can miss it (`untallied` says how many). Mode `off` keeps nothing.
+ *
+ * Bounds: BATCH queries in the open batch, MAX_IN_FLIGHT batches in the worker's queue, MAX_TALLY
+ * tally keys.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
@@ -14,14 +22,25 @@ import type { EventSink } from '../events/event-bus.js';
 import type { SecurityEvent } from '../events/security-event.js';
 import type { QueryContext } from '../pipeline/query-context.js';
 import type { Observer } from '../pipeline/stage.js';
-import type { EventFilter, QueryFilter, QueryRecord } from './query-log-store.js';
+import type { EventFilter, QueryFilter, QueryRecord, QuerySearch, SearchedQuery } from './query-log-store.js';
+import { BLOCKED_ACTIONS, HOUR_MS, type RangeStats, type StatsRange } from './query-stats-store.js';
 
 export type QueryLogMode = 'all' | 'blocked' | 'off';
 
 const BATCH = 4096;
 const FLUSH_MS = 250;
 const MAX_IN_FLIGHT = 16;
+const MAX_TALLY = 65_536;
 const NO_RCODE = 255;
+
+/** Queries counted while the worker was behind: `n` in `hour`, by action, client and name (wire key; '' when untallied). */
+export interface TallyEntry {
+  hour: number;
+  type: string;
+  client: string;
+  key: string;
+  n: number;
+}
 
 export interface QueryBatch {
   count: number;
@@ -29,12 +48,15 @@ export interface QueryBatch {
   latency: Float32Array<ArrayBuffer>;
   qtype: Uint16Array<ArrayBuffer>;
   rcode: Uint8Array<ArrayBuffer>;
+  /** 1: a row of the log; 0: counted in the statistics only (queryLog.mode). */
+  keep: Uint8Array<ArrayBuffer>;
   client: string[];
   transport: string[];
   key: string[];
   type: string[];
   reason: string[];
   upstream: string[];
+  tally?: TallyEntry[];
 }
 
 export type WorkerRequest =
@@ -42,7 +64,12 @@ export type WorkerRequest =
   | { op: 'queries'; id: number; filter: QueryFilter }
   | { op: 'events'; id: number; filter: EventFilter }
   | { op: 'counts'; id: number }
-  | { op: 'retain'; id: number };
+  | { op: 'retain'; id: number }
+  | { op: 'search'; id: number; search: QuerySearch }
+  | { op: 'stats'; id: number; range: StatsRange; top: number }
+  | { op: 'client-stats'; id: number; client: string; range: StatsRange };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export type WorkerReply =
   | { op: 'written'; id: number; retained: number }
@@ -56,11 +83,10 @@ function newBatch(): QueryBatch {
     latency: new Float32Array(BATCH),
     qtype: new Uint16Array(BATCH),
     rcode: new Uint8Array(BATCH),
+    keep: new Uint8Array(BATCH),
     client: [], transport: [], key: [], type: [], reason: [], upstream: [],
   };
 }
-
-const BLOCKED_TYPES = new Set(['blocked', 'quarantined']);
 
 export interface QueryLogOptions {
   path: string;
@@ -82,7 +108,10 @@ export class QueryLog implements Observer, EventSink {
   mode: QueryLogMode;
   logged = 0;
   dropped = 0;
+  /** Queries counted by hour and action only (the tally was full). */
+  untallied = 0;
   retained = 0;
+  private tally = new Map<string, TallyEntry>();
   writeErrors = 0;
 
   /**
@@ -131,14 +160,18 @@ export class QueryLog implements Observer, EventSink {
   }
 
   observe(ctx: QueryContext): void {
-    if (this.mode === 'off' || (this.mode === 'blocked' && !BLOCKED_TYPES.has(ctx.responseType))) return;
+    if (this.mode === 'off') return;
+    const keep = this.mode === 'all' || BLOCKED_ACTIONS.has(ctx.responseType);
+    const t = this.origin + ctx.startedAt;
     if (this.inFlight >= MAX_IN_FLIGHT) {
-      this.dropped++;
+      if (keep) this.dropped++;
+      this.count(Math.floor(t / HOUR_MS), ctx.responseType, ctx.clientAddress, ctx.questionKey);
       return;
     }
     const b = this.batch;
     const i = b.count++;
-    b.t[i] = this.origin + ctx.startedAt;
+    b.keep[i] = keep ? 1 : 0;
+    b.t[i] = t;
     b.latency[i] = performance.now() - ctx.startedAt;
     b.qtype[i] = ctx.query.qtype;
     b.rcode[i] = ctx.answer === null ? NO_RCODE : ctx.answer[3] & 0xf;
@@ -152,6 +185,22 @@ export class QueryLog implements Observer, EventSink {
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
   }
 
+  /** Folds a query the worker has no room for into the tally (see the file's comment). */
+  private count(hour: number, type: string, client: string, key: string): void {
+    let id = `${hour}\t${type}\t${client}\t${key}`;
+    let entry = this.tally.get(id);
+    if (entry === undefined && this.tally.size >= MAX_TALLY) {
+      this.untallied++;
+      id = `${hour}\t${type}`;
+      entry = this.tally.get(id);
+      client = '';
+      key = '';
+    }
+    if (entry === undefined) this.tally.set(id, (entry = { hour, type, client, key, n: 0 }));
+    entry.n++;
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+  }
+
   write(events: SecurityEvent[]): void {
     this.post({ op: 'write', id: 0, events });
   }
@@ -163,10 +212,19 @@ export class QueryLog implements Observer, EventSink {
       this.timer = null;
     }
     const b = this.batch;
-    if (b.count === 0) return;
+    // The tally goes with the next batch the worker has room for.
+    const tally = this.tally.size > 0 && this.inFlight < MAX_IN_FLIGHT;
+    if (b.count === 0 && !tally) {
+      if (this.tally.size > 0) this.timer = setTimeout(() => this.flush(), FLUSH_MS).unref();
+      return;
+    }
     this.batch = newBatch();
-    this.logged += b.count;
-    this.post({ op: 'write', id: 0, queries: b }, [b.t.buffer, b.latency.buffer, b.qtype.buffer, b.rcode.buffer]);
+    for (let i = 0; i < b.count; i++) this.logged += b.keep[i];
+    if (tally) {
+      b.tally = [...this.tally.values()];
+      this.tally = new Map();
+    }
+    this.post({ op: 'write', id: 0, queries: b }, [b.t.buffer, b.latency.buffer, b.qtype.buffer, b.rcode.buffer, b.keep.buffer]);
   }
 
   private post(m: WorkerRequest & { op: 'write' }, transfer: ArrayBuffer[] = []): void {
@@ -176,7 +234,7 @@ export class QueryLog implements Observer, EventSink {
     this.worker.postMessage(m, transfer);
   }
 
-  private request<T>(m: { op: 'queries'; filter: QueryFilter } | { op: 'events'; filter: EventFilter } | { op: 'counts' } | { op: 'retain' }): Promise<T> {
+  private request<T>(m: DistributiveOmit<Exclude<WorkerRequest, { op: 'write' }>, 'id'>): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -209,12 +267,26 @@ export class QueryLog implements Observer, EventSink {
     return this.request({ op: 'events', filter });
   }
 
+  /** The console's query search (GET /api/queries). */
+  search(search: QuerySearch): Promise<{ rows: SearchedQuery[]; more: boolean }> {
+    return this.request({ op: 'search', search });
+  }
+
+  /** Hourly statistics over a range (GET /api/stats), exact for every query since they were kept. */
+  stats(range: StatsRange, top: number): Promise<RangeStats> {
+    return this.request({ op: 'stats', range, top });
+  }
+
+  clientStats(client: string, range: StatsRange): Promise<Pick<RangeStats, 'total' | 'blocked' | 'byAction' | 'hours'>> {
+    return this.request({ op: 'client-stats', client, range });
+  }
+
   counts(): Promise<{ queries: number; events: number; liveBytes: number }> {
     return this.request({ op: 'counts' });
   }
 
-  /** Resolves once everything handed over so far is written. */
-  async settle(): Promise<void> {
+  /** Resolves once everything handed over so far is written (the tally too: a second round sends it once the queue has room). */
+  async settle(round = 0): Promise<void> {
     this.flush();
     const id = this.nextId++;
     this.inFlight++;
@@ -231,6 +303,7 @@ export class QueryLog implements Observer, EventSink {
     } finally {
       worker.unref();
     }
+    if (this.tally.size > 0 && round === 0) await this.settle(1);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ import { UserStore } from '../../src/console/auth/user-store.js';
 import { QueryLogStore } from '../../src/querylog/query-log-store.js';
 import { latestVersion, openDatabase, SchemaError } from '../../src/store/sqlite-database.js';
 import { STATE_SCHEMA } from '../../src/store/state-schema.js';
+import { QUERYLOG_SCHEMA } from '../../src/store/querylog-schema.js';
+import { rangeStats } from '../../src/querylog/query-stats-store.js';
 import { startDnsward } from '../helpers/dnsward.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/previous-release/', import.meta.url));
@@ -50,13 +52,17 @@ describe('upgrade from the release before schema versions', () => {
       assert.deepEqual(guard.overrides.map((o) => [o.domain, o.by]), [['allowed.test', 'operator-1']]);
       assert.deepEqual(guard.quarantines.map((q) => [q.client, q.by]), [['192.0.2.66', 'operator-1']]);
       assert.deepEqual(dw.server.auditLog(10).map((a) => [a.action, a.subject]), [['allow', 'allowed.test'], ['quarantine', '192.0.2.66']]);
+      // The query log's writer opens (and migrates) the file at its first use.
+      assert.equal((await dw.server.queryLog.stats('7d', 5)).total, 0, 'no statistics before the migration that keeps them');
     } finally {
       await dw.stop();
     }
     const users = new UserStore(join(dataDir, 'dnsward.db'));
     assert.equal(await users.verify('analyst', 'correct-horse-battery'), 'viewer', 'the console user and password hash are kept');
+    assert.equal(versionOfFile(join(dataDir, 'querylog.db')), latestVersion(QUERYLOG_SCHEMA), 'the query log is migrated too');
     const log = new QueryLogStore(join(dataDir, 'querylog.db'), true);
     assert.ok(log.queries({ limit: 100 }).some((q) => q.domain === 'tunnel.test'), 'the query log of the previous release reads');
+    assert.equal(rangeStats(log.database, '7d', 5).total, 0, 'and has the statistics tables');
   });
 
   it('refuses a file written by a newer release, naming it, and leaves it untouched', () => {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SecurityEvent } from '../../events/security-event.js';
 import type { Config } from '../../config/schema.js';
 import { type ConsoleContext, fail, identity } from '../console-context.js';
+import type { ClientStats } from '../web/api-types.js';
 
 const THREAT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked'];
 const LIVE_BUFFER_BYTES = 1 << 20;
@@ -82,10 +83,11 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     return { domain, learned: s.guard.describeDomain(domain, now()) ?? null, events, queries, queryLogMode: s.queryLog.mode };
   });
 
-  app.get<{ Params: { client: string } }>('/api/clients/:client', { schema: { tags: ['clients'], summary: 'One client: its state, history and events' } }, async (request) => {
+  app.get<{ Params: { client: string } }>('/api/clients/:client', { schema: { tags: ['clients'], summary: 'One client: its state, its query counts of the last 24 hours, history and events' } }, async (request) => {
     const client = request.params.client;
-    const [events, queries] = await Promise.all([s.queryLog.events({ client, limit: 100 }), s.queryLog.queries({ client, limit: 200 })]);
-    return { client, learned: s.guard.describeClient(client, now()) ?? null, events, queries, queryLogMode: s.queryLog.mode };
+    const [events, queries, counts] = await Promise.all([s.queryLog.events({ client, limit: 100 }), s.queryLog.queries({ client, limit: 200 }), s.queryLog.clientStats(client, '24h')]);
+    const stats: ClientStats = { range: '24h', ...counts };
+    return { client, learned: s.guard.describeClient(client, now()) ?? null, stats, events, queries, queryLogMode: s.queryLog.mode };
   });
 
   app.get('/api/learning', { schema: { tags: ['learning'], summary: 'How long and how much this network has been learned, and the legitimate encoders recognised' } }, async () => {

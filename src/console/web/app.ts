@@ -7,6 +7,8 @@ import { clear, h } from './dom.js';
 import { auditPage, configPage } from './page-admin.js';
 import { clientPage, domainPage, domainsPage, learningPage } from './page-entities.js';
 import { OverviewPage } from './page-overview.js';
+import { QueriesPage } from './page-queries.js';
+import { statsPage } from './page-stats.js';
 import { isThreat, ThreatDetailPage, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
@@ -146,6 +148,12 @@ async function route(): Promise<void> {
       case 'client':
         await clientPage(view, parts[1] ?? '', me!);
         break;
+      case 'queries':
+        await new QueriesPage(view, params).load();
+        break;
+      case 'stats':
+        await statsPage(view, params.get('range') ?? '24h');
+        break;
       case 'learning':
         await learningPage(view, me!);
         break;
@@ -191,7 +199,7 @@ document.addEventListener('keydown', (ev) => {
   } else if (ev.key === 'g') pendingG = true;
   else if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: 'overview', t: 'threats', d: 'domains', l: 'learning', a: 'audit', c: 'config' };
+    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', a: 'audit', c: 'config' };
     if (to[ev.key]) location.hash = `#/${to[ev.key]}`;
   }
 });

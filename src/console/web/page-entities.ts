@@ -1,6 +1,7 @@
 /** Domains and clients: search, history, and what learning thinks is normal for them; learning status. */
 import { api, ApiError } from './client.js';
 import { ago, bytes, clear, h, num, table, time, toast } from './dom.js';
+import type { ClientStats } from './api-types.js';
 import type { LearnedDomain, Me, QueryRow, SecurityEvent } from './types.js';
 
 const queryRows = (rows: QueryRow[]) => rows.map((q) => [time(q.t), h('a', { href: `#/client/${encodeURIComponent(q.client)}`, class: 'mono' }, q.client), h('span', { class: 'mono' }, q.qname), q.type, q.reason]);
@@ -50,7 +51,7 @@ export async function domainPage(root: HTMLElement, name: string): Promise<void>
 }
 
 export async function clientPage(root: HTMLElement, client: string, me: Me): Promise<void> {
-  const d = await api<{ client: string; learned: { firstSeen: number | null; domains: number; leakedBytes: number; encodedBytes: { minute: number; hour: number; day: number } | null; quarantine: { until: number; by: string } | null } | null; events: SecurityEvent[]; queries: QueryRow[]; queryLogMode: string }>(`/api/clients/${encodeURIComponent(client)}`);
+  const d = await api<{ client: string; learned: { firstSeen: number | null; domains: number; leakedBytes: number; encodedBytes: { minute: number; hour: number; day: number } | null; quarantine: { until: number; by: string } | null } | null; stats: ClientStats; events: SecurityEvent[]; queries: QueryRow[]; queryLogMode: string }>(`/api/clients/${encodeURIComponent(client)}`);
   const l = d.learned;
   const admin = me.role === 'admin';
   const run = (label: string, path: string, body: object) => async () => {
@@ -65,7 +66,13 @@ export async function clientPage(root: HTMLElement, client: string, me: Me): Pro
   clear(root,
     h('p', {}, h('a', { href: '#/domains' }, '← Domains & clients')),
     h('h1', { class: 'mono' }, client),
-    l === null ? h('div', { class: 'card empty' }, 'Tunnel Guard has no state for this client.') : h('div', { class: 'card' },
+    h('div', { class: 'card', id: 'client-stats' }, h('h2', {}, 'Last 24 hours'),
+      d.stats.total === 0
+        ? h('p', { class: 'muted' }, 'No query from this client in the last 24 hours.')
+        : h('p', {}, `${num(d.stats.total)} queries, ${num(d.stats.blocked)} blocked; `, Object.entries(d.stats.byAction).sort((a, b) => b[1] - a[1]).map(([a, n]) => `${a} ${num(n)}`).join(' · '), ' ', h('a', { href: `#/queries?client=${encodeURIComponent(client)}&from=24h` }, 'its queries →'))),
+    // Tunnel Guard's state of a client ages out (and is none when the guard is off), while the
+    // counts above say whether it sent traffic: a busy client must not read as unknown.
+    l === null ? h('p', { class: 'muted', id: 'client-guard' }, d.stats.total === 0 ? 'Tunnel Guard has not seen this client.' : 'Tunnel Guard: nothing learned about this client at the moment (its state ages out, and is not kept with Tunnel Guard off).') : h('div', { class: 'card' },
       h('p', {}, `first seen ${l.firstSeen ? time(l.firstSeen * 1000) : '–'}; ${num(l.domains)} domains; payload estimate ${bytes(l.leakedBytes)}`),
       l.encodedBytes ? h('p', {}, `encoded information sent: last minute ${bytes(l.encodedBytes.minute)}, hour ${bytes(l.encodedBytes.hour)}, day ${bytes(l.encodedBytes.day)}`) : null,
       l.quarantine ? h('p', {}, h('span', { class: 'chip block' }, `quarantined until ${time(l.quarantine.until * 1000)} by ${l.quarantine.by}`)) : null),

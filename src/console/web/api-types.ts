@@ -1,0 +1,81 @@
+/**
+ * The console API's query log and statistics answers: one declaration, imported by the routes
+ * (src/console/routes/query-routes.ts, type-only) and by the web UI. Types only: the browser
+ * build and the server build both compile it.
+ */
+
+/** One logged query as GET /api/queries returns it. */
+export interface QueryRow {
+  /** The row's id in the log: with `t`, what a cursor points at. */
+  id: number;
+  /** Milliseconds since the epoch. */
+  t: number;
+  client: string;
+  transport: string;
+  qname: string;
+  /** The registered domain. */
+  domain: string;
+  qtype: number;
+  /** The query type's mnemonic (A, AAAA, TYPE65534, …). */
+  qtypeName: string;
+  rcode: number;
+  /** The action: answered, cached, blocked, … */
+  type: string;
+  reason: string;
+  upstream: string;
+  latencyMs: number;
+}
+
+/** GET /api/queries: newest first. */
+export interface QueryPage {
+  queries: QueryRow[];
+  /** Pass as `cursor` for the next (older) page; null when this is the last. */
+  next: string | null;
+  /** The offset this page started at (0 with a cursor). */
+  offset: number;
+  /** all, blocked or off: which queries are kept as rows (statistics count every query either way). */
+  queryLogMode: string;
+}
+
+export interface CountedClient {
+  client: string;
+  n: number;
+  blocked: number;
+}
+
+export interface CountedDomain {
+  domain: string;
+  n: number;
+}
+
+/** One hour of the series: `t` is the hour's start (ms since the epoch). */
+export interface HourCount {
+  t: number;
+  total: number;
+  blocked: number;
+}
+
+/** GET /api/stats: from the hourly statistics, exact for every query since they were kept. */
+export interface QueryStats {
+  range: '24h' | '7d';
+  /** The first hour counted (ms); the current hour is counted so far. */
+  from: number;
+  to: number;
+  total: number;
+  blocked: number;
+  byAction: Record<string, number>;
+  topClients: CountedClient[];
+  topDomains: CountedDomain[];
+  topBlocked: CountedDomain[];
+  hours: HourCount[];
+  queryLogMode: string;
+}
+
+/** One client's counts (GET /api/clients/:client, `stats`). */
+export interface ClientStats {
+  range: '24h' | '7d';
+  total: number;
+  blocked: number;
+  byAction: Record<string, number>;
+  hours: HourCount[];
+}
