@@ -69,17 +69,6 @@ export interface ReplySink {
   drop(ctx: QueryContext): void;
 }
 
-export interface QuestionRewrite {
-  request: Buffer;
-  query: ParsedQuery;
-  questionKey: string;
-  /** The CNAME that leads from the client's name to the one asked instead. */
-  cname: { ttl: number; target: string };
-  /** The reason the answer keeps (its type is `blocked`), whatever the later stages say. */
-  reason: string;
-  ede: { code: number; text: string };
-}
-
 export class QueryContext {
   readonly query: ParsedQuery = emptyQuery();
   /** Lower-cased wire qname + qtype + qclass + flags: the cache key, and the name stages match on. */
@@ -93,12 +82,6 @@ export class QueryContext {
   upstream = '';
   settled = false;
   trace: TraceStep[] | null = null;
-  /**
-   * Set when a stage sent the query on for another name than the client asked (a policy
-   * local-data CNAME followed to its target): the client's own question, put back before the
-   * answer leaves, with what the stage needs to finish the answer.
-   */
-  rewrite: QuestionRewrite | null = null;
   /**
    * Set by a stage's onResponse that rewrote the question (a redirect found in the answer): the
    * answer is not sent; the query goes on from the stage after that one, for the new question.

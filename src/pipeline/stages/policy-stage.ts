@@ -23,6 +23,22 @@ const QTYPE: Record<string, number> = { A: 1, CNAME: 5, TXT: 16, AAAA: 28 };
 
 export type PolicySink = (ctx: QueryContext, decision: PolicyDecision) => void;
 
+/**
+ * A question this stage sent on for another name than the client asked (a local-data CNAME
+ * followed to its target): the client's own question, put back before the answer leaves, with
+ * what is needed to finish the answer. Kept by the stage, not in the query's context.
+ */
+export interface QuestionRewrite {
+  request: Buffer;
+  query: ParsedQuery;
+  questionKey: string;
+  /** The CNAME that leads from the client's name to the one asked instead. */
+  cname: { ttl: number; target: string };
+  /** The reason the answer keeps (its type is `blocked`), whatever the later stages say. */
+  reason: string;
+  ede: { code: number; text: string };
+}
+
 export class PolicyStage implements Stage {
   readonly name = 'policy';
   blocked = 0;
@@ -32,6 +48,8 @@ export class PolicyStage implements Stage {
   private ipv4: Uint8Array;
   private ipv6: Uint8Array;
   private readonly groupOfQuery = (ctx: QueryContext) => this.groupOf(ctx);
+  /** Redirects in flight; a query that never comes back is collected with its context. */
+  private readonly rewrites = new WeakMap<QueryContext, QuestionRewrite>();
 
   constructor(public engine: PolicyEngine, sinkhole: { ipv4: string; ipv6: string }, private readonly onDecision: PolicySink, private readonly onError: (error: unknown) => void) {
     this.ipv4 = ipBytes(sinkhole.ipv4) ?? new Uint8Array(4);
@@ -66,7 +84,7 @@ export class PolicyStage implements Stage {
    */
   private followCname(ctx: QueryContext, d: PolicyDecision, text: string): boolean {
     const cname = d.match.records?.find((r) => r.type === 'CNAME');
-    if (cname === undefined || ctx.query.qtype === QTYPE.CNAME || ctx.rewrite !== null) return false;
+    if (cname === undefined || ctx.query.qtype === QTYPE.CNAME || this.rewrites.has(ctx)) return false;
     const q = ctx.query;
     const request = Buffer.concat([ctx.request.subarray(0, HEADER_LENGTH), nameToWire(cname.data), ctx.request.subarray(q.qnameEnd)]);
     const original = { ...q };
@@ -74,7 +92,7 @@ export class PolicyStage implements Stage {
       Object.assign(q, original);
       return false;
     }
-    ctx.rewrite = { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, reason: text, ede: edeFor(d, text) };
+    this.rewrites.set(ctx, { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, reason: text, ede: edeFor(d, text) });
     ctx.request = request;
     ctx.questionKey = cacheKey(request, q);
     ctx.addTrace('policy', 'follow-cname', `resolving the redirect target ${cname.data}`);
@@ -87,9 +105,8 @@ export class PolicyStage implements Stage {
    * its own CNAMEs), and a match replaces it, as unbound does; the redirect itself is the
    * operator's, and its target name is not checked again (unbound does not either).
    */
-  private finishRewrite(ctx: QueryContext): void {
-    const r = ctx.rewrite!;
-    ctx.rewrite = null;
+  private finishRewrite(ctx: QueryContext, r: QuestionRewrite): void {
+    this.rewrites.delete(ctx);
     let ede = r.ede;
     let reason = r.reason;
     if (this.isCheckedAnswer(ctx)) {
@@ -132,7 +149,8 @@ export class PolicyStage implements Stage {
    * response-IP (rpz-ip) rule, is blocked too, whether it came from an upstream or the cache.
    */
   onResponse(ctx: QueryContext): void {
-    if (ctx.rewrite !== null) return this.finishRewrite(ctx);
+    const rewrite = this.rewrites.get(ctx);
+    if (rewrite !== undefined) return this.finishRewrite(ctx, rewrite);
     if (!this.isCheckedAnswer(ctx)) return;
     try {
       const m = matchAnswer(this.engine, ctx.answer!, ctx.request, HEADER_LENGTH, this.groupOfQuery, ctx);
