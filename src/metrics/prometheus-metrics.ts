@@ -133,6 +133,9 @@ export function buildRegistry(server: MetricsBackend): Registry {
     return entries({ nxdomain: f.limited.nxdomain, servfail: f.limited.servfail, passed: f.passed, would_limit: f.wouldLimit }, 'action');
   }));
   add(new ScrapedMetric('dnsward_flood_events_total', 'Random-subdomain floods that began (detected) or ended.', 'counter', () => entries({ detected: snap().flood.detected, ended: snap().flood.ended }, 'kind')));
+  add(new ScrapedMetric('dnsward_overload_shed_total', 'Cache misses REFUSED while their I/O thread was overloaded, because their client sent far more new names than the others (defence.overload).', 'counter', () => [{ labels: {}, value: snap().overload.shed }]));
+  add(new ScrapedMetric('dnsward_overload_episodes_total', 'Times an I/O thread\'s event loop fell behind enough to shed load.', 'counter', () => [{ labels: {}, value: snap().overload.episodes }]));
+  add(new ScrapedMetric('dnsward_overloaded_threads', 'Data planes (I/O threads) overloaded now.', 'gauge', () => [{ labels: {}, value: snap().overload.overloaded }]));
   add(new ScrapedMetric('dnsward_zone_inflight_cap_hits_total', 'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.', 'counter', () => [{ labels: {}, value: snap().flood.zoneCapHits }]));
   add(new ScrapedMetric('dnsward_zone_inflight', 'Queries waiting on upstreams, as counted for the per-zone cap.', 'gauge', () => [{ labels: {}, value: snap().flood.zoneInFlight }]));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));

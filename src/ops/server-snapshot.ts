@@ -3,6 +3,7 @@
  * registry and the console read. Declared on its own so that those readers depend on this
  * shape, not on the server that fills it.
  */
+import type { OverloadCounters } from '../defence/overload-shedder.js';
 import type { ClusterSnapshot } from '../cluster/cluster-counters.js';
 import type { PacketCacheStats } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
@@ -128,6 +129,8 @@ export interface ServerSnapshot {
   plane: PlaneSnapshot | null;
   /** Decisions shared through Redis (`cluster:`); null: this node alone. */
   cluster: ClusterSnapshot | null;
+  /** Overload shedding (defence.overload): threads overloaded now, cache misses refused, overload episodes. */
+  overload: OverloadCounters;
   /** Configuration reloads since start, and how the last one went. */
   reloads: ReloadStatus;
 }

@@ -1,7 +1,7 @@
 /**
  * The query pipeline, assembled in one place. Read top to bottom:
  *
- *   listener → parse → defence → policy → local zones → Tunnel Guard → cache → flood → upstream → respond → observers
+ *   listener → parse → defence → policy → local zones → Tunnel Guard → cache → shed → flood → upstream → respond → observers
  */
 import type { PacketCache } from '../cache/packet-cache.js';
 import type { ZoneRouter } from '../upstream/zone-router.js';
@@ -9,6 +9,7 @@ import { Pipeline, type PipelineErrorSink } from './pipeline.js';
 import { CacheStage } from './stages/cache-stage.js';
 import type { DefenceStage } from './stages/defence-stage.js';
 import type { FloodStage } from './stages/flood-stage.js';
+import type { ShedStage } from './stages/shed-stage.js';
 import type { PolicyStage } from './stages/policy-stage.js';
 import { ParseStage } from './stages/parse-stage.js';
 import { UpstreamStage } from './stages/upstream-stage.js';
@@ -34,9 +35,10 @@ export interface PipelineParts {
   policy: PolicyStage;
   flood: FloodStage;
   zone: ZoneStage;
+  shed: ShedStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, zone: ZoneStage, guard: GuardStageLike, flood: FloodStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, zone: ZoneStage, guard: GuardStageLike, flood: FloodStage, shed: ShedStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];
@@ -60,11 +62,14 @@ export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: D
     guard,
     // Before upstream: a hit ends the query without touching upstream code; misses are stored on the way back.
     cacheStage,
+    // After the cache: under overload, what costs most (misses of the heaviest clients) goes first,
+    // and cached answers keep being served; before flood, which would spend a token on it.
+    shed,
     // After the cache, before upstream: cached names of a flooded domain keep being answered, and
     // only what would reach an upstream is limited (a flagged domain's new names, a zone's queries waiting).
     flood,
     // Last: the only stage that waits, and the one that serves stale answers when upstreams fail.
     upstream,
   );
-  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy, flood, zone };
+  return { pipeline, parse, defence, cache: cacheStage, upstream, guard, policy, flood, zone, shed };
 }

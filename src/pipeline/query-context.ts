@@ -46,6 +46,8 @@ export const ResponseType = {
   FLOOD_LIMITED: 'flood-limited',
   /** The name's zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams: SERVFAIL at once. */
   ZONE_LIMITED: 'zone-limited',
+  /** While the data plane was overloaded, a cache miss of a client far above the others' share: REFUSED at once (defence.overload). */
+  SHED: 'shed',
   /** Answered authoritatively from a local zone (zones:): records, a CNAME chain, NODATA or NXDOMAIN. */
   LOCAL_ZONE: 'local-zone',
 } as const;

@@ -16,6 +16,8 @@ import type { QueryContext } from '../pipeline/query-context.js';
 import type { Observer } from '../pipeline/stage.js';
 import { DefenceStage } from '../pipeline/stages/defence-stage.js';
 import { type FloodSettings, FloodStage, type FloodStageCounters } from '../pipeline/stages/flood-stage.js';
+import { ShedStage } from '../pipeline/stages/shed-stage.js';
+import { OverloadShedder } from '../defence/overload-shedder.js';
 import { PolicyStage } from '../pipeline/stages/policy-stage.js';
 import type { FeedSource } from '../policy/feed-manager.js';
 import { type PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
@@ -62,7 +64,7 @@ export interface DataPlaneOptions {
 }
 
 /** The counters the data plane owns, as a part of ServerSnapshot. */
-export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'encrypted' | 'stageErrors' | 'defence'> & {
+export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'encrypted' | 'stageErrors' | 'defence' | 'overload'> & {
   flood: FloodStageCounters;
   blocks: BlockCount[];
   policy: { blocked: number; wouldBlock: number; errors: number };
@@ -94,7 +96,7 @@ export class DataPlane {
     const dt = config.dnstap;
     this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
     const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones, (ref) => listenerKeyOf(ref, config)), (ctx) => this.policyStage.groupOf(ctx)?.config.name), plug.guard, new FloodStage(floodSettings(config), this.cache), observers, (stage, error) => {
+    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones, (ref) => listenerKeyOf(ref, config)), (ctx) => this.policyStage.groupOf(ctx)?.config.name), plug.guard, new FloodStage(floodSettings(config), this.cache), new ShedStage(new OverloadShedder(config.defence.overload)), observers, (stage, error) => {
       this.stageErrors++;
       this.log.error({ stage, err: error }, 'pipeline stage failed');
     });
@@ -108,6 +110,7 @@ export class DataPlane {
     await this.syncListeners(this.config);
     this.health.start();
     this.parts.zone.start();
+    this.parts.shed.shedder.start();
     this.dnstap?.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -149,6 +152,7 @@ export class DataPlane {
     this.parts.defence.configure(next.defence);
     if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones, (ref) => listenerKeyOf(ref, next)));
     this.parts.flood.configure(floodSettings(next));
+    this.parts.shed.shedder.configure(next.defence.overload);
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     for (const l of this.dotListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
@@ -167,6 +171,7 @@ export class DataPlane {
   async stop(): Promise<void> {
     this.health.stop();
     this.parts.zone.stop();
+    this.parts.shed.shedder.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
     const tcpClosing = [...this.tcpListeners.values(), ...this.dotListeners.values(), ...this.dohListeners.values()].map((l) => l.close());
@@ -229,6 +234,7 @@ export class DataPlane {
       stageErrors: this.stageErrors,
       defence: this.parts.defence.counters(),
       flood: this.parts.flood.counters(),
+      overload: this.parts.shed.shedder.counters(),
     };
   }
 
