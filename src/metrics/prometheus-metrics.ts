@@ -138,6 +138,7 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_overloaded_threads', 'Data planes (I/O threads) overloaded now.', 'gauge', () => [{ labels: {}, value: snap().overload.overloaded }]));
   add(new ScrapedMetric('dnsward_zone_inflight_cap_hits_total', 'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.', 'counter', () => [{ labels: {}, value: snap().flood.zoneCapHits }]));
   add(new ScrapedMetric('dnsward_zone_inflight', 'Queries waiting on upstreams, as counted for the per-zone cap.', 'gauge', () => [{ labels: {}, value: snap().flood.zoneInFlight }]));
+  add(new ScrapedMetric('dnsward_zone_reloads_total', 'Local zones read again, by zone and result: ok (a changed file or a reload served), refused (a bad file: the running zone stayed).', 'counter', () => snap().zoneReloads.map((r) => ({ labels: { zone: r.zone, result: r.result }, value: r.count }))));
   add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));

@@ -98,6 +98,8 @@ export interface PlaneSnapshot {
 }
 
 export interface ServerSnapshot {
+  /** Local zones read again (a file change, or a reload that changed them), by zone and result (ok, refused). */
+  zoneReloads: Array<{ zone: string; result: 'ok' | 'refused'; count: number }>;
   queries: { udp: number; tcp: number; tls: number; https: number };
   responseTypes: Record<string, number>;
   rcodes: Record<string, number>;

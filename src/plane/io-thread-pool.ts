@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { LoadedZone } from '../zones/zone-set.js';
 import type { TrafficDeltas } from '../defence/client-traffic-counter.js';
 import type { DynamicBlockEntry } from '../defence/dynamic-block-set.js';
 import type { PlaneSnapshot } from '../ops/server-snapshot.js';
@@ -168,6 +169,12 @@ export class IoThreadPool {
     this.config = next;
     const config = { ...next, guard: { ...next.guard, mode: guardMode } };
     await Promise.all(this.threads.filter((t) => t.alive).map((t) => this.request(t, { type: 'reload', config, feeds })));
+  }
+
+  /** A zone file changed: every thread serves these zones from now on (and a restarted thread starts with them). */
+  setZones(zones: LoadedZone[]): void {
+    this.config = { ...this.config, zones };
+    for (const t of this.threads) if (t.alive) t.worker.postMessage({ type: 'zones', zones } satisfies ToIoThread);
   }
 
   /** A feed refreshed: every thread looks names up in its new table from now on. */

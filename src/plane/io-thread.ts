@@ -30,6 +30,7 @@ import { Doorbell } from './doorbell.js';
 import { SeenFilterReader } from './seen-filter-reader.js';
 import { SummaryRing } from './summary-ring.js';
 import type { ThreadReport } from './thread-report.js';
+import type { LoadedZone } from '../zones/zone-set.js';
 
 export interface IoThreadData {
   index: number;
@@ -58,6 +59,7 @@ export type ToIoThread =
   /** The domains under a random-subdomain flood now; `share` is this thread's part of each one's rate. */
   | { type: 'floods'; floods: FloodFlag[]; share: number }
   | { type: 'report' }
+  | { type: 'zones'; zones: LoadedZone[] }
   | { type: 'stop' };
 
 export type FromIoThread =
@@ -182,6 +184,13 @@ class IoThread {
         break;
       case 'report':
         this.sendReport();
+        break;
+      case 'zones':
+        // After a reload in progress, so a SIGHUP's zones and a file's change land in order.
+        this.reloading = this.reloading.then(() => {
+          this.plane.setZones(m.zones);
+          this.config = { ...this.config, zones: m.zones };
+        });
         break;
       case 'guard-mode':
         this.gate.configure({ ...gateSettings(this.config), mode: m.mode });

@@ -34,7 +34,7 @@ import { sumTcpStats, TcpListener, type TcpListenerOptions } from './tcp-listene
 import { UdpBatchListener } from './udp-batch-listener.js';
 import { UdpListener } from './udp-listener.js';
 import { ZoneStage } from '../pipeline/stages/zone-stage.js';
-import { buildZoneSet } from '../zones/zone-set.js';
+import { buildZoneSet, type LoadedZone } from '../zones/zone-set.js';
 
 type AnyUdpListener = UdpListener | UdpBatchListener;
 
@@ -162,6 +162,12 @@ export class DataPlane {
       if (feeds !== null) this.plug.feeds = feeds;
     }
     this.config = next;
+  }
+
+  /** A zone file changed (the watcher read it again): the zones served from now on, the rest of the config as it is. */
+  setZones(zones: LoadedZone[]): void {
+    this.parts.zone.setZones(buildZoneSet(zones, (ref) => listenerKeyOf(ref, this.config)));
+    this.config = { ...this.config, zones };
   }
 
   /**

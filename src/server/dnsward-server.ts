@@ -43,6 +43,8 @@ import { ensurePrivateDir } from '../util/private-files.js';
 import { type BoundAddresses, DataPlane } from './data-plane.js';
 import { fillCookieSecret } from '../defence/cookie-secret.js';
 import { Cluster, type ClusterChanges } from '../cluster/cluster.js';
+import { ZoneWatcher } from '../zones/zone-watcher.js';
+import type { LoadedZone } from '../zones/zone-set.js';
 import type { Decision } from '../cluster/decision.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
@@ -92,6 +94,10 @@ export class DnswardServer {
   readonly dynamicBlocks: DynamicBlocks;
   private dynamicTimer: NodeJS.Timeout | null = null;
   private dynamicErrors = 0;
+  /** Reloads local zones when their files change (replaced with the zones at every reload). */
+  private zoneWatcher: ZoneWatcher | null = null;
+  /** Zone reloads by `zone|result`, for metrics. */
+  private readonly zoneReloads = new Map<string, number>();
   /** The random-subdomain flood detector (defence.randomSubdomain), fed by the brain or the inline guard stage. */
   readonly flood: FloodDetector;
   private floodTimer: NodeJS.Timeout | null = null;
@@ -199,6 +205,7 @@ export class DnswardServer {
     }
     this.dynamicTimer = setInterval(() => this.weighDynamicBlocks(), DYNAMIC_TICK_MS);
     this.dynamicTimer.unref();
+    this.watchZones(this.config.zones);
     // After the local state is restored and DNS answers: Redis joins in the background.
     this.cluster?.start();
   }
@@ -348,7 +355,39 @@ export class DnswardServer {
     this.dynamicBlocks.configure(next.defence.dynamicBlocks);
     if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
     if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
+    // Zones the reload read differently count as reloaded; the watcher follows the new list of files.
+    next.zones.forEach((z, i) => {
+      const before = this.config.zones[i];
+      if (before !== undefined && before.name === z.name && JSON.stringify(before.records) !== JSON.stringify(z.records)) this.countZoneReload(z.name, 'ok');
+    });
     this.config = next;
+    this.watchZones(next.zones);
+  }
+
+  /** Watches the zones' files; a change is served at once, a bad file refused (logged, counted) and the running zone kept. */
+  private watchZones(zones: LoadedZone[]): void {
+    this.zoneWatcher?.stop();
+    this.zoneWatcher = new ZoneWatcher(zones, {
+      reloaded: (next, changed) => {
+        this.config = { ...this.config, zones: next };
+        if (this.inline !== null) this.inline.setZones(next);
+        else this.pool!.setZones(next);
+        for (const name of changed) this.countZoneReload(name, 'ok');
+        this.log.info({ zones: changed }, 'zone file changed: zone reloaded');
+      },
+      refused: (zone, err) => {
+        this.countZoneReload(zone, 'refused');
+        const e = err as Partial<{ file: string; line: number; reason: string }>;
+        this.log.error({ zone, file: e.file, line: e.line, reason: e.reason ?? err.message }, `zone file refused, the running zone stays: ${err.message}`);
+      },
+    });
+    this.zoneWatcher.start();
+  }
+
+  private countZoneReload(zone: string, result: 'ok' | 'refused'): void {
+    const key = `${zone}|${result}`;
+    // Bounded by the configured zones times two results.
+    this.zoneReloads.set(key, (this.zoneReloads.get(key) ?? 0) + 1);
   }
 
   /**
@@ -699,6 +738,8 @@ export class DnswardServer {
    * UDP sockets stay open until the drain ends, so answers to queries in flight can leave.
    */
   async stop(): Promise<void> {
+    this.zoneWatcher?.stop();
+    this.zoneWatcher = null;
     if (this.inline !== null) await this.inline.stop();
     else await this.pool!.stop();
     await this.brain?.stop();
@@ -788,6 +829,10 @@ export class DnswardServer {
     const rs = this.config.defence.randomSubdomain;
     return {
       ...plane,
+      zoneReloads: [...this.zoneReloads].map(([key, count]) => {
+        const at = key.lastIndexOf('|');
+        return { zone: key.slice(0, at), result: key.slice(at + 1) as 'ok' | 'refused', count };
+      }),
       flood: { ...plane.flood, flagged: this.flood.active().length, ...this.flood.counters, enabled: rs.enabled, mode: rs.mode, tracked: this.flood.tracked },
       events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
       reloads: { ...this.reloads },
