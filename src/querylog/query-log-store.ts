@@ -194,9 +194,13 @@ export class QueryLogStore {
       }
     }
     if (f.domain !== undefined) {
+      // A name's registered domain is one of its suffixes: the IN lets the domain index find
+      // both readings (the OR alone would scan every row, qname having no index).
       const d = f.domain.toLowerCase().replace(/\.$/, '');
-      where.push('(domain = ? OR qname = ?)');
-      args.push(d, d);
+      const labels = d.split('.');
+      const suffixes = labels.map((_, i) => labels.slice(i).join('.'));
+      where.push(`domain IN (${suffixes.map(() => '?').join(', ')}) AND (domain = ? OR qname = ?)`);
+      args.push(...suffixes, d, d);
     }
     if (f.action !== undefined) { where.push('type = ?'); args.push(f.action); }
     if (f.qtype !== undefined) { where.push('qtype = ?'); args.push(f.qtype); }

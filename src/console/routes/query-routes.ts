@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseDuration } from '../../config/units.js';
-import { qtypeFromText, qtypeName } from '../../dns/wire.js';
+import { qtypeFromText, qtypeName, RcodeName } from '../../dns/wire.js';
 import type { QuerySearch } from '../../querylog/query-log-store.js';
 import type { StatsRange } from '../../querylog/query-stats-store.js';
 import { type ConsoleContext, fail } from '../console-context.js';
@@ -16,6 +16,8 @@ import type { QueryPage, QueryStats } from '../web/api-types.js';
 export const MAX_PAGE = 500;
 const MAX_OFFSET = 10_000;
 const TOP = 10;
+/** The query log's rcode of a query that got no answer (querylog/query-log.ts). */
+const NO_RCODE = 255;
 
 interface QueriesQuery {
   q?: string;
@@ -90,7 +92,7 @@ export function queryRoutes(app: FastifyInstance, c: ConsoleContext): void {
     const { rows, more } = await log.search(search);
     const last = rows.at(-1);
     return {
-      queries: rows.map((r) => ({ ...r, qtypeName: qtypeName(r.qtype) })),
+      queries: rows.map((r) => ({ ...r, qtypeName: qtypeName(r.qtype), rcodeName: r.rcode === NO_RCODE ? '–' : (RcodeName[r.rcode] ?? `RCODE${r.rcode}`) })),
       next: more && last !== undefined ? `${last.t}-${last.id}` : null,
       offset: search.offset ?? 0,
       queryLogMode: log.mode,

@@ -19,6 +19,8 @@ export interface QueryRow {
   /** The query type's mnemonic (A, AAAA, TYPE65534, …). */
   qtypeName: string;
   rcode: number;
+  /** NOERROR, NXDOMAIN, …; '–' when no answer was sent. */
+  rcodeName: string;
   /** The action: answered, cached, blocked, … */
   type: string;
   reason: string;

@@ -72,7 +72,7 @@ export class QueriesPage {
       page.queryLogMode === 'all' ? null : h('p', { class: 'muted', id: 'queries-mode' }, `The query log keeps ${page.queryLogMode === 'off' ? 'no' : page.queryLogMode} queries as rows (queryLog.mode); Statistics count every query.`),
       table(['time', 'client', 'name', 'type', 'action', 'rcode', 'latency', 'reason'], page.queries.map((r) => [
         time(r.t), link(`#/client/${encodeURIComponent(r.client)}`, r.client), link(`#/domain/${encodeURIComponent(r.domain)}`, r.qname), r.qtypeName,
-        h('span', { class: `chip ${r.type === 'blocked' || r.type === 'quarantined' ? 'block' : ''}` }, r.type), String(r.rcode), `${num(r.latencyMs, 1)} ms`, r.reason,
+        h('span', { class: `chip ${r.type === 'blocked' || r.type === 'quarantined' ? 'block' : ''}` }, r.type), r.rcodeName, `${num(r.latencyMs, 1)} ms`, r.reason,
       ]), h('div', { id: 'queries-empty' }, h('strong', {}, 'No query matches.'), 'Try fewer filters or a longer time window.')),
       h('div', { class: 'actions pager' },
         h('button', { type: 'button', id: 'queries-newer', disabled: index === 0, onclick: () => {
