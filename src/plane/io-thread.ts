@@ -106,7 +106,7 @@ class IoThread {
     this.config = data.config;
     this.log = pino({ level: this.config.log.level, base: { pid: process.pid, thread: data.index } });
     this.gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(this.config), new SeenFilterReader(data.seen.names, data.seen.users));
-    this.queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: this.config.queryLog.mode, maxAgeMs: 0, maxBytes: 0 }, (err) => this.log.error({ err }, 'query log failed'), data.queryLog);
+    this.queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: this.config.queryLog.mode, statistics: this.config.queryLog.statistics, maxAgeMs: 0, maxBytes: 0 }, (err) => this.log.error({ err }, 'query log failed'), data.queryLog);
     this.feeds = new SharedFeeds(data.feeds);
     this.loopDelay.enable();
     this.plane = new DataPlane(this.config, this.log, { guard: this.gate, feeds: this.feeds, queryLog: this.queryLog, onPolicy: (ctx, d) => this.reportPolicy(ctx, d) }, { reusePort: data.reusePort, tcp: data.tcp });
@@ -206,7 +206,10 @@ class IoThread {
 
   private async reload(next: Config, feeds: (ToIoThread & { type: 'reload' })['feeds']): Promise<void> {
     this.gate.configure(gateSettings(next));
-    if (this.queryLog !== null) this.queryLog.mode = next.queryLog.mode;
+    if (this.queryLog !== null) {
+      this.queryLog.mode = next.queryLog.mode;
+      this.queryLog.statistics = next.queryLog.statistics;
+    }
     try {
       if (feeds !== null) this.feeds.update(feeds);
       await this.plane.reload(next, feeds === null ? null : this.feeds);

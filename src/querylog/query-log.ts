@@ -93,6 +93,8 @@ export interface QueryLogOptions {
   mode: QueryLogMode;
   maxAgeMs: number;
   maxBytes: number;
+  /** Count the queries not logged as rows in the statistics too (queryLog.statistics). */
+  statistics?: boolean;
 }
 
 export class QueryLog implements Observer, EventSink {
@@ -106,6 +108,8 @@ export class QueryLog implements Observer, EventSink {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly origin = performance.timeOrigin;
   mode: QueryLogMode;
+  /** Whether queries that are not rows are still counted (about 1 µs each on the query thread). */
+  statistics: boolean;
   logged = 0;
   dropped = 0;
   /** Queries counted by hour and action only (the tally was full). */
@@ -120,6 +124,7 @@ export class QueryLog implements Observer, EventSink {
    */
   constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}, writer?: MessagePort) {
     this.mode = options.mode;
+    this.statistics = options.statistics ?? true;
     if (writer !== undefined) {
       writer.on('message', (m: WorkerReply) => this.onReply(m));
       writer.unref();
@@ -162,6 +167,7 @@ export class QueryLog implements Observer, EventSink {
   observe(ctx: QueryContext): void {
     if (this.mode === 'off') return;
     const keep = this.mode === 'all' || BLOCKED_ACTIONS.has(ctx.responseType);
+    if (!keep && !this.statistics) return;
     const t = this.origin + ctx.startedAt;
     if (this.inFlight >= MAX_IN_FLIGHT) {
       if (keep) this.dropped++;

@@ -111,7 +111,7 @@ export class DnswardServer {
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
     for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
     const ql = config.queryLog;
-    this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
+    this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, statistics: ql.statistics, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
     this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'), config.cluster?.nodeName);
@@ -335,6 +335,7 @@ export class DnswardServer {
     }
     if (feedsChanged) await old.stop();
     this.queryLog.mode = next.queryLog.mode;
+    this.queryLog.statistics = next.queryLog.statistics;
     const rs = next.defence.randomSubdomain;
     this.flood.floor = rs.floor;
     this.flood.maxDomains = rs.maxDomains;
