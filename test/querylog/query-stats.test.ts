@@ -103,6 +103,17 @@ describe('query statistics', () => {
     });
   });
 
+  it('with statistics off counts only the rows', async () => {
+    await withLog('blocked', async (log) => {
+      log.statistics = false;
+      for (let i = 0; i < 30; i++) log.observe(fakeQuery(i, i % 3 === 0 ? 'blocked' : 'answered', '10.5.0.1', 'few.test'));
+      await log.settle();
+      const s = await log.stats('24h', 10);
+      assert.equal(s.total, 10);
+      assert.equal(s.blocked, 10);
+    });
+  });
+
   it('counts nothing with mode off', async () => {
     await withLog('off', async (log) => {
       log.observe(fakeQuery(1, 'answered', '10.4.0.1', 'off.test'));
