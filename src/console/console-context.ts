@@ -3,22 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { ConsoleBackend } from './console-backend.js';
-import type { Credential } from './auth/request-auth.js';
+import type { Identity } from './auth/request-auth.js';
 import type { SessionStore } from './auth/sessions.js';
-import type { Role, UserStore } from './auth/user-store.js';
+import type { UserStore } from './auth/user-store.js';
 import type { EventFanout } from './live/event-fanout.js';
 import type { LiveStreams } from './live/live-streams.js';
 import type { MetricsHistory } from './live/metrics-history.js';
 
-export interface Identity {
-  user: string;
-  role: Role;
-  /** Set for cookie sessions (their CSRF token); absent for bearer tokens. */
-  csrf?: string;
-  sessionId?: string;
-  /** What the request proved it with (a live stream re-checks it). */
-  credential: Credential;
-}
+export type { Identity } from './auth/request-auth.js';
 
 /** Who may call a route: 'public' (no login), 'viewer' (any user) or 'admin'. */
 export type Access = 'public' | 'viewer' | 'admin';

@@ -3,7 +3,7 @@
  * prefix. One map per feed keyed by (family, prefix length, masked address), probed once per
  * prefix length the feed uses (feeds use few), so a lookup is a handful of map reads.
  */
-import type { LocalRecord, RuleAction } from './policy-rule.js';
+import type { LocalRecord, RuleAction } from './rule-types.js';
 
 export interface IpRule {
   family: 4 | 6;

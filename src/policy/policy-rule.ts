@@ -3,21 +3,7 @@ import type { IpRule } from './ip-rule-set.js';
 import type { RuleSetData } from './rule-set.js';
 import { RuleTableBuilder } from './rule-table-builder.js';
 
-/** What a rule does to a matching query. `block` is a list rule: the group's action applies. */
-export type RuleAction = 'block' | 'nxdomain' | 'nodata' | 'passthru' | 'drop' | 'local-data';
-
-/**
- * Which names a rule matches: `exact` the name only (RPZ `name`, hosts entries); `subtree` the
- * name and every name under it (domain lists, adblock `||name^`); `wildcard` only names under it
- * (RPZ `*.name`).
- */
-export type RuleScope = 'exact' | 'subtree' | 'wildcard';
-
-export interface LocalRecord {
-  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
-  ttl: number;
-  data: string;
-}
+export type { LocalRecord, RuleAction, RuleScope } from './rule-types.js';
 
 export interface ParseResult {
   table: RuleSetData;

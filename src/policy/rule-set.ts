@@ -19,7 +19,7 @@
  * Tables are made by RuleTableBuilder (rule-table-builder.ts).
  */
 import { suffixHashes, suffixOffsets } from './name-hash.js';
-import type { LocalRecord, RuleAction, RuleScope } from './policy-rule.js';
+import type { LocalRecord, RuleAction, RuleScope } from './rule-types.js';
 
 export const ACTIONS: readonly RuleAction[] = ['block', 'nxdomain', 'nodata', 'passthru', 'drop', 'local-data'];
 export const SCOPES: readonly RuleScope[] = ['exact', 'subtree', 'wildcard'];

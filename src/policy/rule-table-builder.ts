@@ -5,7 +5,7 @@
  * and a pass over these arrays.
  */
 import { nameHash } from './name-hash.js';
-import type { LocalRecord, RuleAction, RuleScope } from './policy-rule.js';
+import type { LocalRecord, RuleAction, RuleScope } from './rule-types.js';
 import { ACTIONS, EMPTY, FILTER_BLOCK, filterAdd, filterShift, MAX_LINE, packRule, SCOPE_SALT, SCOPES, SLOT, type RuleSetData } from './rule-set.js';
 
 /** Slots per rule at most 0.7 full: an absent name's probe scans a few slots of one cache line. */

@@ -4,9 +4,19 @@
  * changed by `dnsward user` in another process loses its sessions at their next use).
  */
 import type { FastifyRequest } from 'fastify';
-import type { Identity } from '../console-context.js';
+import type { Role } from './user-store.js';
 import type { SessionStore } from './sessions.js';
 import type { UserStore } from './user-store.js';
+
+export interface Identity {
+  user: string;
+  role: Role;
+  /** Set for cookie sessions (their CSRF token); absent for bearer tokens. */
+  csrf?: string;
+  sessionId?: string;
+  /** What the request proved it with (a live stream re-checks it). */
+  credential: Credential;
+}
 
 export const SESSION_COOKIE = 'dnsward_session';
 

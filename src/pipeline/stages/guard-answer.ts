@@ -8,7 +8,14 @@ import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
 import { ExtendedError, Rcode } from '../../dns/wire.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import type { QueryContext } from '../query-context.js';
-import type { GuardSettings } from './guard-stage.js';
+
+/** How Tunnel Guard's blocks are answered, and whether they are enforced. */
+export interface GuardSettings {
+  mode: 'block' | 'monitor' | 'off';
+  blockAnswer: 'nxdomain' | 'refused' | 'sinkhole';
+  quarantineAnswer: 'refused' | 'sinkhole';
+  sinkhole: { ipv4: string; ipv6: string };
+}
 
 export const MAX_EDE_TEXT = 200;
 

@@ -18,16 +18,11 @@ import { Rcode } from '../../dns/wire.js';
 import type { Verdict } from '../../guard/verdict.js';
 import { LatencyHistogram } from '../../util/histogram.js';
 import { blockText } from '../../plane/block-text.js';
-import { GuardAnswer } from './guard-answer.js';
+import { GuardAnswer, type GuardSettings } from './guard-answer.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
-export interface GuardSettings {
-  mode: 'block' | 'monitor' | 'off';
-  blockAnswer: 'nxdomain' | 'refused' | 'sinkhole';
-  quarantineAnswer: 'refused' | 'sinkhole';
-  sinkhole: { ipv4: string; ipv6: string };
-}
+export type { GuardSettings } from './guard-answer.js';
 
 /** Called with every verdict that is not a plain allow, after the decision; never changes it. */
 export type VerdictSink = (ctx: QueryContext, verdict: Verdict, enforced: boolean) => void;
