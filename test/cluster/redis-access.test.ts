@@ -89,4 +89,24 @@ cluster:
     a.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.92', seconds: 600 });
     assert.ok(await within(2000, () => quarantined(b, '127.0.0.92')), 'the decision crosses');
   });
+
+  it('goes on through a Sentinel failover: the replica promoted, decisions cross again', async () => {
+    const master = await RedisServer.start();
+    const replica = await RedisServer.start({ replicaOf: master.port });
+    const sentinel = await RedisServer.start({ sentinelFor: master.port, downAfterMs: 500 });
+    servers.push(master, replica, sentinel);
+    const viaSentinel = `{ sentinels: ["127.0.0.1:${sentinel.port}"], name: dnsward }`;
+    const a = await node('failover-a', viaSentinel);
+    const b = await node('failover-b', viaSentinel);
+    assert.ok(await within(5000, () => connected(a) && connected(b)), 'both nodes reach the master');
+    a.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.93', seconds: 600 });
+    assert.ok(await within(2000, () => quarantined(b, '127.0.0.93')), 'a decision crosses before the failover');
+    await master.kill();
+    // Sentinel sees the master down after 500 ms and promotes the replica; both nodes follow it.
+    assert.ok(await within(20_000, async () => {
+      b.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.94', seconds: 600 });
+      return quarantined(a, '127.0.0.94');
+    }), 'a decision made after the failover crosses through the promoted replica');
+    assert.equal((await dig('127.0.0.1', a.port, ['-b', '127.0.0.5', 'www.example.test', 'A'])).status, 'NOERROR', 'DNS answered throughout');
+  });
 });

@@ -9,6 +9,10 @@ export interface RedisOptions {
   tls?: { cert: string; key: string };
   /** Run as a Sentinel watching this master, under the name `dnsward` (quorum 1). */
   sentinelFor?: number;
+  /** With sentinelFor: how long the master may be silent before it is down (ms; Redis's default is 30 s). */
+  downAfterMs?: number;
+  /** Start as a replica of the Redis on this port. */
+  replicaOf?: number;
 }
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -44,12 +48,14 @@ export class RedisServer {
     if (o.sentinelFor !== undefined) {
       // A Sentinel rewrites its configuration file: it gets one of its own in the directory.
       const conf = join(this.dir, 'sentinel.conf');
-      writeFileSync(conf, `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\nsentinel monitor dnsward 127.0.0.1 ${o.sentinelFor} 1\n`);
+      const down = o.downAfterMs === undefined ? '' : `sentinel down-after-milliseconds dnsward ${o.downAfterMs}\nsentinel failover-timeout dnsward ${Math.max(1000, o.downAfterMs * 2)}\n`;
+      writeFileSync(conf, `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\nsentinel monitor dnsward 127.0.0.1 ${o.sentinelFor} 1\n${down}`);
       args.push(conf, '--sentinel');
     } else {
       args.push('--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes');
       args.push(...(o.tls === undefined ? ['--port', String(this.port)] : ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-auth-clients', 'no']));
       if (o.password !== undefined) args.push('--requirepass', o.password);
+      if (o.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(o.replicaOf));
     }
     args.push('--daemonize', 'no', '--loglevel', 'warning');
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
