@@ -9,7 +9,10 @@ import { evaluate, type EvaluationResult } from './evaluate.js';
 import { captureRealTunnels } from './real-tunnels.js';
 import { baselines, tunnelGuardDetector } from './detectors.js';
 import { generateBenignTraffic } from './traffic/benign-traffic.js';
+import { generateCiRunnerTraffic } from './traffic/ci-runner-traffic.js';
+import { generateEdrAgentTraffic } from './traffic/edr-agent-traffic.js';
 import { generateMailGatewayTraffic } from './traffic/mail-gateway-traffic.js';
+import { generateWebProxyTraffic } from './traffic/web-proxy-traffic.js';
 import { Random } from './traffic/random.js';
 import { cobaltStrike, dnscat2, dnsExfiltrator, iodineLike, lowAndSlow, lowAndSlowVariant, polling, sliver, spread, type TunnelSession, wordEncoded } from './traffic/synthetic-tunnels.js';
 
@@ -96,11 +99,22 @@ function ispPerQuery(root: string): void {
 
 // The office day, plus one enterprise mail gateway checking thousands of sender domains (its
 // kinds are the `mail-*` rows; seed 5150, never used to train the prior).
-const benign = [
+const office = [
   ...generateBenignTraffic({ seed: 2026, clients: 150, mailServers: 2, start: START, durationSeconds: HOURS * 3600, queriesPerHour: 250 }),
   ...(process.env.EVAL_MAIL === '0' ? [] : generateMailGatewayTraffic({ seed: 5150, client: '10.25.0.25', start: START, durationSeconds: HOURS * 3600, senders: 4000, messagesPerHour: 400 })),
-].sort((a, b) => a.ts - b.ts);
-const clients = [...new Set(benign.map((q) => q.client))];
+];
+// Client roles of their own, each with a seed of its own (never the prior's): a web proxy
+// resolving for thousands of users (`proxy-*`), a CI runner pulling packages and images in
+// bursts (`ci-*`), and an EDR agent's cloud lookups on four servers (`edr-*`).
+const roles = process.env.EVAL_ROLES === '0' ? [] : [
+  ...generateWebProxyTraffic({ seed: 8080, client: '10.25.0.80', start: START, durationSeconds: HOURS * 3600, queriesPerHour: 8000 }),
+  ...generateCiRunnerTraffic({ seed: 3131, client: '10.25.0.90', start: START, durationSeconds: HOURS * 3600, jobsPerHour: 12 }),
+  ...generateEdrAgentTraffic({ seed: 6161, clients: ['10.25.1.11', '10.25.1.12', '10.25.1.13', '10.25.1.14'], start: START, durationSeconds: HOURS * 3600, lookupsPerHour: 400 }),
+];
+const benign = [...office, ...roles].sort((a, b) => a.ts - b.ts);
+// Tunnel sessions borrow the office's clients (so the role classes leave the sessions' clients
+// and start times as they were without them).
+const clients = [...new Set([...office].sort((a, b) => a.ts - b.ts).map((q) => q.client))];
 const sessions = syntheticSessions(7, clients);
 // Real captures are replayed inside the benign day, each from a client of its own.
 const realRng = new Random(9);

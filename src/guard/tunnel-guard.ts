@@ -25,7 +25,7 @@ import type { Cidr } from '../util/cidr.js';
 import { TwoGenerationMap } from '../util/two-generation-map.js';
 import { wireKeyOf } from '../dns/name.js';
 import { CharacterModel } from './character-model.js';
-import { checksMail } from './client-role.js';
+import { checksMail, resolvesForMany } from './client-role.js';
 import * as blocksOf from './domain-blocks.js';
 import { addInfo, type ClientState, type DomainState, pairKey, type PairState } from './guard-state.js';
 import * as readModel from './guard-read-model.js';
@@ -224,9 +224,10 @@ export class TunnelGuard {
     const stages = traced ? STAGES.map((stage) => stage.report(o)) : UNTRACED;
     // Learning: only from what looks normal, so a tunnel never teaches that it is normal.
     // What an operator allowed is known-good, whatever it looks like. Pairs judged by a role
-    // (protocol records, a mail gateway's DNS lists) do not teach the budget every client meets.
+    // (protocol records, a mail gateway's DNS lists, a resolver for many) do not teach the budget
+    // every client meets.
     if (o.isNew && (this.options.learnAll === true || o.override !== undefined || (o.ratio < 0.3 && !o.queryTooBig))) {
-      this.learnName(o.anatomy.subdomainLabels, o.rawBits, o.normal.multiplier < 4 && o.service === undefined && !checksMail(o.client) ? o.pair.info[2] : -1);
+      this.learnName(o.anatomy.subdomainLabels, o.rawBits, o.normal.multiplier < 4 && o.service === undefined && !checksMail(o.client) && !resolvesForMany(o.client, ts) ? o.pair.info[2] : -1);
     }
     return { action: o.action, scope: o.scope, domain: o.domainName, score: Math.round(o.score * 100) / 100, reasons: o.reasons, stages, incident: o.incident, leakedBytes: Math.round(o.leaked * 100) / 100, firstSeen: o.domain.firstSeen };
   }

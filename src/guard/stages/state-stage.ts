@@ -5,7 +5,7 @@
  * regularity of its new names (beacons) and the client's total are weighed against the
  * normal stage's budgets (the ratio: 1 is at a budget).
  */
-import { roleFactor } from '../client-role.js';
+import { RESOLVER_HOUR_CAP, resolverFactor, roleFactor } from '../client-role.js';
 import { addInfo, ID_SPACE, newClient, newPair, pairKey, type PairState, updateTemplate, WINDOW_NAMES, WINDOW_SECONDS } from '../guard-state.js';
 import { round } from '../guard-text.js';
 import type { TunnelGuard } from '../tunnel-guard.js';
@@ -52,7 +52,7 @@ export const stateStage: GuardStage = {
 
 /** The client × domain budget of a window, with the client's role on the hour and day. */
 function pairBudget(o: Observation, window: number): number {
-  return windowBudget(o.guard, window, o.normal.multiplier, o.normal.recognised) * (window > 0 ? o.role : 1);
+  return windowBudget(o.guard, window, o.normal.multiplier, o.normal.recognised) * (window === 0 ? 1 : window === 1 ? Math.min(o.role, RESOLVER_HOUR_CAP) : o.role);
 }
 
 /** Adds the query to the state per client × domain, per domain and per client. */
@@ -86,6 +86,10 @@ export function account(guard: TunnelGuard, o: Observation): void {
   o.role = service === undefined || (!service.listed && service.ownerStart >= anatomy.subdomainLabels.length) ? 1 : roleFactor(client);
   // The total across domains is the role's own measure: any protocol record is judged by it.
   o.totalRole = service === undefined ? 1 : roleFactor(client);
+  // A client resolving for many people: every name it asks is many people's.
+  const resolver = resolverFactor(client, ts);
+  if (resolver > o.role) o.role = resolver;
+  if (resolver > 1) o.totalRole = Infinity;
   pair.queries++;
   o.encoded = o.shape !== undefined && o.shape.encodedLabels > 0;
   if (o.isNew) {
@@ -103,7 +107,8 @@ export function account(guard: TunnelGuard, o: Observation): void {
     pair.lastNewTs = ts;
     updateTemplate(domain, o.shape!.template);
   }
-  if (o.isNew && service === undefined && domain.users <= 1 && pair.uniqueNames > STREAM_FREE_NAMES && pair.uniqueNames >= STREAM_NEW_SHARE * pair.queries) {
+  // A resolver for many people is many users in one: its stream of new names is their browsing.
+  if (o.isNew && service === undefined && domain.users <= 1 && resolver === 1 && pair.uniqueNames > STREAM_FREE_NAMES && pair.uniqueNames >= STREAM_NEW_SHARE * pair.queries) {
     o.excessBytes = Math.max(o.excessBytes, (o.bits * o.weight) / 8);
   }
   if (o.excessBytes > 0) addExcess(o, pair);
