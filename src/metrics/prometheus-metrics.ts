@@ -109,6 +109,30 @@ export function buildRegistry(server: MetricsBackend): Registry {
   };
   const add = (m: ScrapedMetric | ScrapedHistogram) => registry.registerMetric(m as never);
   const entries = (o: Record<string, number>, label: string): Sample[] => Object.entries(o).map(([k, v]) => ({ labels: { [label]: k }, value: v }));
+  const scrape: Scrape = { add, snap, entries, server };
+  trafficMetrics(scrape);
+  defenceMetrics(scrape);
+  zoneMetrics(scrape);
+  cacheMetrics(scrape);
+  buildMetrics(scrape);
+  upstreamMetrics(scrape);
+  guardMetrics(scrape);
+  eventMetrics(scrape);
+  policyMetrics(scrape);
+  clusterMetrics(scrape);
+  return registry;
+}
+
+/** What each family of metrics is registered with: one snapshot per scrape, shared. */
+interface Scrape {
+  add: (m: ScrapedMetric | ScrapedHistogram) => void;
+  snap: () => ServerSnapshot;
+  entries: (o: Record<string, number>, label: string) => Sample[];
+  server: MetricsBackend;
+}
+
+/** Queries, answers and listeners. */
+function trafficMetrics({ add, snap, entries, server }: Scrape): void {
   add(new ScrapedMetric('dnsward_queries_total', 'Queries received, by transport.', 'counter', () => entries(snap().queries, 'transport')));
   add(new ScrapedMetric('dnsward_responses_total', 'Queries settled, by response type (answered, cached, stale, blocked, …).', 'counter', () => entries(snap().responseTypes, 'type')));
   add(new ScrapedMetric('dnsward_responses_by_rcode_total', 'Answers sent, by rcode.', 'counter', () => entries(snap().rcodes, 'rcode')));
@@ -119,6 +143,11 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_doh_responses_total', 'DNS-over-HTTPS requests by HTTP status (200: a DNS answer).', 'counter', () => { const d = snap().encrypted.doh; return entries({ 200: d.answered, ...d.refused }, 'status'); }));
   add(new ScrapedMetric('dnsward_encrypted_connections', 'Open DNS-over-TLS and DNS-over-HTTPS connections, by transport.', 'gauge', () => { const e = snap().encrypted; return entries({ tls: e.dot.connections, https: e.doh.connections }, 'transport'); }));
   add(new ScrapedMetric('dnsward_tcp_buffered_bytes', 'Bytes of TCP answers waiting for clients to read them.', 'gauge', () => [{ labels: {}, value: snap().tcp.bufferedBytes }]));
+  add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
+}
+
+/** Self-defence: rate limits, cookies, dynamic blocks, floods, overload, per-zone caps. */
+function defenceMetrics({ add, snap, entries }: Scrape): void {
   add(new ScrapedMetric('dnsward_rate_limited_total', 'UDP queries over their client prefix\'s rate limit (defence.clientRate), by the action taken: drop, refused or truncate.', 'counter', () => entries(snap().defence.clientRate.limited, 'action')));
   add(new ScrapedMetric('dnsward_response_rate_limited_total', 'UDP answers over their (client prefix, response) rate (defence.responseRate), by action: drop, or slip (sent TC=1).', 'counter', () => entries(snap().defence.responseRate.limited, 'action')));
   add(new ScrapedMetric('dnsward_dns_cookies_total', 'Queries carrying a DNS cookie, by what it was: clientOnly, valid, invalid (server cookie not ours or stale), malformed.', 'counter', () => entries(snap().defence.cookies.received, 'cookie')));
@@ -138,10 +167,27 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedMetric('dnsward_overloaded_threads', 'Data planes (I/O threads) overloaded now.', 'gauge', () => [{ labels: {}, value: snap().overload.overloaded }]));
   add(new ScrapedMetric('dnsward_zone_inflight_cap_hits_total', 'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.', 'counter', () => [{ labels: {}, value: snap().flood.zoneCapHits }]));
   add(new ScrapedMetric('dnsward_zone_inflight', 'Queries waiting on upstreams, as counted for the per-zone cap.', 'gauge', () => [{ labels: {}, value: snap().flood.zoneInFlight }]));
+}
+
+/** Local zones. */
+function zoneMetrics({ add, snap }: Scrape): void {
   add(new ScrapedMetric('dnsward_zone_reloads_total', 'Local zones read again, by zone and result: ok (a changed file or a reload served), refused (a bad file: the running zone stayed).', 'counter', () => snap().zoneReloads.map((r) => ({ labels: { zone: r.zone, result: r.result }, value: r.count }))));
-  add(new ScrapedHistogram('dnsward_query_duration_seconds', 'Time from receiving a query to sending its answer (client-facing latency).', () => [{ labels: {}, histogram: server.stats.latency }]));
+}
+
+/** The packet cache. */
+function cacheMetrics({ add, snap }: Scrape): void {
   add(new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [{ labels: {}, value: snap().cache.hits }]));
   add(new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [{ labels: {}, value: snap().cache.misses }]));
+  add(new ScrapedMetric('dnsward_cache_hit_ratio', 'Cache hits over cache lookups since start (rate(hits)/rate(hits+misses) gives it over a window).', 'gauge', () => {
+    const c = snap().cache;
+    return [{ labels: {}, value: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }];
+  }, 'average'));
+  add(new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.entries }]));
+  add(new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.bytes }]));
+}
+
+/** Which build runs, and how reloads went. */
+function buildMetrics({ add, snap }: Scrape): void {
   add(new ScrapedMetric('dnsward_build_info', 'Always 1; the labels say which dnsward and Node.js run.', 'gauge', () => [{ labels: { version: packageVersion(), nodejs: process.versions.node }, value: 1 }]));
   add(new ScrapedMetric('dnsward_config_reloads_total', 'Configuration reloads, by result (success; failure: the file was refused or applied only in part).', 'counter', () => {
     const r = snap().reloads;
@@ -149,12 +195,10 @@ export function buildRegistry(server: MetricsBackend): Registry {
   }));
   add(new ScrapedMetric('dnsward_config_last_reload_successful', '1 when the last reload (or the start) applied the configuration, 0 when it was refused.', 'gauge', () => [{ labels: {}, value: snap().reloads.lastOk ? 1 : 0 }]));
   add(new ScrapedMetric('dnsward_config_last_reload_success_timestamp_seconds', 'When the configuration in force was applied.', 'gauge', () => [{ labels: {}, value: snap().reloads.lastSuccessAt / 1000 }]));
-  add(new ScrapedMetric('dnsward_cache_hit_ratio', 'Cache hits over cache lookups since start (rate(hits)/rate(hits+misses) gives it over a window).', 'gauge', () => {
-    const c = snap().cache;
-    return [{ labels: {}, value: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }];
-  }, 'average'));
-  add(new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.entries }]));
-  add(new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [{ labels: {}, value: snap().cache.bytes }]));
+}
+
+/** Each upstream. */
+function upstreamMetrics({ add, snap, server }: Scrape): void {
   const upstream = (field: 'queries' | 'answers' | 'timeouts' | 'errors' | 'latencyAvgMs' | 'outstanding' | 'inFlightLimited' | 'socketOpenFailures' | 'timeoutsWhileAnswering' | 'connections', scale = 1) => () =>
     snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u[field] * scale }));
   add(new ScrapedMetric('dnsward_upstream_queries_total', 'Queries sent to each upstream.', 'counter', upstream('queries')));
@@ -169,6 +213,10 @@ export function buildRegistry(server: MetricsBackend): Registry {
   add(new ScrapedHistogram('dnsward_upstream_duration_seconds', 'Time from sending a query to an upstream to its answer, per upstream.', () => server.upstreamLatencies()));
   add(new ScrapedMetric('dnsward_upstream_outstanding', 'Queries waiting on each upstream.', 'gauge', upstream('outstanding')));
   add(new ScrapedMetric('dnsward_upstream_healthy', '1 when the upstream is considered healthy.', 'gauge', () => snap().upstreams.map((u) => ({ labels: { pool: u.pool, upstream: u.name }, value: u.healthy ? 1 : 0 })), 'min'));
+}
+
+/** Tunnel Guard, and the I/O threads and brain that run it. */
+function guardMetrics({ add, snap, server }: Scrape): void {
   const g = () => snap().guard;
   add(new ScrapedMetric('dnsward_guard_domain_blocks_started_total', 'Domain blocks Tunnel Guard started (incidents; a query-only block is not one).', 'counter', () => [{ labels: {}, value: g().domainBlocks }]));
   add(new ScrapedMetric('dnsward_guard_blocked_queries_total', 'Queries Tunnel Guard blocked, by why: the query itself, its domain already blocked, or its client quarantined.', 'counter', () => [
@@ -194,29 +242,6 @@ export function buildRegistry(server: MetricsBackend): Registry {
   ]));
   add(new ScrapedMetric('dnsward_guard_active_blocks', 'Registered domains under a Tunnel Guard block now.', 'gauge', () => [{ labels: {}, value: g().activeBlocks }]));
   add(new ScrapedMetric('dnsward_guard_snapshot_bytes', 'Size of the last saved Tunnel Guard snapshot.', 'gauge', () => [{ labels: {}, value: g().snapshots?.lastBytes ?? 0 }]));
-  add(new ScrapedMetric('dnsward_events_published_total', 'Security events published.', 'counter', () => [{ labels: {}, value: snap().events.published }]));
-  add(new ScrapedMetric('dnsward_events_dropped_total', 'Security events dropped because the queue was full.', 'counter', () => [{ labels: {}, value: snap().events.dropped }]));
-  add(new ScrapedMetric('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', () => [{ labels: {}, value: snap().events.sinkErrors }]));
-  add(new ScrapedMetric('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', () => [{ labels: {}, value: snap().events.queueDepth }]));
-  add(new ScrapedMetric('dnsward_events_sink_dropped_total', 'Security events a sink dropped (its own bounded buffer was full while its receiver was down), per sink.', 'counter', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.dropped }))));
-  add(new ScrapedMetric('dnsward_events_sink_buffered', 'Security events a sink holds for its receiver, per sink.', 'gauge', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.buffered }))));
-  add(new ScrapedMetric('dnsward_events_sink_connected', '1 when a sink with a connection (syslog TCP/TLS) is connected to its receiver.', 'gauge', () => snap().events.sinks.filter((k) => k.connected !== undefined).map((k) => ({ labels: { sink: k.name }, value: k.connected ? 1 : 0 }))));
-  const feeds = () => snap().policy.feeds;
-  add(new ScrapedMetric('dnsward_policy_feed_rules', 'Rules in force per policy feed (its last good version).', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name, category: f.category }, value: f.rules })), 'max'));
-  add(new ScrapedMetric('dnsward_policy_feed_skipped_lines', 'Lines of the loaded version read but not used, per feed and reason (syntax dnsward does not evaluate, triggers a forwarder cannot see).', 'gauge', () => feeds().flatMap((f) => Object.entries(f.skipped).map(([reason, n]) => ({ labels: { feed: f.name, reason }, value: n }))), 'max'));
-  add(new ScrapedMetric('dnsward_policy_feed_bad_lines', 'Lines of the loaded version that are wrong (a bad name, a record that does not parse), per feed.', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.errors })), 'max'));
-  add(new ScrapedMetric('dnsward_policy_feed_loaded_timestamp_seconds', 'When the version in force was loaded, per feed (0: never).', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: (f.loadedAt ?? 0) / 1000 })), 'max'));
-  add(new ScrapedMetric('dnsward_policy_feed_healthy', '1 when the last refresh of a feed worked (or found it unchanged), 0 when it failed and the last good version stays in force.', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.lastError === null ? 1 : 0 })), 'min'));
-  add(new ScrapedMetric('dnsward_policy_feed_failures_total', 'Refreshes of a feed that failed (download or refused version), per feed.', 'counter', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.failures })), 'max'));
-  add(new ScrapedMetric('dnsward_policy_errors_total', 'Policy decisions that threw: the query was let through (fail open).', 'counter', () => [{ labels: {}, value: snap().policy.errors }]));
-  add(new ScrapedMetric('dnsward_policy_events_held_total', 'Policy block events not raised because a client (10/s) or all clients (500/s) were over their event rate; the query log keeps the queries.', 'counter', () => [{ labels: {}, value: snap().policy.eventsHeld }]));
-  add(new ScrapedMetric('dnsward_query_log_rows_total', 'Queries handed to the query log.', 'counter', () => [{ labels: {}, value: snap().queryLog.logged }]));
-  add(new ScrapedMetric('dnsward_query_log_dropped_total', 'Queries not logged because the query log writer was behind.', 'counter', () => [{ labels: {}, value: snap().queryLog.dropped }]));
-  add(new ScrapedMetric('dnsward_query_log_write_errors_total', 'Query log batches the database refused.', 'counter', () => [{ labels: {}, value: snap().queryLog.writeErrors }]));
-  add(new ScrapedMetric('dnsward_dnstap_frames_total', 'dnstap frames, by outcome (sent to the collector or dropped while it was away or behind).', 'counter', () => {
-    const d = snap().dnstap;
-    return d === null ? [] : [{ labels: { outcome: 'sent' }, value: d.sent }, { labels: { outcome: 'dropped' }, value: d.dropped }];
-  }));
   const plane = () => snap().plane;
   add(new ScrapedMetric('dnsward_io_threads', 'I/O threads running the data plane (0: it runs on the main thread).', 'gauge', () => [{ labels: {}, value: plane()?.threads ?? 0 }]));
   add(new ScrapedMetric('dnsward_guard_holds_total', 'First-contact queries held for the brain, by outcome (weighed in time, or let through unweighed after guard.holdTimeout, or not held because too many were).', 'counter', () => {
@@ -232,7 +257,41 @@ export function buildRegistry(server: MetricsBackend): Registry {
   ])));
   add(new ScrapedMetric('dnsward_io_thread_restarts_total', 'I/O threads that died and were started again.', 'counter', () => [{ labels: {}, value: plane()?.threadRestarts ?? 0 }]));
   add(new ScrapedHistogram('dnsward_guard_detector_seconds', 'Time Tunnel Guard spent on a new name (repeats are not timed: they cost one filter check).', () => [{ labels: {}, histogram: server.guardDetectorTime }]));
-  // The cluster (`cluster:`): no samples when this node runs alone.
+}
+
+/** Security events, the query log and dnstap. */
+function eventMetrics({ add, snap }: Scrape): void {
+  add(new ScrapedMetric('dnsward_events_published_total', 'Security events published.', 'counter', () => [{ labels: {}, value: snap().events.published }]));
+  add(new ScrapedMetric('dnsward_events_dropped_total', 'Security events dropped because the queue was full.', 'counter', () => [{ labels: {}, value: snap().events.dropped }]));
+  add(new ScrapedMetric('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', () => [{ labels: {}, value: snap().events.sinkErrors }]));
+  add(new ScrapedMetric('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', () => [{ labels: {}, value: snap().events.queueDepth }]));
+  add(new ScrapedMetric('dnsward_events_sink_dropped_total', 'Security events a sink dropped (its own bounded buffer was full while its receiver was down), per sink.', 'counter', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.dropped }))));
+  add(new ScrapedMetric('dnsward_events_sink_buffered', 'Security events a sink holds for its receiver, per sink.', 'gauge', () => snap().events.sinks.map((k) => ({ labels: { sink: k.name }, value: k.buffered }))));
+  add(new ScrapedMetric('dnsward_events_sink_connected', '1 when a sink with a connection (syslog TCP/TLS) is connected to its receiver.', 'gauge', () => snap().events.sinks.filter((k) => k.connected !== undefined).map((k) => ({ labels: { sink: k.name }, value: k.connected ? 1 : 0 }))));
+  add(new ScrapedMetric('dnsward_query_log_rows_total', 'Queries handed to the query log.', 'counter', () => [{ labels: {}, value: snap().queryLog.logged }]));
+  add(new ScrapedMetric('dnsward_query_log_dropped_total', 'Queries not logged because the query log writer was behind.', 'counter', () => [{ labels: {}, value: snap().queryLog.dropped }]));
+  add(new ScrapedMetric('dnsward_query_log_write_errors_total', 'Query log batches the database refused.', 'counter', () => [{ labels: {}, value: snap().queryLog.writeErrors }]));
+  add(new ScrapedMetric('dnsward_dnstap_frames_total', 'dnstap frames, by outcome (sent to the collector or dropped while it was away or behind).', 'counter', () => {
+    const d = snap().dnstap;
+    return d === null ? [] : [{ labels: { outcome: 'sent' }, value: d.sent }, { labels: { outcome: 'dropped' }, value: d.dropped }];
+  }));
+}
+
+/** Response-policy feeds. */
+function policyMetrics({ add, snap }: Scrape): void {
+  const feeds = () => snap().policy.feeds;
+  add(new ScrapedMetric('dnsward_policy_feed_rules', 'Rules in force per policy feed (its last good version).', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name, category: f.category }, value: f.rules })), 'max'));
+  add(new ScrapedMetric('dnsward_policy_feed_skipped_lines', 'Lines of the loaded version read but not used, per feed and reason (syntax dnsward does not evaluate, triggers a forwarder cannot see).', 'gauge', () => feeds().flatMap((f) => Object.entries(f.skipped).map(([reason, n]) => ({ labels: { feed: f.name, reason }, value: n }))), 'max'));
+  add(new ScrapedMetric('dnsward_policy_feed_bad_lines', 'Lines of the loaded version that are wrong (a bad name, a record that does not parse), per feed.', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.errors })), 'max'));
+  add(new ScrapedMetric('dnsward_policy_feed_loaded_timestamp_seconds', 'When the version in force was loaded, per feed (0: never).', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: (f.loadedAt ?? 0) / 1000 })), 'max'));
+  add(new ScrapedMetric('dnsward_policy_feed_healthy', '1 when the last refresh of a feed worked (or found it unchanged), 0 when it failed and the last good version stays in force.', 'gauge', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.lastError === null ? 1 : 0 })), 'min'));
+  add(new ScrapedMetric('dnsward_policy_feed_failures_total', 'Refreshes of a feed that failed (download or refused version), per feed.', 'counter', () => feeds().map((f) => ({ labels: { feed: f.name }, value: f.failures })), 'max'));
+  add(new ScrapedMetric('dnsward_policy_errors_total', 'Policy decisions that threw: the query was let through (fail open).', 'counter', () => [{ labels: {}, value: snap().policy.errors }]));
+  add(new ScrapedMetric('dnsward_policy_events_held_total', 'Policy block events not raised because a client (10/s) or all clients (500/s) were over their event rate; the query log keeps the queries.', 'counter', () => [{ labels: {}, value: snap().policy.eventsHeld }]));
+}
+
+/** The cluster (`cluster:`): no samples when this node runs alone. */
+function clusterMetrics({ add, snap, server }: Scrape): void {
   const cluster = () => snap().cluster;
   const clusterNode = (value: (c: NonNullable<ServerSnapshot['cluster']>) => number) => (): Sample[] => {
     const c = cluster();
@@ -259,7 +318,6 @@ export function buildRegistry(server: MetricsBackend): Registry {
     const lag = server.clusterLag;
     return c === null || lag === null ? [] : [{ labels: { node: c.node }, histogram: lag }];
   }));
-  return registry;
 }
 
 export interface MetricsSource {
