@@ -244,20 +244,9 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
     }
     let record: LocalRecord | undefined;
     if (action === NO_ACTION) {
-      if (type === CNAME) {
-        const to = normalName(f.text(rdata));
-        if (to === undefined) {
-          out.error(line, `CNAME target "${f.text(rdata)}" is not a name`);
-          continue;
-        }
-        record = { type: 'CNAME', ttl, data: to };
-      } else if (type === A || type === AAAA || type === TXT) {
-        const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
-        record = { type: TYPES[type] as LocalRecord['type'], ttl, data };
-      } else {
-        out.skip(address ? `${special!.slice(1)} trigger with ${TYPES[type]} local data (not served)` : `${TYPES[type]} local data (not served yet)`);
-        continue;
-      }
+      const made = localRecord(f, type, rdata, ttl, out, address ? special : undefined);
+      if (made === null) continue;
+      record = made;
     }
     if (address) ipTrigger(out, owner, special as '.rpz-ip' | '.rpz-client-ip', action, record, line, ipLocal);
     else if (record !== undefined) addLocal(local, owner, line, record, out);
@@ -273,6 +262,22 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
     out.rules.addName(wildcard ? name.slice(2) : name, wildcard ? 'wildcard' : 'exact', 'local-data', l.line, l.records);
   }
   return out.result();
+}
+
+/** The local data a record holds, or null when it is not served (skipped or wrong, said in `out`). */
+function localRecord(f: RecordCursor, type: number, rdata: number, ttl: number, out: ParseCollector, addressTrigger: string | undefined): LocalRecord | null {
+  if (type === CNAME) {
+    const to = normalName(f.text(rdata));
+    if (to !== undefined) return { type: 'CNAME', ttl, data: to };
+    out.error(f.line, `CNAME target "${f.text(rdata)}" is not a name`);
+    return null;
+  }
+  if (type === A || type === AAAA || type === TXT) {
+    const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
+    return { type: TYPES[type] as LocalRecord['type'], ttl, data };
+  }
+  out.skip(addressTrigger !== undefined ? `${addressTrigger.slice(1)} trigger with ${TYPES[type]} local data (not served)` : `${TYPES[type]} local data (not served yet)`);
+  return null;
 }
 
 function ownerText(o: Owner): string {
