@@ -29,6 +29,7 @@ import { actionRoutes } from './routes/action-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
+import { threatRoutes } from './routes/threat-routes.js';
 
 export interface ConsoleListenerLimits {
   maxConnections: number;
@@ -143,6 +144,7 @@ export class ConsoleServer {
     });
     authRoutes(app, c);
     dataRoutes(app, c);
+    threatRoutes(app, c);
     queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only

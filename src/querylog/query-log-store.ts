@@ -73,6 +73,8 @@ export interface EventFilter {
   /** One event type, or any of several. */
   type?: string | string[];
   incident?: string;
+  /** Events at least this severe (1–10). */
+  minSeverity?: number;
   limit?: number;
 }
 
@@ -224,6 +226,7 @@ export class QueryLogStore {
     if (typeof f.type === 'string') { where.push('type = ?'); args.push(f.type); }
     else if (Array.isArray(f.type) && f.type.length > 0) { where.push(`type IN (${f.type.map(() => '?').join(', ')})`); args.push(...f.type); }
     if (f.incident !== undefined) { where.push('incident = ?'); args.push(f.incident); }
+    if (f.minSeverity !== undefined) { where.push('severity >= ?'); args.push(f.minSeverity); }
     const sql = `SELECT body FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, clampLimit(f.limit)) as Array<{ body: string }>).map((r) => JSON.parse(r.body) as SecurityEvent);
   }

@@ -9,7 +9,7 @@ import { clientPage, domainPage, domainsPage, learningPage } from './page-entiti
 import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
 import { statsPage } from './page-stats.js';
-import { isThreat, ThreatDetailPage, ThreatsPage } from './page-threats.js';
+import { isTunnel, ThreatDetailPage, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
 const main = document.getElementById('main')!;
@@ -50,7 +50,7 @@ function startLive(): void {
   stream = live({
     security: (data) => {
       const e = data as SecurityEvent;
-      if (isThreat(e) && !location.hash.startsWith('#/threats')) {
+      if (isTunnel(e) && !location.hash.startsWith('#/threats')) {
         unseen++;
         badge();
       }
@@ -133,7 +133,7 @@ async function route(): Promise<void> {
   try {
     switch (parts[0]) {
       case 'threats':
-        nextThreats = new ThreatsPage(view);
+        nextThreats = new ThreatsPage(view, params);
         await nextThreats.load();
         break;
       case 'threat':

@@ -23,6 +23,8 @@ export interface SecurityEvent {
   stages: StageReport[];
   operator?: string;
   policy?: { group: string; feed: string; category: string; version: string; rule: string; line: number };
+  /** MITRE ATT&CK techniques (the console API adds them). */
+  attack?: Array<{ id: string; name: string }>;
 }
 
 export interface StatsSample {
