@@ -28,6 +28,7 @@ import { MetricsHistory } from './live/metrics-history.js';
 import { actionRoutes } from './routes/action-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
+import { feedRoutes } from './routes/feed-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { threatRoutes } from './routes/threat-routes.js';
 
@@ -145,6 +146,7 @@ export class ConsoleServer {
     authRoutes(app, c);
     dataRoutes(app, c);
     threatRoutes(app, c);
+    feedRoutes(app, c);
     queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only

@@ -81,3 +81,31 @@ export interface ClientStats {
   byAction: Record<string, number>;
   hours: HourCount[];
 }
+
+/** One response-policy feed (GET /api/feeds; the same rows as `dnsward feeds --json`). */
+export interface FeedStatus {
+  name: string;
+  category: string;
+  /** Its path or URL. */
+  source: string;
+  /** The policy groups it applies to (none: it blocks nothing). */
+  groups: string[];
+  /** RPZ serial or content hash; '' before the first load. */
+  version: string;
+  format: string | null;
+  rules: number;
+  /** When the version in force was loaded (ms since the epoch). */
+  loadedAt: number | null;
+  lastCheck: number | null;
+  lastError: string | null;
+  skipped: Record<string, number>;
+  errors: number;
+  failures: number;
+}
+
+/** GET /api/feeds; POST /api/feeds/refresh and /api/feeds/:name/refresh add `updated`. */
+export interface FeedsAnswer {
+  feeds: FeedStatus[];
+  /** The feeds whose new version is now in force. */
+  updated?: string[];
+}

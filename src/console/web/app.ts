@@ -5,6 +5,7 @@
 import { api, ApiError, live, type Live, setCsrf } from './client.js';
 import { clear, h } from './dom.js';
 import { auditPage, configPage } from './page-admin.js';
+import { feedsPage } from './page-feeds.js';
 import { clientPage, domainPage, domainsPage, learningPage } from './page-entities.js';
 import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
@@ -157,6 +158,9 @@ async function route(): Promise<void> {
       case 'learning':
         await learningPage(view, me!);
         break;
+      case 'feeds':
+        await feedsPage(view, me!);
+        break;
       case 'audit':
         await auditPage(view, me!);
         break;
@@ -199,7 +203,7 @@ document.addEventListener('keydown', (ev) => {
   } else if (ev.key === 'g') pendingG = true;
   else if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', a: 'audit', c: 'config' };
+    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', f: 'feeds', a: 'audit', c: 'config' };
     if (to[ev.key]) location.hash = `#/${to[ev.key]}`;
   }
 });
