@@ -10,6 +10,7 @@ import { clientPage, domainPage, domainsPage, learningPage } from './page-entiti
 import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
 import { statsPage } from './page-stats.js';
+import { usersPage } from './page-users.js';
 import { isTunnel, ThreatDetailPage, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
@@ -116,6 +117,8 @@ async function route(): Promise<void> {
   if (generation !== routeGeneration) return;
   header.hidden = false;
   document.getElementById('who')!.textContent = `${me!.user} (${me!.role})`;
+  // Users & tokens are the admins' (the server refuses viewers anyway).
+  document.querySelector<HTMLElement>('a[data-nav="users"]')!.hidden = me!.role !== 'admin';
   if (stream === null) startLive();
   const [path, query] = hash.slice(1).split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -161,6 +164,9 @@ async function route(): Promise<void> {
       case 'feeds':
         await feedsPage(view, me!);
         break;
+      case 'users':
+        await usersPage(view, me!);
+        break;
       case 'audit':
         await auditPage(view, me!);
         break;
@@ -203,7 +209,7 @@ document.addEventListener('keydown', (ev) => {
   } else if (ev.key === 'g') pendingG = true;
   else if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', f: 'feeds', a: 'audit', c: 'config' };
+    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', f: 'feeds', u: 'users', a: 'audit', c: 'config' };
     if (to[ev.key]) location.hash = `#/${to[ev.key]}`;
   }
 });
