@@ -50,9 +50,10 @@ export interface ConsoleOptions {
   limits: ConsoleListenerLimits;
 }
 
-// The UI's files: HTML and CSS from the source folder, the compiled script from dist/console-web.
+// The UI's files: HTML and CSS from the source folder, the compiled script from dist/console-web
+// (rooted at src/, as the UI imports the server's type-only modules: events/, querylog/, …).
 const WEB_SOURCE = fileURLToPath(new URL('../../../src/console/web/', import.meta.url));
-const WEB_BUILD = fileURLToPath(new URL('../../console-web/', import.meta.url));
+const WEB_BUILD = fileURLToPath(new URL('../../console-web/console/web/', import.meta.url));
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADERS_TIMEOUT_MS = 10_000;

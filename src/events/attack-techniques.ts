@@ -3,13 +3,9 @@
  * file a threat under the framework their playbooks use. One table, server-side: the console's
  * API output and its exports take it from here, docs/EVENTS.md lists it.
  */
-import type { SecurityEvent, SecurityEventType } from './security-event.js';
+import type { AttackTechnique, SecurityEvent, SecurityEventType } from './security-event-types.js';
 
-export interface AttackTechnique {
-  /** The ATT&CK technique id (T1071.004, …). */
-  id: string;
-  name: string;
-}
+export type { AttackTechnique } from './security-event-types.js';
 
 const DNS_C2: AttackTechnique = { id: 'T1071.004', name: 'Application Layer Protocol: DNS' };
 const EXFILTRATION: AttackTechnique = { id: 'T1048', name: 'Exfiltration Over Alternative Protocol' };

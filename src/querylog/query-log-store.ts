@@ -12,26 +12,13 @@
  */
 import type Database from 'better-sqlite3';
 import type { SecurityEvent } from '../events/security-event.js';
+import type { QueryRecord } from './query-record.js';
+
+export type { QueryRecord } from './query-record.js';
 import { openDatabase } from '../store/sqlite-database.js';
 import { QUERYLOG_SCHEMA } from '../store/querylog-schema.js';
 import { hourOf, type QueryCount, QueryStatsWriter } from './query-stats-store.js';
 
-export interface QueryRecord {
-  /** Milliseconds since the epoch. */
-  t: number;
-  client: string;
-  transport: string;
-  qname: string;
-  /** The registered domain (PSL), for "everything under example.com" searches. */
-  domain: string;
-  qtype: number;
-  rcode: number;
-  /** answered, cached, blocked, … */
-  type: string;
-  reason: string;
-  upstream: string;
-  latencyMs: number;
-}
 
 export interface QueryFilter {
   since?: number;

@@ -3,29 +3,16 @@
  * (src/console/routes/query-routes.ts, type-only) and by the web UI. Types only: the browser
  * build and the server build both compile it.
  */
+import type { QueryRecord } from '../../querylog/query-record.js';
 
-/** One logged query as GET /api/queries returns it. */
-export interface QueryRow {
+/** One logged query as GET /api/queries returns it: the store's row with its id and names. */
+export interface QueryRow extends QueryRecord {
   /** The row's id in the log: with `t`, what a cursor points at. */
   id: number;
-  /** Milliseconds since the epoch. */
-  t: number;
-  client: string;
-  transport: string;
-  qname: string;
-  /** The registered domain. */
-  domain: string;
-  qtype: number;
   /** The query type's mnemonic (A, AAAA, TYPE65534, …). */
   qtypeName: string;
-  rcode: number;
   /** NOERROR, NXDOMAIN, …; '–' when no answer was sent. */
   rcodeName: string;
-  /** The action: answered, cached, blocked, … */
-  type: string;
-  reason: string;
-  upstream: string;
-  latencyMs: number;
 }
 
 /** GET /api/queries: newest first. */
