@@ -28,7 +28,9 @@ import { MetricsHistory } from './live/metrics-history.js';
 import { actionRoutes } from './routes/action-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
+import { feedRoutes } from './routes/feed-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
+import { threatRoutes } from './routes/threat-routes.js';
 
 export interface ConsoleListenerLimits {
   maxConnections: number;
@@ -48,9 +50,10 @@ export interface ConsoleOptions {
   limits: ConsoleListenerLimits;
 }
 
-// The UI's files: HTML and CSS from the source folder, the compiled script from dist/console-web.
+// The UI's files: HTML and CSS from the source folder, the compiled script from dist/console-web
+// (rooted at src/, as the UI imports the server's type-only modules: events/, querylog/, …).
 const WEB_SOURCE = fileURLToPath(new URL('../../../src/console/web/', import.meta.url));
-const WEB_BUILD = fileURLToPath(new URL('../../console-web/', import.meta.url));
+const WEB_BUILD = fileURLToPath(new URL('../../console-web/console/web/', import.meta.url));
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -143,6 +146,8 @@ export class ConsoleServer {
     });
     authRoutes(app, c);
     dataRoutes(app, c);
+    threatRoutes(app, c);
+    feedRoutes(app, c);
     queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only

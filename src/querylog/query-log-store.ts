@@ -12,26 +12,13 @@
  */
 import type Database from 'better-sqlite3';
 import type { SecurityEvent } from '../events/security-event.js';
+import type { QueryRecord } from './query-record.js';
+
+export type { QueryRecord } from './query-record.js';
 import { openDatabase } from '../store/sqlite-database.js';
 import { QUERYLOG_SCHEMA } from '../store/querylog-schema.js';
 import { hourOf, type QueryCount, QueryStatsWriter } from './query-stats-store.js';
 
-export interface QueryRecord {
-  /** Milliseconds since the epoch. */
-  t: number;
-  client: string;
-  transport: string;
-  qname: string;
-  /** The registered domain (PSL), for "everything under example.com" searches. */
-  domain: string;
-  qtype: number;
-  rcode: number;
-  /** answered, cached, blocked, … */
-  type: string;
-  reason: string;
-  upstream: string;
-  latencyMs: number;
-}
 
 export interface QueryFilter {
   since?: number;
@@ -73,6 +60,8 @@ export interface EventFilter {
   /** One event type, or any of several. */
   type?: string | string[];
   incident?: string;
+  /** Events at least this severe (1–10). */
+  minSeverity?: number;
   limit?: number;
 }
 
@@ -224,6 +213,7 @@ export class QueryLogStore {
     if (typeof f.type === 'string') { where.push('type = ?'); args.push(f.type); }
     else if (Array.isArray(f.type) && f.type.length > 0) { where.push(`type IN (${f.type.map(() => '?').join(', ')})`); args.push(...f.type); }
     if (f.incident !== undefined) { where.push('incident = ?'); args.push(f.incident); }
+    if (f.minSeverity !== undefined) { where.push('severity >= ?'); args.push(f.minSeverity); }
     const sql = `SELECT body FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, clampLimit(f.limit)) as Array<{ body: string }>).map((r) => JSON.parse(r.body) as SecurityEvent);
   }

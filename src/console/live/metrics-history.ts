@@ -4,20 +4,10 @@
  * pushed to live clients. Sampling reads counters only; nothing touches the query path.
  */
 import type { LatencyHistogram } from '../../util/histogram.js';
+import type { StatsSample } from './stats-sample.js';
 
-export interface StatsSample {
-  /** ms since the epoch. */
-  t: number;
-  qps: number;
-  /** Answers per second by response type (answered, cached, blocked, …). */
-  byType: Record<string, number>;
-  cacheHitRatio: number;
-  p50ms: number;
-  p90ms: number;
-  p99ms: number;
-  blocksPerSecond: number;
-  upstreams: Array<{ name: string; healthy: boolean; latencyAvgMs: number }>;
-}
+export type { StatsSample } from './stats-sample.js';
+
 
 export interface CounterSource {
   queries: { udp: number; tcp: number; tls: number; https: number };

@@ -7,8 +7,9 @@ import type { SecurityEvent } from '../../events/security-event.js';
 import type { Config } from '../../config/schema.js';
 import { type ConsoleContext, fail, identity } from '../console-context.js';
 import type { ClientStats } from '../web/api-types.js';
+import { THREAT_TYPES } from './threat-routes.js';
+import { withAttack } from '../../events/attack-techniques.js';
 
-const THREAT_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked'];
 const LIVE_BUFFER_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
 
@@ -47,10 +48,6 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     };
   });
 
-  app.get<{ Querystring: { limit?: number; since?: number } }>('/api/threats', { schema: { tags: ['threats'], summary: 'Recent threats (tunnels detected, domains and queries blocked), newest first', querystring: limitQuery } }, async (request) => {
-    return { threats: await s.queryLog.events({ type: THREAT_TYPES, limit: request.query.limit ?? 100, since: request.query.since }) };
-  });
-
   app.get<{ Params: { incident: string } }>('/api/threats/:incident', { schema: { tags: ['threats'], summary: 'One incident: its events with the stage trace, bytes leaked over time, samples, clients, the action and why' } }, async (request, reply) => {
     const events = await s.queryLog.events({ incident: request.params.incident, limit: 200 });
     if (events.length === 0) return fail(reply, 404, `no incident ${request.params.incident}`);
@@ -62,8 +59,8 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     const learned = s.guard.describeDomain(domain, now());
     return {
       incident: request.params.incident,
-      primary,
-      events,
+      primary: withAttack(primary),
+      events: events.map(withAttack),
       domain,
       clients,
       firstSeen: learned?.firstSeen ?? null,
@@ -137,7 +134,7 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
     };
     // The stream lives as long as the credential it was opened with (see LiveStreams).
     const forget = c.streams.add({ credential: identity(request).credential, close });
-    const offEvents = c.fanout.subscribe((e: SecurityEvent) => send('security', e));
+    const offEvents = c.fanout.subscribe((e: SecurityEvent) => send('security', withAttack(e)));
     const offStats = c.history.onSample((sample) => send('stats', sample));
     const keepalive = setInterval(() => out.write(': keepalive\n\n'), KEEPALIVE_MS);
     keepalive.unref();

@@ -6,12 +6,12 @@
  * web/api-types.ts, shared with the UI.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseDuration } from '../../config/units.js';
 import { qtypeFromText, qtypeName, RcodeName } from '../../dns/wire.js';
 import type { QuerySearch } from '../../querylog/query-log-store.js';
 import type { StatsRange } from '../../querylog/query-stats-store.js';
 import { type ConsoleContext, fail } from '../console-context.js';
 import type { QueryPage, QueryStats } from '../web/api-types.js';
+import { timeOf } from './time-filter.js';
 
 export const MAX_PAGE = 500;
 const MAX_OFFSET = 10_000;
@@ -50,15 +50,6 @@ const queriesSchema = {
     limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 50 },
   },
 } as const;
-
-/** A time filter: ms since the epoch, an ISO 8601 time, or a duration back from now; null if none of those. */
-function timeOf(text: string, now: number): number | null {
-  if (/^\d{1,15}$/.test(text)) return Number(text);
-  const ago = parseDuration(text);
-  if (ago !== null) return now - ago;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : at;
-}
 
 export function queryRoutes(app: FastifyInstance, c: ConsoleContext): void {
   const log = c.server.queryLog;

@@ -3,29 +3,16 @@
  * (src/console/routes/query-routes.ts, type-only) and by the web UI. Types only: the browser
  * build and the server build both compile it.
  */
+import type { QueryRecord } from '../../querylog/query-record.js';
 
-/** One logged query as GET /api/queries returns it. */
-export interface QueryRow {
+/** One logged query as GET /api/queries returns it: the store's row with its id and names. */
+export interface QueryRow extends QueryRecord {
   /** The row's id in the log: with `t`, what a cursor points at. */
   id: number;
-  /** Milliseconds since the epoch. */
-  t: number;
-  client: string;
-  transport: string;
-  qname: string;
-  /** The registered domain. */
-  domain: string;
-  qtype: number;
   /** The query type's mnemonic (A, AAAA, TYPE65534, …). */
   qtypeName: string;
-  rcode: number;
   /** NOERROR, NXDOMAIN, …; '–' when no answer was sent. */
   rcodeName: string;
-  /** The action: answered, cached, blocked, … */
-  type: string;
-  reason: string;
-  upstream: string;
-  latencyMs: number;
 }
 
 /** GET /api/queries: newest first. */
@@ -80,4 +67,32 @@ export interface ClientStats {
   blocked: number;
   byAction: Record<string, number>;
   hours: HourCount[];
+}
+
+/** One response-policy feed (GET /api/feeds; the same rows as `dnsward feeds --json`). */
+export interface FeedStatus {
+  name: string;
+  category: string;
+  /** Its path or URL. */
+  source: string;
+  /** The policy groups it applies to (none: it blocks nothing). */
+  groups: string[];
+  /** RPZ serial or content hash; '' before the first load. */
+  version: string;
+  format: string | null;
+  rules: number;
+  /** When the version in force was loaded (ms since the epoch). */
+  loadedAt: number | null;
+  lastCheck: number | null;
+  lastError: string | null;
+  skipped: Record<string, number>;
+  errors: number;
+  failures: number;
+}
+
+/** GET /api/feeds; POST /api/feeds/refresh and /api/feeds/:name/refresh add `updated`. */
+export interface FeedsAnswer {
+  feeds: FeedStatus[];
+  /** The feeds whose new version is now in force. */
+  updated?: string[];
 }

@@ -5,11 +5,13 @@
 import { api, ApiError, live, type Live, setCsrf } from './client.js';
 import { clear, h } from './dom.js';
 import { auditPage, configPage } from './page-admin.js';
+import { feedsPage } from './page-feeds.js';
 import { clientPage, domainPage, domainsPage, learningPage } from './page-entities.js';
 import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
 import { statsPage } from './page-stats.js';
-import { isThreat, ThreatDetailPage, ThreatsPage } from './page-threats.js';
+import { usersPage } from './page-users.js';
+import { isTunnel, ThreatDetailPage, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
 const main = document.getElementById('main')!;
@@ -50,7 +52,7 @@ function startLive(): void {
   stream = live({
     security: (data) => {
       const e = data as SecurityEvent;
-      if (isThreat(e) && !location.hash.startsWith('#/threats')) {
+      if (isTunnel(e) && !location.hash.startsWith('#/threats')) {
         unseen++;
         badge();
       }
@@ -115,6 +117,8 @@ async function route(): Promise<void> {
   if (generation !== routeGeneration) return;
   header.hidden = false;
   document.getElementById('who')!.textContent = `${me!.user} (${me!.role})`;
+  // Users & tokens are the admins' (the server refuses viewers anyway).
+  document.querySelector<HTMLElement>('a[data-nav="users"]')!.hidden = me!.role !== 'admin';
   if (stream === null) startLive();
   const [path, query] = hash.slice(1).split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -133,7 +137,7 @@ async function route(): Promise<void> {
   try {
     switch (parts[0]) {
       case 'threats':
-        nextThreats = new ThreatsPage(view);
+        nextThreats = new ThreatsPage(view, params);
         await nextThreats.load();
         break;
       case 'threat':
@@ -156,6 +160,12 @@ async function route(): Promise<void> {
         break;
       case 'learning':
         await learningPage(view, me!);
+        break;
+      case 'feeds':
+        await feedsPage(view, me!);
+        break;
+      case 'users':
+        await usersPage(view, me!);
         break;
       case 'audit':
         await auditPage(view, me!);
@@ -199,7 +209,7 @@ document.addEventListener('keydown', (ev) => {
   } else if (ev.key === 'g') pendingG = true;
   else if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', a: 'audit', c: 'config' };
+    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', f: 'feeds', u: 'users', a: 'audit', c: 'config' };
     if (to[ev.key]) location.hash = `#/${to[ev.key]}`;
   }
 });

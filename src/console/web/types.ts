@@ -1,55 +1,16 @@
-/** The shapes the console API returns (the server's types, as the browser sees them). */
-export interface StageReport {
-  name: string;
-  score: number;
-  evidence: Record<string, number | string | boolean | string[]>;
-}
+/**
+ * The shapes the console API returns. Events, logged queries and the live charts' samples are
+ * the server's own declarations (type-only modules both builds compile); what is left here has
+ * no such module on the server yet.
+ */
+import type { AttackTechnique, SecurityEvent as ServerSecurityEvent } from '../../events/security-event-types.js';
 
-export interface SecurityEvent {
-  id: string;
-  time: string;
-  type: string;
-  severity: number;
-  node: string;
-  client?: string;
-  domain?: string;
-  qname?: string;
-  action?: string;
-  enforced?: boolean;
-  incident?: string;
-  leakedBytes?: number;
-  samples?: string[];
-  reasons: string[];
-  stages: StageReport[];
-  operator?: string;
-  policy?: { group: string; feed: string; category: string; version: string; rule: string; line: number };
-}
+export type { StageReport } from '../../guard/verdict.js';
+export type { StatsSample } from '../live/stats-sample.js';
+export type { QueryRecord as QueryRow } from '../../querylog/query-record.js';
 
-export interface StatsSample {
-  t: number;
-  qps: number;
-  byType: Record<string, number>;
-  cacheHitRatio: number;
-  p50ms: number;
-  p90ms: number;
-  p99ms: number;
-  blocksPerSecond: number;
-  upstreams: Array<{ name: string; healthy: boolean; latencyAvgMs: number }>;
-}
-
-export interface QueryRow {
-  t: number;
-  client: string;
-  transport: string;
-  qname: string;
-  domain: string;
-  qtype: number;
-  rcode: number;
-  type: string;
-  reason: string;
-  upstream: string;
-  latencyMs: number;
-}
+/** An event; the threat routes and the live stream add its ATT&CK techniques, the entity pages do not. */
+export type SecurityEvent = ServerSecurityEvent & { attack?: readonly AttackTechnique[] };
 
 export interface LearnedDomain {
   domain: string;
