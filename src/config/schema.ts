@@ -335,14 +335,14 @@ const defence = z.object({
     maxZoneInFlight: wholeNumber(0, 65_536, 'queries for one zone (registered domain) waiting on upstreams at most, per I/O thread; 0 for no cap').default(256),
   }).strict().prefault({}),
   /**
-   * Overload shedding: while an I/O thread's event loop is behind (p90 delay over a quarter second
-   * above `delay`), cache misses of clients sending over 4 times the others' mean share (and at
+   * Overload shedding: while an I/O thread's event loop is behind (p90 delay above `delay` in two
+   * quarter seconds in a row), cache misses of clients sending over 4 times the others' mean share (and at
    * least 20 a second) are REFUSED at once; cached answers and other clients go on. On by default:
    * it costs one hash per cache miss and does nothing while the thread keeps up.
    */
   overload: z.object({
     enabled: z.boolean().default(true),
-    delay: duration.refine((v) => v >= 5 && v <= 10_000, { message: 'expected an event-loop delay from 5ms to 10s' }).default(50),
+    delay: duration.refine((v) => v >= 5 && v <= 10_000, { message: 'expected an event-loop delay from 5ms to 10s' }).default(100),
   }).strict().prefault({}),
   /** ANY over UDP answered with one HINFO "RFC8482" record (RFC 8482), as BIND, Knot and Cloudflare do: on by default, ANY is a reflection attack's favourite question and no honest client needs the full answer. */
   minimalAny: z.boolean().default(true),

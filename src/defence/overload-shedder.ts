@@ -4,8 +4,8 @@
  * guard summary and the answer's processing. So while overloaded, cache misses of the clients
  * sending far more misses than the others (over SHARE_FACTOR times the mean per client in the
  * current second, and over MIN_MISSES) are refused at once; cached answers and the other
- * clients' misses go on. Overload is "the event loop's p90 delay over the last quarter second
- * above `delay`" (monitorEventLoopDelay, sampled off the query path by a timer).
+ * clients' misses go on. Overload is "the event loop's p90 delay above `delay` in two quarter
+ * seconds in a row" (monitorEventLoopDelay, sampled off the query path by a timer).
  *
  * Per miss: one FNV-1a pass over the client's address text and a count-min sketch update
  * (DEPTH × WIDTH counters, reset each second); a linear-counting bitmap estimates the number
@@ -46,6 +46,7 @@ export class OverloadShedder {
   private episodes = 0;
   private histogram: IntervalHistogram | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private behindSamples = 0;
 
   constructor(private settings: OverloadSettings) {}
 
@@ -61,8 +62,12 @@ export class OverloadShedder {
     this.histogram.enable();
     this.timer = setInterval(() => {
       const h = this.histogram!;
-      this.setOverloaded(this.settings.enabled && h.count > 0 && h.percentile(90) / 1e6 > this.settings.delay);
+      const behind = this.settings.enabled && h.count > 0 && h.percentile(90) / 1e6 > this.settings.delay;
       h.reset();
+      // Two samples behind in a row, not one: a GC pause or a busy neighbour on the machine is
+      // not overload, and shedding a client's new names is not free for that client.
+      this.behindSamples = behind ? this.behindSamples + 1 : 0;
+      this.setOverloaded(this.behindSamples >= 2);
     }, SAMPLE_MS);
     this.timer.unref();
   }
