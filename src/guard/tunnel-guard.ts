@@ -89,7 +89,7 @@ export class TunnelGuard {
   readonly seenPairs: SeenNames;
   /** Client × name and client × domain pairs seen, repeats included: a domain's users (see DomainState.users). */
   readonly seenUsers: SeenNames;
-  /** Long labels per client and per domain: lookups other clients share (shared-labels.ts). Not in snapshots. */
+  /** Long labels per client and per domain: lookups other clients share (shared-labels.ts). */
   readonly sharedLabels = newSharedLabelFilter();
   readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0, sharedLifts: 0 };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { restoreGuard, restoreGuardParts, snapshotGuard, snapshotGuardPartsNow } from '../../src/guard/guard-snapshot.js';
 import { labelsFromText } from '../../src/guard/name-text.js';
 import { type GuardQuery, TunnelGuard } from '../../src/guard/tunnel-guard.js';
 import { generateEdrAgentTraffic } from '../../eval/traffic/edr-agent-traffic.js';
@@ -61,5 +62,24 @@ describe('shared lookups', () => {
     assert.ok(Number.isFinite(alone.first), 'blocked without the EDR');
     assert.ok(after.first <= alone.first + 2, `blocked after ${after.first} names with the EDR, ${alone.first} without`);
     assert.ok(after.through <= alone.through + 2, `${after.through} names through with the EDR, ${alone.through} without`);
+  });
+
+  it('what was learned of sharing survives a snapshot, in both formats', () => {
+    const day = generateEdrAgentTraffic({ seed: 25, clients: ['10.30.0.11', '10.30.0.12', '10.30.0.13', '10.30.0.14'], start: T0, durationSeconds: 6 * 3600, lookupsPerHour: 250 });
+    const queries = day.map((g) => q(g.ts, g.client, g.qname, g.qtype));
+    const cut = queries.findIndex((x) => x.ts >= T0 + 2 * 3600);
+    const guard = new TunnelGuard();
+    run(guard, queries.slice(0, cut));
+    const json = new TunnelGuard();
+    restoreGuard(json, JSON.parse(JSON.stringify(snapshotGuard(guard))) as never);
+    const parts = new TunnelGuard();
+    restoreGuardParts(parts, snapshotGuardPartsNow(guard));
+    // A label asked before the snapshot by one server and after it by another counts on all three.
+    const rest = queries.slice(cut);
+    const expected = run(guard, rest);
+    assert.deepEqual(run(json, rest), expected);
+    assert.deepEqual(run(parts, rest), expected);
+    assert.equal(json.domains.peek('sentrivex-cloud.net')?.sharedLabels, guard.domains.peek('sentrivex-cloud.net')?.sharedLabels);
+    assert.equal(parts.domains.peek('sentrivex-cloud.net')?.sharedLabels, guard.domains.peek('sentrivex-cloud.net')?.sharedLabels);
   });
 });
