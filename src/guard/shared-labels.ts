@@ -10,6 +10,7 @@
  * asked anything, and the sharing shows only in the hour after.
  */
 import type { DomainState } from './guard-state.js';
+import { ipBytes } from '../util/ip-bytes.js';
 import { SeenNames } from './seen-names.js';
 
 /** Labels shorter than this (words, short ids, version labels) say nothing about a shared lookup. */
@@ -35,15 +36,28 @@ export function newSharedLabelFilter(): SeenNames {
 
 /** Counts the name's long labels that another client asked first under this domain. */
 export function noteSharedLabels(filter: SeenNames, domain: DomainState, domainName: string, client: string, subdomainLabels: readonly string[]): void {
+  let sharer: string | undefined;
   for (const label of subdomainLabels) {
     if (label.length < MIN_LABEL_LENGTH) continue;
+    sharer ??= sharerOf(client);
     const key = `${label}.${domainName}`;
     // Only a client's first ask of a label counts: one client repeating itself is not sharing.
-    if (!filter.addIfNew(`${client} ${key}`)) continue;
+    if (!filter.addIfNew(`${sharer} ${key}`)) continue;
     domain.longLabels++;
     // A key without a space never equals a client's key (a client's address has no space).
     if (!filter.addIfNew(key)) domain.sharedLabels++;
   }
+}
+
+/**
+ * Who shares: an IPv4 address, or an IPv6 address's /64. One host can take any number of
+ * addresses in its own /64 (privacy addresses); asking its own labels again from another of them
+ * must not look like a second client.
+ */
+function sharerOf(client: string): string {
+  if (!client.includes(':')) return client;
+  const bytes = ipBytes(client);
+  return bytes === undefined ? client : `${bytes.subarray(0, 8).toString('hex')}/64`;
 }
 
 /** Whether many clients share the domain's lookups (a lookup service, not a tunnel). */

@@ -82,4 +82,26 @@ describe('shared lookups', () => {
     assert.equal(json.domains.peek('sentrivex-cloud.net')?.sharedLabels, guard.domains.peek('sentrivex-cloud.net')?.sharedLabels);
     assert.equal(parts.domains.peek('sentrivex-cloud.net')?.sharedLabels, guard.domains.peek('sentrivex-cloud.net')?.sharedLabels);
   });
+
+  it('one host asking its own labels again from other addresses of its /64 is not sharing', () => {
+    const guard = new TunnelGuard();
+    const rng = new Random(26);
+    const queries: GuardQuery[] = [];
+    const asked: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      // Every other query replays an earlier label from another privacy address of the same /64.
+      const replay = i % 2 === 1 && asked.length > 0;
+      const label = replay ? rng.pick(asked) : rng.chars(HEX, 32);
+      if (!replay) asked.push(label);
+      const client = replay ? `2001:db8:1:2:${rng.chars(HEX, 4)}::${rng.chars(HEX, 3)}` : '2001:db8:1:2::7';
+      queries.push(q(T0 + i * 2, client, `${label}.${rng.chars(HEX, 6)}.exfil-example.net`));
+    }
+    const blocked = run(guard, queries);
+    assert.ok(blocked.length > 0 && blocked[0] < 200, `first blocked at ${blocked[0]}`);
+    // The host's own address stays blocked (the other addresses are other clients to the budgets).
+    const own = queries.flatMap((x, i) => (i > blocked[0] && x.client === '2001:db8:1:2::7' ? [i] : []));
+    assert.deepEqual(own.filter((i) => !blocked.includes(i)), []);
+    assert.equal(guard.domains.peek('exfil-example.net')?.sharedLabels, 0);
+    assert.equal(guard.counters.sharedLifts, 0);
+  });
 });
