@@ -25,6 +25,8 @@ export interface GuardSnapshot {
   seenPairs: SeenState;
   /** Absent in snapshots from before domains counted their users. */
   seenUsers?: SeenState;
+  /** Absent in snapshots from before shared lookups were learned (shared-labels.ts). */
+  sharedLabels?: SeenState;
   domains: Generations<object>;
   pairs: Array<[number, object]>[];
   nextIds: [number, number];
@@ -93,6 +95,7 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
     seenUsers: seen(guard.seenUsers),
+    sharedLabels: seen(guard.sharedLabels),
     domains: guard.domains.generations(),
     pairs: [guard.pairs.generations().old, guard.pairs.generations().young],
     clients: guard.clients.generations(),
@@ -127,6 +130,7 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.seen.import(seen(s.seen));
   guard.seenPairs.import(seen(s.seenPairs));
   if (s.seenUsers !== undefined) guard.seenUsers.import(seen(s.seenUsers));
+  if (s.sharedLabels !== undefined) guard.sharedLabels.import(seen(s.sharedLabels));
   const revive = <V>(g: Generations<object>, make: () => V) => {
     const one = ([k, v]: [string, object]): [string, V] => [k, Object.assign(make() as object, v) as V];
     return { old: g.old.map(one), young: g.young.map(one) };
@@ -188,6 +192,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
   const seen = guard.seen.export();
   const seenPairs = guard.seenPairs.export();
   const seenUsers = guard.seenUsers.export();
+  const sharedLabels = guard.sharedLabels.export();
   const blobs = {
     counts: copy(guard.model.counts),
     rowTotals: copy(guard.model.rowTotals),
@@ -198,6 +203,8 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     seenPairsPrevious: copy(seenPairs.previous),
     seenUsersCurrent: copy(seenUsers.current),
     seenUsersPrevious: copy(seenUsers.previous),
+    sharedLabelsCurrent: copy(sharedLabels.current),
+    sharedLabelsPrevious: copy(sharedLabels.previous),
   };
   const meta = JSON.stringify({
     format: SNAPSHOT_FORMAT,
@@ -207,6 +214,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     seenInserted: seen.inserted,
     seenPairsInserted: seenPairs.inserted,
     seenUsersInserted: seenUsers.inserted,
+    sharedLabelsInserted: sharedLabels.inserted,
   });
   yield;
   function* part<K, V>(entries: IterableIterator<[K, V]>, out: Buffer[]): Generator<void, void> {
@@ -242,7 +250,7 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
 
 /** Restores what snapshotGuardParts saved (see restoreGuard for the guarantees and errors). */
 export function restoreGuardParts(guard: TunnelGuard, parts: SnapshotParts): void {
-  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number; seenUsersInserted?: number };
+  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number; seenUsersInserted?: number; sharedLabelsInserted?: number };
   const b = parts.blobs;
   const text = (t: Uint8Array | Uint8Array[]) => (Array.isArray(t) ? Buffer.concat(t) : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8');
   const pairs = JSON.parse(text(parts.tables.pairs)) as Generations<object> & { old: Array<[number, object]>; young: Array<[number, object]> };
@@ -252,6 +260,7 @@ export function restoreGuardParts(guard: TunnelGuard, parts: SnapshotParts): voi
     seen: { current: b.seenCurrent, previous: b.seenPrevious, inserted: m.seenInserted },
     seenPairs: { current: b.seenPairsCurrent, previous: b.seenPairsPrevious, inserted: m.seenPairsInserted },
     seenUsers: b.seenUsersCurrent === undefined ? undefined : { current: b.seenUsersCurrent, previous: b.seenUsersPrevious, inserted: m.seenUsersInserted ?? 0 },
+    sharedLabels: b.sharedLabelsCurrent === undefined ? undefined : { current: b.sharedLabelsCurrent, previous: b.sharedLabelsPrevious, inserted: m.sharedLabelsInserted ?? 0 },
     domains: JSON.parse(text(parts.tables.domains)) as Generations<object>,
     clients: JSON.parse(text(parts.tables.clients)) as Generations<object>,
     pairs: [pairs.old, pairs.young],

@@ -30,6 +30,9 @@ export interface DomainState {
    * counts only those that asked a new name): how widely the network uses it.
    */
   users: number;
+  /** Long labels clients asked first under the domain, and of those, ones another client asked before (shared-labels.ts). */
+  longLabels: number;
+  sharedLabels: number;
   rareQtypes: number;
   responses: number;
   nxdomain: number;
@@ -117,6 +120,8 @@ class DomainRecord implements DomainState {
   uniqueNames = 0;
   clients = 0;
   users = 0;
+  longLabels = 0;
+  sharedLabels = 0;
   rareQtypes = 0;
   responses = 0;
   nxdomain = 0;

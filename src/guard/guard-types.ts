@@ -89,6 +89,8 @@ export interface GuardCounters {
   /** Blocks of one client on a domain many clients use (started / queries answered by one). */
   clientDomainBlocks: number;
   blockedByClientDomain: number;
+  /** Domain blocks ended because other clients were seen sharing the domain's lookups (shared-labels.ts). */
+  sharedLifts: number;
 }
 
 export interface DomainBlock {

@@ -37,6 +37,7 @@ import * as operator from './operator-overrides.js';
 import { PRIOR } from './prior-data.js';
 import { QtypeModel } from './qtype-model.js';
 import { SeenNames } from './seen-names.js';
+import { newSharedLabelFilter } from './shared-labels.js';
 import { anatomyStage, readAnatomy, standingBlock } from './stages/anatomy-stage.js';
 import { decide, decisionStage } from './stages/decision-stage.js';
 import { judgeNormal, normalStage } from './stages/normal-stage.js';
@@ -88,7 +89,9 @@ export class TunnelGuard {
   readonly seenPairs: SeenNames;
   /** Client × name and client × domain pairs seen, repeats included: a domain's users (see DomainState.users). */
   readonly seenUsers: SeenNames;
-  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0 };
+  /** Long labels per client and per domain: lookups other clients share (shared-labels.ts). */
+  readonly sharedLabels = newSharedLabelFilter();
+  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0, sharedLifts: 0 };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
   /**
    * Whether the random-subdomain flood detector has flagged a registered domain now: such a

@@ -4,6 +4,7 @@
  */
 import { ID_SPACE, markActive, newDomain } from '../guard-state.js';
 import { anatomize } from '../name-anatomy.js';
+import { noteSharedLabels, sharedLookups } from '../shared-labels.js';
 import type { TunnelGuard } from '../tunnel-guard.js';
 import type { StageReport, Verdict } from '../verdict.js';
 import type { GuardStage, Observation } from './observation.js';
@@ -36,6 +37,8 @@ export function readAnatomy(guard: TunnelGuard, o: Observation): void {
   domain.lastSeen = ts;
   markActive(domain, ts);
   if (guard.seenUsers.addPairIfNew(o.q.client, o.domainName)) domain.users++;
+  // Before any block is looked at: sharing is learned while the domain is blocked too.
+  noteSharedLabels(guard.sharedLabels, domain, o.domainName, o.q.client, o.anatomy.subdomainLabels);
   o.domain = domain;
 }
 
@@ -47,6 +50,12 @@ export function standingBlock(guard: TunnelGuard, o: Observation): Verdict | und
   if (o.override !== undefined) return undefined;
   const ts = o.q.ts;
   const block = guard.blocks.peek(o.domainName);
+  // A block the guard set ends once other clients are seen asking the domain's labels: the
+  // budget it tripped was a lookup service's first burst (shared-labels.ts). Its offences stay.
+  if (block !== undefined && block.until > ts && sharedLookups(o.domain)) {
+    block.until = ts;
+    guard.counters.sharedLifts++;
+  }
   if (block !== undefined && block.until > ts) {
     guard.counters.blockedByDomain++;
     return blockedVerdict('domain', o, block);

@@ -8,6 +8,7 @@ import type { DomainState } from '../guard-state.js';
 import { activeHourCount } from '../guard-state.js';
 import { round } from '../guard-text.js';
 import { knownEncoder } from '../known-encoders.js';
+import { sharedLookups } from '../shared-labels.js';
 import type { TunnelGuard } from '../tunnel-guard.js';
 import type { StageReport } from '../verdict.js';
 import type { GuardStage, NormalFindings, Observation } from './observation.js';
@@ -30,6 +31,7 @@ export const normalStage: GuardStage = {
     if (n.stableTemplate) evidence.stableTemplate = true;
     if (n.known !== undefined) evidence.knownEncoder = n.known;
     if (n.recognised) evidence.recognisedEncoder = true;
+    if (n.shared) evidence.sharedLabels = o.domain.sharedLabels;
     // How far this domain is from what the network treats as a recognised heavy encoder.
     return { name: 'normal', score: n.recognised ? 0 : round(1 - Math.min(1, Math.log2(n.multiplier) / 6)), evidence };
   },
@@ -49,10 +51,12 @@ export function normalOf(domainName: string, domain: DomainState, ts: number): N
   const established = ts - domain.firstSeen >= 86400 && hours >= 6;
   const spread = domain.clients >= 3 ? Math.min(8, 1.5 * Math.sqrt(domain.clients)) : 1;
   const stableTemplate = domain.uniqueNames >= 12 && domain.templateStability >= 0.85;
-  let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined ? 8 : 1);
+  // Clients asking each other's labels are evidence as strong as the documented list's.
+  const shared = sharedLookups(domain);
+  let multiplier = spread * (stableTemplate ? 4 : 1) * (established ? 2 : 1) * (known !== undefined || shared ? 8 : 1);
   if (multiplier > 64) multiplier = 64;
-  const recognised = known !== undefined || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
-  return { known, hours, established, stableTemplate, multiplier, recognised };
+  const recognised = known !== undefined || shared || (domain.clients >= RECOGNISED_MIN_CLIENTS && stableTemplate);
+  return { known, hours, established, stableTemplate, multiplier, recognised, shared };
 }
 
 /** Bytes of encoded information one client may send to a domain in a window (0 minute, 1 hour, 2 day). */

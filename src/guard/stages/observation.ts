@@ -27,6 +27,8 @@ export interface NormalFindings {
   stableTemplate: boolean;
   multiplier: number;
   recognised: boolean;
+  /** Many clients ask the same long labels under the domain: a lookup service (shared-labels.ts). */
+  shared: boolean;
 }
 
 export class Observation {
