@@ -19,13 +19,32 @@ function usage() {
 }
 
 const before = usage();
-const cache = new PacketCache({ maxEntries: ENTRIES, maxBytes: 512 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 86400, staleAnswerTtl: 30 });
+const cache = new PacketCache({
+  maxEntries: ENTRIES,
+  maxBytes: 512 << 20,
+  minTtl: 0,
+  maxTtl: 86400,
+  maxNegativeTtl: 3600,
+  staleSeconds: 86400,
+  staleAnswerTtl: 30,
+});
 const now = Date.now();
 let answerBytes = 0;
 for (let i = 0; i < ENTRIES; i++) {
   const name = `host${i}.example${i % 1000}.com`;
-  const query = dnsPacket.encode({ type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name, class: 'IN' }] });
-  const answer = dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ type: 'A', name, class: 'IN' }], answers: [{ type: 'A', name, ttl: 3600, data: '192.0.2.1' }] });
+  const query = dnsPacket.encode({
+    type: 'query',
+    id: 1,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name, class: 'IN' }],
+  });
+  const answer = dnsPacket.encode({
+    type: 'response',
+    id: 1,
+    flags: 0x8180,
+    questions: [{ type: 'A', name, class: 'IN' }],
+    answers: [{ type: 'A', name, ttl: 3600, data: '192.0.2.1' }],
+  });
   answerBytes += answer.length;
   const scan = scanResponse(answer);
   if (typeof scan === 'string') throw new Error(scan);
@@ -34,4 +53,6 @@ for (let i = 0; i < ENTRIES; i++) {
 const after = usage();
 const mib = (n: number) => (n / (1 << 20)).toFixed(0);
 console.log(`packet cache with ${cache.size} entries (average answer ${(answerBytes / ENTRIES).toFixed(0)} bytes):`);
-console.log(`  RSS +${mib(after.rss - before.rss)} MiB, V8 heap +${mib(after.heap - before.heap)} MiB, array buffers +${mib(after.external - before.external)} MiB, slab pages ${mib(cache.bytes)} MiB`);
+console.log(
+  `  RSS +${mib(after.rss - before.rss)} MiB, V8 heap +${mib(after.heap - before.heap)} MiB, array buffers +${mib(after.external - before.external)} MiB, slab pages ${mib(cache.bytes)} MiB`,
+);

@@ -17,7 +17,14 @@ const COMMANDS_PER_PAIR = 3;
 /** Their requests and replies in RESP, estimated for a 40-byte pair key and two nodes' fields. */
 const BYTES_PER_PAIR = 370;
 
-const traffic = generateBenignTraffic({ seed: 7, clients: 300, mailServers: 3, start: 1_760_000_000, durationSeconds: 3600, queriesPerHour: 900 });
+const traffic = generateBenignTraffic({
+  seed: 7,
+  clients: 300,
+  mailServers: 3,
+  start: 1_760_000_000,
+  durationSeconds: 3600,
+  queriesPerHour: 900,
+});
 const guard = new TunnelGuard();
 let round = -1;
 let dirty = new Set<string>();
@@ -44,6 +51,10 @@ for (const q of traffic) {
 }
 writes += dirty.size;
 const perNewName = writes / Math.max(1, newNames);
-console.log('| benign traffic | queries | new names | pairs and clients ever shared | writes | writes per new name | at 20k new names/s: commands/s | bytes/s |');
+console.log(
+  '| benign traffic | queries | new names | pairs and clients ever shared | writes | writes per new name | at 20k new names/s: commands/s | bytes/s |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(`| 300 clients, 3 mail servers, 1 h | ${traffic.length} | ${newNames} | ${shared.size} | ${writes} | ${perNewName.toFixed(4)} | ${Math.round(20_000 * perNewName * COMMANDS_PER_PAIR)} | ${Math.round(20_000 * perNewName * BYTES_PER_PAIR)} |`);
+console.log(
+  `| 300 clients, 3 mail servers, 1 h | ${traffic.length} | ${newNames} | ${shared.size} | ${writes} | ${perNewName.toFixed(4)} | ${Math.round(20_000 * perNewName * COMMANDS_PER_PAIR)} | ${Math.round(20_000 * perNewName * BYTES_PER_PAIR)} |`,
+);

@@ -29,7 +29,13 @@ const TUNNELS = 10;
 const POLL_LIMIT_MS = 5000;
 
 function query(name: string, type: dnsPacket.RecordType): Buffer {
-  return dnsPacket.encode({ type: 'query', id: randomBytes(2).readUInt16BE(), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as dnsPacket.Answer] });
+  return dnsPacket.encode({
+    type: 'query',
+    id: randomBytes(2).readUInt16BE(),
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type, name, class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as dnsPacket.Answer],
+  });
 }
 
 /** One query from `source`; whether the answer is a Tunnel Guard block or quarantine. */
@@ -65,32 +71,44 @@ function summary(values: number[]): string {
   return `${ok.length} | ${quantile(ok, 0.5).toFixed(1)} | ${quantile(ok, 0.99).toFixed(1)} | ${ok[ok.length - 1].toFixed(1)} | ${lost}`;
 }
 
-async function startNode(name: string, threads: number, redis: RedisServer, upstream: number): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
+async function startNode(
+  name: string,
+  threads: number,
+  redis: RedisServer,
+  upstream: number,
+): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `dnsward-cluster-bench-${name}-`));
   const port = await freePort();
   const config = join(dir, 'dnsward.yaml');
-  writeFileSync(config, `listen: ["127.0.0.1:${port}"]
+  writeFileSync(
+    config,
+    `listen: ["127.0.0.1:${port}"]
 upstreams: { servers: ["127.0.0.1:${upstream}"] }
 threads: ${threads}
 dataDir: "${join(dir, 'data')}"
 console: { listen: null }
 log: { level: warn }
 cluster: { redis: { host: "${redis.url}" }, nodeName: ${name} }
-`);
+`,
+  );
   const child = await startProcess(process.execPath, [CLI, 'serve', '--config', config], port);
   return { child, port, dataDir: join(dir, 'data') };
 }
 
 async function main(): Promise<void> {
   const zones = Array.from({ length: TUNNELS }, (_, i) => `t${i}.test`);
-  const unbound = await UnboundServer.start({ zones: ['example.test', ...zones], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+  const unbound = await UnboundServer.start({
+    zones: ['example.test', ...zones],
+    records: ['www.example.test. 300 IN A 192.0.2.10'],
+  });
   const redis = await RedisServer.start();
   const a = await startNode('a', 0, redis, unbound.port);
   const b = await startNode('b', 1, redis, unbound.port);
   try {
     // Both nodes connected: a first decision crosses.
     await sendControl(a.dataDir, { cmd: 'quarantine', client: '127.0.2.1', seconds: 600 });
-    if (Number.isNaN(await until(performance.now(), () => blocked(b.port, 'www.example.test', 'A', '127.0.2.1')))) throw new Error('the nodes do not share decisions');
+    if (Number.isNaN(await until(performance.now(), () => blocked(b.port, 'www.example.test', 'A', '127.0.2.1'))))
+      throw new Error('the nodes do not share decisions');
 
     const operator: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {

@@ -7,7 +7,11 @@ import { waitForDns } from '../test/helpers/dns-client.js';
 const run = promisify(execFile);
 
 export async function dnsperf(port: number, file: string, seconds: number, extra: string[]): Promise<string> {
-  const { stdout } = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), ...extra], { maxBuffer: 1 << 30, timeout: (seconds + 30) * 1000 });
+  const { stdout } = await run(
+    'dnsperf',
+    ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), ...extra],
+    { maxBuffer: 1 << 30, timeout: (seconds + 30) * 1000 },
+  );
   return stdout;
 }
 
@@ -71,7 +75,6 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-
 /**
  * An operator allow for `domain` on the dnsward whose data directory is `dataDir`. dnsperf asks
  * its unique miss names from one address, to one domain nobody else uses: Tunnel Guard rightly
@@ -80,5 +83,8 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
  * detector, so its cost is still in the numbers.
  */
 export function allowDomain(cli: string, dataDir: string, domain: string): void {
-  execFileSync(process.execPath, [cli, 'allow', domain, '--for', '24h', '--data-dir', dataDir], { stdio: 'ignore', timeout: 30_000 });
+  execFileSync(process.execPath, [cli, 'allow', domain, '--for', '24h', '--data-dir', dataDir], {
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
 }

@@ -21,7 +21,9 @@ if (gc === undefined) throw new Error('run with node --expose-gc');
 
 let scavenges = 0;
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  for (const e of list.getEntries())
+    if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+      scavenges++;
 }).observe({ entryTypes: ['gc'] });
 
 const v4 = (i: number) => `172.${16 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`;
@@ -31,13 +33,30 @@ const control: PipelineControl = { next: () => {}, respond: () => {}, drop: () =
 
 /** The defence section as parsed from the config, with dynamic blocks on or off and everything else at its default. */
 function defence(dynamic: boolean) {
-  return configSchema.parse({ defence: { dynamicBlocks: { enabled: dynamic, exempt: [] }, cookies: { enabled: false }, minimalAny: false } }).defence;
+  return configSchema.parse({
+    defence: { dynamicBlocks: { enabled: dynamic, exempt: [] }, cookies: { enabled: false }, minimalAny: false },
+  }).defence;
 }
 
-async function timed(label: string, dynamic: boolean, address: (i: number) => string, clients: number): Promise<number> {
+async function timed(
+  label: string,
+  dynamic: boolean,
+  address: (i: number) => string,
+  clients: number,
+): Promise<number> {
   const stage = new DefenceStage(defence(dynamic));
   // One block in force (on a client not in the set): every query probes the block map too.
-  if (dynamic) stage.setDynamicBlocks([{ key: 0x0a000001, prefix: '10.0.0.1/32', rule: 'queries', action: 'refused', until: Date.now() + 3_600_000, reason: 'bench' }]);
+  if (dynamic)
+    stage.setDynamicBlocks([
+      {
+        key: 0x0a000001,
+        prefix: '10.0.0.1/32',
+        rule: 'queries',
+        action: 'refused',
+        until: Date.now() + 3_600_000,
+        reason: 'bench',
+      },
+    ]);
   const request = encodeQuery('www.example.test');
   const n = 1_000_000;
   const rounds = 4;
@@ -64,12 +83,19 @@ async function timed(label: string, dynamic: boolean, address: (i: number) => st
   run();
   const ns = ((performance.now() - started) * 1e6) / n;
   await new Promise((resolve) => setTimeout(resolve, 20));
-  console.log(`  defence stage, dynamic blocks ${dynamic ? 'on ' : 'off'}, ${label}, ${clients} clients: ${ns.toFixed(0)} ns per query (onQuery + onResponse), ${scavenges} minor GCs over ${n / 1e6}M queries`);
+  console.log(
+    `  defence stage, dynamic blocks ${dynamic ? 'on ' : 'off'}, ${label}, ${clients} clients: ${ns.toFixed(0)} ns per query (onQuery + onResponse), ${scavenges} minor GCs over ${n / 1e6}M queries`,
+  );
   return ns;
 }
 
-console.log('dynamic blocks: per-query cost in the defence stage (cookies and minimal ANY off, so only the counting and the block lookup differ)');
-for (const [label, address] of [['IPv4', v4], ['IPv6', v6]] as const) {
+console.log(
+  'dynamic blocks: per-query cost in the defence stage (cookies and minimal ANY off, so only the counting and the block lookup differ)',
+);
+for (const [label, address] of [
+  ['IPv4', v4],
+  ['IPv6', v6],
+] as const) {
   const off = await timed(label, false, address, 1000);
   const on = await timed(label, true, address, 1000);
   console.log(`    → counting costs ${(on - off).toFixed(0)} ns per query`);
@@ -91,5 +117,7 @@ for (const n of [10_000, settings.maxTracked]) {
     if (s >= 5) times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  console.log(`  rules tick over ${blocks.counters().tracked} tracked prefixes (${settings.rules.length} rules, 10 s windows): ${times[2].toFixed(1)} ms on the main thread (median of 5)`);
+  console.log(
+    `  rules tick over ${blocks.counters().tracked} tracked prefixes (${settings.rules.length} rules, 10 s windows): ${times[2].toFixed(1)} ms on the main thread (median of 5)`,
+  );
 }

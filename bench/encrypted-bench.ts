@@ -36,9 +36,30 @@ interface Run {
 async function measure(mode: 'dot' | 'doh', port: number, queries: string, body: string): Promise<Run> {
   if (mode === 'dot') {
     const out = await dnsperf(port, queries, SECONDS, ['-c', '4', '-q', '200', '-m', 'dot']);
-    return { qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0), lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+    return {
+      qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+      lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    };
   }
-  const { stdout } = await run('h2load', ['-D', String(SECONDS), '-c', '4', '-m', '32', '-d', body, '-H', 'content-type: application/dns-message', '-H', 'accept: application/dns-message', `https://127.0.0.1:${port}/dns-query`], { timeout: (SECONDS + 30) * 1000, maxBuffer: 1 << 26 });
+  const { stdout } = await run(
+    'h2load',
+    [
+      '-D',
+      String(SECONDS),
+      '-c',
+      '4',
+      '-m',
+      '32',
+      '-d',
+      body,
+      '-H',
+      'content-type: application/dns-message',
+      '-H',
+      'accept: application/dns-message',
+      `https://127.0.0.1:${port}/dns-query`,
+    ],
+    { timeout: (SECONDS + 30) * 1000, maxBuffer: 1 << 26 },
+  );
   // h2load's own count of requests that failed or errored; its "2xx" count is what was answered.
   const failed = /(\d+) failed, (\d+) errored/.exec(stdout);
   const status = /status codes: (\d+) 2xx/.exec(stdout);
@@ -57,7 +78,9 @@ async function main(): Promise<void> {
 
   const dw = { udp: await freePort(), dot: await freePort(), doh: await freePort() };
   const conf = join(dir, 'dnsward.yaml');
-  writeFileSync(conf, `listen: ["127.0.0.1:${dw.udp}"]
+  writeFileSync(
+    conf,
+    `listen: ["127.0.0.1:${dw.udp}"]
 threads: 1
 dataDir: ${join(dir, 'var')}
 log: { level: warn }
@@ -68,17 +91,21 @@ dot:
   - { listen: "127.0.0.1:${dw.dot}", cert: "${tls.cert}", key: "${tls.key}" }
 doh:
   - { listen: "127.0.0.1:${dw.doh}", cert: "${tls.cert}", key: "${tls.key}", path: /dns-query }
-`);
+`,
+  );
   const dd = { udp: await freePort(), dot: await freePort(), doh: await freePort() };
   const ddConf = join(dir, 'dnsdist.conf');
-  writeFileSync(ddConf, [
-    'setSecurityPollSuffix("")',
-    `setLocal("127.0.0.1:${dd.udp}")`,
-    `newServer({address="127.0.0.1:${unbound.port}"})`,
-    `addTLSLocal("127.0.0.1:${dd.dot}", "${tls.cert}", "${tls.key}")`,
-    `addDOHLocal("127.0.0.1:${dd.doh}", "${tls.cert}", "${tls.key}", "/dns-query")`,
-    'getPool(""):setCache(newPacketCache(100000))',
-  ].join('\n') + '\n');
+  writeFileSync(
+    ddConf,
+    [
+      'setSecurityPollSuffix("")',
+      `setLocal("127.0.0.1:${dd.udp}")`,
+      `newServer({address="127.0.0.1:${unbound.port}"})`,
+      `addTLSLocal("127.0.0.1:${dd.dot}", "${tls.cert}", "${tls.key}")`,
+      `addDOHLocal("127.0.0.1:${dd.doh}", "${tls.cert}", "${tls.key}", "/dns-query")`,
+      'getPool(""):setCache(newPacketCache(100000))',
+    ].join('\n') + '\n',
+  );
 
   const dnsward = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], dw.udp);
   const dnsdist = await startProcess('dnsdist', ['-C', ddConf, '--supervised', '--disable-syslog'], dd.udp);
@@ -103,10 +130,15 @@ doh:
   }
   console.log(`| server, transport | QPS, run ${Array.from({ length: ROUNDS }, (_, i) => i + 1).join(' / ')} | lost |`);
   console.log('| --- | ---: | ---: |');
-  for (const [label, rs] of Object.entries(runs)) console.log(`| ${label} | ${rs.map((r) => Math.round(r.qps).toLocaleString('en-US')).join(' / ')} | ${rs.map((r) => r.lost).join(' / ')} |`);
+  for (const [label, rs] of Object.entries(runs))
+    console.log(
+      `| ${label} | ${rs.map((r) => Math.round(r.qps).toLocaleString('en-US')).join(' / ')} | ${rs.map((r) => r.lost).join(' / ')} |`,
+    );
   for (const mode of ['dot', 'doh']) {
     const ratios = runs[`dnsward ${mode}`].map((r, i) => r.qps / runs[`dnsdist ${mode}`][i].qps);
-    console.log(`dnsward / dnsdist, ${mode.toUpperCase()} cache hits, per round: ${ratios.map((x) => x.toFixed(2)).join(', ')} (target ≥ 0.8)`);
+    console.log(
+      `dnsward / dnsdist, ${mode.toUpperCase()} cache hits, per round: ${ratios.map((x) => x.toFixed(2)).join(', ')} (target ≥ 0.8)`,
+    );
   }
 }
 

@@ -22,7 +22,13 @@ const dir = mkdtempSync(join(tmpdir(), 'dnsward-first-contact-'));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 400);
 
 function query(name: string, type: dnsPacket.RecordType): Buffer {
-  return dnsPacket.encode({ type: 'query', id: randomBytes(2).readUInt16BE(), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as dnsPacket.Answer] });
+  return dnsPacket.encode({
+    type: 'query',
+    id: randomBytes(2).readUInt16BE(),
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type, name, class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as unknown as dnsPacket.Answer],
+  });
 }
 
 /** One query from a fresh socket; the answer and its round trip in ms. */
@@ -51,7 +57,10 @@ const pct = (xs: number[], p: number) => {
 async function run(upstreamPort: number, threads: number, holdTimeout: string) {
   const port = await freePort();
   const conf = join(dir, `dw-${threads}-${holdTimeout}.yaml`);
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${join(dir, `var-${threads}-${holdTimeout}-${Date.now()}`)}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\nguard: { holdTimeout: ${holdTimeout} }\n`);
+  writeFileSync(
+    conf,
+    `listen: ["127.0.0.1:${port}"]\nthreads: ${threads}\ndataDir: ${join(dir, `var-${threads}-${holdTimeout}-${Date.now()}`)}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstreamPort}"] }\nguard: { holdTimeout: ${holdTimeout} }\n`,
+  );
   const child = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   try {
     // Latency: new benign names with a long label (a CDN hash, an antivirus lookup), each on a
@@ -67,13 +76,25 @@ async function run(upstreamPort: number, threads: number, holdTimeout: string) {
     for (let t = 0; t < 5; t++) {
       let leaked = 0;
       for (let i = 0; i < 200; i++) {
-        const r = await ask(port, `${randomBytes(20).toString('hex')}.${randomBytes(12).toString('hex')}.tunnel${t}.test`, 'TXT');
+        const r = await ask(
+          port,
+          `${randomBytes(20).toString('hex')}.${randomBytes(12).toString('hex')}.tunnel${t}.test`,
+          'TXT',
+        );
         if (r.blocked) break;
         leaked++;
       }
       leaks.push(leaked);
     }
-    return { threads, holdTimeout, longP50: pct(long, 50), longP99: pct(long, 99), shortP50: pct(short, 50), shortP99: pct(short, 99), leaks };
+    return {
+      threads,
+      holdTimeout,
+      longP50: pct(long, 50),
+      longP99: pct(long, 99),
+      shortP50: pct(short, 50),
+      shortP99: pct(short, 99),
+      leaks,
+    };
   } finally {
     await stopProcess(child);
   }
@@ -83,12 +104,25 @@ async function main(): Promise<void> {
   // Unbound refuses every name here (local-zone "." refuse): the answer's speed is not the point.
   const upstream = await UnboundServer.start({ zones: ['bench.test'], records: [] });
   const rows = [];
-  for (const [threads, hold] of [[1, '50ms'], [1, '0'], [2, '50ms'], [2, '0']] as const) rows.push(await run(upstream.port, threads, hold));
+  for (const [threads, hold] of [
+    [1, '50ms'],
+    [1, '0'],
+    [2, '50ms'],
+    [2, '0'],
+  ] as const)
+    rows.push(await run(upstream.port, threads, hold));
   await upstream.stop();
-  console.log(`\n## First contact: holds on vs off, ${SAMPLES} sequential queries per kind, ${new Date().toISOString()}\n`);
-  console.log('| I/O threads | guard.holdTimeout | long-label new name p50 / p99 ms | short new name p50 / p99 ms | tunnel queries answered before the block (5 tunnels) |');
+  console.log(
+    `\n## First contact: holds on vs off, ${SAMPLES} sequential queries per kind, ${new Date().toISOString()}\n`,
+  );
+  console.log(
+    '| I/O threads | guard.holdTimeout | long-label new name p50 / p99 ms | short new name p50 / p99 ms | tunnel queries answered before the block (5 tunnels) |',
+  );
   console.log('| ---: | ---: | ---: | ---: | --- |');
-  for (const r of rows) console.log(`| ${r.threads} | ${r.holdTimeout} | ${r.longP50.toFixed(3)} / ${r.longP99.toFixed(3)} | ${r.shortP50.toFixed(3)} / ${r.shortP99.toFixed(3)} | ${r.leaks.join(', ')} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.threads} | ${r.holdTimeout} | ${r.longP50.toFixed(3)} / ${r.longP99.toFixed(3)} | ${r.shortP50.toFixed(3)} / ${r.shortP99.toFixed(3)} | ${r.leaks.join(', ')} |`,
+    );
 }
 
 main().catch((err) => {

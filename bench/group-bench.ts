@@ -8,7 +8,10 @@ import { BlockList } from 'node:net';
 import { GroupIndex } from '../src/policy/group-index.js';
 
 const TENANTS = Number(process.env.GROUP_BENCH_TENANTS ?? 10_000);
-const groups = Array.from({ length: TENANTS }, (_, i) => ({ clients: [`10.${(i >> 8) & 255}.${i & 255}.0/24`], listeners: null }));
+const groups = Array.from({ length: TENANTS }, (_, i) => ({
+  clients: [`10.${(i >> 8) & 255}.${i & 255}.0/24`],
+  listeners: null,
+}));
 groups.push({ clients: [], listeners: null });
 const clients = Array.from({ length: 4096 }, (_, i) => `10.${(i * 7) & 255}.${(i * 13) & 255}.${i & 255}`);
 
@@ -37,4 +40,6 @@ for (const c of clients.slice(0, 200)) {
 }
 const indexed = time('index', 1_000_000, (c) => index.find(c, undefined));
 const scanned = time('scan', 2_000, scan);
-console.log(`\nClient group lookup among ${TENANTS.toLocaleString()} tenant groups (one /24 each) and a catch-all: index ${indexed.toFixed(0)} ns, scan of every group in order ${(scanned / 1000).toFixed(1)} µs (${(scanned / indexed).toFixed(0)}× slower).`);
+console.log(
+  `\nClient group lookup among ${TENANTS.toLocaleString()} tenant groups (one /24 each) and a catch-all: index ${indexed.toFixed(0)} ns, scan of every group in order ${(scanned / 1000).toFixed(1)} µs (${(scanned / indexed).toFixed(0)}× slower).`,
+);

@@ -5,11 +5,17 @@
 import * as dnsPacket from 'dns-packet';
 import { parseQuery } from '../src/dns/query-parser.js';
 
-const queries = Array.from({ length: 1000 }, (_, i) => dnsPacket.encode({
-  type: 'query', id: i, flags: dnsPacket.RECURSION_DESIRED,
-  questions: [{ type: 'A', name: `host${i}.example${i % 50}.com`, class: 'IN' }],
-  additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer],
-}));
+const queries = Array.from({ length: 1000 }, (_, i) =>
+  dnsPacket.encode({
+    type: 'query',
+    id: i,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name: `host${i}.example${i % 50}.com`, class: 'IN' }],
+    additionals: [
+      { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer,
+    ],
+  }),
+);
 
 function time(label: string, fn: (b: Buffer) => unknown): number {
   const rounds = 300;

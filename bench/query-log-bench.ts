@@ -15,20 +15,30 @@ import { QueryLog } from '../src/querylog/query-log.js';
 const ROWS = Number(process.env.QUERY_LOG_BENCH_ROWS ?? 400_000);
 const CHUNK = 4096;
 const dir = mkdtempSync(join(tmpdir(), 'dnsward-query-log-bench-'));
-const log = new QueryLog({ path: join(dir, 'querylog.db'), mode: 'all', maxAgeMs: 86_400_000, maxBytes: 4 * 1024 ** 3 });
+const log = new QueryLog({
+  path: join(dir, 'querylog.db'),
+  mode: 'all',
+  maxAgeMs: 86_400_000,
+  maxBytes: 4 * 1024 ** 3,
+});
 
-const REASON = 'policy: malware feed "urlhaus" v2026-11-28T18:00:00Z line 123456: ||bad-domain-example.com^ (group default)';
-const contexts: QueryContext[] = Array.from({ length: CHUNK }, (_, i) => ({
-  startedAt: performance.now(),
-  query: { qtype: 1 },
-  answer: null,
-  clientAddress: `10.0.${(i >> 8) & 255}.${i & 255}`,
-  transport: 'udp',
-  questionKey: '',
-  responseType: 'blocked',
-  reason: REASON,
-  upstream: '',
-} as unknown as QueryContext));
+const REASON =
+  'policy: malware feed "urlhaus" v2026-11-28T18:00:00Z line 123456: ||bad-domain-example.com^ (group default)';
+const contexts: QueryContext[] = Array.from(
+  { length: CHUNK },
+  (_, i) =>
+    ({
+      startedAt: performance.now(),
+      query: { qtype: 1 },
+      answer: null,
+      clientAddress: `10.0.${(i >> 8) & 255}.${i & 255}`,
+      transport: 'udp',
+      questionKey: '',
+      responseType: 'blocked',
+      reason: REASON,
+      upstream: '',
+    }) as unknown as QueryContext,
+);
 
 async function run(rows: number): Promise<number> {
   const started = performance.now();
@@ -55,4 +65,6 @@ await log.close();
 clearInterval(keepAlive);
 rmSync(dir, { recursive: true, force: true });
 if (dropped > 0) throw new Error(`${dropped} rows dropped: the bench must not outrun the thread`);
-console.log(`\nQuery log writer: ${Math.round(rate).toLocaleString()} rows/s (${ROWS.toLocaleString()} blocked-query rows, distinct names, batches of ${CHUNK}).`);
+console.log(
+  `\nQuery log writer: ${Math.round(rate).toLocaleString()} rows/s (${ROWS.toLocaleString()} blocked-query rows, distinct names, batches of ${CHUNK}).`,
+);

@@ -26,7 +26,19 @@ function fill(): number {
     for (let i = done; i < Math.min(ROWS, done + BATCH); i++) {
       const domain = `site${(i * 7919) % 5000}.example`;
       const blocked = i % 20 === 0;
-      rows.push({ t: now - DAY + Math.floor((i / ROWS) * DAY), client: `10.0.${(i >> 8) % 8}.${i % 250}`, transport: 'udp', qname: `host${i % 40_000}.${domain}`, domain, qtype: i % 4 === 0 ? 28 : 1, rcode: blocked ? 3 : 0, type: blocked ? 'blocked' : i % 3 === 0 ? 'cached' : 'answered', reason: blocked ? 'policy: ads feed local-ads' : '', upstream: '127.0.0.1:53', latencyMs: 1.5 });
+      rows.push({
+        t: now - DAY + Math.floor((i / ROWS) * DAY),
+        client: `10.0.${(i >> 8) % 8}.${i % 250}`,
+        transport: 'udp',
+        qname: `host${i % 40_000}.${domain}`,
+        domain,
+        qtype: i % 4 === 0 ? 28 : 1,
+        rcode: blocked ? 3 : 0,
+        type: blocked ? 'blocked' : i % 3 === 0 ? 'cached' : 'answered',
+        reason: blocked ? 'policy: ads feed local-ads' : '',
+        upstream: '127.0.0.1:53',
+        latencyMs: 1.5,
+      });
     }
     store.write(rows, []);
   }
@@ -36,11 +48,17 @@ function fill(): number {
 
 async function main(): Promise<void> {
   const rate = fill();
-  console.log(`filled ${ROWS.toLocaleString('en')} rows at ${Math.round(rate).toLocaleString('en')} rows/s (statistics kept as written)`);
-  const dw = await startDnsward(`dataDir: ${dataDir}\nlisten: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:9"] }\nconsole: { listen: "127.0.0.1:0" }\nqueryLog: { mode: all, maxSize: 4GiB }\n`);
+  console.log(
+    `filled ${ROWS.toLocaleString('en')} rows at ${Math.round(rate).toLocaleString('en')} rows/s (statistics kept as written)`,
+  );
+  const dw = await startDnsward(
+    `dataDir: ${dataDir}\nlisten: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:9"] }\nconsole: { listen: "127.0.0.1:0" }\nqueryLog: { mode: all, maxSize: 4GiB }\n`,
+  );
   try {
     const base = `http://127.0.0.1:${dw.consoleServer!.boundPort}`;
-    const headers = { authorization: `Bearer ${dw.consoleServer!.users.createToken('bench', 'viewer', 'bench').token}` };
+    const headers = {
+      authorization: `Bearer ${dw.consoleServer!.users.createToken('bench', 'viewer', 'bench').token}`,
+    };
     const time = async (path: string) => {
       const ms: number[] = [];
       let body: { queries?: unknown[]; next?: string | null; total?: number } = {};
@@ -52,8 +70,11 @@ async function main(): Promise<void> {
         if (i > 0) ms.push(performance.now() - t0);
       }
       ms.sort((a, b) => a - b);
-      const what = body.queries !== undefined ? `${body.queries.length} rows` : `total ${body.total?.toLocaleString('en')}`;
-      console.log(`${path.padEnd(48)} ${ms[2].toFixed(1).padStart(8)} ms median (${ms[0].toFixed(1)}–${ms[4].toFixed(1)}), ${what}`);
+      const what =
+        body.queries !== undefined ? `${body.queries.length} rows` : `total ${body.total?.toLocaleString('en')}`;
+      console.log(
+        `${path.padEnd(48)} ${ms[2].toFixed(1).padStart(8)} ms median (${ms[0].toFixed(1)}–${ms[4].toFixed(1)}), ${what}`,
+      );
       return body;
     };
     const first = await time('/api/queries?limit=50');

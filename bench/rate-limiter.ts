@@ -15,7 +15,14 @@ import { encodeQuery } from '../test/helpers/packets.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
 const MAX = 100_000;
-const LIMITS: ClientRateLimits = { rate: 100, burst: 200, ipv4Prefix: 32, ipv6Prefix: 64, exempt: ['10.0.0.0/8', '2001:db8:ffff::/48'], maxTracked: MAX };
+const LIMITS: ClientRateLimits = {
+  rate: 100,
+  burst: 200,
+  ipv4Prefix: 32,
+  ipv6Prefix: 64,
+  exempt: ['10.0.0.0/8', '2001:db8:ffff::/48'],
+  maxTracked: MAX,
+};
 const v4 = (i: number) => `172.${16 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`;
 const v6 = (i: number) => `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1`;
 
@@ -34,13 +41,19 @@ limiter = null;
 gc();
 const freed = process.memoryUsage();
 const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
-console.log(`rate limiter at its cap: ${tracked} prefixes tracked (maxTracked ${MAX}, half IPv4, half IPv6), ${evictions} evictions`);
-console.log(`  heap ${mib(full.heapUsed - freed.heapUsed)} MiB (${Math.round((full.heapUsed - freed.heapUsed) / tracked)} bytes per tracked prefix: maps, IPv6 keys, key cache)` +
-  ` + buckets ${mib(full.arrayBuffers - before.arrayBuffers)} MiB (16 bytes per maxTracked slot, allocated at start)`);
+console.log(
+  `rate limiter at its cap: ${tracked} prefixes tracked (maxTracked ${MAX}, half IPv4, half IPv6), ${evictions} evictions`,
+);
+console.log(
+  `  heap ${mib(full.heapUsed - freed.heapUsed)} MiB (${Math.round((full.heapUsed - freed.heapUsed) / tracked)} bytes per tracked prefix: maps, IPv6 keys, key cache)` +
+    ` + buckets ${mib(full.arrayBuffers - before.arrayBuffers)} MiB (16 bytes per maxTracked slot, allocated at start)`,
+);
 
 let scavenges = 0;
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  for (const e of list.getEntries())
+    if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+      scavenges++;
 }).observe({ entryTypes: ['gc'] });
 
 const sink: ReplySink = { listenerKey: 'bench', send: () => {}, drop: () => {} };
@@ -49,7 +62,9 @@ const control: PipelineControl = { next: () => {}, respond: () => {}, drop: () =
 /** The defence stage over `clients` tracked clients, their contexts made beforehand (the listener's work, not the stage's). */
 async function timed(label: string, address: (i: number) => string, clients: number): Promise<void> {
   // Loose enough that every query passes: the cost measured is the check, not the answer.
-  const stage = new DefenceStage({ clientRate: { ...LIMITS, rate: 1e6, burst: 1e6, enabled: true, action: 'refused' } });
+  const stage = new DefenceStage({
+    clientRate: { ...LIMITS, rate: 1e6, burst: 1e6, enabled: true, action: 'refused' },
+  });
   const request = encodeQuery('www.example.test');
   const n = 1_000_000;
   const rounds = 4;
@@ -66,7 +81,9 @@ async function timed(label: string, address: (i: number) => string, clients: num
   for (let i = 0; i < n; i++) stage.onQuery(contexts[i % contexts.length], control);
   const ns = ((performance.now() - started) * 1e6) / n;
   await new Promise((resolve) => setTimeout(resolve, 20));
-  console.log(`  defence stage, ${label}, ${clients} clients: ${ns.toFixed(0)} ns per query, ${scavenges} minor GCs over ${n / 1e6}M queries`);
+  console.log(
+    `  defence stage, ${label}, ${clients} clients: ${ns.toFixed(0)} ns per query, ${scavenges} minor GCs over ${n / 1e6}M queries`,
+  );
 }
 await timed('IPv4', v4, 1000);
 await timed('IPv6', v6, 1000);

@@ -20,13 +20,33 @@ const N = 1_000_000;
 
 let scavenges = 0;
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  for (const e of list.getEntries())
+    if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+      scavenges++;
 }).observe({ entryTypes: ['gc'] });
 
 const settings: DefenceSettings = {
-  clientRate: { enabled: false, rate: 1, burst: 1, ipv4Prefix: 32, ipv6Prefix: 64, action: 'drop', exempt: [], maxTracked: 1000 },
+  clientRate: {
+    enabled: false,
+    rate: 1,
+    burst: 1,
+    ipv4Prefix: 32,
+    ipv6Prefix: 64,
+    action: 'drop',
+    exempt: [],
+    maxTracked: 1000,
+  },
   // Loose enough that every answer is sent: the cost measured is the accounting.
-  responseRate: { enabled: true, responsesPerSecond: 1e9, window: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 100_000 },
+  responseRate: {
+    enabled: true,
+    responsesPerSecond: 1e9,
+    window: 15_000,
+    slip: 2,
+    ipv4Prefix: 24,
+    ipv6Prefix: 56,
+    exempt: [],
+    maxTracked: 100_000,
+  },
   cookies: { enabled: true, secret: SECRET, enforce: false },
   minimalAny: true,
 };
@@ -37,12 +57,18 @@ const v4 = (i: number) => `172.${16 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`
 function request(name: string, cookie?: Buffer): Buffer {
   const options = cookie === undefined ? [] : [{ code: 10, data: cookie }];
   return dnsPacket.encode({
-    type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name, class: 'IN' }],
+    type: 'query',
+    id: 1,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name, class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer],
   });
 }
 const answer = dnsPacket.encode({
-  type: 'response', id: 1, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [{ type: 'A', name: 'www0.example.test', class: 'IN' }],
+  type: 'response',
+  id: 1,
+  flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+  questions: [{ type: 'A', name: 'www0.example.test', class: 'IN' }],
   answers: [{ type: 'A', name: 'www0.example.test', ttl: 300, data: '192.0.2.1' }],
   additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer],
 });
@@ -82,7 +108,14 @@ console.log('response-rate limiting, DNS cookies (defence stage, per answer)');
   // A valid server cookie for 172.16.0.1, as the client would hold it.
   const client = Buffer.from('0123456789abcdef', 'hex');
   const server = Buffer.alloc(16);
-  new ServerCookies(Buffer.from(SECRET, 'hex')).mint(client, 0, Uint8Array.of(172, 16, 0, 1), Math.floor(Date.now() / 1000), server, 0);
+  new ServerCookies(Buffer.from(SECRET, 'hex')).mint(
+    client,
+    0,
+    Uint8Array.of(172, 16, 0, 1),
+    Math.floor(Date.now() / 1000),
+    server,
+    0,
+  );
   const r = request('www0.example.test', Buffer.concat([client, server]));
   let valid = 0;
   await measure('valid server cookie: query step (check, strip) + response step (mint, put on)', (i) => {

@@ -41,43 +41,81 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
 function report(label: string): NodeJS.MemoryUsage {
   gc!();
   const m = process.memoryUsage();
-  console.log(`  ${label.padEnd(44)} RSS ${mib(m.rss).padStart(8)}   main thread's array buffers ${mib(m.arrayBuffers).padStart(8)}`);
+  console.log(
+    `  ${label.padEnd(44)} RSS ${mib(m.rss).padStart(8)}   main thread's array buffers ${mib(m.arrayBuffers).padStart(8)}`,
+  );
   return m;
 }
 
 /** The same message with each table as a plain ArrayBuffer, copied (the behaviour before tables were shared). */
 function unshared(message: SharedFeedsMessage): SharedFeedsMessage {
-  return { feeds: message.feeds.map((f) => ({ ...f, table: f.table === null ? null : { ...f.table, slots: f.table.slots.slice(), filter: f.table.filter.slice() } })) };
+  return {
+    feeds: message.feeds.map((f) => ({
+      ...f,
+      table: f.table === null ? null : { ...f.table, slots: f.table.slots.slice(), filter: f.table.filter.slice() },
+    })),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dnsward-shared-feeds-bench-'));
 const file = join(dir, 'bench.hosts');
 // Written in pieces: the whole text at once would leave this process's heap, and RSS, large.
 const fd = openSync(file, 'w');
-for (let i = 0; i < RULES; i += 10_000) writeSync(fd, Array.from({ length: 10_000 }, (_, j) => `0.0.0.0 h${i + j}.bench-feed.test\n`).join(''));
+for (let i = 0; i < RULES; i += 10_000)
+  writeSync(fd, Array.from({ length: 10_000 }, (_, j) => `0.0.0.0 h${i + j}.bench-feed.test\n`).join(''));
 closeSync(fd);
-console.log(`${RULES} rules in a hosts feed, posted to ${WORKERS} worker threads (${mode === 'shared' ? 'shared tables' : 'copied tables, for comparison'})`);
+console.log(
+  `${RULES} rules in a hosts feed, posted to ${WORKERS} worker threads (${mode === 'shared' ? 'shared tables' : 'copied tables, for comparison'})`,
+);
 const start = report('before loading');
-const manager = new FeedManager([{ name: 'bench', category: 'ads', format: 'hosts', path: file, refreshMs: 3_600_000 }]);
+const manager = new FeedManager([
+  { name: 'bench', category: 'ads', format: 'hosts', path: file, refreshMs: 3_600_000 },
+]);
 if (!(await manager.refresh('bench'))) throw new Error(`feed did not load: ${manager.feeds.get('bench')!.lastError}`);
 await manager.stop();
 const table = manager.feeds.get('bench')!.rules!.data;
-console.log(`  table: ${mib(table.slots.byteLength + table.filter.byteLength)} (slots ${mib(table.slots.byteLength)}, filter ${mib(table.filter.byteLength)})`);
+console.log(
+  `  table: ${mib(table.slots.byteLength + table.filter.byteLength)} (slots ${mib(table.slots.byteLength)}, filter ${mib(table.filter.byteLength)})`,
+);
 const loaded = report('loaded');
 let message = feedsMessage(manager);
 if (mode === 'copy') message = unshared(message);
-const policy = { groups: [{ name: 'all', clients: [], listeners: [], feeds: ['bench'], categories: [], allow: [], action: 'nxdomain' as const, mode: 'block' as const }], dohCanary: false, trustEcsFrom: [] };
+const policy = {
+  groups: [
+    {
+      name: 'all',
+      clients: [],
+      listeners: [],
+      feeds: ['bench'],
+      categories: [],
+      allow: [],
+      action: 'nxdomain' as const,
+      mode: 'block' as const,
+    },
+  ],
+  dohCanary: false,
+  trustEcsFrom: [],
+};
 
 const workers = Array.from({ length: WORKERS }, () => new Worker(WORKER, { eval: true, type: 'module' } as never));
 await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
 const ready = report(`${WORKERS} workers started, nothing posted`);
-const replies = await Promise.all(workers.map((w) => {
-  const reply = new Promise<{ blocked: boolean[]; shared: boolean; memory: NodeJS.MemoryUsage }>((resolve) => w.once('message', resolve));
-  w.postMessage({ feeds: message, policy });
-  return reply;
-}));
+const replies = await Promise.all(
+  workers.map((w) => {
+    const reply = new Promise<{ blocked: boolean[]; shared: boolean; memory: NodeJS.MemoryUsage }>((resolve) =>
+      w.once('message', resolve),
+    );
+    w.postMessage({ feeds: message, policy });
+    return reply;
+  }),
+);
 const posted = report(`feeds posted, each worker has its engine`);
-for (const [i, r] of replies.entries()) console.log(`  worker ${i}: lookups blocked ${JSON.stringify(r.blocked)}, table in shared memory ${r.shared}, its own array buffers ${mib(r.memory.arrayBuffers)}`);
-console.log(`  loading the feed: RSS +${mib(loaded.rss - start.rss)}; posting it to ${WORKERS} workers: RSS +${mib(posted.rss - ready.rss)}`);
+for (const [i, r] of replies.entries())
+  console.log(
+    `  worker ${i}: lookups blocked ${JSON.stringify(r.blocked)}, table in shared memory ${r.shared}, its own array buffers ${mib(r.memory.arrayBuffers)}`,
+  );
+console.log(
+  `  loading the feed: RSS +${mib(loaded.rss - start.rss)}; posting it to ${WORKERS} workers: RSS +${mib(posted.rss - ready.rss)}`,
+);
 await Promise.all(workers.map((w) => w.terminate()));
 rmSync(dir, { recursive: true, force: true });

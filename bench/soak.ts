@@ -76,13 +76,17 @@ class Prober {
     await new Promise<void>((r) => this.socket.bind(0, '127.0.0.10', r));
     this.timer = setInterval(() => {
       const now = performance.now();
-      for (const [id, at] of this.sent) if (now - at > PROBE_TIMEOUT_MS) {
-        this.sent.delete(id);
-        this.lost++;
-      }
+      for (const [id, at] of this.sent)
+        if (now - at > PROBE_TIMEOUT_MS) {
+          this.sent.delete(id);
+          this.lost++;
+        }
       this.id = (this.id + 1) & 0xffff;
       // Cached names, and now and then a new one.
-      const name = this.id % 10 === 0 ? `probe-${Date.now().toString(36)}-${this.id}.miss-soak.test` : `h${this.id % 100}.hit-soak.test`;
+      const name =
+        this.id % 10 === 0
+          ? `probe-${Date.now().toString(36)}-${this.id}.miss-soak.test`
+          : `h${this.id % 100}.hit-soak.test`;
       this.sent.set(this.id, performance.now());
       this.probes++;
       this.socket.send(encodeQuery(name, 'A', { id: this.id }), this.port, '127.0.0.1');
@@ -91,7 +95,13 @@ class Prober {
 
   take(): { p50Ms: number; p99Ms: number; maxMs: number; probes: number; unanswered: number } {
     const sorted = this.latencies.sort((a, b) => a - b);
-    const r = { p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted.at(-1) ?? 0, probes: this.probes, unanswered: this.lost };
+    const r = {
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+      maxMs: sorted.at(-1) ?? 0,
+      probes: this.probes,
+      unanswered: this.lost,
+    };
     this.latencies = [];
     this.probes = 0;
     this.lost = 0;
@@ -118,7 +128,11 @@ async function tunnel(port: number, seconds: number, n: number): Promise<{ sent:
   for (let i = 0; i < seconds * 20; i++) {
     let label = '';
     for (let k = 0; k < 50; k++) label += alphabet[Math.floor(Math.random() * 32)];
-    socket.send(encodeQuery(`${label}.${i.toString(36)}.t${n}.tunnel-soak.test`, 'TXT', { id: i & 0xffff }), port, '127.0.0.1');
+    socket.send(
+      encodeQuery(`${label}.${i.toString(36)}.t${n}.tunnel-soak.test`, 'TXT', { id: i & 0xffff }),
+      port,
+      '127.0.0.1',
+    );
     sent++;
     await sleep(50);
   }
@@ -129,18 +143,25 @@ async function tunnel(port: number, seconds: number, n: number): Promise<{ sent:
 
 /** A random-subdomain flood on one domain from 8 sources, about 2,000 a second for `seconds`. */
 async function flood(port: number, seconds: number): Promise<number> {
-  const sockets = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, `127.0.0.${30 + i}`, r));
-    return s;
-  }));
+  const sockets = await Promise.all(
+    Array.from({ length: 8 }, async (_, i) => {
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, `127.0.0.${30 + i}`, r));
+      return s;
+    }),
+  );
   let sent = 0;
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
-    for (const s of sockets) for (let k = 0; k < 5; k++) {
-      s.send(encodeQuery(`${Math.random().toString(36).slice(2, 14)}.victim-soak.test`, 'A', { id: sent & 0xffff }), port, '127.0.0.1');
-      sent++;
-    }
+    for (const s of sockets)
+      for (let k = 0; k < 5; k++) {
+        s.send(
+          encodeQuery(`${Math.random().toString(36).slice(2, 14)}.victim-soak.test`, 'A', { id: sent & 0xffff }),
+          port,
+          '127.0.0.1',
+        );
+        sent++;
+      }
     await sleep(20);
   }
   for (const s of sockets) s.close();
@@ -152,7 +173,8 @@ function plot(samples: Sample[]): string {
   const h = 260;
   const pad = 40;
   const tMax = Math.max(1, samples.at(-1)?.t ?? 1);
-  const line = (values: number[], max: number, color: string) => `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${samples.map((s, i) => `${(pad + (s.t / tMax) * (w - 2 * pad)).toFixed(1)},${(h - pad - (values[i] / Math.max(max, 1e-9)) * (h - 2 * pad)).toFixed(1)}`).join(' ')}"/>`;
+  const line = (values: number[], max: number, color: string) =>
+    `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${samples.map((s, i) => `${(pad + (s.t / tMax) * (w - 2 * pad)).toFixed(1)},${(h - pad - (values[i] / Math.max(max, 1e-9)) * (h - 2 * pad)).toFixed(1)}`).join(' ')}"/>`;
   const rss = samples.map((s) => s.rssMiB);
   const p99 = samples.map((s) => s.p99Ms);
   const rssMax = Math.max(...rss) * 1.1;
@@ -172,25 +194,61 @@ async function main(): Promise<void> {
   const hitNames = Array.from({ length: 100 }, (_, i) => `h${i}.hit-soak.test`);
   const upstream = await UnboundServer.start({
     zones: ['hit-soak.test', 'victim-soak.test'],
-    records: [...hitNames.map((n, i) => `${n}. 3600 IN A 192.0.2.${(i % 250) + 1}`), 'miss-soak.test. 3600 IN A 192.0.2.254', 'tunnel-soak.test. 60 IN TXT "ok"', 'www.victim-soak.test. 3600 IN A 192.0.2.77'],
-    extra: ['local-zone: "miss-soak.test." redirect', 'local-zone: "tunnel-soak.test." redirect', 'num-queries-per-thread: 4096', 'so-rcvbuf: 4m', 'so-sndbuf: 4m'],
+    records: [
+      ...hitNames.map((n, i) => `${n}. 3600 IN A 192.0.2.${(i % 250) + 1}`),
+      'miss-soak.test. 3600 IN A 192.0.2.254',
+      'tunnel-soak.test. 60 IN TXT "ok"',
+      'www.victim-soak.test. 3600 IN A 192.0.2.77',
+    ],
+    extra: [
+      'local-zone: "miss-soak.test." redirect',
+      'local-zone: "tunnel-soak.test." redirect',
+      'num-queries-per-thread: 4096',
+      'so-rcvbuf: 4m',
+      'so-sndbuf: 4m',
+    ],
   });
   const port = await freePort();
   const conf = join(dir, 'dnsward.yaml');
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var')}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstream.port}"] }\n`);
+  writeFileSync(
+    conf,
+    `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var')}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstream.port}"] }\n`,
+  );
   const dw: ChildProcess = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   const pid = dw.pid!;
   allowDomain(CLI, join(dir, 'var'), 'miss-soak.test');
   // The load: 9 cached names to 1 new name.
   const lines: string[] = [];
-  for (let i = 0; i < 2_000_000; i++) lines.push(i % 10 === 0 ? `s${i.toString(36)}.miss-soak.test A` : `${hitNames[i % 100]} A`);
+  for (let i = 0; i < 2_000_000; i++)
+    lines.push(i % 10 === 0 ? `s${i.toString(36)}.miss-soak.test A` : `${hitNames[i % 100]} A`);
   const file = join(dir, 'mix.txt');
   writeFileSync(file, lines.join('\n') + '\n');
   const peak = await maxQps(port, file, 10, pid);
   const rate = Math.floor(peak.qps * 0.8);
   console.log(`peak ${peak.qps.toFixed(0)} QPS with the mix; soaking at ${rate} QPS for ${SECONDS} s`);
 
-  const load = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), '-Q', String(rate), '-c', '4', '-q', '500', '-S', String(SAMPLE_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const load = spawn(
+    'dnsperf',
+    [
+      '-s',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-d',
+      file,
+      '-l',
+      String(SECONDS),
+      '-Q',
+      String(rate),
+      '-c',
+      '4',
+      '-q',
+      '500',
+      '-S',
+      String(SAMPLE_S),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let loadOut = '';
   load.stdout!.on('data', (d) => (loadOut += d));
   const loadDone = new Promise<void>((r) => load.once('exit', () => r()));
@@ -254,7 +312,10 @@ async function main(): Promise<void> {
     probes,
     unanswered,
     p99MsWorst: Math.max(...samples.map((s) => s.p99Ms)),
-    p99MsMedian: quantile(samples.map((s) => s.p99Ms).sort((a, b) => a - b), 0.5),
+    p99MsMedian: quantile(
+      samples.map((s) => s.p99Ms).sort((a, b) => a - b),
+      0.5,
+    ),
     rssMiBFirst: rss[0],
     rssMiBLast: rss.at(-1),
     rssMiBMax: Math.max(...rss),

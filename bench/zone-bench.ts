@@ -29,7 +29,10 @@ interface Run {
 
 async function measure(port: number, queries: string): Promise<Run> {
   const out = await dnsperf(port, queries, SECONDS, ['-c', '4', '-q', '200']);
-  return { qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0), lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+  return {
+    qps: Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    lost: Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -44,7 +47,10 @@ async function main(): Promise<void> {
   const nsd = await NsdServer.start([{ name: '5gc.example', file: zoneFile }]);
   const port = await freePort();
   const conf = join(dir, 'dnsward.yaml');
-  writeFileSync(conf, `listen: ["127.0.0.1:${port}"]\nthreads: 1\ndataDir: ${join(dir, 'var')}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nzones:\n  - name: 5gc.example\n    file: ${zoneFile}\n`);
+  writeFileSync(
+    conf,
+    `listen: ["127.0.0.1:${port}"]\nthreads: 1\ndataDir: ${join(dir, 'var')}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nzones:\n  - name: 5gc.example\n    file: ${zoneFile}\n`,
+  );
   const dnsward = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   const runs: { nsd: Run[]; dnsward: Run[] } = { nsd: [], dnsward: [] };
   try {
@@ -58,7 +64,8 @@ async function main(): Promise<void> {
     await nsd.stop();
     await unbound.stop();
   }
-  const row = (label: string, rs: Run[]) => `| ${label} | ${rs.map((r) => Math.round(r.qps).toLocaleString('en-US')).join(' / ')} | ${rs.map((r) => r.lost).join(' / ')} |`;
+  const row = (label: string, rs: Run[]) =>
+    `| ${label} | ${rs.map((r) => Math.round(r.qps).toLocaleString('en-US')).join(' / ')} | ${rs.map((r) => r.lost).join(' / ')} |`;
   console.log(`| server | QPS, run ${Array.from({ length: ROUNDS }, (_, i) => i + 1).join(' / ')} | lost |`);
   console.log('| --- | ---: | ---: |');
   console.log(row('NSD, one server process', runs.nsd));

@@ -21,7 +21,9 @@ export interface DatasetStream {
 }
 
 export function datasetsRoot(): string | undefined {
-  const candidates = [process.env.DNSWARD_DATASETS, join(process.cwd(), '../shared/datasets')].filter((p): p is string => p !== undefined);
+  const candidates = [process.env.DNSWARD_DATASETS, join(process.cwd(), '../shared/datasets')].filter(
+    (p): p is string => p !== undefined,
+  );
   return candidates.find((p) => existsSync(p));
 }
 
@@ -89,7 +91,15 @@ export function netrack(root: string): DatasetStream | undefined {
   }
   const plain = join(dir, 'plain-names.csv');
   if (existsSync(plain)) {
-    csvRows(plain).forEach((r, i) => benign.push({ ts: start + i, client: `10.78.0.${i % 50}`, qname: r.slice(1).join(','), qtype: 1, kind: 'netrack-plain' }));
+    csvRows(plain).forEach((r, i) =>
+      benign.push({
+        ts: start + i,
+        client: `10.78.0.${i % 50}`,
+        qname: r.slice(1).join(','),
+        qtype: 1,
+        kind: 'netrack-plain',
+      }),
+    );
   }
   return { name: 'netrack (names only, timing made up)', benign, sessions };
 }

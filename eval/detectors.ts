@@ -4,7 +4,10 @@ import { labelsFromText } from '../src/guard/name-text.js';
 import { TunnelGuard, type TunnelGuardOptions } from '../src/guard/tunnel-guard.js';
 import type { Detector } from './evaluate.js';
 
-export function tunnelGuardDetector(options: TunnelGuardOptions = {}, guard = new TunnelGuard(options)): Detector & { guard: TunnelGuard } {
+export function tunnelGuardDetector(
+  options: TunnelGuardOptions = {},
+  guard = new TunnelGuard(options),
+): Detector & { guard: TunnelGuard } {
   return {
     name: 'Tunnel Guard',
     guard,

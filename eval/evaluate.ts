@@ -9,7 +9,11 @@ import type { TunnelSession } from './traffic/synthetic-tunnels.js';
 export interface Detector {
   name: string;
   /** Returns true when the query is blocked, and the registered domain it judged. */
-  judge(q: { ts: number; client: string; qname: string; qtype: number }): { blocked: boolean; domain: string; why?: string };
+  judge(q: { ts: number; client: string; qname: string; qtype: number }): {
+    blocked: boolean;
+    domain: string;
+    why?: string;
+  };
 }
 
 export interface SessionResult {
@@ -43,7 +47,9 @@ type Item = { ts: number; order: number; benign?: GeneratedQuery; session?: numb
 
 export function evaluate(detector: Detector, benign: GeneratedQuery[], sessions: TunnelSession[]): EvaluationResult {
   const items: Item[] = benign.map((q, order) => ({ ts: q.ts, order, benign: q }));
-  sessions.forEach((s, session) => s.queries.forEach((q, index) => items.push({ ts: q.ts, order: benign.length + items.length, session, index })));
+  sessions.forEach((s, session) =>
+    s.queries.forEach((q, index) => items.push({ ts: q.ts, order: benign.length + items.length, session, index })),
+  );
   items.sort((a, b) => a.ts - b.ts || a.order - b.order);
   const results: SessionResult[] = sessions.map((s) => ({
     tool: s.tool,
@@ -88,5 +94,10 @@ export function evaluate(detector: Detector, benign: GeneratedQuery[], sessions:
       r.nameBytesBeforeBlock += q.qname.length;
     }
   }
-  return { detector: detector.name, sessions: results, benign: benignResults, seconds: (performance.now() - started) / 1000 };
+  return {
+    detector: detector.name,
+    sessions: results,
+    benign: benignResults,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

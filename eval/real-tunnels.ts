@@ -52,11 +52,17 @@ export async function captureRealTunnels(log: (line: string) => void): Promise<T
   }
   const sessions: TunnelSession[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'dnsward-eval-'));
-  const unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+  const unbound = await UnboundServer.start({
+    zones: ['example.test'],
+    records: ['www.example.test. 300 IN A 192.0.2.10'],
+  });
   try {
-    if (have('dns2tcpd') && have('tcpdump')) for (const type of ['TXT', 'KEY']) sessions.push(await dns2tcpRun(dir, unbound.port, type, log));
+    if (have('dns2tcpd') && have('tcpdump'))
+      for (const type of ['TXT', 'KEY']) sessions.push(await dns2tcpRun(dir, unbound.port, type, log));
     else log('dns2tcp skipped: dns2tcp or tcpdump missing');
-    if (have('iodined') && have('tcpdump') && existsSync('/dev/net/tun')) for (const type of ['NULL', 'TXT', 'CNAME', 'MX', 'SRV']) sessions.push(await iodineRun(dir, unbound.port, type, log));
+    if (have('iodined') && have('tcpdump') && existsSync('/dev/net/tun'))
+      for (const type of ['NULL', 'TXT', 'CNAME', 'MX', 'SRV'])
+        sessions.push(await iodineRun(dir, unbound.port, type, log));
     else log('iodine skipped: iodine, tcpdump or /dev/net/tun missing');
   } finally {
     await unbound.stop();
@@ -77,7 +83,12 @@ forwardZones:
 `);
 }
 
-async function dns2tcpRun(dir: string, unboundPort: number, type: string, log: (line: string) => void): Promise<TunnelSession> {
+async function dns2tcpRun(
+  dir: string,
+  unboundPort: number,
+  type: string,
+  log: (line: string) => void,
+): Promise<TunnelSession> {
   const lab = NetnsLab.create(['client', 'server']);
   const client = lab.ns('client');
   const server = lab.ns('server');
@@ -85,12 +96,32 @@ async function dns2tcpRun(dir: string, unboundPort: number, type: string, log: (
   const file = join(dir, `dns2tcp-${type}.pcap`);
   try {
     const chroot = mkdtempSync(join(dir, 'chroot-'));
-    writeFileSync(join(dir, 'dns2tcpd.conf'), [`listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${chroot}`, `domain = ${ZONE}`, 'resources = echo:127.0.0.1:7777'].join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'dns2tcpd.conf'),
+      [
+        `listen = ${server.address}`,
+        'port = 53',
+        'user = nobody',
+        `chroot = ${chroot}`,
+        `domain = ${ZONE}`,
+        'resources = echo:127.0.0.1:7777',
+      ].join('\n') + '\n',
+    );
     await lab.startEchoServer('server', '127.0.0.1', 7777);
     const daemon = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
     await NetnsLab.waitForOutput(daemon, 'Listening on');
     const capture = await PacketCapture.start(client.rootInterface, file);
-    const tunnel = lab.spawn('client', 'dns2tcpc', ['-T', type, '-z', ZONE, '-r', 'echo', '-l', '4444', client.rootAddress]);
+    const tunnel = lab.spawn('client', 'dns2tcpc', [
+      '-T',
+      type,
+      '-z',
+      ZONE,
+      '-r',
+      'echo',
+      '-l',
+      '4444',
+      client.rootAddress,
+    ]);
     await NetnsLab.waitForOutput(tunnel, 'Listening on port');
     log(`dns2tcp -T ${type}: ${await lab.echoTransfer('client', '127.0.0.1', 4444, 4096)}`);
     await capture.stop();
@@ -101,19 +132,44 @@ async function dns2tcpRun(dir: string, unboundPort: number, type: string, log: (
   return sessionFromCapture(`dns2tcp (real, ${type})`, file);
 }
 
-async function iodineRun(dir: string, unboundPort: number, type: string, log: (line: string) => void): Promise<TunnelSession> {
+async function iodineRun(
+  dir: string,
+  unboundPort: number,
+  type: string,
+  log: (line: string) => void,
+): Promise<TunnelSession> {
   const lab = NetnsLab.create(['ioclient', 'ioserver']);
   const client = lab.ns('ioclient');
   const server = lab.ns('ioserver');
   const dw = await zoneForwarder(client.rootAddress, server.address, unboundPort);
   const file = join(dir, `iodine-${type}.pcap`);
   try {
-    const daemon = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-eval', '-l', server.address, '-p', '53', '10.53.0.1/27', ZONE]);
+    const daemon = lab.spawn('ioserver', 'iodined', [
+      '-f',
+      '-c',
+      '-P',
+      'dnsward-eval',
+      '-l',
+      server.address,
+      '-p',
+      '53',
+      '10.53.0.1/27',
+      ZONE,
+    ]);
     await NetnsLab.waitForOutput(daemon, 'Listening to dns');
     await lab.startEchoServer('ioserver', '10.53.0.1', 7777);
     const capture = await PacketCapture.start(client.rootInterface, file);
     // -r skips raw UDP mode, so everything goes through DNS (and dnsward).
-    const tunnel = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-T', type, '-P', 'dnsward-eval', client.rootAddress, ZONE]);
+    const tunnel = lab.spawn('ioclient', 'iodine', [
+      '-f',
+      '-r',
+      '-T',
+      type,
+      '-P',
+      'dnsward-eval',
+      client.rootAddress,
+      ZONE,
+    ]);
     await NetnsLab.waitForOutput(tunnel, 'Connection setup complete', 30_000);
     log(`iodine -T ${type}: ${await lab.echoTransfer('ioclient', '10.53.0.1', 7777, 4096)}`);
     await capture.stop();

@@ -11,7 +11,14 @@ import { generateBenignTraffic } from './traffic/benign-traffic.js';
 
 const SEED = 1;
 const out = new URL('../../src/guard/prior-data.ts', import.meta.url);
-const traffic = generateBenignTraffic({ seed: SEED, clients: 100, mailServers: 2, start: 1_600_000_000, durationSeconds: 6 * 3600, queriesPerHour: 250 });
+const traffic = generateBenignTraffic({
+  seed: SEED,
+  clients: 100,
+  mailServers: 2,
+  start: 1_600_000_000,
+  durationSeconds: 6 * 3600,
+  queriesPerHour: 250,
+});
 const queries = traffic.map((q) => ({ ts: q.ts, client: q.client, labels: labelsFromText(q.qname), qtype: q.qtype }));
 // Pass 1 learns everything (the traffic is benign by construction).
 const guard = new TunnelGuard({ prior: false, learnAll: true });
@@ -23,7 +30,10 @@ check.importLearning(learned, Math.min(1, 20_000 / guard.counters.learnedNames))
 check.relearn();
 let blocked = 0;
 for (const q of queries) if (check.observe(q).action === 'block') blocked++;
-if (blocked > 0) throw new Error(`a guard starting from this prior blocked ${blocked} of its benign training queries; fix the generator or the engine first`);
+if (blocked > 0)
+  throw new Error(
+    `a guard starting from this prior blocked ${blocked} of its benign training queries; fix the generator or the engine first`,
+  );
 const round = (v: number) => Math.round(v * 100) / 100;
 const sparse: Array<[number, number]> = [];
 Array.from(learned.counts).forEach((v, i) => {
@@ -44,4 +54,6 @@ export const PRIOR = {
 };
 `,
 );
-console.log(`prior: ${sparse.length} character transitions, ${guard.counters.learnedNames} names, written to ${out.pathname}`);
+console.log(
+  `prior: ${sparse.length} character transitions, ${guard.counters.learnedNames} names, written to ${out.pathname}`,
+);

@@ -17,19 +17,91 @@ type Edit =
   | { k: 'repeat'; pos: number; len: number; times: number }
   | { k: 'truncate'; pos: number };
 
-const INTERESTING = [0, 1, 2, 0x0a, 0x20, 0x2e, 0x3f, 0x40, 0x7f, 0x80, 0xc0, 0xff, 0x100, 0x3fff, 0x7fff, 0x8000, 0xfffe, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
-const TOKENS = ['\n', '\r\n', ' ', '\t', '.', '..', '*', '*.', '(', ')', ';', '#', '"', '\\', '$', '$ORIGIN ', '$TTL ', '$INCLUDE ', '@', '||', '^', '@@', '##', 'CNAME ', 'IN ', 'SOA ', 'A ', 'rpz-ip', '.rpz-nsdname', ': ', '- ', '&a ', '*a', '<<: ', '{', '}', '[', ']', '!!', '---\n', '\u00ff', '\u0000', '0.0.0.0 ', '::1 ', 'xn--', '\u00c0\u0080'];
+const INTERESTING = [
+  0, 1, 2, 0x0a, 0x20, 0x2e, 0x3f, 0x40, 0x7f, 0x80, 0xc0, 0xff, 0x100, 0x3fff, 0x7fff, 0x8000, 0xfffe, 0xffff, 0x10000,
+  0x7fffffff, 0x80000000, 0xffffffff,
+];
+const TOKENS = [
+  '\n',
+  '\r\n',
+  ' ',
+  '\t',
+  '.',
+  '..',
+  '*',
+  '*.',
+  '(',
+  ')',
+  ';',
+  '#',
+  '"',
+  '\\',
+  '$',
+  '$ORIGIN ',
+  '$TTL ',
+  '$INCLUDE ',
+  '@',
+  '||',
+  '^',
+  '@@',
+  '##',
+  'CNAME ',
+  'IN ',
+  'SOA ',
+  'A ',
+  'rpz-ip',
+  '.rpz-nsdname',
+  ': ',
+  '- ',
+  '&a ',
+  '*a',
+  '<<: ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '!!',
+  '---\n',
+  '\u00ff',
+  '\u0000',
+  '0.0.0.0 ',
+  '::1 ',
+  'xn--',
+  '\u00c0\u0080',
+];
 
 const pos = fc.noBias(fc.nat());
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ k: fc.constant('flip' as const), pos, bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ k: fc.constant('set' as const), pos, value: fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 })) }),
+  fc.record({
+    k: fc.constant('set' as const),
+    pos,
+    value: fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 })),
+  }),
   fc.record({ k: fc.constant('insert' as const), pos, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
   fc.record({ k: fc.constant('delete' as const), pos, len: fc.integer({ min: 1, max: 32 }) }),
-  fc.record({ k: fc.constant('splice' as const), pos, other: fc.nat(), from: pos, len: fc.integer({ min: 1, max: 256 }) }),
-  fc.record({ k: fc.constant('field' as const), pos, width: fc.constantFrom(1 as const, 2 as const, 4 as const), le: fc.boolean(), value: fc.oneof(fc.constantFrom(...INTERESTING), fc.nat()), relative: fc.boolean() }),
+  fc.record({
+    k: fc.constant('splice' as const),
+    pos,
+    other: fc.nat(),
+    from: pos,
+    len: fc.integer({ min: 1, max: 256 }),
+  }),
+  fc.record({
+    k: fc.constant('field' as const),
+    pos,
+    width: fc.constantFrom(1 as const, 2 as const, 4 as const),
+    le: fc.boolean(),
+    value: fc.oneof(fc.constantFrom(...INTERESTING), fc.nat()),
+    relative: fc.boolean(),
+  }),
   fc.record({ k: fc.constant('token' as const), pos, token: fc.constantFrom(...TOKENS) }),
-  fc.record({ k: fc.constant('repeat' as const), pos, len: fc.integer({ min: 1, max: 64 }), times: fc.integer({ min: 2, max: 64 }) }),
+  fc.record({
+    k: fc.constant('repeat' as const),
+    pos,
+    len: fc.integer({ min: 1, max: 64 }),
+    times: fc.integer({ min: 2, max: 64 }),
+  }),
   fc.record({ k: fc.constant('truncate' as const), pos }),
 );
 
@@ -49,8 +121,10 @@ function apply(input: Buffer, e: Edit, corpus: readonly Buffer[], maxLength: num
       out[at(0)] = e.value & 0xff;
       return out;
     }
-    case 'insert': return Buffer.concat([input.subarray(0, at(1)), e.bytes, input.subarray(at(1))]);
-    case 'delete': return n === 0 ? input : Buffer.concat([input.subarray(0, at(0)), input.subarray(at(0) + e.len)]);
+    case 'insert':
+      return Buffer.concat([input.subarray(0, at(1)), e.bytes, input.subarray(at(1))]);
+    case 'delete':
+      return n === 0 ? input : Buffer.concat([input.subarray(0, at(0)), input.subarray(at(0) + e.len)]);
     case 'splice': {
       const other = corpus[e.other % corpus.length];
       const from = other.length === 0 ? 0 : e.from % other.length;
@@ -71,7 +145,8 @@ function apply(input: Buffer, e: Edit, corpus: readonly Buffer[], maxLength: num
       else out.writeUInt32BE(v, o);
       return out;
     }
-    case 'token': return Buffer.concat([input.subarray(0, at(1)), Buffer.from(e.token, 'latin1'), input.subarray(at(1))]);
+    case 'token':
+      return Buffer.concat([input.subarray(0, at(1)), Buffer.from(e.token, 'latin1'), input.subarray(at(1))]);
     case 'repeat': {
       if (n === 0) return input;
       const s = at(0);
@@ -79,15 +154,18 @@ function apply(input: Buffer, e: Edit, corpus: readonly Buffer[], maxLength: num
       const times = Math.min(e.times, Math.floor(maxLength / Math.max(1, chunk.length)));
       return Buffer.concat([input.subarray(0, s), ...Array<Buffer>(times).fill(chunk), input.subarray(s)]);
     }
-    case 'truncate': return input.subarray(0, at(1));
+    case 'truncate':
+      return input.subarray(0, at(1));
   }
 }
 
 /** Mutated corpus entries, cut to `maxLength`. */
 export function mutated(corpus: readonly Buffer[], maxLength: number): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(fc.nat({ max: corpus.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 8 })).map(([i, edits]) => {
-    let b = corpus[i];
-    for (const e of edits) b = apply(b, e, corpus, maxLength).subarray(0, maxLength);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  });
+  return fc
+    .tuple(fc.nat({ max: corpus.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 8 }))
+    .map(([i, edits]) => {
+      let b = corpus[i];
+      for (const e of edits) b = apply(b, e, corpus, maxLength).subarray(0, maxLength);
+      return new Uint8Array(b.buffer, b.byteOffset, b.length);
+    });
 }

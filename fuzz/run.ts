@@ -20,23 +20,35 @@ const child = process.argv[2] === '--child';
 const wanted = process.argv.slice(child ? 3 : 2);
 const chosen = wanted.length === 0 ? targets : targets.filter((t) => wanted.includes(t.name));
 if (!(seconds > 0) || !(timeoutMs > 0) || chosen.length !== (wanted.length || targets.length)) {
-  console.error(`usage: [FUZZ_SECONDS=60] [FUZZ_TIMEOUT_MS=10000] [FUZZ_SEED=n] npm run fuzz [-- target...]\ntargets: ${targets.map((t) => t.name).join(' ')}`);
+  console.error(
+    `usage: [FUZZ_SECONDS=60] [FUZZ_TIMEOUT_MS=10000] [FUZZ_SEED=n] npm run fuzz [-- target...]\ntargets: ${targets.map((t) => t.name).join(' ')}`,
+  );
   process.exit(2);
 }
 
-interface Outcome { target: string; executions: number; seconds: number; crashes: string[]; corpus: number }
+interface Outcome {
+  target: string;
+  executions: number;
+  seconds: number;
+  crashes: string[];
+  corpus: number;
+}
 
 function fuzzOne(name: string, maxLength: number): Promise<Outcome> {
   const shared = new SharedArrayBuffer(8 + maxLength);
   const counters = new Int32Array(shared, 0, 2);
   const started = Date.now();
   const outcome: Outcome = { target: name, executions: 0, seconds: 0, crashes: [], corpus: corpusFiles(name).length };
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { target: name, seconds, seed, shared } satisfies WorkerData });
+  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+    workerData: { target: name, seconds, seed, shared } satisfies WorkerData,
+  });
   const lastInput = () => new Uint8Array(shared, 8, counters[1]).slice();
   const crash = (input: Uint8Array, what: string) => {
     const file = saveCrash(name, input);
     outcome.crashes.push(file);
-    console.log(`  CRASH ${name}: ${what.split('\n').slice(0, 4).join('\n    ')}\n    input (${input.length} bytes): ${file}`);
+    console.log(
+      `  CRASH ${name}: ${what.split('\n').slice(0, 4).join('\n    ')}\n    input (${input.length} bytes): ${file}`,
+    );
   };
   return new Promise((resolve) => {
     let seen = -1;
@@ -75,8 +87,13 @@ function inChildProcess(name: string): Promise<Outcome> {
   return new Promise((resolve) => {
     let outcome: Outcome | undefined;
     // yaml warns (process.emitWarning) about odd keys in fuzzed documents: noise, thousands of lines.
-    const proc = fork(fileURLToPath(import.meta.url), ['--child', name], { env: { ...process.env, FUZZ_SEED: String(seed) }, execArgv: ['--no-warnings'] });
-    proc.on('message', (m) => { outcome = m as Outcome; });
+    const proc = fork(fileURLToPath(import.meta.url), ['--child', name], {
+      env: { ...process.env, FUZZ_SEED: String(seed) },
+      execArgv: ['--no-warnings'],
+    });
+    proc.on('message', (m) => {
+      outcome = m as Outcome;
+    });
     proc.on('exit', (code, signal) => {
       if (outcome) return resolve(outcome);
       const what = `the fuzzing process died (${signal ?? `exit ${code}`}); its input is lost, replay with FUZZ_SEED=${seed} npm run fuzz -- ${name}`;
@@ -90,12 +107,16 @@ if (child) {
   process.send!(await fuzzOne(chosen[0].name, chosen[0].maxLength));
   process.disconnect();
 } else {
-  console.log(`fuzzing ${chosen.length} targets for ${seconds} s each (FUZZ_SEED=${seed}, per-input timeout ${timeoutMs} ms)`);
+  console.log(
+    `fuzzing ${chosen.length} targets for ${seconds} s each (FUZZ_SEED=${seed}, per-input timeout ${timeoutMs} ms)`,
+  );
   const outcomes: Outcome[] = [];
   for (const t of chosen) {
     const o = await inChildProcess(t.name);
     outcomes.push(o);
-    console.log(`${o.target.padEnd(18)} ${String(o.executions).padStart(10)} executions  ${String(Math.round(o.executions / (o.seconds || 1))).padStart(7)}/s  corpus ${o.corpus}  ${o.crashes.length === 0 ? 'ok' : `${o.crashes.length} CRASH(ES)`}`);
+    console.log(
+      `${o.target.padEnd(18)} ${String(o.executions).padStart(10)} executions  ${String(Math.round(o.executions / (o.seconds || 1))).padStart(7)}/s  corpus ${o.corpus}  ${o.crashes.length === 0 ? 'ok' : `${o.crashes.length} CRASH(ES)`}`,
+    );
   }
   const total = outcomes.reduce((s, o) => s + o.executions, 0);
   const crashes = outcomes.flatMap((o) => o.crashes);

@@ -33,7 +33,10 @@ const counters = new Int32Array(data.shared, 0, 2);
 const current = new Uint8Array(data.shared, SHARED_HEADER);
 
 const corpus = corpusFiles(target.name).map((f) => f.bytes.subarray(0, target.maxLength));
-const arbitrary = corpus.length > 0 ? fc.oneof({ weight: 4, arbitrary: mutated(corpus, target.maxLength) }, { weight: 1, arbitrary: target.arbitrary }) : target.arbitrary;
+const arbitrary =
+  corpus.length > 0
+    ? fc.oneof({ weight: 4, arbitrary: mutated(corpus, target.maxLength) }, { weight: 1, arbitrary: target.arbitrary })
+    : target.arbitrary;
 
 function crashKey(err: unknown): string {
   if (!(err instanceof Error)) return `non-Error ${typeof err}`;
@@ -71,6 +74,11 @@ for (let round = 0; Date.now() < deadline && known.size < MAX_CRASHES; round++) 
   const err = details.errorInstance;
   const key = crashKey(err);
   known.add(key);
-  port.postMessage({ kind: 'crash', input, key, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerReport);
+  port.postMessage({
+    kind: 'crash',
+    input,
+    key,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  } satisfies WorkerReport);
 }
 port.postMessage({ kind: 'done', executions, corpus: corpus.length } satisfies WorkerReport);

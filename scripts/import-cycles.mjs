@@ -21,7 +21,8 @@ function files(dir) {
 }
 
 // Static imports and re-exports (`import … from`, `import '…'`, `export … from`), and dynamic import('…').
-const IMPORT = /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 const graph = new Map();
 for (const file of files(root)) {
@@ -33,7 +34,10 @@ for (const file of files(root)) {
     if (runtimeOnly && m[2] !== undefined) continue;
     deps.add(resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
   }
-  graph.set(file, [...deps].filter((d) => d !== file));
+  graph.set(
+    file,
+    [...deps].filter((d) => d !== file),
+  );
 }
 
 // Tarjan's strongly connected components: every component of more than one file is a cycle.
@@ -66,9 +70,17 @@ function visit(v) {
 for (const v of graph.keys()) if (!state.has(v)) visit(v);
 
 const name = (f) => relative(process.cwd(), f);
-console.log(`${graph.size} files under ${name(root) || '.'}${runtimeOnly ? ' (runtime imports only)' : ' (type imports included)'}: ${components.length} import cycle(s)`);
+console.log(
+  `${graph.size} files under ${name(root) || '.'}${runtimeOnly ? ' (runtime imports only)' : ' (type imports included)'}: ${components.length} import cycle(s)`,
+);
 for (const c of components) {
   console.log(`cycle of ${c.length} files:`);
-  for (const f of c.sort()) console.log(`  ${name(f)} -> ${(graph.get(f) ?? []).filter((d) => c.includes(d)).map(name).join(', ')}`);
+  for (const f of c.sort())
+    console.log(
+      `  ${name(f)} -> ${(graph.get(f) ?? [])
+        .filter((d) => c.includes(d))
+        .map(name)
+        .join(', ')}`,
+    );
 }
 process.exit(components.length === 0 ? 0 : 1);

@@ -44,9 +44,30 @@ export interface BenignOptions {
 }
 
 const POPULAR = [
-  'google.com', 'googleapis.com', 'gstatic.com', 'youtube.com', 'facebook.com', 'microsoft.com', 'windows.com', 'office.com',
-  'live.com', 'apple.com', 'icloud.com', 'amazon.com', 'cloudflare.com', 'wikipedia.org', 'twitter.com', 'linkedin.com',
-  'github.com', 'slack.com', 'zoom.us', 'netflix.com', 'doubleclick.net', 'googlesyndication.com', 'bing.com', 'msn.com',
+  'google.com',
+  'googleapis.com',
+  'gstatic.com',
+  'youtube.com',
+  'facebook.com',
+  'microsoft.com',
+  'windows.com',
+  'office.com',
+  'live.com',
+  'apple.com',
+  'icloud.com',
+  'amazon.com',
+  'cloudflare.com',
+  'wikipedia.org',
+  'twitter.com',
+  'linkedin.com',
+  'github.com',
+  'slack.com',
+  'zoom.us',
+  'netflix.com',
+  'doubleclick.net',
+  'googlesyndication.com',
+  'bing.com',
+  'msn.com',
 ];
 const POPULAR_HOSTS: Record<string, string[]> = {
   'google.com': ['www', 'mail', 'accounts', 'clients4', 'play', 'drive', 'docs', 'apis', 'ssl', 'fonts'],
@@ -74,7 +95,8 @@ export function generateBenignTraffic(o: BenignOptions): GeneratedQuery[] {
     // Each client browses in sessions: its own favourite sites come back.
     const favourites = Array.from({ length: 40 }, () => rng.zipf(sites));
     while (ts < o.start + o.durationSeconds) {
-      for (const q of mail ? mailQuery(rng, companies) : desktopQuery(rng, sites, favourites, companies, av)) out.push({ ts, client, ...q });
+      for (const q of mail ? mailQuery(rng, companies) : desktopQuery(rng, sites, favourites, companies, av))
+        out.push({ ts, client, ...q });
       ts += rng.exp(3600 / rate);
     }
   }
@@ -84,7 +106,13 @@ export function generateBenignTraffic(o: BenignOptions): GeneratedQuery[] {
 
 type Q = { qname: string; qtype: number; kind: BenignKind };
 
-function desktopQuery(rng: Random, sites: string[], favourites: string[], companies: string[], av: BenignKind | undefined): Q[] {
+function desktopQuery(
+  rng: Random,
+  sites: string[],
+  favourites: string[],
+  companies: string[],
+  av: BenignKind | undefined,
+): Q[] {
   const r = rng.next();
   if (r < 0.55) return webQuery(rng, sites, favourites);
   if (r < 0.63) return [cdnQuery(rng)];
@@ -117,7 +145,8 @@ function webQuery(rng: Random, sites: string[], favourites: string[]): Q[] {
   const out: Q[] = [{ qname: rng.next() < 0.5 ? `www.${site}` : site, qtype: 1, kind: 'web' }];
   if (rng.next() < 0.5) out.push({ qname: `www.${site}`, qtype: 65, kind: 'web' });
   if (rng.next() < 0.4) out.push({ qname: `${rng.pick(HOST_LABELS)}.${site}`, qtype: 1, kind: 'web' });
-  if (rng.next() < 0.1) out.push({ qname: `${rng.pick(HOST_LABELS)}.${rng.pick(HOST_LABELS)}.${site}`, qtype: 28, kind: 'web' });
+  if (rng.next() < 0.1)
+    out.push({ qname: `${rng.pick(HOST_LABELS)}.${rng.pick(HOST_LABELS)}.${site}`, qtype: 28, kind: 'web' });
   return out;
 }
 
@@ -127,11 +156,15 @@ function cdnQuery(rng: Random): Q {
   if (r < 0.2) qname = `d${rng.chars(ALNUM, 13)}.cloudfront.net`;
   else if (r < 0.35) qname = `e${rng.int(1000, 99999)}.${rng.pick(['a', 'b', 'dscb', 'dsca', 'x'])}.akamaiedge.net`;
   else if (r < 0.5) qname = `rr${rng.int(1, 8)}---sn-${rng.chars(ALNUM, 4)}${rng.chars(ALNUM, 4)}.googlevideo.com`;
-  else if (r < 0.6) qname = `scontent-${rng.chars('abcdefghijklmnopqrstuvwxyz', 3)}${rng.int(1, 3)}-${rng.int(1, 2)}.xx.fbcdn.net`;
+  else if (r < 0.6)
+    qname = `scontent-${rng.chars('abcdefghijklmnopqrstuvwxyz', 3)}${rng.int(1, 3)}-${rng.int(1, 2)}.xx.fbcdn.net`;
   else if (r < 0.7) qname = `a${rng.int(100, 9999)}.dscg${rng.int(1, 3)}.akamai.net`;
-  else if (r < 0.8) qname = `${rng.chars(HEX, 8)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 12)}.server-${rng.int(1, 120)}.${rng.pick(['trafficmanager.net', 'cdn77.org', 'edgekey.net'])}`;
-  else if (r < 0.9) qname = `${pseudoWord(rng)}-${rng.int(100000000, 999999999)}.${rng.pick(['eu-central-1', 'us-east-1', 'eu-west-1'])}.elb.amazonaws.com`;
-  else qname = `img${rng.int(1, 9)}.${rng.chars(HEX, 6)}.${rng.pick(['azureedge.net', 'fastly.net', 'edgecastcdn.net'])}`;
+  else if (r < 0.8)
+    qname = `${rng.chars(HEX, 8)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 4)}-${rng.chars(HEX, 12)}.server-${rng.int(1, 120)}.${rng.pick(['trafficmanager.net', 'cdn77.org', 'edgekey.net'])}`;
+  else if (r < 0.9)
+    qname = `${pseudoWord(rng)}-${rng.int(100000000, 999999999)}.${rng.pick(['eu-central-1', 'us-east-1', 'eu-west-1'])}.elb.amazonaws.com`;
+  else
+    qname = `img${rng.int(1, 9)}.${rng.chars(HEX, 6)}.${rng.pick(['azureedge.net', 'fastly.net', 'edgecastcdn.net'])}`;
   return { qname, qtype: rng.next() < 0.8 ? 1 : 28, kind: 'cdn' };
 }
 
@@ -139,8 +172,10 @@ function cloudQuery(rng: Random): Q {
   const r = rng.next();
   let qname: string;
   if (r < 0.3) qname = `${siteName(rng)}-${rng.pick(['assets', 'backup', 'media', 'prod'])}.s3.amazonaws.com`;
-  else if (r < 0.55) qname = `ec2-${rng.int(1, 254)}-${rng.int(0, 255)}-${rng.int(0, 255)}-${rng.int(1, 254)}.compute-1.amazonaws.com`;
-  else if (r < 0.75) qname = `${pseudoWord(rng)}-${rng.pick(['prod', 'neu', 'weu'])}-${rng.chars(ALNUM, 1)}.${rng.pick(['northeurope', 'westeurope', 'eastus'])}.cloudapp.azure.com`;
+  else if (r < 0.55)
+    qname = `ec2-${rng.int(1, 254)}-${rng.int(0, 255)}-${rng.int(0, 255)}-${rng.int(1, 254)}.compute-1.amazonaws.com`;
+  else if (r < 0.75)
+    qname = `${pseudoWord(rng)}-${rng.pick(['prod', 'neu', 'weu'])}-${rng.chars(ALNUM, 1)}.${rng.pick(['northeurope', 'westeurope', 'eastus'])}.cloudapp.azure.com`;
   else qname = `prod${rng.int(1, 3)}.${rng.pick(WORDS)}${rng.pick(['service', 'api', 'editor'])}.osi.office.net`;
   return { qname, qtype: 1, kind: 'cloud' };
 }
@@ -149,13 +184,22 @@ function avQuery(rng: Random, vendor: BenignKind): Q {
   if (vendor === 'av-mcafee') {
     const kind = rng.next() < 0.8 ? 'avqs' : 'avts';
     const head = `${rng.pick(['c', 'i', 'a.c'])}-0.19-a${rng.int(1000000, 9999999)}.${rng.int(0, 9999999)}.${rng.pick(['1644', '1838'])}.${rng.chars(HEX, rng.int(3, 4))}.${rng.chars(HEX, 4)}.${rng.pick(['410', '210', '410a'])}.${rng.int(0, 400)}`;
-    return { qname: `${head}.${rng.chars('0123456789abcdefghijklmnopqrstuv', 26)}.${kind}.mcafee.com`, qtype: 1, kind: vendor };
+    return {
+      qname: `${head}.${rng.chars('0123456789abcdefghijklmnopqrstuv', 26)}.${kind}.mcafee.com`,
+      qtype: 1,
+      kind: vendor,
+    };
   }
   if (vendor === 'av-eset') {
     if (rng.next() < 0.85) return { qname: `${rng.chars(BASE32, 26)}bqeaqbaeaq.a.e.e5.sk`, qtype: 1, kind: vendor };
     return { qname: `${rng.chars(BASE32, 63)}.${rng.chars(BASE32, 44)}.a.j.e5.sk`, qtype: 1, kind: vendor };
   }
-  if (vendor === 'av-sophos') return { qname: `${rng.chars(HEX, 32)}.${rng.int(0, 3)}.${rng.pick(['p', 'f', 'u'])}.00.sophosxl.net`, qtype: 1, kind: vendor };
+  if (vendor === 'av-sophos')
+    return {
+      qname: `${rng.chars(HEX, 32)}.${rng.int(0, 3)}.${rng.pick(['p', 'f', 'u'])}.00.sophosxl.net`,
+      qtype: 1,
+      kind: vendor,
+    };
   if (rng.next() < 0.6) return { qname: 'ksn-crypto-a-stat-geo.kaspersky-labs.com', qtype: 1, kind: vendor };
   return { qname: `${rng.chars(HEX, 32)}.ksn-file-${rng.int(1, 4)}.kaspersky-labs.com`, qtype: 1, kind: vendor };
 }
@@ -185,24 +229,51 @@ function ptrQuery(rng: Random): Q {
 function dkimSrvQuery(rng: Random, companies: string[]): Q {
   const company = rng.pick(companies);
   const r = rng.next();
-  if (r < 0.3) return { qname: `${rng.pick(['selector1', 'selector2', 'google', 's1', 'k1', 'dkim'])}._domainkey.${company}`, qtype: 16, kind: 'dkim-srv' };
+  if (r < 0.3)
+    return {
+      qname: `${rng.pick(['selector1', 'selector2', 'google', 's1', 'k1', 'dkim'])}._domainkey.${company}`,
+      qtype: 16,
+      kind: 'dkim-srv',
+    };
   if (r < 0.45) {
     const tenant = company.split('.')[0].replace(/[^a-z0-9]/g, '');
-    return { qname: `selector1-${tenant}-onmicrosoft-com._domainkey.${tenant}.onmicrosoft.com`, qtype: 16, kind: 'dkim-srv' };
+    return {
+      qname: `selector1-${tenant}-onmicrosoft-com._domainkey.${tenant}.onmicrosoft.com`,
+      qtype: 16,
+      kind: 'dkim-srv',
+    };
   }
   if (r < 0.6) return { qname: `_dmarc.${company}`, qtype: 16, kind: 'dkim-srv' };
-  if (r < 0.8) return { qname: `_${rng.pick(['ldap', 'kerberos', 'gc'])}._tcp.${rng.pick(['dc', 'default-first-site-name._sites.dc', 'pdc'])}._msdcs.${company}`, qtype: 33, kind: 'dkim-srv' };
-  return { qname: `_${rng.pick(['sip', 'sipfederationtls', 'xmpp-client', 'imaps', 'submission'])}._${rng.pick(['tcp', 'tls'])}.${company}`, qtype: 33, kind: 'dkim-srv' };
+  if (r < 0.8)
+    return {
+      qname: `_${rng.pick(['ldap', 'kerberos', 'gc'])}._tcp.${rng.pick(['dc', 'default-first-site-name._sites.dc', 'pdc'])}._msdcs.${company}`,
+      qtype: 33,
+      kind: 'dkim-srv',
+    };
+  return {
+    qname: `_${rng.pick(['sip', 'sipfederationtls', 'xmpp-client', 'imaps', 'submission'])}._${rng.pick(['tcp', 'tls'])}.${company}`,
+    qtype: 33,
+    kind: 'dkim-srv',
+  };
 }
 
 function chromeProbes(rng: Random): Q[] {
-  return [0, 1, 2].map(() => ({ qname: rng.chars('abcdefghijklmnopqrstuvwxyz', rng.int(7, 15)), qtype: 1, kind: 'chrome-probe' as const }));
+  return [0, 1, 2].map(() => ({
+    qname: rng.chars('abcdefghijklmnopqrstuvwxyz', rng.int(7, 15)),
+    qtype: 1,
+    kind: 'chrome-probe' as const,
+  }));
 }
 
 function multiTenantQuery(rng: Random): Q {
   const r = rng.next();
   if (r < 0.35) return { qname: `${pseudoWord(rng)}${rng.int(0, 99)}.github.io`, qtype: 1, kind: 'multi-tenant' };
-  if (r < 0.65) return { qname: `${rng.pick(WORDS)}-${pseudoWord(rng)}-${rng.chars(ALNUM, 9)}.vercel.app`, qtype: 1, kind: 'multi-tenant' };
+  if (r < 0.65)
+    return {
+      qname: `${rng.pick(WORDS)}-${pseudoWord(rng)}-${rng.chars(ALNUM, 9)}.vercel.app`,
+      qtype: 1,
+      kind: 'multi-tenant',
+    };
   if (r < 0.85) return { qname: `${pseudoWord(rng)}-${rng.pick(WORDS)}.netlify.app`, qtype: 1, kind: 'multi-tenant' };
   return { qname: `${pseudoWord(rng)}-${rng.chars(HEX, 12)}.herokuapp.com`, qtype: 1, kind: 'multi-tenant' };
 }

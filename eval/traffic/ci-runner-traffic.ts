@@ -41,13 +41,17 @@ export function generateCiRunnerTraffic(o: CiRunnerOptions): GeneratedQuery[] {
   // The repositories this runner builds, each with its own dependencies, images and buckets.
   const projects = Array.from({ length: 40 }, () => ({
     name: `${rng.pick(WORDS)}-${pseudoWord(rng)}`,
-    packages: Array.from({ length: rng.int(20, 120) }, () => `${pseudoWord(rng)}${rng.next() < 0.3 ? `-${rng.pick(WORDS)}` : ''}`),
+    packages: Array.from(
+      { length: rng.int(20, 120) },
+      () => `${pseudoWord(rng)}${rng.next() < 0.3 ? `-${rng.pick(WORDS)}` : ''}`,
+    ),
     registry: rng.pick(PACKAGE_REGISTRIES),
     images: rng.int(1, 4),
     bucket: `ci-cache-${rng.chars(HEX, 8)}`,
   }));
   const out: GeneratedQuery[] = [];
-  const push = (ts: number, qname: string, qtype: number, kind: CiRunnerKind) => out.push({ ts, client: o.client, qname, qtype, kind });
+  const push = (ts: number, qname: string, qtype: number, kind: CiRunnerKind) =>
+    out.push({ ts, client: o.client, qname, qtype, kind });
   let ts = o.start + rng.exp(3600 / o.jobsPerHour);
   while (ts < o.start + o.durationSeconds) {
     const p = rng.zipf(projects);
@@ -77,13 +81,27 @@ export function generateCiRunnerTraffic(o: CiRunnerOptions): GeneratedQuery[] {
       const pkg = rng.pick(p.packages);
       const r = rng.next();
       if (r < 0.4) push(step(), `registry.${p.registry}`, rng.next() < 0.7 ? 1 : 28, 'ci-registry');
-      else if (r < 0.65) push(step(), `mirror-${rng.int(1, 12)}.${rng.pick(REGIONS)}.${rng.pick(MIRRORS)}`, 1, 'ci-registry');
-      else if (r < 0.85) push(step(), `${pkg}-${rng.int(0, 9)}-${rng.int(0, 40)}-${rng.int(0, 20)}.files.${p.registry}`, 1, 'ci-registry');
-      else push(step(), `${rng.chars(HEX, 2)}.${rng.chars(HEX, 2)}.${rng.chars(HEX, 28)}.dl.${p.registry}`, 1, 'ci-registry');
+      else if (r < 0.65)
+        push(step(), `mirror-${rng.int(1, 12)}.${rng.pick(REGIONS)}.${rng.pick(MIRRORS)}`, 1, 'ci-registry');
+      else if (r < 0.85)
+        push(
+          step(),
+          `${pkg}-${rng.int(0, 9)}-${rng.int(0, 40)}-${rng.int(0, 20)}.files.${p.registry}`,
+          1,
+          'ci-registry',
+        );
+      else
+        push(
+          step(),
+          `${rng.chars(HEX, 2)}.${rng.chars(HEX, 2)}.${rng.chars(HEX, 28)}.dl.${p.registry}`,
+          1,
+          'ci-registry',
+        );
     }
     // Build cache and artifacts: the project's bucket and presigned, per-object hosts.
     push(step(), `${p.bucket}.${rng.pick(REGIONS)}.objects.${CLOUD}`, 1, 'ci-bucket');
-    for (let i = rng.int(0, 4); i > 0; i--) push(step(), `${p.name}-artifacts-${rng.chars(ALNUM, 6)}.${rng.pick(REGIONS)}.objects.${CLOUD}`, 1, 'ci-bucket');
+    for (let i = rng.int(0, 4); i > 0; i--)
+      push(step(), `${p.name}-artifacts-${rng.chars(ALNUM, 6)}.${rng.pick(REGIONS)}.objects.${CLOUD}`, 1, 'ci-bucket');
     push(step(), `results-${rng.chars(HEX, 10)}.${CI_SERVICE}`, 1, 'ci-pipeline');
     ts += rng.exp(3600 / o.jobsPerHour);
   }

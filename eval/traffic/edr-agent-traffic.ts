@@ -52,7 +52,8 @@ export function generateEdrAgentTraffic(o: EdrAgentOptions): GeneratedQuery[] {
         if (r < 0.7) {
           const hash = rng.next() < 0.5 ? rng.zipf(common) : `${rng.chars(HEX, 32)}.${rng.chars(HEX, 32)}`;
           push(t, `${hash}.${version}.${rng.pick(['pe', 'pe', 'doc', 'scr'])}.fr.${region}.${VENDOR}`, 'edr-file');
-        } else if (r < 0.9) push(t, `${rng.chars(BASE32, 26)}.${rng.pick(['c1', 'c2', 'c3'])}.ur.${region}.${VENDOR}`, 'edr-url');
+        } else if (r < 0.9)
+          push(t, `${rng.chars(BASE32, 26)}.${rng.pick(['c1', 'c2', 'c3'])}.ur.${region}.${VENDOR}`, 'edr-url');
         else push(t, `${rng.chars(HEX, 40)}.ct.${region}.${VENDOR}`, 'edr-cert');
       }
       // Mean gap chosen so the hourly average comes out at lookupsPerHour.

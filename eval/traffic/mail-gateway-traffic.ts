@@ -47,10 +47,35 @@ export interface MailGatewayOptions {
 /** Multi-tenant mail providers: each tenant gets `<tenant>.<provider>` (invented names). */
 const PROVIDERS = ['tenantmail365.com', 'hostedmx-cloud.net', 'mailsuite-online.com'];
 /** Bulk-mail services whose SPF includes senders name (invented). */
-const ESPS = ['sendrocket.net', 'bulkpost-mail.com', 'mailcannon.io', 'newsletterhub.com', 'transmail-relay.net', 'postfleet.com'];
+const ESPS = [
+  'sendrocket.net',
+  'bulkpost-mail.com',
+  'mailcannon.io',
+  'newsletterhub.com',
+  'transmail-relay.net',
+  'postfleet.com',
+];
 const DNSBL_ZONES = ['zen.spamblock.org', 'bl.mailshield-rbl.net', 'b.barrierlist.com', 'dnsbl.blockwatch.info'];
 const URIBL_ZONES = ['multi.urlcheck-bl.com', 'dbl.spamblock.org'];
-const PLAIN_SELECTORS = ['s1', 's2', 'k1', 'k2', 'google', 'selector1', 'selector2', 'default', 'dkim', 'mail', 'smtp', 'mx', 'key1', 'sig1', 'pm', 'mandrill', 'scph0920'];
+const PLAIN_SELECTORS = [
+  's1',
+  's2',
+  'k1',
+  'k2',
+  'google',
+  'selector1',
+  'selector2',
+  'default',
+  'dkim',
+  'mail',
+  'smtp',
+  'mx',
+  'key1',
+  'sig1',
+  'pm',
+  'mandrill',
+  'scph0920',
+];
 
 type Style = 'plain' | 'random' | 'tenant';
 
@@ -76,7 +101,8 @@ export function generateMailGatewayTraffic(o: MailGatewayOptions): GeneratedQuer
   }
   const linkDomains = Array.from({ length: 2000 }, () => `${siteName(rng)}.${rng.pick(TLDS)}`);
   const out: GeneratedQuery[] = [];
-  const push = (ts: number, qname: string, qtype: number, kind: MailKind) => out.push({ ts, client: o.client, qname, qtype, kind });
+  const push = (ts: number, qname: string, qtype: number, kind: MailKind) =>
+    out.push({ ts, client: o.client, qname, qtype, kind });
   let ts = o.start + rng.exp(3600 / o.messagesPerHour);
   while (ts < o.start + o.durationSeconds) {
     // Most senders write a few times a day; a uniform pick over a large pool gives thousands of domains.
@@ -96,9 +122,20 @@ export function generateMailGatewayTraffic(o: MailGatewayOptions): GeneratedQuer
       for (const selector of s.selectors) {
         if (s.style === 'tenant') {
           // The sender's own selector is a CNAME to the tenant's key at the provider; a forwarder sees both.
-          push(step(), `${rng.next() < 0.5 ? 'selector1' : 'selector2'}._domainkey.${s.domain}`, 16, 'mail-dkim-tenant');
+          push(
+            step(),
+            `${rng.next() < 0.5 ? 'selector1' : 'selector2'}._domainkey.${s.domain}`,
+            16,
+            'mail-dkim-tenant',
+          );
           push(step(), `${selector}._domainkey.${s.tenant!.label}.${s.tenant!.provider}`, 16, 'mail-dkim-tenant');
-        } else push(step(), `${selector}._domainkey.${s.domain}`, 16, s.style === 'random' ? 'mail-dkim-random' : 'mail-dkim');
+        } else
+          push(
+            step(),
+            `${selector}._domainkey.${s.domain}`,
+            16,
+            s.style === 'random' ? 'mail-dkim-random' : 'mail-dkim',
+          );
       }
       push(step(), `_dmarc.${s.domain}`, 16, 'mail-dmarc');
       if (s.bimi) push(step(), `default._bimi.${s.domain}`, 16, 'mail-bimi');
@@ -130,13 +167,23 @@ function makeSender(rng: Random, domain: string): Sender {
     const dashed = domain.replaceAll('.', '-');
     // Tenants pick their own label; usually the domain's first label, sometimes with a suffix.
     const label = domain.split('.')[0] + (rng.next() < 0.2 ? `${rng.int(1, 99)}` : '');
-    return { domain, style, selectors: rng.next() < 0.5 ? [`selector1-${dashed}`] : [`selector1-${dashed}`, `selector2-${dashed}`], tenant: { label, provider: rng.pick(PROVIDERS) }, esps, bimi };
+    return {
+      domain,
+      style,
+      selectors: rng.next() < 0.5 ? [`selector1-${dashed}`] : [`selector1-${dashed}`, `selector2-${dashed}`],
+      tenant: { label, provider: rng.pick(PROVIDERS) },
+      esps,
+      bimi,
+    };
   }
   if (style === 'random') {
     // Bulk services sign with two or three keys, each a 32-character token.
     const n = rng.int(1, 3);
     return { domain, style, selectors: Array.from({ length: n }, () => rng.chars(ALNUM, 32)), esps, bimi };
   }
-  const selector = rng.next() < 0.2 ? `${rng.int(2019, 2026)}${String(rng.int(1, 12)).padStart(2, '0')}${String(rng.int(1, 28)).padStart(2, '0')}` : rng.pick(PLAIN_SELECTORS);
+  const selector =
+    rng.next() < 0.2
+      ? `${rng.int(2019, 2026)}${String(rng.int(1, 12)).padStart(2, '0')}${String(rng.int(1, 28)).padStart(2, '0')}`
+      : rng.pick(PLAIN_SELECTORS);
   return { domain, style, selectors: [selector], esps, bimi };
 }

@@ -78,7 +78,13 @@ export function dnscat2(o: SessionOptions): TunnelSession {
   let ts = o.start;
   for (let i = 0; i < 300; i++) {
     const data = rng.next() < 0.4 ? rng.int(40, 110) : 0;
-    queries.push({ ts, client: o.client, qname: `${labels(hex(rng, 9 + data))}.${domain}`, qtype: rng.pick([16, 5, 15]), payload: data });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${labels(hex(rng, 9 + data))}.${domain}`,
+      qtype: rng.pick([16, 5, 15]),
+      payload: data,
+    });
     ts += data > 0 ? rng.exp(0.2) : 1;
   }
   return { tool: 'dnscat2', client: o.client, domains: [domain], queries };
@@ -87,12 +93,20 @@ export function dnscat2(o: SessionOptions): TunnelSession {
 export function dnsExfiltrator(o: SessionOptions): TunnelSession {
   const { rng } = o;
   const domain = tunnelDomain(rng);
-  const queries: TunnelQuery[] = [{ ts: o.start, client: o.client, qname: `init.${rng.chars(BASE32, 24)}.base64.${domain}`, qtype: 16, payload: 15 }];
+  const queries: TunnelQuery[] = [
+    { ts: o.start, client: o.client, qname: `init.${rng.chars(BASE32, 24)}.base64.${domain}`, qtype: 16, payload: 15 },
+  ];
   let ts = o.start + 0.5;
   const chunks = rng.int(100, 200);
   for (let i = 0; i < chunks; i++) {
     const chars = rng.int(150, 189);
-    queries.push({ ts, client: o.client, qname: `${i}.${labels(rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', chars))}.${domain}`, qtype: 16, payload: Math.floor((chars * 3) / 4) });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${i}.${labels(rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', chars))}.${domain}`,
+      qtype: 16,
+      payload: Math.floor((chars * 3) / 4),
+    });
     ts += rng.exp(0.3);
   }
   return { tool: 'dnsexfiltrator', client: o.client, domains: [domain], queries };
@@ -109,7 +123,14 @@ export function cobaltStrike(o: SessionOptions): TunnelSession {
     if (rng.next() < 0.1) {
       // Tasking: fetch over TXT, then post output in hex chunks.
       queries.push({ ts: ts + 1, client: o.client, qname: `api.${hex(rng, 3)}${id}.${domain}`, qtype: 16, payload: 4 });
-      for (let k = 0; k < rng.int(3, 12); k++) queries.push({ ts: ts + 2 + k * 0.2, client: o.client, qname: `post.${rng.int(1, 3)}${hex(rng, 28)}.${hex(rng, 4)}${id}.${domain}`, qtype: 1, payload: 28 });
+      for (let k = 0; k < rng.int(3, 12); k++)
+        queries.push({
+          ts: ts + 2 + k * 0.2,
+          client: o.client,
+          qname: `post.${rng.int(1, 3)}${hex(rng, 28)}.${hex(rng, 4)}${id}.${domain}`,
+          qtype: 1,
+          payload: 28,
+        });
     }
     ts += 60;
   }
@@ -124,7 +145,13 @@ export function sliver(o: SessionOptions): TunnelSession {
   const room = 254 - domain.length - 12;
   for (let i = 0; i < 200; i++) {
     const chars = rng.next() < 0.5 ? rng.int(100, room - 8) : rng.int(16, 40);
-    queries.push({ ts, client: o.client, qname: `${rng.chars(BASE32, 8)}.${labels(rng.chars(BASE32, chars))}.${domain}`, qtype: rng.next() < 0.7 ? 1 : 16, payload: Math.floor((chars * 5) / 8) });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${rng.chars(BASE32, 8)}.${labels(rng.chars(BASE32, chars))}.${domain}`,
+      qtype: rng.next() < 0.7 ? 1 : 16,
+      payload: Math.floor((chars * 5) / 8),
+    });
     ts += rng.exp(0.5);
   }
   return { tool: 'sliver', client: o.client, domains: [domain], queries };
@@ -145,10 +172,18 @@ export function iodineLike(o: SessionOptions, encoding: 'base32' | 'base128'): T
     } else {
       const bytes = rng.bytes(chars);
       // Base128 uses byte values 0xbc-0xfd and a-z0-9 only, never '.'.
-      body = [...bytes].map((b) => (b & 1 ? String.fromCharCode(0xbc + (b % 66)) : 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36])).join('');
+      body = [...bytes]
+        .map((b) => (b & 1 ? String.fromCharCode(0xbc + (b % 66)) : 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]))
+        .join('');
       payload = Math.floor((chars * 7) / 8);
     }
-    queries.push({ ts, client: o.client, qname: `${rng.chars(BASE32, 1)}${labels(body, 57)}.${domain}`, qtype: 10, payload });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${rng.chars(BASE32, 1)}${labels(body, 57)}.${domain}`,
+      qtype: 10,
+      payload,
+    });
     ts += rng.exp(0.1);
   }
   return { tool: `iodine-like-${encoding}`, client: o.client, domains: [domain], queries };
@@ -161,7 +196,13 @@ export function lowAndSlow(o: SessionOptions, bytesPerSecond: number, hours: num
   const queries: TunnelQuery[] = [];
   const interval = 9 / bytesPerSecond;
   for (let ts = o.start; ts < o.start + hours * 3600; ts += interval * (0.5 + rng.next())) {
-    queries.push({ ts, client: o.client, qname: `${hex(rng, 9)}.${rng.pick(['cdn', 'img', 'static'])}.${domain}`, qtype: 1, payload: 9 });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${hex(rng, 9)}.${rng.pick(['cdn', 'img', 'static'])}.${domain}`,
+      qtype: 1,
+      payload: 9,
+    });
   }
   return { tool: `low-and-slow-${bytesPerSecond}Bps`, client: o.client, domains: [domain], queries };
 }
@@ -175,7 +216,13 @@ export function wordEncoded(o: SessionOptions): TunnelSession {
   for (let i = 0; i < 150; i++) {
     const words = Array.from({ length: rng.int(6, 12) }, () => DICTIONARY[rng.int(0, 255)]);
     const half = words.length >> 1;
-    queries.push({ ts, client: o.client, qname: `${words.slice(0, half).join('-')}.${words.slice(half).join('-')}.${domain}`, qtype: 1, payload: words.length });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${words.slice(0, half).join('-')}.${words.slice(half).join('-')}.${domain}`,
+      qtype: 1,
+      payload: words.length,
+    });
     ts += 5 + rng.next() * 15;
   }
   return { tool: 'word-encoded', client: o.client, domains: [domain], queries };
@@ -245,11 +292,19 @@ export function lowAndSlowVariant(o: SessionOptions, v: LowAndSlowVariant): Tunn
     framed[1] = seq & 255;
     framed.set(data, 2);
     seq = (seq + 1) & 0xffff;
-    const label = v.encoding === 'base32' ? base32Of(framed) : Buffer.from(v.encoding === 'xor-hex' ? framed.map((b) => b ^ key) : framed).toString('hex');
+    const label =
+      v.encoding === 'base32'
+        ? base32Of(framed)
+        : Buffer.from(v.encoding === 'xor-hex' ? framed.map((b) => b ^ key) : framed).toString('hex');
     queries.push({ ts, client: o.client, qname: `${label}.${domain}`, qtype: v.qtype, payload: chunk });
     ts += (chunk / v.bytesPerSecond) * (0.3 + 1.4 * rng.next());
   }
-  return { tool: `low-and-slow-${v.bytesPerSecond}Bps-${v.encoding}-${v.qtype === 1 ? 'A' : 'TXT'}`, client: o.client, domains: [domain], queries };
+  return {
+    tool: `low-and-slow-${v.bytesPerSecond}Bps-${v.encoding}-${v.qtype === 1 ? 'A' : 'TXT'}`,
+    client: o.client,
+    domains: [domain],
+    queries,
+  };
 }
 
 /**
@@ -265,11 +320,23 @@ export function polling(o: SessionOptions): TunnelSession {
   let ts = o.start;
   let counter = rng.int(0, 4000);
   for (let i = 0; i < 120; i++) {
-    queries.push({ ts, client: o.client, qname: `${(counter++).toString(16).padStart(4, '0')}${rng.chars(alphabet, 6)}.${domain}`, qtype: 16, payload: 0 });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${(counter++).toString(16).padStart(4, '0')}${rng.chars(alphabet, 6)}.${domain}`,
+      qtype: 16,
+      payload: 0,
+    });
     ts += 0.8 + 0.4 * rng.next();
   }
   for (let i = 0; i < 200; i++) {
-    queries.push({ ts, client: o.client, qname: `${labels(rng.chars(alphabet, 136), 63)}.${domain}`, qtype: 16, payload: 100 });
+    queries.push({
+      ts,
+      client: o.client,
+      qname: `${labels(rng.chars(alphabet, 136), 63)}.${domain}`,
+      qtype: 16,
+      payload: 100,
+    });
     ts += 0.05 + 0.1 * rng.next();
   }
   return { tool: 'polling-then-bulk', client: o.client, domains: [domain], queries };

@@ -28,17 +28,37 @@ export interface WebProxyOptions {
 }
 
 const CDNS = ['edgeplex-cdn.net', 'fastcache-edge.com', 'cdnorbit.net', 'swiftedge-static.com', 'nimbus-cdn.io'];
-const AD_NETWORKS = ['adquanta.com', 'bidstreamer.net', 'clickmetrix.com', 'trackvista.io', 'syncpixel-ads.com', 'openbid-exchange.net', 'audiencegraph.com', 'retargetly-cdn.net'];
-const SAAS = ['docushare-online.com', 'teamsuite-cloud.com', 'crmforce-apps.com', 'helpdeskly.com', 'wikispace-cloud.net', 'hrportal-online.com'];
+const AD_NETWORKS = [
+  'adquanta.com',
+  'bidstreamer.net',
+  'clickmetrix.com',
+  'trackvista.io',
+  'syncpixel-ads.com',
+  'openbid-exchange.net',
+  'audiencegraph.com',
+  'retargetly-cdn.net',
+];
+const SAAS = [
+  'docushare-online.com',
+  'teamsuite-cloud.com',
+  'crmforce-apps.com',
+  'helpdeskly.com',
+  'wikispace-cloud.net',
+  'hrportal-online.com',
+];
 const CLOUDS = ['cloudvantage.com', 'azurite-services.net', 'stratocloud-api.com'];
 const REGIONS = ['eu-central-1', 'eu-west-1', 'us-east-1', 'us-west-2', 'ap-southeast-1', 'westeurope', 'northeurope'];
 
 export function generateWebProxyTraffic(o: WebProxyOptions): GeneratedQuery[] {
   const rng = new Random(o.seed);
   const sites = Array.from({ length: 30000 }, () => `${siteName(rng)}.${rng.pick(TLDS)}`);
-  const tenants = Array.from({ length: 600 }, () => `${rng.next() < 0.5 ? rng.pick(WORDS) : ''}${pseudoWord(rng)}${rng.next() < 0.2 ? rng.int(1, 99) : ''}`);
+  const tenants = Array.from(
+    { length: 600 },
+    () => `${rng.next() < 0.5 ? rng.pick(WORDS) : ''}${pseudoWord(rng)}${rng.next() < 0.2 ? rng.int(1, 99) : ''}`,
+  );
   const out: GeneratedQuery[] = [];
-  const push = (ts: number, qname: string, qtype: number, kind: WebProxyKind) => out.push({ ts, client: o.client, qname, qtype, kind });
+  const push = (ts: number, qname: string, qtype: number, kind: WebProxyKind) =>
+    out.push({ ts, client: o.client, qname, qtype, kind });
   let ts = o.start;
   while (ts < o.start + o.durationSeconds) {
     // Office hours carry most traffic; nights keep a tenth (updates, a few late users).
@@ -95,8 +115,10 @@ function saasName(rng: Random, tenants: string[]): string {
 function longName(rng: Random, tenants: string[]): string {
   const cloud = rng.pick(CLOUDS);
   const r = rng.next();
-  if (r < 0.35) return `${rng.zipf(tenants)}${rng.pick(['prod', 'data', 'media', 'backup'])}${rng.int(1, 999)}.blob.${rng.pick(REGIONS)}.storage.${cloud}`;
-  if (r < 0.6) return `${rng.pick(WORDS)}-${rng.pick(WORDS)}-${rng.pick(['service', 'api', 'gateway'])}-${rng.pick(['prod', 'staging'])}.${rng.pick(REGIONS)}.apps.${cloud}`;
+  if (r < 0.35)
+    return `${rng.zipf(tenants)}${rng.pick(['prod', 'data', 'media', 'backup'])}${rng.int(1, 999)}.blob.${rng.pick(REGIONS)}.storage.${cloud}`;
+  if (r < 0.6)
+    return `${rng.pick(WORDS)}-${rng.pick(WORDS)}-${rng.pick(['service', 'api', 'gateway'])}-${rng.pick(['prod', 'staging'])}.${rng.pick(REGIONS)}.apps.${cloud}`;
   if (r < 0.8) return `${rng.zipf(tenants)}-${rng.chars(HEX, 10)}.${rng.pick(REGIONS)}.functions.${cloud}`;
   return `${rng.pick(['outlook', 'calendar', 'presence', 'notifications', 'substrate'])}.${rng.pick(['ha', 'ms', 'geo'])}.${rng.pick(REGIONS)}.${rng.pick(['teamsuite-cloud.com', 'docushare-online.com'])}`;
 }

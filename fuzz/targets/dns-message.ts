@@ -13,9 +13,15 @@ export const dnsMessage: FuzzTarget = {
       expect(m.length > 0, 'empty reason');
       return;
     }
-    expect(Array.isArray(m.labels) && m.labels.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 63), `labels ${JSON.stringify(m.labels)}`);
+    expect(
+      Array.isArray(m.labels) && m.labels.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 63),
+      `labels ${JSON.stringify(m.labels)}`,
+    );
     expect(m.qtype >= 0 && m.qtype <= 0xffff, `qtype ${m.qtype}`);
-    expect(Number.isInteger(m.answerPayload) && m.answerPayload >= 0 && m.answerPayload <= buf.length, `answerPayload ${m.answerPayload} of ${buf.length} bytes`);
+    expect(
+      Number.isInteger(m.answerPayload) && m.answerPayload >= 0 && m.answerPayload <= buf.length,
+      `answerPayload ${m.answerPayload} of ${buf.length} bytes`,
+    );
     expect(m.size === buf.length, `size ${m.size} of ${buf.length} bytes`);
   },
 };

@@ -27,14 +27,55 @@ function wordCount(buf: Buffer): number {
 const names = fc.domain();
 const LINES: Record<Exclude<FeedFormat, 'auto'>, fc.Arbitrary<string>> = {
   rpz: fc.oneof(
-    fc.constantFrom('$TTL 300', '$ORIGIN rpz.example.', '@ SOA ns.example. hostmaster.example. ( 1 3600 600 86400 60 )', '@ NS ns.example.', ';', '('),
-    fc.tuple(names, fc.constantFrom('CNAME .', 'CNAME *.', 'CNAME rpz-passthru.', 'CNAME rpz-drop.', 'A 192.0.2.1', 'AAAA 2001:db8::1', 'TXT "x"', 'CNAME other.example.')).map(([n, r]) => `${n} ${r}`),
-    fc.tuple(fc.integer({ min: 0, max: 128 }), fc.ipV4(), fc.constantFrom('rpz-ip', 'rpz-client-ip', 'rpz-nsip')).map(([p, a, k]) => `${p}.${a.split('.').reverse().join('.')}.${k} CNAME .`),
+    fc.constantFrom(
+      '$TTL 300',
+      '$ORIGIN rpz.example.',
+      '@ SOA ns.example. hostmaster.example. ( 1 3600 600 86400 60 )',
+      '@ NS ns.example.',
+      ';',
+      '(',
+    ),
+    fc
+      .tuple(
+        names,
+        fc.constantFrom(
+          'CNAME .',
+          'CNAME *.',
+          'CNAME rpz-passthru.',
+          'CNAME rpz-drop.',
+          'A 192.0.2.1',
+          'AAAA 2001:db8::1',
+          'TXT "x"',
+          'CNAME other.example.',
+        ),
+      )
+      .map(([n, r]) => `${n} ${r}`),
+    fc
+      .tuple(fc.integer({ min: 0, max: 128 }), fc.ipV4(), fc.constantFrom('rpz-ip', 'rpz-client-ip', 'rpz-nsip'))
+      .map(([p, a, k]) => `${p}.${a.split('.').reverse().join('.')}.${k} CNAME .`),
     fc.string(),
   ),
-  hosts: fc.oneof(fc.tuple(fc.constantFrom('0.0.0.0', '127.0.0.1', '::', '::1'), fc.array(names, { maxLength: 3 })).map(([a, ns]) => [a, ...ns].join(' ')), fc.constant('# comment'), fc.string()),
-  domains: fc.oneof(names, names.map((n) => `*.${n}`), fc.constant('# comment'), fc.string()),
-  adblock: fc.oneof(names.map((n) => `||${n}^`), names.map((n) => `@@||${n}^`), names.map((n) => `||${n}^$important`), names.map((n) => `||${n}^$third-party`), fc.constantFrom('! comment', '[Adblock Plus 2.0]', 'example.com##.ad'), fc.string()),
+  hosts: fc.oneof(
+    fc
+      .tuple(fc.constantFrom('0.0.0.0', '127.0.0.1', '::', '::1'), fc.array(names, { maxLength: 3 }))
+      .map(([a, ns]) => [a, ...ns].join(' ')),
+    fc.constant('# comment'),
+    fc.string(),
+  ),
+  domains: fc.oneof(
+    names,
+    names.map((n) => `*.${n}`),
+    fc.constant('# comment'),
+    fc.string(),
+  ),
+  adblock: fc.oneof(
+    names.map((n) => `||${n}^`),
+    names.map((n) => `@@||${n}^`),
+    names.map((n) => `||${n}^$important`),
+    names.map((n) => `||${n}^$third-party`),
+    fc.constantFrom('! comment', '[Adblock Plus 2.0]', 'example.com##.ad'),
+    fc.string(),
+  ),
 };
 
 function feedTarget(format: Exclude<FeedFormat, 'auto'>): FuzzTarget {
@@ -49,8 +90,14 @@ function feedTarget(format: Exclude<FeedFormat, 'auto'>): FuzzTarget {
       for (const f of [format, 'auto'] as const) {
         const p = parseFeed(buf, f);
         const bound = p.format === 'hosts' ? wordCount(buf) : lineCount(buf);
-        expect(Number.isInteger(p.rules) && p.rules >= 0 && p.rules <= bound, `${p.format}: ${p.rules} rules from ${bound} ${p.format === 'hosts' ? 'words' : 'lines'}`);
-        expect(p.errors >= 0 && p.errors <= bound, `${p.errors} errors from ${bound} ${p.format === 'hosts' ? 'words' : 'lines'}`);
+        expect(
+          Number.isInteger(p.rules) && p.rules >= 0 && p.rules <= bound,
+          `${p.format}: ${p.rules} rules from ${bound} ${p.format === 'hosts' ? 'words' : 'lines'}`,
+        );
+        expect(
+          p.errors >= 0 && p.errors <= bound,
+          `${p.errors} errors from ${bound} ${p.format === 'hosts' ? 'words' : 'lines'}`,
+        );
         expect(p.refused === undefined || typeof p.refused === 'string', 'refused is not a string');
       }
     },

@@ -7,4 +7,14 @@ import { queryParser } from './query-parser.js';
 import { responseScanner } from './response-scanner.js';
 import type { FuzzTarget } from './target.js';
 
-export const targets: readonly FuzzTarget[] = [queryParser, responseScanner, dnsMessage, feedRpz, feedHosts, feedDomains, feedAdblock, config, pcap];
+export const targets: readonly FuzzTarget[] = [
+  queryParser,
+  responseScanner,
+  dnsMessage,
+  feedRpz,
+  feedHosts,
+  feedDomains,
+  feedAdblock,
+  config,
+  pcap,
+];

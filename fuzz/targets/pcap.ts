@@ -6,7 +6,12 @@ import fc from 'fast-check';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { expect, type FuzzTarget } from './target.js';
 
-const pcapHeader = fc.tuple(fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1, 0x0a0d0d0a), fc.constantFrom(0, 1, 101, 113, 276, 12, 14, 108, 228, 229), fc.uint8Array({ maxLength: 400 }))
+const pcapHeader = fc
+  .tuple(
+    fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1, 0x0a0d0d0a),
+    fc.constantFrom(0, 1, 101, 113, 276, 12, 14, 108, 228, 229),
+    fc.uint8Array({ maxLength: 400 }),
+  )
   .map(([magic, link, rest]) => {
     const h = Buffer.alloc(24);
     h.writeUInt32LE(magic, 0);
@@ -24,7 +29,10 @@ export const pcap: FuzzTarget = {
     // Messages are slices of packets (a TCP segment may hold several): together no more than the capture.
     let bytes = 0;
     for (const m of r.messages) {
-      expect(Number.isFinite(m.ts) && (m.transport === 'udp' || m.transport === 'tcp'), `message with ts ${m.ts}, transport ${m.transport}`);
+      expect(
+        Number.isFinite(m.ts) && (m.transport === 'udp' || m.transport === 'tcp'),
+        `message with ts ${m.ts}, transport ${m.transport}`,
+      );
       bytes += m.message.length;
     }
     expect(bytes <= buf.length, `${bytes} bytes of messages from ${buf.length} bytes`);

@@ -14,7 +14,10 @@ function checkPrefix(buf: Buffer, end: number): void {
   for (const o of s.ttlOffsets) expect(isOffset(o, end - 4) && o >= 12, `TTL offset ${o} (end ${end})`);
   expect(s.optOffset === -1 || isOffset(s.optOffset, end - 11), `optOffset ${s.optOffset} (end ${end})`);
   expect(s.minTtl === -1 || (Number.isInteger(s.minTtl) && s.minTtl >= 0), `minTtl ${s.minTtl}`);
-  expect(s.negativeTtl === -1 || (Number.isInteger(s.negativeTtl) && s.negativeTtl >= 0), `negativeTtl ${s.negativeTtl}`);
+  expect(
+    s.negativeTtl === -1 || (Number.isInteger(s.negativeTtl) && s.negativeTtl >= 0),
+    `negativeTtl ${s.negativeTtl}`,
+  );
   expect(Number.isInteger(s.rcode) && s.rcode >= 0 && s.rcode <= 0xfff, `rcode ${s.rcode}`);
 }
 

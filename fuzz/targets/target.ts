@@ -24,4 +24,5 @@ export function expect(ok: boolean, what: string): void {
   if (!ok) throw new PropertyViolation(what);
 }
 
-export const isOffset = (o: unknown, end: number): boolean => Number.isInteger(o) && (o as number) >= 0 && (o as number) <= end;
+export const isOffset = (o: unknown, end: number): boolean =>
+  Number.isInteger(o) && (o as number) >= 0 && (o as number) <= end;

@@ -56,11 +56,27 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
   const files = [...o.learn, ...o.inputs];
   const observe = (r: InputRecord, output: boolean) => {
     if (r.kind === 'response') {
-      o.guard.observeResponse({ ts: r.ts, client: r.client, labels: r.labels, qtype: r.qtype, rcode: r.rcode, answerSize: r.answerSize, payloadBytes: r.payloadBytes });
+      o.guard.observeResponse({
+        ts: r.ts,
+        client: r.client,
+        labels: r.labels,
+        qtype: r.qtype,
+        rcode: r.rcode,
+        answerSize: r.answerSize,
+        payloadBytes: r.payloadBytes,
+      });
       return;
     }
     const verdict = o.guard.observe(r);
-    if (r.rcode !== undefined || r.answerSize !== undefined) o.guard.observeResponse({ ts: r.ts, client: r.client, labels: r.labels, qtype: r.qtype, rcode: r.rcode ?? 0, answerSize: r.answerSize });
+    if (r.rcode !== undefined || r.answerSize !== undefined)
+      o.guard.observeResponse({
+        ts: r.ts,
+        client: r.client,
+        labels: r.labels,
+        qtype: r.qtype,
+        rcode: r.rcode ?? 0,
+        answerSize: r.answerSize,
+      });
     if (!output) {
       result.learned++;
       return;
@@ -74,7 +90,19 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
     }
     let tally = result.domains.get(verdict.domain);
     if (tally === undefined) {
-      tally = { domain: verdict.domain, queries: 0, blocked: 0, monitored: 0, maxScore: 0, clients: new Set(), leakedBytes: 0, reasons: [], samples: [], encoderMultiplier: 1, networkClients: 0 };
+      tally = {
+        domain: verdict.domain,
+        queries: 0,
+        blocked: 0,
+        monitored: 0,
+        maxScore: 0,
+        clients: new Set(),
+        leakedBytes: 0,
+        reasons: [],
+        samples: [],
+        encoderMultiplier: 1,
+        networkClients: 0,
+      };
       result.domains.set(verdict.domain, tally);
     }
     tally.queries++;
@@ -85,7 +113,8 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
       tally.maxScore = verdict.score;
       if (verdict.reasons.length > 0) tally.reasons = verdict.reasons;
       const normal = verdict.stages.find((s) => s.name === 'normal');
-      if (normal !== undefined && typeof normal.evidence.encoderMultiplier === 'number') tally.encoderMultiplier = normal.evidence.encoderMultiplier;
+      if (normal !== undefined && typeof normal.evidence.encoderMultiplier === 'number')
+        tally.encoderMultiplier = normal.evidence.encoderMultiplier;
     }
     if (verdict.incident !== undefined) tally.incident = verdict.incident;
     if (verdict.leakedBytes > tally.leakedBytes) tally.leakedBytes = verdict.leakedBytes;
@@ -93,10 +122,16 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
   };
   files.forEach((path, i) => {
     const output = i >= o.learn.length;
-    const kind = readInput(path, problems, (r) => observe(r, output), (share) => o.progress?.(i + share, files.length, result.queries));
+    const kind = readInput(
+      path,
+      problems,
+      (r) => observe(r, output),
+      (share) => o.progress?.(i + share, files.length, result.queries),
+    );
     if (output) result.inputs.push({ path, kind });
   });
-  for (const tally of result.domains.values()) tally.networkClients = o.guard.domains.peek(tally.domain)?.clients ?? tally.clients.size;
+  for (const tally of result.domains.values())
+    tally.networkClients = o.guard.domains.peek(tally.domain)?.clients ?? tally.clients.size;
   result.seconds = (performance.now() - started) / 1000;
   return result;
 }

@@ -62,7 +62,12 @@ export function isCapture(buf: Buffer): boolean {
 }
 
 /** Calls `emit` for every observation of `path`, in file order; `progress` gets the share read. */
-export function readInput(path: string, problems: InputProblems, emit: (r: InputRecord) => void, progress?: (share: number) => void): 'capture' | 'jsonl' {
+export function readInput(
+  path: string,
+  problems: InputProblems,
+  emit: (r: InputRecord) => void,
+  progress?: (share: number) => void,
+): 'capture' | 'jsonl' {
   const buf = readFileSync(path);
   if (isCapture(buf)) {
     readCaptureInput(path, buf, problems, emit);
@@ -86,7 +91,13 @@ export function readInput(path: string, problems: InputProblems, emit: (r: Input
       note(problems, `${path}:${line}: ${q}`);
       continue;
     }
-    const record: QueryRecord = { kind: 'query', ts: q.ts, client: q.client, labels: labelsFromText(q.qname), qtype: q.qtype };
+    const record: QueryRecord = {
+      kind: 'query',
+      ts: q.ts,
+      client: q.client,
+      labels: labelsFromText(q.qname),
+      qtype: q.qtype,
+    };
     if (q.rcode !== undefined) record.rcode = q.rcode;
     if (q.answerSize !== undefined) record.answerSize = q.answerSize;
     emit(record);
@@ -100,9 +111,14 @@ function readCaptureInput(path: string, buf: Buffer, problems: InputProblems, em
   problems.malformedPackets += capture.malformed;
   problems.tcpSplit += capture.tcpSplit;
   problems.otherTraffic += capture.skipped;
-  if (capture.skipped > 0) note(problems, `${path}: ${capture.skipped} of ${capture.packets} packets were not DNS on port 53 (DNS on another port is not read)`);
+  if (capture.skipped > 0)
+    note(
+      problems,
+      `${path}: ${capture.skipped} of ${capture.packets} packets were not DNS on port 53 (DNS on another port is not read)`,
+    );
   if (capture.malformed > 0) note(problems, `${path}: ${capture.malformed} records or headers cut short or malformed`);
-  if (capture.unsupportedLinkTypes.length > 0) note(problems, `${path}: unsupported link types ${capture.unsupportedLinkTypes.join(', ')}`);
+  if (capture.unsupportedLinkTypes.length > 0)
+    note(problems, `${path}: unsupported link types ${capture.unsupportedLinkTypes.join(', ')}`);
   for (const m of capture.messages) {
     const dns = readDnsMessage(m.message);
     if (typeof dns === 'string') {
@@ -113,7 +129,17 @@ function readCaptureInput(path: string, buf: Buffer, problems: InputProblems, em
       }
       continue;
     }
-    if (dns.response) emit({ kind: 'response', ts: m.ts, client: m.dst, labels: dns.labels, qtype: dns.qtype, rcode: dns.rcode, answerSize: dns.size, payloadBytes: dns.answerPayload });
+    if (dns.response)
+      emit({
+        kind: 'response',
+        ts: m.ts,
+        client: m.dst,
+        labels: dns.labels,
+        qtype: dns.qtype,
+        rcode: dns.rcode,
+        answerSize: dns.size,
+        payloadBytes: dns.answerPayload,
+      });
     else emit({ kind: 'query', ts: m.ts, client: m.src, labels: dns.labels, qtype: dns.qtype });
   }
 }

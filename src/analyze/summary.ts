@@ -13,7 +13,9 @@ function bytes(n: number): string {
 
 function describe(t: DomainTally): string {
   const action = t.blocked > 0 ? 'BLOCK  ' : 'MONITOR';
-  const lines = [`  ${action} ${t.domain}: ${t.queries} queries (${t.blocked} blocked, ${t.monitored} monitored) from ${t.clients.size} client(s) (${t.networkClients} on the network), score ${t.maxScore}, ~${bytes(t.leakedBytes)} encoded before the block${t.incident ? `, incident ${t.incident}` : ''}`];
+  const lines = [
+    `  ${action} ${t.domain}: ${t.queries} queries (${t.blocked} blocked, ${t.monitored} monitored) from ${t.clients.size} client(s) (${t.networkClients} on the network), score ${t.maxScore}, ~${bytes(t.leakedBytes)} encoded before the block${t.incident ? `, incident ${t.incident}` : ''}`,
+  ];
   for (const r of t.reasons.slice(0, 3)) lines.push(`      why: ${r}`);
   if (t.samples.length > 0) lines.push(`      e.g. ${t.samples.join('  ')}`);
   return lines.join('\n');
@@ -22,10 +24,14 @@ function describe(t: DomainTally): string {
 export function formatSummary(r: AnalysisResult): string {
   const out: string[] = [];
   const rate = r.seconds > 0 ? Math.round(r.queries / r.seconds) : 0;
-  out.push(`dnsward analyze: ${r.queries} queries from ${r.inputs.length} input(s)${r.learned > 0 ? ` after learning ${r.learned}` : ''} in ${r.seconds.toFixed(2)} s (${rate} queries/s)`);
+  out.push(
+    `dnsward analyze: ${r.queries} queries from ${r.inputs.length} input(s)${r.learned > 0 ? ` after learning ${r.learned}` : ''} in ${r.seconds.toFixed(2)} s (${rate} queries/s)`,
+  );
   const p = r.problems;
   if (p.malformedPackets + p.badLines + p.skipped + p.tcpSplit + p.otherTraffic > 0) {
-    out.push(`  not analysed: ${p.malformedPackets} malformed packets, ${p.badLines} bad JSONL lines, ${p.otherTraffic} packets not DNS on port 53, ${p.skipped} multi-question messages, ${p.tcpSplit} TCP messages split across segments`);
+    out.push(
+      `  not analysed: ${p.malformedPackets} malformed packets, ${p.badLines} bad JSONL lines, ${p.otherTraffic} packets not DNS on port 53, ${p.skipped} multi-question messages, ${p.tcpSplit} TCP messages split across segments`,
+    );
     for (const e of p.examples) out.push(`    ${e}`);
   }
   const flagged = [...r.domains.values()].filter((t) => t.blocked + t.monitored > 0);
@@ -40,7 +46,10 @@ export function formatSummary(r: AnalysisResult): string {
     return out.join('\n');
   }
   out.push(`\nPer-domain verdicts: ${blocked.length} blocked, ${monitored.length} monitored`);
-  for (const t of [...blocked, ...monitored].slice(0, 3 * TOP)) out.push(`  ${t.blocked > 0 ? 'block  ' : 'monitor'} ${t.domain} (${t.queries} queries, ${t.networkClients} clients)`);
+  for (const t of [...blocked, ...monitored].slice(0, 3 * TOP))
+    out.push(
+      `  ${t.blocked > 0 ? 'block  ' : 'monitor'} ${t.domain} (${t.queries} queries, ${t.networkClients} clients)`,
+    );
   if (flagged.length > 3 * TOP) out.push(`  … and ${flagged.length - 3 * TOP} more (see the JSONL output)`);
   out.push('\nTop detections:');
   for (const t of [...blocked, ...monitored].slice(0, TOP)) out.push(describe(t));

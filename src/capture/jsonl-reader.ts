@@ -21,7 +21,9 @@ export interface JsonlProblem {
   reason: string;
 }
 
-const rcodeByName: Record<string, number> = Object.fromEntries(Object.entries(RcodeName).map(([code, name]) => [name, Number(code)]));
+const rcodeByName: Record<string, number> = Object.fromEntries(
+  Object.entries(RcodeName).map(([code, name]) => [name, Number(code)]),
+);
 
 /** Parses one line; returns the query, or a string saying why not. */
 export function parseQueryLogLine(text: string): LoggedQuery | string {
@@ -34,7 +36,8 @@ export function parseQueryLogLine(text: string): LoggedQuery | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   const o = value as Record<string, unknown>;
   const ts = typeof o.ts === 'number' ? o.ts : o.ts === undefined && typeof o.t === 'number' ? o.t / 1000 : NaN;
-  if (!Number.isFinite(ts)) return '"ts" must be a number of seconds (or "t" in milliseconds, as dnsward queries --json writes)';
+  if (!Number.isFinite(ts))
+    return '"ts" must be a number of seconds (or "t" in milliseconds, as dnsward queries --json writes)';
   if (typeof o.client !== 'string' || o.client === '') return '"client" must be a non-empty string';
   if (typeof o.qname !== 'string' || o.qname === '') return '"qname" must be a non-empty string';
   const qtype = qtypeFromText(o.qtype);

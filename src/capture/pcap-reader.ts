@@ -34,7 +34,14 @@ export interface CaptureResult {
 const DNS_PORT = 53;
 
 export function readCapture(buf: Buffer): CaptureResult {
-  const result: CaptureResult = { messages: [], packets: 0, skipped: 0, malformed: 0, tcpSplit: 0, unsupportedLinkTypes: [] };
+  const result: CaptureResult = {
+    messages: [],
+    packets: 0,
+    skipped: 0,
+    malformed: 0,
+    tcpSplit: 0,
+    unsupportedLinkTypes: [],
+  };
   if (buf.length < 4) {
     result.malformed++;
     return result;
@@ -157,7 +164,8 @@ function readFrame(frame: Buffer, linkType: number, ts: number, r: CaptureResult
   let offset: number;
   let etherType: number;
   switch (linkType) {
-    case 1: { // Ethernet
+    case 1: {
+      // Ethernet
       if (frame.length < 14) return void r.malformed++;
       etherType = frame.readUInt16BE(12);
       offset = 14;
@@ -177,14 +185,19 @@ function readFrame(frame: Buffer, linkType: number, ts: number, r: CaptureResult
       etherType = frame.readUInt16BE(0);
       offset = 20;
       break;
-    case 101: case 12: case 14: // raw IP
+    case 101:
+    case 12:
+    case 14: // raw IP
       if (frame.length < 1) return void r.malformed++;
       etherType = frame[0] >> 4 === 6 ? 0x86dd : 0x0800;
       offset = 0;
       break;
-    case 0: case 108: { // BSD loopback: address family in host (0) or network (108) order
+    case 0:
+    case 108: {
+      // BSD loopback: address family in host (0) or network (108) order
       if (frame.length < 4) return void r.malformed++;
-      const family = linkType === 108 ? frame.readUInt32BE(0) : littleEndianFile ? frame.readUInt32LE(0) : frame.readUInt32BE(0);
+      const family =
+        linkType === 108 ? frame.readUInt32BE(0) : littleEndianFile ? frame.readUInt32LE(0) : frame.readUInt32BE(0);
       etherType = family === 2 ? 0x0800 : [24, 28, 30].includes(family) ? 0x86dd : 0;
       offset = 4;
       break;
@@ -227,14 +240,31 @@ function readIpv6(f: Buffer, o: number, ts: number, r: CaptureResult): void {
   readTransport(f, next, pos, end, ipv6Text(f, o + 8), ipv6Text(f, o + 24), ts, r);
 }
 
-function readTransport(f: Buffer, protocol: number, o: number, end: number, src: string, dst: string, ts: number, r: CaptureResult): void {
+function readTransport(
+  f: Buffer,
+  protocol: number,
+  o: number,
+  end: number,
+  src: string,
+  dst: string,
+  ts: number,
+  r: CaptureResult,
+): void {
   if (protocol === 17) {
     if (o + 8 > end) return void r.malformed++;
     const srcPort = f.readUInt16BE(o);
     const dstPort = f.readUInt16BE(o + 2);
     if (srcPort !== DNS_PORT && dstPort !== DNS_PORT) return void r.skipped++;
     const udpEnd = Math.min(end, o + f.readUInt16BE(o + 4));
-    r.messages.push({ ts, src, dst, srcPort, dstPort, transport: 'udp', message: Buffer.from(f.subarray(o + 8, udpEnd)) });
+    r.messages.push({
+      ts,
+      src,
+      dst,
+      srcPort,
+      dstPort,
+      transport: 'udp',
+      message: Buffer.from(f.subarray(o + 8, udpEnd)),
+    });
     return;
   }
   if (protocol === 6) {
@@ -249,7 +279,15 @@ function readTransport(f: Buffer, protocol: number, o: number, end: number, src:
         r.tcpSplit++;
         return;
       }
-      r.messages.push({ ts, src, dst, srcPort, dstPort, transport: 'tcp', message: Buffer.from(f.subarray(pos + 2, pos + 2 + length)) });
+      r.messages.push({
+        ts,
+        src,
+        dst,
+        srcPort,
+        dstPort,
+        transport: 'tcp',
+        message: Buffer.from(f.subarray(pos + 2, pos + 2 + length)),
+      });
       pos += 2 + length;
     }
     return;

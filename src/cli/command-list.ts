@@ -11,4 +11,20 @@ import { whyCommand } from './commands/why.js';
 import { reloadCommand } from './commands/reload.js';
 import { serveCommand } from './commands/serve.js';
 
-export const commands: readonly Command[] = [serveCommand, checkConfigCommand, reloadCommand, analyzeCommand, blocksCommand, floodsCommand, feedsCommand, allowCommand, unblockCommand, quarantineCommand, queriesCommand, eventsCommand, userCommand, tokenCommand, whyCommand];
+export const commands: readonly Command[] = [
+  serveCommand,
+  checkConfigCommand,
+  reloadCommand,
+  analyzeCommand,
+  blocksCommand,
+  floodsCommand,
+  feedsCommand,
+  allowCommand,
+  unblockCommand,
+  quarantineCommand,
+  queriesCommand,
+  eventsCommand,
+  userCommand,
+  tokenCommand,
+  whyCommand,
+];

@@ -4,7 +4,10 @@
  */
 import { createInterface } from 'node:readline';
 
-export async function readSecretLine(prompt: string, input: NodeJS.ReadStream = process.stdin): Promise<string | undefined> {
+export async function readSecretLine(
+  prompt: string,
+  input: NodeJS.ReadStream = process.stdin,
+): Promise<string | undefined> {
   if (!input.isTTY) {
     const rl = createInterface({ input, terminal: false });
     for await (const line of rl) {

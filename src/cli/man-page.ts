@@ -25,7 +25,7 @@ export function manPage(version: string): string {
     '[\\fIoptions\\fR]',
     '.SH DESCRIPTION',
     'dnsward sits between clients and their resolvers. It answers from its cache and local zones, forwards the rest',
-    'over UDP, TCP, DoT or DoH, blocks names of the operator\'s response-policy feeds per client group, cuts DNS tunnels',
+    "over UDP, TCP, DoT or DoH, blocks names of the operator's response-policy feeds per client group, cuts DNS tunnels",
     '(Tunnel Guard), defends itself against floods, and reports every decision with its stage trace.',
     '.SH COMMANDS',
   ];

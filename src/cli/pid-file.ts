@@ -28,12 +28,15 @@ export function writePidFile(dataDir: string): void {
   // (measured: 28 of 30 racing starts "won" in 5 rounds). So takeovers are serialised by a
   // lock directory (mkdir is atomic), and the holder is read again inside it.
   const lock = `${pidFilePath(dataDir)}.takeover`;
-  if (!takeLock(lock)) throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
+  if (!takeLock(lock))
+    throw new DataDirError(`data directory ${dataDir} is being claimed by another dnsward starting at the same time`);
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       const holder = runningPid(dataDir);
       if (typeof holder === 'number' && holder !== process.pid) {
-        throw new DataDirError(`data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`);
+        throw new DataDirError(
+          `data directory ${dataDir} is in use by another dnsward (pid ${holder}); stop it first or give this one its own --data-dir`,
+        );
       }
       rmSync(pidFilePath(dataDir), { force: true });
       if (createPidFile(dataDir)) return;
@@ -111,7 +114,8 @@ export function runningPid(dataDir: string): number | string {
     process.kill(pid, 0);
   } catch (err) {
     // EPERM: the process exists but belongs to another user; it is alive all the same.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return `the dnsward recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not running`;
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM')
+      return `the dnsward recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not running`;
   }
   // After a reboot the number may belong to another program: on Linux, a process whose command
   // line is not dnsward's does not hold the directory.
@@ -121,6 +125,7 @@ export function runningPid(dataDir: string): number | string {
   } catch {
     // no /proc (not Linux): trust the number
   }
-  if (cmdline !== undefined && !/dnsward|cli\/main\.js/.test(cmdline)) return `the process recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not dnsward`;
+  if (cmdline !== undefined && !/dnsward|cli\/main\.js/.test(cmdline))
+    return `the process recorded in ${pidFilePath(dataDir)} (pid ${pid}) is not dnsward`;
   return pid;
 }

@@ -33,24 +33,42 @@ export interface LocationFlags {
 }
 
 /** The configuration file in force, or undefined for the embedded default. */
-export function configFile(flags: LocationFlags, env: NodeJS.ProcessEnv = process.env, systemConfig = SYSTEM_CONFIG): string | undefined {
+export function configFile(
+  flags: LocationFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfig = SYSTEM_CONFIG,
+): string | undefined {
   if (typeof flags.config === 'string') return flags.config;
   if (env.DNSWARD_CONFIG !== undefined && env.DNSWARD_CONFIG !== '') return env.DNSWARD_CONFIG;
   return existsSync(systemConfig) ? systemConfig : undefined;
 }
 
 /** The data directory an explicit flag or the environment names, else the default for this configuration file. */
-export function dataDirOverride(flags: LocationFlags, config: string | undefined, env: NodeJS.ProcessEnv = process.env, systemConfig = SYSTEM_CONFIG): string | undefined {
+export function dataDirOverride(
+  flags: LocationFlags,
+  config: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfig = SYSTEM_CONFIG,
+): string | undefined {
   if (typeof flags['data-dir'] === 'string') return flags['data-dir'];
   if (env.DNSWARD_DATA_DIR !== undefined && env.DNSWARD_DATA_DIR !== '') return env.DNSWARD_DATA_DIR;
-  if (config !== undefined && config === systemConfig && configuredDataDir(config) === undefined) return SYSTEM_DATA_DIR;
+  if (config !== undefined && config === systemConfig && configuredDataDir(config) === undefined)
+    return SYSTEM_DATA_DIR;
   return undefined;
 }
 
 /** The data directory of the dnsward these flags designate. */
-export function locateDataDir(flags: LocationFlags, env: NodeJS.ProcessEnv = process.env, systemConfig = SYSTEM_CONFIG): string {
+export function locateDataDir(
+  flags: LocationFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfig = SYSTEM_CONFIG,
+): string {
   const config = configFile(flags, env, systemConfig);
-  return dataDirOverride(flags, config, env, systemConfig) ?? (config === undefined ? undefined : configuredDataDir(config)) ?? LOCAL_DATA_DIR;
+  return (
+    dataDirOverride(flags, config, env, systemConfig) ??
+    (config === undefined ? undefined : configuredDataDir(config)) ??
+    LOCAL_DATA_DIR
+  );
 }
 
 function configuredDataDir(file: string): string | undefined {
@@ -60,6 +78,13 @@ function configuredDataDir(file: string): string | undefined {
 }
 
 /** Whether anything (a flag, the environment, a configuration file) names the server, rather than the ./var fallback. */
-export function locationGiven(flags: LocationFlags, env: NodeJS.ProcessEnv = process.env, systemConfig = SYSTEM_CONFIG): boolean {
-  return configFile(flags, env, systemConfig) !== undefined || dataDirOverride(flags, undefined, env, systemConfig) !== undefined;
+export function locationGiven(
+  flags: LocationFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  systemConfig = SYSTEM_CONFIG,
+): boolean {
+  return (
+    configFile(flags, env, systemConfig) !== undefined ||
+    dataDirOverride(flags, undefined, env, systemConfig) !== undefined
+  );
 }

@@ -40,6 +40,8 @@ export function startBanner(f: BannerFacts): string {
   }
   if (f.metrics !== null) lines.push(`  metrics     ${f.metrics}`);
   for (const w of f.warnings) lines.push(`  warning     ${w}`);
-  lines.push(`  operate     dnsward blocks|feeds|queries|events ${locate}; reload with SIGHUP or dnsward reload ${locate}`);
+  lines.push(
+    `  operate     dnsward blocks|feeds|queries|events ${locate}; reload with SIGHUP or dnsward reload ${locate}`,
+  );
   return lines.join('\n');
 }

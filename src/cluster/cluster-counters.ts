@@ -13,7 +13,17 @@ export class ClusterCounters {
   /** Other nodes' decisions applied here (from the channel or from the set at a (re)join). */
   applied = 0;
   /** Messages and writes not applied or not sent, by why. */
-  readonly dropped: Record<DropReason, number> = { oversize: 0, malformed: 0, expired: 0, future: 0, stale: 0, allowlisted: 0, 'queue-full': 0, 'redis-error': 0, 'over-bound': 0 };
+  readonly dropped: Record<DropReason, number> = {
+    oversize: 0,
+    malformed: 0,
+    expired: 0,
+    future: 0,
+    stale: 0,
+    allowlisted: 0,
+    'queue-full': 0,
+    'redis-error': 0,
+    'over-bound': 0,
+  };
   /** Times the set was read and local decisions pushed back (each (re)connect, and every resyncInterval). */
   syncs = 0;
   /** Local decisions the last sync found missing or older in Redis and wrote. */

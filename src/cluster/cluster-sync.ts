@@ -63,7 +63,15 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 const STOP_FLUSH_MS = 500;
 
 interface DecisionCommands {
-  dnswardWrite(decisions: string, expiry: string, field: string, text: string, version: number, until: number, channel: string): Promise<number>;
+  dnswardWrite(
+    decisions: string,
+    expiry: string,
+    field: string,
+    text: string,
+    version: number,
+    until: number,
+    channel: string,
+  ): Promise<number>;
   dnswardPrune(decisions: string, expiry: string, now: number): Promise<number>;
 }
 
@@ -84,7 +92,11 @@ export class ClusterSync {
   private lastDropLog = 0;
   private stopped = true;
 
-  constructor(private config: ClusterConfig, private readonly target: DecisionTarget, private readonly log: Logger) {}
+  constructor(
+    private config: ClusterConfig,
+    private readonly target: DecisionTarget,
+    private readonly log: Logger,
+  ) {}
 
   get node(): string {
     return this.config.nodeName;
@@ -129,7 +141,8 @@ export class ClusterSync {
 
   /** Applies new settings; a change of where Redis is (or of the node's name or prefix) reconnects. */
   async reload(next: ClusterConfig): Promise<void> {
-    const where = (c: ClusterConfig) => JSON.stringify([c.redis, c.nodeName, c.keyPrefix, c.commandTimeout, c.resyncInterval]);
+    const where = (c: ClusterConfig) =>
+      JSON.stringify([c.redis, c.nodeName, c.keyPrefix, c.commandTimeout, c.resyncInterval]);
     if (where(next) === where(this.config)) {
       this.config = next;
       return;
@@ -172,7 +185,21 @@ export class ClusterSync {
 
   snapshot(): ClusterSnapshot {
     const c = this.counters;
-    return { node: this.node, redis: describeRedis(this.config), connected: this.connected, queueDepth: this.queue.length, published: c.published, received: c.received, applied: c.applied, dropped: { ...c.dropped }, syncs: c.syncs, pushed: c.pushed, disconnects: c.disconnects, lastSyncAt: this.lastSyncAt, learning: { pairs: 0, ...c.learning } };
+    return {
+      node: this.node,
+      redis: describeRedis(this.config),
+      connected: this.connected,
+      queueDepth: this.queue.length,
+      published: c.published,
+      received: c.received,
+      applied: c.applied,
+      dropped: { ...c.dropped },
+      syncs: c.syncs,
+      pushed: c.pushed,
+      disconnects: c.disconnects,
+      lastSyncAt: this.lastSyncAt,
+      learning: { pairs: 0, ...c.learning },
+    };
   }
 
   /** The command connection while Redis is reachable (for shared learning's rounds), else null. */
@@ -199,7 +226,11 @@ export class ClusterSync {
 
   private onReady(): void {
     if (!this.connected || this.stopped) return;
-    if (!this.wasConnected) this.log.info({ node: this.node, redis: describeRedis(this.config), queued: this.queue.length }, 'cluster: connected to Redis: loading the shared decisions');
+    if (!this.wasConnected)
+      this.log.info(
+        { node: this.node, redis: describeRedis(this.config), queued: this.queue.length },
+        'cluster: connected to Redis: loading the shared decisions',
+      );
     this.wasConnected = true;
     this.scheduleFlush();
     this.requestSync();
@@ -210,7 +241,10 @@ export class ClusterSync {
     if (this.wasConnected && !this.stopped) {
       this.wasConnected = false;
       this.counters.disconnects++;
-      this.log.warn({ node: this.node, redis: describeRedis(this.config) }, 'cluster: Redis unreachable: deciding alone, decisions queued until it returns');
+      this.log.warn(
+        { node: this.node, redis: describeRedis(this.config) },
+        'cluster: Redis unreachable: deciding alone, decisions queued until it returns',
+      );
     }
   }
 
@@ -225,7 +259,8 @@ export class ClusterSync {
       if (outcome === 'applied') {
         this.counters.applied++;
         this.counters.lag.observe(Math.max(0, Date.now() - d.sentAt));
-      } else if (outcome !== 'same') this.drop(outcome, `did not apply ${d.kind} ${d.domain ?? d.client ?? d.prefix} from ${d.origin}: ${outcome}`);
+      } else if (outcome !== 'same')
+        this.drop(outcome, `did not apply ${d.kind} ${d.domain ?? d.client ?? d.prefix} from ${d.origin}: ${outcome}`);
     } catch (err) {
       // A message must never take the node down: whatever it did, it is dropped and counted.
       this.drop('malformed', `a message from Redis failed to apply: ${(err as Error).message}`);
@@ -266,12 +301,23 @@ export class ClusterSync {
     const k = this.keys;
     try {
       const text = JSON.stringify({ ...d, sentAt: Date.now() });
-      const written = await cmd.dnswardWrite(k.decisions, k.expiry, decisionField(d), text, d.version, Math.ceil(d.until), k.channel);
+      const written = await cmd.dnswardWrite(
+        k.decisions,
+        k.expiry,
+        decisionField(d),
+        text,
+        d.version,
+        Math.ceil(d.until),
+        k.channel,
+      );
       if (written === 1) this.counters.published++;
       else this.counters.dropped.stale++;
       return written === 1;
     } catch (err) {
-      this.drop('redis-error', `a decision was not written to Redis (${(err as Error).message}); the next sync writes it`);
+      this.drop(
+        'redis-error',
+        `a decision was not written to Redis (${(err as Error).message}); the next sync writes it`,
+      );
       return false;
     }
   }
@@ -283,7 +329,9 @@ export class ClusterSync {
       return;
     }
     this.syncing = this.sync()
-      .catch((err) => this.drop('redis-error', `sync with Redis failed (${(err as Error).message}); retrying at the next one`))
+      .catch((err) =>
+        this.drop('redis-error', `sync with Redis failed (${(err as Error).message}); retrying at the next one`),
+      )
       .finally(() => {
         this.syncing = null;
         if (this.syncAgain) {
@@ -313,7 +361,8 @@ export class ClusterSync {
         const parsed = parseDecision(flat[i + 1], now);
         // Expired entries wait for the prune below; they are not news.
         if (!parsed.ok) {
-          if (parsed.reason !== 'expired') this.drop(parsed.reason, `refused a stored decision (${flat[i]}): ${parsed.detail}`);
+          if (parsed.reason !== 'expired')
+            this.drop(parsed.reason, `refused a stored decision (${flat[i]}): ${parsed.detail}`);
           continue;
         }
         if (decisionField(parsed.decision) !== flat[i]) {

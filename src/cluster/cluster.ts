@@ -47,11 +47,21 @@ export class Cluster implements DecisionTarget {
   readonly rates: RateDecisions;
   private pending: ClusterChanges | null = null;
 
-  constructor(config: ClusterConfig, private readonly host: ClusterHost, private readonly log: Logger) {
+  constructor(
+    config: ClusterConfig,
+    private readonly host: ClusterHost,
+    private readonly log: Logger,
+  ) {
     this.decisions = new GuardDecisions(host.guard, config.nodeName);
     this.rates = new RateDecisions(host.dynamicBlocks, config.nodeName);
     this.sync = new ClusterSync(config, this, log);
-    this.learning = new SharedLearning(host.guard, config, { node: config.nodeName, redis: () => this.sync.redis() }, this.sync.counters, log);
+    this.learning = new SharedLearning(
+      host.guard,
+      config,
+      { node: config.nodeName, redis: () => this.sync.redis() },
+      this.sync.counters,
+      log,
+    );
   }
 
   get node(): string {
@@ -111,7 +121,10 @@ export class Cluster implements DecisionTarget {
     try {
       this.host.applied(changes);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'cluster: decisions from other nodes applied, but not all of their effects');
+      this.log.error(
+        { err: (err as Error).message },
+        'cluster: decisions from other nodes applied, but not all of their effects',
+      );
     }
   }
 }

@@ -32,15 +32,32 @@ export class GuardDecisions {
   /** Releases (client → when, by whom), kept so a quarantine from before one is not applied again. */
   private readonly released = new Map<string, { version: number; until: number; by: string; origin: string }>();
 
-  constructor(private readonly guard: TunnelGuard, private readonly node: string) {}
+  constructor(
+    private readonly guard: TunnelGuard,
+    private readonly node: string,
+  ) {}
 
-  private base(kind: Decision['kind'], version: number, until: number, origin = this.node): Pick<Decision, 'v' | 'id' | 'kind' | 'origin' | 'version' | 'sentAt' | 'until'> {
+  private base(
+    kind: Decision['kind'],
+    version: number,
+    until: number,
+    origin = this.node,
+  ): Pick<Decision, 'v' | 'id' | 'kind' | 'origin' | 'version' | 'sentAt' | 'until'> {
     return { v: 1, id: randomUUID(), kind, origin, version, sentAt: Date.now(), until };
   }
 
   /** A block Tunnel Guard started here (or one applied from elsewhere, to write back at a sync). */
   block(domain: string, b: DomainBlock): Decision {
-    return { ...this.base('block', ms(b.since), b.until, b.origin), domain, scope: b.scope, client: b.client, offenses: b.offenses, incident: b.incident, reason: b.reasons[0]?.slice(0, 400), leaked: b.leaked };
+    return {
+      ...this.base('block', ms(b.since), b.until, b.origin),
+      domain,
+      scope: b.scope,
+      client: b.client,
+      offenses: b.offenses,
+      incident: b.incident,
+      reason: b.reasons[0]?.slice(0, 400),
+      leaked: b.leaked,
+    };
   }
 
   unblock(domain: string, at: number, by: string, origin = this.node): Decision {
@@ -75,7 +92,8 @@ export class GuardDecisions {
       if (u.at + TOMBSTONE_SECONDS > now) unblocks.set(domain, Math.max(u.at, unblocks.get(domain) ?? 0));
     }
     for (const [domain, at] of unblocks) out.push(this.unblock(domain, at, 'operator'));
-    for (const [client, r] of this.released) if (r.until > now) out.push({ ...this.base('release', r.version, r.until, r.origin), client, by: r.by });
+    for (const [client, r] of this.released)
+      if (r.until > now) out.push({ ...this.base('release', r.version, r.until, r.origin), client, by: r.by });
     return out;
   }
 
@@ -94,21 +112,37 @@ export class GuardDecisions {
         }
         // Remembered even when nothing was lifted: a block from before it may still arrive.
         const seen = this.guard.unblocked.get(d.domain!);
-        if (seen === undefined || ms(seen.at) < d.version) this.guard.noteUnblock(d.domain!, seen?.incident ?? '', d.version / 1000);
+        if (seen === undefined || ms(seen.at) < d.version)
+          this.guard.noteUnblock(d.domain!, seen?.incident ?? '', d.version / 1000);
         return lifted > 0 ? 'applied' : 'same';
       }
       case 'allow': {
         const existing = this.guard.overrides.find((o) => o.domain === d.domain && o.client === d.client);
-        if (existing !== undefined && ms(existing.at) >= d.version) return existing.until === d.until ? 'same' : 'stale';
-        this.guard.allow({ domain: d.domain, client: d.client, until: d.until, by: d.by ?? 'operator', at: d.version / 1000, origin: d.origin });
+        if (existing !== undefined && ms(existing.at) >= d.version)
+          return existing.until === d.until ? 'same' : 'stale';
+        this.guard.allow({
+          domain: d.domain,
+          client: d.client,
+          until: d.until,
+          by: d.by ?? 'operator',
+          at: d.version / 1000,
+          origin: d.origin,
+        });
         return 'applied';
       }
       case 'quarantine': {
         const existing = this.guard.quarantines.find((q) => q.client === d.client);
-        if (existing !== undefined && ms(existing.at) >= d.version) return ms(existing.at) === d.version ? 'same' : 'stale';
+        if (existing !== undefined && ms(existing.at) >= d.version)
+          return ms(existing.at) === d.version ? 'same' : 'stale';
         const released = this.released.get(d.client!);
         if (released !== undefined && released.version >= d.version) return 'stale';
-        this.guard.quarantine({ client: d.client!, until: d.until, by: d.by ?? 'operator', at: d.version / 1000, origin: d.origin });
+        this.guard.quarantine({
+          client: d.client!,
+          until: d.until,
+          by: d.by ?? 'operator',
+          at: d.version / 1000,
+          origin: d.origin,
+        });
         return 'applied';
       }
       case 'release': {
@@ -133,7 +167,12 @@ export class GuardDecisions {
     const scope = d.scope!;
     const client = d.client!;
     // Local allow wins: a block from elsewhere never lands on a domain (or a client) allowed here.
-    const allowed = this.guard.overrides.some((o) => o.until > now && (o.domain === domain || o.domain === undefined) && (o.match === undefined ? o.domain === domain : scope === 'client' && cidrContains(o.match, client)));
+    const allowed = this.guard.overrides.some(
+      (o) =>
+        o.until > now &&
+        (o.domain === domain || o.domain === undefined) &&
+        (o.match === undefined ? o.domain === domain : scope === 'client' && cidrContains(o.match, client)),
+    );
     if (allowed) return 'allowlisted';
     const key = scope === 'client' ? clientBlockKey(client, domain) : domain;
     const unblocked = this.guard.unblocked.get(key) ?? this.guard.unblocked.get(domain);
@@ -145,7 +184,8 @@ export class GuardDecisions {
       if (version > d.version) return 'stale';
       if (version === d.version && existing.offenses >= (d.offenses ?? 1)) return 'same';
     }
-    const reason = d.reason ?? `${domain} blocked until ${new Date(d.until * 1000).toISOString()} (incident ${d.incident})`;
+    const reason =
+      d.reason ?? `${domain} blocked until ${new Date(d.until * 1000).toISOString()} (incident ${d.incident})`;
     map.set(key, {
       scope,
       until: d.until,
@@ -158,7 +198,16 @@ export class GuardDecisions {
         { name: 'query', score: 0, evidence: {} },
         { name: 'state', score: 0, evidence: {} },
         { name: 'normal', score: 0, evidence: {} },
-        { name: 'decision', score: 1, evidence: { action: 'block', scope: scope === 'client' ? 'client-domain' : 'domain', node: d.origin, incident: d.incident! } },
+        {
+          name: 'decision',
+          score: 1,
+          evidence: {
+            action: 'block',
+            scope: scope === 'client' ? 'client-domain' : 'domain',
+            node: d.origin,
+            incident: d.incident!,
+          },
+        },
       ],
       client,
       leaked: d.leaked ?? 0,

@@ -18,16 +18,41 @@ export class RateDecisions {
   /** Lifts (prefix → version ms), so a block from before one is not applied again. */
   private readonly lifted = new Map<string, { version: number; until: number; by: string; origin: string }>();
 
-  constructor(private readonly blocks: () => DynamicBlocks, private readonly node: string) {}
+  constructor(
+    private readonly blocks: () => DynamicBlocks,
+    private readonly node: string,
+  ) {}
 
   /** A block a rule started here (or one adopted from elsewhere, written back at a sync). */
   block(b: DynamicBlock): Decision {
-    return { v: 1, id: randomUUID(), kind: 'rate-block', origin: b.origin ?? this.node, version: Math.round(b.since), sentAt: Date.now(), until: b.until / 1000, prefix: b.prefix, rule: b.rule, action: b.action, reason: b.reason.slice(0, 400) };
+    return {
+      v: 1,
+      id: randomUUID(),
+      kind: 'rate-block',
+      origin: b.origin ?? this.node,
+      version: Math.round(b.since),
+      sentAt: Date.now(),
+      until: b.until / 1000,
+      prefix: b.prefix,
+      rule: b.rule,
+      action: b.action,
+      reason: b.reason.slice(0, 400),
+    };
   }
 
   /** An operator's lift here: remembered, and shared. */
   lift(prefix: string, atMs: number, by: string): Decision {
-    const d: Decision = { v: 1, id: randomUUID(), kind: 'rate-unblock', origin: this.node, version: Math.round(atMs), sentAt: Date.now(), until: atMs / 1000 + TOMBSTONE_SECONDS, prefix, by: by.slice(0, 128) };
+    const d: Decision = {
+      v: 1,
+      id: randomUUID(),
+      kind: 'rate-unblock',
+      origin: this.node,
+      version: Math.round(atMs),
+      sentAt: Date.now(),
+      until: atMs / 1000 + TOMBSTONE_SECONDS,
+      prefix,
+      by: by.slice(0, 128),
+    };
     this.noteLift(d);
     return d;
   }
@@ -47,14 +72,37 @@ export class RateDecisions {
     }
     if (lift !== undefined && lift.version >= d.version) return 'stale';
     const reason = `${d.reason ?? `client ${prefix} passed dynamic block rule "${d.rule}"`} (decided by node ${d.origin})`;
-    const outcome = this.blocks().adopt({ prefix, rule: d.rule!, action: d.action!, since: d.version, until: d.until * 1000, reason, origin: d.origin });
+    const outcome = this.blocks().adopt({
+      prefix,
+      rule: d.rule!,
+      action: d.action!,
+      since: d.version,
+      until: d.until * 1000,
+      reason,
+      origin: d.origin,
+    });
     return outcome;
   }
 
   /** Every dynamic block in force here and the lifts still remembered (what a sync writes back). */
   current(nowMs: number): Decision[] {
-    const out: Decision[] = this.blocks().list().filter((b) => b.until > nowMs).map((b) => this.block(b));
-    for (const [prefix, l] of this.lifted) if (l.until * 1000 > nowMs) out.push({ v: 1, id: randomUUID(), kind: 'rate-unblock', origin: l.origin, version: l.version, sentAt: Date.now(), until: l.until, prefix, by: l.by });
+    const out: Decision[] = this.blocks()
+      .list()
+      .filter((b) => b.until > nowMs)
+      .map((b) => this.block(b));
+    for (const [prefix, l] of this.lifted)
+      if (l.until * 1000 > nowMs)
+        out.push({
+          v: 1,
+          id: randomUUID(),
+          kind: 'rate-unblock',
+          origin: l.origin,
+          version: l.version,
+          sentAt: Date.now(),
+          until: l.until,
+          prefix,
+          by: l.by,
+        });
     return out;
   }
 

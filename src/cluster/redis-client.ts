@@ -22,9 +22,10 @@ function retry(attempt: number): number {
 /** Options every connection shares (auth, TLS, timeouts). */
 function baseOptions(c: ClusterConfig): RedisOptions {
   const r = c.redis;
-  const tls = r.tls === undefined && !(r.url?.startsWith('rediss:') ?? false)
-    ? undefined
-    : { ca: r.tls?.ca, cert: r.tls?.cert, key: r.tls?.key, servername: r.tls?.serverName };
+  const tls =
+    r.tls === undefined && !(r.url?.startsWith('rediss:') ?? false)
+      ? undefined
+      : { ca: r.tls?.ca, cert: r.tls?.cert, key: r.tls?.key, servername: r.tls?.serverName };
   return {
     username: r.username,
     password: r.passwordFile,
@@ -84,7 +85,8 @@ export function connectRedis(c: ClusterConfig, role: string): RedisConnection {
 export function describeRedis(c: ClusterConfig): string {
   const r = c.redis;
   if (r.nodes !== undefined) return `cluster ${r.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
-  if (r.sentinels !== undefined) return `sentinel ${r.name} via ${r.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  if (r.sentinels !== undefined)
+    return `sentinel ${r.name} via ${r.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}`;
   if (r.url !== undefined) return r.url.replace(/\/\/[^@/]*@/, '//***@');
   return `${r.host!.host}:${r.host!.port}`;
 }

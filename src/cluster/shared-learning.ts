@@ -115,7 +115,9 @@ export class SharedLearning {
 
   /** The guard's map of other nodes' windows a key belongs in, and its name there. */
   private remote(key: SharedKey): { map: TunnelGuard['remoteInfo']; name: string } {
-    return key.startsWith('pair:') ? { map: this.guard.remoteInfo, name: key.slice(5) } : { map: this.guard.remoteClientInfo, name: key.slice(7) };
+    return key.startsWith('pair:')
+      ? { map: this.guard.remoteInfo, name: key.slice(5) }
+      : { map: this.guard.remoteClientInfo, name: key.slice(7) };
   }
 
   /** Writes the pairs that grew, reads every node's windows of them (and now and then of recent quiet ones). */
@@ -173,7 +175,14 @@ export class SharedLearning {
       if (node === this.link.node) continue;
       if (++nodes > MAX_NODES) break;
       const parts = value.split(',').map(Number);
-      const valid = NODE_NAME.test(node) && parts.length === 4 && parts.every((v) => Number.isFinite(v) && v >= 0) && parts[0] <= now + 600 && parts[1] <= MAX_BYTES && parts[2] <= MAX_BYTES && parts[3] <= MAX_BYTES;
+      const valid =
+        NODE_NAME.test(node) &&
+        parts.length === 4 &&
+        parts.every((v) => Number.isFinite(v) && v >= 0) &&
+        parts[0] <= now + 600 &&
+        parts[1] <= MAX_BYTES &&
+        parts[2] <= MAX_BYTES &&
+        parts[3] <= MAX_BYTES;
       if (!valid) {
         this.counters.dropped.malformed++;
         continue;

@@ -13,7 +13,10 @@ export function configWarnings(config: Config): string[] {
     for (const f of feeds) if (g.categories.includes(f.category)) used.add(f.name);
   }
   for (const f of feeds) {
-    if (!used.has(f.name)) warnings.push(`policy.feeds: feed "${f.name}" is in no group of policy.groups (by name or category): it blocks nothing`);
+    if (!used.has(f.name))
+      warnings.push(
+        `policy.feeds: feed "${f.name}" is in no group of policy.groups (by name or category): it blocks nothing`,
+      );
   }
   return warnings;
 }

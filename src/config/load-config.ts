@@ -60,17 +60,24 @@ function nestedTooDeep(text: string): boolean {
     if (depth > MAX_NESTING) return true;
     if (token.type === 'document') pending.push([token.value, depth]);
     else if (token.type === 'flow-collection' || token.type === 'block-map' || token.type === 'block-seq') {
-      for (const item of token.items) pending.push(['key' in item ? item.key : undefined, depth + 1], [item.value, depth + 1]);
+      for (const item of token.items)
+        pending.push(['key' in item ? item.key : undefined, depth + 1], [item.value, depth + 1]);
     }
   }
   return false;
 }
 
 export function parseConfigText(text: string, source: string): unknown {
-  if (nestedTooDeep(text)) throw new ConfigError(source, [`YAML: collections nested deeper than ${MAX_NESTING} levels`]);
+  if (nestedTooDeep(text))
+    throw new ConfigError(source, [`YAML: collections nested deeper than ${MAX_NESTING} levels`]);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`));
+    throw new ConfigError(
+      source,
+      doc.errors.map(
+        (e) => `YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`,
+      ),
+    );
   }
   let value: unknown;
   try {
@@ -80,7 +87,8 @@ export function parseConfigText(text: string, source: string): unknown {
     throw new ConfigError(source, [`YAML: ${(err as Error).message.split('\n')[0]}`]);
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(source, ['the top level must be a mapping of keys']);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(source, ['the top level must be a mapping of keys']);
   return value;
 }
 
@@ -102,26 +110,42 @@ type Issue = ZodError['issues'][number];
  */
 function formTaken(issue: Issue): Issue[] | null {
   if (issue.code !== 'invalid_union' || !('errors' in issue)) return null;
-  const taken = (issue.errors as Issue[][]).filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+  const taken = (issue.errors as Issue[][]).filter(
+    (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+  );
   if (taken.length !== 1) return null;
   return taken[0].map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue);
 }
 
 function describeIssueList(issues: Issue[]): string[] {
-  return issues.flatMap((issue) => formTaken(issue) ?? [issue]).map((issue) => {
-    const key = issue.path.length === 0 ? '(top level)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-      if (issue.path.length === 0 && issue.keys.includes('workers')) message += ' ("workers" processes were replaced by "threads": I/O threads in one process, sharing one Tunnel Guard)';
-    }
-    else if (issue.code === 'invalid_union') message = 'expected one of the documented forms (see docs/CONFIGURATION.md)';
-    return `${key}: ${message.replace(/^Invalid input: /, '')}`;
-  });
+  return issues
+    .flatMap((issue) => formTaken(issue) ?? [issue])
+    .map((issue) => {
+      const key =
+        issue.path.length === 0
+          ? '(top level)'
+          : issue.path
+              .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+              .join('.')
+              .replace(/\.\[/g, '[');
+      let message = issue.message;
+      if (issue.code === 'unrecognized_keys') {
+        message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+        if (issue.path.length === 0 && issue.keys.includes('workers'))
+          message +=
+            ' ("workers" processes were replaced by "threads": I/O threads in one process, sharing one Tunnel Guard)';
+      } else if (issue.code === 'invalid_union')
+        message = 'expected one of the documented forms (see docs/CONFIGURATION.md)';
+      return `${key}: ${message.replace(/^Invalid input: /, '')}`;
+    });
 }
 
 /** Applies command-line overrides to the raw document, then validates and fills upstreams. */
-export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, resolvConf = '/etc/resolv.conf'): LoadedConfig {
+export function loadConfig(
+  file: string | undefined,
+  overrides: ConfigOverrides = {},
+  resolvConf = '/etc/resolv.conf',
+): LoadedConfig {
   const source = file ?? 'the embedded default configuration';
   const raw = (file ? readConfigFile(file) : {}) as Record<string, unknown>;
   const doc: Record<string, unknown> = { ...raw };
@@ -134,7 +158,10 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.forwardZones?.length) {
     const zones = overrides.forwardZones.map((spec) => {
       const eq = spec.indexOf('=');
-      if (eq <= 0) throw new ConfigError('the command line', [`--forward-zone "${spec}": expected ZONE=ADDR[:PORT][,ADDR[:PORT]...]`]);
+      if (eq <= 0)
+        throw new ConfigError('the command line', [
+          `--forward-zone "${spec}": expected ZONE=ADDR[:PORT][,ADDR[:PORT]...]`,
+        ]);
       return { zone: spec.slice(0, eq), servers: spec.slice(eq + 1).split(',') };
     });
     doc.forwardZones = [...((raw.forwardZones as unknown[]) ?? []), ...zones];
@@ -142,15 +169,29 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.dataDir) doc.dataDir = overrides.dataDir;
   if (overrides.threads) doc.threads = overrides.threads === 'auto' ? 'auto' : Number(overrides.threads);
   if (overrides.guardMode) doc.guard = { ...((doc.guard as object | undefined) ?? {}), mode: overrides.guardMode };
-  if (overrides.console) doc.console = { ...((doc.console as object | undefined) ?? {}), listen: overrides.console === 'off' ? null : overrides.console };
-  const config = validateConfig(doc, overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source);
+  if (overrides.console)
+    doc.console = {
+      ...((doc.console as object | undefined) ?? {}),
+      listen: overrides.console === 'off' ? null : overrides.console,
+    };
+  const config = validateConfig(
+    doc,
+    overrides.listen || overrides.upstreams ? `${source} with command-line overrides` : source,
+  );
   if (config.upstreams.servers.length === 0) {
     const own = config.listen.map((l) => l.address.host);
     const system = systemUpstreams(own, resolvConf);
     if (system.length === 0) {
-      throw new ConfigError(source, [`upstreams.servers: expected at least one upstream; none is configured and ${resolvConf} lists no usable nameserver (loopback and dnsward's own addresses are left out). Use --upstream ADDR[:PORT].`]);
+      throw new ConfigError(source, [
+        `upstreams.servers: expected at least one upstream; none is configured and ${resolvConf} lists no usable nameserver (loopback and dnsward's own addresses are left out). Use --upstream ADDR[:PORT].`,
+      ]);
     }
-    config.upstreams.servers = system.map((host) => ({ address: { host, port: 53, family: host.includes(':') ? 6 : 4 }, protocol: 'udp' as const, path: '/dns-query', tls: undefined }));
+    config.upstreams.servers = system.map((host) => ({
+      address: { host, port: 53, family: host.includes(':') ? 6 : 4 },
+      protocol: 'udp' as const,
+      path: '/dns-query',
+      tls: undefined,
+    }));
     upstreamSource = resolvConf;
   }
   return { config, source, upstreamSource };

@@ -17,7 +17,12 @@ export function nameserversFromResolvConf(text: string): string[] {
 }
 
 export function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1' || address === '0:0:0:0:0:0:0:1' || address.startsWith('::ffff:127.');
+  return (
+    address.startsWith('127.') ||
+    address === '::1' ||
+    address === '0:0:0:0:0:0:0:1' ||
+    address.startsWith('::ffff:127.')
+  );
 }
 
 /** Nameservers usable as upstreams: not loopback, and not an address dnsward listens on. */

@@ -12,7 +12,17 @@ import type { AuditEntry } from '../store/guard-store.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 
 /** The parts of Tunnel Guard the console's pages read (never its learning or decisions). */
-export type GuardReadModel = Pick<TunnelGuard, 'describeDomain' | 'describeClient' | 'searchDomains' | 'recognisedEncoders' | 'learningSince' | 'budget' | 'queryBudget' | 'allowanceBits'> & {
+export type GuardReadModel = Pick<
+  TunnelGuard,
+  | 'describeDomain'
+  | 'describeClient'
+  | 'searchDomains'
+  | 'recognisedEncoders'
+  | 'learningSince'
+  | 'budget'
+  | 'queryBudget'
+  | 'allowanceBits'
+> & {
   readonly model: { readonly observed: number };
 };
 

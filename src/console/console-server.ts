@@ -61,9 +61,11 @@ const TIMEOUT_CHECK_MS = 1000;
 const PUBLIC: Access = 'public';
 
 // The UI is bundled: its own scripts and styles only, nothing inline, no frames.
-const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const UI_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // Swagger UI sets inline styles and shows data: images; its scripts are files too.
-const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export class ConsoleServer {
   private app: FastifyInstance | null = null;
@@ -76,7 +78,11 @@ export class ConsoleServer {
   counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
   boundPort = 0;
 
-  constructor(private readonly server: ConsoleBackend, private readonly options: ConsoleOptions, private readonly log: Logger) {
+  constructor(
+    private readonly server: ConsoleBackend,
+    private readonly options: ConsoleOptions,
+    private readonly log: Logger,
+  ) {
     this.users = new UserStore(options.usersPath);
     this.history = new MetricsHistory(() => server.snapshot(), server.stats.latency);
   }
@@ -95,10 +101,16 @@ export class ConsoleServer {
       keepAliveTimeout: limits.idleTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       // Node looks for requests past headersTimeout/requestTimeout this often (default 30 s).
-      ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key, connectionsCheckingInterval: TIMEOUT_CHECK_MS } } : { http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS } }),
+      ...(o.tls
+        ? { https: { cert: o.tls.cert, key: o.tls.key, connectionsCheckingInterval: TIMEOUT_CHECK_MS } }
+        : { http: { connectionsCheckingInterval: TIMEOUT_CHECK_MS } }),
     } as never) as unknown as FastifyInstance;
     app.server.headersTimeout = Math.min(limits.requestTimeoutMs, HEADERS_TIMEOUT_MS);
-    this.counters = capConnections(app.server, { maxConnections: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerAddress, idleTimeoutMs: limits.idleTimeoutMs });
+    this.counters = capConnections(app.server, {
+      maxConnections: limits.maxConnections,
+      maxPerAddress: limits.maxConnectionsPerAddress,
+      idleTimeoutMs: limits.idleTimeoutMs,
+    });
     const sessions = new SessionStore(o.sessionTimeoutMs);
     const c: ConsoleContext = {
       server: this.server,
@@ -107,7 +119,9 @@ export class ConsoleServer {
       limiter: new LoginLimiter(o.loginLimits, Date.now, (name) => this.users.roleOf(name) !== undefined),
       history: this.history,
       fanout: this.fanout,
-      streams: this.streams = new LiveStreams((credential) => identify(this.users, sessions, credential, false) !== undefined),
+      streams: (this.streams = new LiveStreams(
+        (credential) => identify(this.users, sessions, credential, false) !== undefined,
+      )),
       secureCookies: o.tls !== undefined,
       log: this.log.child({ component: 'console' }),
       startedAt: Date.now(),
@@ -117,8 +131,18 @@ export class ConsoleServer {
     await app.register(cookie);
     await app.register(swagger, {
       openapi: {
-        info: { title: 'dnsward console API', version: packageVersion(), description: 'Log in with POST /api/login (session cookie; send the returned csrfToken as x-csrf-token on changes), or send `Authorization: Bearer <token>` (tokens: POST /api/tokens or `dnsward token create`).' },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+        info: {
+          title: 'dnsward console API',
+          version: packageVersion(),
+          description:
+            'Log in with POST /api/login (session cookie; send the returned csrfToken as x-csrf-token on changes), or send `Authorization: Bearer <token>` (tokens: POST /api/tokens or `dnsward token create`).',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer' },
+            session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          },
+        },
         security: [{ bearer: [] }, { session: [] }],
       },
     });
@@ -132,7 +156,8 @@ export class ConsoleServer {
       reply.header('referrer-policy', 'no-referrer');
       const route = request.is404 ? undefined : request.routeOptions.url;
       reply.header('content-security-policy', route?.startsWith('/api/docs') ? DOCS_CSP : UI_CSP);
-      if (!hostAllowed(request.headers.host)) return fail(reply, 421, 'this console is not served under that host name (console.allowedHosts lists more)');
+      if (!hostAllowed(request.headers.host))
+        return fail(reply, 421, 'this console is not served under that host name (console.allowedHosts lists more)');
       // No route: the not-found handler answers 404 and nothing else.
       if (route === undefined) return;
       const access = request.routeOptions.config.access ?? 'viewer';
@@ -140,8 +165,10 @@ export class ConsoleServer {
       const credential = credentialOf(request);
       const who = credential === undefined ? undefined : identify(c.users, c.sessions, credential, true);
       if (who === undefined) return fail(reply, 401, 'log in first (session cookie or Authorization: Bearer token)');
-      if (who.csrf !== undefined && UNSAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== who.csrf) return fail(reply, 403, 'missing or wrong x-csrf-token');
-      if (access === 'admin' && who.role !== 'admin') return fail(reply, 403, `${who.user} is a viewer: this needs the admin role`);
+      if (who.csrf !== undefined && UNSAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== who.csrf)
+        return fail(reply, 403, 'missing or wrong x-csrf-token');
+      if (access === 'admin' && who.role !== 'admin')
+        return fail(reply, 403, `${who.user} is a viewer: this needs the admin role`);
       request.identity = who;
     });
     authRoutes(app, c);
@@ -158,11 +185,27 @@ export class ConsoleServer {
         route.config = { ...(route.config ?? {}), access: route.config?.access ?? PUBLIC };
       });
       await publicFiles.register(swaggerUi, { routePrefix: '/api/docs' });
-      await publicFiles.register(fastifyStatic, { root: [WEB_BUILD, WEB_SOURCE], prefix: '/', index: ['index.html'], wildcard: false, cacheControl: false });
+      await publicFiles.register(fastifyStatic, {
+        root: [WEB_BUILD, WEB_SOURCE],
+        prefix: '/',
+        index: ['index.html'],
+        wildcard: false,
+        cacheControl: false,
+      });
     });
     // The UI routes with #fragments: a path that is no route is a 404, whatever it looks like.
-    app.setNotFoundHandler((request, reply) => fail(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
-    await listenOrExplain({ listen: async () => { await app.listen({ host: o.listen.host, port: o.listen.port }); } }, formatHostPort(o.listen), 'console');
+    app.setNotFoundHandler((request, reply) =>
+      fail(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`),
+    );
+    await listenOrExplain(
+      {
+        listen: async () => {
+          await app.listen({ host: o.listen.host, port: o.listen.port });
+        },
+      },
+      formatHostPort(o.listen),
+      'console',
+    );
     const bound = app.server.address();
     this.boundPort = typeof bound === 'object' && bound !== null ? bound.port : o.listen.port;
     hostAllowed = hostChecker(o.listen.host, this.boundPort, o.allowedHosts, o.tls !== undefined);

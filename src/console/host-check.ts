@@ -21,7 +21,12 @@ function normalise(hostHeader: string, defaultPort: number): string | undefined 
   return `${m[1]}:${m[2] ?? defaultPort}`;
 }
 
-export function hostChecker(listenHost: string, port: number, allowedHosts: readonly string[], tls: boolean): (hostHeader: string | undefined) => boolean {
+export function hostChecker(
+  listenHost: string,
+  port: number,
+  allowedHosts: readonly string[],
+  tls: boolean,
+): (hostHeader: string | undefined) => boolean {
   const defaultPort = tls ? 443 : 80;
   const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const allowed = new Set<string>([`${bracket(listenHost.toLowerCase())}:${port}`]);

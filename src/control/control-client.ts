@@ -14,9 +14,16 @@ export function operatorName(): string {
   return `${u.username} (uid ${u.uid})`;
 }
 
-export async function sendControl(dataDir: string, request: WithoutWho<ControlRequest>, timeoutMs = 5000): Promise<unknown> {
+export async function sendControl(
+  dataDir: string,
+  request: WithoutWho<ControlRequest>,
+  timeoutMs = 5000,
+): Promise<unknown> {
   const path = join(dataDir, SOCKET_NAME);
-  if (!existsSync(path)) throw new ControlError(`no running dnsward found: ${path} does not exist (is dnsward serve running with --data-dir ${dataDir}?)`);
+  if (!existsSync(path))
+    throw new ControlError(
+      `no running dnsward found: ${path} does not exist (is dnsward serve running with --data-dir ${dataDir}?)`,
+    );
   const reply = await new Promise<ControlReply>((resolve, reject) => {
     const socket = connect(path);
     let buffered = '';

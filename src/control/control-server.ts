@@ -19,7 +19,12 @@ export class ControlServer {
   readonly path: string;
   counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
 
-  constructor(dataDir: string, private readonly dnsward: ControlBackend, private readonly log: Logger, private readonly caps = DEFAULT_CAPS) {
+  constructor(
+    dataDir: string,
+    private readonly dnsward: ControlBackend,
+    private readonly log: Logger,
+    private readonly caps = DEFAULT_CAPS,
+  ) {
     this.path = join(dataDir, SOCKET_NAME);
   }
 
@@ -46,7 +51,11 @@ export class ControlServer {
       socket.on('error', () => socket.destroy());
     });
     // A connection left open and silent is destroyed; past the cap new ones are closed at once.
-    this.counters = capConnections(server, { maxConnections: this.caps.maxConnections, maxPerAddress: this.caps.maxConnections, idleTimeoutMs: this.caps.idleTimeoutMs });
+    this.counters = capConnections(server, {
+      maxConnections: this.caps.maxConnections,
+      maxPerAddress: this.caps.maxConnections,
+      idleTimeoutMs: this.caps.idleTimeoutMs,
+    });
     // Created owner-only from the start: no window in which another user could connect.
     const umask = process.umask(0o177);
     try {
@@ -77,7 +86,8 @@ export class ControlServer {
     }
     try {
       const result = await this.dnsward.control(request);
-      if (request.cmd !== 'blocks' && request.cmd !== 'floods' && request.cmd !== 'feeds') this.log.info({ operator: request.who, change: request, result }, 'operator change');
+      if (request.cmd !== 'blocks' && request.cmd !== 'floods' && request.cmd !== 'feeds')
+        this.log.info({ operator: request.who, change: request, result }, 'operator change');
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: (err as Error).message };

@@ -12,7 +12,8 @@ export function operatorSeconds(text: string | undefined, fallback: number, allo
   if (text === undefined) return fallback;
   if (allowForever && text === 'forever') return FOREVER_SECONDS;
   const ms = parseDuration(text);
-  if (ms === null || ms <= 0) return `a duration such as 30m, 12h or 7d${allowForever ? ', or forever' : ''}, not "${text}"`;
+  if (ms === null || ms <= 0)
+    return `a duration such as 30m, 12h or 7d${allowForever ? ', or forever' : ''}, not "${text}"`;
   return ms / 1000;
 }
 

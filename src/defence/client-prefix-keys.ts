@@ -26,7 +26,11 @@ export class ClientPrefixKeys {
   /** IPv6 (and IPv4-mapped) address text → its key or EXEMPT. */
   private readonly keys = new TwoGenerationMap<string, PrefixKey>(KEY_CACHE_SIZE);
 
-  constructor(readonly ipv4Prefix: number, readonly ipv6Prefix: number, exempt: readonly string[]) {
+  constructor(
+    readonly ipv4Prefix: number,
+    readonly ipv6Prefix: number,
+    exempt: readonly string[],
+  ) {
     const ranges = exempt.map((text) => {
       const c = parseCidr(text);
       // The schema checked every entry; a caller that did not gets told which one.
@@ -60,7 +64,8 @@ export class ClientPrefixKeys {
     // Listeners always give an address; anything else is keyed by its text (and still counted),
     // marked so that it can be neither EXEMPT nor an IPv6 prefix's hex digits.
     if (b === undefined) return `?${address}`;
-    if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff) return this.ipv4Key(b.readUInt32BE(12));
+    if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff)
+      return this.ipv4Key(b.readUInt32BE(12));
     const exempt = this.exemptV6;
     for (let i = 0; i < exempt.length; i++) if (cidrContainsIpv6(exempt[i], b)) return EXEMPT;
     const bits = this.ipv6Prefix;

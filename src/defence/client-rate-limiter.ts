@@ -75,10 +75,17 @@ export class ClientRateLimiter {
    * since the old keys no longer mean the same clients.
    */
   configure(limits: ClientRateLimits): void {
-    if (!(limits.rate > 0) || !(limits.burst >= 1)) throw new RangeError('rate must be more than 0 and burst at least 1');
-    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
+    if (!(limits.rate > 0) || !(limits.burst >= 1))
+      throw new RangeError('rate must be more than 0 and burst at least 1');
+    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2)
+      throw new RangeError('maxTracked must be an integer of at least 2');
     const old = this.limits;
-    if (old === undefined || old.ipv4Prefix !== limits.ipv4Prefix || old.ipv6Prefix !== limits.ipv6Prefix || old.maxTracked !== limits.maxTracked) {
+    if (
+      old === undefined ||
+      old.ipv4Prefix !== limits.ipv4Prefix ||
+      old.ipv6Prefix !== limits.ipv6Prefix ||
+      old.maxTracked !== limits.maxTracked
+    ) {
       const half = limits.maxTracked >>> 1;
       this.state = new Float64Array(4 * half);
       // Evictions so far survive the new table (a counter must not go back).

@@ -41,7 +41,8 @@ export class ClientTrafficCounter {
   lost = 0;
 
   constructor(readonly maxTracked: number) {
-    if (!Number.isInteger(maxTracked) || maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
+    if (!Number.isInteger(maxTracked) || maxTracked < 2)
+      throw new RangeError('maxTracked must be an integer of at least 2');
     this.slots = new TwoGenerationSlots(maxTracked >>> 1);
     const slots = 2 * this.slots.half;
     this.counts = new Float64Array(slots * TRAFFIC_METRICS);
@@ -92,7 +93,12 @@ export class ClientTrafficCounter {
   /** The counts since the last take (null when nothing was counted), zeroed here. */
   take(): TrafficDeltas | null {
     let rows = 0;
-    for (let i = 0; i < this.touchedCount; i++) if (this.counts[this.touched[i] * TRAFFIC_METRICS] > 0 || this.counts[this.touched[i] * TRAFFIC_METRICS + TrafficMetric.BYTES] > 0) rows++;
+    for (let i = 0; i < this.touchedCount; i++)
+      if (
+        this.counts[this.touched[i] * TRAFFIC_METRICS] > 0 ||
+        this.counts[this.touched[i] * TRAFFIC_METRICS + TrafficMetric.BYTES] > 0
+      )
+        rows++;
     if (rows === 0) {
       this.untouchAll();
       return null;

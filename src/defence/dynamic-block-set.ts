@@ -46,7 +46,14 @@ export class DynamicBlockSet {
 
   replace(entries: readonly DynamicBlockEntry[], nowEpochMs = Date.now(), nowMono = performance.now()): void {
     const next = new Map<PrefixKey, ActiveDynamicBlock>();
-    for (const e of entries) next.set(e.key, { rule: e.rule, action: e.action, untilMono: nowMono + (e.until - nowEpochMs), reason: e.reason, verdict: `dynamic-block:${e.action}` });
+    for (const e of entries)
+      next.set(e.key, {
+        rule: e.rule,
+        action: e.action,
+        untilMono: nowMono + (e.until - nowEpochMs),
+        reason: e.reason,
+        verdict: `dynamic-block:${e.action}`,
+      });
     this.blocks = next;
   }
 

@@ -120,7 +120,10 @@ export class DynamicBlocks {
   private blocks = new Map<PrefixKey, DynamicBlock>();
   private readonly counts = { started: 0, extended: 0, expired: 0, lifted: 0, overflow: 0, untracked: 0 };
 
-  constructor(settings: DynamicBlockSettings, private readonly onStart: (block: DynamicBlock) => void) {
+  constructor(
+    settings: DynamicBlockSettings,
+    private readonly onStart: (block: DynamicBlock) => void,
+  ) {
     this.configure(settings);
   }
 
@@ -132,7 +135,8 @@ export class DynamicBlocks {
   configure(settings: DynamicBlockSettings): void {
     const old = this.settings;
     const span = Math.min(MAX_WINDOW_SECONDS, Math.max(1, ...settings.rules.map((r) => Math.ceil(r.window / 1000))));
-    const prefixesChanged = old === undefined || old.ipv4Prefix !== settings.ipv4Prefix || old.ipv6Prefix !== settings.ipv6Prefix;
+    const prefixesChanged =
+      old === undefined || old.ipv4Prefix !== settings.ipv4Prefix || old.ipv6Prefix !== settings.ipv6Prefix;
     if (prefixesChanged || span !== this.span || !settings.enabled) this.states = new Map();
     if (prefixesChanged || !settings.enabled) this.blocks = new Map();
     this.span = span;
@@ -203,7 +207,13 @@ export class DynamicBlocks {
     return changed;
   }
 
-  private block(key: PrefixKey, rule: DynamicBlockRule, observed: number, windowSeconds: number, nowMs: number): boolean {
+  private block(
+    key: PrefixKey,
+    rule: DynamicBlockRule,
+    observed: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): boolean {
     const until = nowMs + rule.duration;
     const current = this.blocks.get(key);
     if (current !== undefined) {
@@ -220,7 +230,20 @@ export class DynamicBlocks {
     }
     const prefix = prefixKeyText(key, this.settings.ipv4Prefix, this.settings.ipv6Prefix);
     const reason = `client ${prefix} passed dynamic block rule "${rule.name}" (${round(observed)} ${METRIC_TEXT[rule.metric]} over ${windowSeconds} s, limit ${rule.rate}): ${ACTION_TEXT[rule.action]} for ${rule.duration / 1000} s`;
-    const b: DynamicBlock = { key, prefix, rule: rule.name, action: rule.action, until, reason, metric: rule.metric, observed, threshold: rule.rate, windowSeconds, since: nowMs, extensions: 0 };
+    const b: DynamicBlock = {
+      key,
+      prefix,
+      rule: rule.name,
+      action: rule.action,
+      until,
+      reason,
+      metric: rule.metric,
+      observed,
+      threshold: rule.rate,
+      windowSeconds,
+      since: nowMs,
+      extensions: 0,
+    };
     this.blocks.set(key, b);
     this.counts.started++;
     this.onStart(b);
@@ -232,7 +255,15 @@ export class DynamicBlocks {
    * lifted alike) but never weighed or extended here. An address exempt here is never blocked
    * from elsewhere; a block already here that ends as late or later stays as it is.
    */
-  adopt(b: { prefix: string; rule: string; action: DynamicBlockAction; since: number; until: number; reason: string; origin: string }): 'applied' | 'same' | 'allowlisted' | 'over-bound' {
+  adopt(b: {
+    prefix: string;
+    rule: string;
+    action: DynamicBlockAction;
+    since: number;
+    until: number;
+    reason: string;
+    origin: string;
+  }): 'applied' | 'same' | 'allowlisted' | 'over-bound' {
     const address = b.prefix.split('/')[0];
     if (!this.settings.enabled || this.exemptKeys.keyOf(address) === EXEMPT) return 'allowlisted';
     const key = this.keys.keyOf(address);
@@ -244,7 +275,21 @@ export class DynamicBlocks {
     }
     const rule = this.settings.rules.find((r) => r.name === b.rule);
     const prefix = prefixKeyText(key, this.settings.ipv4Prefix, this.settings.ipv6Prefix);
-    this.blocks.set(key, { key, prefix, rule: b.rule, action: b.action, until: b.until, reason: b.reason, metric: rule?.metric ?? 'queries', observed: 0, threshold: rule?.rate ?? 0, windowSeconds: 0, since: b.since, extensions: current === undefined ? 0 : current.extensions + 1, origin: b.origin });
+    this.blocks.set(key, {
+      key,
+      prefix,
+      rule: b.rule,
+      action: b.action,
+      until: b.until,
+      reason: b.reason,
+      metric: rule?.metric ?? 'queries',
+      observed: 0,
+      threshold: rule?.rate ?? 0,
+      windowSeconds: 0,
+      since: b.since,
+      extensions: current === undefined ? 0 : current.extensions + 1,
+      origin: b.origin,
+    });
     if (current === undefined) this.counts.started++;
     else this.counts.extended++;
     return 'applied';
@@ -257,7 +302,14 @@ export class DynamicBlocks {
 
   /** What the data planes need of each block. */
   entries(): DynamicBlockEntry[] {
-    return [...this.blocks.values()].map(({ key, prefix, rule, action, until, reason }) => ({ key, prefix, rule, action, until, reason }));
+    return [...this.blocks.values()].map(({ key, prefix, rule, action, until, reason }) => ({
+      key,
+      prefix,
+      rule,
+      action,
+      until,
+      reason,
+    }));
   }
 
   /**
@@ -284,7 +336,10 @@ export class DynamicBlocks {
     const s = this.settings;
     if (typeof key === 'number') {
       const n = key >>> 0;
-      return cidrContainsIpv4(c, n) || cidrContainsIpv4({ family: 4, bits: s.ipv4Prefix, v4: n, bytes: new Uint8Array(0) }, c.v4);
+      return (
+        cidrContainsIpv4(c, n) ||
+        cidrContainsIpv4({ family: 4, bits: s.ipv4Prefix, v4: n, bytes: new Uint8Array(0) }, c.v4)
+      );
     }
     if (key.startsWith('?') || c.family !== 6) return false;
     const bytes = prefixKeyBytes(key);
@@ -306,7 +361,8 @@ export class DynamicBlocks {
 function advance(state: PrefixState, second: number, span: number): void {
   if (second <= state.last) return;
   const from = Math.max(state.last + 1, second - span + 1);
-  for (let t = from; t <= second; t++) state.buckets.fill(0, (t % span) * TRAFFIC_METRICS, (t % span + 1) * TRAFFIC_METRICS);
+  for (let t = from; t <= second; t++)
+    state.buckets.fill(0, (t % span) * TRAFFIC_METRICS, ((t % span) + 1) * TRAFFIC_METRICS);
   state.last = second;
 }
 

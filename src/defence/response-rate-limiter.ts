@@ -64,9 +64,15 @@ export class ResponseRateLimiter {
     if (!(limits.responsesPerSecond > 0)) throw new RangeError('responsesPerSecond must be more than 0');
     if (!(limits.window >= 1000)) throw new RangeError('window must be at least a second');
     if (!Number.isInteger(limits.slip) || limits.slip < 0) throw new RangeError('slip must be a whole number');
-    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2) throw new RangeError('maxTracked must be an integer of at least 2');
+    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2)
+      throw new RangeError('maxTracked must be an integer of at least 2');
     const old = this.limits;
-    if (old === undefined || old.ipv4Prefix !== limits.ipv4Prefix || old.ipv6Prefix !== limits.ipv6Prefix || old.maxTracked !== limits.maxTracked) {
+    if (
+      old === undefined ||
+      old.ipv4Prefix !== limits.ipv4Prefix ||
+      old.ipv6Prefix !== limits.ipv6Prefix ||
+      old.maxTracked !== limits.maxTracked
+    ) {
       const half = limits.maxTracked >>> 1;
       this.state = new Float64Array(6 * half);
       // Evictions so far survive the new table (a counter must not go back).

@@ -40,7 +40,14 @@ export class ServerCookies {
    * Writes the server cookie for `clientCookie` (8 bytes at `clientCookieAt` in `source`) and
    * `address` (4 or 16 bytes) at time `nowS` (seconds) into `out` at `outOffset`.
    */
-  mint(source: Uint8Array, clientCookieAt: number, address: Uint8Array, nowS: number, out: Uint8Array, outOffset: number): void {
+  mint(
+    source: Uint8Array,
+    clientCookieAt: number,
+    address: Uint8Array,
+    nowS: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): void {
     out[outOffset] = 1;
     out[outOffset + 1] = 0;
     out[outOffset + 2] = 0;
@@ -51,9 +58,21 @@ export class ServerCookies {
   }
 
   /** Whether the server cookie at `serverAt` (`serverLength` bytes) in `source` is one we minted for this client cookie and address, and still fresh. */
-  check(source: Uint8Array, clientCookieAt: number, serverAt: number, serverLength: number, address: Uint8Array, nowS: number): CookieCheck {
+  check(
+    source: Uint8Array,
+    clientCookieAt: number,
+    serverAt: number,
+    serverLength: number,
+    address: Uint8Array,
+    nowS: number,
+  ): CookieCheck {
     if (serverLength !== SERVER_COOKIE_LENGTH || source[serverAt] !== 1) return 'invalid';
-    const ts = ((source[serverAt + 4] << 24) | (source[serverAt + 5] << 16) | (source[serverAt + 6] << 8) | source[serverAt + 7]) >>> 0;
+    const ts =
+      ((source[serverAt + 4] << 24) |
+        (source[serverAt + 5] << 16) |
+        (source[serverAt + 6] << 8) |
+        source[serverAt + 7]) >>>
+      0;
     // Serial-number arithmetic (RFC 1982) on the 32-bit timestamp, as RFC 9018 §4.3 asks.
     const age = (nowS - ts) | 0;
     if (age > MAX_AGE_S || age < -MAX_SKEW_S) return 'invalid';
@@ -70,7 +89,13 @@ export class ServerCookies {
   }
 
   /** Puts the hash input together from the client cookie, the cookie's first 8 bytes and the address; returns its length. */
-  private fill(source: Uint8Array, clientCookieAt: number, head: Uint8Array, headAt: number, address: Uint8Array): number {
+  private fill(
+    source: Uint8Array,
+    clientCookieAt: number,
+    head: Uint8Array,
+    headAt: number,
+    address: Uint8Array,
+  ): number {
     const input = this.input;
     for (let i = 0; i < 8; i++) input[i] = source[clientCookieAt + i];
     for (let i = 0; i < 8; i++) input[8 + i] = head[headAt + i];

@@ -40,6 +40,7 @@ export function readDnsMessage(buf: Uint8Array): DnsMessageSummary | string {
   if (!response) return summary;
   // A truncated answer section still has its question: what was read stands.
   const c = cursor.start(buf, buf.length, 1);
-  while (c.next()) if (c.type === QType.CNAME || c.type === QType.NULL || c.type === QType.TXT) summary.answerPayload += c.rdlength;
+  while (c.next())
+    if (c.type === QType.CNAME || c.type === QType.NULL || c.type === QType.TXT) summary.answerPayload += c.rdlength;
   return summary;
 }

@@ -91,7 +91,7 @@ export function nameToWire(name: string): Buffer {
 export function nameLabels(buf: Uint8Array, offset: number): string[] {
   const labels: string[] = [];
   let pos = offset;
-  for (let hops = 0; hops < 128; ) {
+  for (let hops = 0; hops < 128;) {
     const len = buf[pos];
     if (len === 0 || len === undefined) break;
     if ((len & 0xc0) === 0xc0) {

@@ -9,10 +9,18 @@ import { encode } from 'dns-packet';
 import type { HostPort } from '../util/address.js';
 import { DNSWARD_UDP_PAYLOAD, Flag } from './wire.js';
 
-export async function queryOnce(server: HostPort, protocol: 'udp' | 'tcp', name: string, qtype: number, timeoutMs: number): Promise<Buffer> {
+export async function queryOnce(
+  server: HostPort,
+  protocol: 'udp' | 'tcp',
+  name: string,
+  qtype: number,
+  timeoutMs: number,
+): Promise<Buffer> {
   const id = Math.floor(Math.random() * 0x10000);
   const query = encode({
-    type: 'query', id, flags: Flag.RD,
+    type: 'query',
+    id,
+    flags: Flag.RD,
     // dns-packet names types it does not know UNKNOWN_n.
     questions: [{ name, type: `UNKNOWN_${qtype}` as 'A', class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: DNSWARD_UDP_PAYLOAD, flags: 0, options: [] } as never],
@@ -27,7 +35,10 @@ export async function queryOnce(server: HostPort, protocol: 'udp' | 'tcp', name:
 function overUdp(server: HostPort, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
-    const timer = setTimeout(() => finish(new Error(`no answer from ${server.host} port ${server.port} (UDP) in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer from ${server.host} port ${server.port} (UDP) in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (error: Error | null, answer?: Buffer) => {
       clearTimeout(timer);
       socket.close();
@@ -48,7 +59,10 @@ function overTcp(server: HostPort, query: Buffer, timeoutMs: number): Promise<Bu
     const socket = connect({ host: server.host, port: server.port });
     const chunks: Buffer[] = [];
     let received = 0;
-    const timer = setTimeout(() => finish(new Error(`no answer from ${server.host} port ${server.port} (TCP) in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer from ${server.host} port ${server.port} (TCP) in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (error: Error | null, answer?: Buffer) => {
       clearTimeout(timer);
       socket.destroy();
@@ -69,6 +83,8 @@ function overTcp(server: HostPort, query: Buffer, timeoutMs: number): Promise<Bu
       const size = all.readUInt16BE(0);
       if (all.length >= 2 + size) finish(null, all.subarray(2, 2 + size));
     });
-    socket.on('end', () => finish(new Error(`${server.host} port ${server.port} closed the TCP connection before answering`)));
+    socket.on('end', () =>
+      finish(new Error(`${server.host} port ${server.port} closed the TCP connection before answering`)),
+    );
   });
 }

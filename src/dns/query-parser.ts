@@ -5,7 +5,16 @@
  * and justified by bench/parse-bench.ts.
  */
 import { lastNameError, skipName } from './name.js';
-import { DEFAULT_UDP_PAYLOAD, EDNS_DO, EDNS_OPTION_COOKIE, EDNS_OPTION_ECS, Flag, HEADER_LENGTH, Opcode, QType } from './wire.js';
+import {
+  DEFAULT_UDP_PAYLOAD,
+  EDNS_DO,
+  EDNS_OPTION_COOKIE,
+  EDNS_OPTION_ECS,
+  Flag,
+  HEADER_LENGTH,
+  Opcode,
+  QType,
+} from './wire.js';
 
 export interface ParsedQuery {
   id: number;
@@ -44,8 +53,22 @@ export interface ParseResult {
 
 export function emptyQuery(): ParsedQuery {
   return {
-    id: 0, flags: 0, opcode: 0, qnameEnd: 0, questionEnd: 0, qtype: 0, qclass: 0,
-    edns: false, udpPayload: DEFAULT_UDP_PAYLOAD, dnssecOk: false, ednsVersion: 0, optOffset: -1, ecsOffset: -1, ecsLength: 0, cookieOffset: -1, cookieLength: 0,
+    id: 0,
+    flags: 0,
+    opcode: 0,
+    qnameEnd: 0,
+    questionEnd: 0,
+    qtype: 0,
+    qclass: 0,
+    edns: false,
+    udpPayload: DEFAULT_UDP_PAYLOAD,
+    dnssecOk: false,
+    ednsVersion: 0,
+    optOffset: -1,
+    ecsOffset: -1,
+    ecsLength: 0,
+    cookieOffset: -1,
+    cookieLength: 0,
   };
 }
 
@@ -81,8 +104,13 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
     const labelLength = buf[pos];
     if (labelLength === 0) break;
     if (labelLength & 0xc0) {
-      return reject(r, ParseOutcome.FORMERR, (labelLength & 0xc0) === 0xc0
-        ? 'compression pointer in the question name' : 'reserved label type in the question name');
+      return reject(
+        r,
+        ParseOutcome.FORMERR,
+        (labelLength & 0xc0) === 0xc0
+          ? 'compression pointer in the question name'
+          : 'reserved label type in the question name',
+      );
     }
     nameLength += labelLength + 1;
     if (nameLength > 255) return reject(r, ParseOutcome.FORMERR, 'question name longer than 255 bytes');
@@ -111,7 +139,8 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
     const recordStart = pos;
     pos = skipName(buf, pos, end);
     if (pos < 0) return reject(r, ParseOutcome.FORMERR, `record ${i + 1}: ${lastNameError}`);
-    if (pos + 10 > end) return reject(r, ParseOutcome.FORMERR, `record ${i + 1} runs past the end (section counts exceed the body)`);
+    if (pos + 10 > end)
+      return reject(r, ParseOutcome.FORMERR, `record ${i + 1} runs past the end (section counts exceed the body)`);
     const type = (buf[pos] << 8) | buf[pos + 1];
     const rdlength = (buf[pos + 8] << 8) | buf[pos + 9];
     const rdataEnd = pos + 10 + rdlength;
@@ -131,7 +160,12 @@ export function parseInto(buf: Uint8Array, end: number, q: ParsedQuery, r: { rea
     }
     pos = rdataEnd;
   }
-  if (pos !== end) return reject(r, ParseOutcome.FORMERR, `${end - pos} bytes after the last record (section counts do not match the body)`);
+  if (pos !== end)
+    return reject(
+      r,
+      ParseOutcome.FORMERR,
+      `${end - pos} bytes after the last record (section counts do not match the body)`,
+    );
   if (q.edns && q.ednsVersion !== 0) return reject(r, ParseOutcome.BADVERS, `EDNS version ${q.ednsVersion}`);
   return ParseOutcome.OK;
 }

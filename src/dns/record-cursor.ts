@@ -67,7 +67,12 @@ export class RecordCursor {
     this.ancount = (buf[6] << 8) | buf[7];
     this.nscount = (buf[8] << 8) | buf[9];
     this.arcount = (buf[10] << 8) | buf[11];
-    this.stopAt = sections <= 1 ? this.ancount : sections === 2 ? this.ancount + this.nscount : this.ancount + this.nscount + this.arcount;
+    this.stopAt =
+      sections <= 1
+        ? this.ancount
+        : sections === 2
+          ? this.ancount + this.nscount
+          : this.ancount + this.nscount + this.arcount;
     let pos = HEADER_LENGTH;
     for (let q = 0; q < this.qdcount; q++) {
       pos = skipName(buf, pos, end);
@@ -108,7 +113,8 @@ export class RecordCursor {
       return false;
     }
     this.index = i;
-    this.section = i < this.ancount ? Section.ANSWER : i < this.ancount + this.nscount ? Section.AUTHORITY : Section.ADDITIONAL;
+    this.section =
+      i < this.ancount ? Section.ANSWER : i < this.ancount + this.nscount ? Section.AUTHORITY : Section.ADDITIONAL;
     this.nameAt = nameAt;
     this.type = (buf[pos] << 8) | buf[pos + 1];
     this.klass = (buf[pos + 2] << 8) | buf[pos + 3];

@@ -52,7 +52,8 @@ export function buildRcodeReply(
   const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (withOpt ? optLength(opts.ede) : 0));
   out.writeUInt16BE(query.id, 0);
   // Keep opcode and RD from the request; QR, RA and the low rcode bits are ours.
-  const flags = Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | (opts.extraFlags ?? 0) | (rcode & 0xf);
+  const flags =
+    Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | (opts.extraFlags ?? 0) | (rcode & 0xf);
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(opts.withQuestion ? 1 : 0, 4);
   out.writeUInt32BE(0, 6);
@@ -74,7 +75,7 @@ export function buildTruncatedReply(answer: Uint8Array, request: Uint8Array, que
   const questionLength = query.questionEnd - HEADER_LENGTH;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + (query.edns ? OPT_FIXED_LENGTH : 0));
   out.writeUInt16BE(query.id, 0);
-  out.writeUInt16BE(((answer[2] << 8) | answer[3]) | Flag.TC, 2);
+  out.writeUInt16BE((answer[2] << 8) | answer[3] | Flag.TC, 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(query.edns ? 1 : 0, 10);
@@ -103,7 +104,8 @@ export function withExtendedError(answer: Buffer, ede: ExtendedErrorInfo): Buffe
   const scan = scanResponse(answer);
   if (typeof scan === 'string' || scan.optOffset < 0) return answer;
   const rdlengthAt = scan.optOffset + 9;
-  if (rdlengthAt + 2 > answer.length || rdlengthAt + 2 + answer.readUInt16BE(rdlengthAt) !== answer.length) return answer;
+  if (rdlengthAt + 2 > answer.length || rdlengthAt + 2 + answer.readUInt16BE(rdlengthAt) !== answer.length)
+    return answer;
   const text = Buffer.from(ede.text, 'utf8');
   const option = Buffer.allocUnsafe(6 + text.length);
   option.writeUInt16BE(EDNS_OPTION_EDE, 0);
@@ -119,8 +121,15 @@ export function withExtendedError(answer: Buffer, ede: ExtendedErrorInfo): Buffe
  * A sinkhole answer: NOERROR with one A or AAAA record pointing at `address` (4 or 16 bytes)
  * for a question of that type, NODATA for any other type. TTL 60, so a lifted block is felt soon.
  */
-export function buildSinkholeReply(request: Uint8Array, query: ParsedQuery, ipv4: Uint8Array, ipv6: Uint8Array, ede?: ExtendedErrorInfo): Buffer {
-  const address = query.qtype === 1 && query.qclass === 1 ? ipv4 : query.qtype === 28 && query.qclass === 1 ? ipv6 : null;
+export function buildSinkholeReply(
+  request: Uint8Array,
+  query: ParsedQuery,
+  ipv4: Uint8Array,
+  ipv6: Uint8Array,
+  ede?: ExtendedErrorInfo,
+): Buffer {
+  const address =
+    query.qtype === 1 && query.qclass === 1 ? ipv4 : query.qtype === 28 && query.qclass === 1 ? ipv6 : null;
   const questionLength = query.questionEnd - HEADER_LENGTH;
   const answerLength = address === null ? 0 : 12 + address.length;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + answerLength + (query.edns ? optLength(ede) : 0));

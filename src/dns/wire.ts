@@ -23,13 +23,43 @@ export const Rcode = {
 } as const;
 
 export const RcodeName: Record<number, string> = {
-  0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED',
-  6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET', 9: 'NOTAUTH', 10: 'NOTZONE', 16: 'BADVERS', 23: 'BADCOOKIE',
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
+  6: 'YXDOMAIN',
+  7: 'YXRRSET',
+  8: 'NXRRSET',
+  9: 'NOTAUTH',
+  10: 'NOTZONE',
+  16: 'BADVERS',
+  23: 'BADCOOKIE',
 };
 
 export const QType = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, NULL: 10, PTR: 12, MX: 15, TXT: 16, KEY: 25, AAAA: 28, SRV: 33, NAPTR: 35,
-  OPT: 41, DS: 43, RRSIG: 46, DNSKEY: 48, HTTPS: 65, SVCB: 64, AXFR: 252, IXFR: 251, ANY: 255,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  NULL: 10,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  KEY: 25,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  OPT: 41,
+  DS: 43,
+  RRSIG: 46,
+  DNSKEY: 48,
+  HTTPS: 65,
+  SVCB: 64,
+  AXFR: 252,
+  IXFR: 251,
+  ANY: 255,
 } as const;
 
 const qtypeNames: Record<number, string> = {};

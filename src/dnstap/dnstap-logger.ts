@@ -32,7 +32,10 @@ export class DnstapLogger implements Observer {
   private readonly origin = performance.timeOrigin;
   private readonly addresses = new Map<string, Buffer | undefined>();
 
-  constructor(private readonly options: DnstapOptions, onError: (error: Error) => void) {
+  constructor(
+    private readonly options: DnstapOptions,
+    onError: (error: Error) => void,
+  ) {
     this.writer = new FrameStreamWriter(options.address, DNSTAP_CONTENT_TYPE, options.maxBufferedBytes, onError);
     this.identity = Buffer.from(options.identity ?? hostname());
     this.version = Buffer.from(`dnsward ${options.version}`);
@@ -44,18 +47,44 @@ export class DnstapLogger implements Observer {
 
   observe(ctx: QueryContext): void {
     if (!this.writer.stats.connected) {
-      this.writer.stats.dropped += (this.options.logQueries ? 1 : 0) + (this.options.logResponses && ctx.answer !== null ? 1 : 0);
+      this.writer.stats.dropped +=
+        (this.options.logQueries ? 1 : 0) + (this.options.logResponses && ctx.answer !== null ? 1 : 0);
       return;
     }
     const address = this.address(ctx.clientAddress);
     if (address === undefined) return;
-    const base: ClientMessage = { type: DnstapType.CLIENT_QUERY, transport: ctx.transport, clientAddress: address, clientPort: ctx.clientPort, queryTimeMs: this.origin + ctx.startedAt };
-    if (this.options.logQueries) this.writer.write(encodeDnstap(this.identity, this.version, { ...base, query: ctx.request }));
+    const base: ClientMessage = {
+      type: DnstapType.CLIENT_QUERY,
+      transport: ctx.transport,
+      clientAddress: address,
+      clientPort: ctx.clientPort,
+      queryTimeMs: this.origin + ctx.startedAt,
+    };
+    if (this.options.logQueries)
+      this.writer.write(encodeDnstap(this.identity, this.version, { ...base, query: ctx.request }));
     if (this.options.logResponses && ctx.answer !== null) {
-      const policy = ctx.responseType === 'blocked' || ctx.responseType === 'quarantined'
-        ? { type: ctx.responseType === 'blocked' ? 'tunnel-guard' : 'quarantine', rule: ctx.reason, action: policyAction(ctx.answer) }
-        : undefined;
-      this.writer.write(encodeDnstap(this.identity, this.version, { ...base, type: DnstapType.CLIENT_RESPONSE, responseTimeMs: this.origin + performance.now(), response: ctx.answer, policy }, Buffer.from(ctx.responseType)));
+      const policy =
+        ctx.responseType === 'blocked' || ctx.responseType === 'quarantined'
+          ? {
+              type: ctx.responseType === 'blocked' ? 'tunnel-guard' : 'quarantine',
+              rule: ctx.reason,
+              action: policyAction(ctx.answer),
+            }
+          : undefined;
+      this.writer.write(
+        encodeDnstap(
+          this.identity,
+          this.version,
+          {
+            ...base,
+            type: DnstapType.CLIENT_RESPONSE,
+            responseTimeMs: this.origin + performance.now(),
+            response: ctx.answer,
+            policy,
+          },
+          Buffer.from(ctx.responseType),
+        ),
+      );
     }
   }
 

@@ -34,7 +34,12 @@ export class EventBus {
   sinkErrors = 0;
 
   /** `node`: this node's name in a cluster, put on its own events (those naming another node keep it). */
-  constructor(private readonly sinks: EventSink[], readonly capacity = 10_000, private readonly onSinkError: (sink: string, error: unknown) => void = () => {}, public node?: string) {}
+  constructor(
+    private readonly sinks: EventSink[],
+    readonly capacity = 10_000,
+    private readonly onSinkError: (sink: string, error: unknown) => void = () => {},
+    public node?: string,
+  ) {}
 
   /** Adds a sink after start (the console's live fan-out). */
   addSink(sink: EventSink): void {

@@ -20,7 +20,13 @@ export interface EventRateLimits {
   maxClients: number;
 }
 
-export const POLICY_EVENT_LIMITS: EventRateLimits = { rate: 10, burst: 50, totalRate: 500, totalBurst: 2000, maxClients: 10_000 };
+export const POLICY_EVENT_LIMITS: EventRateLimits = {
+  rate: 10,
+  burst: 50,
+  totalRate: 500,
+  totalBurst: 2000,
+  maxClients: 10_000,
+};
 
 export class EventRateLimiter {
   private readonly clients = new Map<string, Bucket>();

@@ -164,11 +164,15 @@ export class FloodDetector {
 
   /** New names a second that flag `d`: ten times its normal, or (young) ten times the floor or its running mean. */
   private onsetNew(d: DomainRate): number {
-    return d.seconds < YOUNG_SECONDS ? ONSET_FACTOR * Math.max(this.floor, d.normalNew) : Math.max(this.floor, ONSET_FACTOR * d.normalNew);
+    return d.seconds < YOUNG_SECONDS
+      ? ONSET_FACTOR * Math.max(this.floor, d.normalNew)
+      : Math.max(this.floor, ONSET_FACTOR * d.normalNew);
   }
 
   private onsetFail(d: DomainRate): number {
-    return d.seconds < YOUNG_SECONDS ? ONSET_FACTOR * Math.max(this.floor / 2, d.normalFail) : Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
+    return d.seconds < YOUNG_SECONDS
+      ? ONSET_FACTOR * Math.max(this.floor / 2, d.normalFail)
+      : Math.max(this.floor / 2, ONSET_FACTOR * d.normalFail);
   }
 
   private checkOnset(domain: string, d: DomainRate, now: number): void {
@@ -217,34 +221,63 @@ export class FloodDetector {
       d.clientsLo = 0;
       d.clientsHi = 0;
       d.seconds++;
-      if (d.flood === null && d.normalNew < IDLE_NORMAL && d.normalFail < IDLE_NORMAL && d.previousFailures === 0) this.domains.delete(name);
+      if (d.flood === null && d.normalNew < IDLE_NORMAL && d.normalFail < IDLE_NORMAL && d.previousFailures === 0)
+        this.domains.delete(name);
     }
     return changes;
   }
 
   /** What the detector knows of a domain (console, `dnsward floods`, tests). */
-  describe(domain: string): { normalNewNames: number; normalFailures: number; tracked: boolean; flood: FloodState | null } {
+  describe(domain: string): {
+    normalNewNames: number;
+    normalFailures: number;
+    tracked: boolean;
+    flood: FloodState | null;
+  } {
     const d = this.domains.get(domain);
-    return { normalNewNames: d?.normalNew ?? 0, normalFailures: d?.normalFail ?? 0, tracked: d !== undefined, flood: d?.flood ?? null };
+    return {
+      normalNewNames: d?.normalNew ?? 0,
+      normalFailures: d?.normalFail ?? 0,
+      tracked: d !== undefined,
+      flood: d?.flood ?? null,
+    };
   }
 
   /** Flags `d`. `early`: in the middle of a second, whose counts the tick then adds to the flood's. */
-  private start(name: string, d: DomainRate, now: number, onsetNew: number, onsetFail: number, failures: number, early: boolean): FloodChange {
+  private start(
+    name: string,
+    d: DomainRate,
+    now: number,
+    onsetNew: number,
+    onsetFail: number,
+    failures: number,
+    early: boolean,
+  ): FloodChange {
     const clients = estimateClients(d.clientsLo, d.clientsHi);
     // A young normal is not trusted to widen the limit: a flood's own first moments may be in it.
     const allowedRate = d.seconds < YOUNG_SECONDS ? this.floor : Math.max(this.floor, ALLOW_FACTOR * d.normalNew);
     const flood: FloodState = {
-      domain: name, since: now, allowedRate,
-      normalNewNames: d.normalNew, normalFailures: d.normalFail,
-      onsetNewNames: d.newNames, onsetFailures: failures, onsetClients: clients,
-      peakNewNames: early ? 0 : d.newNames, lastNewNames: d.newNames, lastFailures: failures, newNames: early ? 0 : d.newNames,
+      domain: name,
+      since: now,
+      allowedRate,
+      normalNewNames: d.normalNew,
+      normalFailures: d.normalFail,
+      onsetNewNames: d.newNames,
+      onsetFailures: failures,
+      onsetClients: clients,
+      peakNewNames: early ? 0 : d.newNames,
+      lastNewNames: d.newNames,
+      lastFailures: failures,
+      newNames: early ? 0 : d.newNames,
     };
     d.flood = flood;
     d.quiet = 0;
     this.floods.set(name, flood);
     this.counters.detected++;
     return {
-      kind: 'detected', flood, at: now,
+      kind: 'detected',
+      flood,
+      at: now,
       reasons: [
         `random-subdomain flood against ${name}: ${d.newNames} new names ${early ? 'within' : 'in'} one second from about ${clients} clients (normal ${round(d.normalNew)}/s, onset at ${round(onsetNew)}/s)`,
         `${failures} NXDOMAIN/SERVFAIL answers in one second (normal ${round(d.normalFail)}/s, onset at ${round(onsetFail)}/s)`,
@@ -260,8 +293,12 @@ export class FloodDetector {
     this.floods.delete(name);
     this.counters.ended++;
     return {
-      kind: 'ended', flood, at: now,
-      reasons: [`random-subdomain flood against ${name} ended: ${QUIET_SECONDS} s in a row under half the onset rate; ${flood.newNames} new names in ${Math.round(now - flood.since)} s, peak ${flood.peakNewNames}/s`],
+      kind: 'ended',
+      flood,
+      at: now,
+      reasons: [
+        `random-subdomain flood against ${name} ended: ${QUIET_SECONDS} s in a row under half the onset rate; ${flood.newNames} new names in ${Math.round(now - flood.since)} s, peak ${flood.peakNewNames}/s`,
+      ],
     };
   }
 
@@ -272,7 +309,18 @@ export class FloodDetector {
       this.counters.untracked++;
       return undefined;
     }
-    const fresh: DomainRate = { newNames: 0, failures: 0, previousFailures: 0, clientsLo: 0, clientsHi: 0, normalNew: 0, normalFail: 0, seconds: 0, quiet: 0, flood: null };
+    const fresh: DomainRate = {
+      newNames: 0,
+      failures: 0,
+      previousFailures: 0,
+      clientsLo: 0,
+      clientsHi: 0,
+      normalNew: 0,
+      normalFail: 0,
+      seconds: 0,
+      quiet: 0,
+      flood: null,
+    };
     this.domains.set(domain, fresh);
     return fresh;
   }
@@ -317,7 +365,7 @@ function estimateClients(lo: number, hi: number): number {
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 function round(x: number): number {

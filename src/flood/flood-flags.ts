@@ -25,7 +25,11 @@ export interface FloodFlag {
 export class FloodBucket {
   tokens: number;
   last = 0;
-  constructor(readonly domain: string, readonly rate: number, readonly since: number) {
+  constructor(
+    readonly domain: string,
+    readonly rate: number,
+    readonly since: number,
+  ) {
     // A full bucket at onset: one second's worth may go at once.
     this.tokens = rate;
   }

@@ -64,7 +64,8 @@ export class CharacterModel {
 
   /** Adds another model's counts, weighted (a shipped prior, or a peer's model). */
   absorb(counts: ArrayLike<number>, weight = 1): void {
-    if (counts.length !== this.counts.length) throw new RangeError(`character model counts must have ${this.counts.length} entries`);
+    if (counts.length !== this.counts.length)
+      throw new RangeError(`character model counts must have ${this.counts.length} entries`);
     for (let row = 0; row < ROWS; row++) {
       let total = 0;
       for (let c = 0; c < ALPHABET; c++) {

@@ -22,7 +22,9 @@ const ROLE_CAP = 16;
  * ROLE_MIN_DOMAINS registered domains, and of at least half the domains it asks at all.
  */
 export function checksMail(client: ClientState | undefined): boolean {
-  return client !== undefined && client.serviceDomains >= ROLE_MIN_DOMAINS && client.serviceDomains * 2 >= client.domains;
+  return (
+    client !== undefined && client.serviceDomains >= ROLE_MIN_DOMAINS && client.serviceDomains * 2 >= client.domains
+  );
 }
 
 /** How far a client's role (protocol records of many domains) raises its hour and day budgets. */

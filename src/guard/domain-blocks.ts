@@ -33,7 +33,17 @@ export function blockMap(guard: TunnelGuard, block: Pick<DomainBlock, 'scope'>):
 }
 
 /** Starts (or escalates) a block and returns its incident id. */
-export function startBlock(guard: TunnelGuard, scope: DomainBlock['scope'], domain: string, ts: number, client: string, leaked: number, reasons: string[], stages: StageReport[], otherClients: number): string {
+export function startBlock(
+  guard: TunnelGuard,
+  scope: DomainBlock['scope'],
+  domain: string,
+  ts: number,
+  client: string,
+  leaked: number,
+  reasons: string[],
+  stages: StageReport[],
+  otherClients: number,
+): string {
   const key = scope === 'client' ? clientBlockKey(client, domain) : domain;
   const map = blockMap(guard, { scope });
   const previous = map.peek(key);
@@ -41,10 +51,21 @@ export function startBlock(guard: TunnelGuard, scope: DomainBlock['scope'], doma
   const seconds = Math.min(MAX_BLOCK_SECONDS, FIRST_BLOCK_SECONDS * 4 ** (offenses - 1));
   const incident = incidentId(key, ts, offenses);
   const until = ts + seconds;
-  const headline = scope === 'client'
-    ? `${domain} blocked for ${client} only until ${isoTime(until)} (incident ${incident}, offence ${offenses}): ${otherClients} other clients use it normally and keep it`
-    : `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
-  const block: DomainBlock = { scope, until, offenses, incident, since: ts, reasons: [headline, ...reasons], stages, client, leaked: round(leaked) };
+  const headline =
+    scope === 'client'
+      ? `${domain} blocked for ${client} only until ${isoTime(until)} (incident ${incident}, offence ${offenses}): ${otherClients} other clients use it normally and keep it`
+      : `domain blocked until ${isoTime(until)} (incident ${incident}, offence ${offenses})`;
+  const block: DomainBlock = {
+    scope,
+    until,
+    offenses,
+    incident,
+    since: ts,
+    reasons: [headline, ...reasons],
+    stages,
+    client,
+    leaked: round(leaked),
+  };
   map.set(key, block);
   guard.onBlock?.(domain, block);
   return incident;
@@ -69,7 +90,9 @@ export function blocksOn(guard: TunnelGuard, domain: string): Array<{ key: strin
   const out: Array<{ key: string; block: DomainBlock }> = [];
   const block = guard.blocks.peek(domain);
   if (block !== undefined) out.push({ key: domain, block });
-  if (guard.clientBlocks.size > 0) for (const [key, b] of guard.clientBlocks.entries()) if (clientBlockDomain(key) === domain) out.push({ key, block: b });
+  if (guard.clientBlocks.size > 0)
+    for (const [key, b] of guard.clientBlocks.entries())
+      if (clientBlockDomain(key) === domain) out.push({ key, block: b });
   return out;
 }
 
@@ -86,7 +109,9 @@ export function noteUnblock(guard: TunnelGuard, key: string, incident: string, a
 /** Blocks in force, for everyone and client-scoped. */
 export function activeBlocks(guard: TunnelGuard, now: number): Array<{ domain: string } & DomainBlock> {
   const out: Array<{ domain: string } & DomainBlock> = [];
-  for (const [domain, block] of guard.blocks.entries()) if (block.until > now) out.push({ domain, ...block, scope: 'domain' });
-  for (const [key, block] of guard.clientBlocks.entries()) if (block.until > now) out.push({ domain: clientBlockDomain(key), ...block });
+  for (const [domain, block] of guard.blocks.entries())
+    if (block.until > now) out.push({ domain, ...block, scope: 'domain' });
+  for (const [key, block] of guard.clientBlocks.entries())
+    if (block.until > now) out.push({ domain: clientBlockDomain(key), ...block });
   return out;
 }

@@ -37,14 +37,24 @@ export function describeDomain(guard: TunnelGuard, domainName: string, now: numb
       const b = windowBudget(guard, w, n.multiplier, n.recognised);
       return Number.isFinite(b) ? round(b) : null;
     }),
-    block: block !== undefined && block.until > now ? { incident: block.incident, since: block.since, until: block.until, offenses: block.offenses } : null,
+    block:
+      block !== undefined && block.until > now
+        ? { incident: block.incident, since: block.since, until: block.until, offenses: block.offenses }
+        : null,
   };
 }
 
 /** Registered domains whose name contains `text`, busiest first (bounded scan). */
 export function searchDomains(guard: TunnelGuard, text: string, limit: number, now: number) {
   const needle = text.toLowerCase();
-  const found: Array<{ domain: string; queries: number; clients: number; lastSeen: number; leakedBytes: number; blocked: boolean }> = [];
+  const found: Array<{
+    domain: string;
+    queries: number;
+    clients: number;
+    lastSeen: number;
+    leakedBytes: number;
+    blocked: boolean;
+  }> = [];
   const listed = new Set<string>();
   let scanned = 0;
   for (const [name, d] of guard.domains.entries()) {
@@ -52,7 +62,14 @@ export function searchDomains(guard: TunnelGuard, text: string, limit: number, n
     if ((needle !== '' && !name.includes(needle)) || listed.has(name)) continue;
     listed.add(name);
     const block = guard.blocks.peek(name);
-    found.push({ domain: name, queries: d.queries, clients: d.clients, lastSeen: d.lastSeen, leakedBytes: round(d.leaked), blocked: block !== undefined && block.until > now });
+    found.push({
+      domain: name,
+      queries: d.queries,
+      clients: d.clients,
+      lastSeen: d.lastSeen,
+      leakedBytes: round(d.leaked),
+      blocked: block !== undefined && block.until > now,
+    });
   }
   return found.sort((a, b) => b.queries - a.queries).slice(0, limit);
 }
@@ -74,11 +91,18 @@ export function describeClient(guard: TunnelGuard, client: string, now: number) 
 
 /** Legitimate heavy encoders the network has shown (many clients, one stable template) or the documented list holds. */
 export function recognisedEncoders(guard: TunnelGuard, now: number, limit = 100) {
-  const out: Array<{ domain: string; clients: number; uniqueNames: number; known: string | null; multiplier: number }> = [];
+  const out: Array<{ domain: string; clients: number; uniqueNames: number; known: string | null; multiplier: number }> =
+    [];
   for (const [name, d] of guard.domains.entries()) {
     const n = normalOf(name, d, now);
     if (!n.recognised) continue;
-    out.push({ domain: name, clients: d.clients, uniqueNames: d.uniqueNames, known: n.known ?? null, multiplier: round(n.multiplier) });
+    out.push({
+      domain: name,
+      clients: d.clients,
+      uniqueNames: d.uniqueNames,
+      known: n.known ?? null,
+      multiplier: round(n.multiplier),
+    });
     if (out.length >= limit) break;
   }
   return out;

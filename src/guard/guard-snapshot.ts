@@ -90,7 +90,12 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
-    model: { counts: b64(guard.model.counts), rowTotals: b64(guard.model.rowTotals), costs: b64(guard.model.costs), observed: guard.model.observed },
+    model: {
+      counts: b64(guard.model.counts),
+      rowTotals: b64(guard.model.rowTotals),
+      costs: b64(guard.model.costs),
+      observed: guard.model.observed,
+    },
     ...plainState(guard),
     seen: seen(guard.seen),
     seenPairs: seen(guard.seenPairs),
@@ -109,7 +114,8 @@ export function snapshotGuard(guard: TunnelGuard): GuardSnapshot {
  */
 export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   if (s?.format !== SNAPSHOT_FORMAT) throw new Error(`state: not a ${SNAPSHOT_FORMAT} file`);
-  if (s.version !== SNAPSHOT_VERSION) throw new Error(`state: version ${s.version} is not the supported ${SNAPSHOT_VERSION}`);
+  if (s.version !== SNAPSHOT_VERSION)
+    throw new Error(`state: version ${s.version} is not the supported ${SNAPSHOT_VERSION}`);
   guard.model.counts.set(float64s(s.model.counts, guard.model.counts.length, 'model.counts'));
   guard.model.rowTotals.set(float64s(s.model.rowTotals, guard.model.rowTotals.length, 'model.rowTotals'));
   const costs = bytesOf(s.model.costs);
@@ -126,7 +132,11 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
   guard.pairDayInfo.load(s.pairDayInfo);
   guard.pendingRefresh = s.pendingRefresh;
   guard.learningSince = s.learningSince ?? null;
-  const seen = (state: SeenState) => ({ current: bytesOf(state.current), previous: bytesOf(state.previous), inserted: state.inserted });
+  const seen = (state: SeenState) => ({
+    current: bytesOf(state.current),
+    previous: bytesOf(state.previous),
+    inserted: state.inserted,
+  });
   guard.seen.import(seen(s.seen));
   guard.seenPairs.import(seen(s.seenPairs));
   if (s.seenUsers !== undefined) guard.seenUsers.import(seen(s.seenUsers));
@@ -136,7 +146,10 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
     return { old: g.old.map(one), young: g.young.map(one) };
   };
   guard.domains.restore(revive(s.domains, () => newDomain(0)));
-  guard.pairs.restore({ old: s.pairs[0].map(([k, v]) => [k, Object.assign(newPair(0), v)]), young: s.pairs[1].map(([k, v]) => [k, Object.assign(newPair(0), v)]) });
+  guard.pairs.restore({
+    old: s.pairs[0].map(([k, v]) => [k, Object.assign(newPair(0), v)]),
+    young: s.pairs[1].map(([k, v]) => [k, Object.assign(newPair(0), v)]),
+  });
   [guard.nextDomainId, guard.nextClientId] = s.nextIds;
   guard.clients.restore(revive(s.clients, () => newClient(0)));
   // Blocks saved before blocks had a scope were all for everyone.
@@ -234,7 +247,10 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
     }
     if (chunk.length > 0) flush();
   }
-  function* table<K, V>(g: { old: IterableIterator<[K, V]>; young: IterableIterator<[K, V]> }): Generator<void, Uint8Array[]> {
+  function* table<K, V>(g: {
+    old: IterableIterator<[K, V]>;
+    young: IterableIterator<[K, V]>;
+  }): Generator<void, Uint8Array[]> {
     const out: Buffer[] = [Buffer.from('{"old":[')];
     yield* part(g.old, out);
     out.push(Buffer.from('],"young":['));
@@ -250,17 +266,33 @@ function* buildParts(guard: TunnelGuard): Generator<void, SnapshotParts> {
 
 /** Restores what snapshotGuardParts saved (see restoreGuard for the guarantees and errors). */
 export function restoreGuardParts(guard: TunnelGuard, parts: SnapshotParts): void {
-  const m = JSON.parse(parts.meta) as Record<string, unknown> & { observed: number; seenInserted: number; seenPairsInserted: number; seenUsersInserted?: number; sharedLabelsInserted?: number };
+  const m = JSON.parse(parts.meta) as Record<string, unknown> & {
+    observed: number;
+    seenInserted: number;
+    seenPairsInserted: number;
+    seenUsersInserted?: number;
+    sharedLabelsInserted?: number;
+  };
   const b = parts.blobs;
-  const text = (t: Uint8Array | Uint8Array[]) => (Array.isArray(t) ? Buffer.concat(t) : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8');
-  const pairs = JSON.parse(text(parts.tables.pairs)) as Generations<object> & { old: Array<[number, object]>; young: Array<[number, object]> };
+  const text = (t: Uint8Array | Uint8Array[]) =>
+    (Array.isArray(t) ? Buffer.concat(t) : Buffer.from(t.buffer, t.byteOffset, t.byteLength)).toString('utf8');
+  const pairs = JSON.parse(text(parts.tables.pairs)) as Generations<object> & {
+    old: Array<[number, object]>;
+    young: Array<[number, object]>;
+  };
   restoreGuard(guard, {
     ...(m as unknown as GuardSnapshot),
     model: { counts: b.counts, rowTotals: b.rowTotals, costs: b.costs, observed: m.observed },
     seen: { current: b.seenCurrent, previous: b.seenPrevious, inserted: m.seenInserted },
     seenPairs: { current: b.seenPairsCurrent, previous: b.seenPairsPrevious, inserted: m.seenPairsInserted },
-    seenUsers: b.seenUsersCurrent === undefined ? undefined : { current: b.seenUsersCurrent, previous: b.seenUsersPrevious, inserted: m.seenUsersInserted ?? 0 },
-    sharedLabels: b.sharedLabelsCurrent === undefined ? undefined : { current: b.sharedLabelsCurrent, previous: b.sharedLabelsPrevious, inserted: m.sharedLabelsInserted ?? 0 },
+    seenUsers:
+      b.seenUsersCurrent === undefined
+        ? undefined
+        : { current: b.seenUsersCurrent, previous: b.seenUsersPrevious, inserted: m.seenUsersInserted ?? 0 },
+    sharedLabels:
+      b.sharedLabelsCurrent === undefined
+        ? undefined
+        : { current: b.sharedLabelsCurrent, previous: b.sharedLabelsPrevious, inserted: m.sharedLabelsInserted ?? 0 },
     domains: JSON.parse(text(parts.tables.domains)) as Generations<object>,
     clients: JSON.parse(text(parts.tables.clients)) as Generations<object>,
     pairs: [pairs.old, pairs.young],

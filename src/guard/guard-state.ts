@@ -132,7 +132,10 @@ class DomainRecord implements DomainState {
   hourMark: number;
   leaked = 0;
   samples: string[] = [];
-  constructor(ts: number, readonly id: number) {
+  constructor(
+    ts: number,
+    readonly id: number,
+  ) {
     this.firstSeen = ts;
     this.lastSeen = ts;
     this.hourMark = Math.floor(ts / 3600);
@@ -165,7 +168,10 @@ class ClientRecord implements ClientState {
   domains = 0;
   serviceDomains = 0;
   leaked = 0;
-  constructor(ts: number, readonly id: number) {
+  constructor(
+    ts: number,
+    readonly id: number,
+  ) {
     this.infoTs = ts;
     this.firstSeen = ts;
   }

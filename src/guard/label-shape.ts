@@ -53,7 +53,8 @@ export function labelShape(label: string): LabelShape {
     const lc = c | 0x20;
     if (!(isDigit || (lc >= 0x61 && lc <= 0x66))) hexOnly = false;
     if (!((lc >= 0x61 && lc <= 0x7a) || (c >= 0x32 && c <= 0x37) || c === 0x3d)) base32Only = false;
-    if (!(isDigit || isUpper || isLower || c === 0x2b || c === 0x2f || c === 0x2d || c === 0x5f || c === 0x3d)) base64Only = false;
+    if (!(isDigit || isUpper || isLower || c === 0x2b || c === 0x2f || c === 0x2d || c === 0x5f || c === 0x3d))
+      base64Only = false;
   }
   const length = label.length;
   let kind: LabelKind = 'mixed';
@@ -63,5 +64,13 @@ export function labelShape(label: string): LabelShape {
   else if (base64Only && length >= 16 && upper > 0 && lower > 0 && (digits > 0 || upper > 2)) kind = 'base64';
   else if (base32Only && length >= 16 && digits > 0) kind = 'base32';
   else if (letters === length && length > 0) kind = 'word';
-  return { kind, length, digits, letters, longestDigitRun, longestLetterRun, vowelRatio: letters ? vowels / letters : 0 };
+  return {
+    kind,
+    length,
+    digits,
+    letters,
+    longestDigitRun,
+    longestLetterRun,
+    vowelRatio: letters ? vowels / letters : 0,
+  };
 }

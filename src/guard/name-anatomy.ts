@@ -25,7 +25,13 @@ export interface NameAnatomy {
 
 /** PSL rules span at most 5 labels; one more gives the registrable label. */
 const SUFFIX_WINDOW = 6;
-const options = { allowPrivateDomains: true, extractHostname: false, validateHostname: false, detectIp: false, mixedInputs: false } as const;
+const options = {
+  allowPrivateDomains: true,
+  extractHostname: false,
+  validateHostname: false,
+  detectIp: false,
+  mixedInputs: false,
+} as const;
 
 /** Splits a wire-format name (length-prefixed labels, as latin1) into its labels. */
 export function wireLabels(wireName: string): string[] {
@@ -43,7 +49,8 @@ export function wireLabels(wireName: string): string[] {
 export function anatomize(labels: string[]): NameAnatomy {
   // The PSL makes each reverse-zone octet a suffix; a reverse lookup is one address under one zone.
   const n = labels.length;
-  if (n >= 2 && labels[n - 1] === 'arpa' && (labels[n - 2] === 'in-addr' || labels[n - 2] === 'ip6')) return reverseAnatomy(labels);
+  if (n >= 2 && labels[n - 1] === 'arpa' && (labels[n - 2] === 'in-addr' || labels[n - 2] === 'ip6'))
+    return reverseAnatomy(labels);
   const { registered, registeredLabels, publicSuffix, isPrivate } = suffixSplit(labels);
   const subdomainLabels = labels.slice(0, Math.max(0, labels.length - registeredLabels));
   let subdomainBytes = 0;
@@ -93,7 +100,9 @@ function suffixSplit(labels: string[]): SuffixSplit {
     if (cached !== undefined) return cached;
   }
   // A raw '.' byte inside a label must not split it: no PSL rule contains \x01.
-  const tail = labels.slice(Math.max(0, n - SUFFIX_WINDOW)).map((l) => (l.includes('.') ? l.replaceAll('.', '\x01') : l));
+  const tail = labels
+    .slice(Math.max(0, n - SUFFIX_WINDOW))
+    .map((l) => (l.includes('.') ? l.replaceAll('.', '\x01') : l));
   const parsed = parse(tail.join('.'), options);
   const registered = (parsed.domain ?? tail.join('.')).replaceAll('\x01', '.');
   const split = {
@@ -128,5 +137,12 @@ function reverseAnatomy(labels: string[]): NameAnatomy {
     subdomainBytes += label.length;
     if (hasBinary(label)) binaryLabels++;
   }
-  return { registeredDomain: `${labels[labels.length - 2]}.arpa`, publicSuffix: 'arpa', privateSuffix: false, subdomainLabels, subdomainBytes, binaryLabels };
+  return {
+    registeredDomain: `${labels[labels.length - 2]}.arpa`,
+    publicSuffix: 'arpa',
+    privateSuffix: false,
+    subdomainLabels,
+    subdomainBytes,
+    binaryLabels,
+  };
 }

@@ -7,7 +7,15 @@
 import { labelShape, type LabelKind } from './label-shape.js';
 import { murmur3 } from '../util/hash.js';
 
-const KIND_CODE: Record<LabelKind, string> = { binary: 'B', numeric: 'N', hex: 'H', base32: '3', base64: '6', word: 'W', mixed: 'M' };
+const KIND_CODE: Record<LabelKind, string> = {
+  binary: 'B',
+  numeric: 'N',
+  hex: 'H',
+  base32: '3',
+  base64: '6',
+  word: 'W',
+  mixed: 'M',
+};
 
 export interface SubdomainShape {
   template: number;
@@ -26,7 +34,8 @@ export function subdomainShape(labels: readonly string[]): SubdomainShape {
   for (const label of labels) {
     const shape = labelShape(label);
     kinds.push(shape.kind);
-    if (shape.kind === 'hex' || shape.kind === 'base32' || shape.kind === 'base64' || shape.kind === 'binary') encodedLabels++;
+    if (shape.kind === 'hex' || shape.kind === 'base32' || shape.kind === 'base64' || shape.kind === 'binary')
+      encodedLabels++;
     if (label.length > longestLabel) longestLabel = label.length;
     // Numeric labels vary in length with their value (reversed IPs): bucket them as one.
     const length = shape.kind === 'numeric' ? 0 : shape.kind === 'word' ? Math.min(3, label.length >> 2) : label.length;

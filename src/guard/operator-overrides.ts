@@ -19,7 +19,12 @@ export function cidrList(text: string): Cidr {
 }
 
 export function overrideFor(guard: TunnelGuard, domain: string, client: string, ts: number): AllowOverride | undefined {
-  return guard.overrides.find((o) => o.until > ts && (o.domain === undefined || o.domain === domain) && (o.match === undefined || cidrContains(o.match, client)));
+  return guard.overrides.find(
+    (o) =>
+      o.until > ts &&
+      (o.domain === undefined || o.domain === domain) &&
+      (o.match === undefined || cidrContains(o.match, client)),
+  );
 }
 
 export function quarantineOf(guard: TunnelGuard, client: string, ts: number): Quarantine | undefined {
@@ -31,7 +36,8 @@ export function allow(guard: TunnelGuard, o: AllowOverride): void {
   const match = o.client === undefined ? undefined : cidrList(o.client);
   guard.overrides = guard.overrides.filter((x) => !(x.domain === o.domain && x.client === o.client));
   guard.overrides.push({ ...o, match });
-  if (o.domain !== undefined && o.client === undefined) for (const { key, block } of blocksOn(guard, o.domain)) blockMap(guard, block).delete(key);
+  if (o.domain !== undefined && o.client === undefined)
+    for (const { key, block } of blocksOn(guard, o.domain)) blockMap(guard, block).delete(key);
 }
 
 /** Removes allows for exactly this domain and client range; returns how many. */
@@ -71,5 +77,15 @@ export function quarantineVerdict(labels: string[], client: string, q: Quarantin
     { name: 'normal', score: 0, evidence: {} },
     { name: 'decision', score: 1, evidence: { action: 'block', scope: 'client', operator: true } },
   ];
-  return { action: 'block', scope: 'client', domain, score: 1, reasons: [`client ${client} quarantined by ${q.by} until ${isoTime(q.until)}`], stages, incident: q.incident, leakedBytes: 0, firstSeen: 0 };
+  return {
+    action: 'block',
+    scope: 'client',
+    domain,
+    score: 1,
+    reasons: [`client ${client} quarantined by ${q.by} until ${isoTime(q.until)}`],
+    stages,
+    incident: q.incident,
+    leakedBytes: 0,
+    firstSeen: 0,
+  };
 }

@@ -28,10 +28,15 @@ export class SeenNames {
     return new SharedArrayBuffer(SHARED_HEADER + 2 * (1 << (bits - 3)));
   }
 
-  constructor(private readonly bits = 24, readonly capacity = 1 << 20, shared?: SharedArrayBuffer) {
+  constructor(
+    private readonly bits = 24,
+    readonly capacity = 1 << 20,
+    shared?: SharedArrayBuffer,
+  ) {
     const n = 1 << (bits - 3);
     if (shared !== undefined) {
-      if (shared.byteLength !== SHARED_HEADER + 2 * n) throw new RangeError(`a shared seen-name buffer for 2^${bits} bits is ${SHARED_HEADER + 2 * n} bytes`);
+      if (shared.byteLength !== SHARED_HEADER + 2 * n)
+        throw new RangeError(`a shared seen-name buffer for 2^${bits} bits is ${SHARED_HEADER + 2 * n} bytes`);
       this.header = new Int32Array(shared, 0, 2);
       this.halves = [new Uint8Array(shared, SHARED_HEADER, n), new Uint8Array(shared, SHARED_HEADER + n, n)];
       const current = Atomics.load(this.header, 0);
@@ -143,7 +148,8 @@ export class SeenNames {
   }
 
   import(state: { current: Uint8Array; previous: Uint8Array; inserted: number }): void {
-    if (state.current.length !== this.current.length || state.previous.length !== this.previous.length) throw new RangeError(`seen-name filters must be 2^${this.bits} bits`);
+    if (state.current.length !== this.current.length || state.previous.length !== this.previous.length)
+      throw new RangeError(`seen-name filters must be 2^${this.bits} bits`);
     this.current.set(state.current);
     this.previous.set(state.previous);
     this.inserted = state.inserted;

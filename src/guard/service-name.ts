@@ -55,7 +55,8 @@ export function serviceParts(labels: readonly string[]): ServiceParts | undefine
  * domain with at least one zone label after it. 0 when none.
  */
 function listedName(labels: readonly string[]): number {
-  if (labels.length >= 4 && isOctet(labels[0]) && isOctet(labels[1]) && isOctet(labels[2]) && isOctet(labels[3])) return 4;
+  if (labels.length >= 4 && isOctet(labels[0]) && isOctet(labels[1]) && isOctet(labels[2]) && isOctet(labels[3]))
+    return 4;
   if (labels.length >= 32) {
     let nibbles = 0;
     while (nibbles < 32 && labels[nibbles].length === 1 && isHexChar(labels[nibbles].charCodeAt(0))) nibbles++;
@@ -86,7 +87,13 @@ function isTld(label: string): boolean {
   if (label.length < 2 || label.length > 24) return false;
   let known = tlds.get(label);
   if (known === undefined) {
-    const parsed = parse(`x.${label}`, { allowPrivateDomains: false, extractHostname: false, validateHostname: false, detectIp: false, mixedInputs: false });
+    const parsed = parse(`x.${label}`, {
+      allowPrivateDomains: false,
+      extractHostname: false,
+      validateHostname: false,
+      detectIp: false,
+      mixedInputs: false,
+    });
     known = parsed.isIcann === true && parsed.publicSuffix === label;
     if (tlds.size >= 4096) tlds.clear();
     tlds.set(label, known);

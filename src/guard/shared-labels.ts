@@ -35,7 +35,13 @@ export function newSharedLabelFilter(): SeenNames {
 }
 
 /** Counts the name's long labels that another client asked first under this domain. */
-export function noteSharedLabels(filter: SeenNames, domain: DomainState, domainName: string, client: string, subdomainLabels: readonly string[]): void {
+export function noteSharedLabels(
+  filter: SeenNames,
+  domain: DomainState,
+  domainName: string,
+  client: string,
+  subdomainLabels: readonly string[],
+): void {
   let sharer: string | undefined;
   for (const label of subdomainLabels) {
     if (label.length < MIN_LABEL_LENGTH) continue;

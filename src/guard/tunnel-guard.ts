@@ -30,7 +30,16 @@ import * as blocksOf from './domain-blocks.js';
 import { addInfo, type ClientState, type DomainState, pairKey, type PairState } from './guard-state.js';
 import * as readModel from './guard-read-model.js';
 import { clamp, lowerAscii } from './guard-text.js';
-import type { AllowOverride, DomainBlock, GuardCounters, GuardQuery, GuardResponse, Learning, Quarantine, TunnelGuardOptions } from './guard-types.js';
+import type {
+  AllowOverride,
+  DomainBlock,
+  GuardCounters,
+  GuardQuery,
+  GuardResponse,
+  Learning,
+  Quarantine,
+  TunnelGuardOptions,
+} from './guard-types.js';
 import { LogHistogram } from './log-histogram.js';
 import { anatomize } from './name-anatomy.js';
 import * as operator from './operator-overrides.js';
@@ -46,7 +55,16 @@ import { carriesPayload, queryStage, weighQuery } from './stages/query-stage.js'
 import { account, stateStage, weighState } from './stages/state-stage.js';
 import { type Sensitivity, SENSITIVITY_SCALE, type StageReport, type Verdict } from './verdict.js';
 
-export type { AllowOverride, DomainBlock, GuardCounters, GuardQuery, GuardResponse, Learning, Quarantine, TunnelGuardOptions } from './guard-types.js';
+export type {
+  AllowOverride,
+  DomainBlock,
+  GuardCounters,
+  GuardQuery,
+  GuardResponse,
+  Learning,
+  Quarantine,
+  TunnelGuardOptions,
+} from './guard-types.js';
 export { carriesPayload } from './stages/query-stage.js';
 export { clientBlockKey } from './domain-blocks.js';
 export { cidrList } from './operator-overrides.js';
@@ -91,7 +109,21 @@ export class TunnelGuard {
   readonly seenUsers: SeenNames;
   /** Long labels per client and per domain: lookups other clients share (shared-labels.ts). */
   readonly sharedLabels = newSharedLabelFilter();
-  readonly counters: GuardCounters = { queries: 0, newNames: 0, queryBlocks: 0, domainBlocks: 0, blockedByDomain: 0, monitored: 0, learnedNames: 0, repeats: 0, quarantined: 0, allowedByOperator: 0, clientDomainBlocks: 0, blockedByClientDomain: 0, sharedLifts: 0 };
+  readonly counters: GuardCounters = {
+    queries: 0,
+    newNames: 0,
+    queryBlocks: 0,
+    domainBlocks: 0,
+    blockedByDomain: 0,
+    monitored: 0,
+    learnedNames: 0,
+    repeats: 0,
+    quarantined: 0,
+    allowedByOperator: 0,
+    clientDomainBlocks: 0,
+    blockedByClientDomain: 0,
+    sharedLifts: 0,
+  };
   overrides: Array<AllowOverride & { match: Cidr | undefined }> = [];
   /**
    * Whether the random-subdomain flood detector has flagged a registered domain now: such a
@@ -155,7 +187,10 @@ export class TunnelGuard {
     if (PRIOR.names === 0) return;
     const counts = new Float64Array(this.model.counts.length);
     for (const [index, count] of PRIOR.counts) counts[index] = count;
-    this.importLearning({ counts, qtypes: PRIOR.qtypes, nameBits: PRIOR.nameBits, pairDayInfo: PRIOR.pairDayInfo }, Math.min(1, PRIOR_WEIGHT_NAMES / PRIOR.names));
+    this.importLearning(
+      { counts, qtypes: PRIOR.qtypes, nameBits: PRIOR.nameBits, pairDayInfo: PRIOR.pairDayInfo },
+      Math.min(1, PRIOR_WEIGHT_NAMES / PRIOR.names),
+    );
   }
 
   /** Adds learning exported elsewhere (the prior, another guard), weighted; call relearn() after. */
@@ -168,7 +203,12 @@ export class TunnelGuard {
 
   /** What was learned of the network's normal (not the per-key state): the prior's format. */
   exportLearning(): Learning {
-    return { counts: this.model.counts.slice(), qtypes: [...this.qtypes.counts], nameBits: [...this.nameBits.bins], pairDayInfo: [...this.pairDayInfo.bins] };
+    return {
+      counts: this.model.counts.slice(),
+      qtypes: [...this.qtypes.counts],
+      nameBits: [...this.nameBits.bins],
+      pairDayInfo: [...this.pairDayInfo.bins],
+    };
   }
 
   /**
@@ -179,7 +219,8 @@ export class TunnelGuard {
    * client among the domain's users.
    */
   isPlainRepeat(wireKey: string, client?: string): boolean {
-    if (this.blocks.size > 0 || this.clientBlocks.size > 0 || this.quarantines.length > 0 || !this.seen.has(wireKey)) return false;
+    if (this.blocks.size > 0 || this.clientBlocks.size > 0 || this.quarantines.length > 0 || !this.seen.has(wireKey))
+      return false;
     // seen.has() just hashed the name: the pair check reuses its hashes.
     if (client !== undefined && !this.seenUsers.hasPairWithLast(client, this.seen)) return false;
     this.counters.queries++;
@@ -230,9 +271,25 @@ export class TunnelGuard {
     // (protocol records, a mail gateway's DNS lists, a resolver for many) do not teach the budget
     // every client meets.
     if (o.isNew && (this.options.learnAll === true || o.override !== undefined || (o.ratio < 0.3 && !o.queryTooBig))) {
-      this.learnName(o.anatomy.subdomainLabels, o.rawBits, o.normal.multiplier < 4 && o.service === undefined && !checksMail(o.client) && !resolvesForMany(o.client, ts) ? o.pair.info[2] : -1);
+      this.learnName(
+        o.anatomy.subdomainLabels,
+        o.rawBits,
+        o.normal.multiplier < 4 && o.service === undefined && !checksMail(o.client) && !resolvesForMany(o.client, ts)
+          ? o.pair.info[2]
+          : -1,
+      );
     }
-    return { action: o.action, scope: o.scope, domain: o.domainName, score: Math.round(o.score * 100) / 100, reasons: o.reasons, stages, incident: o.incident, leakedBytes: Math.round(o.leaked * 100) / 100, firstSeen: o.domain.firstSeen };
+    return {
+      action: o.action,
+      scope: o.scope,
+      domain: o.domainName,
+      score: Math.round(o.score * 100) / 100,
+      reasons: o.reasons,
+      stages,
+      incident: o.incident,
+      leakedBytes: Math.round(o.leaked * 100) / 100,
+      firstSeen: o.domain.firstSeen,
+    };
   }
 
   /** Answers, when seen: NXDOMAIN ratio and information carried back in TXT/NULL/CNAME payloads. */
@@ -253,7 +310,8 @@ export class TunnelGuard {
     // Downstream payload only reinforces upstream evidence: one big TXT record (SPF, site
     // verification) must never make a client suspect by itself. It counts at a quarter of its
     // size, at most MAX_DOWNSTREAM_BYTES per answer, for pairs already sending encoded names.
-    if (pair !== undefined && pair.uniqueNames >= 2 && pair.leaked > 0) addInfo(pair, r.ts, Math.min(payload / 4, MAX_DOWNSTREAM_BYTES));
+    if (pair !== undefined && pair.uniqueNames >= 2 && pair.leaked > 0)
+      addInfo(pair, r.ts, Math.min(payload / 4, MAX_DOWNSTREAM_BYTES));
   }
 
   overrideFor(domain: string, client: string, ts: number): AllowOverride | undefined {
@@ -360,10 +418,15 @@ export class TunnelGuard {
 
   /** Recomputes the learned parameters from the model and distributions. */
   relearn(): void {
-    if (this.options.relearner !== undefined && this.counters.learnedNames > 0) this.options.relearner.request(this.model);
+    if (this.options.relearner !== undefined && this.counters.learnedNames > 0)
+      this.options.relearner.request(this.model);
     else this.model.refresh();
     this.allowanceBits = clamp(this.nameBits.quantile(0.5, 24), 16, 48);
-    this.queryBudget = clamp(((this.nameBits.quantile(0.9999, 1600) - this.allowanceBits) / 8) * 1.5, QUERY_BUDGET_FLOOR, QUERY_BUDGET_CEILING);
+    this.queryBudget = clamp(
+      ((this.nameBits.quantile(0.9999, 1600) - this.allowanceBits) / 8) * 1.5,
+      QUERY_BUDGET_FLOOR,
+      QUERY_BUDGET_CEILING,
+    );
     this.budget = clamp(2 * this.pairDayInfo.quantile(0.999, BUDGET_FLOOR), BUDGET_FLOOR, BUDGET_CEILING);
   }
 }

@@ -25,19 +25,42 @@ export class MetricsServer {
   counters: ConnectionCounters = { refused: 0, idleClosed: 0, evicted: 0 };
 
   /** `beforeScrape`: brings the counters up to date (the I/O threads report now, not at their next half second). */
-  constructor(private readonly address: HostPort, private readonly registry: MetricsSource, private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS, private readonly beforeScrape: () => Promise<void> = async () => {}) {}
+  constructor(
+    private readonly address: HostPort,
+    private readonly registry: MetricsSource,
+    private readonly limits: MetricsListenerLimits = DEFAULT_LIMITS,
+    private readonly beforeScrape: () => Promise<void> = async () => {},
+  ) {}
 
   async start(): Promise<void> {
     const l = this.limits;
-    const app = Fastify({ logger: false, connectionTimeout: l.idleTimeout, keepAliveTimeout: l.idleTimeout, requestTimeout: Math.max(l.idleTimeout, HEADERS_TIMEOUT_MS), http: { connectionsCheckingInterval: 1000 } });
+    const app = Fastify({
+      logger: false,
+      connectionTimeout: l.idleTimeout,
+      keepAliveTimeout: l.idleTimeout,
+      requestTimeout: Math.max(l.idleTimeout, HEADERS_TIMEOUT_MS),
+      http: { connectionsCheckingInterval: 1000 },
+    });
     app.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.counters = capConnections(app.server, { maxConnections: l.maxConnections, maxPerAddress: l.maxConnectionsPerAddress, idleTimeoutMs: l.idleTimeout });
+    this.counters = capConnections(app.server, {
+      maxConnections: l.maxConnections,
+      maxPerAddress: l.maxConnectionsPerAddress,
+      idleTimeoutMs: l.idleTimeout,
+    });
     app.get('/metrics', async (_request, reply) => {
       await this.beforeScrape();
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });
-    await listenOrExplain({ listen: async () => { await app.listen({ host: this.address.host, port: this.address.port }); } }, formatHostPort(this.address), 'metrics');
+    await listenOrExplain(
+      {
+        listen: async () => {
+          await app.listen({ host: this.address.host, port: this.address.port });
+        },
+      },
+      formatHostPort(this.address),
+      'metrics',
+    );
     const bound = app.server.address();
     this.boundPort = typeof bound === 'object' && bound !== null ? bound.port : this.address.port;
     this.app = app;

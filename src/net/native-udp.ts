@@ -8,7 +8,13 @@ export interface NativeUdpBatch {
   BATCH: number;
   SLOT: number;
   META: number;
-  open(host: string, port: number, ipv6: boolean, receiveBuffer: number, reusePort: boolean): { handle: unknown; data: ArrayBuffer; meta: ArrayBuffer; port: number };
+  open(
+    host: string,
+    port: number,
+    ipv6: boolean,
+    receiveBuffer: number,
+    reusePort: boolean,
+  ): { handle: unknown; data: ArrayBuffer; meta: ArrayBuffer; port: number };
   connect(handle: unknown, host: string, port: number): void;
   /** onBatch gets the datagram count, or -errno when the socket reported an error. */
   start(handle: unknown, onBatch: (count: number) => void): void;

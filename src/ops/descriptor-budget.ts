@@ -105,7 +105,11 @@ export function configDemand(config: Config, ioThreads = 0): DescriptorDemand {
   return {
     // Per listener a TCP socket, and a UDP socket per plane; per upstream and plane its UDP
     // sockets, as many being retired, a TCP connection and a health check.
-    dnsFixed: config.listen.length * (1 + planes) + encrypted + planes * upstreams * (config.upstreams.sockets * 2 + 2) + ioThreads * THREAD_OVERHEAD,
+    dnsFixed:
+      config.listen.length * (1 + planes) +
+      encrypted +
+      planes * upstreams * (config.upstreams.sockets * 2 + 2) +
+      ioThreads * THREAD_OVERHEAD,
     // DoT and DoH listeners each take up to tcp.maxConnections too.
     dnsTcp: config.tcp.maxConnections * (config.listen.length + encrypted),
     management,
@@ -119,19 +123,39 @@ export const CONTROL_CONNECTIONS = 16;
  * The configuration with its connection caps cut to fit `limit` descriptors, and the control
  * socket's cap. Per-address caps never exceed the total they belong to.
  */
-export function fitConfigToDescriptors(config: Config, limit: number, alreadyOpen = 0, ioThreads = 0): { config: Config; controlConnections: number; reduced: string[] } {
+export function fitConfigToDescriptors(
+  config: Config,
+  limit: number,
+  alreadyOpen = 0,
+  ioThreads = 0,
+): { config: Config; controlConnections: number; reduced: string[] } {
   const demand = configDemand(config, ioThreads);
   const b = budgetDescriptors(limit, { ...demand, dnsFixed: demand.dnsFixed + alreadyOpen });
   if (b.reduced.length === 0) return { config, controlConnections: CONTROL_CONNECTIONS, reduced: [] };
-  const perListener = Math.max(1, Math.floor(b.dnsTcp / Math.max(1, config.listen.length + config.dot.length + config.doh.length)));
+  const perListener = Math.max(
+    1,
+    Math.floor(b.dnsTcp / Math.max(1, config.listen.length + config.dot.length + config.doh.length)),
+  );
   const consoleCap = b.management.console ?? config.console.maxConnections;
   const metricsCap = b.management.metrics ?? config.metrics.maxConnections;
   return {
     config: {
       ...config,
-      tcp: { ...config.tcp, maxConnections: perListener, maxConnectionsPerClient: Math.min(config.tcp.maxConnectionsPerClient, perListener) },
-      console: { ...config.console, maxConnections: consoleCap, maxConnectionsPerAddress: Math.min(config.console.maxConnectionsPerAddress, consoleCap) },
-      metrics: { ...config.metrics, maxConnections: metricsCap, maxConnectionsPerAddress: Math.min(config.metrics.maxConnectionsPerAddress, metricsCap) },
+      tcp: {
+        ...config.tcp,
+        maxConnections: perListener,
+        maxConnectionsPerClient: Math.min(config.tcp.maxConnectionsPerClient, perListener),
+      },
+      console: {
+        ...config.console,
+        maxConnections: consoleCap,
+        maxConnectionsPerAddress: Math.min(config.console.maxConnectionsPerAddress, consoleCap),
+      },
+      metrics: {
+        ...config.metrics,
+        maxConnections: metricsCap,
+        maxConnectionsPerAddress: Math.min(config.metrics.maxConnectionsPerAddress, metricsCap),
+      },
     },
     controlConnections: b.management.control,
     reduced: b.reduced,

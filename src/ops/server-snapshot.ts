@@ -88,7 +88,14 @@ export interface PlaneSnapshot {
   /** Summaries the rings had no room for (the brain was behind): those queries went unweighed. */
   summariesDropped: number;
   /** Each live I/O thread's share: how the kernel spread the queries, and where blocks were answered. */
-  perThread: Array<{ index: number; queries: number; blocked: number; held: number; summariesDropped: number; loopDelayMs: { p50: number; p99: number; max: number } }>;
+  perThread: Array<{
+    index: number;
+    queries: number;
+    blocked: number;
+    held: number;
+    summariesDropped: number;
+    loopDelayMs: { p50: number; p99: number; max: number };
+  }>;
   brainConsumed: number;
   brainBacklog: number;
   brainFailOpen: number;

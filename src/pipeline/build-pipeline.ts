@@ -38,7 +38,18 @@ export interface PipelineParts {
   shed: ShedStage;
 }
 
-export function buildPipeline(cache: PacketCache, router: ZoneRouter, defence: DefenceStage, policy: PolicyStage, zone: ZoneStage, guard: GuardStageLike, flood: FloodStage, shed: ShedStage, observers: Observer[], onStageError: PipelineErrorSink): PipelineParts {
+export function buildPipeline(
+  cache: PacketCache,
+  router: ZoneRouter,
+  defence: DefenceStage,
+  policy: PolicyStage,
+  zone: ZoneStage,
+  guard: GuardStageLike,
+  flood: FloodStage,
+  shed: ShedStage,
+  observers: Observer[],
+  onStageError: PipelineErrorSink,
+): PipelineParts {
   const parse = new ParseStage();
   const cacheStage = new CacheStage(cache);
   const stages: Stage[] = [];

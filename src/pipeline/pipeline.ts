@@ -106,7 +106,12 @@ export class Pipeline implements PipelineControl {
     if (ctx.settled) return;
     if (ctx.query.questionEnd === 0) return this.drop(ctx, `stage ${stage} failed before the question was parsed`);
     const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.SERVFAIL, { withQuestion: true });
-    this.respond(ctx, reply, ResponseType.ERROR, `stage ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.respond(
+      ctx,
+      reply,
+      ResponseType.ERROR,
+      `stage ${stage} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 
   private finish(ctx: QueryContext): void {

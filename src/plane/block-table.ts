@@ -73,7 +73,9 @@ export class BlockHit {
 
   /** The EDE text, decoded only when asked (a hit is rare; the decode allocates). */
   reasonText(): string {
-    return this.text !== '' ? this.text : (this.text = Buffer.from(this.textBytes.subarray(0, this.textLength)).toString('utf8'));
+    return this.text !== ''
+      ? this.text
+      : (this.text = Buffer.from(this.textBytes.subarray(0, this.textLength)).toString('utf8'));
   }
 
   setFrom(bytes: Uint8Array, offset: number, length: number, kind: number): void {
@@ -138,11 +140,15 @@ export class BlockTable {
   }
 
   constructor(readonly buffer: SharedArrayBuffer) {
-    if (buffer.byteLength !== BLOCK_TABLE_BYTES) throw new Error(`block table buffer is ${buffer.byteLength} bytes, expected ${BLOCK_TABLE_BYTES}`);
+    if (buffer.byteLength !== BLOCK_TABLE_BYTES)
+      throw new Error(`block table buffer is ${buffer.byteLength} bytes, expected ${BLOCK_TABLE_BYTES}`);
     this.header = new Int32Array(buffer, 0, HEADER_WORDS);
     this.slots = [0, 1].map((c) => new Int32Array(buffer, COPIES_OFFSET + c * COPY_BYTES, SLOTS * SLOT_WORDS));
     this.until = [0, 1].map((c) => new Float64Array(buffer, COPIES_OFFSET + c * COPY_BYTES + COPY_SLOT_BYTES, SLOTS));
-    this.texts = [0, 1].map((c) => new Uint8Array(buffer, COPIES_OFFSET + c * COPY_BYTES + COPY_SLOT_BYTES + COPY_UNTIL_BYTES, COPY_TEXT_BYTES));
+    this.texts = [0, 1].map(
+      (c) =>
+        new Uint8Array(buffer, COPIES_OFFSET + c * COPY_BYTES + COPY_SLOT_BYTES + COPY_UNTIL_BYTES, COPY_TEXT_BYTES),
+    );
     this.lists = new Uint8Array(buffer, LISTS_OFFSET, LISTS_BYTES);
   }
 
@@ -200,7 +206,8 @@ export class BlockTable {
   /** Replaces the operator's quarantines and allows. */
   publishLists(lists: OperatorLists): void {
     const bytes = encoder.encode(JSON.stringify(lists));
-    if (bytes.length > LISTS_BYTES) throw new Error(`operator lists take ${bytes.length} bytes, more than the block table's ${LISTS_BYTES}`);
+    if (bytes.length > LISTS_BYTES)
+      throw new Error(`operator lists take ${bytes.length} bytes, more than the block table's ${LISTS_BYTES}`);
     // Readers decode only after the version moves; an odd version means "being written".
     Atomics.add(this.header, H_LISTS_VERSION, 1);
     this.lists.set(bytes);
@@ -241,7 +248,14 @@ export class BlockTable {
     return (hit.kind = 0);
   }
 
-  private probe(copy: number, request: Uint8Array, nameStart: number, client: string, now: number, hit: BlockHit): number {
+  private probe(
+    copy: number,
+    request: Uint8Array,
+    nameStart: number,
+    client: string,
+    now: number,
+    hit: BlockHit,
+  ): number {
     const n = suffixOffsets(request, nameStart, this.offsets);
     this.suffixes = n;
     if (n === 0) return 0;

@@ -144,8 +144,16 @@ export class Brain {
     }));
     this.table.publish(blocks);
     this.table.publishLists({
-      quarantines: this.guard.quarantines.filter((q) => q.until > now).map((q) => ({ client: q.client, until: q.until, text: blockText(`client ${q.client} quarantined by ${q.by}`, q.incident) })),
-      allows: this.guard.overrides.filter((o) => o.until > now).map((o) => ({ client: o.client, domain: o.domain, until: o.until })),
+      quarantines: this.guard.quarantines
+        .filter((q) => q.until > now)
+        .map((q) => ({
+          client: q.client,
+          until: q.until,
+          text: blockText(`client ${q.client} quarantined by ${q.by}`, q.incident),
+        })),
+      allows: this.guard.overrides
+        .filter((o) => o.until > now)
+        .map((o) => ({ client: o.client, domain: o.domain, until: o.until })),
     });
     this.blocksSeen = this.blockCount();
   }
@@ -201,9 +209,18 @@ export class Brain {
       const qtype = v.getUint16(offset + R.QTYPE, true);
       if (kind === RecordKind.ANSWER) {
         const rcode = v.getUint8(offset + R.RCODE);
-        if (this.flood !== null && (rcode === 2 || rcode === 3)) this.flood.observeFailure(anatomize(nameLabels(name, 0).map((l) => l.toLowerCase())).registeredDomain, ts);
+        if (this.flood !== null && (rcode === 2 || rcode === 3))
+          this.flood.observeFailure(anatomize(nameLabels(name, 0).map((l) => l.toLowerCase())).registeredDomain, ts);
         if ((flags & RecordFlag.FAILURE) !== 0) return;
-        this.guard.observeResponse({ ts, client, labels: nameLabels(name, 0), qtype, rcode: v.getUint8(offset + R.RCODE), answerSize: v.getUint16(offset + R.ANSWER_SIZE, true), payloadBytes: v.getUint16(offset + R.PAYLOAD, true) });
+        this.guard.observeResponse({
+          ts,
+          client,
+          labels: nameLabels(name, 0),
+          qtype,
+          rcode: v.getUint8(offset + R.RCODE),
+          answerSize: v.getUint16(offset + R.ANSWER_SIZE, true),
+          payloadBytes: v.getUint16(offset + R.PAYLOAD, true),
+        });
         return;
       }
       const wireKey = this.wireKey(name);
@@ -217,8 +234,18 @@ export class Brain {
       this.detectorTime.observe(performance.now() - started);
       if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, client, ts);
       if (held) {
-        const code = verdict.action !== 'block' ? VerdictCode.ALLOW : verdict.scope === 'client' ? VerdictCode.QUARANTINE : VerdictCode.BLOCK;
-        this.answer(ring, offset, code, code === VerdictCode.ALLOW ? '' : blockText(verdict.reasons[0], verdict.incident));
+        const code =
+          verdict.action !== 'block'
+            ? VerdictCode.ALLOW
+            : verdict.scope === 'client'
+              ? VerdictCode.QUARANTINE
+              : VerdictCode.BLOCK;
+        this.answer(
+          ring,
+          offset,
+          code,
+          code === VerdictCode.ALLOW ? '' : blockText(verdict.reasons[0], verdict.incident),
+        );
       }
       if (verdict.action === 'allow' && verdict.reasons.length === 0) return;
       // Queries the I/O thread answered from the table were blocked in block mode only.
@@ -234,7 +261,11 @@ export class Brain {
 
   private answer(ring: SummaryRing, offset: number, code: number, text: string): void {
     ring.view.setUint8(offset + R.VERDICT, code);
-    ring.view.setUint16(offset + R.VERDICT_TEXT, text === '' ? 0 : ring.writeUtf8(offset, R.NAME, text, MAX_NAME), true);
+    ring.view.setUint16(
+      offset + R.VERDICT_TEXT,
+      text === '' ? 0 : ring.writeUtf8(offset, R.NAME, text, MAX_NAME),
+      true,
+    );
     this.verdictsWritten++;
   }
 

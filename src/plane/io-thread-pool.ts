@@ -61,13 +61,21 @@ export class IoThreadPool {
   private readonly threads: IoThread[] = [];
   /** Client-facing latency over every thread (rebuilt from their reports). */
   readonly latency = new LatencyHistogram();
-  private upstreamHistograms = new Map<string, { labels: { pool: string; upstream: string }; histogram: LatencyHistogram }>();
+  private upstreamHistograms = new Map<
+    string,
+    { labels: { pool: string; upstream: string }; histogram: LatencyHistogram }
+  >();
   restarts = 0;
   private stopped = false;
   /** Counters of threads that were replaced, so that sums never go backwards. */
   private readonly retired: ThreadReport[] = [];
 
-  constructor(private config: Config, readonly size: number, private readonly log: Logger, private readonly parts: IoThreadPoolParts) {}
+  constructor(
+    private config: Config,
+    readonly size: number,
+    private readonly log: Logger,
+    private readonly parts: IoThreadPoolParts,
+  ) {}
 
   /** Starts every thread; when one cannot (a port taken), the ones started are stopped again. */
   async start(): Promise<void> {
@@ -95,8 +103,19 @@ export class IoThreadPool {
       reusePort: this.size > 1,
       dynamicBlocks: this.parts.dynamicBlocks(),
     };
-    const worker = new Worker(new URL('./io-thread.js', import.meta.url), { workerData: data, transferList: [queryLog] });
-    const thread: IoThread = { index, worker, ring, bound: { udp: [], tcp: [], dot: [], doh: [] }, report: null, stopping: false, alive: true };
+    const worker = new Worker(new URL('./io-thread.js', import.meta.url), {
+      workerData: data,
+      transferList: [queryLog],
+    });
+    const thread: IoThread = {
+      index,
+      worker,
+      ring,
+      bound: { udp: [], tcp: [], dot: [], doh: [] },
+      report: null,
+      stopping: false,
+      alive: true,
+    };
     // Queued until the thread listens: a restarted thread limits the floods in force at once.
     worker.postMessage({ type: 'floods', floods: this.parts.floods(), share: 1 / this.size } satisfies ToIoThread);
     this.parts.brain.addRing(index, ring);
@@ -142,7 +161,10 @@ export class IoThreadPool {
         // a new one binds. Its counters are kept so sums do not go backwards.
         if (this.restarts >= MAX_RESTARTS) {
           // A thread that keeps dying is a bug, not bad luck: the others go on serving.
-          this.log.error({ thread: index, code, restarts: this.restarts }, 'I/O thread died again: not restarted (the other threads serve)');
+          this.log.error(
+            { thread: index, code, restarts: this.restarts },
+            'I/O thread died again: not restarted (the other threads serve)',
+          );
           return;
         }
         this.log.error({ thread: index, code }, 'I/O thread died: starting a new one');
@@ -152,7 +174,9 @@ export class IoThreadPool {
         this.restarts++;
         setTimeout(() => {
           if (this.stopped) return;
-          void this.spawn(index).catch((err) => this.log.error({ thread: index, err: (err as Error).message }, 'I/O thread could not be restarted'));
+          void this.spawn(index).catch((err) =>
+            this.log.error({ thread: index, err: (err as Error).message }, 'I/O thread could not be restarted'),
+          );
         }, RESTART_DELAY_MS).unref();
       });
     });
@@ -161,14 +185,17 @@ export class IoThreadPool {
   /** Addresses the threads bound (every thread binds the same UDP addresses). */
   boundAddresses(): BoundAddresses {
     const out = { udp: new Set<string>(), tcp: new Set<string>(), dot: new Set<string>(), doh: new Set<string>() };
-    for (const t of this.threads) for (const k of ['udp', 'tcp', 'dot', 'doh'] as const) for (const a of t.bound[k]) out[k].add(a);
+    for (const t of this.threads)
+      for (const k of ['udp', 'tcp', 'dot', 'doh'] as const) for (const a of t.bound[k]) out[k].add(a);
     return { udp: [...out.udp], tcp: [...out.tcp], dot: [...out.dot], doh: [...out.doh] };
   }
 
   async reload(next: Config, feeds: SharedFeedsMessage | null, guardMode: Config['guard']['mode']): Promise<void> {
     this.config = next;
     const config = { ...next, guard: { ...next.guard, mode: guardMode } };
-    await Promise.all(this.threads.filter((t) => t.alive).map((t) => this.request(t, { type: 'reload', config, feeds })));
+    await Promise.all(
+      this.threads.filter((t) => t.alive).map((t) => this.request(t, { type: 'reload', config, feeds })),
+    );
   }
 
   /** A zone file changed: every thread serves these zones from now on (and a restarted thread starts with them). */
@@ -184,12 +211,14 @@ export class IoThreadPool {
 
   /** The dynamic blocks in force, whole, to every thread. */
   setDynamicBlocks(blocks: DynamicBlockEntry[]): void {
-    for (const t of this.threads) if (t.alive) t.worker.postMessage({ type: 'dynamic-blocks', blocks } satisfies ToIoThread);
+    for (const t of this.threads)
+      if (t.alive) t.worker.postMessage({ type: 'dynamic-blocks', blocks } satisfies ToIoThread);
   }
 
   /** The flood detector's flags changed: each thread limits its share (1 / threads) of each domain's rate. */
   setFloods(floods: FloodFlag[]): void {
-    for (const t of this.threads) t.worker.postMessage({ type: 'floods', floods, share: 1 / this.size } satisfies ToIoThread);
+    for (const t of this.threads)
+      t.worker.postMessage({ type: 'floods', floods, share: 1 / this.size } satisfies ToIoThread);
   }
 
   setGuardMode(mode: Config['guard']['mode']): void {
@@ -198,7 +227,16 @@ export class IoThreadPool {
 
   /** Every live thread's counters now; a thread that does not answer within REFRESH_MS keeps its last report. */
   async refresh(): Promise<void> {
-    await Promise.all(this.threads.filter((t) => t.alive).map((t) => Promise.race([this.request(t, { type: 'report' }), new Promise<void>((resolve) => setTimeout(resolve, REFRESH_MS))])));
+    await Promise.all(
+      this.threads
+        .filter((t) => t.alive)
+        .map((t) =>
+          Promise.race([
+            this.request(t, { type: 'report' }),
+            new Promise<void>((resolve) => setTimeout(resolve, REFRESH_MS)),
+          ]),
+        ),
+    );
   }
 
   /** Sends a message and resolves at the thread's next report (a reload ends with one). */
@@ -217,16 +255,23 @@ export class IoThreadPool {
   async stop(): Promise<void> {
     this.stopped = true;
     const drain = this.config.shutdown.drainTimeout + STOP_GRACE_MS;
-    await Promise.all(this.threads.filter((t) => t.alive).map((t) => new Promise<void>((resolve) => {
-      t.stopping = true;
-      const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), drain);
-      t.worker.on('message', (m: FromIoThread) => {
-        if (m.type !== 'stopped') return;
-        clearTimeout(timer);
-        void t.worker.terminate().then(() => resolve());
-      });
-      t.worker.postMessage({ type: 'stop' } satisfies ToIoThread);
-    })));
+    await Promise.all(
+      this.threads
+        .filter((t) => t.alive)
+        .map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              t.stopping = true;
+              const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), drain);
+              t.worker.on('message', (m: FromIoThread) => {
+                if (m.type !== 'stopped') return;
+                clearTimeout(timer);
+                void t.worker.terminate().then(() => resolve());
+              });
+              t.worker.postMessage({ type: 'stop' } satisfies ToIoThread);
+            }),
+        ),
+    );
   }
 
   /** Terminates one thread as a crash would (tests: a dead thread is replaced). */
@@ -249,17 +294,39 @@ export class IoThreadPool {
     return merged;
   }
 
-  gate(): Omit<PlaneSnapshot, 'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'passedBeforeBlock' | 'threadRestarts'> {
-    const out = { repeats: 0, blocked: 0, wouldBlock: 0, held: 0, holding: 0, holdTimeouts: 0, holdsRefused: 0, summariesDropped: 0 };
+  gate(): Omit<
+    PlaneSnapshot,
+    'threads' | 'brainConsumed' | 'brainBacklog' | 'brainFailOpen' | 'passedBeforeBlock' | 'threadRestarts'
+  > {
+    const out = {
+      repeats: 0,
+      blocked: 0,
+      wouldBlock: 0,
+      held: 0,
+      holding: 0,
+      holdTimeouts: 0,
+      holdsRefused: 0,
+      summariesDropped: 0,
+    };
     for (const r of this.reports()) for (const k of Object.keys(out) as Array<keyof typeof out>) out[k] += r.gate[k];
-    const perThread = this.threads.flatMap((t) => (t.report === null || !t.alive ? [] : [{
-      index: t.index,
-      queries: t.report.plane.queries.udp + t.report.plane.queries.tcp + t.report.plane.queries.tls + t.report.plane.queries.https,
-      blocked: t.report.gate.blocked,
-      held: t.report.gate.held,
-      summariesDropped: t.report.gate.summariesDropped,
-      loopDelayMs: t.report.loopDelayMs,
-    }]));
+    const perThread = this.threads.flatMap((t) =>
+      t.report === null || !t.alive
+        ? []
+        : [
+            {
+              index: t.index,
+              queries:
+                t.report.plane.queries.udp +
+                t.report.plane.queries.tcp +
+                t.report.plane.queries.tls +
+                t.report.plane.queries.https,
+              blocked: t.report.gate.blocked,
+              held: t.report.gate.held,
+              summariesDropped: t.report.gate.summariesDropped,
+              loopDelayMs: t.report.loopDelayMs,
+            },
+          ],
+    );
     return { ...out, perThread };
   }
 
@@ -280,7 +347,10 @@ export class IoThreadPool {
 
   private rebuildHistograms(): void {
     const reports = this.reports();
-    setHistogram(this.latency, reports.map((r) => r.latency));
+    setHistogram(
+      this.latency,
+      reports.map((r) => r.latency),
+    );
     const byUpstream = new Map<string, { labels: { pool: string; upstream: string }; parts: HistogramCounts[] }>();
     for (const r of reports) {
       for (const u of r.upstreamLatencies) {
@@ -328,7 +398,8 @@ function addInto(a: unknown, b: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
   if (typeof a === 'boolean' && typeof b === 'boolean') return a || b;
   if (Array.isArray(a) && Array.isArray(b)) {
-    const keyOf = (x: Record<string, unknown>) => ('pool' in x ? `${x.pool}|${x.name}` : `${x.stage}|${x.reason}|${x.enforced}`);
+    const keyOf = (x: Record<string, unknown>) =>
+      'pool' in x ? `${x.pool}|${x.name}` : `${x.stage}|${x.reason}|${x.enforced}`;
     const byKey = new Map<string, Record<string, unknown>>(a.map((x: Record<string, unknown>) => [keyOf(x), x]));
     for (const y of b as Array<Record<string, unknown>>) {
       const x = byKey.get(keyOf(y));

@@ -105,11 +105,35 @@ class IoThread {
     const data = this.data;
     this.config = data.config;
     this.log = pino({ level: this.config.log.level, base: { pid: process.pid, thread: data.index } });
-    this.gate = new GuardGateStage(new BlockTable(data.table), new SummaryRing(data.ring), new Doorbell(data.doorbell), gateSettings(this.config), new SeenFilterReader(data.seen.names, data.seen.users));
-    this.queryLog = data.queryLog === null ? null : new QueryLog({ path: '', mode: this.config.queryLog.mode, statistics: this.config.queryLog.statistics, maxAgeMs: 0, maxBytes: 0 }, (err) => this.log.error({ err }, 'query log failed'), data.queryLog);
+    this.gate = new GuardGateStage(
+      new BlockTable(data.table),
+      new SummaryRing(data.ring),
+      new Doorbell(data.doorbell),
+      gateSettings(this.config),
+      new SeenFilterReader(data.seen.names, data.seen.users),
+    );
+    this.queryLog =
+      data.queryLog === null
+        ? null
+        : new QueryLog(
+            {
+              path: '',
+              mode: this.config.queryLog.mode,
+              statistics: this.config.queryLog.statistics,
+              maxAgeMs: 0,
+              maxBytes: 0,
+            },
+            (err) => this.log.error({ err }, 'query log failed'),
+            data.queryLog,
+          );
     this.feeds = new SharedFeeds(data.feeds);
     this.loopDelay.enable();
-    this.plane = new DataPlane(this.config, this.log, { guard: this.gate, feeds: this.feeds, queryLog: this.queryLog, onPolicy: (ctx, d) => this.reportPolicy(ctx, d) }, { reusePort: data.reusePort, tcp: data.tcp });
+    this.plane = new DataPlane(
+      this.config,
+      this.log,
+      { guard: this.gate, feeds: this.feeds, queryLog: this.queryLog, onPolicy: (ctx, d) => this.reportPolicy(ctx, d) },
+      { reusePort: data.reusePort, tcp: data.tcp },
+    );
   }
 
   private send(m: FromIoThread): void {
@@ -139,7 +163,12 @@ class IoThread {
     const key = `${d.group}|${d.feed}|${d.line}|${ctx.clientAddress}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.send({ type: 'policy', client: ctx.clientAddress, qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)), decision: d });
+    this.send({
+      type: 'policy',
+      client: ctx.clientAddress,
+      qname: presentName(nameLabels(ctx.request, HEADER_LENGTH)),
+      decision: d,
+    });
   }
 
   private sendReport(): void {
@@ -156,17 +185,42 @@ class IoThread {
     return {
       index: this.data.index,
       plane: plane.snapshot(),
-      latency: { counts: [...plane.stats.latency.counts], sum: plane.stats.latency.sum, count: plane.stats.latency.count },
-      upstreamLatencies: plane.upstreamLatencies().map((u) => ({ labels: u.labels, counts: [...u.histogram.counts], sum: u.histogram.sum, count: u.histogram.count })),
-      gate: { repeats: gate.repeats, blocked: gate.blocked, wouldBlock: gate.wouldBlock, held: gate.held, holding: gate.holding, holdTimeouts: gate.holdTimeouts, holdsRefused: gate.holdsRefused, summariesDropped: gate.summariesDropped },
-      queryLog: queryLog === null ? null : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
+      latency: {
+        counts: [...plane.stats.latency.counts],
+        sum: plane.stats.latency.sum,
+        count: plane.stats.latency.count,
+      },
+      upstreamLatencies: plane.upstreamLatencies().map((u) => ({
+        labels: u.labels,
+        counts: [...u.histogram.counts],
+        sum: u.histogram.sum,
+        count: u.histogram.count,
+      })),
+      gate: {
+        repeats: gate.repeats,
+        blocked: gate.blocked,
+        wouldBlock: gate.wouldBlock,
+        held: gate.held,
+        holding: gate.holding,
+        holdTimeouts: gate.holdTimeouts,
+        holdsRefused: gate.holdsRefused,
+        summariesDropped: gate.summariesDropped,
+      },
+      queryLog:
+        queryLog === null
+          ? null
+          : { logged: queryLog.logged, dropped: queryLog.dropped, writeErrors: queryLog.writeErrors },
       loopDelayMs: this.takeLoopDelay(),
     };
   }
 
   private takeLoopDelay(): ThreadReport['loopDelayMs'] {
     const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
-    const out = { p50: ms(this.loopDelay.percentile(50)), p99: ms(this.loopDelay.percentile(99)), max: ms(this.loopDelay.max) };
+    const out = {
+      p50: ms(this.loopDelay.percentile(50)),
+      p99: ms(this.loopDelay.percentile(99)),
+      max: ms(this.loopDelay.max),
+    };
     this.loopDelay.reset();
     return out;
   }

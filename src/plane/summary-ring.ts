@@ -68,7 +68,8 @@ export class SummaryRing {
   private readonly mask: number;
 
   static allocate(capacity = DEFAULT_RING_CAPACITY): SharedArrayBuffer {
-    if ((capacity & (capacity - 1)) !== 0 || capacity < 2) throw new Error(`ring capacity ${capacity} is not a power of two`);
+    if ((capacity & (capacity - 1)) !== 0 || capacity < 2)
+      throw new Error(`ring capacity ${capacity} is not a power of two`);
     return new SharedArrayBuffer(HEADER_BYTES + capacity * RECORD_BYTES);
   }
 

@@ -23,7 +23,14 @@ const cursor = new RecordCursor();
  * the name asked); `groupOf(query)` is called at most once, and only when the answer has a CNAME
  * or an address to check (passed with its argument so the query path allocates no closure).
  */
-export function matchAnswer<Q>(engine: PolicyEngine, answer: Uint8Array, request: Uint8Array, qnameAt: number, groupOf: (query: Q) => PolicyGroup | undefined, query: Q): AnswerMatch | null {
+export function matchAnswer<Q>(
+  engine: PolicyEngine,
+  answer: Uint8Array,
+  request: Uint8Array,
+  qnameAt: number,
+  groupOf: (query: Q) => PolicyGroup | undefined,
+  query: Q,
+): AnswerMatch | null {
   const c = cursor.start(answer, answer.length, 1);
   if (c.ancount === 0) return null;
   const checkAddresses = engine.hasIpRules;
@@ -34,14 +41,24 @@ export function matchAnswer<Q>(engine: PolicyEngine, answer: Uint8Array, request
     if ((type === QType.A && rdlength === 4) || (type === QType.AAAA && rdlength === 16)) {
       if (checkAddresses) {
         const address = answer.subarray(rdata, rdata + rdlength);
-        if (!grouped) { group = groupOf(query); grouped = true; }
+        if (!grouped) {
+          group = groupOf(query);
+          grouped = true;
+        }
         const d = engine.decideAddress(address, request, qnameAt, group);
-        if (d !== null) return { decision: d, via: `answer address ${type === QType.A ? Array.from(address).join('.') : ipv6Text(address, 0)}: ` };
+        if (d !== null)
+          return {
+            decision: d,
+            via: `answer address ${type === QType.A ? Array.from(address).join('.') : ipv6Text(address, 0)}: `,
+          };
       }
     } else if (type === QType.CNAME) {
       // The target may be compressed: copied out as one contiguous wire name to be hashed.
       const labels = nameLabels(answer, rdata);
-      if (!grouped) { group = groupOf(query); grouped = true; }
+      if (!grouped) {
+        group = groupOf(query);
+        grouped = true;
+      }
       const d = engine.decideBytes(Buffer.from(wireKeyOf(labels), 'latin1'), 0, group);
       if (d !== null) return { decision: d, via: `CNAME target ${presentName(labels)}: ` };
     }

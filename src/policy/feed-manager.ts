@@ -27,7 +27,15 @@ export interface FeedConfig {
 
 /** The feeds of a validated configuration (`policy.feeds`), as the manager takes them. */
 export function feedConfigs(feeds: Config['policy']['feeds']): FeedConfig[] {
-  return feeds.map((f) => ({ name: f.name, category: f.category, format: f.format, path: f.path, url: f.url, zone: f.zone, refreshMs: f.refresh }));
+  return feeds.map((f) => ({
+    name: f.name,
+    category: f.category,
+    format: f.format,
+    path: f.path,
+    url: f.url,
+    zone: f.zone,
+    refreshMs: f.refresh,
+  }));
 }
 
 export interface FeedState {
@@ -69,7 +77,22 @@ export class FeedManager implements FeedSource {
   onChange: (feed: FeedState, ok: boolean) => void = () => {};
 
   constructor(configs: FeedConfig[]) {
-    for (const config of configs) this.feeds.set(config.name, { config, rules: null, ipRules: null, clientIpRules: null, version: '', loadedAt: null, ruleCount: 0, skipped: {}, errors: 0, lastError: null, lastCheck: null, loads: 0, failures: 0 });
+    for (const config of configs)
+      this.feeds.set(config.name, {
+        config,
+        rules: null,
+        ipRules: null,
+        clientIpRules: null,
+        version: '',
+        loadedAt: null,
+        ruleCount: 0,
+        skipped: {},
+        errors: 0,
+        lastError: null,
+        lastCheck: null,
+        loads: 0,
+        failures: 0,
+      });
   }
 
   /** Loads every feed once (in parallel), then refreshes each on its schedule. */
@@ -175,7 +198,8 @@ export class FeedManager implements FeedSource {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       // The bytes move to the worker (no copy); a file read may share a pooled buffer, so copy those.
-      const owned = content.byteOffset === 0 && content.byteLength === content.buffer.byteLength ? content : content.slice();
+      const owned =
+        content.byteOffset === 0 && content.byteLength === content.buffer.byteLength ? content : content.slice();
       this.worker!.postMessage({ id, content: owned, format: c.format, zone: c.zone }, [owned.buffer as ArrayBuffer]);
     });
   }

@@ -55,7 +55,9 @@ export class GroupIndex<G extends IndexedGroup> {
       for (const bits of this.lengths[4]) best = this.first(this.byV4.get(v4Key(v4, bits)), best, listener);
     } else if (this.lengths[6].length > 0) {
       const bytes = ipBytes(client);
-      if (bytes !== undefined && bytes.length === 16) for (const bits of this.lengths[6]) best = this.first(this.byV6.get(`${bits}/${maskedHex(bytes, bits)}`), best, listener);
+      if (bytes !== undefined && bytes.length === 16)
+        for (const bits of this.lengths[6])
+          best = this.first(this.byV6.get(`${bits}/${maskedHex(bytes, bits)}`), best, listener);
     }
     return best === Number.MAX_SAFE_INTEGER ? undefined : this.groups[best];
   }

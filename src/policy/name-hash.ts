@@ -34,7 +34,13 @@ function fmix32(h: number): number {
  * `offsets[i]` (label boundaries, as suffixOffsets gives them), in one right-to-left pass over
  * the bytes, ASCII letters folded to lower case (names compare case-insensitively).
  */
-export function suffixHashes(buf: Uint8Array, offsets: Int32Array, count: number, hi: Int32Array, lo: Int32Array): void {
+export function suffixHashes(
+  buf: Uint8Array,
+  offsets: Int32Array,
+  count: number,
+  hi: Int32Array,
+  lo: Int32Array,
+): void {
   let a = 0x811c9dc5 | 0;
   let b = 0x9747b28c | 0;
   for (let i = count - 1; i >= 0; i--) {

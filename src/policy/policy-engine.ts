@@ -52,11 +52,39 @@ export const DOH_CANARY = ['use-application-dns.net'];
 
 /** Well-known public DoH/DoT resolver names, for the optional `doh-resolvers` category. */
 export const PUBLIC_DOH_RESOLVERS = [
-  'dns.google', 'dns.google.com', 'cloudflare-dns.com', 'mozilla.cloudflare-dns.com', 'one.one.one.one', '1dot1dot1dot1.cloudflare-dns.com',
-  'security.cloudflare-dns.com', 'family.cloudflare-dns.com', 'dns.quad9.net', 'dns9.quad9.net', 'dns10.quad9.net', 'dns11.quad9.net',
-  'doh.opendns.com', 'dns.opendns.com', 'doh.familyshield.opendns.com', 'dns.adguard.com', 'dns.adguard-dns.com', 'dns-family.adguard.com',
-  'dns.nextdns.io', 'doh.cleanbrowsing.org', 'doh.mullvad.net', 'dns.mullvad.net', 'doh.dns.sb', 'dns.controld.com', 'freedns.controld.com',
-  'doh.libredns.gr', 'dns.alidns.com', 'doh.pub', 'dns.twnic.tw', 'dns0.eu', 'open.dns0.eu', 'kids.dns0.eu', 'doh.applied-privacy.net',
+  'dns.google',
+  'dns.google.com',
+  'cloudflare-dns.com',
+  'mozilla.cloudflare-dns.com',
+  'one.one.one.one',
+  '1dot1dot1dot1.cloudflare-dns.com',
+  'security.cloudflare-dns.com',
+  'family.cloudflare-dns.com',
+  'dns.quad9.net',
+  'dns9.quad9.net',
+  'dns10.quad9.net',
+  'dns11.quad9.net',
+  'doh.opendns.com',
+  'dns.opendns.com',
+  'doh.familyshield.opendns.com',
+  'dns.adguard.com',
+  'dns.adguard-dns.com',
+  'dns-family.adguard.com',
+  'dns.nextdns.io',
+  'doh.cleanbrowsing.org',
+  'doh.mullvad.net',
+  'dns.mullvad.net',
+  'doh.dns.sb',
+  'dns.controld.com',
+  'freedns.controld.com',
+  'doh.libredns.gr',
+  'dns.alidns.com',
+  'doh.pub',
+  'dns.twnic.tw',
+  'dns0.eu',
+  'open.dns0.eu',
+  'kids.dns0.eu',
+  'doh.applied-privacy.net',
 ];
 
 /** A small table of whole subtrees (built-in lists, allowlists), one rule per name. */
@@ -79,7 +107,12 @@ export interface PolicyGroup {
 
 /** The rule as the feed's own syntax would write it. */
 /** The CNAME target an RPZ zone writes for each action. */
-const RPZ_TARGET: Record<string, string> = { nxdomain: '.', nodata: '*.', passthru: 'rpz-passthru.', drop: 'rpz-drop.' };
+const RPZ_TARGET: Record<string, string> = {
+  nxdomain: '.',
+  nodata: '*.',
+  passthru: 'rpz-passthru.',
+  drop: 'rpz-drop.',
+};
 
 export function ruleText(format: string | undefined, m: RuleMatch, name: string): string {
   switch (format) {
@@ -108,11 +141,18 @@ export class PolicyEngine {
   private readonly ecsTrusted: GroupIndex<{ clients: string[]; listeners: null }> | null;
   private readonly index: GroupIndex<PolicyGroup>;
 
-  constructor(private readonly feeds: FeedSource, policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>, listen: Array<{ address: { host: string; port: number }; name?: string }> = []) {
+  constructor(
+    private readonly feeds: FeedSource,
+    policy: Pick<Config['policy'], 'groups' | 'dohCanary' | 'trustEcsFrom'>,
+    listen: Array<{ address: { host: string; port: number }; name?: string }> = [],
+  ) {
     this.canary = policy.dohCanary ? subtreeSet(DOH_CANARY, 'nxdomain') : null;
-    this.ecsTrusted = policy.trustEcsFrom.length > 0 ? new GroupIndex([{ clients: policy.trustEcsFrom, listeners: null }]) : null;
+    this.ecsTrusted =
+      policy.trustEcsFrom.length > 0 ? new GroupIndex([{ clients: policy.trustEcsFrom, listeners: null }]) : null;
     this.groups = policy.groups.map((g) => {
-      const byCategory = [...feeds.feeds.values()].filter((f) => g.categories.includes(f.config.category)).map((f) => f.config.name);
+      const byCategory = [...feeds.feeds.values()]
+        .filter((f) => g.categories.includes(f.config.category))
+        .map((f) => f.config.name);
       return {
         config: g,
         clients: g.clients,
@@ -141,15 +181,36 @@ export class PolicyEngine {
    * needed only when a feed has client-IP rules). Null when nothing matched, or an allow or
    * PASSTHRU did.
    */
-  decideBytes(buf: Uint8Array, start: number, group: PolicyGroup | undefined, client?: Uint8Array): PolicyDecision | null {
+  decideBytes(
+    buf: Uint8Array,
+    start: number,
+    group: PolicyGroup | undefined,
+    client?: Uint8Array,
+  ): PolicyDecision | null {
     const p = this.probe;
     p.setBytes(buf, start);
     if (group !== undefined && group.allow.size > 0 && group.allow.match(p) !== undefined) return null;
     const enforced = group === undefined || group.config.mode === 'block';
     const answer = group?.config.action ?? 'nxdomain';
-    const make = (feed: string, category: string, version: string, format: string | undefined, m: RuleMatch): PolicyDecision => {
+    const make = (
+      feed: string,
+      category: string,
+      version: string,
+      format: string | undefined,
+      m: RuleMatch,
+    ): PolicyDecision => {
       const name = p.nameAt(m.offset);
-      return { group: group?.config.name ?? 'default', feed, category, version, rule: ruleText(format, m, name), line: m.line, action: m.action === 'block' ? answer : m.action, enforced, match: m };
+      return {
+        group: group?.config.name ?? 'default',
+        feed,
+        category,
+        version,
+        rule: ruleText(format, m, name),
+        line: m.line,
+        action: m.action === 'block' ? answer : m.action,
+        enforced,
+        match: m,
+      };
     };
     if (this.canary !== null) {
       const m = this.canary.match(p);
@@ -180,7 +241,12 @@ export class PolicyEngine {
    * An address in an answer against the group's response-IP (rpz-ip) rules, feeds in order;
    * the query name's allowlist still applies. `buf`/`start`: the query's wire name.
    */
-  decideAddress(address: Uint8Array, buf: Uint8Array, start: number, group: PolicyGroup | undefined): PolicyDecision | null {
+  decideAddress(
+    address: Uint8Array,
+    buf: Uint8Array,
+    start: number,
+    group: PolicyGroup | undefined,
+  ): PolicyDecision | null {
     if (group === undefined) return null;
     let probed = false;
     for (const name of group.feeds) {
@@ -199,11 +265,24 @@ export class PolicyEngine {
   }
 
   private ipDecision(group: PolicyGroup, feed: string, f: FeedState, r: IpRule): PolicyDecision {
-    const match: RuleMatch = { action: r.action, scope: 'exact', exception: false, line: r.line, offset: 0, records: r.records };
+    const match: RuleMatch = {
+      action: r.action,
+      scope: 'exact',
+      exception: false,
+      line: r.line,
+      offset: 0,
+      records: r.records,
+    };
     return {
-      group: group.config.name, feed, category: f.config.category, version: f.version,
-      rule: ruleText('rpz', match, r.trigger), line: r.line,
-      action: r.action === 'block' ? group.config.action : (r.action as PolicyDecision['action']), enforced: group.config.mode === 'block', match,
+      group: group.config.name,
+      feed,
+      category: f.config.category,
+      version: f.version,
+      rule: ruleText('rpz', match, r.trigger),
+      line: r.line,
+      action: r.action === 'block' ? group.config.action : (r.action as PolicyDecision['action']),
+      enforced: group.config.mode === 'block',
+      match,
     };
   }
 

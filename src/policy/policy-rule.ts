@@ -39,7 +39,15 @@ export class ParseCollector {
   }
 
   result(): ParseResult {
-    return { table: this.rules.build(), ipRules: this.ipRules, clientIpRules: this.clientIpRules, skipped: this.skipped, errors: this.errors, errorExamples: this.errorExamples, serial: this.serial };
+    return {
+      table: this.rules.build(),
+      ipRules: this.ipRules,
+      clientIpRules: this.clientIpRules,
+      skipped: this.skipped,
+      errors: this.errors,
+      errorExamples: this.errorExamples,
+      serial: this.serial,
+    };
   }
 }
 
@@ -64,7 +72,12 @@ export function normalName(text: string): string | undefined {
       labelStart = i + 1;
       continue;
     }
-    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d || (c === 0x2a && i === labelStart);
+    const ok =
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x5f ||
+      c === 0x2d ||
+      (c === 0x2a && i === labelStart);
     if (!ok) return undefined;
   }
   return name;

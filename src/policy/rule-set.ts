@@ -127,7 +127,11 @@ export class NameProbe {
     while (pos < this.buf.length) {
       const len = this.buf[pos];
       if (len === 0 || len > 63) break;
-      labels.push(Buffer.from(this.buf.buffer, this.buf.byteOffset + pos + 1, len).toString('latin1').toLowerCase());
+      labels.push(
+        Buffer.from(this.buf.buffer, this.buf.byteOffset + pos + 1, len)
+          .toString('latin1')
+          .toLowerCase(),
+      );
       pos += len + 1;
     }
     return labels.join('.');
@@ -178,7 +182,12 @@ export class RuleSet {
       const hi = p.hi[i];
       const lo = p.lo[i];
       const base = ((lo >>> this.filterShift) & this.filterMask) << 4;
-      if ((f[base + ((hi >>> 5) & 15)] & (1 << hi)) === 0 || (f[base + ((hi >>> 14) & 15)] & (1 << (hi >>> 9))) === 0 || (f[base + ((hi >>> 23) & 15)] & (1 << (hi >>> 18))) === 0) continue;
+      if (
+        (f[base + ((hi >>> 5) & 15)] & (1 << hi)) === 0 ||
+        (f[base + ((hi >>> 14) & 15)] & (1 << (hi >>> 9))) === 0 ||
+        (f[base + ((hi >>> 23) & 15)] & (1 << (hi >>> 18))) === 0
+      )
+        continue;
       // The name itself: exact or subtree rules; a parent: subtree or wildcard rules.
       let r = this.find(hi, lo, i === 0 ? 0 : 1);
       if (r === EMPTY) r = this.find(hi, lo, i === 0 ? 1 : 2);

@@ -6,7 +6,19 @@
  */
 import { nameHash } from './name-hash.js';
 import type { LocalRecord, RuleAction, RuleScope } from './rule-types.js';
-import { ACTIONS, EMPTY, FILTER_BLOCK, filterAdd, filterShift, MAX_LINE, packRule, SCOPE_SALT, SCOPES, SLOT, type RuleSetData } from './rule-set.js';
+import {
+  ACTIONS,
+  EMPTY,
+  FILTER_BLOCK,
+  filterAdd,
+  filterShift,
+  MAX_LINE,
+  packRule,
+  SCOPE_SALT,
+  SCOPES,
+  SLOT,
+  type RuleSetData,
+} from './rule-set.js';
 
 /** Slots per rule at most 0.7 full: an absent name's probe scans a few slots of one cache line. */
 const MAX_LOAD = 0.7;
@@ -47,7 +59,15 @@ export class RuleTableBuilder {
   }
 
   /** A rule by its name's hash (name-hash.ts: scanName from a feed's bytes, or nameHash). `action`/`scope`: indexes in ACTIONS/SCOPES. */
-  add(hi: number, lo: number, scope: number, action: number, exception: boolean, line: number, records?: LocalRecord[]): void {
+  add(
+    hi: number,
+    lo: number,
+    scope: number,
+    action: number,
+    exception: boolean,
+    line: number,
+    records?: LocalRecord[],
+  ): void {
     if (this.n === this.hi.length) this.grow();
     const i = this.n++;
     this.hi[i] = hi;
@@ -58,7 +78,14 @@ export class RuleTableBuilder {
   }
 
   /** A rule by its name as text (lower case, no trailing dot): allowlists, built-in lists, local data. */
-  addName(name: string, scope: RuleScope, action: RuleAction, line: number, records?: LocalRecord[], exception = false): void {
+  addName(
+    name: string,
+    scope: RuleScope,
+    action: RuleAction,
+    line: number,
+    records?: LocalRecord[],
+    exception = false,
+  ): void {
     nameHash(name, this.hash);
     this.add(this.hash[0], this.hash[1], SCOPES.indexOf(scope), ACTIONS.indexOf(action), exception, line, records);
   }

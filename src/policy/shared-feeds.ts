@@ -32,8 +32,14 @@ export function feedsMessage(source: FeedSource): SharedFeedsMessage {
   const feeds: SharedFeed[] = [];
   for (const f of source.feeds.values()) {
     const { rules, ipRules, clientIpRules, ...state } = f;
-    if (rules !== null && !isSharedRuleSetData(rules.data)) throw new Error(`feed ${f.config.name}: its rule table is not in shared memory`);
-    feeds.push({ ...state, table: rules?.data ?? null, ipRules: ipRules?.list() ?? null, clientIpRules: clientIpRules?.list() ?? null });
+    if (rules !== null && !isSharedRuleSetData(rules.data))
+      throw new Error(`feed ${f.config.name}: its rule table is not in shared memory`);
+    feeds.push({
+      ...state,
+      table: rules?.data ?? null,
+      ipRules: ipRules?.list() ?? null,
+      clientIpRules: clientIpRules?.list() ?? null,
+    });
   }
   return { feeds };
 }

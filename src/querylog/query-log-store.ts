@@ -19,7 +19,6 @@ import { openDatabase } from '../store/sqlite-database.js';
 import { QUERYLOG_SCHEMA } from '../store/querylog-schema.js';
 import { hourOf, type QueryCount, QueryStatsWriter } from './query-stats-store.js';
 
-
 export interface QueryFilter {
   since?: number;
   until?: number;
@@ -73,7 +72,10 @@ export class QueryLogStore {
   private readonly insertEvent: Database.Statement | null;
   private readonly stats: QueryStatsWriter | null;
 
-  constructor(readonly path: string, readonly readonly_ = false) {
+  constructor(
+    readonly path: string,
+    readonly readonly_ = false,
+  ) {
     this.db = openDatabase(path, QUERYLOG_SCHEMA, { readonly: readonly_ });
     if (!readonly_) {
       this.db.pragma('synchronous = NORMAL');
@@ -82,8 +84,12 @@ export class QueryLogStore {
       // writer thread, a WAL of about 40 MiB between checkpoints.
       this.db.pragma('cache_size = -32768');
       this.db.pragma('wal_autocheckpoint = 10000');
-      this.insertQuery = this.db.prepare('INSERT INTO queries (t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      this.insertEvent = this.db.prepare('INSERT OR IGNORE INTO events (id, t, type, severity, client, domain, incident, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.insertQuery = this.db.prepare(
+        'INSERT INTO queries (t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      this.insertEvent = this.db.prepare(
+        'INSERT OR IGNORE INTO events (id, t, type, severity, client, domain, incident, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
       this.stats = new QueryStatsWriter(this.db);
     } else {
       this.insertQuery = null;
@@ -109,12 +115,34 @@ export class QueryLogStore {
     const stats = this.stats!;
     this.db.transaction(() => {
       for (const q of queries) {
-        iq.run(q.t, q.client, q.transport, q.qname, q.domain, q.qtype, q.rcode, q.type, q.reason, q.upstream, q.latencyMs);
+        iq.run(
+          q.t,
+          q.client,
+          q.transport,
+          q.qname,
+          q.domain,
+          q.qtype,
+          q.rcode,
+          q.type,
+          q.reason,
+          q.upstream,
+          q.latencyMs,
+        );
         stats.add(q.t, q.client, q.domain, q.type, 1);
       }
       for (const c of counted) stats.add(c.t, c.client, c.domain, c.type, c.n);
       stats.commit();
-      for (const e of events) ie.run(e.id, Date.parse(e.time), e.type, e.severity, e.client ?? null, e.domain ?? null, e.incident ?? null, JSON.stringify(e));
+      for (const e of events)
+        ie.run(
+          e.id,
+          Date.parse(e.time),
+          e.type,
+          e.severity,
+          e.client ?? null,
+          e.domain ?? null,
+          e.incident ?? null,
+          JSON.stringify(e),
+        );
     })();
   }
 
@@ -136,7 +164,8 @@ export class QueryLogStore {
     this.stats!.retain(hourOf(cutoff));
     // Bounded: each round deletes a tenth of what is left (at least 1,000 rows).
     for (let round = 0; round < 50 && this.liveBytes() > maxBytes; round++) {
-      const table = (this.db.prepare('SELECT COUNT(*) AS n FROM queries').get() as { n: number }).n > 0 ? 'queries' : 'events';
+      const table =
+        (this.db.prepare('SELECT COUNT(*) AS n FROM queries').get() as { n: number }).n > 0 ? 'queries' : 'events';
       const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
       if (n === 0) {
         // Only statistics are left, and they are still too many: the oldest hour goes.
@@ -144,7 +173,9 @@ export class QueryLogStore {
         continue;
       }
       const take = Math.max(1000, Math.ceil(n / 10));
-      deleted += this.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY t LIMIT ?)`).run(take).changes;
+      deleted += this.db
+        .prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY t LIMIT ?)`)
+        .run(take).changes;
     }
     return deleted;
   }
@@ -157,7 +188,10 @@ export class QueryLogStore {
       where.push('(domain = ? OR qname = ?)');
       args.push(d, d);
     }
-    if (f.type !== undefined) { where.push('type = ?'); args.push(f.type); }
+    if (f.type !== undefined) {
+      where.push('type = ?');
+      args.push(f.type);
+    }
     const sql = `SELECT t, client, transport, qname, domain, qtype, rcode, type, reason, upstream, latency AS latencyMs FROM queries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
     return this.db.prepare(sql).all(...args, clampLimit(f.limit)) as QueryRecord[];
   }
@@ -191,8 +225,14 @@ export class QueryLogStore {
       where.push(`domain IN (${suffixes.map(() => '?').join(', ')}) AND (domain = ? OR qname = ?)`);
       args.push(...suffixes, d, d);
     }
-    if (f.action !== undefined) { where.push('type = ?'); args.push(f.action); }
-    if (f.qtype !== undefined) { where.push('qtype = ?'); args.push(f.qtype); }
+    if (f.action !== undefined) {
+      where.push('type = ?');
+      args.push(f.action);
+    }
+    if (f.qtype !== undefined) {
+      where.push('qtype = ?');
+      args.push(f.qtype);
+    }
     if (f.before !== undefined) {
       // Written so the t index bounds the walk (an OR of the two would not).
       where.push('t <= ? AND (t < ? OR rowid < ?)');
@@ -209,13 +249,29 @@ export class QueryLogStore {
   /** Newest first. */
   events(f: EventFilter): SecurityEvent[] {
     const { where, args } = commonConditions(f);
-    if (f.domain !== undefined) { where.push('domain = ?'); args.push(f.domain.toLowerCase().replace(/\.$/, '')); }
-    if (typeof f.type === 'string') { where.push('type = ?'); args.push(f.type); }
-    else if (Array.isArray(f.type) && f.type.length > 0) { where.push(`type IN (${f.type.map(() => '?').join(', ')})`); args.push(...f.type); }
-    if (f.incident !== undefined) { where.push('incident = ?'); args.push(f.incident); }
-    if (f.minSeverity !== undefined) { where.push('severity >= ?'); args.push(f.minSeverity); }
+    if (f.domain !== undefined) {
+      where.push('domain = ?');
+      args.push(f.domain.toLowerCase().replace(/\.$/, ''));
+    }
+    if (typeof f.type === 'string') {
+      where.push('type = ?');
+      args.push(f.type);
+    } else if (Array.isArray(f.type) && f.type.length > 0) {
+      where.push(`type IN (${f.type.map(() => '?').join(', ')})`);
+      args.push(...f.type);
+    }
+    if (f.incident !== undefined) {
+      where.push('incident = ?');
+      args.push(f.incident);
+    }
+    if (f.minSeverity !== undefined) {
+      where.push('severity >= ?');
+      args.push(f.minSeverity);
+    }
     const sql = `SELECT body FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, clampLimit(f.limit)) as Array<{ body: string }>).map((r) => JSON.parse(r.body) as SecurityEvent);
+    return (this.db.prepare(sql).all(...args, clampLimit(f.limit)) as Array<{ body: string }>).map(
+      (r) => JSON.parse(r.body) as SecurityEvent,
+    );
   }
 
   counts(): { queries: number; events: number; liveBytes: number } {
@@ -232,12 +288,24 @@ export class QueryLogStore {
 }
 
 /** The conditions queries and events share: a time window and one client. */
-function commonConditions(f: { since?: number; until?: number; client?: string }): { where: string[]; args: unknown[] } {
+function commonConditions(f: { since?: number; until?: number; client?: string }): {
+  where: string[];
+  args: unknown[];
+} {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (f.since !== undefined) { where.push('t >= ?'); args.push(f.since); }
-  if (f.until !== undefined) { where.push('t <= ?'); args.push(f.until); }
-  if (f.client !== undefined) { where.push('client = ?'); args.push(f.client); }
+  if (f.since !== undefined) {
+    where.push('t >= ?');
+    args.push(f.since);
+  }
+  if (f.until !== undefined) {
+    where.push('t <= ?');
+    args.push(f.until);
+  }
+  if (f.client !== undefined) {
+    where.push('client = ?');
+    args.push(f.client);
+  }
   return { where, args };
 }
 

@@ -35,14 +35,33 @@ function rows(b: QueryBatch, out: QueryRecord[], counted: QueryCount[]): void {
     if (d === undefined) decoded.set(key, (d = decodeKey(key)));
     return d;
   };
-  for (const e of b.tally ?? []) counted.push({ t: e.hour * HOUR_MS, client: e.client, domain: e.key === '' ? '' : decode(e.key).domain, type: e.type, n: e.n });
+  for (const e of b.tally ?? [])
+    counted.push({
+      t: e.hour * HOUR_MS,
+      client: e.client,
+      domain: e.key === '' ? '' : decode(e.key).domain,
+      type: e.type,
+      n: e.n,
+    });
   for (let i = 0; i < b.count; i++) {
     const { qname, domain } = decode(b.key[i]);
     if (b.keep[i] === 0) {
       counted.push({ t: b.t[i], client: b.client[i], domain, type: b.type[i], n: 1 });
       continue;
     }
-    out.push({ t: Math.round(b.t[i]), client: b.client[i], transport: b.transport[i], qname, domain, qtype: b.qtype[i], rcode: b.rcode[i], type: b.type[i], reason: b.reason[i], upstream: b.upstream[i], latencyMs: Math.round(b.latency[i] * 1000) / 1000 });
+    out.push({
+      t: Math.round(b.t[i]),
+      client: b.client[i],
+      transport: b.transport[i],
+      qname,
+      domain,
+      qtype: b.qtype[i],
+      rcode: b.rcode[i],
+      type: b.type[i],
+      reason: b.reason[i],
+      upstream: b.upstream[i],
+      latencyMs: Math.round(b.latency[i] * 1000) / 1000,
+    });
   }
 }
 

@@ -84,7 +84,12 @@ function newBatch(): QueryBatch {
     qtype: new Uint16Array(BATCH),
     rcode: new Uint8Array(BATCH),
     keep: new Uint8Array(BATCH),
-    client: [], transport: [], key: [], type: [], reason: [], upstream: [],
+    client: [],
+    transport: [],
+    key: [],
+    type: [],
+    reason: [],
+    upstream: [],
   };
 }
 
@@ -122,7 +127,11 @@ export class QueryLog implements Observer, EventSink {
    * `writer`: on an I/O thread, the port to the main thread's writer (see connectWriter): rows
    * go straight to it, and no second writer opens the database.
    */
-  constructor(private readonly options: QueryLogOptions, private readonly onError: (error: unknown) => void = () => {}, writer?: MessagePort) {
+  constructor(
+    private readonly options: QueryLogOptions,
+    private readonly onError: (error: unknown) => void = () => {},
+    writer?: MessagePort,
+  ) {
     this.mode = options.mode;
     this.statistics = options.statistics ?? true;
     if (writer !== undefined) {
@@ -147,7 +156,9 @@ export class QueryLog implements Observer, EventSink {
   private get worker(): Worker | MessagePort {
     if (this.workerThread !== null) return this.workerThread;
     const o = this.options;
-    const worker = new Worker(new URL('./query-log-worker.js', import.meta.url), { workerData: { path: o.path, maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes } });
+    const worker = new Worker(new URL('./query-log-worker.js', import.meta.url), {
+      workerData: { path: o.path, maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes },
+    });
     worker.on('message', (m: WorkerReply) => this.onReply(m));
     worker.on('error', (error) => {
       // The thread is gone (the database could not be opened, say): count it, start afresh next time.
@@ -230,7 +241,13 @@ export class QueryLog implements Observer, EventSink {
       b.tally = [...this.tally.values()];
       this.tally = new Map();
     }
-    this.post({ op: 'write', id: 0, queries: b }, [b.t.buffer, b.latency.buffer, b.qtype.buffer, b.rcode.buffer, b.keep.buffer]);
+    this.post({ op: 'write', id: 0, queries: b }, [
+      b.t.buffer,
+      b.latency.buffer,
+      b.qtype.buffer,
+      b.rcode.buffer,
+      b.keep.buffer,
+    ]);
   }
 
   private post(m: WorkerRequest & { op: 'write' }, transfer: ArrayBuffer[] = []): void {
@@ -283,7 +300,10 @@ export class QueryLog implements Observer, EventSink {
     return this.request({ op: 'stats', range, top });
   }
 
-  clientStats(client: string, range: StatsRange): Promise<Pick<RangeStats, 'total' | 'blocked' | 'byAction' | 'hours'>> {
+  clientStats(
+    client: string,
+    range: StatsRange,
+  ): Promise<Pick<RangeStats, 'total' | 'blocked' | 'byAction' | 'hours'>> {
     return this.request({ op: 'client-stats', client, range });
   }
 

@@ -34,12 +34,17 @@ export class QueryStatsWriter {
   private readonly upsert: Record<'action' | 'domain' | 'blocked', Database.Statement> & { client: Database.Statement };
 
   constructor(private readonly db: Database.Database) {
-    const two = (table: string, column: string) => db.prepare(`INSERT INTO ${table} (hour, ${column}, n) VALUES (?, ?, ?) ON CONFLICT (hour, ${column}) DO UPDATE SET n = n + excluded.n`);
+    const two = (table: string, column: string) =>
+      db.prepare(
+        `INSERT INTO ${table} (hour, ${column}, n) VALUES (?, ?, ?) ON CONFLICT (hour, ${column}) DO UPDATE SET n = n + excluded.n`,
+      );
     this.upsert = {
       action: two('query_hour_action', 'action'),
       domain: two('query_hour_domain', 'domain'),
       blocked: two('query_hour_blocked', 'domain'),
-      client: db.prepare('INSERT INTO query_hour_client (hour, client, action, n) VALUES (?, ?, ?, ?) ON CONFLICT (hour, client, action) DO UPDATE SET n = n + excluded.n'),
+      client: db.prepare(
+        'INSERT INTO query_hour_client (hour, client, action, n) VALUES (?, ?, ?, ?) ON CONFLICT (hour, client, action) DO UPDATE SET n = n + excluded.n',
+      ),
     };
   }
 
@@ -56,7 +61,12 @@ export class QueryStatsWriter {
 
   /** Writes what add() summed; called inside the batch's transaction. */
   commit(): void {
-    for (const [map, statement] of [[this.byAction, this.upsert.action], [this.byDomain, this.upsert.domain], [this.byBlocked, this.upsert.blocked], [this.byClient, this.upsert.client]] as const) {
+    for (const [map, statement] of [
+      [this.byAction, this.upsert.action],
+      [this.byDomain, this.upsert.domain],
+      [this.byBlocked, this.upsert.blocked],
+      [this.byClient, this.upsert.client],
+    ] as const) {
       for (const [key, n] of map) statement.run(...key.split('\t').map((v, i) => (i === 0 ? Number(v) : v)), n);
       map.clear();
     }
@@ -103,7 +113,11 @@ export interface RangeStats {
 const BLOCKED_LIST = [...BLOCKED_ACTIONS].map((a) => `'${a}'`).join(', ');
 
 /** Every hour from `first` to `last`, zero where nothing was counted (a chart needs the gaps). */
-function series(first: number, last: number, rows: Array<{ hour: number; action: string; n: number }>): { hours: HourTotals[]; byAction: Record<string, number>; total: number; blocked: number } {
+function series(
+  first: number,
+  last: number,
+  rows: Array<{ hour: number; action: string; n: number }>,
+): { hours: HourTotals[]; byAction: Record<string, number>; total: number; blocked: number } {
   const hours: HourTotals[] = [];
   for (let h = first; h <= last; h++) hours.push({ t: h * HOUR_MS, total: 0, blocked: 0 });
   const byAction: Record<string, number> = {};
@@ -131,14 +145,52 @@ function window(range: StatsRange, now: number): { first: number; last: number }
 
 export function rangeStats(db: Database.Database, range: StatsRange, top: number, now = Date.now()): RangeStats {
   const { first, last } = window(range, now);
-  const s = series(first, last, db.prepare('SELECT hour, action, n FROM query_hour_action WHERE hour BETWEEN ? AND ?').all(first, last) as Array<{ hour: number; action: string; n: number }>);
-  const topOf = (table: string) => db.prepare(`SELECT domain, SUM(n) AS n FROM ${table} WHERE hour BETWEEN ? AND ? GROUP BY domain ORDER BY n DESC, domain LIMIT ?`).all(first, last, top) as Array<{ domain: string; n: number }>;
-  const topClients = db.prepare(`SELECT client, SUM(n) AS n, SUM(CASE WHEN action IN (${BLOCKED_LIST}) THEN n ELSE 0 END) AS blocked FROM query_hour_client WHERE hour BETWEEN ? AND ? GROUP BY client ORDER BY n DESC, client LIMIT ?`).all(first, last, top) as RangeStats['topClients'];
-  return { from: first * HOUR_MS, to: now, total: s.total, blocked: s.blocked, byAction: s.byAction, topClients, topDomains: topOf('query_hour_domain'), topBlocked: topOf('query_hour_blocked'), hours: s.hours };
+  const s = series(
+    first,
+    last,
+    db.prepare('SELECT hour, action, n FROM query_hour_action WHERE hour BETWEEN ? AND ?').all(first, last) as Array<{
+      hour: number;
+      action: string;
+      n: number;
+    }>,
+  );
+  const topOf = (table: string) =>
+    db
+      .prepare(
+        `SELECT domain, SUM(n) AS n FROM ${table} WHERE hour BETWEEN ? AND ? GROUP BY domain ORDER BY n DESC, domain LIMIT ?`,
+      )
+      .all(first, last, top) as Array<{ domain: string; n: number }>;
+  const topClients = db
+    .prepare(
+      `SELECT client, SUM(n) AS n, SUM(CASE WHEN action IN (${BLOCKED_LIST}) THEN n ELSE 0 END) AS blocked FROM query_hour_client WHERE hour BETWEEN ? AND ? GROUP BY client ORDER BY n DESC, client LIMIT ?`,
+    )
+    .all(first, last, top) as RangeStats['topClients'];
+  return {
+    from: first * HOUR_MS,
+    to: now,
+    total: s.total,
+    blocked: s.blocked,
+    byAction: s.byAction,
+    topClients,
+    topDomains: topOf('query_hour_domain'),
+    topBlocked: topOf('query_hour_blocked'),
+    hours: s.hours,
+  };
 }
 
-export function clientStats(db: Database.Database, client: string, range: StatsRange, now = Date.now()): Pick<RangeStats, 'total' | 'blocked' | 'byAction' | 'hours'> {
+export function clientStats(
+  db: Database.Database,
+  client: string,
+  range: StatsRange,
+  now = Date.now(),
+): Pick<RangeStats, 'total' | 'blocked' | 'byAction' | 'hours'> {
   const { first, last } = window(range, now);
-  const { hours, byAction, total, blocked } = series(first, last, db.prepare('SELECT hour, action, n FROM query_hour_client WHERE client = ? AND hour BETWEEN ? AND ?').all(client, first, last) as Array<{ hour: number; action: string; n: number }>);
+  const { hours, byAction, total, blocked } = series(
+    first,
+    last,
+    db
+      .prepare('SELECT hour, action, n FROM query_hour_client WHERE client = ? AND hour BETWEEN ? AND ?')
+      .all(client, first, last) as Array<{ hour: number; action: string; n: number }>,
+  );
   return { total, blocked, byAction, hours };
 }

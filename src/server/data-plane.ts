@@ -64,7 +64,23 @@ export interface DataPlaneOptions {
 }
 
 /** The counters the data plane owns, as a part of ServerSnapshot. */
-export type DataPlaneSnapshot = Pick<ServerSnapshot, 'queries' | 'responseTypes' | 'rcodes' | 'qtypes' | 'malformed' | 'cache' | 'upstreams' | 'inFlight' | 'dnstap' | 'tcp' | 'encrypted' | 'stageErrors' | 'defence' | 'overload'> & {
+export type DataPlaneSnapshot = Pick<
+  ServerSnapshot,
+  | 'queries'
+  | 'responseTypes'
+  | 'rcodes'
+  | 'qtypes'
+  | 'malformed'
+  | 'cache'
+  | 'upstreams'
+  | 'inFlight'
+  | 'dnstap'
+  | 'tcp'
+  | 'encrypted'
+  | 'stageErrors'
+  | 'defence'
+  | 'overload'
+> & {
   flood: FloodStageCounters;
   blocks: BlockCount[];
   policy: { blocked: number; wouldBlock: number; errors: number };
@@ -88,18 +104,59 @@ export class DataPlane {
   readonly policyStage: PolicyStage;
   private warnedNoNative = false;
 
-  constructor(private config: Config, private readonly log: Logger, private readonly plug: DataPlaneParts, private readonly options: DataPlaneOptions = { reusePort: false, tcp: true }) {
+  constructor(
+    private config: Config,
+    private readonly log: Logger,
+    private readonly plug: DataPlaneParts,
+    private readonly options: DataPlaneOptions = { reusePort: false, tcp: true },
+  ) {
     this.cache = new PacketCache(cacheOptions(config));
     this.router = this.buildRouter(config);
     this.health = this.buildHealthChecker(config);
-    this.policyStage = new PolicyStage(new PolicyEngine(plug.feeds, config.policy, config.listen), config.policy.sinkhole, (ctx, d) => plug.onPolicy(ctx, d), (err) => this.log.error({ err }, 'policy failed: query let through (fail open)'));
+    this.policyStage = new PolicyStage(
+      new PolicyEngine(plug.feeds, config.policy, config.listen),
+      config.policy.sinkhole,
+      (ctx, d) => plug.onPolicy(ctx, d),
+      (err) => this.log.error({ err }, 'policy failed: query let through (fail open)'),
+    );
     const dt = config.dnstap;
-    this.dnstap = dt === null ? null : new DnstapLogger({ address: dt.address, identity: dt.identity, version: packageVersion(), logQueries: dt.queries, logResponses: dt.responses, maxBufferedBytes: dt.maxBuffered }, (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'));
-    const observers: Observer[] = [this.stats, ...(plug.queryLog ? [plug.queryLog] : []), ...(this.dnstap ? [this.dnstap] : [])];
-    this.parts = buildPipeline(this.cache, this.router, new DefenceStage(config.defence), this.policyStage, new ZoneStage(buildZoneSet(config.zones, (ref) => listenerKeyOf(ref, config)), (ctx) => this.policyStage.groupOf(ctx)?.config.name), plug.guard, new FloodStage(floodSettings(config), this.cache), new ShedStage(new OverloadShedder(config.defence.overload)), observers, (stage, error) => {
-      this.stageErrors++;
-      this.log.error({ stage, err: error }, 'pipeline stage failed');
-    });
+    this.dnstap =
+      dt === null
+        ? null
+        : new DnstapLogger(
+            {
+              address: dt.address,
+              identity: dt.identity,
+              version: packageVersion(),
+              logQueries: dt.queries,
+              logResponses: dt.responses,
+              maxBufferedBytes: dt.maxBuffered,
+            },
+            (err) => this.log.warn({ err: err.message }, 'dnstap collector unreachable'),
+          );
+    const observers: Observer[] = [
+      this.stats,
+      ...(plug.queryLog ? [plug.queryLog] : []),
+      ...(this.dnstap ? [this.dnstap] : []),
+    ];
+    this.parts = buildPipeline(
+      this.cache,
+      this.router,
+      new DefenceStage(config.defence),
+      this.policyStage,
+      new ZoneStage(
+        buildZoneSet(config.zones, (ref) => listenerKeyOf(ref, config)),
+        (ctx) => this.policyStage.groupOf(ctx)?.config.name,
+      ),
+      plug.guard,
+      new FloodStage(floodSettings(config), this.cache),
+      new ShedStage(new OverloadShedder(config.defence.overload)),
+      observers,
+      (stage, error) => {
+        this.stageErrors++;
+        this.log.error({ stage, err: error }, 'pipeline stage failed');
+      },
+    );
   }
 
   get pipeline() {
@@ -118,8 +175,14 @@ export class DataPlane {
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
   boundAddresses(): BoundAddresses {
-    const bound = (ls: Iterable<{ address: HostPort; boundPort: number }>) => [...ls].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
-    return { udp: bound(this.udpListeners.values()), tcp: bound(this.tcpListeners.values()), dot: bound(this.dotListeners.values()), doh: bound(this.dohListeners.values()) };
+    const bound = (ls: Iterable<{ address: HostPort; boundPort: number }>) =>
+      [...ls].map((l) => formatHostPort({ host: l.address.host, port: l.boundPort }));
+    return {
+      udp: bound(this.udpListeners.values()),
+      tcp: bound(this.tcpListeners.values()),
+      dot: bound(this.dotListeners.values()),
+      doh: bound(this.dohListeners.values()),
+    };
   }
 
   /**
@@ -150,14 +213,19 @@ export class DataPlane {
       this.log.info('cache bounds changed: cache restarted empty');
     }
     this.parts.defence.configure(next.defence);
-    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones)) this.parts.zone.setZones(buildZoneSet(next.zones, (ref) => listenerKeyOf(ref, next)));
+    if (JSON.stringify(next.zones) !== JSON.stringify(this.config.zones))
+      this.parts.zone.setZones(buildZoneSet(next.zones, (ref) => listenerKeyOf(ref, next)));
     this.parts.flood.configure(floodSettings(next));
     this.parts.shed.shedder.configure(next.defence.overload);
     for (const l of this.tcpListeners.values()) l.setOptions(tcpOptions(next));
     for (const l of this.dotListeners.values()) l.setOptions(tcpOptions(next));
     await this.syncListeners(next);
     // Groups name listeners, so a change to either rebuilds the engine (over the same feeds when they did not change).
-    if (feeds !== null || JSON.stringify(next.policy) !== JSON.stringify(this.config.policy) || JSON.stringify(next.listen) !== JSON.stringify(this.config.listen)) {
+    if (
+      feeds !== null ||
+      JSON.stringify(next.policy) !== JSON.stringify(this.config.policy) ||
+      JSON.stringify(next.listen) !== JSON.stringify(this.config.listen)
+    ) {
       this.policyStage.engine = new PolicyEngine(feeds ?? this.plug.feeds, next.policy, next.listen);
       if (feeds !== null) this.plug.feeds = feeds;
     }
@@ -180,7 +248,11 @@ export class DataPlane {
     this.parts.shed.shedder.stop();
     const udp = [...this.udpListeners.values()];
     for (const l of udp) l.stopAccepting();
-    const tcpClosing = [...this.tcpListeners.values(), ...this.dotListeners.values(), ...this.dohListeners.values()].map((l) => l.close());
+    const tcpClosing = [
+      ...this.tcpListeners.values(),
+      ...this.dotListeners.values(),
+      ...this.dohListeners.values(),
+    ].map((l) => l.close());
     this.udpListeners.clear();
     this.tcpListeners.clear();
     this.dotListeners.clear();
@@ -198,43 +270,64 @@ export class DataPlane {
 
   /** Per-upstream answer latency, for the metrics histogram. */
   upstreamLatencies(): Array<{ labels: { pool: string; upstream: string }; histogram: Upstream['stats']['latency'] }> {
-    return this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({ labels: { pool: pool.options.name, upstream: u.name }, histogram: u.stats.latency })));
+    return this.router.pools.flatMap((pool) =>
+      pool.upstreams.map((u) => ({
+        labels: { pool: pool.options.name, upstream: u.name },
+        histogram: u.stats.latency,
+      })),
+    );
   }
 
   snapshot(): DataPlaneSnapshot {
-    const upstreams = this.router.pools.flatMap((pool) => pool.upstreams.map((u) => ({
-      pool: pool.options.name,
-      name: u.name,
-      protocol: u.options.protocol,
-      healthy: u.healthy,
-      outstanding: u.outstanding,
-      connections: u.connections,
-      queries: u.stats.queries,
-      answers: u.stats.answers,
-      timeouts: u.stats.timeouts,
-      errors: u.stats.errors,
-      mismatched: u.stats.mismatched,
-      tcpFallbacks: u.stats.tcpFallbacks,
-      timeoutsWhileAnswering: u.stats.timeoutsWhileAnswering,
-      inFlightLimited: u.inFlightLimited,
-      socketOpenFailures: u.socketOpenFailures,
-      latencyAvgMs: u.stats.latency.count ? u.stats.latency.sum / u.stats.latency.count : 0,
-    })));
+    const upstreams = this.router.pools.flatMap((pool) =>
+      pool.upstreams.map((u) => ({
+        pool: pool.options.name,
+        name: u.name,
+        protocol: u.options.protocol,
+        healthy: u.healthy,
+        outstanding: u.outstanding,
+        connections: u.connections,
+        queries: u.stats.queries,
+        answers: u.stats.answers,
+        timeouts: u.stats.timeouts,
+        errors: u.stats.errors,
+        mismatched: u.stats.mismatched,
+        tcpFallbacks: u.stats.tcpFallbacks,
+        timeoutsWhileAnswering: u.stats.timeoutsWhileAnswering,
+        inFlightLimited: u.inFlightLimited,
+        socketOpenFailures: u.socketOpenFailures,
+        latencyAvgMs: u.stats.latency.count ? u.stats.latency.sum / u.stats.latency.count : 0,
+      })),
+    );
     return {
       queries: { ...this.stats.byTransport },
       responseTypes: Object.fromEntries(this.stats.byResponseType),
       rcodes: this.stats.rcodes(),
       qtypes: this.stats.qtypes(),
       malformed: Object.fromEntries(this.parts.parse.malformed),
-      cache: { hits: this.parts.cache.hits, misses: this.parts.cache.misses, entries: this.cache.size, bytes: this.cache.bytes, ...this.cache.stats, staleServed: this.parts.upstream.staleServed },
+      cache: {
+        hits: this.parts.cache.hits,
+        misses: this.parts.cache.misses,
+        entries: this.cache.size,
+        bytes: this.cache.bytes,
+        ...this.cache.stats,
+        staleServed: this.parts.upstream.staleServed,
+      },
       upstreams,
       inFlight: this.pipeline.queriesInFlight,
       blocks: [...this.parts.policy.blockCounts(), ...this.parts.guard.blockCounts()],
-      policy: { blocked: this.parts.policy.blocked, wouldBlock: this.parts.policy.wouldBlock, errors: this.parts.policy.errors },
+      policy: {
+        blocked: this.parts.policy.blocked,
+        wouldBlock: this.parts.policy.wouldBlock,
+        errors: this.parts.policy.errors,
+      },
       dnstap: this.dnstap ? { ...this.dnstap.writer.stats } : null,
       tcp: sumTcpStats([...this.tcpListeners.values()].map((l) => l.stats())),
       encrypted: {
-        dot: { ...sumTcpStats([...this.dotListeners.values()].map((l) => l.stats())), handshakeFailures: [...this.dotListeners.values()].reduce((n, l) => n + l.handshakeFailures, 0) },
+        dot: {
+          ...sumTcpStats([...this.dotListeners.values()].map((l) => l.stats())),
+          handshakeFailures: [...this.dotListeners.values()].reduce((n, l) => n + l.handshakeFailures, 0),
+        },
         doh: sumDohStats([...this.dohListeners.values()].map((l) => l.stats())),
       },
       stageErrors: this.stageErrors,
@@ -251,17 +344,49 @@ export class DataPlane {
   }
 
   private buildRouter(config: Config): ZoneRouter {
-    const onHealth = (u: Upstream) => this.log.warn({ upstream: u.name, healthy: u.healthy, consecutiveFailures: u.consecutiveFailures }, u.healthy ? 'upstream is up' : 'upstream is down');
+    const onHealth = (u: Upstream) =>
+      this.log.warn(
+        { upstream: u.name, healthy: u.healthy, consecutiveFailures: u.consecutiveFailures },
+        u.healthy ? 'upstream is up' : 'upstream is down',
+      );
     const up = config.upstreams;
     const probe = { wire: buildProbe(up.healthCheck.name, up.healthCheck.type), timeoutMs: up.healthCheck.timeout };
-    const upstreamOptions = (servers: Config['upstreams']['servers']) => servers.map((s) => ({
-      address: s.address, protocol: s.protocol, path: s.path, tls: s.tls, sockets: up.sockets, rotateSocketsAfter: up.rotateSocketsAfter, tcpIdleMs: up.tcpIdleTimeout, maxFailures: up.maxFailures,
-      native: config.udp.io === 'dgram' ? null : loadNativeUdp(), maxInFlightPerSocket: up.maxInFlightPerSocket, probe,
-    }));
-    const defaultPool = new UpstreamPool({ name: 'default', policy: up.policy, upstreams: upstreamOptions(up.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth);
+    const upstreamOptions = (servers: Config['upstreams']['servers']) =>
+      servers.map((s) => ({
+        address: s.address,
+        protocol: s.protocol,
+        path: s.path,
+        tls: s.tls,
+        sockets: up.sockets,
+        rotateSocketsAfter: up.rotateSocketsAfter,
+        tcpIdleMs: up.tcpIdleTimeout,
+        maxFailures: up.maxFailures,
+        native: config.udp.io === 'dgram' ? null : loadNativeUdp(),
+        maxInFlightPerSocket: up.maxInFlightPerSocket,
+        probe,
+      }));
+    const defaultPool = new UpstreamPool(
+      {
+        name: 'default',
+        policy: up.policy,
+        upstreams: upstreamOptions(up.servers),
+        timeoutMs: up.timeout,
+        attempts: up.attempts,
+      },
+      onHealth,
+    );
     const zones = config.forwardZones.map((z) => ({
       zone: z.zone,
-      pool: new UpstreamPool({ name: z.zone, policy: z.policy, upstreams: upstreamOptions(z.servers), timeoutMs: up.timeout, attempts: up.attempts }, onHealth),
+      pool: new UpstreamPool(
+        {
+          name: z.zone,
+          policy: z.policy,
+          upstreams: upstreamOptions(z.servers),
+          timeoutMs: up.timeout,
+          attempts: up.attempts,
+        },
+        onHealth,
+      ),
     }));
     return new ZoneRouter(defaultPool, zones);
   }
@@ -269,7 +394,10 @@ export class DataPlane {
   private buildHealthChecker(config: Config): HealthChecker {
     const hc = config.upstreams.healthCheck;
     const router = this.router;
-    return new HealthChecker({ intervalMs: hc.interval, timeoutMs: hc.timeout, name: hc.name, qtype: hc.type, mustResolve: hc.mustResolve }, () => router.pools.flatMap((p) => p.upstreams));
+    return new HealthChecker(
+      { intervalMs: hc.interval, timeoutMs: hc.timeout, name: hc.name, qtype: hc.type, mustResolve: hc.mustResolve },
+      () => router.pools.flatMap((p) => p.upstreams),
+    );
   }
 
   /**
@@ -279,9 +407,11 @@ export class DataPlane {
   private createUdpListener(address: HostPort, config: Config): AnyUdpListener | null {
     if (config.udp.io !== 'dgram') {
       const native = loadNativeUdp();
-      if (native) return new UdpBatchListener(address, this.pipeline, native, config.udp.receiveBuffer, this.options.reusePort);
+      if (native)
+        return new UdpBatchListener(address, this.pipeline, native, config.udp.receiveBuffer, this.options.reusePort);
       if (config.udp.io === 'native') throw new Error(`udp.io is "native" but ${nativeUdpFailure()}`);
-      if (!this.warnedNoNative) this.log.warn({ reason: nativeUdpFailure() }, 'batched UDP I/O unavailable: using node:dgram');
+      if (!this.warnedNoNative)
+        this.log.warn({ reason: nativeUdpFailure() }, 'batched UDP I/O unavailable: using node:dgram');
       this.warnedNoNative = true;
     }
     // node:dgram on Node 20 cannot share a port between threads: the first I/O thread takes it.
@@ -324,8 +454,16 @@ export class DataPlane {
       this.dohListeners.set(key, listener);
       this.log.info({ address: key, transport: 'https', path: d.path }, 'listening');
     }
-    for (const [key, l] of this.dotListeners) if (!wantedDot.has(key)) { this.dotListeners.delete(key); void l.close(); }
-    for (const [key, l] of this.dohListeners) if (!wantedDoh.has(key)) { this.dohListeners.delete(key); void l.close(); }
+    for (const [key, l] of this.dotListeners)
+      if (!wantedDot.has(key)) {
+        this.dotListeners.delete(key);
+        void l.close();
+      }
+    for (const [key, l] of this.dohListeners)
+      if (!wantedDoh.has(key)) {
+        this.dohListeners.delete(key);
+        void l.close();
+      }
   }
 
   private async syncListeners(config: Config): Promise<void> {
@@ -340,7 +478,14 @@ export class DataPlane {
           if (listener !== null) {
             await listenOrExplain(listener, key, 'udp');
             this.udpListeners.set(key, listener);
-            this.log.info({ address: key, transport: 'udp', io: listener instanceof UdpBatchListener ? 'native recvmmsg/sendmmsg' : 'node:dgram' }, 'listening');
+            this.log.info(
+              {
+                address: key,
+                transport: 'udp',
+                io: listener instanceof UdpBatchListener ? 'native recvmmsg/sendmmsg' : 'node:dgram',
+              },
+              'listening',
+            );
           }
         }
       }
@@ -355,8 +500,16 @@ export class DataPlane {
       }
     }
     if (this.options.tcp) await this.syncEncryptedListeners(config);
-    for (const [key, l] of this.udpListeners) if (!wantedUdp.has(key)) { this.udpListeners.delete(key); void l.close(); }
-    for (const [key, l] of this.tcpListeners) if (!wantedTcp.has(key)) { this.tcpListeners.delete(key); void l.close(); }
+    for (const [key, l] of this.udpListeners)
+      if (!wantedUdp.has(key)) {
+        this.udpListeners.delete(key);
+        void l.close();
+      }
+    for (const [key, l] of this.tcpListeners)
+      if (!wantedTcp.has(key)) {
+        this.tcpListeners.delete(key);
+        void l.close();
+      }
   }
 }
 
@@ -386,8 +539,13 @@ function floodSettings(config: Config): FloodSettings {
 function tcpOptions(config: Config): TcpListenerOptions {
   const t = config.tcp;
   return {
-    idleTimeoutMs: t.idleTimeout, readTimeoutMs: t.readTimeout, writeTimeoutMs: t.writeTimeout, maxConnections: t.maxConnections,
-    maxConnectionsPerClient: t.maxConnectionsPerClient, maxInFlightPerConnection: t.maxInFlightPerConnection, maxBufferedPerConnection: t.maxBufferedPerConnection,
+    idleTimeoutMs: t.idleTimeout,
+    readTimeoutMs: t.readTimeout,
+    writeTimeoutMs: t.writeTimeout,
+    maxConnections: t.maxConnections,
+    maxConnectionsPerClient: t.maxConnectionsPerClient,
+    maxInFlightPerConnection: t.maxInFlightPerConnection,
+    maxBufferedPerConnection: t.maxBufferedPerConnection,
     maxBufferedTotal: t.maxBufferedTotal,
   };
 }

@@ -18,7 +18,10 @@ export class DnswardNode {
   metricsServer: MetricsServer | null = null;
   consoleServer: ConsoleServer | null = null;
 
-  constructor(private readonly config: Config, private readonly log: Logger) {
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
     this.server = new DnswardServer(config, log);
   }
 
@@ -26,16 +29,41 @@ export class DnswardNode {
     const config = this.config;
     await this.server.start();
     if (config.metrics.listen !== null) {
-      this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics, () => this.server.refresh());
+      this.metricsServer = new MetricsServer(config.metrics.listen, buildRegistry(this.server), config.metrics, () =>
+        this.server.refresh(),
+      );
       await this.metricsServer.start();
     }
     if (config.console.listen !== null) {
       const c = config.console;
-      this.consoleServer = new ConsoleServer(this.server, { listen: c.listen!, tls: c.tls, sessionTimeoutMs: c.sessionTimeout, usersPath: join(config.dataDir, 'dnsward.db'), loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 }, allowedHosts: c.allowedHosts, limits: { maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress, idleTimeoutMs: c.idleTimeout, requestTimeoutMs: c.requestTimeout } }, this.log);
+      this.consoleServer = new ConsoleServer(
+        this.server,
+        {
+          listen: c.listen!,
+          tls: c.tls,
+          sessionTimeoutMs: c.sessionTimeout,
+          usersPath: join(config.dataDir, 'dnsward.db'),
+          loginLimits: { perAddress: 5, perUser: 10, windowMs: 15 * 60_000 },
+          allowedHosts: c.allowedHosts,
+          limits: {
+            maxConnections: c.maxConnections,
+            maxConnectionsPerAddress: c.maxConnectionsPerAddress,
+            idleTimeoutMs: c.idleTimeout,
+            requestTimeoutMs: c.requestTimeout,
+          },
+        },
+        this.log,
+      );
       this.server.events.addSink(this.consoleServer.fanout);
       await this.bootstrapAdmin(this.consoleServer);
       await this.consoleServer.start();
-      this.log.info({ console: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen!.host, port: this.consoleServer.boundPort })}/`, users: this.consoleServer.users.count() }, 'console listening');
+      this.log.info(
+        {
+          console: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen!.host, port: this.consoleServer.boundPort })}/`,
+          users: this.consoleServer.users.count(),
+        },
+        'console listening',
+      );
     }
   }
 

@@ -20,7 +20,14 @@ import { HttpSink } from '../events/sinks/http-sink.js';
 import { JsonlFileSink } from '../events/sinks/jsonl-file-sink.js';
 import { SyslogSink } from '../events/sinks/syslog-sink.js';
 import { BackgroundRelearner } from '../guard/background-relearner.js';
-import { applyOperatorState, type OperatorState, operatorState, restoreGuardParts, snapshotGuardParts, snapshotGuardPartsNow } from '../guard/guard-snapshot.js';
+import {
+  applyOperatorState,
+  type OperatorState,
+  operatorState,
+  restoreGuardParts,
+  snapshotGuardParts,
+  snapshotGuardPartsNow,
+} from '../guard/guard-snapshot.js';
 import { anatomize } from '../guard/name-anatomy.js';
 import { labelsFromText } from '../guard/name-text.js';
 import { SeenNames } from '../guard/seen-names.js';
@@ -102,24 +109,60 @@ export class DnswardServer {
   readonly flood: FloodDetector;
   private floodTimer: NodeJS.Timeout | null = null;
 
-  constructor(private config: Config, private readonly log: Logger) {
+  constructor(
+    private config: Config,
+    private readonly log: Logger,
+  ) {
     fillCookieSecret(config);
     const g = config.guard;
     this.mode = g.mode;
     const sinks: EventSink[] = [];
-    if (config.events.file !== null) sinks.push(new JsonlFileSink(config.events.file.path, config.events.file.maxSize, config.events.file.keep, config.events.file.maxAge, Date.now, config.events.file.format));
+    if (config.events.file !== null)
+      sinks.push(
+        new JsonlFileSink(
+          config.events.file.path,
+          config.events.file.maxSize,
+          config.events.file.keep,
+          config.events.file.maxAge,
+          Date.now,
+          config.events.file.format,
+        ),
+      );
     for (const s of config.events.syslog) sinks.push(new SyslogSink(s));
     for (const h of config.events.http) sinks.push(new HttpSink({ ...h, timeoutMs: h.timeout }));
     const ql = config.queryLog;
-    this.queryLog = new QueryLog({ path: join(config.dataDir, 'querylog.db'), mode: ql.mode, statistics: ql.statistics, maxAgeMs: ql.maxAge, maxBytes: ql.maxSize }, (err) => this.log.error({ err }, 'query log failed'));
+    this.queryLog = new QueryLog(
+      {
+        path: join(config.dataDir, 'querylog.db'),
+        mode: ql.mode,
+        statistics: ql.statistics,
+        maxAgeMs: ql.maxAge,
+        maxBytes: ql.maxSize,
+      },
+      (err) => this.log.error({ err }, 'query log failed'),
+    );
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
-    this.events = new EventBus(sinks, config.events.queueSize, (sink, err) => this.log.error({ sink, err }, 'event sink failed'), config.cluster?.nodeName);
-    this.relearner = new BackgroundRelearner((err) => this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'));
+    this.events = new EventBus(
+      sinks,
+      config.events.queueSize,
+      (sink, err) => this.log.error({ sink, err }, 'event sink failed'),
+      config.cluster?.nodeName,
+    );
+    this.relearner = new BackgroundRelearner((err) =>
+      this.log.error({ err }, 'Tunnel Guard retraining failed: keeping the previous model'),
+    );
     const threads = ioThreadCount(config.threads);
     // With I/O threads, the seen filters are shared: the threads settle plain repeats themselves.
     const sharedSeen = threads === 0 ? undefined : { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
-    this.guard = new TunnelGuard({ sensitivity: g.sensitivity, maxDomains: g.maxDomains, maxClients: g.maxClients, maxPairs: g.maxPairs, relearner: this.relearner, sharedSeen });
+    this.guard = new TunnelGuard({
+      sensitivity: g.sensitivity,
+      maxDomains: g.maxDomains,
+      maxClients: g.maxClients,
+      maxPairs: g.maxPairs,
+      relearner: this.relearner,
+      sharedSeen,
+    });
     this.feeds = this.buildFeeds(config);
     if (config.cluster !== null) this.cluster = this.buildCluster(config.cluster);
     this.dynamicBlocks = new DynamicBlocks(config.defence.dynamicBlocks, (b) => this.onDynamicBlock(b));
@@ -131,10 +174,23 @@ export class DnswardServer {
     const onDetectorError = (err: unknown) => {
       this.detectorErrors++;
       this.log.error({ err }, 'Tunnel Guard failed: query let through (fail open)');
-      this.events.publish(securityEvent({ type: 'detector_fail_open', severity: 5, reasons: [String((err as Error)?.message ?? err)], stages: [] }));
+      this.events.publish(
+        securityEvent({
+          type: 'detector_fail_open',
+          severity: 5,
+          reasons: [String((err as Error)?.message ?? err)],
+          stages: [],
+        }),
+      );
     };
     if (threads === 0) {
-      this.inlineGuard = new GuardStage(this.guard, g, (ctx, verdict, enforced) => this.onVerdict(ctx.clientAddress, presentName(nameLabels(ctx.request, HEADER_LENGTH)), verdict, enforced), onDetectorError);
+      this.inlineGuard = new GuardStage(
+        this.guard,
+        g,
+        (ctx, verdict, enforced) =>
+          this.onVerdict(ctx.clientAddress, presentName(nameLabels(ctx.request, HEADER_LENGTH)), verdict, enforced),
+        onDetectorError,
+      );
       this.inlineGuard.flood = rs.enabled ? this.flood : null;
       this.inline = new DataPlane(config, log, {
         guard: this.inlineGuard,
@@ -145,9 +201,27 @@ export class DnswardServer {
     } else {
       const table = new BlockTable(BlockTable.allocate());
       const doorbell = new Doorbell(Doorbell.allocate());
-      this.brain = new Brain(this.guard, table, doorbell, () => this.mode, (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced), onDetectorError);
+      this.brain = new Brain(
+        this.guard,
+        table,
+        doorbell,
+        () => this.mode,
+        (client, qname, verdict, enforced) => this.onVerdict(client, qname, verdict, enforced),
+        onDetectorError,
+      );
       this.brain.flood = rs.enabled ? this.flood : null;
-      this.pool = new IoThreadPool(config, threads, log, { table, doorbell, brain: this.brain, queryLog: this.queryLog, feeds: () => feedsMessage(this.feeds), seen: sharedSeen!, floods: () => this.floodFlags(), onPolicy: (client, qname, d) => this.onPolicy(client, qname, d), onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())), dynamicBlocks: () => this.dynamicBlocks.entries() });
+      this.pool = new IoThreadPool(config, threads, log, {
+        table,
+        doorbell,
+        brain: this.brain,
+        queryLog: this.queryLog,
+        feeds: () => feedsMessage(this.feeds),
+        seen: sharedSeen!,
+        floods: () => this.floodFlags(),
+        onPolicy: (client, qname, d) => this.onPolicy(client, qname, d),
+        onTraffic: (deltas) => this.failOpenDynamic(() => this.dynamicBlocks.add(deltas, Date.now())),
+        dynamicBlocks: () => this.dynamicBlocks.entries(),
+      });
     }
   }
 
@@ -211,7 +285,15 @@ export class DnswardServer {
   }
 
   private buildCluster(config: NonNullable<Config['cluster']>): Cluster {
-    return new Cluster(config, { guard: this.guard, dynamicBlocks: () => this.dynamicBlocks, applied: (changes) => this.onClusterApplied(changes) }, this.log);
+    return new Cluster(
+      config,
+      {
+        guard: this.guard,
+        dynamicBlocks: () => this.dynamicBlocks,
+        applied: (changes) => this.onClusterApplied(changes),
+      },
+      this.log,
+    );
   }
 
   /**
@@ -226,7 +308,10 @@ export class DnswardServer {
       try {
         this.guardStore?.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil));
       } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'cluster: operator decisions from other nodes not saved (they hold until restart)');
+        this.log.error(
+          { err: (err as Error).message },
+          'cluster: operator decisions from other nodes not saved (they hold until restart)',
+        );
       }
     }
     for (const d of changes.reported) {
@@ -234,18 +319,49 @@ export class DnswardServer {
         this.reportRateDecision(d);
         continue;
       }
-      const subject = d.kind === 'block' || d.kind === 'unblock' ? d.domain! : d.domain ?? d.client!;
-      if (d.kind !== 'block') this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, d.kind, subject, { until: d.until, client: d.client, domain: d.domain, origin: d.origin });
+      const subject = d.kind === 'block' || d.kind === 'unblock' ? d.domain! : (d.domain ?? d.client!);
+      if (d.kind !== 'block')
+        this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, d.kind, subject, {
+          until: d.until,
+          client: d.client,
+          domain: d.domain,
+          origin: d.origin,
+        });
       const isClient = d.kind === 'quarantine' || d.kind === 'release';
-      const type: SecurityEventType = d.kind === 'block' ? 'domain_blocked' : d.kind === 'allow' ? 'allow_override' : d.kind === 'unblock' ? 'domain_unblocked' : d.kind === 'quarantine' ? 'client_quarantined' : 'client_released';
-      this.events.publish(securityEvent({
-        type,
-        node: d.origin,
-        severity: d.kind === 'block' ? 8 : 3,
-        ...(d.kind === 'block' ? { client: d.client, domain: d.domain, action: 'block', enforced: this.mode === 'block', incident: d.incident, leakedBytes: d.leaked } : isClient ? { client: d.client, operator: d.by } : { domain: d.domain, client: d.client, operator: d.by }),
-        reasons: [d.reason ?? `${d.kind} ${subject} by ${d.by ?? 'Tunnel Guard'}`, `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`],
-        stages: [],
-      }));
+      const type: SecurityEventType =
+        d.kind === 'block'
+          ? 'domain_blocked'
+          : d.kind === 'allow'
+            ? 'allow_override'
+            : d.kind === 'unblock'
+              ? 'domain_unblocked'
+              : d.kind === 'quarantine'
+                ? 'client_quarantined'
+                : 'client_released';
+      this.events.publish(
+        securityEvent({
+          type,
+          node: d.origin,
+          severity: d.kind === 'block' ? 8 : 3,
+          ...(d.kind === 'block'
+            ? {
+                client: d.client,
+                domain: d.domain,
+                action: 'block',
+                enforced: this.mode === 'block',
+                incident: d.incident,
+                leakedBytes: d.leaked,
+              }
+            : isClient
+              ? { client: d.client, operator: d.by }
+              : { domain: d.domain, client: d.client, operator: d.by }),
+          reasons: [
+            d.reason ?? `${d.kind} ${subject} by ${d.by ?? 'Tunnel Guard'}`,
+            `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`,
+          ],
+          stages: [],
+        }),
+      );
     }
   }
 
@@ -255,10 +371,31 @@ export class DnswardServer {
     const from = `decided by node ${d.origin}, applied on ${this.cluster?.node ?? 'this node'}`;
     if (d.kind === 'rate-unblock') {
       this.auditChange(`${d.by ?? 'operator'} on ${d.origin}`, 'unblock-client', d.prefix!, { origin: d.origin });
-      this.events.publish(securityEvent({ type: 'client_rate_unblocked', node: d.origin, severity: 3, operator: d.by, client: address, reasons: [`dynamic block of ${d.prefix} lifted by ${d.by ?? 'an operator'}`, from], stages: [] }));
+      this.events.publish(
+        securityEvent({
+          type: 'client_rate_unblocked',
+          node: d.origin,
+          severity: 3,
+          operator: d.by,
+          client: address,
+          reasons: [`dynamic block of ${d.prefix} lifted by ${d.by ?? 'an operator'}`, from],
+          stages: [],
+        }),
+      );
       return;
     }
-    this.events.publish(securityEvent({ type: 'client_rate_blocked', node: d.origin, severity: 6, client: address, action: d.action, enforced: true, reasons: [d.reason ?? `client ${d.prefix} passed dynamic block rule "${d.rule}"`, from], stages: [] }));
+    this.events.publish(
+      securityEvent({
+        type: 'client_rate_blocked',
+        node: d.origin,
+        severity: 6,
+        client: address,
+        action: d.action,
+        enforced: true,
+        reasons: [d.reason ?? `client ${d.prefix} passed dynamic block rule "${d.rule}"`, from],
+        stages: [],
+      }),
+    );
   }
 
   /** Once a second: the inline plane's counts (I/O threads send theirs), the rules, and any change of the blocks to the data planes. */
@@ -291,16 +428,47 @@ export class DnswardServer {
   private onDynamicBlock(b: DynamicBlock): void {
     if (this.cluster !== null) this.cluster.share(this.cluster.rates.block(b));
     const address = b.prefix.split('/')[0];
-    this.log.warn({ dynamicBlock: { prefix: b.prefix, rule: b.rule, metric: b.metric, observed: b.observed, threshold: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }, b.reason);
-    this.events.publish(securityEvent({
-      type: 'client_rate_blocked',
-      severity: 6,
-      client: address,
-      action: b.action,
-      enforced: true,
-      reasons: [b.reason],
-      stages: [{ name: 'defence', score: 1, evidence: { rule: b.rule, metric: b.metric, prefix: b.prefix, observedPerSecond: Math.round(b.observed * 10) / 10, limitPerSecond: b.threshold, windowSeconds: b.windowSeconds, action: b.action, until: new Date(b.until).toISOString() } }],
-    }));
+    this.log.warn(
+      {
+        dynamicBlock: {
+          prefix: b.prefix,
+          rule: b.rule,
+          metric: b.metric,
+          observed: b.observed,
+          threshold: b.threshold,
+          windowSeconds: b.windowSeconds,
+          action: b.action,
+          until: new Date(b.until).toISOString(),
+        },
+      },
+      b.reason,
+    );
+    this.events.publish(
+      securityEvent({
+        type: 'client_rate_blocked',
+        severity: 6,
+        client: address,
+        action: b.action,
+        enforced: true,
+        reasons: [b.reason],
+        stages: [
+          {
+            name: 'defence',
+            score: 1,
+            evidence: {
+              rule: b.rule,
+              metric: b.metric,
+              prefix: b.prefix,
+              observedPerSecond: Math.round(b.observed * 10) / 10,
+              limitPerSecond: b.threshold,
+              windowSeconds: b.windowSeconds,
+              action: b.action,
+              until: new Date(b.until).toISOString(),
+            },
+          },
+        ],
+      }),
+    );
   }
 
   /** Addresses actually bound, e.g. after listening on port 0 in tests. */
@@ -355,11 +523,17 @@ export class DnswardServer {
     const activeBefore = this.dynamicBlocks.counters().active;
     this.dynamicBlocks.configure(next.defence.dynamicBlocks);
     if (this.dynamicBlocks.counters().active !== activeBefore) this.publishDynamicBlocks();
-    if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval) this.startSnapshots(next.guard.snapshotInterval);
+    if (next.guard.snapshotInterval !== this.config.guard.snapshotInterval)
+      this.startSnapshots(next.guard.snapshotInterval);
     // Zones the reload read differently count as reloaded; the watcher follows the new list of files.
     next.zones.forEach((z, i) => {
       const before = this.config.zones[i];
-      if (before !== undefined && before.name === z.name && JSON.stringify(before.records) !== JSON.stringify(z.records)) this.countZoneReload(z.name, 'ok');
+      if (
+        before !== undefined &&
+        before.name === z.name &&
+        JSON.stringify(before.records) !== JSON.stringify(z.records)
+      )
+        this.countZoneReload(z.name, 'ok');
     });
     this.config = next;
     this.watchZones(next.zones);
@@ -379,7 +553,10 @@ export class DnswardServer {
       refused: (zone, err) => {
         this.countZoneReload(zone, 'refused');
         const e = err as Partial<{ file: string; line: number; reason: string }>;
-        this.log.error({ zone, file: e.file, line: e.line, reason: e.reason ?? err.message }, `zone file refused, the running zone stays: ${err.message}`);
+        this.log.error(
+          { zone, file: e.file, line: e.line, reason: e.reason ?? err.message },
+          `zone file refused, the running zone stays: ${err.message}`,
+        );
       },
     });
     this.zoneWatcher.start();
@@ -409,16 +586,32 @@ export class DnswardServer {
       const f = c.flood;
       const detected = c.kind === 'detected';
       const evidence = {
-        domain: f.domain, newNamesPerSecond: detected ? f.onsetNewNames : f.lastNewNames, failuresPerSecond: detected ? f.onsetFailures : f.lastFailures,
-        normalNewNames: Math.round(f.normalNewNames * 100) / 100, normalFailures: Math.round(f.normalFailures * 100) / 100,
-        clients: f.onsetClients, allowedRate: f.allowedRate, newNamesDuring: f.newNames, peakNewNames: f.peakNewNames, mode,
+        domain: f.domain,
+        newNamesPerSecond: detected ? f.onsetNewNames : f.lastNewNames,
+        failuresPerSecond: detected ? f.onsetFailures : f.lastFailures,
+        normalNewNames: Math.round(f.normalNewNames * 100) / 100,
+        normalFailures: Math.round(f.normalFailures * 100) / 100,
+        clients: f.onsetClients,
+        allowedRate: f.allowedRate,
+        newNamesDuring: f.newNames,
+        peakNewNames: f.peakNewNames,
+        mode,
       };
-      this.events.publish(securityEvent({
-        type: detected ? 'flood_detected' : 'flood_ended', severity: detected ? 6 : 3,
-        domain: f.domain, action: detected ? (mode === 'limit' ? 'limit' : 'monitor') : 'end', enforced: mode === 'limit',
-        reasons: c.reasons, stages: [{ name: 'flood', score: detected ? 1 : 0, evidence }],
-      }));
-      this.log.warn({ flood: evidence, reasons: c.reasons }, detected ? 'random-subdomain flood detected' : 'random-subdomain flood ended');
+      this.events.publish(
+        securityEvent({
+          type: detected ? 'flood_detected' : 'flood_ended',
+          severity: detected ? 6 : 3,
+          domain: f.domain,
+          action: detected ? (mode === 'limit' ? 'limit' : 'monitor') : 'end',
+          enforced: mode === 'limit',
+          reasons: c.reasons,
+          stages: [{ name: 'flood', score: detected ? 1 : 0, evidence }],
+        }),
+      );
+      this.log.warn(
+        { flood: evidence, reasons: c.reasons },
+        detected ? 'random-subdomain flood detected' : 'random-subdomain flood ended',
+      );
     }
     const flags = this.floodFlags();
     this.inline?.parts.flood.flags.set(flags, 1);
@@ -432,15 +625,28 @@ export class DnswardServer {
   /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
   private openGuardStore(): void {
     ensurePrivateDir(this.config.dataDir);
-    this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) => this.log.error({ err }, 'guard store error'));
+    this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) =>
+      this.log.error({ err }, 'guard store error'),
+    );
     try {
       const saved = this.guardStore.load(this.snapshotName);
       if (saved !== undefined) {
         restoreGuardParts(this.guard, saved.parts);
-        this.log.info({ savedAt: new Date(saved.savedAt).toISOString(), bytes: saved.bytes, domains: this.guard.domains.size, blocks: this.guard.activeBlocks(Date.now() / 1000).length }, 'Tunnel Guard state restored');
+        this.log.info(
+          {
+            savedAt: new Date(saved.savedAt).toISOString(),
+            bytes: saved.bytes,
+            domains: this.guard.domains.size,
+            blocks: this.guard.activeBlocks(Date.now() / 1000).length,
+          },
+          'Tunnel Guard state restored',
+        );
       }
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'Tunnel Guard state could not be restored: starting from the prior');
+      this.log.error(
+        { err: (err as Error).message },
+        'Tunnel Guard state could not be restored: starting from the prior',
+      );
     }
     // The operator's decisions have their own row, newer than any snapshot: they apply over it.
     try {
@@ -485,7 +691,8 @@ export class DnswardServer {
   /** Operator commands, then the I/O threads see their effect through the block table. */
   control(request: ControlRequest): unknown {
     if (request.cmd === 'feeds') return { feeds: this.feedStatus() };
-    if (request.cmd === 'feeds-refresh') return this.refreshFeeds(request.name).then((updated) => ({ updated, feeds: this.feedStatus() }));
+    if (request.cmd === 'feeds-refresh')
+      return this.refreshFeeds(request.name).then((updated) => ({ updated, feeds: this.feedStatus() }));
     try {
       return this.command(request);
     } finally {
@@ -505,7 +712,13 @@ export class DnswardServer {
       const store = this.guardStore;
       if (store === null) return;
       try {
-        store.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil), { at: Date.now(), who: request.who, action, subject, detail: JSON.stringify(detail) });
+        store.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil), {
+          at: Date.now(),
+          who: request.who,
+          action,
+          subject,
+          detail: JSON.stringify(detail),
+        });
       } catch (err) {
         undo();
         throw new Error(`${action} ${subject} not applied: it could not be saved (${(err as Error).message})`);
@@ -513,9 +726,25 @@ export class DnswardServer {
     };
     const audit = (action: string, subject: string, detail: object, undo: () => void) => {
       persist(action, subject, detail, undo);
-      const type: SecurityEventType = action === 'allow' ? 'allow_override' : action === 'unblock' ? 'domain_unblocked' : action === 'quarantine' ? 'client_quarantined' : 'client_released';
+      const type: SecurityEventType =
+        action === 'allow'
+          ? 'allow_override'
+          : action === 'unblock'
+            ? 'domain_unblocked'
+            : action === 'quarantine'
+              ? 'client_quarantined'
+              : 'client_released';
       const isClient = action === 'quarantine' || action === 'release';
-      this.events.publish(securityEvent({ type, severity: 3, operator: request.who, ...(isClient ? { client: subject } : { domain: subject }), reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)], stages: [] }));
+      this.events.publish(
+        securityEvent({
+          type,
+          severity: 3,
+          operator: request.who,
+          ...(isClient ? { client: subject } : { domain: subject }),
+          reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)],
+          stages: [],
+        }),
+      );
     };
     const registered = (name: string) => {
       const labels = labelsFromText(name.toLowerCase());
@@ -527,10 +756,28 @@ export class DnswardServer {
       case 'blocks':
         return {
           mode: this.guardMode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({ domain: b.domain, scope: b.scope, incident: b.incident, since: b.since, until: b.until, offenses: b.offenses, client: b.client, leakedBytes: b.leaked, reasons: b.reasons, stages: b.stages, origin: b.origin ?? this.cluster?.node ?? null })),
-          allows: this.guard.overrides.filter((o) => o.until > now).map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
-          quarantines: this.guard.quarantines.filter((q) => q.until > now).map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
-          dynamic: this.dynamicBlocks.list().map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
+          blocks: this.guard.activeBlocks(now).map((b) => ({
+            domain: b.domain,
+            scope: b.scope,
+            incident: b.incident,
+            since: b.since,
+            until: b.until,
+            offenses: b.offenses,
+            client: b.client,
+            leakedBytes: b.leaked,
+            reasons: b.reasons,
+            stages: b.stages,
+            origin: b.origin ?? this.cluster?.node ?? null,
+          })),
+          allows: this.guard.overrides
+            .filter((o) => o.until > now)
+            .map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
+          quarantines: this.guard.quarantines
+            .filter((q) => q.until > now)
+            .map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
+          dynamic: this.dynamicBlocks
+            .list()
+            .map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
           cluster: this.cluster === null ? null : { node: this.cluster.node, connected: this.cluster.sync.connected },
           audit: this.auditLog(20),
         };
@@ -541,11 +788,21 @@ export class DnswardServer {
         const prefixes = lifted.map((b) => b.prefix);
         for (const prefix of prefixes) this.cluster?.share(this.cluster.rates.lift(prefix, Date.now(), request.who));
         this.auditChange(request.who, 'unblock-client', request.client, { prefixes });
-        this.events.publish(securityEvent({ type: 'client_rate_unblocked', severity: 3, operator: request.who, client: request.client.split('/')[0], reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`], stages: [] }));
+        this.events.publish(
+          securityEvent({
+            type: 'client_rate_unblocked',
+            severity: 3,
+            operator: request.who,
+            client: request.client.split('/')[0],
+            reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`],
+            stages: [],
+          }),
+        );
         return { client: request.client, lifted: prefixes };
       }
       case 'allow': {
-        if (request.domain === undefined && request.client === undefined) throw new Error('allow needs a domain, a client range, or both');
+        if (request.domain === undefined && request.client === undefined)
+          throw new Error('allow needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
         const overrides = this.guard.overrides;
         const lifted = domain !== undefined && request.client === undefined ? this.guard.blocksOn(domain) : [];
@@ -555,19 +812,33 @@ export class DnswardServer {
           this.guard.overrides = overrides;
           this.guard.restoreBlocks(lifted);
         });
-        this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now }));
+        this.cluster?.share(
+          this.cluster.decisions.allow({
+            domain,
+            client: request.client,
+            until: now + request.seconds,
+            by: request.who,
+            at: now,
+          }),
+        );
         break;
       }
       case 'disallow': {
-        if (request.domain === undefined && request.client === undefined) throw new Error('allow --remove needs a domain, a client range, or both');
+        if (request.domain === undefined && request.client === undefined)
+          throw new Error('allow --remove needs a domain, a client range, or both');
         const domain = request.domain === undefined ? undefined : registered(request.domain);
         const overrides = this.guard.overrides;
         const removed = this.guard.disallow(domain, request.client);
-        if (removed === 0) throw new Error(`no allow of ${domain ?? 'every domain'}${request.client === undefined ? '' : ` from ${request.client}`}`);
+        if (removed === 0)
+          throw new Error(
+            `no allow of ${domain ?? 'every domain'}${request.client === undefined ? '' : ` from ${request.client}`}`,
+          );
         result = { domain, client: request.client, removed };
         persist('disallow', domain ?? request.client!, result as object, () => (this.guard.overrides = overrides));
         // Shared as an allow that ends in a second: every node lets it expire, newest wins as for any allow.
-        this.cluster?.share(this.cluster.decisions.allow({ domain, client: request.client, until: now + 1, by: request.who, at: now }));
+        this.cluster?.share(
+          this.cluster.decisions.allow({ domain, client: request.client, until: now + 1, by: request.who, at: now }),
+        );
         break;
       }
       case 'floods':
@@ -575,7 +846,11 @@ export class DnswardServer {
           enabled: this.config.defence.randomSubdomain.enabled,
           mode: this.config.defence.randomSubdomain.mode,
           tracked: this.flood.tracked,
-          floods: this.flood.active().map((f) => ({ ...f, normalNewNames: Math.round(f.normalNewNames * 100) / 100, normalFailures: Math.round(f.normalFailures * 100) / 100 })),
+          floods: this.flood.active().map((f) => ({
+            ...f,
+            normalNewNames: Math.round(f.normalNewNames * 100) / 100,
+            normalFailures: Math.round(f.normalFailures * 100) / 100,
+          })),
         };
       case 'unblock': {
         const domain = registered(request.domain);
@@ -592,7 +867,12 @@ export class DnswardServer {
       }
       case 'quarantine': {
         const quarantines = this.guard.quarantines;
-        const q = this.guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
+        const q = this.guard.quarantine({
+          client: request.client,
+          until: now + request.seconds,
+          by: request.who,
+          at: now,
+        });
         result = { client: q.client, until: q.until, incident: q.incident };
         audit('quarantine', q.client, result as object, () => (this.guard.quarantines = quarantines));
         this.cluster?.share(this.cluster.decisions.quarantine(q));
@@ -624,8 +904,24 @@ export class DnswardServer {
   private buildFeeds(config: Config): FeedManager {
     const feeds = new FeedManager(feedConfigs(config.policy.feeds));
     feeds.onChange = (f, ok) => {
-      if (ok) this.log.info({ feed: f.config.name, category: f.config.category, version: f.version, format: f.format, rules: f.ruleCount, skipped: f.skipped, errors: f.errors }, 'policy feed loaded');
-      else this.log.error({ feed: f.config.name, error: f.lastError, keeping: f.rules === null ? null : f.version }, f.rules === null ? 'policy feed not loaded' : 'policy feed update refused: keeping the last good version');
+      if (ok)
+        this.log.info(
+          {
+            feed: f.config.name,
+            category: f.config.category,
+            version: f.version,
+            format: f.format,
+            rules: f.ruleCount,
+            skipped: f.skipped,
+            errors: f.errors,
+          },
+          'policy feed loaded',
+        );
+      else
+        this.log.error(
+          { feed: f.config.name, error: f.lastError, keeping: f.rules === null ? null : f.version },
+          f.rules === null ? 'policy feed not loaded' : 'policy feed update refused: keeping the last good version',
+        );
       // A refresh of the feeds in force reaches the I/O threads at once (a reload brings its own).
       if (ok && this.feeds === feeds) this.pool?.updateFeeds(feedsMessage(feeds));
     };
@@ -635,7 +931,10 @@ export class DnswardServer {
   /** Loads feeds, waiting at most FEED_START_WAIT_MS: DNS must come up even when a feed server is slow. */
   private async startFeeds(feeds: FeedManager): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([feeds.start().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FEED_START_WAIT_MS)))]);
+    const waited = await Promise.race([
+      feeds.start().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FEED_START_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     if (waited) this.log.warn({ waitedMs: FEED_START_WAIT_MS }, 'policy feeds still loading: serving meanwhile');
   }
@@ -650,16 +949,32 @@ export class DnswardServer {
     this.reportedPolicy.add(key);
     const held = this.policyEventLimit.take(client, Date.now());
     if (held < 0) return;
-    const why = d.category === 'doh-canary'
-      ? `${client} asked Firefox's DoH canary ${qname}: answered NXDOMAIN so the browser keeps using this resolver and cannot bypass the DNS firewall`
-      : d.category === 'doh-resolvers'
-        ? `${client} looked up the public DoH/DoT resolver ${qname}: blocked so it cannot bypass the DNS firewall`
-        : `${qname} matched ${d.category} rule "${d.rule}" (feed ${d.feed} ${d.version}, line ${d.line}) for group ${d.group}`;
-    this.events.publish(securityEvent({
-      type: 'policy_blocked', severity: d.category === 'ads' ? 2 : d.category.startsWith('doh') ? 4 : 7,
-      client, domain: qname, qname, action: d.action, enforced: d.enforced,
-      reasons: held > 0 ? [why, `${held} more policy blocks for ${client} were held back (at most ${POLICY_EVENT_LIMITS.rate} events per second per client); the query log has each of them`] : [why], stages: [], policy: { group: d.group, feed: d.feed, category: d.category, version: d.version, rule: d.rule, line: d.line },
-    }));
+    const why =
+      d.category === 'doh-canary'
+        ? `${client} asked Firefox's DoH canary ${qname}: answered NXDOMAIN so the browser keeps using this resolver and cannot bypass the DNS firewall`
+        : d.category === 'doh-resolvers'
+          ? `${client} looked up the public DoH/DoT resolver ${qname}: blocked so it cannot bypass the DNS firewall`
+          : `${qname} matched ${d.category} rule "${d.rule}" (feed ${d.feed} ${d.version}, line ${d.line}) for group ${d.group}`;
+    this.events.publish(
+      securityEvent({
+        type: 'policy_blocked',
+        severity: d.category === 'ads' ? 2 : d.category.startsWith('doh') ? 4 : 7,
+        client,
+        domain: qname,
+        qname,
+        action: d.action,
+        enforced: d.enforced,
+        reasons:
+          held > 0
+            ? [
+                why,
+                `${held} more policy blocks for ${client} were held back (at most ${POLICY_EVENT_LIMITS.rate} events per second per client); the query log has each of them`,
+              ]
+            : [why],
+        stages: [],
+        policy: { group: d.group, feed: d.feed, category: d.category, version: d.version, rule: d.rule, line: d.line },
+      }),
+    );
   }
 
   private monitorTimer: NodeJS.Timeout | null = null;
@@ -707,31 +1022,51 @@ export class DnswardServer {
     if (verdict.scope === 'domain' || verdict.scope === 'client-domain') this.saveGuard(false);
     if (verdict.scope !== 'client') {
       // A client-scoped block is a domain block for one client: its first reason says so.
-      const type: SecurityEventType = !enforced || verdict.action === 'monitor' ? 'tunnel_detected' : verdict.scope === 'domain' || verdict.scope === 'client-domain' ? 'domain_blocked' : 'query_blocked';
+      const type: SecurityEventType =
+        !enforced || verdict.action === 'monitor'
+          ? 'tunnel_detected'
+          : verdict.scope === 'domain' || verdict.scope === 'client-domain'
+            ? 'domain_blocked'
+            : 'query_blocked';
       const samples = verdict.stages.find((s) => s.name === 'decision')?.evidence.samples;
-      this.events.publish(securityEvent({
-        type,
-        severity: type === 'domain_blocked' ? 8 : type === 'query_blocked' ? 7 : 5,
+      this.events.publish(
+        securityEvent({
+          type,
+          severity: type === 'domain_blocked' ? 8 : type === 'query_blocked' ? 7 : 5,
+          client,
+          domain: verdict.domain,
+          qname,
+          action: verdict.action,
+          enforced,
+          incident: verdict.incident,
+          leakedBytes: verdict.leakedBytes,
+          samples: Array.isArray(samples) ? samples : undefined,
+          reasons: verdict.reasons,
+          stages: verdict.stages,
+        }),
+      );
+    }
+    this.log.warn(
+      {
+        guard: {
+          action: verdict.action,
+          scope: verdict.scope,
+          enforced,
+          mode: this.guardMode,
+          incident: verdict.incident,
+          score: verdict.score,
+          leakedBytes: verdict.leakedBytes,
+        },
         client,
-        domain: verdict.domain,
         qname,
-        action: verdict.action,
-        enforced,
-        incident: verdict.incident,
-        leakedBytes: verdict.leakedBytes,
-        samples: Array.isArray(samples) ? samples : undefined,
+        domain: verdict.domain,
         reasons: verdict.reasons,
         stages: verdict.stages,
-      }));
-    }
-    this.log.warn({
-      guard: { action: verdict.action, scope: verdict.scope, enforced, mode: this.guardMode, incident: verdict.incident, score: verdict.score, leakedBytes: verdict.leakedBytes },
-      client,
-      qname,
-      domain: verdict.domain,
-      reasons: verdict.reasons,
-      stages: verdict.stages,
-    }, enforced ? 'Tunnel Guard blocked' : `Tunnel Guard ${verdict.action === 'block' ? 'would block (monitor mode)' : verdict.action}`);
+      },
+      enforced
+        ? 'Tunnel Guard blocked'
+        : `Tunnel Guard ${verdict.action === 'block' ? 'would block (monitor mode)' : verdict.action}`,
+    );
   }
 
   /**
@@ -788,7 +1123,9 @@ export class DnswardServer {
       name: f.config.name,
       category: f.config.category,
       source: f.config.path ?? f.config.url ?? '',
-      groups: groups.filter((g) => g.feeds.includes(f.config.name) || g.categories.includes(f.config.category)).map((g) => g.name),
+      groups: groups
+        .filter((g) => g.feeds.includes(f.config.name) || g.categories.includes(f.config.category))
+        .map((g) => g.name),
       version: f.version,
       format: f.format ?? null,
       rules: f.ruleCount,
@@ -805,7 +1142,8 @@ export class DnswardServer {
   async refreshFeeds(name?: string): Promise<string[]> {
     const feeds = this.feeds;
     const names = name === undefined ? [...feeds.feeds.keys()] : [name];
-    if (name !== undefined && !feeds.feeds.has(name)) throw new Error(`no feed named "${name}" (feeds: ${[...feeds.feeds.keys()].join(', ') || 'none'})`);
+    if (name !== undefined && !feeds.feeds.has(name))
+      throw new Error(`no feed named "${name}" (feeds: ${[...feeds.feeds.keys()].join(', ') || 'none'})`);
     const changed = await Promise.all(names.map((n) => feeds.refresh(n)));
     return names.filter((_, i) => changed[i]);
   }
@@ -834,17 +1172,37 @@ export class DnswardServer {
         const at = key.lastIndexOf('|');
         return { zone: key.slice(0, at), result: key.slice(at + 1) as 'ok' | 'refused', count };
       }),
-      flood: { ...plane.flood, flagged: this.flood.active().length, ...this.flood.counters, enabled: rs.enabled, mode: rs.mode, tracked: this.flood.tracked },
-      events: { published: this.events.published, dropped: this.events.dropped, queueDepth: this.events.depth, sinkErrors: this.events.sinkErrors, sinks: this.events.sinkStatus() },
+      flood: {
+        ...plane.flood,
+        flagged: this.flood.active().length,
+        ...this.flood.counters,
+        enabled: rs.enabled,
+        mode: rs.mode,
+        tracked: this.flood.tracked,
+      },
+      events: {
+        published: this.events.published,
+        dropped: this.events.dropped,
+        queueDepth: this.events.depth,
+        sinkErrors: this.events.sinkErrors,
+        sinks: this.events.sinkStatus(),
+      },
       reloads: { ...this.reloads },
       policy: {
         ...plane.policy,
         eventsHeld: this.policyEventLimit.held,
         feeds: this.feedStatus(),
       },
-      queryLog: this.pool === null
-        ? { mode: this.queryLog.mode, logged: this.queryLog.logged, dropped: this.queryLog.dropped, retained: this.queryLog.retained, writeErrors: this.queryLog.writeErrors }
-        : { mode: this.queryLog.mode, ...this.pool.queryLogCounts(), retained: this.queryLog.retained },
+      queryLog:
+        this.pool === null
+          ? {
+              mode: this.queryLog.mode,
+              logged: this.queryLog.logged,
+              dropped: this.queryLog.dropped,
+              retained: this.queryLog.retained,
+              writeErrors: this.queryLog.writeErrors,
+            }
+          : { mode: this.queryLog.mode, ...this.pool.queryLogCounts(), retained: this.queryLog.retained },
       guard: {
         mode: this.mode,
         ...this.guard.counters,
@@ -854,26 +1212,37 @@ export class DnswardServer {
         blocked: guardStage?.blocked ?? gate!.blocked,
         // Threaded, monitor mode: the queries the brain would have blocked count too (the gate
         // only sees those that came after the block reached the table).
-        wouldBlock: guardStage?.wouldBlock ?? gate!.wouldBlock + (this.mode === 'monitor' ? this.brain!.passedBeforeBlock : 0),
+        wouldBlock:
+          guardStage?.wouldBlock ?? gate!.wouldBlock + (this.mode === 'monitor' ? this.brain!.passedBeforeBlock : 0),
         failOpen: guardStage?.failOpen ?? this.detectorErrors,
         retraining: { jobs: this.relearner.jobs, skipped: this.relearner.skipped, errors: this.relearner.errors },
         domains: this.guard.domains.size,
         clients: this.guard.clients.size,
         pairs: this.guard.pairs.size,
         activeBlocks: this.guard.activeBlocks(Date.now() / 1000).length,
-        snapshots: this.guardStore ? { saves: this.guardStore.saves, skipped: this.guardStore.skippedSaves, lastBytes: this.guardStore.lastSaveBytes, lastMs: this.guardStore.lastSaveMs } : null,
+        snapshots: this.guardStore
+          ? {
+              saves: this.guardStore.saves,
+              skipped: this.guardStore.skippedSaves,
+              lastBytes: this.guardStore.lastSaveBytes,
+              lastMs: this.guardStore.lastSaveMs,
+            }
+          : null,
       },
       cluster: this.cluster?.snapshot() ?? null,
       dynamicBlocks: { ...this.dynamicBlocks.counters(), errors: this.dynamicErrors },
-      plane: this.pool === null || this.brain === null ? null : {
-        threads: this.pool.size,
-        ...gate!,
-        brainConsumed: this.brain.consumed,
-        brainBacklog: this.brain.backlog,
-        brainFailOpen: this.brain.failOpen,
-        passedBeforeBlock: this.brain.passedBeforeBlock,
-        threadRestarts: this.pool.restarts,
-      },
+      plane:
+        this.pool === null || this.brain === null
+          ? null
+          : {
+              threads: this.pool.size,
+              ...gate!,
+              brainConsumed: this.brain.consumed,
+              brainBacklog: this.brain.backlog,
+              brainFailOpen: this.brain.failOpen,
+              passedBeforeBlock: this.brain.passedBeforeBlock,
+              threadRestarts: this.pool.restarts,
+            },
     };
   }
 }

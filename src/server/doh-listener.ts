@@ -57,17 +57,26 @@ export class DohListener implements ReplySink {
   droppedAnswers = 0;
   readonly refused: Record<string, number> = {};
 
-  constructor(readonly address: HostPort, private pipeline: Pipeline, private options: TcpListenerOptions, certificate: Certificate, private path: string) {
-    this.server = http2.createSecureServer({
-      allowHTTP1: true,
-      cert: certificate.cert,
-      key: certificate.key,
-      minVersion: 'TLSv1.2',
-      ALPNProtocols: ['h2', 'http/1.1'],
-      handshakeTimeout: options.readTimeoutMs,
-      settings: { maxConcurrentStreams: options.maxInFlightPerConnection },
-      maxSessionMemory: 4,
-    }, (req, res) => this.handle(req, res));
+  constructor(
+    readonly address: HostPort,
+    private pipeline: Pipeline,
+    private options: TcpListenerOptions,
+    certificate: Certificate,
+    private path: string,
+  ) {
+    this.server = http2.createSecureServer(
+      {
+        allowHTTP1: true,
+        cert: certificate.cert,
+        key: certificate.key,
+        minVersion: 'TLSv1.2',
+        ALPNProtocols: ['h2', 'http/1.1'],
+        handshakeTimeout: options.readTimeoutMs,
+        settings: { maxConcurrentStreams: options.maxInFlightPerConnection },
+        maxSessionMemory: 4,
+      },
+      (req, res) => this.handle(req, res),
+    );
     this.server.maxConnections = options.maxConnections;
     this.server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket));
     this.server.on('tlsClientError', (_err, socket) => {
@@ -86,10 +95,13 @@ export class DohListener implements ReplySink {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host: this.address.host, port: this.address.port, ipv6Only: this.address.family === 6 }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
+      this.server.listen(
+        { host: this.address.host, port: this.address.port, ipv6Only: this.address.family === 6 },
+        () => {
+          this.server.off('error', reject);
+          resolve();
+        },
+      );
     });
   }
 
@@ -114,7 +126,14 @@ export class DohListener implements ReplySink {
   }
 
   stats(): DohListenerStats {
-    return { connections: this.sockets.size, rejectedPerClient: this.rejectedPerClient, handshakeFailures: this.handshakeFailures, answered: this.answered, refused: { ...this.refused }, droppedAnswers: this.droppedAnswers };
+    return {
+      connections: this.sockets.size,
+      rejectedPerClient: this.rejectedPerClient,
+      handshakeFailures: this.handshakeFailures,
+      answered: this.answered,
+      refused: { ...this.refused },
+      droppedAnswers: this.droppedAnswers,
+    };
   }
 
   private accept(socket: tls.TLSSocket): void {
@@ -149,7 +168,8 @@ export class DohListener implements ReplySink {
     if (req.method === 'GET') {
       const dns = new URLSearchParams(q < 0 ? '' : url.slice(q + 1)).get('dns');
       // base64url without padding (§4.1); Buffer would skip bad characters silently.
-      if (dns === null || !/^[A-Za-z0-9_-]+$/.test(dns) || dns.length > Math.ceil((MAX_MESSAGE * 4) / 3)) return this.refuse(res, 400);
+      if (dns === null || !/^[A-Za-z0-9_-]+$/.test(dns) || dns.length > Math.ceil((MAX_MESSAGE * 4) / 3))
+        return this.refuse(res, 400);
       return this.start(req, res, Buffer.from(dns, 'base64url'));
     }
     if (req.method !== 'POST') return this.refuse(res, 405, { allow: 'GET, POST' });
@@ -188,7 +208,9 @@ export class DohListener implements ReplySink {
   private start(req: Request, res: Response, msg: Buffer): void {
     if (msg.length < HEADER_LENGTH) return this.refuse(res, 400);
     const socket = req.socket;
-    this.pipeline.start(new QueryContext(msg, 'https', socket.remoteAddress ?? '', socket.remotePort ?? 0, this, res, performance.now()));
+    this.pipeline.start(
+      new QueryContext(msg, 'https', socket.remoteAddress ?? '', socket.remotePort ?? 0, this, res, performance.now()),
+    );
   }
 
   send(ctx: QueryContext, answer: Buffer): void {
@@ -198,7 +220,11 @@ export class DohListener implements ReplySink {
       return;
     }
     this.answered++;
-    res.writeHead(200, { 'content-type': DNS_MESSAGE, 'content-length': String(answer.length), 'cache-control': `max-age=${freshness(answer)}` });
+    res.writeHead(200, {
+      'content-type': DNS_MESSAGE,
+      'content-length': String(answer.length),
+      'cache-control': `max-age=${freshness(answer)}`,
+    });
     res.end(answer);
   }
 
@@ -223,7 +249,14 @@ export class DohListener implements ReplySink {
 
 /** Several DoH listeners' stats summed. */
 export function sumDohStats(all: DohListenerStats[]): DohListenerStats {
-  const sum: DohListenerStats = { connections: 0, rejectedPerClient: 0, handshakeFailures: 0, answered: 0, refused: {}, droppedAnswers: 0 };
+  const sum: DohListenerStats = {
+    connections: 0,
+    rejectedPerClient: 0,
+    handshakeFailures: 0,
+    answered: 0,
+    refused: {},
+    droppedAnswers: 0,
+  };
   for (const s of all) {
     sum.connections += s.connections;
     sum.rejectedPerClient += s.rejectedPerClient;

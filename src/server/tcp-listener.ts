@@ -95,7 +95,12 @@ class TcpConnection {
   messageStartedAt = 0;
   messageSerial = -1;
   reader!: FrameReader;
-  constructor(readonly socket: net.Socket, readonly client: string, readonly owner: string, now: number) {
+  constructor(
+    readonly socket: net.Socket,
+    readonly client: string,
+    readonly owner: string,
+    now: number,
+  ) {
     this.lastActivity = now;
   }
 }
@@ -127,7 +132,12 @@ export class TcpListener implements ReplySink {
   handshakeFailures = 0;
 
   /** With a certificate, the listener speaks DNS over TLS. */
-  constructor(readonly address: HostPort, private pipeline: Pipeline, private options: TcpListenerOptions, certificate: Certificate | null = null) {
+  constructor(
+    readonly address: HostPort,
+    private pipeline: Pipeline,
+    private options: TcpListenerOptions,
+    certificate: Certificate | null = null,
+  ) {
     this.transport = certificate === null ? 'tcp' : 'tls';
     this.secureContext = certificate === null ? null : secureContext(certificate);
     // No server.maxConnections: at the cap a new connection may take an idle one's place.
@@ -143,11 +153,14 @@ export class TcpListener implements ReplySink {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host: this.address.host, port: this.address.port, ipv6Only: this.address.family === 6 }, () => {
-        this.server.off('error', reject);
-        this.startSweeper();
-        resolve();
-      });
+      this.server.listen(
+        { host: this.address.host, port: this.address.port, ipv6Only: this.address.family === 6 },
+        () => {
+          this.server.off('error', reject);
+          this.startSweeper();
+          resolve();
+        },
+      );
     });
   }
 
@@ -167,9 +180,17 @@ export class TcpListener implements ReplySink {
       if (conn.outputBlockedSince > 0) pausedNow++;
     }
     return {
-      connections: this.connections.size, rejectedConnections: this.rejectedConnections, rejectedPerClient: this.rejectedPerClient,
-      badFrames: this.badFrames, closed: { ...this.closed }, droppedAnswers: this.droppedAnswers, pausedForOutput: this.pausedForOutput,
-      pausedNow, bufferedBytes, maxBufferedBytes: this.maxBufferedBytes, maxInFlightSeen: this.maxInFlightSeen,
+      connections: this.connections.size,
+      rejectedConnections: this.rejectedConnections,
+      rejectedPerClient: this.rejectedPerClient,
+      badFrames: this.badFrames,
+      closed: { ...this.closed },
+      droppedAnswers: this.droppedAnswers,
+      pausedForOutput: this.pausedForOutput,
+      pausedNow,
+      bufferedBytes,
+      maxBufferedBytes: this.maxBufferedBytes,
+      maxInFlightSeen: this.maxInFlightSeen,
     };
   }
 
@@ -250,7 +271,11 @@ export class TcpListener implements ReplySink {
   /** Puts TLS over an accepted TCP connection, with the certificate of the moment. */
   private wrap(raw: net.Socket): tls.TLSSocket {
     raw.on('error', () => raw.destroy());
-    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext!, ALPNProtocols: ['dot'] });
+    const socket = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.secureContext!,
+      ALPNProtocols: ['dot'],
+    });
     let secured = false;
     socket.once('secure', () => (secured = true));
     socket.on('error', () => {
@@ -426,9 +451,17 @@ export function secureContext(certificate: Certificate): tls.SecureContext {
 /** One listener's stats, or several summed (the most one connection held or had in flight: the max). */
 export function sumTcpStats(all: TcpListenerStats[]): TcpListenerStats {
   const sum: TcpListenerStats = {
-    connections: 0, rejectedConnections: 0, rejectedPerClient: 0, badFrames: 0,
+    connections: 0,
+    rejectedConnections: 0,
+    rejectedPerClient: 0,
+    badFrames: 0,
     closed: { idle: 0, readTimeout: 0, writeTimeout: 0, evicted: 0, badFrame: 0, overflow: 0 },
-    droppedAnswers: 0, pausedForOutput: 0, pausedNow: 0, bufferedBytes: 0, maxBufferedBytes: 0, maxInFlightSeen: 0,
+    droppedAnswers: 0,
+    pausedForOutput: 0,
+    pausedNow: 0,
+    bufferedBytes: 0,
+    maxBufferedBytes: 0,
+    maxInFlightSeen: 0,
   };
   for (const s of all) {
     sum.connections += s.connections;

@@ -11,7 +11,12 @@ import type { NativeUdpBatch } from '../net/native-udp.js';
 
 /** The client's raw address, kept as numbers: a typed array per query would cost an ArrayBuffer each. */
 class NativePeer {
-  constructor(readonly w0: number, readonly w1: number, readonly w2: number, readonly w3: number) {}
+  constructor(
+    readonly w0: number,
+    readonly w1: number,
+    readonly w2: number,
+    readonly w3: number,
+  ) {}
 }
 
 export class UdpBatchListener implements ReplySink {
@@ -38,7 +43,13 @@ export class UdpBatchListener implements ReplySink {
   ) {}
 
   listen(): Promise<void> {
-    const opened = this.native.open(this.address.host, this.address.port, this.address.family === 6, this.receiveBufferBytes, this.reusePort);
+    const opened = this.native.open(
+      this.address.host,
+      this.address.port,
+      this.address.family === 6,
+      this.receiveBufferBytes,
+      this.reusePort,
+    );
     this.handle = opened.handle;
     this.data = Buffer.from(opened.data);
     this.meta = new Int32Array(opened.meta);

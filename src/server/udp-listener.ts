@@ -9,8 +9,11 @@ import { QueryContext, type ReplySink } from '../pipeline/query-context.js';
 import { formatHostPort, type HostPort } from '../util/address.js';
 
 type DgramLookup = NonNullable<dgram.SocketOptions['lookup']>;
-const passThroughLookup = ((address: string, _family: unknown, callback: (err: null, address: string, family: number) => void) =>
-  callback(null, address, address.includes(':') ? 6 : 4)) as unknown as DgramLookup;
+const passThroughLookup = ((
+  address: string,
+  _family: unknown,
+  callback: (err: null, address: string, family: number) => void,
+) => callback(null, address, address.includes(':') ? 6 : 4)) as unknown as DgramLookup;
 
 export class UdpListener implements ReplySink {
   get listenerKey(): string {
@@ -21,7 +24,11 @@ export class UdpListener implements ReplySink {
   sendErrors = 0;
   private accepting = true;
 
-  constructor(readonly address: HostPort, private pipeline: Pipeline, receiveBufferBytes: number) {
+  constructor(
+    readonly address: HostPort,
+    private pipeline: Pipeline,
+    receiveBufferBytes: number,
+  ) {
     this.socket = dgram.createSocket({
       type: address.family === 6 ? 'udp6' : 'udp4',
       lookup: passThroughLookup,

@@ -49,7 +49,8 @@ export function partRows(parts: SnapshotParts): PartRows {
   ];
 }
 
-const byteLength = (data: Uint8Array | Uint8Array[]) => (Array.isArray(data) ? data.reduce((n, d) => n + d.byteLength, 0) : data.byteLength);
+const byteLength = (data: Uint8Array | Uint8Array[]) =>
+  Array.isArray(data) ? data.reduce((n, d) => n + d.byteLength, 0) : data.byteLength;
 
 /**
  * The buffers a message may move to the writer thread instead of copying: those that own their
@@ -59,7 +60,13 @@ export function transferable(rows: PartRows): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   for (const [, data] of rows) {
     for (const d of Array.isArray(data) ? data : [data]) {
-      if (d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.byteLength > 0) out.add(d.buffer);
+      if (
+        d.buffer instanceof ArrayBuffer &&
+        d.byteOffset === 0 &&
+        d.byteLength === d.buffer.byteLength &&
+        d.byteLength > 0
+      )
+        out.add(d.buffer);
     }
   }
   return [...out];
@@ -79,7 +86,9 @@ const TRANSACTION_BYTES = 1024 * 1024;
 export function writeSnapshot(db: Database.Database, name: string, rows: PartRows, savedAt: number): number {
   const bytes = rows.reduce((n, [, data]) => n + byteLength(data), 0);
   const staged = `${name}@${savedAt}-${Math.random().toString(36).slice(2, 8)}`;
-  const head = () => db.prepare('SELECT saved_at, parts FROM guard_snapshot WHERE name = ?').get(name) as { saved_at: number; parts: string | null } | undefined;
+  const head = () =>
+    db.prepare('SELECT saved_at, parts FROM guard_snapshot WHERE name = ?').get(name) as
+      { saved_at: number; parts: string | null } | undefined;
   deleteSets(db, name, [head()?.parts ?? name, staged]);
   const insert = db.prepare('INSERT INTO guard_part (name, part, data) VALUES (?, ?, ?)');
   let batch: Array<[string, Uint8Array]> = [];
@@ -120,24 +129,41 @@ export function writeSnapshot(db: Database.Database, name: string, rows: PartRow
     if (piece.length > 0 || index === 0) cut();
   }
   if (batch.length > 0) flush();
-  const previous = db.transaction(() => {
-    const current = head();
-    // A newer snapshot already in place (a save at shutdown overtook this one), or this set lost
-    // rows to such a save's clean-up: keep what is there.
-    if (current !== undefined && current.saved_at > savedAt) return staged;
-    const written = (db.prepare('SELECT COUNT(*) AS n FROM guard_part WHERE name = ?').get(staged) as { n: number }).n;
-    if (written !== count) throw new Error(`snapshot ${name}: ${written} of ${count} parts found at commit`);
-    db.prepare('INSERT OR REPLACE INTO guard_snapshot (name, saved_at, bytes, parts) VALUES (?, ?, ?, ?)').run(name, savedAt, bytes, staged);
-    return current?.parts ?? name;
-  }).immediate();
+  const previous = db
+    .transaction(() => {
+      const current = head();
+      // A newer snapshot already in place (a save at shutdown overtook this one), or this set lost
+      // rows to such a save's clean-up: keep what is there.
+      if (current !== undefined && current.saved_at > savedAt) return staged;
+      const written = (db.prepare('SELECT COUNT(*) AS n FROM guard_part WHERE name = ?').get(staged) as { n: number })
+        .n;
+      if (written !== count) throw new Error(`snapshot ${name}: ${written} of ${count} parts found at commit`);
+      db.prepare('INSERT OR REPLACE INTO guard_snapshot (name, saved_at, bytes, parts) VALUES (?, ?, ?, ?)').run(
+        name,
+        savedAt,
+        bytes,
+        staged,
+      );
+      return current?.parts ?? name;
+    })
+    .immediate();
   deleteSets(db, name, [head()?.parts ?? name], previous);
   return bytes;
 }
 
 /** Deletes a snapshot's part sets other than `keep` (or only `only`), one row (at most a few MB) per transaction. */
 function deleteSets(db: Database.Database, name: string, keep: string[], only?: string): void {
-  const sets = only !== undefined ? [only] : (db.prepare('SELECT DISTINCT name FROM guard_part WHERE name = ? OR instr(name, ?) = 1').all(name, `${name}@`) as Array<{ name: string }>).map((r) => r.name);
-  const step = db.prepare('DELETE FROM guard_part WHERE rowid IN (SELECT rowid FROM guard_part WHERE name = ? LIMIT 1)');
+  const sets =
+    only !== undefined
+      ? [only]
+      : (
+          db
+            .prepare('SELECT DISTINCT name FROM guard_part WHERE name = ? OR instr(name, ?) = 1')
+            .all(name, `${name}@`) as Array<{ name: string }>
+        ).map((r) => r.name);
+  const step = db.prepare(
+    'DELETE FROM guard_part WHERE rowid IN (SELECT rowid FROM guard_part WHERE name = ? LIMIT 1)',
+  );
   for (const set of sets) {
     if (keep.includes(set)) continue;
     for (let i = 0; i < 1_000_000; i++) if (db.transaction(() => step.run(set).changes).immediate() === 0) break;
@@ -155,7 +181,10 @@ export class GuardStore {
   lastSaveBytes = 0;
   lastSaveMs = 0;
 
-  constructor(readonly path: string, private readonly onError: (error: unknown) => void) {
+  constructor(
+    readonly path: string,
+    private readonly onError: (error: unknown) => void,
+  ) {
     this.db = openStore(path);
     // The commit that finds the WAL over its limit copies it into the database: after a
     // snapshot that is 100+ MB, so it is left to the writer thread's commits, not this thread's.
@@ -163,9 +192,12 @@ export class GuardStore {
   }
 
   load(name: string): { parts: SnapshotParts; savedAt: number; bytes: number } | undefined {
-    const head = this.db.prepare('SELECT saved_at, bytes, parts FROM guard_snapshot WHERE name = ?').get(name) as { saved_at: number; bytes: number; parts: string | null } | undefined;
+    const head = this.db.prepare('SELECT saved_at, bytes, parts FROM guard_snapshot WHERE name = ?').get(name) as
+      { saved_at: number; bytes: number; parts: string | null } | undefined;
     if (head === undefined) return undefined;
-    const rows = this.db.prepare('SELECT part, data FROM guard_part WHERE name = ? ORDER BY part').all(head.parts ?? name) as Array<{ part: string; data: Buffer }>;
+    const rows = this.db
+      .prepare('SELECT part, data FROM guard_part WHERE name = ? ORDER BY part')
+      .all(head.parts ?? name) as Array<{ part: string; data: Buffer }>;
     const empty = new Uint8Array(0);
     const parts: SnapshotParts = { meta: '', blobs: {}, tables: { domains: empty, pairs: empty, clients: empty } };
     const pieces: Record<string, Buffer[]> = {};
@@ -175,7 +207,10 @@ export class GuardStore {
       // `table:NAME` (one blob) or `table:NAME#000000`, … (pieces, in order: the part names sort so).
       else if (part.startsWith('table:')) (pieces[part.slice(6).split('#')[0]] ??= []).push(data);
     }
-    for (const [table, list] of Object.entries(pieces)) parts.tables[table as keyof SnapshotParts['tables']] = new Uint8Array(list.length === 1 ? list[0] : Buffer.concat(list));
+    for (const [table, list] of Object.entries(pieces))
+      parts.tables[table as keyof SnapshotParts['tables']] = new Uint8Array(
+        list.length === 1 ? list[0] : Buffer.concat(list),
+      );
     return { parts, savedAt: head.saved_at, bytes: head.bytes };
   }
 
@@ -213,29 +248,42 @@ export class GuardStore {
   saveOperator(name: string, state: object, entry?: AuditEntry): void {
     const data = JSON.stringify(state);
     // IMMEDIATE: wait (busy timeout) for the writer thread's short transaction rather than fail.
-    this.db.transaction(() => {
-      this.db.prepare('INSERT OR REPLACE INTO guard_operator (name, saved_at, data) VALUES (?, ?, ?)').run(name, Date.now(), data);
-      if (entry !== undefined) this.audit(entry);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT OR REPLACE INTO guard_operator (name, saved_at, data) VALUES (?, ?, ?)')
+          .run(name, Date.now(), data);
+        if (entry !== undefined) this.audit(entry);
+      })
+      .immediate();
     this.operatorSaves++;
   }
 
   /** The operator's decisions saved by saveOperator, or undefined (none yet, or a store from before they were kept apart). */
   loadOperator(name: string): unknown {
-    const row = this.db.prepare('SELECT data FROM guard_operator WHERE name = ?').get(name) as { data: string } | undefined;
+    const row = this.db.prepare('SELECT data FROM guard_operator WHERE name = ?').get(name) as
+      { data: string } | undefined;
     return row === undefined ? undefined : JSON.parse(row.data);
   }
 
   audit(entry: AuditEntry): void {
     // IMMEDIATE, like saveOperator: a deferred write that waited for the writer thread fails.
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)').run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
-      this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
+          .run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
+        this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
+      })
+      .immediate();
   }
 
   auditLog(limit = 100): AuditEntry[] {
-    return (this.db.prepare('SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?').all(limit) as AuditEntry[]).reverse();
+    return (
+      this.db
+        .prepare('SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?')
+        .all(limit) as AuditEntry[]
+    ).reverse();
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,8 @@ export const QUERYLOG_SCHEMA: DatabaseSchema = {
       // The tables exactly as the release before schema versions created them, so its files
       // are adopted as they are.
       summary: 'queries and security events',
-      up: (db) => db.exec(`CREATE TABLE IF NOT EXISTS queries (
+      up: (db) =>
+        db.exec(`CREATE TABLE IF NOT EXISTS queries (
   t INTEGER NOT NULL, client TEXT NOT NULL, transport TEXT NOT NULL, qname TEXT NOT NULL, domain TEXT NOT NULL,
   qtype INTEGER NOT NULL, rcode INTEGER NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, upstream TEXT NOT NULL, latency REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS queries_t ON queries (t);
@@ -40,7 +41,8 @@ CREATE INDEX IF NOT EXISTS events_incident ON events (incident);`),
       // its rows per second (bench/query-log-bench.ts, 59k → 47k rows/s), and a name search walks
       // the time index instead (see QueryLogStore.search).
       summary: 'hourly statistics (by action, domain, client, blocked domain); search index on action',
-      up: (db) => db.exec(`CREATE TABLE query_hour_action (hour INTEGER NOT NULL, action TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, action)) WITHOUT ROWID;
+      up: (db) =>
+        db.exec(`CREATE TABLE query_hour_action (hour INTEGER NOT NULL, action TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, action)) WITHOUT ROWID;
 CREATE TABLE query_hour_domain (hour INTEGER NOT NULL, domain TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, domain)) WITHOUT ROWID;
 CREATE TABLE query_hour_client (hour INTEGER NOT NULL, client TEXT NOT NULL, action TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, client, action)) WITHOUT ROWID;
 CREATE TABLE query_hour_blocked (hour INTEGER NOT NULL, domain TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, domain)) WITHOUT ROWID;

@@ -70,7 +70,12 @@ export function openDatabase(path: string, schema: DatabaseSchema, options: Open
 }
 
 /** Applies the migrations newer than the file's version, in one immediate transaction. */
-export function migrate(db: Database.Database, path: string, schema: DatabaseSchema, onMigrate?: OpenOptions['onMigrate']): number {
+export function migrate(
+  db: Database.Database,
+  path: string,
+  schema: DatabaseSchema,
+  onMigrate?: OpenOptions['onMigrate'],
+): number {
   checkOrder(schema);
   if (versionOf(db) === latestVersion(schema)) return 0;
   let applied = 0;
@@ -96,7 +101,9 @@ function checkNotNewer(db: Database.Database, path: string, schema: DatabaseSche
   const version = versionOf(db);
   const latest = latestVersion(schema);
   if (version > latest) {
-    throw new SchemaError(`${path}: ${schema.name} has schema version ${version}, newer than this dnsward knows (${latest}): it was written by a newer release; run that release, or restore a backup made before the upgrade`);
+    throw new SchemaError(
+      `${path}: ${schema.name} has schema version ${version}, newer than this dnsward knows (${latest}): it was written by a newer release; run that release, or restore a backup made before the upgrade`,
+    );
   }
   return version;
 }

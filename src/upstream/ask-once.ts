@@ -19,19 +19,32 @@ export interface UpstreamServer {
   tls?: { ca?: string; serverName?: string };
 }
 
-export async function askUpstreamOnce(server: UpstreamServer, name: string, qtype: number, timeoutMs: number): Promise<Buffer> {
-  if (server.protocol === 'udp' || server.protocol === 'tcp') return queryOnce(server.address, server.protocol, name, qtype, timeoutMs);
+export async function askUpstreamOnce(
+  server: UpstreamServer,
+  name: string,
+  qtype: number,
+  timeoutMs: number,
+): Promise<Buffer> {
+  if (server.protocol === 'udp' || server.protocol === 'tcp')
+    return queryOnce(server.address, server.protocol, name, qtype, timeoutMs);
   const query = encode({
-    type: 'query', id: 0, flags: Flag.RD,
+    type: 'query',
+    id: 0,
+    flags: Flag.RD,
     // dns-packet names types it does not know UNKNOWN_n.
     questions: [{ name, type: `UNKNOWN_${qtype}` as 'A', class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: DNSWARD_UDP_PAYLOAD, flags: 0, options: [] } as never],
   });
   const questionEnd = HEADER_LENGTH + nameToWire(name).length + 4;
-  const upstream = new Upstream({ ...server, sockets: 1, rotateSocketsAfter: 1_000_000, tcpIdleMs: timeoutMs, maxFailures: 1, native: null }, () => {});
+  const upstream = new Upstream(
+    { ...server, sockets: 1, rotateSocketsAfter: 1_000_000, tcpIdleMs: timeoutMs, maxFailures: 1, native: null },
+    () => {},
+  );
   try {
     return await new Promise<Buffer>((resolve, reject) => {
-      const ex = new Exchange(query, questionEnd, (_ex, error, answer) => (answer !== null ? resolve(answer) : reject(new Error(error ?? 'no answer'))));
+      const ex = new Exchange(query, questionEnd, (_ex, error, answer) =>
+        answer !== null ? resolve(answer) : reject(new Error(error ?? 'no answer')),
+      );
       const refused = upstream.send(ex, performance.now(), timeoutMs);
       if (refused !== null) return reject(new Error(refused));
       const timer = setTimeout(() => upstream.sweep(performance.now() + 1), timeoutMs);

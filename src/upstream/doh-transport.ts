@@ -121,7 +121,13 @@ export class DohTransport {
   }
 
   private openSession(): http2.ClientHttp2Session {
-    if (this.session !== null && !this.session.closed && !this.session.destroyed && this.streamsOnSession < STREAMS_PER_SESSION) return this.session;
+    if (
+      this.session !== null &&
+      !this.session.closed &&
+      !this.session.destroyed &&
+      this.streamsOnSession < STREAMS_PER_SESSION
+    )
+      return this.session;
     if (this.session !== null) this.dropSession(this.session);
     const session = http2.connect(this.authority, {
       host: this.target.host,
@@ -170,7 +176,10 @@ export class DohTransport {
     };
     stream.on('response', (headers) => {
       status = Number(headers[':status']);
-      contentType = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      contentType = String(headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim()
+        .toLowerCase();
     });
     stream.on('data', (chunk: Buffer) => {
       bytes += chunk.length;

@@ -7,7 +7,12 @@ import { scanResponse, type ScannedResponse } from '../dns/response-scanner.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { randomQueryId } from '../util/random-ids.js';
 
-export type ExchangeOutcome = (ex: Exchange, error: string | null, answer: Buffer | null, scan: ScannedResponse | null) => void;
+export type ExchangeOutcome = (
+  ex: Exchange,
+  error: string | null,
+  answer: Buffer | null,
+  scan: ScannedResponse | null,
+) => void;
 
 export class Exchange {
   id = 0;

@@ -32,7 +32,10 @@ export class HealthChecker {
   private timer: NodeJS.Timeout | null = null;
   private readonly probe: Buffer;
 
-  constructor(private readonly options: HealthCheckOptions, private readonly upstreams: () => Upstream[]) {
+  constructor(
+    private readonly options: HealthCheckOptions,
+    private readonly upstreams: () => Upstream[],
+  ) {
     this.probe = buildProbe(options.name, options.qtype);
   }
 
@@ -55,7 +58,10 @@ export class HealthChecker {
   private check(upstream: Upstream, now: number): void {
     const wire = Buffer.from(this.probe);
     const ex = new Exchange(wire, wire.length, (_ex, error, _answer, scan) => {
-      const ok = error === null && scan !== null && (!this.options.mustResolve || scan.rcode === Rcode.NOERROR || scan.rcode === Rcode.NXDOMAIN);
+      const ok =
+        error === null &&
+        scan !== null &&
+        (!this.options.mustResolve || scan.rcode === Rcode.NOERROR || scan.rcode === Rcode.NXDOMAIN);
       if (ok) upstream.markSuccess();
       else upstream.markFailure();
     });

@@ -7,7 +7,14 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
+import {
+  claimId,
+  deliverAnswer,
+  type Exchange,
+  IN_FLIGHT_LIMIT,
+  sweepExpired,
+  type TransportEvents,
+} from './exchange.js';
 import { FrameReader } from '../net/frame-reader.js';
 
 export class TcpTransport {
@@ -75,9 +82,17 @@ export class TcpTransport {
   }
 
   private connect(): void {
-    const socket = this.tlsOptions === null
-      ? net.connect({ host: this.host, port: this.port, noDelay: true })
-      : tls.connect({ host: this.host, port: this.port, ...this.tlsOptions, rejectUnauthorized: true, ALPNProtocols: ['dot'], session: this.tlsSession });
+    const socket =
+      this.tlsOptions === null
+        ? net.connect({ host: this.host, port: this.port, noDelay: true })
+        : tls.connect({
+            host: this.host,
+            port: this.port,
+            ...this.tlsOptions,
+            rejectUnauthorized: true,
+            ALPNProtocols: ['dot'],
+            session: this.tlsSession,
+          });
     this.connections++;
     this.socket = socket;
     this.connected = false;

@@ -12,7 +12,14 @@
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import type { NativeUdpBatch } from '../net/native-udp.js';
-import { claimId, deliverAnswer, type Exchange, IN_FLIGHT_LIMIT, sweepExpired, type TransportEvents } from './exchange.js';
+import {
+  claimId,
+  deliverAnswer,
+  type Exchange,
+  IN_FLIGHT_LIMIT,
+  sweepExpired,
+  type TransportEvents,
+} from './exchange.js';
 
 /** What a slot needs from a socket: node:dgram, or the batched native socket. */
 interface DatagramSocket {
@@ -83,7 +90,8 @@ export class UdpTransport {
     if (n === 0) return `no socket (${this.lastOpenError})`;
     const index = (Math.random() * n) | 0;
     let slot = this.slots[index];
-    if (slot.sent >= this.rotateAfter && slot.connected && slot.successor === null && now >= this.retryOpenAt) this.rotate(slot, now);
+    if (slot.sent >= this.rotateAfter && slot.connected && slot.successor === null && now >= this.retryOpenAt)
+      this.rotate(slot, now);
     slot = this.slots[index];
     let id = claimId(slot.pending, this.maxInFlight);
     // A full socket: another may have room.

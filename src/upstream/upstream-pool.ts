@@ -24,14 +24,26 @@ export interface UpstreamPoolOptions {
 }
 
 /** What the pool reports back: an answer, or the reason there is none. */
-export type ResolveDone<C> = (context: C, error: string | null, answer: Buffer | null, scan: ScannedResponse | null, upstream: Upstream | null) => void;
+export type ResolveDone<C> = (
+  context: C,
+  error: string | null,
+  answer: Buffer | null,
+  scan: ScannedResponse | null,
+  upstream: Upstream | null,
+) => void;
 
 class PooledQuery<C> extends Exchange {
   upstream: Upstream | null = null;
   tried = 0;
   attemptsLeft = 0;
   lastError = '';
-  constructor(wire: Buffer, questionEnd: number, onOutcome: Exchange['onOutcome'], readonly context: C, readonly done: ResolveDone<C>) {
+  constructor(
+    wire: Buffer,
+    questionEnd: number,
+    onOutcome: Exchange['onOutcome'],
+    readonly context: C,
+    readonly done: ResolveDone<C>,
+  ) {
     super(wire, questionEnd, onOutcome);
   }
 }
@@ -39,10 +51,17 @@ class PooledQuery<C> extends Exchange {
 export class UpstreamPool {
   readonly upstreams: Upstream[];
   private rrNext = 0;
-  private readonly outcome = (ex: Exchange, error: string | null, answer: Buffer | null, scan: ScannedResponse | null) =>
-    this.onOutcome(ex as PooledQuery<unknown>, error, answer, scan);
+  private readonly outcome = (
+    ex: Exchange,
+    error: string | null,
+    answer: Buffer | null,
+    scan: ScannedResponse | null,
+  ) => this.onOutcome(ex as PooledQuery<unknown>, error, answer, scan);
 
-  constructor(readonly options: UpstreamPoolOptions, onHealthChange: (u: Upstream) => void) {
+  constructor(
+    readonly options: UpstreamPoolOptions,
+    onHealthChange: (u: Upstream) => void,
+  ) {
     if (options.upstreams.length === 0) throw new Error(`pool ${options.name} has no upstreams`);
     if (options.upstreams.length > 30) throw new Error(`pool ${options.name} has more than 30 upstreams`);
     this.upstreams = options.upstreams.map((o) => new Upstream(o, onHealthChange));
@@ -101,7 +120,12 @@ export class UpstreamPool {
     }
   }
 
-  private onOutcome<C>(pq: PooledQuery<C>, error: string | null, answer: Buffer | null, scan: ScannedResponse | null): void {
+  private onOutcome<C>(
+    pq: PooledQuery<C>,
+    error: string | null,
+    answer: Buffer | null,
+    scan: ScannedResponse | null,
+  ): void {
     const u = pq.upstream!;
     if (error === null) {
       u.markSuccess();
@@ -149,7 +173,12 @@ export class UpstreamPool {
       case 'least-outstanding': {
         let best = -1;
         for (let i = 0; i < n; i++) {
-          if (!(tried & (1 << i)) && (!healthyOnly || all[i].healthy) && (best < 0 || all[i].outstanding < all[best].outstanding)) best = i;
+          if (
+            !(tried & (1 << i)) &&
+            (!healthyOnly || all[i].healthy) &&
+            (best < 0 || all[i].outstanding < all[best].outstanding)
+          )
+            best = i;
         }
         return best;
       }

@@ -57,14 +57,29 @@ export interface UpstreamStats {
   latency: LatencyHistogram;
 }
 
-export type UpstreamOutcome = (upstream: Upstream, ex: Exchange, error: string | null, answer: Buffer | null, scan: ScannedResponse | null) => void;
+export type UpstreamOutcome = (
+  upstream: Upstream,
+  ex: Exchange,
+  error: string | null,
+  answer: Buffer | null,
+  scan: ScannedResponse | null,
+) => void;
 
 export class Upstream {
   readonly name: string;
   healthy = true;
   consecutiveFailures = 0;
   outstanding = 0;
-  readonly stats: UpstreamStats = { queries: 0, answers: 0, timeouts: 0, errors: 0, mismatched: 0, tcpFallbacks: 0, timeoutsWhileAnswering: 0, latency: new LatencyHistogram() };
+  readonly stats: UpstreamStats = {
+    queries: 0,
+    answers: 0,
+    timeouts: 0,
+    errors: 0,
+    mismatched: 0,
+    tcpFallbacks: 0,
+    timeoutsWhileAnswering: 0,
+    latency: new LatencyHistogram(),
+  };
   /** performance.now() of the last answer taken from this upstream. */
   private lastAnswerAt = -Infinity;
   private confirming = false;
@@ -72,7 +87,10 @@ export class Upstream {
   /** TCP (beside UDP, or alone), TLS or HTTPS: the connection-oriented transport every query can take. */
   private readonly tcp: TcpTransport | DohTransport;
 
-  constructor(readonly options: UpstreamOptions, onHealthChange: (u: Upstream) => void) {
+  constructor(
+    readonly options: UpstreamOptions,
+    onHealthChange: (u: Upstream) => void,
+  ) {
     this.name = formatHostPort(options.address);
     this.onHealthChange = onHealthChange;
     const events: TransportEvents = {
@@ -82,11 +100,36 @@ export class Upstream {
     };
     const { host, port, family } = options.address;
     const maxInFlight = options.maxInFlightPerSocket ?? 4096;
-    this.udp = options.protocol === 'udp' ? new UdpTransport(host, port, family, options.sockets, options.rotateSocketsAfter, events, options.native, maxInFlight) : null;
+    this.udp =
+      options.protocol === 'udp'
+        ? new UdpTransport(
+            host,
+            port,
+            family,
+            options.sockets,
+            options.rotateSocketsAfter,
+            events,
+            options.native,
+            maxInFlight,
+          )
+        : null;
     const tlsOptions = { ca: options.tls?.ca, servername: options.tls?.serverName };
-    this.tcp = options.protocol === 'https'
-      ? new DohTransport({ host, port, path: options.path ?? '/dns-query', ...tlsOptions }, options.tcpIdleMs, events, maxInFlight)
-      : new TcpTransport(host, port, options.tcpIdleMs, events, maxInFlight, options.protocol === 'tls' ? tlsOptions : null);
+    this.tcp =
+      options.protocol === 'https'
+        ? new DohTransport(
+            { host, port, path: options.path ?? '/dns-query', ...tlsOptions },
+            options.tcpIdleMs,
+            events,
+            maxInFlight,
+          )
+        : new TcpTransport(
+            host,
+            port,
+            options.tcpIdleMs,
+            events,
+            maxInFlight,
+            options.protocol === 'tls' ? tlsOptions : null,
+          );
   }
 
   /** Connections the TCP, TLS or HTTPS transport has opened (a count that grows on every reconnect). */

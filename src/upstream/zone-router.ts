@@ -18,7 +18,10 @@ interface ZoneRoute<P> {
 export class ZoneRouter<P = UpstreamPool> {
   private readonly routes: ZoneRoute<P>[];
 
-  constructor(readonly defaultPool: P, zones: { zone: string; pool: P }[]) {
+  constructor(
+    readonly defaultPool: P,
+    zones: { zone: string; pool: P }[],
+  ) {
     this.routes = zones
       .map((z) => ({ zone: z.zone, wire: nameToWire(z.zone.toLowerCase()).toString('latin1'), pool: z.pool }))
       .sort((a, b) => b.wire.length - a.wire.length);

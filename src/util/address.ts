@@ -35,7 +35,10 @@ export function formatHostPort(hp: { host: string; port: number }): string {
  * A listener referred to by its `name` or its address, as the ADDR:PORT key listeners carry;
  * undefined when `listen` has no such listener.
  */
-export function findListener(ref: string, listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>): string | undefined {
+export function findListener(
+  ref: string,
+  listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>,
+): string | undefined {
   const named = listen.find((l) => l.name === ref);
   if (named !== undefined) return formatHostPort(named.address);
   const parsed = parseHostPort(ref, 53);
@@ -48,6 +51,14 @@ export function findListener(ref: string, listen: ReadonlyArray<{ address: { hos
  * Every listener a query can arrive on, as findListener takes them: plain DNS (`listen`, with
  * its names) and the encrypted ones (DNS over TLS and HTTPS, by address).
  */
-export function allListeners(config: { listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>; dot: ReadonlyArray<{ listen: { host: string; port: number } }>; doh: ReadonlyArray<{ listen: { host: string; port: number } }> }): Array<{ address: { host: string; port: number }; name?: string }> {
-  return [...config.listen, ...config.dot.map((l) => ({ address: l.listen })), ...config.doh.map((l) => ({ address: l.listen }))];
+export function allListeners(config: {
+  listen: ReadonlyArray<{ address: { host: string; port: number }; name?: string }>;
+  dot: ReadonlyArray<{ listen: { host: string; port: number } }>;
+  doh: ReadonlyArray<{ listen: { host: string; port: number } }>;
+}): Array<{ address: { host: string; port: number }; name?: string }> {
+  return [
+    ...config.listen,
+    ...config.dot.map((l) => ({ address: l.listen })),
+    ...config.doh.map((l) => ({ address: l.listen })),
+  ];
 }

@@ -29,7 +29,8 @@ export function ipv4Number(text: string): number {
 }
 
 /** An IPv4 number with the bits past the prefix cleared. */
-export const maskIpv4 = (address: number, bits: number): number => (bits === 0 ? 0 : address - (address % 2 ** (32 - bits)));
+export const maskIpv4 = (address: number, bits: number): number =>
+  bits === 0 ? 0 : address - (address % 2 ** (32 - bits));
 
 export interface Cidr {
   family: 4 | 6;
@@ -47,7 +48,8 @@ export function parseCidr(text: string): Cidr | string {
   if (family === 0 || extra !== undefined) return `"${text}" is not an IP address or CIDR`;
   const max = family === 4 ? 32 : 128;
   const bits = bitsText === undefined ? max : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || (bitsText !== undefined && !/^\d+$/.test(bitsText))) return `"${text}" has a bad prefix length`;
+  if (!Number.isInteger(bits) || bits < 0 || bits > max || (bitsText !== undefined && !/^\d+$/.test(bitsText)))
+    return `"${text}" has a bad prefix length`;
   if (family === 4) return { family: 4, bits, v4: maskIpv4(ipv4Number(address), bits), bytes: new Uint8Array(0) };
   return { family: 6, bits, v4: 0, bytes: ipBytes(address)! };
 }

@@ -11,7 +11,8 @@ export function connectionOwner(address: string): string {
   if (!isIPv6(address)) return address;
   const b = ipBytes(address);
   if (b === undefined) return address;
-  if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff)
+    return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   return `${b.toString('hex', 0, 8)}/64`;
 }
 

@@ -46,7 +46,8 @@ export function murmur3Folded(bytes: Uint8Array, start: number, end: number, see
   let h = seed >>> 0;
   const n = end - start;
   const blocks = start + (n & ~3);
-  for (let i = start; i < blocks; i += 4) h = mixBlock(h, at(i) | (at(i + 1) << 8) | (at(i + 2) << 16) | (at(i + 3) << 24));
+  for (let i = start; i < blocks; i += 4)
+    h = mixBlock(h, at(i) | (at(i + 1) << 8) | (at(i + 2) << 16) | (at(i + 3) << 24));
   const tailBytes = n & 3;
   let tail = 0;
   if (tailBytes > 0) tail = at(blocks);
@@ -61,7 +62,13 @@ export function murmur3Range(text: string, start: number, end: number, seed = 0)
   const n = end - start;
   const blocks = start + (n & ~3);
   for (let i = start; i < blocks; i += 4) {
-    h = mixBlock(h, (text.charCodeAt(i) & 0xff) | ((text.charCodeAt(i + 1) & 0xff) << 8) | ((text.charCodeAt(i + 2) & 0xff) << 16) | ((text.charCodeAt(i + 3) & 0xff) << 24));
+    h = mixBlock(
+      h,
+      (text.charCodeAt(i) & 0xff) |
+        ((text.charCodeAt(i + 1) & 0xff) << 8) |
+        ((text.charCodeAt(i + 2) & 0xff) << 16) |
+        ((text.charCodeAt(i + 3) & 0xff) << 24),
+    );
   }
   const tailBytes = n & 3;
   let tail = 0;

@@ -12,7 +12,12 @@ export function ipBytes(text: string): Buffer | undefined {
   let tail: Buffer | undefined;
   const lastColon = t.lastIndexOf(':');
   if (t.indexOf('.', lastColon) >= 0) {
-    tail = Buffer.from(t.slice(lastColon + 1).split('.').map(Number));
+    tail = Buffer.from(
+      t
+        .slice(lastColon + 1)
+        .split('.')
+        .map(Number),
+    );
     t = `${t.slice(0, lastColon + 1)}0:0`;
   }
   const [head, rest] = t.split('::') as [string, string | undefined];

@@ -13,7 +13,8 @@ export class TwoGenerationMap<K, V> {
   evictions = 0;
 
   constructor(readonly maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 2) throw new RangeError('maxEntries must be an integer of at least 2');
+    if (!Number.isInteger(maxEntries) || maxEntries < 2)
+      throw new RangeError('maxEntries must be an integer of at least 2');
     this.half = maxEntries >>> 1;
   }
 

@@ -53,7 +53,10 @@ export interface SetBalance {
 const DEFAULT_PORT: Record<HealthCheckRule['type'], number | undefined> = { tcp: undefined, http: 80, dns: 53 };
 
 function keyOf(r: ZoneRecord): string {
-  if (r.type === 'SRV') return String((r.data as { target: string }).target).toLowerCase().replace(/\.$/, '');
+  if (r.type === 'SRV')
+    return String((r.data as { target: string }).target)
+      .toLowerCase()
+      .replace(/\.$/, '');
   return String(r.data).toLowerCase();
 }
 
@@ -74,8 +77,16 @@ export function buildSetBalance(rule: BalanceRule, records: ZoneRecord[]): SetBa
       targets.push({ host: String(r.data), port });
     }
   });
-  if (targets.length !== records.length) return `balance ${rule.name}: healthCheck.port is needed to check A/AAAA records over tcp`;
-  return { weights, healthy: new Uint8Array(records.length).fill(1), scratch: new Float64Array(records.length), answers: rule.answers, targets, check: rule.healthCheck };
+  if (targets.length !== records.length)
+    return `balance ${rule.name}: healthCheck.port is needed to check A/AAAA records over tcp`;
+  return {
+    weights,
+    healthy: new Uint8Array(records.length).fill(1),
+    scratch: new Float64Array(records.length),
+    answers: rule.answers,
+    targets,
+    check: rule.healthCheck,
+  };
 }
 
 /**

@@ -56,18 +56,33 @@ const EMPTY = Buffer.alloc(0);
 const MAX_NAME_BYTES = 60_000;
 // dns-packet's record codec; its type declarations leave it out.
 const answerCodec = (dnsPacket as unknown as { answer: { encode(record: unknown): Buffer } }).answer;
-const TYPE_NUMBER: Record<string, number> = { A: QType.A, AAAA: QType.AAAA, CNAME: QType.CNAME, TXT: QType.TXT, MX: QType.MX, SRV: QType.SRV, NAPTR: 35, PTR: QType.PTR, SOA: QType.SOA, NS: QType.NS };
+const TYPE_NUMBER: Record<string, number> = {
+  A: QType.A,
+  AAAA: QType.AAAA,
+  CNAME: QType.CNAME,
+  TXT: QType.TXT,
+  MX: QType.MX,
+  SRV: QType.SRV,
+  NAPTR: 35,
+  PTR: QType.PTR,
+  SOA: QType.SOA,
+  NS: QType.NS,
+};
 
 /** Lower-case wire key of a presentation name (escapes resolved), as cacheKey writes qnames. */
 export function wireKey(name: string): string {
-  return nameToWire(unescapeName(name)).toString('latin1').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return nameToWire(unescapeName(name))
+    .toString('latin1')
+    .replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 function unescapeName(name: string): string {
   if (name === '' || name === '.') return '';
   if (!name.includes('\\')) return name;
   // Labels are split at unescaped dots first; an escaped dot inside a label cannot go through nameToWire's split.
-  return splitLabels(name).map((l) => l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e))).join('.');
+  return splitLabels(name)
+    .map((l) => l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e)))
+    .join('.');
 }
 
 function ownerWire(name: string): Buffer {
@@ -77,7 +92,10 @@ function ownerWire(name: string): Buffer {
 function wireOfLabels(labels: string[]): Buffer {
   const parts: Buffer[] = [];
   for (const l of labels) {
-    const bytes = Buffer.from(l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e)), 'latin1');
+    const bytes = Buffer.from(
+      l.replace(/\\(\d{3}|.)/g, (_, e: string) => (e.length === 3 ? String.fromCharCode(Number(e)) : e)),
+      'latin1',
+    );
     parts.push(Buffer.from([bytes.length]), bytes);
   }
   parts.push(Buffer.from([0]));
@@ -86,7 +104,8 @@ function wireOfLabels(labels: string[]): Buffer {
 
 function nameOfWire(wire: Buffer): string {
   const labels: string[] = [];
-  for (let pos = 0; wire[pos] !== 0; pos += wire[pos] + 1) labels.push(wire.toString('latin1', pos + 1, pos + 1 + wire[pos]));
+  for (let pos = 0; wire[pos] !== 0; pos += wire[pos] + 1)
+    labels.push(wire.toString('latin1', pos + 1, pos + 1 + wire[pos]));
   return labels.join('.');
 }
 
@@ -108,21 +127,34 @@ function isUnder(name: string, zone: string): boolean {
  * outside the zone, no SOA or several, an SOA below the apex, a CNAME beside other data, NS
  * records below the apex (no delegations: every name here is answered here).
  */
-export function buildZone(zoneName: string, records: ZoneRecord[], file: string, balance: readonly BalanceRule[] = []): LocalZone {
+export function buildZone(
+  zoneName: string,
+  records: ZoneRecord[],
+  file: string,
+  balance: readonly BalanceRule[] = [],
+): LocalZone {
   const name = zoneName === '.' ? '' : zoneName.replace(/\.$/, '');
   const key = wireKey(name);
   const nodes = new Map<string, ZoneNode>();
   let soa: ZoneRecord | null = null;
   for (const r of records) {
-    if (!isUnder(r.name, name)) throw new ZoneFileError(file, r.line, `${r.name || '.'} is outside the zone ${name || '.'}`);
+    if (!isUnder(r.name, name))
+      throw new ZoneFileError(file, r.line, `${r.name || '.'} is outside the zone ${name || '.'}`);
     const k = wireKey(r.name);
     if (r.type === 'SOA') {
-      if (k !== key) throw new ZoneFileError(file, r.line, `an SOA belongs at the zone's apex ${name || '.'}, not at ${r.name}`);
+      if (k !== key)
+        throw new ZoneFileError(file, r.line, `an SOA belongs at the zone's apex ${name || '.'}, not at ${r.name}`);
       if (soa !== null) throw new ZoneFileError(file, r.line, `a second SOA (the first is on line ${soa.line})`);
       soa = r;
     }
-    if (r.type === 'NS' && k !== key) throw new ZoneFileError(file, r.line, `NS records below the apex (${r.name}) would delegate, and local zones answer every name themselves`);
-    if (r.name.split('.').some((l, i) => l === '*' && i > 0)) throw new ZoneFileError(file, r.line, `"*" is a wildcard only as the leftmost label (${r.name})`);
+    if (r.type === 'NS' && k !== key)
+      throw new ZoneFileError(
+        file,
+        r.line,
+        `NS records below the apex (${r.name}) would delegate, and local zones answer every name themselves`,
+      );
+    if (r.name.split('.').some((l, i) => l === '*' && i > 0))
+      throw new ZoneFileError(file, r.line, `"*" is a wildcard only as the leftmost label (${r.name})`);
     let node = nodes.get(k);
     if (node === undefined) {
       node = { wire: ownerWire(r.name), sets: new Map() };
@@ -131,10 +163,17 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string,
     const type = TYPE_NUMBER[r.type];
     let set = node.sets.get(type);
     if (set === undefined) {
-      set = { type, records: [], targetKey: r.type === 'CNAME' ? wireKey(r.data as string) : '', targetWire: r.type === 'CNAME' ? ownerWire(r.data as string) : EMPTY, balance: null };
+      set = {
+        type,
+        records: [],
+        targetKey: r.type === 'CNAME' ? wireKey(r.data as string) : '',
+        targetWire: r.type === 'CNAME' ? ownerWire(r.data as string) : EMPTY,
+        balance: null,
+      };
       node.sets.set(type, set);
     } else if (r.type === 'CNAME') throw new ZoneFileError(file, r.line, `a second CNAME at ${r.name}`);
-    if (node.sets.size > 1 && node.sets.has(QType.CNAME)) throw new ZoneFileError(file, r.line, `${r.name} has a CNAME and other data (RFC 1034 §3.6.2)`);
+    if (node.sets.size > 1 && node.sets.has(QType.CNAME))
+      throw new ZoneFileError(file, r.line, `${r.name} has a CNAME and other data (RFC 1034 §3.6.2)`);
     set.records.push(encodeAfterOwner(r));
   }
   if (soa === null) throw new ZoneFileError(file, 1, `the zone ${name || '.'} has no SOA record at its apex`);
@@ -144,7 +183,11 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string,
     for (const set of node.sets.values()) for (const r of set.records) bytes += r.length + node.wire.length;
     if (bytes > MAX_NAME_BYTES) {
       const first = records.find((r) => wireKey(r.name) === wireKey(node.wire.length > 0 ? nameOfWire(node.wire) : ''));
-      throw new ZoneFileError(file, first?.line ?? 1, `the records of ${first?.name ?? 'one name'} take ${bytes} bytes, more than one DNS message can carry (${MAX_NAME_BYTES})`);
+      throw new ZoneFileError(
+        file,
+        first?.line ?? 1,
+        `the records of ${first?.name ?? 'one name'} take ${bytes} bytes, more than one DNS message can carry (${MAX_NAME_BYTES})`,
+      );
     }
   }
   // Empty non-terminals: every ancestor up to the apex exists as a name, without records (RFC 4592 §2.2.2).
@@ -183,9 +226,31 @@ export function buildZone(zoneName: string, records: ZoneRecord[], file: string,
       balances.push(sb);
     }
     if (!found) fail('the name has no A, AAAA or SRV records to balance');
-    const known = new Set(records.filter((r) => wireKey(r.name) === k && (r.type === 'A' || r.type === 'AAAA' || r.type === 'SRV')).map((r) => (r.type === 'SRV' ? String((r.data as { target: string }).target) : String(r.data)).toLowerCase().replace(/\.$/, '')));
-    for (const target of Object.keys(rule.weights)) if (!known.has(target.toLowerCase().replace(/\.$/, ''))) fail(`weights name ${target}, which is not a record of ${rule.name} (expected its addresses or SRV targets: ${[...known].join(', ')})`);
+    const known = new Set(
+      records
+        .filter((r) => wireKey(r.name) === k && (r.type === 'A' || r.type === 'AAAA' || r.type === 'SRV'))
+        .map((r) =>
+          (r.type === 'SRV' ? String((r.data as { target: string }).target) : String(r.data))
+            .toLowerCase()
+            .replace(/\.$/, ''),
+        ),
+    );
+    for (const target of Object.keys(rule.weights))
+      if (!known.has(target.toLowerCase().replace(/\.$/, '')))
+        fail(
+          `weights name ${target}, which is not a record of ${rule.name} (expected its addresses or SRV targets: ${[...known].join(', ')})`,
+        );
   }
   const minimum = (soa.data as { minimum: number }).minimum;
-  return { name, key, nodes, apex: nodes.get(key)!, negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)), records: records.length, balances, view: null, next: null };
+  return {
+    name,
+    key,
+    nodes,
+    apex: nodes.get(key)!,
+    negativeSoa: encodeAfterOwner(soa, Math.min(soa.ttl, minimum)),
+    records: records.length,
+    balances,
+    view: null,
+    next: null,
+  };
 }

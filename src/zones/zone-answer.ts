@@ -17,7 +17,14 @@ const WILDCARD = '\x01*';
 const QNAME_POINTER = Buffer.from([0xc0, HEADER_LENGTH]);
 const OPT_LENGTH = 11;
 
-export const ZoneVerdict = { ANSWER: 'answer', CNAME: 'cname', WILDCARD: 'wildcard', NODATA: 'nodata', NXDOMAIN: 'nxdomain', REFUSED: 'refused' } as const;
+export const ZoneVerdict = {
+  ANSWER: 'answer',
+  CNAME: 'cname',
+  WILDCARD: 'wildcard',
+  NODATA: 'nodata',
+  NXDOMAIN: 'nxdomain',
+  REFUSED: 'refused',
+} as const;
 export type ZoneVerdict = (typeof ZoneVerdict)[keyof typeof ZoneVerdict];
 
 /** The zones served, by the lower-case wire key of their apex. */

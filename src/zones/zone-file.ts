@@ -20,7 +20,11 @@ export const ZONE_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'NAP
 export type ZoneRecordType = (typeof ZONE_RECORD_TYPES)[number];
 
 export class ZoneFileError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
     // Line 0: a problem of the zone's settings (balance), not of a line of its file.
     super(line === 0 ? `${file}: ${reason}` : `${file} line ${line}: ${reason}`);
   }
@@ -94,7 +98,8 @@ function* entries(text: string, file: string): Generator<Entry> {
       let value = '';
       i++;
       for (;;) {
-        if (i >= text.length || text[i] === '\n') throw new ZoneFileError(file, line, 'a quoted string is not closed on its line');
+        if (i >= text.length || text[i] === '\n')
+          throw new ZoneFileError(file, line, 'a quoted string is not closed on its line');
         const d = text[i];
         if (d === '"') break;
         if (d === '\\') {
@@ -112,7 +117,8 @@ function* entries(text: string, file: string): Generator<Entry> {
     let value = '';
     while (i < text.length) {
       const d = text[i];
-      if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || d === ';' || d === '(' || d === ')' || d === '"') break;
+      if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || d === ';' || d === '(' || d === ')' || d === '"')
+        break;
       if (d === '\\' && i + 1 < text.length) {
         value += text.slice(i, i + 2);
         i += 2;
@@ -191,14 +197,18 @@ export function splitLabels(name: string): string[] {
 }
 
 function uint(text: string | undefined, max: number, what: string): number {
-  if (text === undefined || !/^\d+$/.test(text) || Number(text) > max) throw new Error(`expected ${what} (0-${max}), got ${text === undefined ? 'nothing' : `"${text}"`}`);
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) > max)
+    throw new Error(`expected ${what} (0-${max}), got ${text === undefined ? 'nothing' : `"${text}"`}`);
   return Number(text);
 }
 
 /** Parses a zone's text into its records; throws ZoneFileError naming the line and reason. */
 export function parseZoneText(text: string, options: ParseZoneOptions): ZoneRecord[] {
   const { file } = options;
-  let origin = absolute(options.origin.length === 0 ? '.' : options.origin.endsWith('.') ? options.origin : `${options.origin}.`, '');
+  let origin = absolute(
+    options.origin.length === 0 ? '.' : options.origin.endsWith('.') ? options.origin : `${options.origin}.`,
+    '',
+  );
   let defaultTtl: number | null = options.defaultTtl ?? null;
   let lastOwner: string | null = null;
   let lastTtl: number | null = null;
@@ -221,7 +231,13 @@ export function parseZoneText(text: string, options: ParseZoneOptions): ZoneReco
         }
       } else if (directive === '$TTL') {
         const ttl = t.length === 2 ? parseTtl(t[1].text) : null;
-        if (ttl === null) fail(`$TTL takes one TTL (seconds or units such as 1h), got "${t.slice(1).map((x) => x.text).join(' ')}"`);
+        if (ttl === null)
+          fail(
+            `$TTL takes one TTL (seconds or units such as 1h), got "${t
+              .slice(1)
+              .map((x) => x.text)
+              .join(' ')}"`,
+          );
         defaultTtl = ttl;
       } else if (directive === '$INCLUDE') fail('$INCLUDE is not supported: put the records in this file');
       else fail(`unknown directive ${first}`);
@@ -253,12 +269,14 @@ export function parseZoneText(text: string, options: ParseZoneOptions): ZoneReco
         if (word.toUpperCase() !== 'IN') fail(`class ${word} is not served: only IN`);
         sawClass = true;
         pos++;
-      } else if (/^\d/.test(word) && asTtl === null) fail(`"${word}" is not a TTL (seconds up to ${MAX_TTL}, or units such as 1h)`);
+      } else if (/^\d/.test(word) && asTtl === null)
+        fail(`"${word}" is not a TTL (seconds up to ${MAX_TTL}, or units such as 1h)`);
     }
     if (pos >= t.length) fail('expected a record type');
     const type = t[pos].text.toUpperCase();
     pos++;
-    if (!(ZONE_RECORD_TYPES as readonly string[]).includes(type)) fail(`record type "${t[pos - 1].text}" is not supported (expected one of ${ZONE_RECORD_TYPES.join(', ')})`);
+    if (!(ZONE_RECORD_TYPES as readonly string[]).includes(type))
+      fail(`record type "${t[pos - 1].text}" is not supported (expected one of ${ZONE_RECORD_TYPES.join(', ')})`);
     const rdata = t.slice(pos);
     let data: unknown;
     try {
@@ -280,7 +298,8 @@ export function parseZoneText(text: string, options: ParseZoneOptions): ZoneReco
 }
 
 function expectCount(rdata: Token[], n: number, shape: string): string[] {
-  if (rdata.length !== n) throw new Error(`expected ${shape}, got ${rdata.length} field${rdata.length === 1 ? '' : 's'}`);
+  if (rdata.length !== n)
+    throw new Error(`expected ${shape}, got ${rdata.length} field${rdata.length === 1 ? '' : 's'}`);
   return rdata.map((x) => x.text);
 }
 
@@ -313,37 +332,62 @@ function parseRdata(type: ZoneRecordType, rdata: Token[], origin: string): unkno
     }
     case 'SRV': {
       const [p, w, port, target] = expectCount(rdata, 4, 'PRIORITY WEIGHT PORT TARGET');
-      return { priority: uint(p, 65535, 'a priority'), weight: uint(w, 65535, 'a weight'), port: uint(port, 65535, 'a port'), target: domain(target, origin) };
+      return {
+        priority: uint(p, 65535, 'a priority'),
+        weight: uint(w, 65535, 'a weight'),
+        port: uint(port, 65535, 'a port'),
+        target: domain(target, origin),
+      };
     }
     case 'NAPTR': {
-      if (rdata.length !== 6) throw new Error(`expected ORDER PREFERENCE "FLAGS" "SERVICES" "REGEXP" REPLACEMENT, got ${rdata.length} fields`);
+      if (rdata.length !== 6)
+        throw new Error(
+          `expected ORDER PREFERENCE "FLAGS" "SERVICES" "REGEXP" REPLACEMENT, got ${rdata.length} fields`,
+        );
       const [o, p, flags, services, regexp, replacement] = rdata;
       const text = (x: Token) => {
         const v = unescape(x.text);
         if (v.length > 255) throw new Error('a character-string is longer than 255 bytes');
         return v;
       };
-      return { order: uint(o.text, 65535, 'an order'), preference: uint(p.text, 65535, 'a preference'), flags: text(flags), services: text(services), regexp: text(regexp), replacement: domain(replacement.text, origin) };
+      return {
+        order: uint(o.text, 65535, 'an order'),
+        preference: uint(p.text, 65535, 'a preference'),
+        flags: text(flags),
+        services: text(services),
+        regexp: text(regexp),
+        replacement: domain(replacement.text, origin),
+      };
     }
     case 'TXT': {
       if (rdata.length === 0) throw new Error('expected at least one character-string');
       // Latin1 strings (one char a byte), not Buffers: the records travel to I/O threads by structured clone.
       return rdata.map((x) => {
         const bytes = unescape(x.text);
-        if (bytes.length > 255) throw new Error('a character-string is longer than 255 bytes (split it into several quoted strings)');
+        if (bytes.length > 255)
+          throw new Error('a character-string is longer than 255 bytes (split it into several quoted strings)');
         return bytes;
       });
     }
     case 'SOA': {
-      const [m, r, serial, refresh, retry, expire, minimum] = expectCount(rdata, 7, 'MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM');
+      const [m, r, serial, refresh, retry, expire, minimum] = expectCount(
+        rdata,
+        7,
+        'MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM',
+      );
       const seconds = (x: string, what: string) => {
         const v = parseTtl(x);
         if (v === null) throw new Error(`expected ${what} in seconds, got "${x}"`);
         return v;
       };
       return {
-        mname: domain(m, origin), rname: domain(r, origin), serial: uint(serial, 0xffffffff, 'a serial'),
-        refresh: seconds(refresh, 'a refresh'), retry: seconds(retry, 'a retry'), expire: seconds(expire, 'an expire'), minimum: seconds(minimum, 'a minimum'),
+        mname: domain(m, origin),
+        rname: domain(r, origin),
+        serial: uint(serial, 0xffffffff, 'a serial'),
+        refresh: seconds(refresh, 'a refresh'),
+        retry: seconds(retry, 'a retry'),
+        expire: seconds(expire, 'an expire'),
+        minimum: seconds(minimum, 'a minimum'),
       };
     }
   }

@@ -99,11 +99,21 @@ export class ZoneHealth {
 
   /** GET of the path, no keep-alive (a fresh connection each time: that is what is checked); 2xx and 3xx are healthy. */
   private http(c: Checked, finish: (ok: boolean) => void): () => void {
-    const req = http.request({ host: c.target.host, port: c.target.port, path: c.rule.path ?? '/', method: 'GET', agent: false, headers: { 'user-agent': 'dnsward-health-check' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      finish(status >= 200 && status < 400);
-    });
+    const req = http.request(
+      {
+        host: c.target.host,
+        port: c.target.port,
+        path: c.rule.path ?? '/',
+        method: 'GET',
+        agent: false,
+        headers: { 'user-agent': 'dnsward-health-check' },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        finish(status >= 200 && status < 400);
+      },
+    );
     req.once('error', () => finish(false));
     req.end();
     return () => req.destroy();

@@ -41,7 +41,10 @@ export interface LoadedZone {
 export function loadZone(z: ZoneSource): LoadedZone {
   const source = z.file ?? 'records';
   // One char a byte (latin1), as names and strings travel on the wire: a file's UTF-8 TXT keeps its bytes.
-  const text = z.file !== undefined ? readFileSync(z.file, 'latin1') : Buffer.from((z.records ?? []).join('\n'), 'utf8').toString('latin1');
+  const text =
+    z.file !== undefined
+      ? readFileSync(z.file, 'latin1')
+      : Buffer.from((z.records ?? []).join('\n'), 'utf8').toString('latin1');
   const records = parseZoneText(text, { origin: z.name, file: source });
   const balance = z.balance ?? [];
   buildZone(z.name, records, source, balance);
@@ -53,16 +56,22 @@ export function loadZone(z: ZoneSource): LoadedZone {
  * order: the first whose view admits the query answers. `listenerKey` turns a listener's name
  * or address into the ADDR:PORT key listeners carry.
  */
-export function buildZoneSet(zones: readonly LoadedZone[], listenerKey: (ref: string) => string | undefined = () => undefined): ZoneSet {
+export function buildZoneSet(
+  zones: readonly LoadedZone[],
+  listenerKey: (ref: string) => string | undefined = () => undefined,
+): ZoneSet {
   const set: ZoneSet = new Map<string, LocalZone>();
   const last = new Map<string, LocalZone>();
   for (const z of zones) {
     const zone = buildZone(z.name, z.records, z.source, z.balance);
     const v = z.view ?? null;
-    zone.view = v === null ? null : {
-      groups: v.groups === null ? null : new Set(v.groups),
-      listeners: v.listeners === null ? null : new Set(v.listeners.map((ref) => listenerKey(ref) ?? ref)),
-    };
+    zone.view =
+      v === null
+        ? null
+        : {
+            groups: v.groups === null ? null : new Set(v.groups),
+            listeners: v.listeners === null ? null : new Set(v.listeners.map((ref) => listenerKey(ref) ?? ref)),
+          };
     const before = last.get(zone.key);
     if (before === undefined) set.set(zone.key, zone);
     else before.next = zone;

@@ -25,7 +25,11 @@ export class ZoneWatcher {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private zones: LoadedZone[];
 
-  constructor(zones: readonly LoadedZone[], private readonly events: ZoneWatcherEvents, private readonly debounceMs = ZONE_RELOAD_DEBOUNCE_MS) {
+  constructor(
+    zones: readonly LoadedZone[],
+    private readonly events: ZoneWatcherEvents,
+    private readonly debounceMs = ZONE_RELOAD_DEBOUNCE_MS,
+  ) {
     this.zones = [...zones];
   }
 
@@ -49,7 +53,11 @@ export class ZoneWatcher {
         w.on('error', () => w.close());
         this.watchers.push(w);
       } catch (err) {
-        for (const n of names) this.events.refused(this.zones.find((z) => z.source !== 'records' && resolve(z.source) === resolve(dir, n))?.name ?? n, new Error(`cannot watch ${dir}: ${(err as Error).message}`));
+        for (const n of names)
+          this.events.refused(
+            this.zones.find((z) => z.source !== 'records' && resolve(z.source) === resolve(dir, n))?.name ?? n,
+            new Error(`cannot watch ${dir}: ${(err as Error).message}`),
+          );
       }
     }
   }
@@ -82,7 +90,10 @@ export class ZoneWatcher {
         loaded = loadZone({ name: z.name, file: z.source, balance: z.balance, view: z.view });
       } catch (err) {
         // A file half written or deleted for a moment is refused like a bad one; the next event reads it again.
-        this.events.refused(z.name, err instanceof ZoneFileError ? err : new Error(`cannot read ${z.source}: ${(err as Error).message}`));
+        this.events.refused(
+          z.name,
+          err instanceof ZoneFileError ? err : new Error(`cannot read ${z.source}: ${(err as Error).message}`),
+        );
         return;
       }
       // A file touched but not changed (a save without edits) is not a reload.

@@ -7,12 +7,26 @@ import { parseQuery } from '../../src/dns/query-parser.js';
 import { scanResponse, type ScannedResponse } from '../../src/dns/response-scanner.js';
 import { encodeQuery } from '../helpers/packets.js';
 
-const defaults: PacketCacheOptions = { maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 3600, staleAnswerTtl: 30 };
+const defaults: PacketCacheOptions = {
+  maxEntries: 100,
+  maxBytes: 1 << 20,
+  minTtl: 0,
+  maxTtl: 86400,
+  maxNegativeTtl: 3600,
+  staleSeconds: 3600,
+  staleAnswerTtl: 30,
+};
 
 function answerFor(name: string, ttl: number, rdata = '192.0.2.1', pad = 0): Buffer {
   const answers: dnsPacket.Answer[] = [{ type: 'A', name, ttl, data: rdata }];
   if (pad) answers.push({ type: 'TXT', name, ttl, data: 'x'.repeat(pad) });
-  return dnsPacket.encode({ type: 'response', id: 99, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [{ type: 'A', name: name.toLowerCase(), class: 'IN' }], answers });
+  return dnsPacket.encode({
+    type: 'response',
+    id: 99,
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+    questions: [{ type: 'A', name: name.toLowerCase(), class: 'IN' }],
+    answers,
+  });
 }
 
 function scanned(buf: Buffer): ScannedResponse {
@@ -66,12 +80,33 @@ describe('PacketCache', () => {
 
   it('caches NXDOMAIN for the SOA minimum and ignores negative answers without SOA', () => {
     const cache = new PacketCache(defaults);
-    const soa = { type: 'SOA' as const, name: 'example', ttl: 900, data: { mname: 'ns', rname: 'h', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 30 } };
-    const nx = dnsPacket.encode({ type: 'response', id: 1, flags: 3, questions: [{ type: 'A', name: 'nx.example', class: 'IN' }], authorities: [soa] });
+    const soa = {
+      type: 'SOA' as const,
+      name: 'example',
+      ttl: 900,
+      data: { mname: 'ns', rname: 'h', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 30 },
+    };
+    const nx = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 3,
+      questions: [{ type: 'A', name: 'nx.example', class: 'IN' }],
+      authorities: [soa],
+    });
     assert.equal(cache.store('k1', nx, scanned(nx), 0), 30);
-    const bare = dnsPacket.encode({ type: 'response', id: 1, flags: 3, questions: [{ type: 'A', name: 'nx.example', class: 'IN' }] });
+    const bare = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 3,
+      questions: [{ type: 'A', name: 'nx.example', class: 'IN' }],
+    });
     assert.equal(cache.store('k2', bare, scanned(bare), 0), -1);
-    const servfail = dnsPacket.encode({ type: 'response', id: 1, flags: 2, questions: [{ type: 'A', name: 'nx.example', class: 'IN' }] });
+    const servfail = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 2,
+      questions: [{ type: 'A', name: 'nx.example', class: 'IN' }],
+    });
     assert.equal(cache.store('k3', servfail, scanned(servfail), 0), -1);
   });
 
@@ -97,10 +132,22 @@ describe('PacketCache', () => {
 });
 
 describe('cache key and EDNS Client Subnet', () => {
-  const ecsQuery = (subnet: string) => dnsPacket.encode({
-    type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'geo.example', class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: subnet }] } as unknown as dnsPacket.Answer],
-  });
+  const ecsQuery = (subnet: string) =>
+    dnsPacket.encode({
+      type: 'query',
+      id: 1,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: 'A', name: 'geo.example', class: 'IN' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          flags: 0,
+          options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: subnet }],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
 
   it('keys answers to different client subnets apart', () => {
     const a = ecsQuery('192.0.2.0');

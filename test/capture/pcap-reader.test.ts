@@ -54,11 +54,29 @@ describe('capture reader', () => {
       ethernet(0x0800, ipv4(17, udp(40000, 53, q('a.example')))),
       ethernet(0x0800, ipv4(17, udp(40001, 53, q('b.example'))), true),
       ethernet(0x86dd, ipv6(17, udp(40002, 53, q('c.example')))),
-      ethernet(0x0800, ipv4(6, tcp(40003, 53, Buffer.concat([Buffer.from([0, q('d.example').length]), q('d.example'), Buffer.from([0, q('e.example').length]), q('e.example')])))),
+      ethernet(
+        0x0800,
+        ipv4(
+          6,
+          tcp(
+            40003,
+            53,
+            Buffer.concat([
+              Buffer.from([0, q('d.example').length]),
+              q('d.example'),
+              Buffer.from([0, q('e.example').length]),
+              q('e.example'),
+            ]),
+          ),
+        ),
+      ),
       ethernet(0x0800, ipv4(17, udp(40004, 443, Buffer.from('not dns')))),
     ];
     const r = readCapture(pcap(1, frames));
-    assert.deepEqual(r.messages.map((m) => nameToString(m.message, 12)), ['a.example', 'b.example', 'c.example', 'd.example', 'e.example']);
+    assert.deepEqual(
+      r.messages.map((m) => nameToString(m.message, 12)),
+      ['a.example', 'b.example', 'c.example', 'd.example', 'e.example'],
+    );
     assert.equal(r.messages[2].src, '2001:db8::1');
     assert.equal(r.messages[0].dst, '192.0.2.53');
     assert.equal(r.messages[3].transport, 'tcp');
@@ -77,12 +95,18 @@ describe('capture reader', () => {
 
   it('reads pcapng with nanosecond timestamps', () => {
     const r = readCapture(pcapng(1, [ethernet(0x0800, ipv4(17, udp(5353, 53, q('ng.example'))))]));
-    assert.deepEqual(r.messages.map((m) => nameToString(m.message, 12)), ['ng.example']);
+    assert.deepEqual(
+      r.messages.map((m) => nameToString(m.message, 12)),
+      ['ng.example'],
+    );
     assert.equal(r.messages[0].ts, 1_700_000_000.25);
   });
 
   it('counts truncated captures and odd frames instead of throwing', () => {
-    const whole = pcap(1, [ethernet(0x0800, ipv4(17, udp(1, 53, q('x.example')))), ethernet(0x0800, ipv4(17, udp(1, 53, q('y.example'))))]);
+    const whole = pcap(1, [
+      ethernet(0x0800, ipv4(17, udp(1, 53, q('x.example')))),
+      ethernet(0x0800, ipv4(17, udp(1, 53, q('y.example')))),
+    ]);
     for (let cut = 0; cut < whole.length; cut += 7) {
       const r = readCapture(whole.subarray(0, cut));
       assert.ok(r.messages.length <= 2);

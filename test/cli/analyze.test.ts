@@ -18,33 +18,86 @@ function jsonl(lines: unknown[]): string {
 
 function tunnelLines(count: number, start: number): Array<{ ts: number }> {
   const rng = new Random(11);
-  return Array.from({ length: count }, (_, i) => ({ ts: start + i * 0.3, client: '10.0.0.66', qname: `${rng.chars('abcdefghijklmnopqrstuvwxyz234567', 60)}.${rng.chars('abcdefghijklmnopqrstuvwxyz234567', 50)}.leaky-example.net`, qtype: 'TXT', seq: i }));
+  return Array.from({ length: count }, (_, i) => ({
+    ts: start + i * 0.3,
+    client: '10.0.0.66',
+    qname: `${rng.chars('abcdefghijklmnopqrstuvwxyz234567', 60)}.${rng.chars('abcdefghijklmnopqrstuvwxyz234567', 50)}.leaky-example.net`,
+    qtype: 'TXT',
+    seq: i,
+  }));
 }
 
 function benignLines(count: number, start: number): Array<{ ts: number }> {
   const rng = new Random(12);
-  return Array.from({ length: count }, (_, i) => ({ ts: start + i, client: `10.0.0.${rng.int(1, 20)}`, qname: `${rng.pick(['www', 'mail', 'api'])}.site${rng.int(1, 50)}.com`, qtype: 1, rcode: 'NOERROR', answer_size: 64 }));
+  return Array.from({ length: count }, (_, i) => ({
+    ts: start + i,
+    client: `10.0.0.${rng.int(1, 20)}`,
+    qname: `${rng.pick(['www', 'mail', 'api'])}.site${rng.int(1, 50)}.com`,
+    qtype: 1,
+    rcode: 'NOERROR',
+    answer_size: 64,
+  }));
 }
 
-async function analyze(args: string[]): Promise<{ code: number; lines: Array<Record<string, unknown>>; stderr: string; text: string }> {
+async function analyze(
+  args: string[],
+): Promise<{ code: number; lines: Array<Record<string, unknown>>; stderr: string; text: string }> {
   const out = join(dir, `out-${Math.random().toString(36).slice(2)}.jsonl`);
   const { code, stderr } = await runCli(['analyze', '--out', out, ...args]);
   const text = code === 0 ? readFileSync(out, 'utf8') : '';
-  return { code, stderr, text, lines: text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    code,
+    stderr,
+    text,
+    lines:
+      text.trim() === ''
+        ? []
+        : text
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('dnsward analyze', () => {
   it('writes exactly one line per query, in input order, ignores unknown fields and counts bad lines', async () => {
     const input = join(dir, 'mixed.jsonl');
-    const good = [...benignLines(30, T0), { ts: T0 + 40, client: '10.0.0.1', qname: 'a\\200\\201b.binary-example.org', qtype: 10, extra: { nested: true } }];
-    writeFileSync(input, jsonl([...good.slice(0, 10), 'not json', { ts: 'yesterday', client: 'x', qname: 'y', qtype: 1 }, ...good.slice(10)]));
+    const good = [
+      ...benignLines(30, T0),
+      { ts: T0 + 40, client: '10.0.0.1', qname: 'a\\200\\201b.binary-example.org', qtype: 10, extra: { nested: true } },
+    ];
+    writeFileSync(
+      input,
+      jsonl([
+        ...good.slice(0, 10),
+        'not json',
+        { ts: 'yesterday', client: 'x', qname: 'y', qtype: 1 },
+        ...good.slice(10),
+      ]),
+    );
     const { code, lines, stderr } = await analyze([input]);
     assert.equal(code, 0, stderr);
     assert.equal(lines.length, good.length);
-    assert.deepEqual(lines.map((l) => l.ts), good.map((g) => g.ts));
+    assert.deepEqual(
+      lines.map((l) => l.ts),
+      good.map((g) => g.ts),
+    );
     for (const l of lines) {
-      assert.deepEqual(Object.keys(l), ['ts', 'client', 'qname', 'qtype', 'domain', 'action', 'score', 'reasons', 'stages']);
-      assert.deepEqual((l.stages as Array<{ name: string }>).map((s) => s.name), ['anatomy', 'query', 'state', 'normal', 'decision']);
+      assert.deepEqual(Object.keys(l), [
+        'ts',
+        'client',
+        'qname',
+        'qtype',
+        'domain',
+        'action',
+        'score',
+        'reasons',
+        'stages',
+      ]);
+      assert.deepEqual(
+        (l.stages as Array<{ name: string }>).map((s) => s.name),
+        ['anatomy', 'query', 'state', 'normal', 'decision'],
+      );
     }
     assert.equal(lines[lines.length - 1].qname, 'a\\200\\201b.binary-example.org', 'binary bytes survive as escapes');
     assert.equal(lines[lines.length - 1].qtype, 'NULL');
@@ -54,7 +107,14 @@ describe('dnsward analyze', () => {
 
   it('blocks a tunnel in a query log, explains it, and is deterministic', async () => {
     const input = join(dir, 'tunnel.jsonl');
-    writeFileSync(input, jsonl([...benignLines(200, T0), ...tunnelLines(40, T0 + 100)].sort((a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts)));
+    writeFileSync(
+      input,
+      jsonl(
+        [...benignLines(200, T0), ...tunnelLines(40, T0 + 100)].sort(
+          (a, b) => (a as { ts: number }).ts - (b as { ts: number }).ts,
+        ),
+      ),
+    );
     const first = await analyze([input]);
     const second = await analyze([input]);
     assert.equal(first.text, second.text, 'same input, same output');
@@ -71,8 +131,12 @@ describe('dnsward analyze', () => {
     const a = join(dir, 'a.jsonl');
     const b = join(dir, 'b.jsonl');
     const both = join(dir, 'ab.jsonl');
-    const partA = [...benignLines(150, T0), ...tunnelLines(20, T0 + 50)].sort((x, y) => (x as { ts: number }).ts - (y as { ts: number }).ts);
-    const partB = [...benignLines(150, T0 + 1000), ...tunnelLines(20, T0 + 1050)].sort((x, y) => (x as { ts: number }).ts - (y as { ts: number }).ts);
+    const partA = [...benignLines(150, T0), ...tunnelLines(20, T0 + 50)].sort(
+      (x, y) => (x as { ts: number }).ts - (y as { ts: number }).ts,
+    );
+    const partB = [...benignLines(150, T0 + 1000), ...tunnelLines(20, T0 + 1050)].sort(
+      (x, y) => (x as { ts: number }).ts - (y as { ts: number }).ts,
+    );
     writeFileSync(a, jsonl(partA));
     writeFileSync(b, jsonl(partB));
     writeFileSync(both, jsonl([...partA, ...partB]));
@@ -104,13 +168,27 @@ describe('dnsward analyze', () => {
 
   it("reads dnsward's own `queries --json` rows (time in ms) and fails when nothing could be read", async () => {
     const own = join(dir, 'own-queries.jsonl');
-    const rows = tunnelLines(400, T0).map((l, i) => ({ t: Math.round((l as { ts: number }).ts * 1000), client: '10.0.0.66', transport: 'udp', qtype: 16, qname: (l as unknown as { qname: string }).qname, type: 'answered', rcode: i % 2 === 0 ? 0 : 255, latencyMs: 1.2, upstream: '127.0.0.1:53', reason: '' }));
+    const rows = tunnelLines(400, T0).map((l, i) => ({
+      t: Math.round((l as { ts: number }).ts * 1000),
+      client: '10.0.0.66',
+      transport: 'udp',
+      qtype: 16,
+      qname: (l as unknown as { qname: string }).qname,
+      type: 'answered',
+      rcode: i % 2 === 0 ? 0 : 255,
+      latencyMs: 1.2,
+      upstream: '127.0.0.1:53',
+      reason: '',
+    }));
     writeFileSync(own, jsonl(rows));
     const read = await analyze([own]);
     assert.equal(read.code, 0, read.stderr);
     assert.equal(read.lines.length, 400);
     assert.doesNotMatch(read.stderr, /bad JSONL lines/);
-    assert.ok(read.lines.some((l) => l.action === 'block'), 'the tunnel in the rows is found');
+    assert.ok(
+      read.lines.some((l) => l.action === 'block'),
+      'the tunnel in the rows is found',
+    );
 
     const junk = join(dir, 'junk.jsonl');
     writeFileSync(junk, jsonl(Array.from({ length: 50 }, (_, i) => ({ when: i, name: 'x.example' }))));

@@ -31,7 +31,10 @@ describe('dnsward serve in a cluster (the executable)', () => {
   const servers: CliServer[] = [];
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     redis = await RedisServer.start();
   });
   after(async () => {
@@ -55,19 +58,28 @@ ${cluster}`;
       servers.push(server);
       await server.waitForLog('dnsward started');
       await server.waitForLog('cluster: connected to Redis');
-      return { port, dataDir, server, reload: async (cluster: string, times: number) => {
-        writeFileSync(configPath, config(cluster));
-        server.child.kill('SIGHUP');
-        await server.waitForLog('configuration reloaded', times);
-      } };
+      return {
+        port,
+        dataDir,
+        server,
+        reload: async (cluster: string, times: number) => {
+          writeFileSync(configPath, config(cluster));
+          server.child.kill('SIGHUP');
+          await server.waitForLog('configuration reloaded', times);
+        },
+      };
     };
     const a = await node('alpha');
     const b = await node('beta');
-    const quarantined = async (port: number, client: string) => (await dig('127.0.0.1', port, ['-b', client, 'www.example.test', 'A'])).raw.includes('Tunnel Guard');
+    const quarantined = async (port: number, client: string) =>
+      (await dig('127.0.0.1', port, ['-b', client, 'www.example.test', 'A'])).raw.includes('Tunnel Guard');
 
     const q = await runCli(['quarantine', '127.0.0.81', '--for', '10m', '--data-dir', a.dataDir]);
     assert.equal(q.code, 0, q.stderr);
-    assert.ok(await within(2000, () => quarantined(b.port, '127.0.0.81')), 'beta quarantines the client alpha quarantined');
+    assert.ok(
+      await within(2000, () => quarantined(b.port, '127.0.0.81')),
+      'beta quarantines the client alpha quarantined',
+    );
     const listing = await runCli(['blocks', '--data-dir', b.dataDir]);
     assert.match(listing.stdout, /Cluster node beta: connected to Redis/);
     assert.match(listing.stdout, /127\.0\.0\.81 until .*decided on alpha/);
@@ -75,7 +87,10 @@ ${cluster}`;
     // Other settings: still one cluster.
     await b.reload(`cluster: { redis: { host: "${redis.url}" }, nodeName: beta, resyncInterval: 10s }\n`, 1);
     await runCli(['quarantine', '127.0.0.82', '--data-dir', a.dataDir]);
-    assert.ok(await within(2000, () => quarantined(b.port, '127.0.0.82')), 'after a reload beta still applies alpha\'s decisions');
+    assert.ok(
+      await within(2000, () => quarantined(b.port, '127.0.0.82')),
+      "after a reload beta still applies alpha's decisions",
+    );
 
     // A new name: beta's decisions now come from "gamma".
     await b.reload(`cluster: { redis: { host: "${redis.url}" }, nodeName: gamma }\n`, 2);
@@ -89,7 +104,11 @@ ${cluster}`;
     assert.doesNotMatch((await runCli(['blocks', '--data-dir', b.dataDir])).stdout, /Cluster node/);
     await runCli(['quarantine', '127.0.0.84', '--data-dir', a.dataDir]);
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(await quarantined(b.port, '127.0.0.84'), false, 'a node out of the cluster no longer applies its decisions');
+    assert.equal(
+      await quarantined(b.port, '127.0.0.84'),
+      false,
+      'a node out of the cluster no longer applies its decisions',
+    );
     assert.equal(await quarantined(b.port, '127.0.0.81'), true, 'and keeps the ones it had');
   });
 });

@@ -19,7 +19,10 @@ describe('the data directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dnsward-datadir-'));
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
   });
   after(async () => {
     await unbound?.stop();
@@ -29,8 +32,13 @@ describe('the data directory', () => {
     const dataDir = join(dir, 'private');
     const port = await freePort();
     const config = join(dir, 'private.yaml');
-    writeFileSync(config, `listen: ["127.0.0.1:${port}"]\ndataDir: ${dataDir}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nqueryLog: { mode: all }\nevents: { file: { path: ${join(dataDir, 'events.jsonl')} } }\n`);
-    const user = await runCli(['user', 'add', 'admin', '--role', 'admin', '--data-dir', dataDir], { DNSWARD_PASSWORD: 'a long enough password' });
+    writeFileSync(
+      config,
+      `listen: ["127.0.0.1:${port}"]\ndataDir: ${dataDir}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nqueryLog: { mode: all }\nevents: { file: { path: ${join(dataDir, 'events.jsonl')} } }\n`,
+    );
+    const user = await runCli(['user', 'add', 'admin', '--role', 'admin', '--data-dir', dataDir], {
+      DNSWARD_PASSWORD: 'a long enough password',
+    });
     assert.equal(user.code, 0, user.stderr);
     const server = CliServer.start(['--config', config]);
     try {
@@ -40,10 +48,12 @@ describe('the data directory', () => {
       const allow = await runCli(['allow', 'example.org', '--for', '1h', '--data-dir', dataDir]);
       assert.equal(allow.code, 0, allow.stderr);
       // The query log and the events file are written off the query path: wait (bounded) for both.
-      for (let i = 0; i < 100 && !readdirSync(dataDir).includes('querylog.db'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !readdirSync(dataDir).includes('querylog.db'); i++)
+        await new Promise((r) => setTimeout(r, 50));
       assert.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data directory is owner-only');
       const files = readdirSync(dataDir);
-      for (const name of ['dnsward.db', 'querylog.db', 'dnsward.pid', 'dnsward.sock']) assert.ok(files.includes(name), `${name} exists (have ${files.join(', ')})`);
+      for (const name of ['dnsward.db', 'querylog.db', 'dnsward.pid', 'dnsward.sock'])
+        assert.ok(files.includes(name), `${name} exists (have ${files.join(', ')})`);
       for (const name of files) {
         const mode = statSync(join(dataDir, name)).mode & 0o777;
         assert.equal(mode & 0o077, 0, `${name} is ${mode.toString(8)}: no access for group or others`);
@@ -57,7 +67,9 @@ describe('the data directory', () => {
     const dataDir = mkdtempSync(join(dir, 'loose-'));
     const { chmodSync } = await import('node:fs');
     chmodSync(dataDir, 0o755);
-    const user = await runCli(['user', 'add', 'viewer1', '--role', 'viewer', '--data-dir', dataDir], { DNSWARD_PASSWORD: 'a long enough password' });
+    const user = await runCli(['user', 'add', 'viewer1', '--role', 'viewer', '--data-dir', dataDir], {
+      DNSWARD_PASSWORD: 'a long enough password',
+    });
     assert.equal(user.code, 0, user.stderr);
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(dataDir, 'dnsward.db')).mode & 0o077, 0);
@@ -67,13 +79,17 @@ describe('the data directory', () => {
     const dataDir = mkdtempSync(join(dir, 'left-'));
     const port = await freePort();
     const config = join(dir, 'left.yaml');
-    writeFileSync(config, `listen: ["127.0.0.1:${port}"]\ndataDir: ${dataDir}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nqueryLog: { mode: all }\n`);
+    writeFileSync(
+      config,
+      `listen: ["127.0.0.1:${port}"]\ndataDir: ${dataDir}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nqueryLog: { mode: all }\n`,
+    );
     const first = CliServer.start(['--config', config]);
     try {
       await first.waitForLog('dnsward started');
       await dig('127.0.0.1', port, ['www.example.test', 'A']);
       // The query log is written off the query path: wait (bounded) for its file.
-      for (let i = 0; i < 100 && !readdirSync(dataDir).includes('querylog.db'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !readdirSync(dataDir).includes('querylog.db'); i++)
+        await new Promise((r) => setTimeout(r, 50));
     } finally {
       assert.equal(await first.stop(), 0);
     }
@@ -83,28 +99,62 @@ describe('the data directory', () => {
     for (const f of loose) chmodSync(join(dataDir, f), 0o644);
     assert.ok(loose.includes('querylog.db'), `have ${loose.join(', ')}`);
     // Only blocked queries logged this time: nothing writes the query log during this run.
-    const second = CliServer.start(['--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', dataDir]);
+    const second = CliServer.start([
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      dataDir,
+    ]);
     try {
       await second.waitForLog('dnsward started');
-      for (const f of readdirSync(dataDir)) assert.equal(statSync(join(dataDir, f)).mode & 0o077, 0, `${f} is owner-only`);
+      for (const f of readdirSync(dataDir))
+        assert.equal(statSync(join(dataDir, f)).mode & 0o077, 0, `${f} is owner-only`);
     } finally {
       assert.equal(await second.stop(), 0);
     }
   });
 
   it('says in one line why a data directory cannot be used', async () => {
-    const r = await runCli(['serve', '--console', 'off', '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', '/etc/passwd/not-a-dir']);
+    const r = await runCli([
+      'serve',
+      '--console',
+      'off',
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      '/etc/passwd/not-a-dir',
+    ]);
     assert.equal(r.code, 1);
-    assert.deepEqual(r.stderr.trim().split('\n'), ["dnsward serve: cannot use data directory /etc/passwd/not-a-dir: ENOTDIR: not a directory, mkdir '/etc/passwd/not-a-dir'"]);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      "dnsward serve: cannot use data directory /etc/passwd/not-a-dir: ENOTDIR: not a directory, mkdir '/etc/passwd/not-a-dir'",
+    ]);
   });
 
   it('belongs to one dnsward: a second serve on it stops with one line and the first keeps its PID file and socket', async () => {
     const dataDir = join(dir, 'shared');
     const [port1, port2] = [await freePort(), await freePort()];
-    const first = CliServer.start(['--listen', `127.0.0.1:${port1}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', dataDir]);
+    const first = CliServer.start([
+      '--listen',
+      `127.0.0.1:${port1}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      dataDir,
+    ]);
     try {
       await first.waitForLog('dnsward started');
-      const second = CliServer.start(['--listen', `127.0.0.1:${port2}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', dataDir]);
+      const second = CliServer.start([
+        '--listen',
+        `127.0.0.1:${port2}`,
+        '--upstream',
+        `127.0.0.1:${unbound.port}`,
+        '--data-dir',
+        dataDir,
+      ]);
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), 15_000);
         second.child.once('exit', (c) => {
@@ -130,7 +180,14 @@ describe('the data directory', () => {
     // A PID that no process has: the kernel's maximum is far below it.
     writeFileSync(join(dataDir, 'dnsward.pid'), '2147483646\n');
     const port = await freePort();
-    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', dataDir]);
+    const server = CliServer.start([
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      dataDir,
+    ]);
     try {
       await server.waitForLog('dnsward started');
       assert.equal(readFileSync(join(dataDir, 'dnsward.pid'), 'utf8').trim(), String(server.child.pid));
@@ -146,18 +203,29 @@ describe('the data directory', () => {
     // both went on (2 rounds of 15 had two winners).
     const script = join(dir, 'dnsward-claim.mjs');
     const module = pathToFileURL(fileURLToPath(new URL('../../src/cli/pid-file.js', import.meta.url))).href;
-    writeFileSync(script, `import { writePidFile } from ${JSON.stringify(module)};
+    writeFileSync(
+      script,
+      `import { writePidFile } from ${JSON.stringify(module)};
 const [dataDir, startAt] = process.argv.slice(2);
 while (Date.now() < Number(startAt)) {}
 try { writePidFile(dataDir); console.log('won'); setTimeout(() => {}, 1500); } catch { console.log('lost'); }
-`);
+`,
+    );
     for (let round = 0; round < 6; round++) {
       const dataDir = mkdtempSync(join(dir, 'race-'));
       writeFileSync(join(dataDir, 'dnsward.pid'), '2147483646\n');
       const startAt = Date.now() + 800;
-      const outcomes = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((resolve) => {
-        execFile(process.execPath, [script, dataDir, String(startAt)], { timeout: 15_000 }, (_err, stdout) => resolve(stdout.trim()));
-      })));
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: 8 },
+          () =>
+            new Promise<string>((resolve) => {
+              execFile(process.execPath, [script, dataDir, String(startAt)], { timeout: 15_000 }, (_err, stdout) =>
+                resolve(stdout.trim()),
+              );
+            }),
+        ),
+      );
       assert.equal(outcomes.filter((o) => o === 'won').length, 1, `round ${round}: ${outcomes.join(' ')}`);
       assert.equal(outcomes.filter((o) => o === 'lost').length, 7, `round ${round}: ${outcomes.join(' ')}`);
     }

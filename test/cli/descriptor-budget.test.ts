@@ -36,7 +36,23 @@ describe('descriptor budget', () => {
    */
   async function attack(extraArgs: string[]): Promise<void> {
     const [port, consolePort] = [await freePort(), await freePort()];
-    const server = CliServer.start(['--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--console', `127.0.0.1:${consolePort}`, '--guard', 'off', '--data-dir', mkdtempSync(join(dir, 'var-')), ...extraArgs], {}, { openFileLimit: LIMIT });
+    const server = CliServer.start(
+      [
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        `127.0.0.1:${unbound.port}`,
+        '--console',
+        `127.0.0.1:${consolePort}`,
+        '--guard',
+        'off',
+        '--data-dir',
+        mkdtempSync(join(dir, 'var-')),
+        ...extraArgs,
+      ],
+      {},
+      { openFileLimit: LIMIT },
+    );
     const child = server.child;
     const held: net.Socket[] = [];
     try {
@@ -52,7 +68,11 @@ describe('descriptor budget', () => {
       await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
       const total = 500;
       for (let i = 0; i < total; i++) {
-        client.send(encodeQuery(`u${i}-${Math.random().toString(36).slice(2, 8)}.budget.test`, 'A', { id: i }), port, '127.0.0.1');
+        client.send(
+          encodeQuery(`u${i}-${Math.random().toString(36).slice(2, 8)}.budget.test`, 'A', { id: i }),
+          port,
+          '127.0.0.1',
+        );
         if (i % 50 === 49) await sleep(5);
       }
       for (let i = 0; i < 150 && answered < total; i++) await sleep(20);

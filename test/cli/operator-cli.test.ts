@@ -37,11 +37,20 @@ const status = async (name: string) => (await dig('127.0.0.1', port, [name, 'A']
 
 describe('operator CLI: a new user from a fresh install', () => {
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['corp.test'], records: ['bad.corp.test. 300 IN A 192.0.2.1', 'later.corp.test. 300 IN A 192.0.2.2', 'fine.corp.test. 300 IN A 192.0.2.3'] });
+    unbound = await UnboundServer.start({
+      zones: ['corp.test'],
+      records: [
+        'bad.corp.test. 300 IN A 192.0.2.1',
+        'later.corp.test. 300 IN A 192.0.2.2',
+        'fine.corp.test. 300 IN A 192.0.2.3',
+      ],
+    });
     port = await freePort();
     writeFileSync(LIST, 'bad.corp.test\n');
     // A feed and no policy.groups: it must apply to every client.
-    writeFileSync(CONFIG, `listen: ["127.0.0.1:${port}"]
+    writeFileSync(
+      CONFIG,
+      `listen: ["127.0.0.1:${port}"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 dataDir: ${DATA}
 threads: 2
@@ -50,7 +59,8 @@ log: { level: info }
 policy:
   feeds:
     - { name: local, category: malware, path: ${LIST}, format: domains }
-`);
+`,
+    );
     server = CliServer.start(['-c', CONFIG]);
     await server.waitForLog('dnsward started');
   });
@@ -71,18 +81,24 @@ policy:
 
   it('warns, in check-config and at start, about a feed that is in no group', async () => {
     const file = join(dir, 'orphan.yaml');
-    writeFileSync(file, `upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
+    writeFileSync(
+      file,
+      `upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 policy:
   feeds:
     - { name: local, category: malware, path: ${LIST} }
     - { name: forgotten, category: phishing, path: ${LIST} }
   groups:
     - { name: staff, feeds: [local] }
-`);
+`,
+    );
     const check = await runCli(['check-config', file]);
     assert.equal(check.code, 0);
     assert.match(check.stdout, /OK, 1 warning/);
-    assert.match(check.stderr, /warning: policy\.feeds: feed "forgotten" is in no group of policy\.groups .*: it blocks nothing/);
+    assert.match(
+      check.stderr,
+      /warning: policy\.feeds: feed "forgotten" is in no group of policy\.groups .*: it blocks nothing/,
+    );
   });
 
   it('applies an edited list file at a reload (SIGHUP), and at once with `dnsward feeds refresh`', async () => {
@@ -90,14 +106,23 @@ policy:
     writeFileSync(LIST, 'bad.corp.test\nlater.corp.test\n');
     const reload = await runCli(['reload', '-c', CONFIG]);
     assert.equal(reload.code, 0, reload.stderr);
-    await eventually(async () => (await status('later.corp.test')) === 'NXDOMAIN', 'the edited list applied after reload');
+    await eventually(
+      async () => (await status('later.corp.test')) === 'NXDOMAIN',
+      'the edited list applied after reload',
+    );
 
     writeFileSync(LIST, 'bad.corp.test\nlater.corp.test\nfine.corp.test\n');
     const refresh = await runCli(['feeds', 'refresh', '-c', CONFIG]);
     assert.equal(refresh.code, 0, refresh.stderr);
     assert.match(refresh.stdout, /refreshed: new version of local/);
-    assert.match(refresh.stdout, /local \(malware\) .*local-list\.txt\n {2}3 rules, version \w+, loaded \S+, groups: default/);
-    await eventually(async () => (await status('fine.corp.test')) === 'NXDOMAIN', 'the refreshed list applied on the I/O threads');
+    assert.match(
+      refresh.stdout,
+      /local \(malware\) .*local-list\.txt\n {2}3 rules, version \w+, loaded \S+, groups: default/,
+    );
+    await eventually(
+      async () => (await status('fine.corp.test')) === 'NXDOMAIN',
+      'the refreshed list applied on the I/O threads',
+    );
 
     const again = await runCli(['feeds', 'refresh', 'local', '-c', CONFIG]);
     assert.match(again.stdout, /refreshed: no change/);
@@ -122,15 +147,23 @@ policy:
     const noRole = await runCli(['user', 'add', 'alice', '-c', CONFIG], { DNSWARD_PASSWORD: 'correct-horse-battery' });
     assert.equal(noRole.code, 2);
     assert.match(noRole.stderr, /--role is needed: one of admin, viewer/);
-    const added = await runCli(['user', 'add', 'alice', '--role', 'viewer'], { DNSWARD_CONFIG: CONFIG, DNSWARD_PASSWORD: 'correct-horse-battery' });
+    const added = await runCli(['user', 'add', 'alice', '--role', 'viewer'], {
+      DNSWARD_CONFIG: CONFIG,
+      DNSWARD_PASSWORD: 'correct-horse-battery',
+    });
     assert.equal(added.code, 0, added.stderr);
     const listed = await runCli(['user', 'list', '--data-dir', DATA]);
     assert.match(listed.stdout, /^alice\tviewer\t/m);
     // From a directory with no ./var and nothing naming a server: refused, nothing created.
     const elsewhere = mkdtempSync(join(tmpdir(), 'dnsward-cwd-'));
-    const stray = await runCliIn(elsewhere, ['user', 'add', 'bob', '--role', 'admin'], { DNSWARD_PASSWORD: 'correct-horse-battery' });
+    const stray = await runCliIn(elsewhere, ['user', 'add', 'bob', '--role', 'admin'], {
+      DNSWARD_PASSWORD: 'correct-horse-battery',
+    });
     assert.equal(stray.code, 2);
-    assert.match(stray.stderr, /no dnsward data directory here \(\.\/var does not exist\): give the server's --config FILE or --data-dir DIR/);
+    assert.match(
+      stray.stderr,
+      /no dnsward data directory here \(\.\/var does not exist\): give the server's --config FILE or --data-dir DIR/,
+    );
     assert.equal(existsSync(join(elsewhere, 'var')), false);
   });
 
@@ -170,24 +203,53 @@ policy:
   it('says at start, in words, where it answers and how to make the first console user', async () => {
     const cport = await freePort();
     const data = join(dir, 'banner');
-    const banner = CliServer.start(['--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', data, '--console', `127.0.0.1:${cport}`, '--threads', '1']);
+    const banner = CliServer.start([
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      data,
+      '--console',
+      `127.0.0.1:${cport}`,
+      '--threads',
+      '1',
+    ]);
     try {
       await banner.waitForLog('operate');
-      assert.match(banner.log, /dnsward \S+ is answering DNS\n {2}listening {3}127\.0\.0\.1:\d+ udp, 127\.0\.0\.1:\d+ tcp/);
-      assert.match(banner.log, new RegExp(`console {5}http://127\\.0\\.0\\.1:${cport}/\\n {14}no user yet: dnsward user add NAME --role admin --data-dir ${data.replaceAll('/', '\\/')}`));
+      assert.match(
+        banner.log,
+        /dnsward \S+ is answering DNS\n {2}listening {3}127\.0\.0\.1:\d+ udp, 127\.0\.0\.1:\d+ tcp/,
+      );
+      assert.match(
+        banner.log,
+        new RegExp(
+          `console {5}http://127\\.0\\.0\\.1:${cport}/\\n {14}no user yet: dnsward user add NAME --role admin --data-dir ${data.replaceAll('/', '\\/')}`,
+        ),
+      );
     } finally {
       await banner.stop();
     }
   });
 });
 
-async function runCliIn(cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runCliIn(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { execFile } = await import('node:child_process');
   const { CLI } = await import('../helpers/cli.js');
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, timeout: 20_000, env: { ...process.env, DNSWARD_CONFIG: '', DNSWARD_DATA_DIR: '', ...env } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, timeout: 20_000, env: { ...process.env, DNSWARD_CONFIG: '', DNSWARD_DATA_DIR: '', ...env } },
+      (err, stdout, stderr) => {
+        const code =
+          err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -47,9 +47,22 @@ upstreams:
       await server.waitForLog('dnsward started');
       const queries = join(dir, 'queries.txt');
       // Half hits, half misses (unique names answered NXDOMAIN by unbound's local zone).
-      writeFileSync(queries, Array.from({ length: 4000 }, (_, i) => (i % 2 ? `h${i % 50}.example.test A` : `miss${i}.example.test A`)).join('\n') + '\n');
-      const perf = promisify(execFile)('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queries, '-l', '4', '-Q', '3000', '-t', '3'], { timeout: 30_000 });
-      const variants = [config([unbound.port, unbound2.port], 'round-robin'), config([unbound2.port], 'least-outstanding'), config([unbound.port], 'failover')];
+      writeFileSync(
+        queries,
+        Array.from({ length: 4000 }, (_, i) => (i % 2 ? `h${i % 50}.example.test A` : `miss${i}.example.test A`)).join(
+          '\n',
+        ) + '\n',
+      );
+      const perf = promisify(execFile)(
+        'dnsperf',
+        ['-s', '127.0.0.1', '-p', String(port), '-d', queries, '-l', '4', '-Q', '3000', '-t', '3'],
+        { timeout: 30_000 },
+      );
+      const variants = [
+        config([unbound.port, unbound2.port], 'round-robin'),
+        config([unbound2.port], 'least-outstanding'),
+        config([unbound.port], 'failover'),
+      ];
       for (let i = 0; i < variants.length; i++) {
         await new Promise((r) => setTimeout(r, 800));
         writeFileSync(configPath, variants[i]);
@@ -69,11 +82,17 @@ upstreams:
   it('refuses a bad reload, says why, and keeps serving', async () => {
     const port = await freePort();
     const configPath = join(dir, 'bad-reload.yaml');
-    writeFileSync(configPath, `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var-bad')}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n`);
+    writeFileSync(
+      configPath,
+      `listen: ["127.0.0.1:${port}"]\ndataDir: ${join(dir, 'var-bad')}\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n`,
+    );
     const server = CliServer.start(['--config', configPath]);
     try {
       await server.waitForLog('dnsward started');
-      writeFileSync(configPath, `listen: ["127.0.0.1:${port}"]\nupstreams: { servers: ["not-an-ip"], timeout: soon }\n`);
+      writeFileSync(
+        configPath,
+        `listen: ["127.0.0.1:${port}"]\nupstreams: { servers: ["not-an-ip"], timeout: soon }\n`,
+      );
       const reload = await runCli(['reload', '--data-dir', join(dir, 'var-bad')]);
       assert.equal(reload.code, 0, reload.stderr);
       await server.waitForLog('reload refused');
@@ -91,7 +110,18 @@ upstreams:
     const metricsPort = await freePort();
     const conf = join(dir, 'threads.yaml');
     writeFileSync(conf, `metrics: { listen: "127.0.0.1:${metricsPort}" }\n`);
-    const server = CliServer.start(['--config', conf, '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--threads', '2', '--data-dir', join(dir, 'var-threads')]);
+    const server = CliServer.start([
+      '--config',
+      conf,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--threads',
+      '2',
+      '--data-dir',
+      join(dir, 'var-threads'),
+    ]);
     try {
       await server.waitForLog('dnsward started');
       assert.match(server.log, /"ioThreads":2/);
@@ -115,7 +145,11 @@ upstreams:
       assert.match(text, /^dnsward_queries_total\{transport="tcp"\} 6$/m);
       assert.match(text, /^dnsward_query_duration_seconds_count 13$/m);
       assert.match(text, /^dnsward_io_threads 2$/m);
-      for (const thread of [0, 1]) assert.match(text, new RegExp(`^dnsward_io_thread_event_loop_delay_seconds\\{thread="${thread}",quantile="0.99"\\} \\d`, 'm'));
+      for (const thread of [0, 1])
+        assert.match(
+          text,
+          new RegExp(`^dnsward_io_thread_event_loop_delay_seconds\\{thread="${thread}",quantile="0.99"\\} \\d`, 'm'),
+        );
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
     }
@@ -136,7 +170,15 @@ upstreams:
     await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
     try {
       const port = taken.address().port;
-      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-taken')]);
+      const r = await runCli([
+        'serve',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        `127.0.0.1:${unbound.port}`,
+        '--data-dir',
+        join(dir, 'var-taken'),
+      ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}/udp: .*in use`));
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -150,13 +192,40 @@ upstreams:
     await once(taken, 'listening');
     try {
       const port = (taken.address() as { port: number }).port;
-      const consoleBusy = await runCli(['serve', '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-console-taken'), '--console', `127.0.0.1:${port}`]);
+      const consoleBusy = await runCli([
+        'serve',
+        '--listen',
+        `127.0.0.1:${await freePort()}`,
+        '--upstream',
+        `127.0.0.1:${unbound.port}`,
+        '--data-dir',
+        join(dir, 'var-console-taken'),
+        '--console',
+        `127.0.0.1:${port}`,
+      ]);
       const metricsConfig = join(dir, 'metrics-taken.yaml');
       writeFileSync(metricsConfig, `metrics: { listen: "127.0.0.1:${port}" }\n`);
-      const metricsBusy = await runCli(['serve', '-c', metricsConfig, '--listen', `127.0.0.1:${await freePort()}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-metrics-taken'), '--console', 'off']);
-      for (const [r, what] of [[consoleBusy, 'console'], [metricsBusy, 'metrics']] as const) {
+      const metricsBusy = await runCli([
+        'serve',
+        '-c',
+        metricsConfig,
+        '--listen',
+        `127.0.0.1:${await freePort()}`,
+        '--upstream',
+        `127.0.0.1:${unbound.port}`,
+        '--data-dir',
+        join(dir, 'var-metrics-taken'),
+        '--console',
+        'off',
+      ]);
+      for (const [r, what] of [
+        [consoleBusy, 'console'],
+        [metricsBusy, 'metrics'],
+      ] as const) {
         assert.equal(r.code, 1, r.stderr);
-        assert.deepEqual(r.stderr.trim().split('\n'), [`dnsward serve: cannot listen on 127.0.0.1:${port}/${what}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (another process has this port)`]);
+        assert.deepEqual(r.stderr.trim().split('\n'), [
+          `dnsward serve: cannot listen on 127.0.0.1:${port}/${what}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (another process has this port)`,
+        ]);
       }
     } finally {
       taken.close();
@@ -166,16 +235,36 @@ upstreams:
   it('refuses a YAML file whose aliases expand without end, naming the file, without a stack trace', async () => {
     const file = join(dir, 'laughs.yaml');
     const level = (name: string, of: string) => `${name}: &${name} [${Array(9).fill(`*${of}`).join(', ')}]\n`;
-    writeFileSync(file, `a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n${level('b', 'a')}${level('c', 'b')}${level('d', 'c')}${level('e', 'd')}${level('f', 'e')}${level('g', 'f')}`);
-    const r = await runCli(['serve', '-c', file, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-laughs')]);
+    writeFileSync(
+      file,
+      `a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n${level('b', 'a')}${level('c', 'b')}${level('d', 'c')}${level('e', 'd')}${level('f', 'e')}${level('g', 'f')}`,
+    );
+    const r = await runCli([
+      'serve',
+      '-c',
+      file,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      join(dir, 'var-laughs'),
+    ]);
     assert.equal(r.code, 1);
-    assert.deepEqual(r.stderr.trim().split('\n'), [`dnsward serve: invalid configuration in ${file}: YAML: Excessive alias count indicates a resource exhaustion attack`]);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      `dnsward serve: invalid configuration in ${file}: YAML: Excessive alias count indicates a resource exhaustion attack`,
+    ]);
   });
 
   it('listens on IPv6 loopback when asked', async () => {
     const port = await freePort('::1').catch(() => 0);
     if (port === 0) assert.fail('IPv6 loopback is not available on this machine');
-    const server = CliServer.start(['--listen', `[::1]:${port}`, '--upstream', `127.0.0.1:${unbound.port}`, '--data-dir', join(dir, 'var-v6')]);
+    const server = CliServer.start([
+      '--listen',
+      `[::1]:${port}`,
+      '--upstream',
+      `127.0.0.1:${unbound.port}`,
+      '--data-dir',
+      join(dir, 'var-v6'),
+    ]);
     try {
       await server.waitForLog('dnsward started');
       const r = await dig('::1', port, ['h3.example.test', 'A']);
@@ -191,7 +280,10 @@ describe('dnsward check-config and help', () => {
 
   it('accepts a valid file and prints what it means', async () => {
     const file = join(dir, 'good.yaml');
-    writeFileSync(file, 'listen: ["0.0.0.0:53", "[::]:53"]\nupstreams:\n  policy: round-robin\n  servers: ["192.0.2.53", { address: "192.0.2.54:5300", protocol: tcp }]\nforwardZones:\n  - { zone: corp.example, servers: ["10.0.0.1"] }\n');
+    writeFileSync(
+      file,
+      'listen: ["0.0.0.0:53", "[::]:53"]\nupstreams:\n  policy: round-robin\n  servers: ["192.0.2.53", { address: "192.0.2.54:5300", protocol: tcp }]\nforwardZones:\n  - { zone: corp.example, servers: ["10.0.0.1"] }\n',
+    );
     const r = await runCli(['check-config', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /192\.0\.2\.54:5300\/tcp/);
@@ -200,7 +292,10 @@ describe('dnsward check-config and help', () => {
 
   it('names the file, the key path and what was expected', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'listen: ["127.0.0.1:99999"]\nupstreams:\n  policy: random\n  servers: ["192.0.2.1"]\ncache:\n  maxBytes: lots\n  maxEntires: 5\n');
+    writeFileSync(
+      file,
+      'listen: ["127.0.0.1:99999"]\nupstreams:\n  policy: random\n  servers: ["192.0.2.1"]\ncache:\n  maxBytes: lots\n  maxEntires: 5\n',
+    );
     const r = await runCli(['check-config', file]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(file.replace(/[.]/g, '\\.')));

@@ -24,7 +24,14 @@ async function within(ms: number, check: () => Promise<boolean> | boolean): Prom
 }
 
 const ask = async (node: RunningDnsward, source: string) => {
-  const replies = await udpBurst(source, node.port, 1, (id) => encodeQuery('www.example.test', 'A', { id }), headerReply, 1500);
+  const replies = await udpBurst(
+    source,
+    node.port,
+    1,
+    (id) => encodeQuery('www.example.test', 'A', { id }),
+    headerReply,
+    1500,
+  );
   return replies.get(1)?.rcode ?? -1;
 };
 
@@ -47,11 +54,17 @@ cluster:
 `;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     redis = await RedisServer.start();
     a = await startDnsward(config('a', ''));
     b = await startDnsward(config('b', '"127.0.0.77"'));
-    const connected = await within(10_000, () => a.server.snapshot().cluster!.connected && b.server.snapshot().cluster!.connected);
+    const connected = await within(
+      10_000,
+      () => a.server.snapshot().cluster!.connected && b.server.snapshot().cluster!.connected,
+    );
     assert.ok(connected >= 0, 'both nodes connect to Redis');
   });
 
@@ -83,7 +96,10 @@ cluster:
 
   it('never blocks on B an address exempt there, whoever blocked it', async () => {
     await udpBurst('127.0.0.77', a.port, 200, (id) => encodeQuery('www.example.test', 'A', { id }), headerReply, 1500);
-    assert.ok((await within(10_000, () => a.server.dynamicBlocks.list().some((x) => x.prefix === '127.0.0.77/32'))) >= 0, 'A blocks it');
+    assert.ok(
+      (await within(10_000, () => a.server.dynamicBlocks.list().some((x) => x.prefix === '127.0.0.77/32'))) >= 0,
+      'A blocks it',
+    );
     const dropped = await within(10_000, () => b.server.snapshot().cluster!.dropped.allowlisted > 0);
     assert.ok(dropped >= 0, 'B drops the block as allowlisted');
     assert.equal(await ask(b, '127.0.0.77'), Rcode.NOERROR);

@@ -46,7 +46,12 @@ async function within(ms: number, check: () => Promise<boolean> | boolean): Prom
 async function tunnelUntilBlocked(node: RunningDnsward, zone: string): Promise<number> {
   for (let i = 0; i < 60; i++) {
     const name = `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.${zone}`;
-    const reply = await udpExchange('127.0.0.1', node.port, encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }), 2000);
+    const reply = await udpExchange(
+      '127.0.0.1',
+      node.port,
+      encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }),
+      2000,
+    );
     if (reply !== null && reply.toString('latin1').includes('Tunnel Guard')) return i;
   }
   return -1;
@@ -77,12 +82,18 @@ cluster:
   };
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test', 'other.test', 'late.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test', 'tunnel.test', 'other.test', 'late.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     redis = await RedisServer.start();
     bDataDir = mkdtempSync(join(tmpdir(), 'dnsward-cluster-b-'));
     a = await startDnsward(config('a', 0));
     await startB();
-    assert.ok((await within(5000, () => clusterOf(a).connected && clusterOf(b).connected)) >= 0, 'both nodes connect to Redis');
+    assert.ok(
+      (await within(5000, () => clusterOf(a).connected && clusterOf(b).connected)) >= 0,
+      'both nodes connect to Redis',
+    );
   });
 
   after(async () => {
@@ -98,10 +109,22 @@ cluster:
     const took = await within(10_000, () => blocked(b, 'www.tunnel.test'));
     assert.ok(took >= 0, 'B answers the domain as blocked');
     console.log(`# B answered the block ${took} ms after A decided it`);
-    const listing = b.server.control({ cmd: 'blocks', who: 'test' }) as { blocks: Array<{ domain: string; origin: string | null }>; cluster: { node: string } };
-    assert.deepEqual(listing.blocks.filter((x) => x.domain === 'tunnel.test').map((x) => x.origin), ['a'], 'B lists the block as decided on A');
+    const listing = b.server.control({ cmd: 'blocks', who: 'test' }) as {
+      blocks: Array<{ domain: string; origin: string | null }>;
+      cluster: { node: string };
+    };
+    assert.deepEqual(
+      listing.blocks.filter((x) => x.domain === 'tunnel.test').map((x) => x.origin),
+      ['a'],
+      'B lists the block as decided on A',
+    );
     assert.equal(listing.cluster.node, 'b');
-    assert.ok((await within(2000, () => eventsOnB.some((e) => e.type === 'domain_blocked' && e.domain === 'tunnel.test' && e.node === 'a'))) >= 0, 'B reports the block as decided by node a');
+    assert.ok(
+      (await within(2000, () =>
+        eventsOnB.some((e) => e.type === 'domain_blocked' && e.domain === 'tunnel.test' && e.node === 'a'),
+      )) >= 0,
+      'B reports the block as decided by node a',
+    );
     assert.ok(clusterOf(a).published >= 1);
     assert.ok(clusterOf(b).applied >= 1);
     const metrics = await buildRegistry(b.server).metrics();
@@ -114,18 +137,32 @@ cluster:
   it('an operator quarantine on A refuses the client on B; a release on B frees it on A', async () => {
     assert.equal(await blocked(b, 'www.example.test', '127.0.0.77'), false);
     a.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.77', seconds: 600 });
-    assert.ok((await within(10_000, () => blocked(b, 'www.example.test', '127.0.0.77'))) >= 0, 'B quarantines the client');
+    assert.ok(
+      (await within(10_000, () => blocked(b, 'www.example.test', '127.0.0.77'))) >= 0,
+      'B quarantines the client',
+    );
     assert.equal(await blocked(b, 'www.example.test', '127.0.0.76'), false, 'another client is not quarantined');
     b.server.control({ cmd: 'release', who: 'test', client: '127.0.0.77' });
-    assert.ok((await within(10_000, async () => !(await blocked(a, 'www.example.test', '127.0.0.77')))) >= 0, 'A releases the client');
+    assert.ok(
+      (await within(10_000, async () => !(await blocked(a, 'www.example.test', '127.0.0.77')))) >= 0,
+      'A releases the client',
+    );
   });
 
   it('an operator allow on B lifts the block on A', async () => {
     assert.equal(await blocked(a, 'www.tunnel.test'), true, 'A still blocks the domain');
     b.server.control({ cmd: 'allow', who: 'test', domain: 'tunnel.test', seconds: 3600 });
-    assert.ok((await within(10_000, async () => !(await blocked(a, 'www.tunnel.test')))) >= 0, 'A lets the domain through');
-    const listing = a.server.control({ cmd: 'blocks', who: 'test' }) as { allows: Array<{ domain?: string; origin: string | null }> };
-    assert.deepEqual(listing.allows.map((x) => [x.domain, x.origin]), [['tunnel.test', 'b']]);
+    assert.ok(
+      (await within(10_000, async () => !(await blocked(a, 'www.tunnel.test')))) >= 0,
+      'A lets the domain through',
+    );
+    const listing = a.server.control({ cmd: 'blocks', who: 'test' }) as {
+      allows: Array<{ domain?: string; origin: string | null }>;
+    };
+    assert.deepEqual(
+      listing.allows.map((x) => [x.domain, x.origin]),
+      [['tunnel.test', 'b']],
+    );
   });
 
   it('drops and counts hostile messages on the channel, without crashing or blocking an allowed domain', async () => {
@@ -133,7 +170,20 @@ cluster:
     const publisher = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
     await publisher.connect();
     const now = Date.now();
-    const block = (fields: object) => JSON.stringify({ v: 1, id: '0b7e7c2e-1111-4222-8333-944455556666', kind: 'block', origin: 'mallory', version: now, sentAt: now, until: now / 1000 + 600, scope: 'domain', client: '127.0.0.66', incident: 'TG-0000beef', ...fields });
+    const block = (fields: object) =>
+      JSON.stringify({
+        v: 1,
+        id: '0b7e7c2e-1111-4222-8333-944455556666',
+        kind: 'block',
+        origin: 'mallory',
+        version: now,
+        sentAt: now,
+        until: now / 1000 + 600,
+        scope: 'domain',
+        client: '127.0.0.66',
+        incident: 'TG-0000beef',
+        ...fields,
+      });
     const hostile = [
       'not json',
       '{"v":1}',
@@ -175,8 +225,17 @@ cluster:
   it('with Redis killed under dnsperf load both nodes lose no query and decide alone; when it returns empty, they converge', async () => {
     // dnsperf on both nodes (half cache hits, half new names the brain weighs); Redis dies a second in.
     const queries = join(mkdtempSync(join(tmpdir(), 'dnsward-cluster-perf-')), 'queries.txt');
-    writeFileSync(queries, Array.from({ length: 4000 }, (_, i) => (i % 2 ? 'www.example.test A' : `n${i}.example.test A`)).join('\n') + '\n');
-    const perf = [a, b].map((node) => promisify(execFile)('dnsperf', ['-s', '127.0.0.1', '-p', String(node.port), '-d', queries, '-l', '4', '-Q', '1500', '-t', '3'], { timeout: 30_000 }));
+    writeFileSync(
+      queries,
+      Array.from({ length: 4000 }, (_, i) => (i % 2 ? 'www.example.test A' : `n${i}.example.test A`)).join('\n') + '\n',
+    );
+    const perf = [a, b].map((node) =>
+      promisify(execFile)(
+        'dnsperf',
+        ['-s', '127.0.0.1', '-p', String(node.port), '-d', queries, '-l', '4', '-Q', '1500', '-t', '3'],
+        { timeout: 30_000 },
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await redis.kill();
     for (const { stdout } of await Promise.all(perf)) {
@@ -185,7 +244,10 @@ cluster:
       assert.ok(sent > 3000, `dnsperf sent ${sent} queries`);
       assert.equal(lost, 0, stdout);
     }
-    assert.ok((await within(5000, () => !clusterOf(a).connected && !clusterOf(b).connected)) >= 0, 'both nodes see Redis gone');
+    assert.ok(
+      (await within(5000, () => !clusterOf(a).connected && !clusterOf(b).connected)) >= 0,
+      'both nodes see Redis gone',
+    );
     const n = 100;
     let answered = 0;
     for (let i = 0; i < n; i++) {
@@ -202,15 +264,25 @@ cluster:
     assert.ok(clusterOf(a).disconnects >= 1 && clusterOf(b).disconnects >= 1);
 
     await redis.resume();
-    assert.ok((await within(10_000, () => clusterOf(a).connected && clusterOf(b).connected)) >= 0, 'both nodes reconnect');
-    assert.ok((await within(5000, () => blocked(b, 'www.example.test', '127.0.0.79'))) >= 0, 'B learns what A decided alone');
-    assert.ok((await within(5000, () => blocked(a, 'www.example.test', '127.0.0.80'))) >= 0, 'A learns what B decided alone');
+    assert.ok(
+      (await within(10_000, () => clusterOf(a).connected && clusterOf(b).connected)) >= 0,
+      'both nodes reconnect',
+    );
+    assert.ok(
+      (await within(5000, () => blocked(b, 'www.example.test', '127.0.0.79'))) >= 0,
+      'B learns what A decided alone',
+    );
+    assert.ok(
+      (await within(5000, () => blocked(a, 'www.example.test', '127.0.0.80'))) >= 0,
+      'A learns what B decided alone',
+    );
     assert.equal(await blocked(a, 'www.other.test'), true);
     assert.equal(await blocked(b, 'www.other.test'), true);
     const check = new Redis({ host: '127.0.0.1', port: redis.port });
     try {
       const fields = await check.hkeys('{dnsward}:decisions');
-      for (const f of ['b|other.test', 'q|127.0.0.78', 'q|127.0.0.79', 'q|127.0.0.80', 'a|tunnel.test|*']) assert.ok(fields.includes(f), `Redis holds ${f} again: ${fields.join(', ')}`);
+      for (const f of ['b|other.test', 'q|127.0.0.78', 'q|127.0.0.79', 'q|127.0.0.80', 'a|tunnel.test|*'])
+        assert.ok(fields.includes(f), `Redis holds ${f} again: ${fields.join(', ')}`);
     } finally {
       check.disconnect();
     }

@@ -47,7 +47,10 @@ cluster:
   };
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dir = mkdtempSync(join(tmpdir(), 'dnsward-redis-access-'));
   });
 
@@ -66,7 +69,10 @@ cluster:
     const secure = `{ host: "${redis.url}", passwordFile: "${join(dir, 'password')}", tls: { ca: "${tls.ca}" } }`;
     const a = await node('tls-a', secure);
     const b = await node('tls-b', secure);
-    const wrong = await node('tls-wrong', `{ host: "${redis.url}", passwordFile: "${join(dir, 'wrong')}", tls: { ca: "${tls.ca}" } }`);
+    const wrong = await node(
+      'tls-wrong',
+      `{ host: "${redis.url}", passwordFile: "${join(dir, 'wrong')}", tls: { ca: "${tls.ca}" } }`,
+    );
     const plain = await node('tls-plain', `{ host: "${redis.url}", passwordFile: "${join(dir, 'password')}" }`);
     assert.ok(await within(5000, () => connected(a) && connected(b)), 'the nodes with the password connect over TLS');
     a.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.91', seconds: 600 });
@@ -74,7 +80,11 @@ cluster:
     assert.equal(connected(wrong), false, 'a wrong password is refused');
     assert.equal(connected(plain), false, 'plain TCP to a TLS port gets nowhere');
     assert.equal(await quarantined(wrong, '127.0.0.91'), false);
-    assert.equal((await dig('127.0.0.1', wrong.port, ['www.example.test', 'A'])).answers.length, 1, 'a node apart still answers');
+    assert.equal(
+      (await dig('127.0.0.1', wrong.port, ['www.example.test', 'A'])).answers.length,
+      1,
+      'a node apart still answers',
+    );
     assert.equal((await dig('127.0.0.1', plain.port, ['www.example.test', 'A'])).answers.length, 1);
   });
 
@@ -85,7 +95,10 @@ cluster:
     const viaSentinel = `{ sentinels: ["127.0.0.1:${sentinel.port}"], name: dnsward }`;
     const a = await node('sentinel-a', viaSentinel);
     const b = await node('sentinel-b', viaSentinel);
-    assert.ok(await within(5000, () => connected(a) && connected(b)), 'both nodes reach the master through the Sentinel');
+    assert.ok(
+      await within(5000, () => connected(a) && connected(b)),
+      'both nodes reach the master through the Sentinel',
+    );
     a.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.92', seconds: 600 });
     assert.ok(await within(2000, () => quarantined(b, '127.0.0.92')), 'the decision crosses');
   });
@@ -103,10 +116,17 @@ cluster:
     assert.ok(await within(2000, () => quarantined(b, '127.0.0.93')), 'a decision crosses before the failover');
     await master.kill();
     // Sentinel sees the master down after 500 ms and promotes the replica; both nodes follow it.
-    assert.ok(await within(20_000, async () => {
-      b.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.94', seconds: 600 });
-      return quarantined(a, '127.0.0.94');
-    }), 'a decision made after the failover crosses through the promoted replica');
-    assert.equal((await dig('127.0.0.1', a.port, ['-b', '127.0.0.5', 'www.example.test', 'A'])).status, 'NOERROR', 'DNS answered throughout');
+    assert.ok(
+      await within(20_000, async () => {
+        b.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.94', seconds: 600 });
+        return quarantined(a, '127.0.0.94');
+      }),
+      'a decision made after the failover crosses through the promoted replica',
+    );
+    assert.equal(
+      (await dig('127.0.0.1', a.port, ['-b', '127.0.0.5', 'www.example.test', 'A'])).status,
+      'NOERROR',
+      'DNS answered throughout',
+    );
   });
 });

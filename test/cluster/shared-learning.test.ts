@@ -22,7 +22,12 @@ const MAX_QUERIES = 120;
 const PAYLOAD_BYTES = 15;
 
 async function isBlocked(node: RunningDnsward, name: string, type: 'A' | 'TXT'): Promise<boolean> {
-  const reply = await udpExchange('127.0.0.1', node.port, encodeQuery(name, type, { edns: true, id: randomBytes(2).readUInt16BE() }), 2000);
+  const reply = await udpExchange(
+    '127.0.0.1',
+    node.port,
+    encodeQuery(name, type, { edns: true, id: randomBytes(2).readUInt16BE() }),
+    2000,
+  );
   return reply !== null && reply.toString('latin1').includes('Tunnel Guard');
 }
 
@@ -53,7 +58,9 @@ function blockedFrom(node: RunningDnsward, source: string, name: string): Promis
       socket.close();
       resolve(m.toString('latin1').includes('Tunnel Guard'));
     });
-    socket.bind(0, source, () => socket.send(encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }), node.port, '127.0.0.1'));
+    socket.bind(0, source, () =>
+      socket.send(encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }), node.port, '127.0.0.1'),
+    );
   });
 }
 
@@ -67,7 +74,8 @@ const SPREAD_ZONES = 60;
  */
 async function spreadQueriesUntilBlocked(nodes: RunningDnsward[], source: string): Promise<number> {
   for (let i = 1; i <= SPREAD_ZONES; i++) {
-    if (await blockedFrom(nodes[i % nodes.length], source, `${randomBytes(PAYLOAD_BYTES).toString('hex')}.x${i}.test`)) return i;
+    if (await blockedFrom(nodes[i % nodes.length], source, `${randomBytes(PAYLOAD_BYTES).toString('hex')}.x${i}.test`))
+      return i;
     await new Promise((r) => setTimeout(r, PACE_MS[0] + Math.random() * (PACE_MS[1] - PACE_MS[0])));
   }
   return -1;
@@ -86,10 +94,20 @@ ${cluster}
     nodes.push(node);
     return node;
   };
-  const member = (name: string, learnInterval: string) => `cluster: { redis: { host: "${redis.url}" }, nodeName: ${name}, learnInterval: ${learnInterval}, keyPrefix: ${learnInterval === '0' ? 'apart' : 'together'} }`;
+  const member = (name: string, learnInterval: string) =>
+    `cluster: { redis: { host: "${redis.url}" }, nodeName: ${name}, learnInterval: ${learnInterval}, keyPrefix: ${learnInterval === '0' ? 'apart' : 'together'} }`;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['solo.test', 'pair.test', 'apart.test', 'three.test', ...Array.from({ length: SPREAD_ZONES }, (_, i) => `x${i + 1}.test`)], records: [] });
+    unbound = await UnboundServer.start({
+      zones: [
+        'solo.test',
+        'pair.test',
+        'apart.test',
+        'three.test',
+        ...Array.from({ length: SPREAD_ZONES }, (_, i) => `x${i + 1}.test`),
+      ],
+      records: [],
+    });
     redis = await RedisServer.start();
   });
 
@@ -117,7 +135,10 @@ ${cluster}
     assert.ok(together > 0 && together <= alone + 3, report);
     assert.ok(three > 0 && three <= alone + 4, report);
     assert.ok(apart < 0 || apart > alone + 3, `learning apart costs a budget per node: ${report}`);
-    assert.ok(a.server.snapshot().cluster!.learning.written > 0 && b.server.snapshot().cluster!.learning.read > 0, report);
+    assert.ok(
+      a.server.snapshot().cluster!.learning.written > 0 && b.server.snapshot().cluster!.learning.read > 0,
+      report,
+    );
   });
 
   it('cuts exfiltration spread over many domains and two nodes after about the queries one node needs', async (t) => {

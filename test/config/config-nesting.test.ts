@@ -14,8 +14,18 @@ const nested = (depth: number) => `listen: ${'['.repeat(depth)}${']'.repeat(dept
 describe('configuration nesting', () => {
   it('refuses collections nested deeper than 64 levels, flow or block, with a ConfigError naming the source', () => {
     const block = Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1\n';
-    for (const text of [nested(5000), '{a: '.repeat(3000) + '1' + '}'.repeat(3000), '- '.repeat(3000) + 'a', block, nested(65)]) {
-      assert.throws(() => parseConfigText(text, 'deep.yaml'), (err: unknown) => err instanceof ConfigError && /deep\.yaml: YAML: collections nested deeper than 64 levels/.test(err.message));
+    for (const text of [
+      nested(5000),
+      '{a: '.repeat(3000) + '1' + '}'.repeat(3000),
+      '- '.repeat(3000) + 'a',
+      block,
+      nested(65),
+    ]) {
+      assert.throws(
+        () => parseConfigText(text, 'deep.yaml'),
+        (err: unknown) =>
+          err instanceof ConfigError && /deep\.yaml: YAML: collections nested deeper than 64 levels/.test(err.message),
+      );
     }
   });
 
@@ -33,8 +43,18 @@ describe('configuration nesting', () => {
         try { parseConfigText(text, 'deep.yaml'); } catch (err) { if (err.code !== 'DNSWARD_ERR_CONFIG') throw err; }
       }
       console.log('survived');`;
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(child.status, 0, `exit ${child.status} signal ${child.signal}: ${child.stderr.split('\n').filter((l) => /FATAL|Error/.test(l)).join(' | ')}`);
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(
+      child.status,
+      0,
+      `exit ${child.status} signal ${child.signal}: ${child.stderr
+        .split('\n')
+        .filter((l) => /FATAL|Error/.test(l))
+        .join(' | ')}`,
+    );
     assert.match(child.stdout, /survived/);
   });
 });

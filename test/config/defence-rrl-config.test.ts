@@ -7,12 +7,23 @@ const load = loadConfigText;
 const problems = configProblems;
 
 describe('defence.responseRate, cookies and minimalAny configuration', () => {
-  it('has RRL off with BIND\'s defaults ready, cookies on and not enforced with no secret, minimal ANY on', () => {
+  it("has RRL off with BIND's defaults ready, cookies on and not enforced with no secret, minimal ANY on", () => {
     const d = load('{}').defence;
-    assert.deepEqual(d.responseRate, { enabled: false, responsesPerSecond: 20, window: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 100_000 });
+    assert.deepEqual(d.responseRate, {
+      enabled: false,
+      responsesPerSecond: 20,
+      window: 15_000,
+      slip: 2,
+      ipv4Prefix: 24,
+      ipv6Prefix: 56,
+      exempt: [],
+      maxTracked: 100_000,
+    });
     assert.deepEqual(d.cookies, { enabled: true, enforce: false });
     assert.equal(d.minimalAny, true);
-    const set = load('defence: { responseRate: { enabled: true, responsesPerSecond: 5, window: 1m, slip: 0 }, cookies: { secret: "E5E973E5A6B2A43F48E7DC849E37BFCF", enforce: true }, minimalAny: false }').defence;
+    const set = load(
+      'defence: { responseRate: { enabled: true, responsesPerSecond: 5, window: 1m, slip: 0 }, cookies: { secret: "E5E973E5A6B2A43F48E7DC849E37BFCF", enforce: true }, minimalAny: false }',
+    ).defence;
     assert.equal(set.responseRate.window, 60_000);
     assert.equal(set.responseRate.slip, 0);
     assert.equal(set.cookies.secret, 'E5E973E5A6B2A43F48E7DC849E37BFCF');
@@ -26,7 +37,11 @@ defence:
   cookies: { secret: "short" }
   minimalAny: yes please
 `);
-    const has = (key: string, pattern: RegExp) => assert.ok(found.some((p) => p.startsWith(`${key}: `) && pattern.test(p)), `no problem for ${key} matching ${pattern} in:\n${found.join('\n')}`);
+    const has = (key: string, pattern: RegExp) =>
+      assert.ok(
+        found.some((p) => p.startsWith(`${key}: `) && pattern.test(p)),
+        `no problem for ${key} matching ${pattern} in:\n${found.join('\n')}`,
+      );
     has('defence.responseRate.responsesPerSecond', /more than 0/);
     has('defence.responseRate.window', /1s to 1h/);
     has('defence.responseRate.slip', /from 0 to 10/);

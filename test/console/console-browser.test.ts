@@ -20,7 +20,16 @@ const ZONE = 'tunnel.test';
 const ADMIN_PASSWORD = 'admin password for the test';
 const VIEWER_PASSWORD = 'viewer password for the test';
 const shots = process.env.DNSWARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'dnsward-console-shots-'));
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   let lab: NetnsLab;
@@ -33,9 +42,10 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
   let incident = '';
   // The console runs under a strict Content-Security-Policy: Chromium reports what it refuses.
   const cspViolations: string[] = [];
-  const watchCsp = (p: Page) => p.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
+  const watchCsp = (p: Page) =>
+    p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
 
   const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
 
@@ -55,17 +65,27 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     lab = NetnsLab.create(['client', 'server']);
     const client = lab.ns('client');
     const server = lab.ns('server');
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-console-'));
     dataDir = join(dir, 'var');
     const configPath = join(dir, 'dnsward.yaml');
-    writeFileSync(configPath, `listen: ["${client.rootAddress}:53"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nforwardZones:\n  - zone: ${ZONE}\n    servers: ["${server.address}:53"]\ndataDir: ${dataDir}\n`);
+    writeFileSync(
+      configPath,
+      `listen: ["${client.rootAddress}:53"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nforwardZones:\n  - zone: ${ZONE}\n    servers: ["${server.address}:53"]\ndataDir: ${dataDir}\n`,
+    );
     await startDns2tcpServer(lab, dir, ZONE);
-    const viewer = await runCli(['user', 'add', 'viewer', '--role', 'viewer', '--data-dir', dataDir], { DNSWARD_PASSWORD: VIEWER_PASSWORD });
+    const viewer = await runCli(['user', 'add', 'viewer', '--role', 'viewer', '--data-dir', dataDir], {
+      DNSWARD_PASSWORD: VIEWER_PASSWORD,
+    });
     assert.equal(viewer.code, 0, viewer.stderr);
     const consolePort = await freePort();
     base = `http://127.0.0.1:${consolePort}`;
-    dnsward = CliServer.start(['--config', configPath, '--console', `127.0.0.1:${consolePort}`], { DNSWARD_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    dnsward = CliServer.start(['--config', configPath, '--console', `127.0.0.1:${consolePort}`], {
+      DNSWARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    });
     await dnsward.waitForLog('console listening');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -81,7 +101,16 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
 
   it('refuses the API without a login, and a wrong password', async () => {
     assert.equal((await fetch(`${base}/api/threats`)).status, 401);
-    assert.equal((await fetch(`${base}/api/actions/allow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: ZONE }) })).status, 401);
+    assert.equal(
+      (
+        await fetch(`${base}/api/actions/allow`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ domain: ZONE }),
+        })
+      ).status,
+      401,
+    );
     await page.goto(`${base}/`);
     await page.fill('#username', 'admin');
     await page.fill('#password', 'not the password');
@@ -91,7 +120,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
 
   it('logs in and shows the overview, then an empty threat feed', async () => {
     await login(page, 'admin', ADMIN_PASSWORD);
-    assert.match(await page.textContent('#who') ?? '', /admin \(admin\)/);
+    assert.match((await page.textContent('#who')) ?? '', /admin \(admin\)/);
     await page.screenshot({ path: join(shots, 'overview.png') });
     await page.click('a[data-nav="threats"]');
     await page.waitForSelector('#threats-empty');
@@ -104,7 +133,7 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     console.log(`# the detection appeared in the feed ${Date.now() - started} ms after the tunnel client started`);
     incident = (await row.getAttribute('data-incident')) ?? '';
     assert.match(incident, /^TG-[0-9a-f]{8}$/);
-    assert.match(await row.textContent() ?? '', /tunnel\.test/);
+    assert.match((await row.textContent()) ?? '', /tunnel\.test/);
     assert.notEqual(await transfer, 'echo intact', 'the tunnel was cut');
     await page.screenshot({ path: join(shots, 'live-threats.png') });
   });
@@ -114,8 +143,8 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await page.waitForSelector('#pipeline');
     const stages = await page.$$eval('#pipeline [data-stage]', (els) => els.map((e) => e.getAttribute('data-stage')));
     assert.deepEqual(stages, ['anatomy', 'query', 'state', 'normal', 'decision']);
-    assert.match(await page.textContent('#reasons') ?? '', /encoded information/);
-    assert.match(await page.textContent('#threat-action') ?? '', /block/);
+    assert.match((await page.textContent('#reasons')) ?? '', /encoded information/);
+    assert.match((await page.textContent('#threat-action')) ?? '', /block/);
     await page.screenshot({ path: join(shots, 'threat-detail.png') });
     await page.screenshot({ path: join(shots, 'threat-detail-full.png'), fullPage: true });
   });
@@ -137,8 +166,12 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await viewer.waitForSelector('#pipeline');
     assert.equal(await viewer.isDisabled('#allow-domain'), true);
     const status = await viewer.evaluate(async (zone) => {
-      const me = await (await fetch('/api/me')).json() as { csrfToken: string };
-      const r = await fetch('/api/actions/unblock', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken }, body: JSON.stringify({ domain: zone }) });
+      const me = (await (await fetch('/api/me')).json()) as { csrfToken: string };
+      const r = await fetch('/api/actions/unblock', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken },
+        body: JSON.stringify({ domain: zone }),
+      });
       return r.status;
     }, ZONE);
     assert.equal(status, 403);
@@ -150,7 +183,11 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     await page.waitForSelector('#stat-qps');
     await page.keyboard.press('/');
     await page.waitForSelector('#domain-search');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'domain-search', 'the search field has the focus');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id),
+      'domain-search',
+      'the search field has the focus',
+    );
     await page.keyboard.type(ZONE);
     await page.keyboard.press('Enter');
     await page.waitForSelector(`h2:has-text("Domains matching “${ZONE}”")`);

@@ -15,7 +15,16 @@ import { RedisServer } from '../helpers/redis.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const ADMIN_PASSWORD = 'admin password for the cluster test';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 describe('dnsward console of a cluster node, in Chromium', () => {
   let unbound: UnboundServer;
@@ -27,8 +36,14 @@ describe('dnsward console of a cluster node, in Chromium', () => {
   const node = async (name: string, consolePort?: number) => {
     const configPath = join(dir, `${name}.yaml`);
     const dataDir = join(dir, `var-${name}`);
-    writeFileSync(configPath, `listen: ["127.0.0.1:${await freePort()}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${dataDir}\nthreads: 1\ncluster: { redis: { host: "${redis.url}" }, nodeName: ${name} }\n`);
-    const server = CliServer.start(['--config', configPath, ...(consolePort === undefined ? [] : ['--console', `127.0.0.1:${consolePort}`])], { DNSWARD_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    writeFileSync(
+      configPath,
+      `listen: ["127.0.0.1:${await freePort()}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${dataDir}\nthreads: 1\ncluster: { redis: { host: "${redis.url}" }, nodeName: ${name} }\n`,
+    );
+    const server = CliServer.start(
+      ['--config', configPath, ...(consolePort === undefined ? [] : ['--console', `127.0.0.1:${consolePort}`])],
+      { DNSWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    );
     servers.push(server);
     await server.waitForLog('cluster: connected to Redis');
     return dataDir;
@@ -62,12 +77,14 @@ describe('dnsward console of a cluster node, in Chromium', () => {
     // The quarantine from alpha reaches beta within a second; the page is read after it.
     for (let i = 0; i < 40; i++) {
       await page.click('a[data-nav="audit"]');
-      if (await page.$('tr:has(td:has-text("127.0.0.85"))') !== null) break;
+      if ((await page.$('tr:has(td:has-text("127.0.0.85"))')) !== null) break;
       await page.goto(`http://127.0.0.1:${consolePort}/#/overview`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.match(await page.textContent('#cluster') ?? '', /Cluster node beta: connected to Redis/);
-    const rows = await page.$$eval('tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.match((await page.textContent('#cluster')) ?? '', /Cluster node beta: connected to Redis/);
+    const rows = await page.$$eval('tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
     const row = (client: string) => rows.find((r) => r[0] === client);
     assert.equal(row('127.0.0.85')?.[3], 'alpha', JSON.stringify(rows));
     assert.equal(row('127.0.0.86')?.[3], 'beta', JSON.stringify(rows));

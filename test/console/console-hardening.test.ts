@@ -18,14 +18,38 @@ interface Answer {
   body: string;
 }
 
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string, localAddress?: string): Promise<Answer> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+  localAddress?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, localAddress, agent: false, timeout: 10_000, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        localAddress,
+        agent: false,
+        timeout: 10_000,
+        headers: {
+          ...headers,
+          ...(body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
     req.on('error', reject);
     req.end(body);
@@ -33,7 +57,11 @@ function send(port: number, method: string, path: string, headers: Record<string
 }
 
 /** Opens the live stream; `ended` settles true when the server ends it, false after `boundMs`. */
-async function openStream(port: number, headers: Record<string, string>, boundMs = 5000): Promise<{ status: number; ended: Promise<boolean> }> {
+async function openStream(
+  port: number,
+  headers: Record<string, string>,
+  boundMs = 5000,
+): Promise<{ status: number; ended: Promise<boolean> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path: '/api/stream', headers, agent: false }, (res) => {
       const ended = new Promise<boolean>((done) => {
@@ -65,16 +93,23 @@ describe('console against a determined client', () => {
   let admin: Record<string, string>;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     process.env.DNSWARD_ADMIN_PASSWORD = 'the admin password';
     try {
       // Connection caps high enough that the login limit alone decides.
-      dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 200, maxConnectionsPerAddress: 100, allowedHosts: ["dnsward.example", "ops.example:9999"] }\n`);
+      dw = await startDnsward(
+        `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 200, maxConnectionsPerAddress: 100, allowedHosts: ["dnsward.example", "ops.example:9999"] }\n`,
+      );
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
     port = dw.consoleServer!.boundPort;
-    admin = { authorization: `Bearer ${dw.consoleServer!.users.createToken('hardening-admin', 'admin', 'test').token}` };
+    admin = {
+      authorization: `Bearer ${dw.consoleServer!.users.createToken('hardening-admin', 'admin', 'test').token}`,
+    };
   });
 
   after(async () => {
@@ -83,7 +118,10 @@ describe('console against a determined client', () => {
   });
 
   it('checks at most the failed-login limit of parallel wrong passwords, per address and per user', async () => {
-    const attempt = (user: string, i: number, from: string) => send(port, 'POST', '/api/login', {}, JSON.stringify({ username: user, password: `wrong guess ${i}` }), from).then((r) => r.status);
+    const attempt = (user: string, i: number, from: string) =>
+      send(port, 'POST', '/api/login', {}, JSON.stringify({ username: user, password: `wrong guess ${i}` }), from).then(
+        (r) => r.status,
+      );
     const one = await Promise.all(Array.from({ length: 60 }, (_, i) => attempt('admin', i, '127.0.0.1')));
     assert.equal(one.filter((s) => s === 401).length, 5, 'five per address');
     assert.equal(one.filter((s) => s === 429).length, 55);
@@ -112,23 +150,51 @@ describe('console against a determined client', () => {
     const login = async (username: string, password: string) => {
       const r = await send(port, 'POST', '/api/login', {}, JSON.stringify({ username, password }), '127.0.0.9');
       assert.equal(r.status, 200, r.body);
-      return { cookie: String(r.headers['set-cookie']).split(';')[0], csrf: (JSON.parse(r.body) as { csrfToken: string }).csrfToken };
+      return {
+        cookie: String(r.headers['set-cookie']).split(';')[0],
+        csrf: (JSON.parse(r.body) as { csrfToken: string }).csrfToken,
+      };
     };
-    assert.equal((await send(port, 'POST', '/api/users', admin, JSON.stringify({ name: 'streamer', password: 'a streaming password', role: 'viewer' }))).status, 200);
+    assert.equal(
+      (
+        await send(
+          port,
+          'POST',
+          '/api/users',
+          admin,
+          JSON.stringify({ name: 'streamer', password: 'a streaming password', role: 'viewer' }),
+        )
+      ).status,
+      200,
+    );
     const a = await login('streamer', 'a streaming password');
     const removed = await openStream(port, { cookie: a.cookie });
     assert.equal(removed.status, 200);
     assert.equal((await send(port, 'DELETE', '/api/users/streamer', admin)).status, 200);
     assert.equal(await removed.ended, true, 'the stream ended with its user');
 
-    assert.equal((await runCli(['user', 'add', 'streamer2', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'a streaming password' })).code, 0);
+    assert.equal(
+      (
+        await runCli(['user', 'add', 'streamer2', '--role', 'viewer', '--data-dir', dw.dataDir], {
+          DNSWARD_PASSWORD: 'a streaming password',
+        })
+      ).code,
+      0,
+    );
     const b = await login('streamer2', 'a streaming password');
     const cliRemoved = await openStream(port, { cookie: b.cookie });
     assert.equal((await runCli(['user', 'remove', 'streamer2', '--data-dir', dw.dataDir])).code, 0);
     assert.equal(await cliRemoved.ended, true, 'the stream ended with its user removed by another process');
     assert.equal((await send(port, 'GET', '/api/me', { cookie: b.cookie })).status, 401, 'and so did the session');
 
-    assert.equal((await runCli(['user', 'add', 'streamer3', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'a streaming password' })).code, 0);
+    assert.equal(
+      (
+        await runCli(['user', 'add', 'streamer3', '--role', 'viewer', '--data-dir', dw.dataDir], {
+          DNSWARD_PASSWORD: 'a streaming password',
+        })
+      ).code,
+      0,
+    );
     const c = await login('streamer3', 'a streaming password');
     const loggedOut = await openStream(port, { cookie: c.cookie });
     assert.equal((await send(port, 'POST', '/api/logout', { cookie: c.cookie, 'x-csrf-token': c.csrf })).status, 200);
@@ -136,22 +202,59 @@ describe('console against a determined client', () => {
   });
 
   it('ends the sessions and streams of a user whose password is changed from another process', async () => {
-    assert.equal((await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'the first password' })).code, 0);
-    const r = await send(port, 'POST', '/api/login', {}, JSON.stringify({ username: 'rotator', password: 'the first password' }), '127.0.0.10');
+    assert.equal(
+      (
+        await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], {
+          DNSWARD_PASSWORD: 'the first password',
+        })
+      ).code,
+      0,
+    );
+    const r = await send(
+      port,
+      'POST',
+      '/api/login',
+      {},
+      JSON.stringify({ username: 'rotator', password: 'the first password' }),
+      '127.0.0.10',
+    );
     assert.equal(r.status, 200, r.body);
     const cookie = String(r.headers['set-cookie']).split(';')[0];
     const stream = await openStream(port, { cookie });
     assert.equal(stream.status, 200);
     // Same name, same role, a new password: as after a suspected leak.
-    assert.equal((await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], { DNSWARD_PASSWORD: 'the second password' })).code, 0);
+    assert.equal(
+      (
+        await runCli(['user', 'add', 'rotator', '--role', 'viewer', '--data-dir', dw.dataDir], {
+          DNSWARD_PASSWORD: 'the second password',
+        })
+      ).code,
+      0,
+    );
     assert.equal(await stream.ended, true, 'the stream ended');
     assert.equal((await send(port, 'GET', '/api/me', { cookie })).status, 401, 'the session is over');
   });
 
   it('answers only under its own address and the allowed host names', async () => {
     const at = (host: string) => send(port, 'GET', '/api/setup', { host }).then((r) => r.status);
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`, `dnsward.example:${port}`, 'ops.example:9999']) assert.equal(await at(host), 200, host);
-    for (const host of ['rebind.attacker.example', `rebind.attacker.example:${port}`, `127.0.0.1:${port + 1}`, `dnsward.example:${port + 1}`, 'ops.example', `127.0.0.1.attacker.example:${port}`]) assert.equal(await at(host), 421, host);
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      `LOCALHOST:${port}`,
+      `dnsward.example:${port}`,
+      'ops.example:9999',
+    ])
+      assert.equal(await at(host), 200, host);
+    for (const host of [
+      'rebind.attacker.example',
+      `rebind.attacker.example:${port}`,
+      `127.0.0.1:${port + 1}`,
+      `dnsward.example:${port + 1}`,
+      'ops.example',
+      `127.0.0.1.attacker.example:${port}`,
+    ])
+      assert.equal(await at(host), 421, host);
     const foreign = await send(port, 'GET', '/api/config', { ...admin, host: `rebind.attacker.example:${port}` });
     assert.equal(foreign.status, 421);
     assert.doesNotMatch(foreign.body, /upstreams/, 'no data under a foreign name');
@@ -181,8 +284,13 @@ describe('console and metrics connection caps', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 12, maxConnectionsPerAddress: 8, idleTimeout: 1s, requestTimeout: 2s }\nmetrics: { listen: "127.0.0.1:0", maxConnections: 6, maxConnectionsPerAddress: 4, idleTimeout: 1s }\n`);
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
+    dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0", maxConnections: 12, maxConnectionsPerAddress: 8, idleTimeout: 1s, requestTimeout: 2s }\nmetrics: { listen: "127.0.0.1:0", maxConnections: 6, maxConnectionsPerAddress: 4, idleTimeout: 1s }\n`,
+    );
   });
 
   after(async () => {
@@ -196,7 +304,11 @@ describe('console and metrics connection caps', () => {
    * client's socket closes (EPIPE); one that only half-closed would keep its socket (FIN-WAIT-2)
    * and take the bytes. So `closed` counts connections the server fully closed.
    */
-  async function hold(port: number, count: number, localAddress: string): Promise<{ sockets: Socket[]; closed: () => number }> {
+  async function hold(
+    port: number,
+    count: number,
+    localAddress: string,
+  ): Promise<{ sockets: Socket[]; closed: () => number }> {
     let closed = 0;
     const sockets: Socket[] = [];
     for (let i = 0; i < count; i++) {
@@ -222,7 +334,8 @@ describe('console and metrics connection caps', () => {
     }
   }
 
-  const serverConnections = (server: { getConnections(cb: (err: Error | null, n: number) => void): void }) => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
+  const serverConnections = (server: { getConnections(cb: (err: Error | null, n: number) => void): void }) =>
+    new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
 
   it('closes idle connections past the caps at once, destroys the rest when idle, then serves again', async () => {
     const cs = dw.consoleServer!;

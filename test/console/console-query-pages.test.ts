@@ -17,7 +17,16 @@ import { UnboundServer } from '../helpers/unbound.js';
 
 const ADMIN_PASSWORD = 'admin password for the query pages';
 const shots = process.env.DNSWARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'dnsward-query-pages-shots-'));
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 /** Distinct names under example.test (NXDOMAIN from unbound's local zone): more than one page of 50. */
 const MISSES = 60;
 
@@ -30,17 +39,23 @@ describe('Query log and Statistics pages in Chromium', () => {
   const cspViolations: string[] = [];
 
   const rowCount = () => page.$$eval('#queries-table tbody tr', (rows) => rows.length);
-  const names = () => page.$$eval('#queries-table tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent ?? ''));
+  const names = () =>
+    page.$$eval('#queries-table tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent ?? ''));
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
     console.log(`# query page screenshots: ${shots}`);
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10', 'mail.example.test. 300 IN AAAA 2001:db8::11'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10', 'mail.example.test. 300 IN AAAA 2001:db8::11'],
+    });
     const feed = join(mkdtempSync(join(tmpdir(), 'dnsward-qp-')), 'blocked.txt');
     writeFileSync(feed, 'ads.blocked.test\n');
     process.env.DNSWARD_ADMIN_PASSWORD = ADMIN_PASSWORD;
     try {
-      dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\nqueryLog: { mode: all }\npolicy:\n  feeds: [{ name: local-ads, category: ads, path: "${feed}" }]\n  groups: [{ name: everyone, feeds: [local-ads] }]\n`);
+      dw = await startDnsward(
+        `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\nqueryLog: { mode: all }\npolicy:\n  feeds: [{ name: local-ads, category: ads, path: "${feed}" }]\n  groups: [{ name: everyone, feeds: [local-ads] }]\n`,
+      );
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
@@ -48,7 +63,10 @@ describe('Query log and Statistics pages in Chromium', () => {
     for (let i = 0; i < 7; i++) await dig('127.0.0.1', dw.port, ['www.example.test', 'A']);
     await dig('127.0.0.1', dw.port, ['mail.example.test', 'AAAA']);
     for (let i = 0; i < 3; i++) await dig('127.0.0.1', dw.port, ['ads.blocked.test', 'A']);
-    for (let i = 0; i < MISSES; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => dig('127.0.0.1', dw.port, [`miss${i + j}.example.test`, 'A'])));
+    for (let i = 0; i < MISSES; i += 10)
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => dig('127.0.0.1', dw.port, [`miss${i + j}.example.test`, 'A'])),
+      );
     await dw.server.queryLog.settle();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -80,7 +98,11 @@ describe('Query log and Statistics pages in Chromium', () => {
   it('lists the logged queries newest first and pages through them', async () => {
     await page.click('a[data-nav="queries"]');
     await page.waitForSelector('#queries-table');
-    assert.equal(await page.isVisible('#queries-loading'), false, 'the loading indicator is gone once the rows are there');
+    assert.equal(
+      await page.isVisible('#queries-loading'),
+      false,
+      'the loading indicator is gone once the rows are there',
+    );
     assert.equal(await rowCount(), 50);
     assert.equal(await page.textContent('#queries-range'), 'rows 1–50');
     assert.equal(await page.isDisabled('#queries-newer'), true);
@@ -105,7 +127,11 @@ describe('Query log and Statistics pages in Chromium', () => {
     await page.selectOption('#queries-action', 'blocked');
     await page.click('#queries-submit');
     await page.waitForFunction(() => document.querySelectorAll('#queries-table tbody tr').length === 3);
-    assert.deepEqual(await page.$$eval('#queries-table tbody tr td:nth-child(5)', (c) => c.map((x) => x.textContent)), ['blocked', 'blocked', 'blocked']);
+    assert.deepEqual(await page.$$eval('#queries-table tbody tr td:nth-child(5)', (c) => c.map((x) => x.textContent)), [
+      'blocked',
+      'blocked',
+      'blocked',
+    ]);
 
     await page.selectOption('#queries-action', '');
     await page.fill('#queries-type', 'AAAA');
@@ -122,10 +148,18 @@ describe('Query log and Statistics pages in Chromium', () => {
   it('counts every query on the Statistics page, top domain first, over 24 hours and 7 days', async () => {
     await page.click('a[data-nav="stats"]');
     await page.waitForSelector('#top-domains');
-    const top = () => page.$$eval('#top-domains tbody tr', (rows) => rows.map((r) => [r.children[0].textContent, r.children[1].textContent]));
+    const top = () =>
+      page.$$eval('#top-domains tbody tr', (rows) =>
+        rows.map((r) => [r.children[0].textContent, r.children[1].textContent]),
+      );
     assert.deepEqual((await top())[0], ['example.test', String(7 + 1 + MISSES)]);
-    assert.deepEqual(await page.$$eval('#top-blocked tbody tr', (rows) => rows.map((r) => [r.children[0].textContent, r.children[1].textContent])), [['blocked.test', '3']]);
-    assert.match(await page.textContent('#stats-total') ?? '', new RegExp(`${7 + 1 + 3 + MISSES}`));
+    assert.deepEqual(
+      await page.$$eval('#top-blocked tbody tr', (rows) =>
+        rows.map((r) => [r.children[0].textContent, r.children[1].textContent]),
+      ),
+      [['blocked.test', '3']],
+    );
+    assert.match((await page.textContent('#stats-total')) ?? '', new RegExp(`${7 + 1 + 3 + MISSES}`));
     assert.equal(await page.getAttribute('#range-24h', 'aria-pressed'), 'true');
     assert.ok(await page.isVisible('svg.chart'), 'the per-hour chart');
     await page.screenshot({ path: join(shots, 'console-statistics.png'), fullPage: true });
@@ -138,11 +172,14 @@ describe('Query log and Statistics pages in Chromium', () => {
     await page.waitForSelector('#queries-range:has-text("rows 1–50")');
   });
 
-  it('shows a client\'s counts on its page', async () => {
+  it("shows a client's counts on its page", async () => {
     await page.goto(`${base}/#/client/127.0.0.1`);
     await page.waitForSelector('#client-stats');
-    assert.match(await page.textContent('#client-stats') ?? '', new RegExp(`${7 + 1 + 3 + MISSES} queries, 3 blocked`));
-    assert.doesNotMatch(await page.textContent('main') ?? '', /no state/);
+    assert.match(
+      (await page.textContent('#client-stats')) ?? '',
+      new RegExp(`${7 + 1 + 3 + MISSES} queries, 3 blocked`),
+    );
+    assert.doesNotMatch((await page.textContent('main')) ?? '', /no state/);
     assert.deepEqual(cspViolations, []);
   });
 });

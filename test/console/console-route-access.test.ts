@@ -16,19 +16,41 @@ interface Answer {
 }
 
 /** One request with the path sent exactly as given (fetch would normalise it). */
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }) }, agent: false, timeout: 5000 }, (res) => {
-      // A live stream never ends: its status is all that is needed.
-      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-        req.destroy();
-        return resolve({ status: res.statusCode ?? 0, body: '' });
-      }
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: {
+          ...headers,
+          ...(body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+        },
+        agent: false,
+        timeout: 5000,
+      },
+      (res) => {
+        // A live stream never ends: its status is all that is needed.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          req.destroy();
+          return resolve({ status: res.statusCode ?? 0, body: '' });
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
     req.on('error', reject);
     req.end(body);
@@ -49,7 +71,8 @@ function onlyAnError(body: string): boolean {
 
 const PUBLIC = new Set(['POST /api/login', 'GET /api/setup']);
 // Reading the feeds is for everyone; refreshing them is an action.
-const isAdminRoute = (path: string) => /^\/api\/(users|tokens|actions)(\/|$)/.test(path) || /^\/api\/feeds\/(.+\/)?refresh$/.test(path);
+const isAdminRoute = (path: string) =>
+  /^\/api\/(users|tokens|actions)(\/|$)/.test(path) || /^\/api\/feeds\/(.+\/)?refresh$/.test(path);
 
 /** What a caller allowed on the route gets, given the deliberately wrong requests the walk sends. */
 function allowedAnswer(method: string, path: string): number {
@@ -74,13 +97,33 @@ function sameRoute(path: string): string[] {
   const rest = path.slice('/api'.length);
   const last = path.lastIndexOf('/') + 1;
   const ch = path.charCodeAt(last);
-  return [path, `/%61pi${rest}`, `/%61%70%69${rest}`, `${path.slice(0, last)}%${ch.toString(16)}${path.slice(last + 1)}`];
+  return [
+    path,
+    `/%61pi${rest}`,
+    `/%61%70%69${rest}`,
+    `${path.slice(0, last)}%${ch.toString(16)}${path.slice(last + 1)}`,
+  ];
 }
 
 /** Spellings that are another path, or none: they must answer 404, or exactly as the route. */
 function otherSpellings(path: string): string[] {
   const rest = path.slice('/api'.length);
-  return [`/api%2F${rest.slice(1)}`, `/api%2f${rest.slice(1)}`, `/%2Fapi${rest}`, `/%2561pi${rest}`, `/${path}`, `/api/${rest}`, `/x/..${path}`, `/api/.${rest}`, `/api/x/..${rest}`, `/API${rest}`, `/Api${rest}`, `${path}/`, `${path}%00`, `${path};x`];
+  return [
+    `/api%2F${rest.slice(1)}`,
+    `/api%2f${rest.slice(1)}`,
+    `/%2Fapi${rest}`,
+    `/%2561pi${rest}`,
+    `/${path}`,
+    `/api/${rest}`,
+    `/x/..${path}`,
+    `/api/.${rest}`,
+    `/api/x/..${rest}`,
+    `/API${rest}`,
+    `/Api${rest}`,
+    `${path}/`,
+    `${path}%00`,
+    `${path};x`,
+  ];
 }
 
 describe('console route access', () => {
@@ -90,10 +133,15 @@ describe('console route access', () => {
   const auth: Record<Who, Record<string, string>> = { nobody: {}, viewer: {}, admin: {} };
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     process.env.DNSWARD_ADMIN_PASSWORD = 'the admin password';
     try {
-      dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\n`);
+      dw = await startDnsward(
+        `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\n`,
+      );
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
@@ -109,7 +157,9 @@ describe('console route access', () => {
   });
 
   it('answers every route and every spelling of it by the route matched, never by the raw path', async () => {
-    const spec = JSON.parse((await send(port, 'GET', '/api/docs/json')).body) as { paths: Record<string, Record<string, unknown>> };
+    const spec = JSON.parse((await send(port, 'GET', '/api/docs/json')).body) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const routes: Array<{ method: string; path: string }> = [];
     for (const [path, ops] of Object.entries(spec.paths)) {
       for (const m of Object.keys(ops)) {
@@ -133,8 +183,10 @@ describe('console route access', () => {
         for (const spelled of otherSpellings(concrete)) {
           const got = await send(port, method, spelled, auth[who], body);
           calls++;
-          if (got.status !== want && got.status !== 404) wrong.push(`${who} ${method} ${spelled}: ${got.status}, expected ${want} or 404`);
-          if (got.status === 404 && method !== 'HEAD' && !onlyAnError(got.body)) wrong.push(`${who} ${method} ${spelled}: a 404 with content: ${got.body.slice(0, 80)}`);
+          if (got.status !== want && got.status !== 404)
+            wrong.push(`${who} ${method} ${spelled}: ${got.status}, expected ${want} or 404`);
+          if (got.status === 404 && method !== 'HEAD' && !onlyAnError(got.body))
+            wrong.push(`${who} ${method} ${spelled}: a 404 with content: ${got.body.slice(0, 80)}`);
         }
       }
     }
@@ -164,11 +216,22 @@ describe('console route access', () => {
     assert.equal((await send(port, 'DELETE', `/%61pi/tokens/${token.id}`)).status, 401);
     assert.equal(users.tokens().length, 2, 'no token was revoked');
 
-    const made = await send(port, 'POST', '/%61pi/users', auth.admin, JSON.stringify({ name: 'walk-made', password: 'a password long enough', role: 'viewer' }));
+    const made = await send(
+      port,
+      'POST',
+      '/%61pi/users',
+      auth.admin,
+      JSON.stringify({ name: 'walk-made', password: 'a password long enough', role: 'viewer' }),
+    );
     assert.equal(made.status, 200, made.body);
     assert.equal((await send(port, 'DELETE', '/%61pi/users/walk-made', auth.admin)).status, 200);
     const audit = dw.server.guardStore!.auditLog(50) as Array<{ who: string; action: string; subject: string }>;
-    assert.ok(audit.some((a) => a.who === 'token:walk-admin' && a.action === 'user-set' && a.subject === 'walk-made'), 'the change is audited under its author');
-    assert.ok(audit.some((a) => a.who === 'token:walk-admin' && a.action === 'user-remove' && a.subject === 'walk-made'));
+    assert.ok(
+      audit.some((a) => a.who === 'token:walk-admin' && a.action === 'user-set' && a.subject === 'walk-made'),
+      'the change is audited under its author',
+    );
+    assert.ok(
+      audit.some((a) => a.who === 'token:walk-admin' && a.action === 'user-remove' && a.subject === 'walk-made'),
+    );
   });
 });

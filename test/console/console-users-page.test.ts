@@ -16,7 +16,16 @@ import { UnboundServer } from '../helpers/unbound.js';
 const ADMIN_PASSWORD = 'admin password for the users page';
 const NEW_PASSWORD = 'a password for the new viewer';
 const shots = process.env.DNSWARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'dnsward-users-shots-'));
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 describe('Users & tokens page in Chromium', () => {
   let unbound: UnboundServer;
@@ -34,15 +43,21 @@ describe('Users & tokens page in Chromium', () => {
     await p.click('#login');
     await p.waitForSelector('#stat-qps', { timeout: 30_000 });
   };
-  const audit = () => dw.server.guardStore!.auditLog(100) as Array<{ who: string; action: string; subject: string; detail: string }>;
+  const audit = () =>
+    dw.server.guardStore!.auditLog(100) as Array<{ who: string; action: string; subject: string; detail: string }>;
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
     console.log(`# users page screenshots: ${shots}`);
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     process.env.DNSWARD_ADMIN_PASSWORD = ADMIN_PASSWORD;
     try {
-      dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\n`);
+      dw = await startDnsward(
+        `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nconsole: { listen: "127.0.0.1:0" }\n`,
+      );
     } finally {
       delete process.env.DNSWARD_ADMIN_PASSWORD;
     }
@@ -74,15 +89,33 @@ describe('Users & tokens page in Chromium', () => {
     await page.click('#user-add-submit');
     await page.waitForSelector('#users-list [data-user="alice"]');
     assert.equal(dw.consoleServer!.users.roleOf('alice'), 'viewer');
-    const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: NEW_PASSWORD }) });
+    const r = await fetch(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: NEW_PASSWORD }),
+    });
     assert.deepEqual([r.status, ((await r.json()) as { role: string }).role], [200, 'viewer']);
     // The add form never changes an existing user's password.
     await page.fill('#user-name', 'alice');
     await page.fill('#user-password', 'another password entirely');
     await page.click('#user-add-submit');
     await page.waitForSelector('#toast .msg.bad:has-text("exists already")');
-    assert.equal((await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: NEW_PASSWORD }) })).status, 200);
-    assert.ok(audit().some((a) => a.who === 'admin' && a.action === 'user-set' && a.subject === 'alice' && a.detail.includes('"role":"viewer"')));
+    assert.equal(
+      (
+        await fetch(`${base}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'alice', password: NEW_PASSWORD }),
+        })
+      ).status,
+      200,
+    );
+    assert.ok(
+      audit().some(
+        (a) =>
+          a.who === 'admin' && a.action === 'user-set' && a.subject === 'alice' && a.detail.includes('"role":"viewer"'),
+      ),
+    );
   });
 
   it('makes a token whose secret is shown once, and revokes it', async () => {
@@ -98,7 +131,11 @@ describe('Users & tokens page in Chromium', () => {
     await page.click(`#token-revoke-${id}`);
     await page.waitForFunction((tid) => document.querySelector(`#tokens-list [data-token="${tid}"]`) === null, id);
     assert.equal(await page.isVisible('#token-secret'), false, 'the secret is not shown again');
-    assert.equal((await fetch(`${base}/api/threats`, { headers: { authorization: `Bearer ${secret}` } })).status, 401, 'refused at once');
+    assert.equal(
+      (await fetch(`${base}/api/threats`, { headers: { authorization: `Bearer ${secret}` } })).status,
+      401,
+      'refused at once',
+    );
     const a = audit();
     assert.ok(a.some((x) => x.who === 'admin' && x.action === 'token-create' && x.subject === 'siem-export'));
     assert.ok(a.some((x) => x.who === 'admin' && x.action === 'token-revoke' && x.subject === id));

@@ -15,7 +15,10 @@ describe('control socket limits', () => {
   it('closes connections past the cap at once, destroys idle ones, and answers a command afterwards', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-control-'));
     const dnsward: ControlBackend = { control: () => ({ blocks: [] }) };
-    const control = new ControlServer(dir, dnsward, pino({ level: 'silent' }), { maxConnections: 4, idleTimeoutMs: 500 });
+    const control = new ControlServer(dir, dnsward, pino({ level: 'silent' }), {
+      maxConnections: 4,
+      idleTimeoutMs: 500,
+    });
     await control.start();
     const sockets: Socket[] = [];
     let closed = 0;

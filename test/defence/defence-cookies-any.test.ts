@@ -23,8 +23,26 @@ const UPSTREAM_COOKIE = Buffer.from('2464c4abcf10c957' + 'aaaaaaaaaaaaaaaabbbbbb
 
 function settings(over: Partial<DefenceSettings> = {}): DefenceSettings {
   return {
-    clientRate: { enabled: false, rate: 1, burst: 1, ipv4Prefix: 32, ipv6Prefix: 64, action: 'drop', exempt: [], maxTracked: 1000 },
-    responseRate: { enabled: true, responsesPerSecond: 2, window: 1000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 1000 },
+    clientRate: {
+      enabled: false,
+      rate: 1,
+      burst: 1,
+      ipv4Prefix: 32,
+      ipv6Prefix: 64,
+      action: 'drop',
+      exempt: [],
+      maxTracked: 1000,
+    },
+    responseRate: {
+      enabled: true,
+      responsesPerSecond: 2,
+      window: 1000,
+      slip: 2,
+      ipv4Prefix: 24,
+      ipv6Prefix: 56,
+      exempt: [],
+      maxTracked: 1000,
+    },
     cookies: { enabled: true, secret: SECRET, enforce: false },
     minimalAny: true,
     ...over,
@@ -36,7 +54,10 @@ type Option = { code: number; data: Buffer };
 function query(name: string, type: dnsPacket.RecordType, id: number, cookie?: Buffer, udpPayloadSize = 1232): Buffer {
   const options: Option[] = cookie === undefined ? [] : [{ code: 10, data: cookie }];
   return dnsPacket.encode({
-    type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }],
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type, name, class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize, flags: 0, options } as unknown as dnsPacket.Answer],
   });
 }
@@ -51,12 +72,30 @@ function setup(s: DefenceSettings) {
       forwarded.push(ctx.request);
       const q = dnsPacket.decode(ctx.request);
       const answer = dnsPacket.encode({
-        type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: q.questions,
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+        questions: q.questions,
         answers: q.questions![0].name.startsWith('big.')
-          // 12 + 20 (question) + 12 + 2 + 430 (TXT) + 11 (OPT) + 28 (upstream cookie): 493 bytes without the upstream's cookie.
-          ? [{ type: 'TXT', name: q.questions![0].name, ttl: 300, data: [Buffer.alloc(200, 0x78), Buffer.alloc(229, 0x79)] }]
+          ? // 12 + 20 (question) + 12 + 2 + 430 (TXT) + 11 (OPT) + 28 (upstream cookie): 493 bytes without the upstream's cookie.
+            [
+              {
+                type: 'TXT',
+                name: q.questions![0].name,
+                ttl: 300,
+                data: [Buffer.alloc(200, 0x78), Buffer.alloc(229, 0x79)],
+              },
+            ]
           : [{ type: 'A', name: q.questions![0].name, ttl: 300, data: '192.0.2.10' }],
-        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 10, data: UPSTREAM_COOKIE }] } as unknown as dnsPacket.Answer],
+        additionals: [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: 1232,
+            flags: 0,
+            options: [{ code: 10, data: UPSTREAM_COOKIE }],
+          } as unknown as dnsPacket.Answer,
+        ],
       });
       ctx.scan = scanResponse(answer) as ScannedResponse;
       pipeline.respond(ctx, answer, ResponseType.ANSWERED, 'test upstream');
@@ -64,10 +103,24 @@ function setup(s: DefenceSettings) {
   };
   const sent: Buffer[] = [];
   let dropped = 0;
-  const sink: ReplySink = { listenerKey: '127.0.0.1:53', send: (_ctx, answer) => sent.push(answer), drop: () => dropped++ };
-  const pipeline = new Pipeline([new ParseStage(), defence, upstream], [], (stage, error) => assert.fail(`${stage}: ${String(error)}`));
+  const sink: ReplySink = {
+    listenerKey: '127.0.0.1:53',
+    send: (_ctx, answer) => sent.push(answer),
+    drop: () => dropped++,
+  };
+  const pipeline = new Pipeline([new ParseStage(), defence, upstream], [], (stage, error) =>
+    assert.fail(`${stage}: ${String(error)}`),
+  );
   const ask = (request: Buffer, opts: { client?: string; at?: number; transport?: Transport } = {}) => {
-    const ctx = new QueryContext(request, opts.transport ?? 'udp', opts.client ?? '198.51.100.100', 5353, sink, null, opts.at ?? 0);
+    const ctx = new QueryContext(
+      request,
+      opts.transport ?? 'udp',
+      opts.client ?? '198.51.100.100',
+      5353,
+      sink,
+      null,
+      opts.at ?? 0,
+    );
     const before = sent.length;
     pipeline.start(ctx);
     const raw = sent.length > before ? sent[sent.length - 1] : null;
@@ -82,7 +135,7 @@ function cookieOf(answer: dnsPacket.Packet | null): Buffer | undefined {
 }
 
 describe('DNS cookies in the defence stage', () => {
-  it('answers a client cookie with our server cookie in place of the upstream\'s, and forwards no cookie', () => {
+  it("answers a client cookie with our server cookie in place of the upstream's, and forwards no cookie", () => {
     const { ask, forwarded, defence } = setup(settings());
     const { answer } = ask(query('www.example.test', 'A', 1, CLIENT_COOKIE));
     const cookie = cookieOf(answer)!;
@@ -91,7 +144,7 @@ describe('DNS cookies in the defence stage', () => {
     assert.notDeepEqual(cookie, UPSTREAM_COOKIE);
     assert.equal(cookie[8], 1, 'RFC 9018 version 1');
     assert.equal(answer!.answers?.length, 1, 'the answer itself is intact');
-    assert.equal(cookieOf(dnsPacket.decode(forwarded[0])), undefined, 'the upstream never sees the client\'s cookie');
+    assert.equal(cookieOf(dnsPacket.decode(forwarded[0])), undefined, "the upstream never sees the client's cookie");
     assert.ok(findOpt(forwarded[0]) > 0, 'the OPT record itself is kept');
     assert.deepEqual(defence.counters().cookies.received, { clientOnly: 1, valid: 0, invalid: 0, malformed: 0 });
     assert.equal(defence.counters().cookies.sent, 1);
@@ -116,7 +169,7 @@ describe('DNS cookies in the defence stage', () => {
     assert.equal(ask(query('www.example.test', 'A', 3, cookie)).ctx.cookieValid, false, 'two rotations: no longer');
   });
 
-  it('gives a client without a cookie no cookie, not even the upstream\'s', () => {
+  it("gives a client without a cookie no cookie, not even the upstream's", () => {
     const { ask } = setup(settings());
     assert.equal(cookieOf(ask(query('www.example.test', 'A', 1)).answer), undefined);
   });
@@ -129,23 +182,34 @@ describe('DNS cookies in the defence stage', () => {
     const { raw, answer, ctx } = strict.ask(query('www.example.test', 'A', 1, bad));
     assert.equal(ctx.responseType, ResponseType.BADCOOKIE);
     const opt = findOpt(raw!);
-    assert.equal(((raw![opt + 5] << 4) | (raw![3] & 0xf)), 23, 'BADCOOKIE: extended rcode 23');
+    assert.equal((raw![opt + 5] << 4) | (raw![3] & 0xf), 23, 'BADCOOKIE: extended rcode 23');
     assert.equal(answer!.answers?.length, 0);
     assert.equal(cookieOf(answer)!.length, 24, 'with a server cookie to use next time');
     assert.equal(strict.forwarded.length, 0, 'nothing forwarded');
     assert.equal(strict.defence.counters().cookies.badCookie, 1);
-    assert.equal(strict.ask(query('www.example.test', 'A', 2, bad), { transport: 'tcp' }).answer!.answers?.length, 1, 'TCP is answered');
+    assert.equal(
+      strict.ask(query('www.example.test', 'A', 2, bad), { transport: 'tcp' }).answer!.answers?.length,
+      1,
+      'TCP is answered',
+    );
   });
 
-  it('leaves the cookie off a UDP answer it would push past the client\'s payload, rather than truncate it', () => {
+  it("leaves the cookie off a UDP answer it would push past the client's payload, rather than truncate it", () => {
     const { ask, defence } = setup(settings());
     const { raw, answer } = ask(query('big.example.test', 'TXT', 1, CLIENT_COOKIE, 512));
-    assert.ok(raw!.length <= 512 && raw!.length + 28 > 512, `an answer that fits but not with a cookie (${raw!.length} bytes)`);
+    assert.ok(
+      raw!.length <= 512 && raw!.length + 28 > 512,
+      `an answer that fits but not with a cookie (${raw!.length} bytes)`,
+    );
     assert.equal(answer!.flag_tc, false);
     assert.equal(answer!.answers?.length, 1);
-    assert.equal(cookieOf(answer), undefined, 'neither ours nor the upstream\'s');
+    assert.equal(cookieOf(answer), undefined, "neither ours nor the upstream's");
     assert.equal(defence.counters().cookies.sent, 0);
-    assert.equal(cookieOf(ask(query('big.example.test', 'TXT', 2, CLIENT_COOKIE, 1232)).answer)!.length, 24, 'with room, it is added');
+    assert.equal(
+      cookieOf(ask(query('big.example.test', 'TXT', 2, CLIENT_COOKIE, 1232)).answer)!.length,
+      24,
+      'with room, it is added',
+    );
   });
 
   it('answers a malformed COOKIE option FORMERR', () => {
@@ -165,7 +229,10 @@ describe('minimal ANY in the defence stage', () => {
     assert.equal(answer!.questions![0].name, 'www.Example.test', 'the question as asked');
     assert.equal(answer!.answers?.length, 1);
     const hinfo = answer!.answers![0] as { type: string; name: string; ttl: number; data: { cpu: string; os: string } };
-    assert.deepEqual([hinfo.type, hinfo.name, hinfo.ttl, hinfo.data.cpu, hinfo.data.os], ['HINFO', 'www.Example.test', 3600, 'RFC8482', '']);
+    assert.deepEqual(
+      [hinfo.type, hinfo.name, hinfo.ttl, hinfo.data.cpu, hinfo.data.os],
+      ['HINFO', 'www.Example.test', 3600, 'RFC8482', ''],
+    );
     assert.equal(forwarded.length, 0);
     assert.equal(defence.counters().minimalAny.answered, 1);
     ask(query('www.example.test', ANY, 10), { transport: 'tcp' });
@@ -192,16 +259,34 @@ describe('response-rate limiting in the defence stage', () => {
     assert.deepEqual(kinds, ['answer', 'answer', 'drop', 'tc', 'drop', 'tc']);
     assert.equal(dropped(), 2);
     assert.deepEqual(defence.counters().responseRate.limited, { drop: 2, slip: 2 });
-    assert.equal(ask(query('other.example.test', 'A', 7), { client: '192.0.2.2' }).answer!.answers?.length, 1, 'another response class');
-    assert.equal(ask(query('www.example.test', 'A', 8), { client: '192.0.2.3', transport: 'tcp' }).answer!.answers?.length, 1, 'TCP');
+    assert.equal(
+      ask(query('other.example.test', 'A', 7), { client: '192.0.2.2' }).answer!.answers?.length,
+      1,
+      'another response class',
+    );
+    assert.equal(
+      ask(query('www.example.test', 'A', 8), { client: '192.0.2.3', transport: 'tcp' }).answer!.answers?.length,
+      1,
+      'TCP',
+    );
     // A valid server cookie (learned from a slipped reply) is proof enough: never limited.
     // The client is limited now: a dropped query teaches it nothing, the next (slipped) reply does.
     let cookie: Buffer | undefined;
-    for (let id = 100; id < 104 && cookie === undefined; id++) cookie = cookieOf(ask(query('www.example.test', 'A', id, CLIENT_COOKIE), { client: '192.0.2.1' }).answer);
+    for (let id = 100; id < 104 && cookie === undefined; id++)
+      cookie = cookieOf(ask(query('www.example.test', 'A', id, CLIENT_COOKIE), { client: '192.0.2.1' }).answer);
     assert.ok(cookie !== undefined, 'a slipped reply carries a server cookie');
-    for (let id = 10; id < 20; id++) assert.equal(ask(query('www.example.test', 'A', id, cookie), { client: '192.0.2.1' }).answer!.answers?.length, 1, 'a valid cookie');
+    for (let id = 10; id < 20; id++)
+      assert.equal(
+        ask(query('www.example.test', 'A', id, cookie), { client: '192.0.2.1' }).answer!.answers?.length,
+        1,
+        'a valid cookie',
+      );
     assert.equal(defence.counters().responseRate.cookieExempted, 10);
     // A second later the bucket has refilled.
-    assert.equal(ask(query('www.example.test', 'A', 30), { client: '192.0.2.1', at: 5000 }).answer!.answers?.length, 1, 'refilled');
+    assert.equal(
+      ask(query('www.example.test', 'A', 30), { client: '192.0.2.1', at: 5000 }).answer!.answers?.length,
+      1,
+      'refilled',
+    );
   });
 });

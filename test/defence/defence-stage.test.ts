@@ -15,26 +15,59 @@ import { buildRcodeReply } from '../../src/dns/reply.js';
 import { RcodeName } from '../../src/dns/wire.js';
 import { encodeQuery } from '../helpers/packets.js';
 
-const SETTINGS: ClientRateSettings = { enabled: true, rate: 1, burst: 2, ipv4Prefix: 32, ipv6Prefix: 64, action: 'refused', exempt: [], maxTracked: 1000 };
+const SETTINGS: ClientRateSettings = {
+  enabled: true,
+  rate: 1,
+  burst: 2,
+  ipv4Prefix: 32,
+  ipv6Prefix: 64,
+  action: 'refused',
+  exempt: [],
+  maxTracked: 1000,
+};
 
 /** Answers every query that reaches it NOERROR, standing in for the cache and the upstreams. */
 const answerer: Stage = {
   name: 'answer',
-  onQuery: (ctx, pipeline) => pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, 0, { withQuestion: true }), ResponseType.ANSWERED, 'test answer'),
+  onQuery: (ctx, pipeline) =>
+    pipeline.respond(
+      ctx,
+      buildRcodeReply(ctx.request, ctx.query, 0, { withQuestion: true }),
+      ResponseType.ANSWERED,
+      'test answer',
+    ),
 };
 
 function setup(settings: ClientRateSettings) {
   const defence = new DefenceStage({ clientRate: settings });
   const sent: Buffer[] = [];
   let dropped = 0;
-  const sink: ReplySink = { listenerKey: '127.0.0.1:53', send: (_ctx, answer) => sent.push(answer), drop: () => dropped++ };
-  const pipeline = new Pipeline([new ParseStage(), defence, answerer], [], (stage, error) => assert.fail(`${stage}: ${String(error)}`));
+  const sink: ReplySink = {
+    listenerKey: '127.0.0.1:53',
+    send: (_ctx, answer) => sent.push(answer),
+    drop: () => dropped++,
+  };
+  const pipeline = new Pipeline([new ParseStage(), defence, answerer], [], (stage, error) =>
+    assert.fail(`${stage}: ${String(error)}`),
+  );
   const query = (client: string, at: number, transport: Transport = 'udp') => {
-    const ctx = new QueryContext(encodeQuery('www.example.test', 'A', { id: 4242, edns: true }), transport, client, 5353, sink, null, at);
+    const ctx = new QueryContext(
+      encodeQuery('www.example.test', 'A', { id: 4242, edns: true }),
+      transport,
+      client,
+      5353,
+      sink,
+      null,
+      at,
+    );
     const before = sent.length;
     pipeline.start(ctx);
     const reply = sent.length > before ? sent[sent.length - 1] : null;
-    return { ctx, answer: reply === null ? null : dnsPacket.decode(reply), rcode: reply === null ? null : RcodeName[reply[3] & 0xf] };
+    return {
+      ctx,
+      answer: reply === null ? null : dnsPacket.decode(reply),
+      rcode: reply === null ? null : RcodeName[reply[3] & 0xf],
+    };
   };
   return { defence, query, dropped: () => dropped };
 }
@@ -82,7 +115,7 @@ describe('defence stage', () => {
     assert.equal(t.defence.counters().clientRate.limited.drop, 1);
   });
 
-  it('never limits TCP, and TCP queries take no token from the client\'s UDP bucket', () => {
+  it("never limits TCP, and TCP queries take no token from the client's UDP bucket", () => {
     const { defence, query } = setup(SETTINGS);
     for (let i = 0; i < 50; i++) assert.equal(query('192.0.2.1', 0, 'tcp').rcode, 'NOERROR');
     assert.equal(query('192.0.2.1', 0).rcode, 'NOERROR');

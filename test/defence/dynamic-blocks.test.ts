@@ -19,10 +19,33 @@ import { type ClientRateSettings, DefenceStage } from '../../src/pipeline/stages
 import { ParseStage } from '../../src/pipeline/stages/parse-stage.js';
 import { encodeQuery } from '../helpers/packets.js';
 
-const RATE_OFF: ClientRateSettings = { enabled: false, rate: 1, burst: 1, ipv4Prefix: 32, ipv6Prefix: 64, action: 'refused', exempt: [], maxTracked: 1000 };
-const rule = (r: Partial<DynamicBlockRule> & Pick<DynamicBlockRule, 'metric' | 'rate'>): DynamicBlockRule => ({ name: r.metric, window: 2000, action: 'refused', duration: 5000, ...r });
+const RATE_OFF: ClientRateSettings = {
+  enabled: false,
+  rate: 1,
+  burst: 1,
+  ipv4Prefix: 32,
+  ipv6Prefix: 64,
+  action: 'refused',
+  exempt: [],
+  maxTracked: 1000,
+};
+const rule = (r: Partial<DynamicBlockRule> & Pick<DynamicBlockRule, 'metric' | 'rate'>): DynamicBlockRule => ({
+  name: r.metric,
+  window: 2000,
+  action: 'refused',
+  duration: 5000,
+  ...r,
+});
 const settings = (rules: DynamicBlockRule[], extra: Partial<DynamicBlockSettings> = {}): DynamicBlockSettings => ({
-  enabled: true, ipv4Prefix: 32, ipv6Prefix: 64, exempt: [], rareQtypes: [QType.ANY], maxTracked: 1000, maxBlocks: 100, rules, ...extra,
+  enabled: true,
+  ipv4Prefix: 32,
+  ipv6Prefix: 64,
+  exempt: [],
+  rareQtypes: [QType.ANY],
+  maxTracked: 1000,
+  maxBlocks: 100,
+  rules,
+  ...extra,
 });
 
 describe('client prefix keys', () => {
@@ -35,7 +58,11 @@ describe('client prefix keys', () => {
     assert.equal(keys.keyOf('::ffff:192.0.2.9'), keys.keyOf('192.0.2.9'), 'IPv4-mapped is the IPv4 client');
     assert.equal(prefixKeyText(keys.keyOf('192.0.2.77'), 24, 64), '192.0.2.0/24');
     assert.equal(prefixKeyText(keys.keyOf('2001:db8:1:2::5'), 24, 64), '2001:db8:1:2::/64');
-    assert.equal(prefixKeyText(keys.keyOf('255.1.2.3'), 24, 64), '255.1.2.0/24', 'addresses above 2^31 survive the signed key');
+    assert.equal(
+      prefixKeyText(keys.keyOf('255.1.2.3'), 24, 64),
+      '255.1.2.0/24',
+      'addresses above 2^31 survive the signed key',
+    );
   });
 });
 
@@ -47,7 +74,8 @@ describe('client traffic counter', () => {
     c.countAnswer(a, c.generation, Rcode.NXDOMAIN, 100);
     c.countAnswer(c.countQuery(2, false), c.generation, Rcode.SERVFAIL, 50);
     const d = c.take()!;
-    const row = (key: number) => Array.from(d.counts.subarray(d.keys.indexOf(key) * TRAFFIC_METRICS, (d.keys.indexOf(key) + 1) * TRAFFIC_METRICS));
+    const row = (key: number) =>
+      Array.from(d.counts.subarray(d.keys.indexOf(key) * TRAFFIC_METRICS, (d.keys.indexOf(key) + 1) * TRAFFIC_METRICS));
     assert.deepEqual(row(1), [2, 1, 0, 100, 1]);
     assert.deepEqual(row(2), [1, 0, 1, 50, 0]);
     assert.equal(c.take(), null, 'taken counts are zeroed');
@@ -71,7 +99,12 @@ describe('client traffic counter', () => {
 });
 
 describe('dynamic block rules', () => {
-  const feed = (d: DynamicBlocks, key: number, counts: Partial<Record<keyof typeof TrafficMetric, number>>, now: number) => {
+  const feed = (
+    d: DynamicBlocks,
+    key: number,
+    counts: Partial<Record<keyof typeof TrafficMetric, number>>,
+    now: number,
+  ) => {
     const row = new Float64Array(TRAFFIC_METRICS);
     for (const [k, v] of Object.entries(counts)) row[TrafficMetric[k as keyof typeof TrafficMetric]] = v;
     d.add({ keys: [key], counts: row }, now);
@@ -80,7 +113,9 @@ describe('dynamic block rules', () => {
 
   it('blocks a prefix that sends rate × window + 1 queries in the window, not one that sends rate × window', () => {
     const started: string[] = [];
-    const d = new DynamicBlocks(settings([rule({ metric: 'queries', rate: 5, window: 2000 })]), (b) => started.push(b.prefix));
+    const d = new DynamicBlocks(settings([rule({ metric: 'queries', rate: 5, window: 2000 })]), (b) =>
+      started.push(b.prefix),
+    );
     const keys = new ClientPrefixKeys(32, 64, []);
     const over = keys.keyOf('192.0.2.1') as number;
     const under = keys.keyOf('192.0.2.2') as number;
@@ -94,12 +129,18 @@ describe('dynamic block rules', () => {
     assert.equal(b.action, 'refused');
     assert.equal(b.until, T0 + 1000 + 5000);
     assert.equal(b.observed, 5.5);
-    assert.match(b.reason, /192\.0\.2\.1\/32 passed dynamic block rule "queries" \(5\.5 queries\/s over 2 s, limit 5\): answered REFUSED for 5 s/);
+    assert.match(
+      b.reason,
+      /192\.0\.2\.1\/32 passed dynamic block rule "queries" \(5\.5 queries\/s over 2 s, limit 5\): answered REFUSED for 5 s/,
+    );
     assert.equal(d.counters().active, 1);
   });
 
-  it('blocks on the NXDOMAIN rate alone, with the rule\'s action', () => {
-    const d = new DynamicBlocks(settings([rule({ metric: 'queries', rate: 1000 }), rule({ metric: 'nxdomain', rate: 2, action: 'nxdomain' })]), () => {});
+  it("blocks on the NXDOMAIN rate alone, with the rule's action", () => {
+    const d = new DynamicBlocks(
+      settings([rule({ metric: 'queries', rate: 1000 }), rule({ metric: 'nxdomain', rate: 2, action: 'nxdomain' })]),
+      () => {},
+    );
     feed(d, 7, { QUERIES: 5, NXDOMAIN: 5 }, T0);
     assert.equal(d.tick(T0), true);
     assert.equal(d.list()[0].rule, 'nxdomain');
@@ -110,7 +151,10 @@ describe('dynamic block rules', () => {
   });
 
   it('ends a block at its time, extends it while the rule keeps firing, and lifts it on demand', () => {
-    const d = new DynamicBlocks(settings([rule({ metric: 'queries', rate: 1, window: 1000, duration: 2000 })]), () => {});
+    const d = new DynamicBlocks(
+      settings([rule({ metric: 'queries', rate: 1, window: 1000, duration: 2000 })]),
+      () => {},
+    );
     feed(d, 9, { QUERIES: 5 }, T0);
     d.tick(T0);
     feed(d, 9, { QUERIES: 5 }, T0 + 1000);
@@ -127,13 +171,19 @@ describe('dynamic block rules', () => {
     d.tick(T0 + 10_000);
     assert.throws(() => d.lift('not-an-address'), /expected a client address or CIDR/);
     assert.deepEqual(d.lift('198.51.100.8'), []);
-    assert.deepEqual(d.lift('198.51.100.0/24').map((b) => b.prefix), ['198.51.100.7/32']);
+    assert.deepEqual(
+      d.lift('198.51.100.0/24').map((b) => b.prefix),
+      ['198.51.100.7/32'],
+    );
     assert.equal(d.counters().lifted, 1);
     assert.equal(d.tick(T0 + 10_500), false, 'its traffic was forgotten with it: not blocked again at once');
   });
 
   it('bounds blocks and tracked prefixes', () => {
-    const d = new DynamicBlocks(settings([rule({ metric: 'queries', rate: 1 })], { maxBlocks: 1, maxTracked: 1000 }), () => {});
+    const d = new DynamicBlocks(
+      settings([rule({ metric: 'queries', rate: 1 })], { maxBlocks: 1, maxTracked: 1000 }),
+      () => {},
+    );
     for (let k = 0; k < 3; k++) feed(d, k, { QUERIES: 100 }, T0);
     d.tick(T0);
     assert.equal(d.counters().active, 1);
@@ -143,21 +193,48 @@ describe('dynamic block rules', () => {
 
 /** Answers every query that reaches it with `rcode`, standing in for the cache and the upstreams. */
 function answerer(rcode: () => number): Stage {
-  return { name: 'answer', onQuery: (ctx, pipeline) => pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, rcode(), { withQuestion: true }), ResponseType.CACHED, 'test answer') };
+  return {
+    name: 'answer',
+    onQuery: (ctx, pipeline) =>
+      pipeline.respond(
+        ctx,
+        buildRcodeReply(ctx.request, ctx.query, rcode(), { withQuestion: true }),
+        ResponseType.CACHED,
+        'test answer',
+      ),
+  };
 }
 
-function stageSetup(rules: DynamicBlockRule[], extra: Partial<DynamicBlockSettings> = {}, upstreamRcode: number = Rcode.NOERROR) {
+function stageSetup(
+  rules: DynamicBlockRule[],
+  extra: Partial<DynamicBlockSettings> = {},
+  upstreamRcode: number = Rcode.NOERROR,
+) {
   const dyn = settings(rules, extra);
   const defence = new DefenceStage({ clientRate: RATE_OFF, dynamicBlocks: dyn });
   const blocks = new DynamicBlocks(dyn, () => {});
   const sent: Buffer[] = [];
   const sink: ReplySink = { listenerKey: '127.0.0.1:53', send: (_ctx, answer) => sent.push(answer), drop: () => {} };
-  const pipeline = new Pipeline([new ParseStage(), defence, answerer(() => upstreamRcode)], [], (stage, error) => assert.fail(`${stage}: ${String(error)}`));
+  const pipeline = new Pipeline([new ParseStage(), defence, answerer(() => upstreamRcode)], [], (stage, error) =>
+    assert.fail(`${stage}: ${String(error)}`),
+  );
   const query = (client: string, transport: Transport = 'udp', qtype: 'A' | 'ANY' = 'A') => {
-    const ctx = new QueryContext(encodeQuery('www.example.test', qtype as 'A', { id: 77 }), transport, client, 5353, sink, null, performance.now());
+    const ctx = new QueryContext(
+      encodeQuery('www.example.test', qtype as 'A', { id: 77 }),
+      transport,
+      client,
+      5353,
+      sink,
+      null,
+      performance.now(),
+    );
     const before = sent.length;
     pipeline.start(ctx);
-    return { ctx, rcode: sent.length > before ? RcodeName[sent[sent.length - 1][3] & 0xf] : null, tc: sent.length > before && (sent[sent.length - 1][2] & 0x02) !== 0 };
+    return {
+      ctx,
+      rcode: sent.length > before ? RcodeName[sent[sent.length - 1][3] & 0xf] : null,
+      tc: sent.length > before && (sent[sent.length - 1][2] & 0x02) !== 0,
+    };
   };
   /** One second of the main thread's work, done by hand. */
   const weigh = (now: number) => {
@@ -171,7 +248,12 @@ function stageSetup(rules: DynamicBlockRule[], extra: Partial<DynamicBlockSettin
 describe('defence stage with dynamic blocks', () => {
   const now = Date.now();
 
-  for (const [action, expect] of [['refused', { rcode: 'REFUSED', tc: false }], ['nxdomain', { rcode: 'NXDOMAIN', tc: false }], ['truncate', { rcode: 'NOERROR', tc: true }], ['drop', { rcode: null, tc: false }]] as const) {
+  for (const [action, expect] of [
+    ['refused', { rcode: 'REFUSED', tc: false }],
+    ['nxdomain', { rcode: 'NXDOMAIN', tc: false }],
+    ['truncate', { rcode: 'NOERROR', tc: true }],
+    ['drop', { rcode: null, tc: false }],
+  ] as const) {
     it(`answers a blocked prefix as its rule says (${action}), with a trace and the dynamic-blocked type, and counts it`, () => {
       const { defence, query, weigh } = stageSetup([rule({ metric: 'queries', rate: 2, action })]);
       for (let i = 0; i < 5; i++) assert.equal(query('192.0.2.1').rcode, 'NOERROR');
@@ -186,8 +268,10 @@ describe('defence stage with dynamic blocks', () => {
       assert.match(ctx.reason, /passed dynamic block rule "queries"/);
       assert.equal(query('192.0.2.2').rcode, 'NOERROR', 'a client under the rate is not blocked');
       assert.deepEqual(defence.counters().dynamicBlocks.blocked, { queries: { [action]: 1 } });
-      if (action === 'truncate') assert.equal(query('192.0.2.1', 'tcp').rcode, 'NOERROR', 'TCP is the way out of a truncate block');
-      if (action === 'refused') assert.equal(query('192.0.2.1', 'tcp').rcode, 'REFUSED', 'other blocks hold over TCP too');
+      if (action === 'truncate')
+        assert.equal(query('192.0.2.1', 'tcp').rcode, 'NOERROR', 'TCP is the way out of a truncate block');
+      if (action === 'refused')
+        assert.equal(query('192.0.2.1', 'tcp').rcode, 'REFUSED', 'other blocks hold over TCP too');
     });
   }
 
@@ -214,7 +298,9 @@ describe('defence stage with dynamic blocks', () => {
   });
 
   it('never counts or blocks an exempt client', () => {
-    const { defence, query, weigh, blocks } = stageSetup([rule({ metric: 'queries', rate: 1 })], { exempt: ['192.0.2.9/32'] });
+    const { defence, query, weigh, blocks } = stageSetup([rule({ metric: 'queries', rate: 1 })], {
+      exempt: ['192.0.2.9/32'],
+    });
     for (let i = 0; i < 20; i++) assert.equal(query('192.0.2.9').rcode, 'NOERROR');
     weigh(now);
     assert.equal(blocks.counters().active, 0);

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResponseRateLimits, ResponseRateLimiter, RrlVerdict } from '../../src/defence/response-rate-limiter.js';
 
-const LIMITS: ResponseRateLimits = { responsesPerSecond: 5, window: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 1000 };
+const LIMITS: ResponseRateLimits = {
+  responsesPerSecond: 5,
+  window: 15_000,
+  slip: 2,
+  ipv4Prefix: 24,
+  ipv6Prefix: 56,
+  exempt: [],
+  maxTracked: 1000,
+};
 const CLASS = 0x1234;
 
 function run(limiter: ResponseRateLimiter, address: string, cls: number, count: number, at: number): RrlVerdict[] {
@@ -15,7 +23,15 @@ describe('response-rate limiter', () => {
     const limiter = new ResponseRateLimiter(LIMITS);
     const v = run(limiter, '192.0.2.1', CLASS, 12, 0);
     assert.deepEqual(v.slice(0, 5), Array(5).fill(RrlVerdict.SEND));
-    assert.deepEqual(v.slice(5), [RrlVerdict.DROP, RrlVerdict.SLIP, RrlVerdict.DROP, RrlVerdict.SLIP, RrlVerdict.DROP, RrlVerdict.SLIP, RrlVerdict.DROP]);
+    assert.deepEqual(v.slice(5), [
+      RrlVerdict.DROP,
+      RrlVerdict.SLIP,
+      RrlVerdict.DROP,
+      RrlVerdict.SLIP,
+      RrlVerdict.DROP,
+      RrlVerdict.SLIP,
+      RrlVerdict.DROP,
+    ]);
   });
 
   it('slip 0 always drops, slip 1 always sends TC', () => {
@@ -47,7 +63,11 @@ describe('response-rate limiter', () => {
     run(limiter, '2001:db8:0:100::1', CLASS, 5, 0);
     assert.equal(limiter.check('2001:db8:0:1ff::2', CLASS, 0), RrlVerdict.DROP, 'same /56');
     assert.equal(limiter.check('2001:db8:0:200::1', CLASS, 0), RrlVerdict.SEND, 'another /56');
-    assert.equal(limiter.check('::ffff:192.0.2.9', CLASS, 0), RrlVerdict.SLIP, 'an IPv4-mapped address is its IPv4 client (its second limited answer: slipped)');
+    assert.equal(
+      limiter.check('::ffff:192.0.2.9', CLASS, 0),
+      RrlVerdict.SLIP,
+      'an IPv4-mapped address is its IPv4 client (its second limited answer: slipped)',
+    );
   });
 
   it('never limits an exempt address', () => {

@@ -11,7 +11,14 @@ describe('SipHash-2-4', () => {
     const key = hex('000102030405060708090a0b0c0d0e0f');
     const out = Buffer.alloc(8);
     const msg = Buffer.from(Array.from({ length: 64 }, (_, i) => i));
-    const expected: Record<number, string> = { 0: '310e0edd47db6f72', 1: 'fd67dc93c539f874', 7: '37d1018bf50002ab', 8: '6224939a79f5f593', 15: 'e545be4961ca29a1', 63: '724506eb4c328a95' };
+    const expected: Record<number, string> = {
+      0: '310e0edd47db6f72',
+      1: 'fd67dc93c539f874',
+      7: '37d1018bf50002ab',
+      8: '6224939a79f5f593',
+      15: 'e545be4961ca29a1',
+      63: '724506eb4c328a95',
+    };
     for (const [n, want] of Object.entries(expected)) {
       sipHash24(key, msg, 0, Number(n), out, 0);
       assert.equal(out.toString('hex'), want, `message of ${n} bytes`);
@@ -27,7 +34,7 @@ describe('RFC 9018 server cookies', () => {
   const time = 1559731985;
   const expected = '010000005cf79f111f8130c3eee29480';
 
-  it('mints the RFC\'s example cookie', () => {
+  it("mints the RFC's example cookie", () => {
     const out = Buffer.alloc(16);
     new ServerCookies(secret).mint(client, 0, address, time, out, 0);
     assert.equal(out.toString('hex'), expected);

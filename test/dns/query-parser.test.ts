@@ -8,7 +8,13 @@ import { A_IN, encodeQuery, header, labels } from '../helpers/packets.js';
 
 describe('parseQuery: well-formed queries', () => {
   it('reads header, question and EDNS fields', () => {
-    const buf = encodeQuery('WwW.Example.COM', 'AAAA', { id: 4242, edns: true, udpPayload: 4096, dnssecOk: true, cd: true });
+    const buf = encodeQuery('WwW.Example.COM', 'AAAA', {
+      id: 4242,
+      edns: true,
+      udpPayload: 4096,
+      dnssecOk: true,
+      cd: true,
+    });
     const r = parseQuery(buf);
     assert.equal(r.outcome, ParseOutcome.OK, r.reason);
     assert.equal(r.query.id, 4242);
@@ -35,7 +41,10 @@ describe('parseQuery: well-formed queries', () => {
     assert.equal(q.dnssecOk, false);
     const plain = encodeQuery('c.example');
     assert.equal(parseInto(plain, plain.length, q, r), ParseOutcome.OK, r.reason);
-    assert.deepEqual({ edns: q.edns, udpPayload: q.udpPayload, optOffset: q.optOffset }, { edns: false, udpPayload: 512, optOffset: -1 });
+    assert.deepEqual(
+      { edns: q.edns, udpPayload: q.udpPayload, optOffset: q.optOffset },
+      { edns: false, udpPayload: 512, optOffset: -1 },
+    );
   });
 
   it('defaults to 512 bytes without EDNS', () => {
@@ -52,7 +61,10 @@ describe('parseQuery: malformed and adversarial packets', () => {
     assert.equal(parseQuery(Buffer.from([1, 2, 3])).outcome, ParseOutcome.DROP);
   });
   it('drops responses (QR=1) instead of answering them', () => {
-    assert.equal(parseQuery(Buffer.concat([header(1, 0x8100, 1, 0, 0, 0), labels('a'), A_IN])).outcome, ParseOutcome.DROP);
+    assert.equal(
+      parseQuery(Buffer.concat([header(1, 0x8100, 1, 0, 0, 0), labels('a'), A_IN])).outcome,
+      ParseOutcome.DROP,
+    );
   });
   it('answers unsupported opcodes with NOTIMP', () => {
     const notify = Buffer.concat([header(1, 4 << 11, 1, 0, 0, 0), labels('a'), A_IN]);
@@ -88,13 +100,19 @@ describe('parseQuery: malformed and adversarial packets', () => {
   it('rejects a compression-pointer loop in a record name', () => {
     const question = Buffer.concat([labels('a'), A_IN]);
     const loopAt = 12 + question.length;
-    const rr = Buffer.concat([Buffer.from([0xc0 | (loopAt >> 8), loopAt & 0xff]), Buffer.from([0, 1, 0, 1, 0, 0, 0, 0, 0, 0])]);
+    const rr = Buffer.concat([
+      Buffer.from([0xc0 | (loopAt >> 8), loopAt & 0xff]),
+      Buffer.from([0, 1, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ]);
     const r = parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 1), question, rr]));
     assert.equal(r.outcome, ParseOutcome.FORMERR);
     assert.match(r.reason, /pointer/);
   });
   it('rejects section counts larger than the body', () => {
-    assert.equal(parseQuery(Buffer.concat([header(1, 0, 1, 2, 0, 0), labels('a'), A_IN])).outcome, ParseOutcome.FORMERR);
+    assert.equal(
+      parseQuery(Buffer.concat([header(1, 0, 1, 2, 0, 0), labels('a'), A_IN])).outcome,
+      ParseOutcome.FORMERR,
+    );
   });
   it('rejects bytes after the last record', () => {
     const r = parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 0), labels('a'), A_IN, Buffer.from([0, 0, 0])]));
@@ -107,11 +125,17 @@ describe('parseQuery: malformed and adversarial packets', () => {
   });
   it('answers EDNS version 1 with BADVERS', () => {
     const opt = Buffer.from([0, 0, 41, 4, 0, 0, 1, 0, 0, 0, 0]);
-    assert.equal(parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 1), labels('a'), A_IN, opt])).outcome, ParseOutcome.BADVERS);
+    assert.equal(
+      parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 1), labels('a'), A_IN, opt])).outcome,
+      ParseOutcome.BADVERS,
+    );
   });
   it('rejects an EDNS option that overruns the OPT record', () => {
     const opt = Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 4, 0, 10, 0, 9]);
-    assert.equal(parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 1), labels('a'), A_IN, opt])).outcome, ParseOutcome.FORMERR);
+    assert.equal(
+      parseQuery(Buffer.concat([header(1, 0, 1, 0, 0, 1), labels('a'), A_IN, opt])).outcome,
+      ParseOutcome.FORMERR,
+    );
   });
 });
 
@@ -146,14 +170,35 @@ function withOpaqueRecordData(message: Buffer, questionEnd: number): Buffer {
   return copy;
 }
 
-const labelArb = fc.string({ minLength: 1, maxLength: 20, unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_') });
+const labelArb = fc.string({
+  minLength: 1,
+  maxLength: 20,
+  unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'),
+});
 const nameArb = fc.array(labelArb, { minLength: 1, maxLength: 6 }).map((l) => l.join('.'));
-const typeArb = fc.constantFrom<dnsPacket.RecordType>('A', 'AAAA', 'TXT', 'MX', 'NS', 'NULL', 'PTR', 'SRV', 'CNAME', 'DS');
+const typeArb = fc.constantFrom<dnsPacket.RecordType>(
+  'A',
+  'AAAA',
+  'TXT',
+  'MX',
+  'NS',
+  'NULL',
+  'PTR',
+  'SRV',
+  'CNAME',
+  'DS',
+);
 
 describe('parseQuery agrees with dns-packet (property)', () => {
   it('on random well-formed queries', () => {
     fc.assert(
-      fc.property(nameArb, typeArb, fc.integer({ min: 0, max: 0xffff }), fc.boolean(), fc.integer({ min: 512, max: 65535 }), fc.boolean(),
+      fc.property(
+        nameArb,
+        typeArb,
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.boolean(),
+        fc.integer({ min: 512, max: 65535 }),
+        fc.boolean(),
         (name, type, id, edns, udpPayload, dnssecOk) => {
           const buf = encodeQuery(name, type, { id, edns, udpPayload, dnssecOk });
           const ours = parseQuery(buf);
@@ -164,18 +209,27 @@ describe('parseQuery agrees with dns-packet (property)', () => {
           assert.equal(ours.query.qtype, buf.readUInt16BE(ours.query.qnameEnd));
           assert.equal(ours.query.edns, edns);
           if (edns) {
-            const opt = theirs.additionals!.find((a) => a.type === 'OPT') as unknown as { udpPayloadSize: number; flags: number };
+            const opt = theirs.additionals!.find((a) => a.type === 'OPT') as unknown as {
+              udpPayloadSize: number;
+              flags: number;
+            };
             assert.equal(ours.query.udpPayload, opt.udpPayloadSize);
             assert.equal(ours.query.dnssecOk, (opt.flags & dnsPacket.DNSSEC_OK) !== 0);
           }
-        }),
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('never throws on mutated bytes, and what it accepts dns-packet frames alike, with the same question', () => {
     fc.assert(
-      fc.property(nameArb, typeArb, fc.boolean(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(64),
+      fc.property(
+        nameArb,
+        typeArb,
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(64),
         (name, type, edns, mutations, cut) => {
           const buf = Buffer.from(encodeQuery(name, type, { edns }));
           for (const [at, value] of mutations) buf[at % buf.length] = value;
@@ -188,7 +242,8 @@ describe('parseQuery agrees with dns-packet (property)', () => {
           // dns-packet decodes labels as UTF-8, so bytes >= 0x80 cannot be compared as text.
           if ([...ourName].some((c) => c.charCodeAt(0) >= 0x80)) return;
           assert.equal(theirs.questions![0].name, ourName);
-        }),
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -28,7 +28,12 @@ function walk(buf: Uint8Array, sections?: number) {
 describe('record cursor', () => {
   it('walks every record with its section, type, TTL and data', () => {
     const { seen, error, c } = walk(message);
-    assert.deepEqual(seen, [[Section.ANSWER, QType.CNAME, 300], [Section.ANSWER, QType.A, 60], [Section.AUTHORITY, QType.NS, 3600], [Section.ADDITIONAL, QType.TXT, 5]]);
+    assert.deepEqual(seen, [
+      [Section.ANSWER, QType.CNAME, 300],
+      [Section.ANSWER, QType.A, 60],
+      [Section.AUTHORITY, QType.NS, 3600],
+      [Section.ADDITIONAL, QType.TXT, 5],
+    ]);
     assert.equal(error, '');
     assert.equal(c.qtype, QType.A);
     const again = new RecordCursor().start(message);

@@ -36,9 +36,20 @@ function socketProtocol(payload: Buffer): number {
 }
 
 describe('dnstap socket protocol', () => {
-  for (const [transport, expected] of [['udp', 1], ['tcp', 2], ['tls', 3], ['https', 4]] as const) {
+  for (const [transport, expected] of [
+    ['udp', 1],
+    ['tcp', 2],
+    ['tls', 3],
+    ['https', 4],
+  ] as const) {
     it(`${transport} is ${expected}`, () => {
-      const payload = encodeDnstap(Buffer.from('id'), Buffer.from('v'), { type: DnstapType.CLIENT_QUERY, transport, clientAddress: Buffer.from([127, 0, 0, 1]), clientPort: 5300, queryTimeMs: Date.now() });
+      const payload = encodeDnstap(Buffer.from('id'), Buffer.from('v'), {
+        type: DnstapType.CLIENT_QUERY,
+        transport,
+        clientAddress: Buffer.from([127, 0, 0, 1]),
+        clientPort: 5300,
+        queryTimeMs: Date.now(),
+      });
       assert.equal(socketProtocol(payload), expected);
     });
   }

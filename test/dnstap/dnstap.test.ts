@@ -34,8 +34,13 @@ describe('dnstap to a real Frame Streams collector', () => {
   let decoded = '';
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndnstap: { address: "unix:${socket}", identity: dnsward-test }\n`);
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
+    dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndnstap: { address: "unix:${socket}", identity: dnsward-test }\n`,
+    );
   });
 
   after(async () => {
@@ -54,14 +59,20 @@ describe('dnstap to a real Frame Streams collector', () => {
   });
 
   it('connects when the collector appears; dnstap-ldns decodes queries, responses and the block policy', async () => {
-    collector = spawn('fstrm_capture', ['-t', 'protobuf:dnstap.Dnstap', '-u', socket, '-w', capture], { stdio: ['ignore', 'ignore', 'pipe'] });
+    collector = spawn('fstrm_capture', ['-t', 'protobuf:dnstap.Dnstap', '-u', socket, '-w', capture], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let collectorLog = '';
     collector.stderr!.on('data', (d) => (collectorLog += d));
     await until('dnsward to connect to fstrm_capture', () => dw.server.snapshot().dnstap!.connected, 15_000);
     assert.equal((await dig('127.0.0.1', dw.port, ['www.example.test', 'A'])).status, 'NOERROR');
     assert.equal((await dig('127.0.0.1', dw.port, ['www.example.test', 'A', '+tcp'])).status, 'NOERROR');
     const r = () => Math.random().toString(36).slice(2, 12);
-    for (let i = 0; i < 12; i++) await dig('127.0.0.1', dw.port, [`${r()}${r()}${r()}${r()}${r()}${r()}.${r()}${r()}${r()}${r()}.leaky-tap.test`, 'TXT']);
+    for (let i = 0; i < 12; i++)
+      await dig('127.0.0.1', dw.port, [
+        `${r()}${r()}${r()}${r()}${r()}${r()}.${r()}${r()}${r()}${r()}.leaky-tap.test`,
+        'TXT',
+      ]);
     const sent = dw.server.snapshot().dnstap!.sent;
     assert.equal(sent, 2 * 14);
     // Closing sends STOP; fstrm_capture answers FINISH and writes its file when it ends.
@@ -84,7 +95,10 @@ describe('dnstap to a real Frame Streams collector', () => {
     assert.match(first, /socket_protocol: UDP/);
     assert.match(first, /query_address: "?127\.0\.0\.1"?/);
     assert.match(first, /www\.example\.test\.\s+\d+\s+IN\s+A\s+192\.0\.2\.10/);
-    assert.ok(responses.some((m) => /socket_protocol: TCP/.test(m)), 'the TCP query is logged as TCP');
+    assert.ok(
+      responses.some((m) => /socket_protocol: TCP/.test(m)),
+      'the TCP query is logged as TCP',
+    );
     const blocked = responses.filter((m) => /leaky-tap\.test/.test(m) && /NXDOMAIN/.test(m));
     assert.ok(blocked.length >= 1, decoded.slice(-3000));
   });

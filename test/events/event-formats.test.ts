@@ -10,9 +10,21 @@ import { JsonlFileSink } from '../../src/events/sinks/jsonl-file-sink.js';
 import { toOcsf } from '../../src/events/sinks/ocsf.js';
 
 const blocked = securityEvent({
-  type: 'domain_blocked', severity: 8, client: '192.0.2.7', domain: 'leaky.test', qname: 'aGVsbG8.leaky.test', action: 'block', enforced: true,
-  incident: 'TG-0123abcd', leakedBytes: 312.5, samples: ['aGVsbG8.leaky.test'], reasons: ['312 B of encoded information'],
-  stages: [{ name: 'anatomy', score: 0, evidence: {} }, { name: 'decision', score: 1, evidence: { action: 'block' } }],
+  type: 'domain_blocked',
+  severity: 8,
+  client: '192.0.2.7',
+  domain: 'leaky.test',
+  qname: 'aGVsbG8.leaky.test',
+  action: 'block',
+  enforced: true,
+  incident: 'TG-0123abcd',
+  leakedBytes: 312.5,
+  samples: ['aGVsbG8.leaky.test'],
+  reasons: ['312 B of encoded information'],
+  stages: [
+    { name: 'anatomy', score: 0, evidence: {} },
+    { name: 'decision', score: 1, evidence: { action: 'block' } },
+  ],
 });
 
 describe('event formats', () => {
@@ -30,14 +42,26 @@ describe('event formats', () => {
     assert.equal(o.query.hostname, 'aGVsbG8.leaky.test');
     assert.equal(o.metadata.correlation_uid, 'TG-0123abcd');
     assert.equal(o.metadata.uid, blocked.id);
-    assert.deepEqual(o.unmapped.dnsward.stages.map((s: { name: string }) => s.name), ['anatomy', 'decision']);
+    assert.deepEqual(
+      o.unmapped.dnsward.stages.map((s: { name: string }) => s.name),
+      ['anatomy', 'decision'],
+    );
   });
 
   it('reports monitor-mode detections as allowed and detected, and operator changes as activity Other', () => {
     const monitor = toOcsf({ ...blocked, enforced: false }) as Record<string, any>;
     assert.equal(monitor.action_id, 1);
     assert.equal(monitor.disposition_id, 15);
-    const unblock = toOcsf(securityEvent({ type: 'domain_unblocked', severity: 3, domain: 'leaky.test', operator: 'alice', reasons: ['unblock'], stages: [] })) as Record<string, any>;
+    const unblock = toOcsf(
+      securityEvent({
+        type: 'domain_unblocked',
+        severity: 3,
+        domain: 'leaky.test',
+        operator: 'alice',
+        reasons: ['unblock'],
+        stages: [],
+      }),
+    ) as Record<string, any>;
     assert.equal(unblock.activity_id, 99);
     assert.equal(unblock.type_uid, 400399);
     assert.equal(unblock.activity_name, 'domain_unblocked');

@@ -22,9 +22,14 @@ describe('security events to rsyslog as CEF over TCP', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     rsyslog = await RsyslogServer.start();
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nevents: { syslog: [{ address: "127.0.0.1:${rsyslog.port}", protocol: tcp, format: cef }] }\n`);
+    dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nevents: { syslog: [{ address: "127.0.0.1:${rsyslog.port}", protocol: tcp, format: cef }] }\n`,
+    );
   });
 
   after(async () => {
@@ -68,9 +73,13 @@ describe('security events to rsyslog as CEF over TLS', () => {
   before(async () => {
     const tls = makeSelfSignedCert(dir);
     const other = makeSelfSignedCert(dir, 'impostor');
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     rsyslog = await RsyslogServer.start(undefined, undefined, tls);
-    const config = (ca: string) => `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nevents: { syslog: [{ address: "127.0.0.1:${rsyslog.port}", protocol: tls, format: cef, tls: { ca: "${ca}" } }] }\n`;
+    const config = (ca: string) =>
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nevents: { syslog: [{ address: "127.0.0.1:${rsyslog.port}", protocol: tls, format: cef, tls: { ca: "${ca}" } }] }\n`;
     dw = await startDnsward(config(tls.ca));
     wrongCa = await startDnsward(config(other.ca));
   });

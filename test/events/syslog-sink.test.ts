@@ -25,8 +25,20 @@ describe('syslog sink with a collector that never reads', () => {
 
   it('keeps at most maxBuffered frames and a bounded socket queue, dropping the oldest and counting them', async () => {
     const maxBuffered = 1000;
-    const sink = new SyslogSink({ address: { host: '127.0.0.1', port, family: 4 }, protocol: 'tcp', format: 'json', maxBuffered });
-    const event = (i: number) => securityEvent({ type: 'tunnel_detected', severity: 5, domain: `d${i}.example`, reasons: ['x'.repeat(400)], stages: [] });
+    const sink = new SyslogSink({
+      address: { host: '127.0.0.1', port, family: 4 },
+      protocol: 'tcp',
+      format: 'json',
+      maxBuffered,
+    });
+    const event = (i: number) =>
+      securityEvent({
+        type: 'tunnel_detected',
+        severity: 5,
+        domain: `d${i}.example`,
+        reasons: ['x'.repeat(400)],
+        stages: [],
+      });
     sink.write([event(0)]);
     for (let i = 0; i < 100 && !sink.status().connected; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(sink.status().connected, true, 'the sink connected to the collector');

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALLOW_FACTOR, FloodDetector, MAX_FLOODS, ONSET_FACTOR, QUIET_SECONDS, YOUNG_SECONDS } from '../../src/flood/flood-detector.js';
+import {
+  ALLOW_FACTOR,
+  FloodDetector,
+  MAX_FLOODS,
+  ONSET_FACTOR,
+  QUIET_SECONDS,
+  YOUNG_SECONDS,
+} from '../../src/flood/flood-detector.js';
 
 /** One second of traffic for a domain: `names` new names from `clients` clients, `failures` failure answers; then the tick. */
 function second(d: FloodDetector, t: number, domain: string, names: number, failures: number, clients = 1) {
@@ -10,7 +17,7 @@ function second(d: FloodDetector, t: number, domain: string, names: number, fail
 }
 
 describe('FloodDetector', () => {
-  it('learns a domain\'s normal and flags a burst far above it, with the allowed rate from that normal', () => {
+  it("learns a domain's normal and flags a burst far above it, with the allowed rate from that normal", () => {
     const d = new FloodDetector({ floor: 20 });
     let t = 1000;
     // A busy domain: 15 new names and 8 NXDOMAINs a second, for 20 minutes: under the floor, never flagged.
@@ -48,7 +55,7 @@ describe('FloodDetector', () => {
     assert.ok(allowed >= 100 && allowed < 105, `allowed ${allowed}`);
   });
 
-  it('does not take the first, partial second of a flood for a young domain\'s normal', () => {
+  it("does not take the first, partial second of a flood for a young domain's normal", () => {
     const d = new FloodDetector({ floor: 20 });
     // The second closes 50 ms into a flood: 150 new names, under a young domain's onset (200).
     assert.deepEqual(second(d, 1, 'victim.example', 150, 120, 100), []);
@@ -78,7 +85,8 @@ describe('FloodDetector', () => {
     assert.equal(d.describe('victim.example').normalNewNames, before, 'normal unchanged during the flood');
     // Still over half the onset rate: not over.
     const onset = Math.max(20, ONSET_FACTOR * before);
-    for (let i = 0; i < QUIET_SECONDS * 2; i++) assert.deepEqual(second(d, t++, 'victim.example', Math.ceil(onset / 2) + 1, 0), []);
+    for (let i = 0; i < QUIET_SECONDS * 2; i++)
+      assert.deepEqual(second(d, t++, 'victim.example', Math.ceil(onset / 2) + 1, 0), []);
     // Quiet: ends after QUIET_SECONDS seconds in a row.
     for (let i = 0; i < QUIET_SECONDS - 1; i++) assert.deepEqual(second(d, t++, 'victim.example', 2, 1), []);
     const end = second(d, t++, 'victim.example', 2, 1);

@@ -23,7 +23,12 @@ function flood(flagged: boolean): Record<string, number> {
   };
   const scopes: Record<string, number> = {};
   for (let i = 0; i < 20_000; i++) {
-    const v = guard.observe({ ts: 1_700_000_000 + i / 2500, client: `127.0.1.${(i % 3) + 1}`, labels: [random(), 'victim', 'test'], qtype: 1 });
+    const v = guard.observe({
+      ts: 1_700_000_000 + i / 2500,
+      client: `127.0.1.${(i % 3) + 1}`,
+      labels: [random(), 'victim', 'test'],
+      qtype: 1,
+    });
     if (v.action === 'block') scopes[v.scope] = (scopes[v.scope] ?? 0) + 1;
   }
   const blocks = guard.activeBlocks(1_700_000_010);

@@ -11,7 +11,10 @@ function registered(finder: ZoneFinder, name: string): string {
   const lo = new Int32Array(128);
   const n = suffixOffsets(wire, 0, offsets);
   suffixHashes(wire, offsets, n, hi, lo);
-  return name.split('.').slice(finder.registeredIndex(wire, 0, n, hi, lo)).join('.');
+  return name
+    .split('.')
+    .slice(finder.registeredIndex(wire, 0, n, hi, lo))
+    .join('.');
 }
 
 describe('ZoneFinder', () => {

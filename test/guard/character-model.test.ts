@@ -3,7 +3,28 @@ import { describe, it } from 'node:test';
 import { CharacterModel } from '../../src/guard/character-model.js';
 import { labelShape } from '../../src/guard/label-shape.js';
 
-const benign = ['www', 'mail', 'api', 'cdn', 'static', 'login', 'images', 'shop', 'news', 'video', 'app', 'm', 'secure', 'portal', 'assets', 'img', 'blog', 'support', 'docs', 'smtp'];
+const benign = [
+  'www',
+  'mail',
+  'api',
+  'cdn',
+  'static',
+  'login',
+  'images',
+  'shop',
+  'news',
+  'video',
+  'app',
+  'm',
+  'secure',
+  'portal',
+  'assets',
+  'img',
+  'blog',
+  'support',
+  'docs',
+  'smtp',
+];
 
 describe('character model (Tunnel Guard stage 1)', () => {
   it('gives names like the learned ones fewer bits per byte than encoded payloads', () => {

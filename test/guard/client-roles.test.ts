@@ -13,7 +13,12 @@ import { HEX, Random } from '../../eval/traffic/random.js';
 
 const T0 = 1_700_000_000;
 const PROXY = '10.25.0.80';
-const q = (ts: number, client: string, qname: string, qtype = 1): GuardQuery => ({ ts, client, labels: labelsFromText(qname), qtype });
+const q = (ts: number, client: string, qname: string, qtype = 1): GuardQuery => ({
+  ts,
+  client,
+  labels: labelsFromText(qname),
+  qtype,
+});
 
 /** Runs queries in order; returns the blocked ones' names. */
 function run(guard: TunnelGuard, queries: GuardQuery[]): string[] {
@@ -25,8 +30,17 @@ function run(guard: TunnelGuard, queries: GuardQuery[]): string[] {
 describe('client roles', () => {
   it('a web proxy resolving for thousands of users blocks nothing in six hours', () => {
     const guard = new TunnelGuard();
-    const day = generateWebProxyTraffic({ seed: 11, client: PROXY, start: T0, durationSeconds: 6 * 3600, queriesPerHour: 8000 });
-    const blocked = run(guard, day.map((g) => q(g.ts, g.client, g.qname, g.qtype)));
+    const day = generateWebProxyTraffic({
+      seed: 11,
+      client: PROXY,
+      start: T0,
+      durationSeconds: 6 * 3600,
+      queriesPerHour: 8000,
+    });
+    const blocked = run(
+      guard,
+      day.map((g) => q(g.ts, g.client, g.qname, g.qtype)),
+    );
     assert.equal(blocked.length, 0, `blocked: ${blocked.slice(0, 5).join(', ')}`);
   });
 
@@ -36,7 +50,8 @@ describe('client roles', () => {
     const queries: GuardQuery[] = [];
     // A desktop's pace: a few sites, then 32-hex names under one domain nobody else uses.
     for (let i = 0; i < 20; i++) queries.push(q(T0 + i * 30, '10.20.0.5', `www.site${i}.com`));
-    for (let i = 0; i < 200; i++) queries.push(q(T0 + 600 + i * 5, '10.20.0.5', `${rng.chars(HEX, 32)}.safe.adnet-example.com`));
+    for (let i = 0; i < 200; i++)
+      queries.push(q(T0 + 600 + i * 5, '10.20.0.5', `${rng.chars(HEX, 32)}.safe.adnet-example.com`));
     const blocked = run(guard, queries);
     assert.ok(blocked.length > 0, 'a desktop streaming hash names to one domain is blocked');
     assert.ok(queries.findIndex((x) => blocked.includes(x.labels.join('.'))) < 20 + 40, 'within 40 names');
@@ -46,13 +61,19 @@ describe('client roles', () => {
     const tunnel = (guard: TunnelGuard) => {
       const rng = new Random(13);
       const queries: GuardQuery[] = [];
-      for (let i = 0; i < 200; i++) queries.push(q(T0 + 3600 + i * 30, '10.20.0.7', `${rng.chars(HEX, 20)}.exfil-example.net`));
+      for (let i = 0; i < 200; i++)
+        queries.push(q(T0 + 3600 + i * 30, '10.20.0.7', `${rng.chars(HEX, 20)}.exfil-example.net`));
       const blocked = run(guard, queries);
       return blocked.length === 0 ? Infinity : queries.findIndex((x) => x.labels.join('.') === blocked[0]);
     };
     const alone = tunnel(new TunnelGuard());
     const withProxy = new TunnelGuard();
-    run(withProxy, generateWebProxyTraffic({ seed: 14, client: PROXY, start: T0, durationSeconds: 3600, queriesPerHour: 8000 }).map((g) => q(g.ts, g.client, g.qname, g.qtype)));
+    run(
+      withProxy,
+      generateWebProxyTraffic({ seed: 14, client: PROXY, start: T0, durationSeconds: 3600, queriesPerHour: 8000 }).map(
+        (g) => q(g.ts, g.client, g.qname, g.qtype),
+      ),
+    );
     const afterProxy = tunnel(withProxy);
     assert.ok(Number.isFinite(alone), 'blocked without the proxy');
     assert.ok(afterProxy <= alone + 2, `blocked after ${afterProxy} names with the proxy, ${alone} without`);

@@ -14,7 +14,12 @@ import { siteName } from '../../eval/traffic/vocabulary.js';
 
 const T0 = 1_700_000_000;
 const GATEWAY = '10.25.0.25';
-const q = (ts: number, client: string, qname: string, qtype = 16): GuardQuery => ({ ts, client, labels: labelsFromText(qname), qtype });
+const q = (ts: number, client: string, qname: string, qtype = 16): GuardQuery => ({
+  ts,
+  client,
+  labels: labelsFromText(qname),
+  qtype,
+});
 
 /** One day of DKIM from one client: tenants under two providers, random-token selectors, DMARC. */
 function dkimDay(rng: Random): GuardQuery[] {
@@ -48,7 +53,9 @@ function firstBlock(guard: TunnelGuard, queries: GuardQuery[]): number {
 
 /** A tunnel putting 63 base32 characters of payload per query in a DKIM selector of its own domain. */
 function selectorTunnel(rng: Random, client: string, start: number, count: number): GuardQuery[] {
-  return Array.from({ length: count }, (_, i) => q(start + i, client, `${rng.chars(BASE32, 63)}._domainkey.mail-exfil-example.net`));
+  return Array.from({ length: count }, (_, i) =>
+    q(start + i, client, `${rng.chars(BASE32, 63)}._domainkey.mail-exfil-example.net`),
+  );
 }
 
 /** The same, payload in the owner (tenant) slot, repeated in the selector as a tenant's is. */
@@ -71,12 +78,20 @@ describe('Tunnel Guard and a mail gateway', () => {
   });
 
   it('blocks none of a generated mail gateway day (DKIM, DMARC, SPF, MTA-STS, TLS-RPT, BIMI, DNSBL, URIBL)', () => {
-    const traffic = generateMailGatewayTraffic({ seed: 6161, client: GATEWAY, start: T0, durationSeconds: 86400, senders: 3000, messagesPerHour: 300 });
+    const traffic = generateMailGatewayTraffic({
+      seed: 6161,
+      client: GATEWAY,
+      start: T0,
+      durationSeconds: 86400,
+      senders: 3000,
+      messagesPerHour: 300,
+    });
     const guard = new TunnelGuard();
     const blocked = new Map<string, string>();
     for (const x of traffic) {
       const v = guard.observe(q(x.ts, x.client, x.qname, x.qtype));
-      if (v.action === 'block' && !blocked.has(v.domain)) blocked.set(v.domain, `${x.kind} ${x.qname}: ${v.reasons.join('; ')}`);
+      if (v.action === 'block' && !blocked.has(v.domain))
+        blocked.set(v.domain, `${x.kind} ${x.qname}: ${v.reasons.join('; ')}`);
     }
     assert.ok(traffic.length > 50_000, `${traffic.length} queries`);
     assert.deepEqual([...blocked.values()].slice(0, 3), []);

@@ -57,9 +57,30 @@ describe('name anatomy (Tunnel Guard stage 0)', () => {
 describe('name anatomy cache', () => {
   it('splits every name as an uncached split does, PSL corner cases included', () => {
     const names = [
-      ...generateBenignTraffic({ seed: 5, clients: 5, mailServers: 1, start: 0, durationSeconds: 3600, queriesPerHour: 400 }).map((q) => q.qname),
-      'foo.amazonaws.com', 's3.amazonaws.com', 'bucket.s3.amazonaws.com', 'x.y.s3.amazonaws.com', 'a.x.kawasaki.jp', 'x.kawasaki.jp', 'city.kawasaki.jp', 'www.city.kawasaki.jp',
-      'foo.blogspot.com', 'a.b.blogspot.com', 'a.b.github.io', 'b.github.io', 'deep.a.b.c.example.co.uk', 'c.example.co.uk', 'x.co.uk', 'co.uk',
+      ...generateBenignTraffic({
+        seed: 5,
+        clients: 5,
+        mailServers: 1,
+        start: 0,
+        durationSeconds: 3600,
+        queriesPerHour: 400,
+      }).map((q) => q.qname),
+      'foo.amazonaws.com',
+      's3.amazonaws.com',
+      'bucket.s3.amazonaws.com',
+      'x.y.s3.amazonaws.com',
+      'a.x.kawasaki.jp',
+      'x.kawasaki.jp',
+      'city.kawasaki.jp',
+      'www.city.kawasaki.jp',
+      'foo.blogspot.com',
+      'a.b.blogspot.com',
+      'a.b.github.io',
+      'b.github.io',
+      'deep.a.b.c.example.co.uk',
+      'c.example.co.uk',
+      'x.co.uk',
+      'co.uk',
     ];
     clearAnatomyCache();
     const cold = names.map((n) => {

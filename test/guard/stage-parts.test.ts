@@ -26,7 +26,10 @@ describe('subdomain templates (stage 1/3)', () => {
     const a = subdomainShape(['9f86d081884c7d659a2feaa0c55ad015', 'rep']);
     const b = subdomainShape(['0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'rep']);
     assert.equal(a.template, b.template);
-    assert.notEqual(subdomainShape(['mfrggzdfmztwq2lknnwg23tpoa']).template, subdomainShape(['mfrggzdfmztwq2lknnwg23tpoaxyz2']).template);
+    assert.notEqual(
+      subdomainShape(['mfrggzdfmztwq2lknnwg23tpoa']).template,
+      subdomainShape(['mfrggzdfmztwq2lknnwg23tpoaxyz2']).template,
+    );
     assert.equal(a.encodedLabels, 1);
   });
 
@@ -37,10 +40,13 @@ describe('subdomain templates (stage 1/3)', () => {
 
 describe('name text', () => {
   it('round-trips binary labels through presentation text (property)', () => {
-    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 5 }), (raw) => {
-      const labels = raw.map((bytes) => Buffer.from(bytes).toString('latin1'));
-      assert.deepEqual(labelsFromText(presentName(labels)), labels);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 5 }), (raw) => {
+        const labels = raw.map((bytes) => Buffer.from(bytes).toString('latin1'));
+        assert.deepEqual(labelsFromText(presentName(labels)), labels);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('splits registered domains on the PSL, private suffixes and reverse zones included', () => {
@@ -55,15 +61,18 @@ describe('name text', () => {
 
 describe('seen-name filter (stage 1)', () => {
   it('never calls a name new twice while it is within capacity (property)', () => {
-    fc.assert(fc.property(fc.array(fc.string({ minLength: 1, maxLength: 30 }), { maxLength: 500 }), (names) => {
-      const seen = new SeenNames(16, 1000);
-      const expected = new Set<string>();
-      for (const n of names) {
-        const isNew = seen.addIfNew(n);
-        if (expected.has(n)) assert.equal(isNew, false, n);
-        expected.add(n);
-      }
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(fc.string({ minLength: 1, maxLength: 30 }), { maxLength: 500 }), (names) => {
+        const seen = new SeenNames(16, 1000);
+        const expected = new Set<string>();
+        for (const n of names) {
+          const isNew = seen.addIfNew(n);
+          if (expected.has(n)) assert.equal(isNew, false, n);
+          expected.add(n);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('keeps false "seen" answers rare at capacity', () => {
@@ -78,18 +87,27 @@ describe('seen-name filter (stage 1)', () => {
 
 describe('log histogram (stage 3)', () => {
   it('has monotone quantiles within a quarter octave of the truth (property)', () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: 0.1, max: 1e6, noNaN: true }), { minLength: 10, maxLength: 400 }), (values) => {
-      const h = new LogHistogram();
-      for (const v of values) h.add(v);
-      const sorted = [...values].sort((a, b) => a - b);
-      let previous = 0;
-      for (const q of [0.1, 0.5, 0.9, 0.99]) {
-        const estimate = h.quantile(q, 0);
-        assert.ok(estimate >= previous);
-        previous = estimate;
-        const truth = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
-        assert.ok(estimate >= truth * 0.999 && estimate <= truth * 2 ** 0.25 * 1.001, `q${q}: ${estimate} vs ${truth}`);
-      }
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0.1, max: 1e6, noNaN: true }), { minLength: 10, maxLength: 400 }),
+        (values) => {
+          const h = new LogHistogram();
+          for (const v of values) h.add(v);
+          const sorted = [...values].sort((a, b) => a - b);
+          let previous = 0;
+          for (const q of [0.1, 0.5, 0.9, 0.99]) {
+            const estimate = h.quantile(q, 0);
+            assert.ok(estimate >= previous);
+            previous = estimate;
+            const truth = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+            assert.ok(
+              estimate >= truth * 0.999 && estimate <= truth * 2 ** 0.25 * 1.001,
+              `q${q}: ${estimate} vs ${truth}`,
+            );
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

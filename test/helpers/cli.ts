@@ -5,9 +5,15 @@ import { promisify } from 'node:util';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      timeout: 20_000,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -27,10 +33,19 @@ export class CliServer {
     // The console (on by default on 127.0.0.1:8053) stays off unless a test asks for it.
     const consoleArgs = args.includes('--console') ? [] : ['--console', 'off'];
     const argv = [CLI, 'serve', ...consoleArgs, ...args];
-    const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } };
-    return new CliServer(options.openFileLimit === undefined
-      ? spawn(process.execPath, argv, spawnOptions)
-      : spawn('sh', ['-c', `ulimit -n ${options.openFileLimit}; exec "$0" "$@"`, process.execPath, ...argv], spawnOptions));
+    const spawnOptions = {
+      stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    };
+    return new CliServer(
+      options.openFileLimit === undefined
+        ? spawn(process.execPath, argv, spawnOptions)
+        : spawn(
+            'sh',
+            ['-c', `ulimit -n ${options.openFileLimit}; exec "$0" "$@"`, process.execPath, ...argv],
+            spawnOptions,
+          ),
+    );
   }
 
   /** Waits (bounded) until the log contains `text` `count` times. */

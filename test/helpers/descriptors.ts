@@ -26,7 +26,11 @@ export function firstFreeDescriptor(pid: number): number {
 export async function holdIdleConnections(port: number, count: number): Promise<net.Socket[]> {
   const held: net.Socket[] = [];
   for (let i = 0; i < count; i++) {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` });
+    const socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`,
+    });
     socket.on('error', () => {});
     held.push(socket);
     await new Promise((r) => socket.once('connect', r).once('close', r));

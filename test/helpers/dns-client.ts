@@ -23,12 +23,16 @@ export function parseDig(raw: string): DigResult {
 }
 
 export async function dig(server: string, port: number, args: string[]): Promise<DigResult> {
-  const { stdout } = await run('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=3', ...args], { timeout: 15_000 });
+  const { stdout } = await run('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=3', ...args], {
+    timeout: 15_000,
+  });
   return parseDig(stdout);
 }
 
 export async function kdig(server: string, port: number, args: string[]): Promise<DigResult> {
-  const { stdout } = await run('kdig', [`@${server}`, '-p', String(port), '+retry=0', '+time=3', ...args], { timeout: 15_000 });
+  const { stdout } = await run('kdig', [`@${server}`, '-p', String(port), '+retry=0', '+time=3', ...args], {
+    timeout: 15_000,
+  });
   return parseDig(stdout);
 }
 
@@ -59,7 +63,13 @@ export async function waitForDns(host: string, port: number, tries = 50): Promis
 }
 
 /** Opens a TCP connection, writes all `messages` in one go, and collects `expect` framed answers. */
-export function tcpPipeline(host: string, port: number, messages: Buffer[], expect: number, timeoutMs = 5000): Promise<Buffer[]> {
+export function tcpPipeline(
+  host: string,
+  port: number,
+  messages: Buffer[],
+  expect: number,
+  timeoutMs = 5000,
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const answers: Buffer[] = [];
@@ -68,7 +78,11 @@ export function tcpPipeline(host: string, port: number, messages: Buffer[], expe
       socket.destroy();
       reject(new Error(`only ${answers.length} of ${expect} TCP answers within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on('connect', () => socket.write(Buffer.concat(messages.map((m) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m])))));
+    socket.on('connect', () =>
+      socket.write(
+        Buffer.concat(messages.map((m) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]))),
+      ),
+    );
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {

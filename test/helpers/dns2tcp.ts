@@ -11,7 +11,17 @@ const ECHO_PORT = 7777;
 
 export async function startDns2tcpServer(lab: NetnsLab, dir: string, zone: string): Promise<void> {
   const server = lab.ns('server');
-  writeFileSync(join(dir, 'dns2tcpd.conf'), [`listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${dir}`, `domain = ${zone}`, `resources = echo:127.0.0.1:${ECHO_PORT}`].join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'dns2tcpd.conf'),
+    [
+      `listen = ${server.address}`,
+      'port = 53',
+      'user = nobody',
+      `chroot = ${dir}`,
+      `domain = ${zone}`,
+      `resources = echo:127.0.0.1:${ECHO_PORT}`,
+    ].join('\n') + '\n',
+  );
   await lab.startEchoServer('server', '127.0.0.1', ECHO_PORT);
   const dns2tcpd = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
   await NetnsLab.waitForOutput(dns2tcpd, 'Listening on');
@@ -20,7 +30,15 @@ export async function startDns2tcpServer(lab: NetnsLab, dir: string, zone: strin
 /** Runs the dns2tcp client and a 4 KB echo through it; returns what the echo said ('echo intact' when it worked). */
 export async function dns2tcpEcho(lab: NetnsLab, zone: string, localPort: number): Promise<string> {
   const client = lab.ns('client');
-  const tunnel = lab.spawn('client', 'dns2tcpc', ['-z', zone, '-r', 'echo', '-l', String(localPort), client.rootAddress]);
+  const tunnel = lab.spawn('client', 'dns2tcpc', [
+    '-z',
+    zone,
+    '-r',
+    'echo',
+    '-l',
+    String(localPort),
+    client.rootAddress,
+  ]);
   try {
     await NetnsLab.waitForOutput(tunnel, 'Listening on port');
     return await lab.echoTransfer('client', '127.0.0.1', localPort, 4096);

@@ -40,5 +40,12 @@ export async function startDnsward(configText: string): Promise<RunningDnsward> 
   const config = validateConfig(raw, 'test config');
   const node = new DnswardNode(config, pino({ level: 'silent' }));
   await node.start();
-  return { server: node.server, consoleServer: node.consoleServer, metricsServer: node.metricsServer, port, dataDir: config.dataDir, stop: () => node.stop() };
+  return {
+    server: node.server,
+    consoleServer: node.consoleServer,
+    metricsServer: node.metricsServer,
+    port,
+    dataDir: config.dataDir,
+    stop: () => node.stop(),
+  };
 }

@@ -27,9 +27,29 @@ export class FakeUpstream implements Stage {
     const answerIt = () => {
       const exists = name.startsWith('www.');
       const answer = dnsPacket.encode({
-        type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (exists ? 0 : 3), questions: q.questions,
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (exists ? 0 : 3),
+        questions: q.questions,
         answers: exists ? [{ type: 'A', name, ttl: 300, data: '192.0.2.1' }] : [],
-        authorities: exists ? [] : [{ type: 'SOA', name: zone, ttl: 300, data: { mname: `ns.${zone}`, rname: `hostmaster.${zone}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } }],
+        authorities: exists
+          ? []
+          : [
+              {
+                type: 'SOA',
+                name: zone,
+                ttl: 300,
+                data: {
+                  mname: `ns.${zone}`,
+                  rname: `hostmaster.${zone}`,
+                  serial: 1,
+                  refresh: 3600,
+                  retry: 600,
+                  expire: 86400,
+                  minimum: 60,
+                },
+              },
+            ],
       });
       const scan = scanResponse(answer);
       ctx.scan = typeof scan === 'string' ? null : scan;
@@ -49,17 +69,26 @@ export interface Asked {
 export function miniPipeline(stages: Stage[], upstream = new FakeUpstream()) {
   const sent: Buffer[] = [];
   const dropped: string[] = [];
-  const sink: ReplySink = { listenerKey: '127.0.0.1:53', send: (_ctx, answer) => sent.push(answer), drop: (ctx) => {
-    dropped.push(ctx.reason);
-  } };
+  const sink: ReplySink = {
+    listenerKey: '127.0.0.1:53',
+    send: (_ctx, answer) => sent.push(answer),
+    drop: (ctx) => {
+      dropped.push(ctx.reason);
+    },
+  };
   const pipeline = new Pipeline([...stages, upstream], [], (stage, error) => assert.fail(`${stage}: ${String(error)}`));
   const send = (request: Buffer, client = '192.0.2.7'): Asked => {
     const ctx = new QueryContext(request, 'udp', client, 5353, sink, null, 0);
     const before = sent.length;
     pipeline.start(ctx);
     const reply = sent.length > before ? sent[sent.length - 1] : null;
-    return { ctx, rcode: reply === null ? null : RcodeName[reply[3] & 0xf], answer: reply === null ? null : dnsPacket.decode(reply) };
+    return {
+      ctx,
+      rcode: reply === null ? null : RcodeName[reply[3] & 0xf],
+      answer: reply === null ? null : dnsPacket.decode(reply),
+    };
   };
-  const ask = (name: string, type: dnsPacket.RecordType = 'A', client?: string) => send(encodeQuery(name, type, { id: 99, edns: true }), client);
+  const ask = (name: string, type: dnsPacket.RecordType = 'A', client?: string) =>
+    send(encodeQuery(name, type, { id: 99, edns: true }), client);
   return { pipeline, upstream, sent, dropped, ask, send };
 }

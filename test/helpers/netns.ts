@@ -56,7 +56,9 @@ export class NetnsLab {
 
   /** Starts a long-running command inside a namespace; it is killed by destroy(). */
   spawn(role: string, command: string, args: string[]): ChildProcess & { output: () => string } {
-    const child = spawn('ip', ['netns', 'exec', this.ns(role).name, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', this.ns(role).name, command, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
@@ -66,7 +68,10 @@ export class NetnsLab {
 
   /** A TCP echo server inside a namespace (the far end of a tunnel). */
   async startEchoServer(role: string, host: string, port: number): Promise<void> {
-    const echo = this.spawn(role, process.execPath, ['-e', `require('net').createServer((s) => s.pipe(s)).listen(${port}, '${host}', () => console.log('echo ready'))`]);
+    const echo = this.spawn(role, process.execPath, [
+      '-e',
+      `require('net').createServer((s) => s.pipe(s)).listen(${port}, '${host}', () => console.log('echo ready'))`,
+    ]);
     await NetnsLab.waitForOutput(echo, 'echo ready');
   }
 
@@ -76,23 +81,31 @@ export class NetnsLab {
    * 'echo error …'.
    */
   async echoTransfer(role: string, host: string, port: number, bytes: number): Promise<string> {
-    const transfer = this.spawn(role, process.execPath, ['-e', `
+    const transfer = this.spawn(role, process.execPath, [
+      '-e',
+      `
       const data = require('crypto').randomBytes(${bytes});
       let got = Buffer.alloc(0);
       const s = require('net').connect(${port}, '${host}', () => s.write(data));
       s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= data.length) { console.log(got.equals(data) ? 'echo intact' : 'echo corrupted'); process.exit(0); } });
       s.on('error', (e) => { console.log('echo error ' + e.message); process.exit(1); });
       setTimeout(() => { console.log('echo incomplete: ' + got.length); process.exit(1); }, 30000);
-    `]);
+    `,
+    ]);
     await NetnsLab.waitForOutput(transfer, 'echo', 35_000);
     return transfer.output().trim();
   }
 
   /** Waits (bounded) until a spawned process prints `text`. */
-  static async waitForOutput(child: { output: () => string; exitCode: number | null }, text: string, timeoutMs = 10_000): Promise<void> {
+  static async waitForOutput(
+    child: { output: () => string; exitCode: number | null },
+    text: string,
+    timeoutMs = 10_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!child.output().includes(text)) {
-      if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before printing "${text}":\n${child.output()}`);
+      if (child.exitCode !== null)
+        throw new Error(`exited (${child.exitCode}) before printing "${text}":\n${child.output()}`);
       if (Date.now() > deadline) throw new Error(`"${text}" not printed within ${timeoutMs} ms:\n${child.output()}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -14,7 +14,10 @@ import { freePort } from './ports.js';
 export class NsdServer {
   private child: ChildProcess | null = null;
 
-  private constructor(readonly port: number, readonly dir: string) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
 
   /** Starts nsd serving each zone (name → master file path) and waits until it answers. */
   static async start(zones: Array<{ name: string; file: string }>): Promise<NsdServer> {
@@ -23,12 +26,24 @@ export class NsdServer {
     const lines = [
       'server:',
       `  ip-address: 127.0.0.1@${port}`,
-      '  do-ip6: no', '  username: ""', '  chroot: ""', `  zonesdir: "${dir}"`, '  database: ""',
-      `  pidfile: "${join(dir, 'nsd.pid')}"`, `  xfrdfile: "${join(dir, 'xfrd.state')}"`, `  zonelistfile: "${join(dir, 'zone.list')}"`,
-      `  logfile: "${join(dir, 'nsd.log')}"`, '  server-count: 1', '  minimal-responses: yes', '  hide-version: yes',
+      '  do-ip6: no',
+      '  username: ""',
+      '  chroot: ""',
+      `  zonesdir: "${dir}"`,
+      '  database: ""',
+      `  pidfile: "${join(dir, 'nsd.pid')}"`,
+      `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
+      `  zonelistfile: "${join(dir, 'zone.list')}"`,
+      `  logfile: "${join(dir, 'nsd.log')}"`,
+      '  server-count: 1',
+      '  minimal-responses: yes',
+      '  hide-version: yes',
       // NSD's response-rate limiting is on by default (200 a second): off, so probes are never slipped.
-      '  rrl-ratelimit: 0', '  rrl-whitelist-ratelimit: 0', '  verbosity: 0',
-      'remote-control:', '  control-enable: no',
+      '  rrl-ratelimit: 0',
+      '  rrl-whitelist-ratelimit: 0',
+      '  verbosity: 0',
+      'remote-control:',
+      '  control-enable: no',
       ...zones.flatMap((z) => ['zone:', `  name: "${z.name}"`, `  zonefile: "${z.file}"`]),
     ];
     const configPath = join(dir, 'nsd.conf');
@@ -38,7 +53,9 @@ export class NsdServer {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     server.child = child;
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nsd exited with ${code}: ${stderr}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`nsd exited with ${code}: ${stderr}`))),
+    );
     await Promise.race([waitForDns('127.0.0.1', port, 50), exited]);
     return server;
   }

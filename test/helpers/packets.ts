@@ -9,13 +9,22 @@ export function encodeQuery(
   const additionals: dnsPacket.Answer[] = [];
   if (opts.edns) {
     additionals.push({
-      type: 'OPT', name: '.', udpPayloadSize: opts.udpPayload ?? 1232,
-      flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [],
+      type: 'OPT',
+      name: '.',
+      udpPayloadSize: opts.udpPayload ?? 1232,
+      flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+      options: [],
     } as unknown as dnsPacket.Answer);
   }
   let flags = opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED;
   if (opts.cd) flags |= dnsPacket.CHECKING_DISABLED;
-  return dnsPacket.encode({ type: 'query', id: opts.id ?? 0x1234, flags, questions: [{ type, name, class: 'IN' }], additionals });
+  return dnsPacket.encode({
+    type: 'query',
+    id: opts.id ?? 0x1234,
+    flags,
+    questions: [{ type, name, class: 'IN' }],
+    additionals,
+  });
 }
 
 /** A raw header: id, flags, and the four section counts. */

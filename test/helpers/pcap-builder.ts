@@ -32,8 +32,16 @@ export function ipv6(next: number, body: Buffer): Buffer {
   h.writeUInt16BE(body.length, 4);
   h[6] = next;
   h[7] = 64;
-  h[8] = 0x20; h[9] = 0x01; h[10] = 0x0d; h[11] = 0xb8; h[23] = 1; // 2001:db8::1
-  h[24] = 0x20; h[25] = 0x01; h[26] = 0x0d; h[27] = 0xb8; h[39] = 0x35; // 2001:db8::35
+  h[8] = 0x20;
+  h[9] = 0x01;
+  h[10] = 0x0d;
+  h[11] = 0xb8;
+  h[23] = 1; // 2001:db8::1
+  h[24] = 0x20;
+  h[25] = 0x01;
+  h[26] = 0x0d;
+  h[27] = 0xb8;
+  h[39] = 0x35; // 2001:db8::35
   return Buffer.concat([h, body]);
 }
 
@@ -46,9 +54,21 @@ export const ethernet = (etherType: number, payload: Buffer, vlan = false) => {
   } else h.writeUInt16BE(etherType, 12);
   return Buffer.concat([h, payload]);
 };
-export const sll = (etherType: number, payload: Buffer) => { const h = Buffer.alloc(16); h.writeUInt16BE(etherType, 14); return Buffer.concat([h, payload]); };
-export const sll2 = (etherType: number, payload: Buffer) => { const h = Buffer.alloc(20); h.writeUInt16BE(etherType, 0); return Buffer.concat([h, payload]); };
-export const loopback = (family: number, payload: Buffer) => { const h = Buffer.alloc(4); h.writeUInt32LE(family, 0); return Buffer.concat([h, payload]); };
+export const sll = (etherType: number, payload: Buffer) => {
+  const h = Buffer.alloc(16);
+  h.writeUInt16BE(etherType, 14);
+  return Buffer.concat([h, payload]);
+};
+export const sll2 = (etherType: number, payload: Buffer) => {
+  const h = Buffer.alloc(20);
+  h.writeUInt16BE(etherType, 0);
+  return Buffer.concat([h, payload]);
+};
+export const loopback = (family: number, payload: Buffer) => {
+  const h = Buffer.alloc(4);
+  h.writeUInt32LE(family, 0);
+  return Buffer.concat([h, payload]);
+};
 
 export function pcap(linkType: number, frames: Buffer[], nano = false): Buffer {
   const header = Buffer.alloc(24);
@@ -67,4 +87,3 @@ export function pcap(linkType: number, frames: Buffer[], nano = false): Buffer {
   });
   return Buffer.concat([header, ...records]);
 }
-

@@ -23,8 +23,12 @@ export function policyAnswers(engine: PolicyEngine, ask: PolicyAsk): string[] {
   const out: string[] = [];
   for (const client of ask.clients) {
     const group = engine.groupOf(client);
-    for (const name of ask.names) out.push(`${client} ${name}: ${show(engine.decideBytes(nameToWire(name), 0, group, ipBytes(client)))}`);
-    for (const address of ask.addresses) out.push(`${client} answer ${address}: ${show(engine.decideAddress(ipBytes(address)!, nameToWire('answer.example'), 0, group))}`);
+    for (const name of ask.names)
+      out.push(`${client} ${name}: ${show(engine.decideBytes(nameToWire(name), 0, group, ipBytes(client)))}`);
+    for (const address of ask.addresses)
+      out.push(
+        `${client} answer ${address}: ${show(engine.decideAddress(ipBytes(address)!, nameToWire('answer.example'), 0, group))}`,
+      );
   }
   return out;
 }
@@ -43,7 +47,13 @@ export function tableFacts(source: FeedSource): Record<string, TableFacts> {
   for (const [name, f] of source.feeds) {
     if (f.rules === null) continue;
     const { slots, filter } = f.rules.data;
-    out[name] = { version: f.version, slotsShared: slots.buffer instanceof SharedArrayBuffer, filterShared: filter.buffer instanceof SharedArrayBuffer, slotsBytes: slots.byteLength, filterBytes: filter.byteLength };
+    out[name] = {
+      version: f.version,
+      slotsShared: slots.buffer instanceof SharedArrayBuffer,
+      filterShared: filter.buffer instanceof SharedArrayBuffer,
+      slotsBytes: slots.byteLength,
+      filterBytes: filter.byteLength,
+    };
   }
   return out;
 }

@@ -27,7 +27,10 @@ export class RedisServer {
   private child: ChildProcess | null = null;
   readonly dir: string;
 
-  private constructor(readonly port: number, private readonly options: RedisOptions) {
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisOptions,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'dnsward-redis-'));
   }
 
@@ -48,12 +51,44 @@ export class RedisServer {
     if (o.sentinelFor !== undefined) {
       // A Sentinel rewrites its configuration file: it gets one of its own in the directory.
       const conf = join(this.dir, 'sentinel.conf');
-      const down = o.downAfterMs === undefined ? '' : `sentinel down-after-milliseconds dnsward ${o.downAfterMs}\nsentinel failover-timeout dnsward ${Math.max(1000, o.downAfterMs * 2)}\n`;
-      writeFileSync(conf, `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\nsentinel monitor dnsward 127.0.0.1 ${o.sentinelFor} 1\n${down}`);
+      const down =
+        o.downAfterMs === undefined
+          ? ''
+          : `sentinel down-after-milliseconds dnsward ${o.downAfterMs}\nsentinel failover-timeout dnsward ${Math.max(1000, o.downAfterMs * 2)}\n`;
+      writeFileSync(
+        conf,
+        `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\nsentinel monitor dnsward 127.0.0.1 ${o.sentinelFor} 1\n${down}`,
+      );
       args.push(conf, '--sentinel');
     } else {
-      args.push('--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes');
-      args.push(...(o.tls === undefined ? ['--port', String(this.port)] : ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-auth-clients', 'no']));
+      args.push(
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+      );
+      args.push(
+        ...(o.tls === undefined
+          ? ['--port', String(this.port)]
+          : [
+              '--port',
+              '0',
+              '--tls-port',
+              String(this.port),
+              '--tls-cert-file',
+              o.tls.cert,
+              '--tls-key-file',
+              o.tls.key,
+              '--tls-auth-clients',
+              'no',
+            ]),
+      );
       if (o.password !== undefined) args.push('--requirepass', o.password);
       if (o.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(o.replicaOf));
     }
@@ -65,7 +100,8 @@ export class RedisServer {
     const deadline = Date.now() + timeoutMs;
     while (!(await this.answers())) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${this.port} within ${timeoutMs} ms: ${stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not answer on ${this.port} within ${timeoutMs} ms: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -73,7 +109,10 @@ export class RedisServer {
   /** Whether it answers PING (or asks for AUTH: it is up). */
   private answers(): Promise<boolean> {
     return new Promise((resolve) => {
-      const socket = this.options.tls === undefined ? net.connect(this.port, '127.0.0.1') : tls.connect({ port: this.port, host: '127.0.0.1', rejectUnauthorized: false });
+      const socket =
+        this.options.tls === undefined
+          ? net.connect(this.port, '127.0.0.1')
+          : tls.connect({ port: this.port, host: '127.0.0.1', rejectUnauthorized: false });
       const done = (ok: boolean) => {
         socket.destroy();
         resolve(ok);

@@ -27,22 +27,43 @@ async function waitForTcp(host: string, port: number, timeoutMs: number): Promis
 }
 
 export class RsyslogServer {
-  private constructor(private readonly child: ChildProcess, readonly port: number, readonly output: string, private readonly dir: string, private readonly tls?: TlsFiles) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly output: string,
+    private readonly dir: string,
+    private readonly tls?: TlsFiles,
+  ) {}
 
   /** Plain TCP, or TLS (rsyslog's GnuTLS driver, anonymous clients) when `tls` is given. */
-  static async start(port?: number, dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-')), tls?: TlsFiles): Promise<RsyslogServer> {
+  static async start(
+    port?: number,
+    dir = mkdtempSync(join(tmpdir(), 'dnsward-rsyslog-')),
+    tls?: TlsFiles,
+  ): Promise<RsyslogServer> {
     const p = port ?? (await freePort());
     const output = join(dir, 'received.log');
     const conf = join(dir, 'rsyslog.conf');
-    const driver = tls === undefined ? '' : `\n  defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`;
-    const tcpModule = tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")';
-    writeFileSync(conf, `global(workDirectory="${dir}"${driver})
+    const driver =
+      tls === undefined
+        ? ''
+        : `\n  defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`;
+    const tcpModule =
+      tls === undefined
+        ? 'module(load="imtcp")'
+        : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")';
+    writeFileSync(
+      conf,
+      `global(workDirectory="${dir}"${driver})
 ${tcpModule}
 template(name="raw" type="string" string="%rawmsg%\\n")
 ruleset(name="collect") { action(type="omfile" file="${output}" template="raw" flushOnTXEnd="on" asyncWriting="off") }
 input(type="imtcp" port="${p}" address="127.0.0.1" ruleset="collect")
-`);
-    const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+`,
+    );
+    const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     child.stderr!.on('data', (d) => (log += d));
     try {
@@ -54,7 +75,11 @@ input(type="imtcp" port="${p}" address="127.0.0.1" ruleset="collect")
   }
 
   received(): string[] {
-    return existsSync(this.output) ? readFileSync(this.output, 'utf8').split('\n').filter((l) => l !== '') : [];
+    return existsSync(this.output)
+      ? readFileSync(this.output, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [];
   }
 
   /** Waits (bounded) until a received line matches. */
@@ -63,7 +88,10 @@ input(type="imtcp" port="${p}" address="127.0.0.1" ruleset="collect")
     for (;;) {
       const line = this.received().find((l) => pattern.test(l));
       if (line !== undefined) return line;
-      if (Date.now() > deadline) throw new Error(`no syslog line matched ${pattern} within ${timeoutMs} ms; got:\n${this.received().join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no syslog line matched ${pattern} within ${timeoutMs} ms; got:\n${this.received().join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

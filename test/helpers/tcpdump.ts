@@ -6,7 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
 export class PacketCapture {
-  private constructor(private readonly child: ChildProcess, readonly file: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly file: string,
+  ) {}
 
   /** Captures DNS (port 53) on `iface` into `file`; `netns` runs tcpdump inside a namespace. */
   static async start(iface: string, file: string, netns?: string): Promise<PacketCapture> {
@@ -14,7 +17,10 @@ export class PacketCapture {
     // --immediate-mode: without it libpcap hands packets over in blocks, and a block still filling
     // when tcpdump is stopped is lost.
     const args = ['-Z', 'root', '--immediate-mode', '-i', iface, '-w', file, '-U', '-n', '-s', '0', 'port', '53'];
-    const child = netns === undefined ? spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('ip', ['netns', 'exec', netns, 'tcpdump', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child =
+      netns === undefined
+        ? spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn('ip', ['netns', 'exec', netns, 'tcpdump', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + 10_000;

@@ -6,7 +6,14 @@
 import dgram from 'node:dgram';
 
 /** Sends `queries(id)` for ids 1..count from `source` to `port`; each reply is read by `read`. */
-export function udpBurst<R>(source: string, port: number, count: number, query: (id: number) => Buffer, read: (msg: Buffer) => R, waitMs = 1500): Promise<Map<number, R>> {
+export function udpBurst<R>(
+  source: string,
+  port: number,
+  count: number,
+  query: (id: number) => Buffer,
+  read: (msg: Buffer) => R,
+  waitMs = 1500,
+): Promise<Map<number, R>> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4');
     const replies = new Map<number, R>();

@@ -34,7 +34,10 @@ export class UnboundServer {
   readonly dir: string;
   readonly configPath: string;
 
-  private constructor(readonly port: number, config: string) {
+  private constructor(
+    readonly port: number,
+    config: string,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'dnsward-unbound-'));
     this.configPath = join(this.dir, 'unbound.conf');
     writeFileSync(this.configPath, config.replaceAll('@DIR@', this.dir));
@@ -46,9 +49,19 @@ export class UnboundServer {
       'server:',
       `  interface: 127.0.0.1@${port}`,
       `  port: ${port}`,
-      '  do-daemonize: no', '  username: ""', '  chroot: ""', '  directory: "@DIR@"', '  pidfile: ""',
-      '  use-syslog: no', '  logfile: ""', '  verbosity: 0', `  module-config: "${options.moduleConfig ?? 'iterator'}"`, '  do-ip6: no',
-      '  num-threads: 1', '  access-control: 127.0.0.0/8 allow', '  minimal-responses: yes',
+      '  do-daemonize: no',
+      '  username: ""',
+      '  chroot: ""',
+      '  directory: "@DIR@"',
+      '  pidfile: ""',
+      '  use-syslog: no',
+      '  logfile: ""',
+      '  verbosity: 0',
+      `  module-config: "${options.moduleConfig ?? 'iterator'}"`,
+      '  do-ip6: no',
+      '  num-threads: 1',
+      '  access-control: 127.0.0.0/8 allow',
+      '  minimal-responses: yes',
       ...(options.forwardTo === undefined ? ['  local-zone: "." refuse'] : ['  do-not-query-localhost: no']),
       ...options.zones.flatMap((z) => [
         `  local-zone: "${z}." static`,
@@ -56,9 +69,12 @@ export class UnboundServer {
       ]),
       ...options.records.map((r) => `  local-data: '${r}'`),
       ...(options.extra ?? []).map((l) => `  ${l}`),
-      'remote-control:', '  control-enable: no',
+      'remote-control:',
+      '  control-enable: no',
       ...(options.clauses ?? []),
-      ...(options.forwardTo === undefined ? [] : ['forward-zone:', '  name: "."', `  forward-addr: 127.0.0.1@${options.forwardTo}`]),
+      ...(options.forwardTo === undefined
+        ? []
+        : ['forward-zone:', '  name: "."', `  forward-addr: 127.0.0.1@${options.forwardTo}`]),
     ];
     const server = new UnboundServer(port, lines.join('\n') + '\n');
     await server.resume(options.startTimeoutMs);
@@ -71,7 +87,9 @@ export class UnboundServer {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     this.child = child;
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`unbound exited with ${code}: ${stderr}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`unbound exited with ${code}: ${stderr}`))),
+    );
     await Promise.race([waitForDns('127.0.0.1', this.port, Math.ceil(startTimeoutMs / 100)), exited]);
   }
 

@@ -39,7 +39,11 @@ describe('a flood from 200 sources at ten times the legitimate rate', () => {
   before(async () => {
     unbound = await UnboundServer.start({
       zones: ['example.test', 'flood.test'],
-      records: ['www.example.test. 300 IN A 192.0.2.10', 'mail.example.test. 300 IN A 192.0.2.11', 'target.flood.test. 300 IN A 192.0.2.66'],
+      records: [
+        'www.example.test. 300 IN A 192.0.2.10',
+        'mail.example.test. 300 IN A 192.0.2.11',
+        'target.flood.test. 300 IN A 192.0.2.66',
+      ],
     });
     dw = await startDnsward(`
 listen: ["127.0.0.1:@PORT@"]
@@ -73,14 +77,20 @@ defence:
     const deadline = started + 60_000;
     try {
       for (let round = 0; round < ROUNDS && Date.now() < deadline; round++) {
-        for (const s of flooders) for (let k = 0; k < FLOOD_PER_TICK; k++) {
-          s.send(flood, dw.port, '127.0.0.1');
-          floodSent++;
-        }
+        for (const s of flooders)
+          for (let k = 0; k < FLOOD_PER_TICK; k++) {
+            s.send(flood, dw.port, '127.0.0.1');
+            floodSent++;
+          }
         if (round % LEGIT_EVERY === 0) {
           legitSent++;
           // Cached names and new ones in turn.
-          const name = legitSent % 2 === 0 ? (legitSent % 4 === 0 ? 'www.example.test' : 'mail.example.test') : `new-${legitSent}.example.test`;
+          const name =
+            legitSent % 2 === 0
+              ? legitSent % 4 === 0
+                ? 'www.example.test'
+                : 'mail.example.test'
+              : `new-${legitSent}.example.test`;
           legit.send(encodeQuery(name, 'A', { id: legitSent }), dw.port, '127.0.0.1');
         }
         await sleep(TICK_MS);
@@ -93,18 +103,36 @@ defence:
     }
 
     assert.ok(legitSent >= 10, `the legitimate client sent ${legitSent}`);
-    assert.equal(legitAnswered.size, legitSent, `every legitimate query was answered (${legitAnswered.size} of ${legitSent})`);
+    assert.equal(
+      legitAnswered.size,
+      legitSent,
+      `every legitimate query was answered (${legitAnswered.size} of ${legitSent})`,
+    );
     const snapshot = dw.server.snapshot();
     const dropped = snapshot.defence.clientRate.limited.drop;
     const floodAnswered = floodReplies.reduce((a, b) => a + b, 0);
     // Each flooder sent ten times the legitimate rate; the limit lets through at most its burst
     // plus RATE per second of the flood, and drops and counts the rest.
     const allowed = BURST + Math.ceil(RATE * elapsedS!);
-    for (let i = 0; i < FLOODERS; i++) assert.ok(floodReplies[i] <= allowed, `flooder ${i + 1} got ${floodReplies[i]} answers, at most ${allowed} allowed`);
-    assert.ok(dropped >= floodSent - FLOODERS * allowed, `the flood past the limit was dropped: ${dropped} of ${floodSent}`);
+    for (let i = 0; i < FLOODERS; i++)
+      assert.ok(
+        floodReplies[i] <= allowed,
+        `flooder ${i + 1} got ${floodReplies[i]} answers, at most ${allowed} allowed`,
+      );
+    assert.ok(
+      dropped >= floodSent - FLOODERS * allowed,
+      `the flood past the limit was dropped: ${dropped} of ${floodSent}`,
+    );
     assert.ok(dropped > 0);
-    assert.equal(floodAnswered + dropped, floodSent, `every flood query was answered or dropped (answered ${floodAnswered}, dropped ${dropped}, sent ${floodSent})`);
-    assert.ok(snapshot.defence.clientRate.tracked >= FLOODERS, `each flooder has its own bucket (${snapshot.defence.clientRate.tracked})`);
+    assert.equal(
+      floodAnswered + dropped,
+      floodSent,
+      `every flood query was answered or dropped (answered ${floodAnswered}, dropped ${dropped}, sent ${floodSent})`,
+    );
+    assert.ok(
+      snapshot.defence.clientRate.tracked >= FLOODERS,
+      `each flooder has its own bucket (${snapshot.defence.clientRate.tracked})`,
+    );
     assert.equal(snapshot.responseTypes['rate-limited'], dropped);
   });
 });

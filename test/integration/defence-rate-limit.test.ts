@@ -36,7 +36,10 @@ const isAnswer = (r: Reply) => r.rcode === 0 && !r.tc && r.answers > 0;
 
 async function scrapeRateLimited(dw: RunningDnsward): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
-  const families = parsePrometheusTextFormat(text) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+  const families = parsePrometheusTextFormat(text) as Array<{
+    name: string;
+    metrics: Array<{ labels?: Record<string, string>; value?: string }>;
+  }>;
   const family = families.find((f) => f.name === 'dnsward_rate_limited_total');
   assert.ok(family, 'dnsward_rate_limited_total is exported');
   return Object.fromEntries(family.metrics.map((m) => [m.labels?.action ?? '', Number(m.value)]));
@@ -53,14 +56,26 @@ describe('per-client rate limits in front of unbound', () => {
   });
 
   it('is off by default, and a reload turns it on', async () => {
-    const config = (clientRate: string) => `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n${clientRate}`;
+    const config = (clientRate: string) =>
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n${clientRate}`;
     const dw = await startDnsward(config(''));
     try {
       const unlimited = await flood('127.0.0.1', dw.port, FLOOD);
-      assert.equal([...unlimited.values()].filter(isAnswer).length, FLOOD, 'no limit without defence.clientRate.enabled');
+      assert.equal(
+        [...unlimited.values()].filter(isAnswer).length,
+        FLOOD,
+        'no limit without defence.clientRate.enabled',
+      );
       assert.equal(dw.server.snapshot().defence.clientRate.enabled, false);
-      const text = config(`defence: { clientRate: { enabled: true, rate: 5, burst: ${BURST}, action: refused } }\n`).replace('@PORT@', String(dw.port));
-      await dw.server.reload(validateConfig({ ...(parseConfigText(text, 'reload') as object), dataDir: dw.dataDir, console: { listen: null } }, 'reload'));
+      const text = config(
+        `defence: { clientRate: { enabled: true, rate: 5, burst: ${BURST}, action: refused } }\n`,
+      ).replace('@PORT@', String(dw.port));
+      await dw.server.reload(
+        validateConfig(
+          { ...(parseConfigText(text, 'reload') as object), dataDir: dw.dataDir, console: { listen: null } },
+          'reload',
+        ),
+      );
       const limited = await flood('127.0.0.1', dw.port, FLOOD);
       const refused = [...limited.values()].filter((r) => r.rcode === 5).length;
       assert.ok(refused > 0, 'limited after the reload');
@@ -100,8 +115,13 @@ defence:
         const limited = action === 'refused' ? refused : action === 'truncate' ? truncated : unanswered;
         assert.ok(answered >= BURST, `the first ${BURST} are answered (got ${answered})`);
         assert.ok(limited > 0, 'some of the flood is limited');
-        assert.equal(answered + limited, FLOOD, `every query is answered or limited as configured (answered ${answered}, refused ${refused}, truncated ${truncated}, unanswered ${unanswered})`);
-        for (const r of replies.values()) if (!isAnswer(r)) assert.equal(r.answers, 0, 'a limited reply carries no records');
+        assert.equal(
+          answered + limited,
+          FLOOD,
+          `every query is answered or limited as configured (answered ${answered}, refused ${refused}, truncated ${truncated}, unanswered ${unanswered})`,
+        );
+        for (const r of replies.values())
+          if (!isAnswer(r)) assert.equal(r.answers, 0, 'a limited reply carries no records');
 
         const snapshot = dw.server.snapshot();
         const counters = snapshot.defence.clientRate;
@@ -120,13 +140,22 @@ defence:
         assert.ok(isAnswer(other.get(1)!), '127.0.0.2 has its own bucket');
         const exempt = await flood('127.0.0.3', dw.port, FLOOD);
         assert.equal([...exempt.values()].filter(isAnswer).length, FLOOD, 'the exempt client is never limited');
-        assert.equal(dw.server.snapshot().defence.clientRate.exempted, FLOOD + 1, 'the exempt client\'s queries, the warm-up included, are counted');
+        assert.equal(
+          dw.server.snapshot().defence.clientRate.exempted,
+          FLOOD + 1,
+          "the exempt client's queries, the warm-up included, are counted",
+        );
       });
 
       if (action === 'truncate') {
         it('answers the limited client over TCP, which is never limited', async () => {
           const before = dw.server.snapshot().defence.clientRate.limited.truncate;
-          const answers = await tcpPipeline('127.0.0.1', dw.port, Array.from({ length: FLOOD }, (_, i) => encodeQuery(NAME, 'A', { id: 1000 + i })), FLOOD);
+          const answers = await tcpPipeline(
+            '127.0.0.1',
+            dw.port,
+            Array.from({ length: FLOOD }, (_, i) => encodeQuery(NAME, 'A', { id: 1000 + i })),
+            FLOOD,
+          );
           for (const a of answers) assert.equal(dnsPacket.decode(a).answers?.length, 1);
           assert.equal(dw.server.snapshot().defence.clientRate.limited.truncate, before);
         });

@@ -32,24 +32,43 @@ interface Reply {
 function query(id: number, cookie?: Buffer, type = 'A'): Buffer {
   const options = cookie === undefined ? [] : [{ code: 10, data: cookie }];
   return dnsPacket.encode({
-    type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as dnsPacket.RecordType, name: NAME, class: 'IN' }],
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: type as dnsPacket.RecordType, name: NAME, class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer],
   });
 }
 
 /** Sends `count` queries at once from `source` and collects the replies by ID, waiting at most REPLY_WAIT_MS. */
 const burst = (source: string, port: number, count: number, cookie?: Buffer): Promise<Map<number, Reply>> =>
-  udpBurst(source, port, count, (id) => query(id, cookie), (msg) => {
-    const p = dnsPacket.decode(msg);
-    const opt = p.additionals?.find((r) => r.type === 'OPT') as { options?: Array<{ code: number; data: Buffer }> } | undefined;
-    return { rcode: msg[3] & 0xf, tc: (msg[2] & 0x02) !== 0, answers: p.answers?.length ?? 0, cookie: opt?.options?.find((o) => o.code === 10)?.data };
-  }, REPLY_WAIT_MS);
+  udpBurst(
+    source,
+    port,
+    count,
+    (id) => query(id, cookie),
+    (msg) => {
+      const p = dnsPacket.decode(msg);
+      const opt = p.additionals?.find((r) => r.type === 'OPT') as
+        { options?: Array<{ code: number; data: Buffer }> } | undefined;
+      return {
+        rcode: msg[3] & 0xf,
+        tc: (msg[2] & 0x02) !== 0,
+        answers: p.answers?.length ?? 0,
+        cookie: opt?.options?.find((o) => o.code === 10)?.data,
+      };
+    },
+    REPLY_WAIT_MS,
+  );
 
 const isAnswer = (r: Reply) => r.rcode === 0 && !r.tc && r.answers > 0;
 
 async function scrape(dw: RunningDnsward, name: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
-  const families = parsePrometheusTextFormat(text) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+  const families = parsePrometheusTextFormat(text) as Array<{
+    name: string;
+    metrics: Array<{ labels?: Record<string, string>; value?: string }>;
+  }>;
   const family = families.find((f) => f.name === name);
   assert.ok(family, `${name} is exported`);
   return Object.fromEntries(family.metrics.map((m) => [Object.values(m.labels ?? {})[0] ?? '', Number(m.value)]));
@@ -60,7 +79,10 @@ describe('response-rate limiting, DNS cookies and minimal ANY in front of unboun
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: [`${NAME}. 300 IN A 192.0.2.10`, `${NAME}. 300 IN TXT "hello"`] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: [`${NAME}. 300 IN A 192.0.2.10`, `${NAME}. 300 IN TXT "hello"`],
+    });
     dw = await startDnsward(configText());
   });
   const configText = () => `
@@ -100,14 +122,20 @@ defence:
     // The client is limited now (its debt lasts the 15 s window): a dropped query teaches it
     // nothing, a slipped one carries the server cookie. Bounded: four tries.
     let cookie: Buffer | undefined;
-    for (let i = 0; i < 4 && cookie === undefined; i++) cookie = (await burst('127.0.0.1', dw.port, 1, CLIENT_COOKIE)).get(1)?.cookie;
+    for (let i = 0; i < 4 && cookie === undefined; i++)
+      cookie = (await burst('127.0.0.1', dw.port, 1, CLIENT_COOKIE)).get(1)?.cookie;
     assert.ok(cookie !== undefined, 'a reply carries a server cookie');
     assert.equal(cookie.length, 24);
     assert.deepEqual(cookie.subarray(0, 8), CLIENT_COOKIE);
     const before = dw.server.snapshot().defence;
     const replies = await burst('127.0.0.1', dw.port, BURST, cookie);
     assert.equal([...replies.values()].filter(isAnswer).length, BURST, 'every query answered');
-    for (const r of replies.values()) assert.deepEqual(r.cookie?.subarray(0, 8), CLIENT_COOKIE, 'each answer carries the client\'s cookie back with ours');
+    for (const r of replies.values())
+      assert.deepEqual(
+        r.cookie?.subarray(0, 8),
+        CLIENT_COOKIE,
+        "each answer carries the client's cookie back with ours",
+      );
     const after = dw.server.snapshot().defence;
     assert.equal(after.responseRate.cookieExempted - before.responseRate.cookieExempted, BURST);
     assert.deepEqual(after.responseRate.limited, before.responseRate.limited);
@@ -119,7 +147,12 @@ defence:
 
   it('never limits TCP', async () => {
     const before = dw.server.snapshot().defence.responseRate.limited;
-    const answers = await tcpPipeline('127.0.0.1', dw.port, Array.from({ length: BURST }, (_, i) => query(1000 + i)), BURST);
+    const answers = await tcpPipeline(
+      '127.0.0.1',
+      dw.port,
+      Array.from({ length: BURST }, (_, i) => query(1000 + i)),
+      BURST,
+    );
     assert.equal(answers.length, BURST);
     for (const a of answers) assert.equal(dnsPacket.decode(a).answers?.length, 1);
     assert.deepEqual(dw.server.snapshot().defence.responseRate.limited, before);
@@ -127,8 +160,21 @@ defence:
 
   it('keeps a cookie valid across one reload (an unset secret is made anew at each), not two', async () => {
     const reload = async () => {
-      const text = configText().replace('@PORT@', String(dw.port)).replace('127.0.0.1:0', `127.0.0.1:${dw.metricsServer!.boundPort}`);
-      await dw.server.reload(validateConfig({ ...(parseConfigText(text, 'reload') as object), dataDir: dw.dataDir, console: { listen: null }, threads: 0, log: { level: 'silent' } }, 'reload'));
+      const text = configText()
+        .replace('@PORT@', String(dw.port))
+        .replace('127.0.0.1:0', `127.0.0.1:${dw.metricsServer!.boundPort}`);
+      await dw.server.reload(
+        validateConfig(
+          {
+            ...(parseConfigText(text, 'reload') as object),
+            dataDir: dw.dataDir,
+            console: { listen: null },
+            threads: 0,
+            log: { level: 'silent' },
+          },
+          'reload',
+        ),
+      );
     };
     const valid = () => dw.server.snapshot().defence.cookies.received.valid;
     const cookie = (await burst('127.0.0.6', dw.port, 1, CLIENT_COOKIE)).get(1)?.cookie;
@@ -164,14 +210,22 @@ defence:
     assert.equal(r.answers.length, 1, r.raw);
     assert.match(r.answers[0], /\bHINFO\s+"RFC8482"\s+""/);
     const s = dw.server.snapshot();
-    assert.equal(s.upstreams.reduce((n, u) => n + u.queries, 0), upstreamBefore, 'no upstream query');
+    assert.equal(
+      s.upstreams.reduce((n, u) => n + u.queries, 0),
+      upstreamBefore,
+      'no upstream query',
+    );
     assert.equal(s.defence.minimalAny.answered, 1);
     assert.equal(s.responseTypes['minimal-any'], 1);
     assert.deepEqual(await scrape(dw, 'dnsward_minimal_any_total'), { '': 1 });
     // Over TCP (dig's default for ANY) it is forwarded as usual.
     const tcp = await dig('127.0.0.1', dw.port, ['-b', '127.0.0.5', NAME, 'ANY']);
     assert.doesNotMatch(tcp.raw, /RFC8482/);
-    assert.equal(dw.server.snapshot().upstreams.reduce((n, u) => n + u.queries, 0), upstreamBefore + 1, 'the TCP ANY went upstream');
+    assert.equal(
+      dw.server.snapshot().upstreams.reduce((n, u) => n + u.queries, 0),
+      upstreamBefore + 1,
+      'the TCP ANY went upstream',
+    );
   });
 });
 

@@ -35,7 +35,10 @@ describe('dns2tcp through dnsward (network namespaces)', () => {
     lab = NetnsLab.create(['client', 'server']);
     const client = lab.ns('client');
     const server = lab.ns('server');
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dw = await startDnsward(`
 listen: ["${client.rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
@@ -46,9 +49,17 @@ forwardZones:
     servers: ["${server.address}:53"]
 `);
     dir = mkdtempSync(join(tmpdir(), 'dnsward-dns2tcp-'));
-    writeFileSync(join(dir, 'dns2tcpd.conf'), [
-      `listen = ${server.address}`, 'port = 53', 'user = nobody', `chroot = ${dir}`, `domain = ${ZONE}`, 'resources = echo:127.0.0.1:7777',
-    ].join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'dns2tcpd.conf'),
+      [
+        `listen = ${server.address}`,
+        'port = 53',
+        'user = nobody',
+        `chroot = ${dir}`,
+        `domain = ${ZONE}`,
+        'resources = echo:127.0.0.1:7777',
+      ].join('\n') + '\n',
+    );
     await lab.startEchoServer('server', '127.0.0.1', 7777);
     const dns2tcpd = lab.spawn('server', 'dns2tcpd', ['-F', '-d', '1', '-f', join(dir, 'dns2tcpd.conf')]);
     await NetnsLab.waitForOutput(dns2tcpd, 'Listening on');
@@ -71,8 +82,18 @@ forwardZones:
     const zonePool = dw.server.snapshot().upstreams.filter((u) => u.pool === ZONE);
     assert.ok(zonePool[0].answers > 10, `tunnel queries went through the forward zone: ${JSON.stringify(zonePool)}`);
     const guard = dw.server.snapshot().guard;
-    assert.ok(guard.wouldBlock > 0 && guard.blocked === 0, `monitor mode reports and blocks nothing: ${JSON.stringify(guard)}`);
-    const lookup = lab.spawn('client', 'dig', [`@${client.rootAddress}`, '+tries=1', '+time=3', 'www.example.test', 'A', '+short']);
+    assert.ok(
+      guard.wouldBlock > 0 && guard.blocked === 0,
+      `monitor mode reports and blocks nothing: ${JSON.stringify(guard)}`,
+    );
+    const lookup = lab.spawn('client', 'dig', [
+      `@${client.rootAddress}`,
+      '+tries=1',
+      '+time=3',
+      'www.example.test',
+      'A',
+      '+short',
+    ]);
     await new Promise((r) => lookup.once('exit', r));
     assert.match(lookup.output(), /192\.0\.2\.10/);
     await capture.stop();
@@ -80,7 +101,11 @@ forwardZones:
 
   it('reads the capture as tshark does: same queries, same names, same order', () => {
     const file = join(dir, 'client.pcap');
-    const tshark = execFileSync('tshark', ['-r', file, '-Y', 'dns.flags.response == 0', '-T', 'fields', '-e', 'dns.qry.name'], { encoding: 'utf8' })
+    const tshark = execFileSync(
+      'tshark',
+      ['-r', file, '-Y', 'dns.flags.response == 0', '-T', 'fields', '-e', 'dns.qry.name'],
+      { encoding: 'utf8' },
+    )
       .split('\n')
       .filter((l) => l !== '');
     const ours = readCapture(readFileSync(file))
@@ -95,11 +120,20 @@ forwardZones:
     const out = join(dir, 'verdicts.jsonl');
     const { code, stderr } = await runCli(['analyze', '--out', out, join(dir, 'client.pcap')]);
     assert.equal(code, 0, stderr);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { qname: string; domain: string; action: string; stages: unknown[] });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { qname: string; domain: string; action: string; stages: unknown[] });
     const tunnelQueries = lines.filter((l) => l.domain === ZONE);
     const firstBlock = tunnelQueries.findIndex((l) => l.action === 'block');
-    assert.ok(firstBlock >= 0 && firstBlock <= 10, `first block at tunnel query ${firstBlock} of ${tunnelQueries.length}`);
-    assert.ok(lines.filter((l) => l.domain !== ZONE).every((l) => l.action !== 'block'), 'no other domain blocked');
+    assert.ok(
+      firstBlock >= 0 && firstBlock <= 10,
+      `first block at tunnel query ${firstBlock} of ${tunnelQueries.length}`,
+    );
+    assert.ok(
+      lines.filter((l) => l.domain !== ZONE).every((l) => l.action !== 'block'),
+      'no other domain blocked',
+    );
     assert.ok(tunnelQueries[firstBlock].stages.length === 5, 'the block carries all five stages');
     assert.match(stderr, new RegExp(`BLOCK\\s+${ZONE.replace('.', '\\.')}`));
   });

@@ -34,7 +34,12 @@ interface Reply {
 }
 
 /** Sends `count` queries at once from `source` and collects the replies by ID (at most REPLY_WAIT_MS). */
-const burst = (source: string, port: number, count: number, name: (i: number) => string = () => NAME): Promise<Map<number, Reply>> =>
+const burst = (
+  source: string,
+  port: number,
+  count: number,
+  name: (i: number) => string = () => NAME,
+): Promise<Map<number, Reply>> =>
   udpBurst(source, port, count, (id) => encodeQuery(name(id), 'A', { id }), headerReply, REPLY_WAIT_MS);
 
 async function one(source: string, port: number): Promise<Reply | undefined> {
@@ -67,9 +72,15 @@ async function waitFor(check: () => boolean | Promise<boolean>, tries = 40, step
   return false;
 }
 
-async function scrape(dw: RunningDnsward, name: string): Promise<Array<{ labels?: Record<string, string>; value?: string }>> {
+async function scrape(
+  dw: RunningDnsward,
+  name: string,
+): Promise<Array<{ labels?: Record<string, string>; value?: string }>> {
   const text = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
-  const families = parsePrometheusTextFormat(text) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+  const families = parsePrometheusTextFormat(text) as Array<{
+    name: string;
+    metrics: Array<{ labels?: Record<string, string>; value?: string }>;
+  }>;
   const family = families.find((f) => f.name === name);
   assert.ok(family, `${name} is exported`);
   return family.metrics;
@@ -120,7 +131,7 @@ describe('dynamic blocks in front of unbound', () => {
         await dw?.stop();
       });
 
-      it('blocks a client that sends rate × window + 1 queries (cache hits) with the rule\'s action, not one that sends rate × window, and lists, counts and reports it', async () => {
+      it("blocks a client that sends rate × window + 1 queries (cache hits) with the rule's action, not one that sends rate × window, and lists, counts and reports it", async () => {
         // The exempt client fills the cache: every query below is a cache hit.
         assert.ok(isAnswer(await one(EXEMPT, dw.port)));
         await dw.server.refresh();
@@ -128,14 +139,29 @@ describe('dynamic blocks in front of unbound', () => {
         const over = await burst('127.0.0.1', dw.port, QPS_OVER);
         // rate × window in all: this burst, and the one query that checks it is still answered.
         const under = await burst('127.0.0.2', dw.port, QPS_OVER - 2);
-        assert.equal([...over.values()].filter(isAnswer).length, QPS_OVER, 'the burst itself is answered (the rules are weighed after it)');
+        assert.equal(
+          [...over.values()].filter(isAnswer).length,
+          QPS_OVER,
+          'the burst itself is answered (the rules are weighed after it)',
+        );
         assert.equal([...under.values()].filter(isAnswer).length, QPS_OVER - 2);
         await dw.server.refresh();
         // Each I/O thread has its own cache, and the kernel picks the thread: inline, all were hits.
-        if (threads === 0) assert.equal((dw.server.snapshot().responseTypes.cached ?? 0) - cachedBefore, 2 * QPS_OVER - 2, 'all of them were cache hits');
+        if (threads === 0)
+          assert.equal(
+            (dw.server.snapshot().responseTypes.cached ?? 0) - cachedBefore,
+            2 * QPS_OVER - 2,
+            'all of them were cache hits',
+          );
 
-        assert.ok(await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 1), 'a block starts within a few seconds');
-        assert.ok(await waitFor(async () => (await one('127.0.0.1', dw.port))?.rcode === 5, 10), 'the blocked client is answered REFUSED');
+        assert.ok(
+          await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 1),
+          'a block starts within a few seconds',
+        );
+        assert.ok(
+          await waitFor(async () => (await one('127.0.0.1', dw.port))?.rcode === 5, 10),
+          'the blocked client is answered REFUSED',
+        );
         const stopFlood = await keepFlooding('127.0.0.1', dw.port);
         try {
           const other = await one('127.0.0.2', dw.port);
@@ -148,21 +174,39 @@ describe('dynamic blocks in front of unbound', () => {
 
       /** The block of 127.0.0.1 in `dnsward blocks` (text and JSON), the metrics, and the events. */
       const checkListed = async () => {
-
         const listed = await runCli(['blocks', '--data-dir', dw.dataDir]);
         assert.equal(listed.code, 0, listed.stderr);
         assert.match(listed.stdout, /Dynamic blocks \(1\):\n {2}127\.0\.0\.1\/32 {2}rule qps, refused, since /);
-        assert.match(listed.stdout, /why: client 127\.0\.0\.1\/32 passed dynamic block rule "qps" \(\d+(\.\d)? queries\/s over 2 s, limit 5\): answered REFUSED for 4 s/);
-        const json = JSON.parse((await runCli(['blocks', '--data-dir', dw.dataDir, '--json'])).stdout) as { dynamic: Array<{ prefix: string; rule: string; action: string; metric: string }> };
-        assert.deepEqual(json.dynamic.map((d) => [d.prefix, d.rule, d.action, d.metric]), [['127.0.0.1/32', 'qps', 'refused', 'queries']]);
+        assert.match(
+          listed.stdout,
+          /why: client 127\.0\.0\.1\/32 passed dynamic block rule "qps" \(\d+(\.\d)? queries\/s over 2 s, limit 5\): answered REFUSED for 4 s/,
+        );
+        const json = JSON.parse((await runCli(['blocks', '--data-dir', dw.dataDir, '--json'])).stdout) as {
+          dynamic: Array<{ prefix: string; rule: string; action: string; metric: string }>;
+        };
+        assert.deepEqual(
+          json.dynamic.map((d) => [d.prefix, d.rule, d.action, d.metric]),
+          [['127.0.0.1/32', 'qps', 'refused', 'queries']],
+        );
 
-        assert.deepEqual((await scrape(dw, 'dnsward_dynamic_blocks_active')).map((m) => Number(m.value)), [1]);
+        assert.deepEqual(
+          (await scrape(dw, 'dnsward_dynamic_blocks_active')).map((m) => Number(m.value)),
+          [1],
+        );
         const blocked = await scrape(dw, 'dnsward_dynamic_blocked_total');
         const refused = blocked.find((m) => m.labels?.rule === 'qps' && m.labels?.action === 'refused');
-        assert.ok(refused !== undefined && Number(refused.value) >= 1, 'the REFUSED answers are counted by rule and action');
+        assert.ok(
+          refused !== undefined && Number(refused.value) >= 1,
+          'the REFUSED answers are counted by rule and action',
+        );
         assert.ok((dw.server.snapshot().responseTypes['dynamic-blocked'] ?? 0) >= 1);
 
-        assert.ok(await waitFor(async () => (await dw.server.queryLog.events({ type: ['client_rate_blocked'], limit: 10 })).length > 0), 'the block is a security event');
+        assert.ok(
+          await waitFor(
+            async () => (await dw.server.queryLog.events({ type: ['client_rate_blocked'], limit: 10 })).length > 0,
+          ),
+          'the block is a security event',
+        );
         const [event] = await dw.server.queryLog.events({ type: ['client_rate_blocked'], limit: 10 });
         assert.equal(event.client, '127.0.0.1');
         assert.equal(event.action, 'refused');
@@ -173,9 +217,15 @@ describe('dynamic blocks in front of unbound', () => {
 
       it('ends the block after its duration', async () => {
         // Polls at most twice a second: under the rule's rate, so the polling itself does not extend the block.
-        assert.ok(await waitFor(async () => isAnswer(await one('127.0.0.1', dw.port)), 30, 500), 'answered again once the block ended');
+        assert.ok(
+          await waitFor(async () => isAnswer(await one('127.0.0.1', dw.port)), 30, 500),
+          'answered again once the block ended',
+        );
         // An I/O thread ends a block at its `until` by itself; the main thread's tally follows at its next tick.
-        assert.ok(await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 0), 'the block is no longer counted active');
+        assert.ok(
+          await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 0),
+          'the block is no longer counted active',
+        );
         assert.ok(dw.server.snapshot().dynamicBlocks.expired >= 1);
       });
 
@@ -183,7 +233,10 @@ describe('dynamic blocks in front of unbound', () => {
         const nx = await burst('127.0.0.3', dw.port, NXD_OVER, (i) => `missing-${i}.example.test`);
         assert.equal([...nx.values()].filter((r) => r.rcode === 3).length, NXD_OVER, 'unbound answers NXDOMAIN');
         assert.ok(await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 1));
-        assert.ok(await waitFor(async () => (await one('127.0.0.3', dw.port))?.rcode === 3, 10), 'a name that exists is answered NXDOMAIN: the rule\'s action');
+        assert.ok(
+          await waitFor(async () => (await one('127.0.0.3', dw.port))?.rcode === 3, 10),
+          "a name that exists is answered NXDOMAIN: the rule's action",
+        );
 
         const wrong = await runCli(['unblock', '127.0.0.4', '--data-dir', dw.dataDir]);
         assert.notEqual(wrong.code, 0);
@@ -194,27 +247,50 @@ describe('dynamic blocks in front of unbound', () => {
         assert.equal(dw.server.snapshot().dynamicBlocks.active, 0);
         // The block was for 10 minutes: an answer now is the lift's doing.
         assert.ok(await waitFor(async () => isAnswer(await one('127.0.0.3', dw.port)), 10), 'answered again at once');
-        assert.ok(dw.server.auditLog(5).some((a) => a.action === 'unblock-client' && a.subject === '127.0.0.3'), 'the lift is audited');
+        assert.ok(
+          dw.server.auditLog(5).some((a) => a.action === 'unblock-client' && a.subject === '127.0.0.3'),
+          'the lift is audited',
+        );
       });
 
-      it('lists the block on the console\'s blocks page API and lifts it from the console', async () => {
+      it("lists the block on the console's blocks page API and lifts it from the console", async () => {
         const base = `http://127.0.0.1:${dw.consoleServer!.boundPort}`;
-        const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'the admin password' }) });
+        const login = await fetch(`${base}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: 'the admin password' }),
+        });
         assert.equal(login.status, 200);
         const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
         const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
 
         await burst('127.0.0.6', dw.port, QPS_OVER);
         assert.ok(await waitFor(() => dw.server.snapshot().dynamicBlocks.active === 1));
-        const blocks = (await (await fetch(`${base}/api/blocks`, { headers: { cookie } })).json()) as { dynamic: Array<{ prefix: string; rule: string; action: string }> };
-        assert.deepEqual(blocks.dynamic.map((d) => [d.prefix, d.rule, d.action]), [['127.0.0.6/32', 'qps', 'refused']]);
+        const blocks = (await (await fetch(`${base}/api/blocks`, { headers: { cookie } })).json()) as {
+          dynamic: Array<{ prefix: string; rule: string; action: string }>;
+        };
+        assert.deepEqual(
+          blocks.dynamic.map((d) => [d.prefix, d.rule, d.action]),
+          [['127.0.0.6/32', 'qps', 'refused']],
+        );
 
-        const lift = await fetch(`${base}/api/actions/unblock-client`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ client: '127.0.0.0/29' }) });
+        const lift = await fetch(`${base}/api/actions/unblock-client`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf },
+          body: JSON.stringify({ client: '127.0.0.0/29' }),
+        });
         assert.equal(lift.status, 200);
-        assert.deepEqual(((await lift.json()) as { result: { lifted: string[] } }).result.lifted, ['127.0.0.6/32'], 'a range lifts the blocks it holds');
+        assert.deepEqual(
+          ((await lift.json()) as { result: { lifted: string[] } }).result.lifted,
+          ['127.0.0.6/32'],
+          'a range lifts the blocks it holds',
+        );
         assert.equal(dw.server.snapshot().dynamicBlocks.active, 0);
         assert.ok(await waitFor(async () => isAnswer(await one('127.0.0.6', dw.port)), 10), 'answered again');
-        assert.ok(dw.server.auditLog(5).some((a) => a.who === 'admin (console)' && a.action === 'unblock-client'), 'audited under the console user');
+        assert.ok(
+          dw.server.auditLog(5).some((a) => a.who === 'admin (console)' && a.action === 'unblock-client'),
+          'audited under the console user',
+        );
       });
 
       it('never blocks an exempt client', async () => {
@@ -240,7 +316,13 @@ describe('dynamic blocks in front of unbound', () => {
       await new Promise((r) => setTimeout(r, 2500));
       assert.ok(isAnswer(await one('127.0.0.1', dw.port)));
       assert.equal(dw.server.snapshot().dynamicBlocks.started, 0);
-      const next = { ...(parseConfigText(text.replace('@PORT@', String(dw.port)), 'reload') as object), dataDir: dw.dataDir, console: { listen: null }, metrics: { listen: null }, log: { level: 'silent' } };
+      const next = {
+        ...(parseConfigText(text.replace('@PORT@', String(dw.port)), 'reload') as object),
+        dataDir: dw.dataDir,
+        console: { listen: null },
+        metrics: { listen: null },
+        log: { level: 'silent' },
+      };
       await dw.server.reload(validateConfig(next, 'reload'));
       await burst('127.0.0.1', dw.port, QPS_OVER);
       assert.ok(await waitFor(async () => (await one('127.0.0.1', dw.port))?.rcode === 5), 'blocked after the reload');

@@ -47,7 +47,11 @@ describe('Tunnel Guard inline against a real dns2tcp tunnel', () => {
   };
   const dig = async (name: string, type = 'A') => {
     const client = lab.ns('client');
-    const { stdout } = await run('ip', ['netns', 'exec', client.name, 'dig', `@${client.rootAddress}`, '+tries=1', '+time=3', name, type], { timeout: 10_000 });
+    const { stdout } = await run(
+      'ip',
+      ['netns', 'exec', client.name, 'dig', `@${client.rootAddress}`, '+tries=1', '+time=3', name, type],
+      { timeout: 10_000 },
+    );
     return stdout;
   };
   const tunnelTransfer = (port: number) => dns2tcpEcho(lab, ZONE, port);
@@ -57,11 +61,19 @@ describe('Tunnel Guard inline against a real dns2tcp tunnel', () => {
     lab = NetnsLab.create(['client', 'server']);
     const client = lab.ns('client');
     const server = lab.ns('server');
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10', ...Array.from({ length: 50 }, (_, i) => `host${i}.example.test. 300 IN A 192.0.2.${i + 20}`)] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: [
+        'www.example.test. 300 IN A 192.0.2.10',
+        ...Array.from({ length: 50 }, (_, i) => `host${i}.example.test. 300 IN A 192.0.2.${i + 20}`),
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), 'dnsward-guard-inline-'));
     dataDir = join(dir, 'var');
     configPath = join(dir, 'dnsward.yaml');
-    writeFileSync(configPath, `listen: ["${client.rootAddress}:53"]
+    writeFileSync(
+      configPath,
+      `listen: ["${client.rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 forwardZones:
   - zone: ${ZONE}
@@ -69,7 +81,8 @@ forwardZones:
 dataDir: ${dataDir}
 guard: { snapshotInterval: 1s }
 threads: 2
-`);
+`,
+    );
     await startDns2tcpServer(lab, dir, ZONE);
   });
 
@@ -107,7 +120,8 @@ threads: 2
     assert.equal(code, 0, stderr);
     assert.match(stdout, new RegExp(`${ZONE.replace('.', '\\.')}  incident TG-[0-9a-f]{8}, offence 1`));
     assert.match(stdout, /why: .*encoded information/);
-    for (const stage of ['anatomy', 'query', 'state', 'normal']) assert.match(stdout, new RegExp(`^\\s+${stage}\\s+\\d\\.\\d\\d`, 'm'));
+    for (const stage of ['anatomy', 'query', 'state', 'normal'])
+      assert.match(stdout, new RegExp(`^\\s+${stage}\\s+\\d\\.\\d\\d`, 'm'));
   });
 
   it('keeps the block and what it learned across a restart and a kill -9', async () => {
@@ -156,7 +170,11 @@ threads: 2
     await startDnsward('block');
     const queries = join(dir, 'benign.txt');
     writeFileSync(queries, Array.from({ length: 50 }, (_, i) => `host${i}.example.test A`).join('\n') + '\n');
-    const perf = run('dnsperf', ['-s', lab.ns('client').rootAddress, '-d', queries, '-l', '8', '-Q', '2000', '-t', '2'], { timeout: 30_000 });
+    const perf = run(
+      'dnsperf',
+      ['-s', lab.ns('client').rootAddress, '-d', queries, '-l', '8', '-Q', '2000', '-t', '2'],
+      { timeout: 30_000 },
+    );
     const tunnel = await tunnelTransfer(4444);
     const { stdout } = await perf;
     assert.notEqual(tunnel, 'echo intact');

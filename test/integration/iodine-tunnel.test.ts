@@ -27,7 +27,10 @@ function iodineSetup(mode: 'monitor' | 'block'): { lab: () => NetnsLab; dw: () =
   let dw: RunningDnsward;
   before(async () => {
     lab = NetnsLab.create(['ioclient', 'ioserver']);
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dw = await startDnsward(`
 listen: ["${lab.ns('ioclient').rootAddress}:53"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
@@ -37,7 +40,18 @@ forwardZones:
   - zone: ${ZONE}
     servers: ["${lab.ns('ioserver').address}:53"]
 `);
-    const server = lab.spawn('ioserver', 'iodined', ['-f', '-c', '-P', 'dnsward-test', '-l', lab.ns('ioserver').address, '-p', '53', '10.53.0.1/27', ZONE]);
+    const server = lab.spawn('ioserver', 'iodined', [
+      '-f',
+      '-c',
+      '-P',
+      'dnsward-test',
+      '-l',
+      lab.ns('ioserver').address,
+      '-p',
+      '53',
+      '10.53.0.1/27',
+      ZONE,
+    ]);
     await NetnsLab.waitForOutput(server, 'Listening to dns');
     await lab.startEchoServer('ioserver', '10.53.0.1', 7777);
   });
@@ -55,7 +69,14 @@ describe('iodine through dnsward (network namespaces, /dev/net/tun)', () => {
   it('sets up the tunnel and carries a 4 KB echo over it', async () => {
     const lab = setup.lab();
     const dw = setup.dw();
-    const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
+    const client = lab.spawn('ioclient', 'iodine', [
+      '-f',
+      '-r',
+      '-P',
+      'dnsward-test',
+      lab.ns('ioclient').rootAddress,
+      ZONE,
+    ]);
     await NetnsLab.waitForOutput(client, 'Connection setup complete', 30_000);
     assert.equal(await lab.echoTransfer('ioclient', '10.53.0.1', 7777, 4096), 'echo intact');
     await dw.server.refresh();
@@ -72,7 +93,14 @@ describe('iodine through dnsward with Tunnel Guard blocking', () => {
     const dw = setup.dw();
     const file = join(mkdtempSync(join(tmpdir(), 'dnsward-iodine-')), 'server-link.pcap');
     const capture = await PacketCapture.start(lab.ns('ioserver').rootInterface, file);
-    const client = lab.spawn('ioclient', 'iodine', ['-f', '-r', '-P', 'dnsward-test', lab.ns('ioclient').rootAddress, ZONE]);
+    const client = lab.spawn('ioclient', 'iodine', [
+      '-f',
+      '-r',
+      '-P',
+      'dnsward-test',
+      lab.ns('ioclient').rootAddress,
+      ZONE,
+    ]);
     let result: string;
     try {
       await NetnsLab.waitForOutput(client, 'Connection setup complete', 20_000);

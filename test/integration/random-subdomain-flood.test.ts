@@ -40,7 +40,10 @@ class CountingProxy {
   constructor(private readonly upstreamPort: number) {}
 
   async start(): Promise<void> {
-    this.worker = new Worker(PROXY_CODE, { eval: true, workerData: { upstreamPort: this.upstreamPort, victim: VICTIM } });
+    this.worker = new Worker(PROXY_CODE, {
+      eval: true,
+      workerData: { upstreamPort: this.upstreamPort, victim: VICTIM },
+    });
     this.port = await new Promise<number>((resolve, reject) => {
       this.worker!.once('message', (m: { port: number }) => resolve(m.port));
       this.worker!.once('error', reject);
@@ -50,7 +53,9 @@ class CountingProxy {
   /** The times (ms since the epoch) of the VICTIM queries that passed so far. */
   async collect(): Promise<number[]> {
     this.worker!.postMessage('times');
-    this.victimTimes = await new Promise<number[]>((resolve) => this.worker!.once('message', (m: { times: number[] }) => resolve(m.times)));
+    this.victimTimes = await new Promise<number[]>((resolve) =>
+      this.worker!.once('message', (m: { times: number[] }) => resolve(m.times)),
+    );
     return this.victimTimes;
   }
 
@@ -99,13 +104,20 @@ interface FloodResult {
 
 /** SOURCES sockets, each sending one random name under VICTIM per round, for FLOOD_MS. */
 async function flood(port: number): Promise<FloodResult> {
-  const sockets = await Promise.all(Array.from({ length: SOURCES }, (_, i) => new Promise<dgram.Socket>((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, `127.0.1.${i + 1}`, () => resolve(s));
-  })));
+  const sockets = await Promise.all(
+    Array.from(
+      { length: SOURCES },
+      (_, i) =>
+        new Promise<dgram.Socket>((resolve, reject) => {
+          const s = dgram.createSocket('udp4');
+          s.once('error', reject);
+          s.bind(0, `127.0.1.${i + 1}`, () => resolve(s));
+        }),
+    ),
+  );
   const result: FloodResult = { sent: 0, rcodes: new Map(), startedAt: Date.now(), endedAt: 0 };
-  for (const s of sockets) s.on('message', (msg) => result.rcodes.set(msg[3] & 0xf, (result.rcodes.get(msg[3] & 0xf) ?? 0) + 1));
+  for (const s of sockets)
+    s.on('message', (msg) => result.rcodes.set(msg[3] & 0xf, (result.rcodes.get(msg[3] & 0xf) ?? 0) + 1));
   const rounds = Math.round((FLOOD_MS / 1000) * BATCHES_PER_SECOND);
   for (let r = 0; r < rounds; r++) {
     const due = result.startedAt + (r * 1000) / BATCHES_PER_SECOND;
@@ -134,10 +146,14 @@ async function ask(port: number, name: string): Promise<Answer | null> {
 }
 
 /** A normal client (127.0.0.1) during the flood: cached names of the victim and another domain, and a new name of the other domain. */
-async function normalClient(port: number, until: () => boolean): Promise<Array<{ name: string; answer: Answer | null }>> {
+async function normalClient(
+  port: number,
+  until: () => boolean,
+): Promise<Array<{ name: string; answer: Answer | null }>> {
   const seen: Array<{ name: string; answer: Answer | null }> = [];
   for (let i = 0; i < 100 && !until(); i++) {
-    for (const name of [`www.${VICTIM}`, `www.${OTHER}`, `mail.${OTHER}`]) seen.push({ name, answer: await ask(port, name) });
+    for (const name of [`www.${VICTIM}`, `www.${OTHER}`, `mail.${OTHER}`])
+      seen.push({ name, answer: await ask(port, name) });
     await sleep(200);
   }
   return seen;
@@ -149,7 +165,12 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
   before(async () => {
     unbound = await UnboundServer.start({
       zones: [VICTIM, OTHER],
-      records: [`www.${VICTIM}. 300 IN A 192.0.2.1`, `mail.${VICTIM}. 300 IN A 192.0.2.2`, `www.${OTHER}. 300 IN A 192.0.2.3`, `mail.${OTHER}. 300 IN A 192.0.2.4`],
+      records: [
+        `www.${VICTIM}. 300 IN A 192.0.2.1`,
+        `mail.${VICTIM}. 300 IN A 192.0.2.2`,
+        `www.${OTHER}. 300 IN A 192.0.2.3`,
+        `mail.${OTHER}. 300 IN A 192.0.2.4`,
+      ],
     });
   });
   after(async () => {
@@ -161,7 +182,9 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
       const proxy = new CountingProxy(unbound.port);
       await proxy.start();
       const events = join(mkdtempSync(join(tmpdir(), 'dnsward-flood-')), 'events.jsonl');
-      const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\nevents: { file: { path: "${events}" } }\nmetrics: { listen: "127.0.0.1:0" }\n`);
+      const dw = await startDnsward(
+        `listen: ["127.0.0.1:@PORT@"]\nthreads: ${threads}\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { floor: ${FLOOR} } }\nevents: { file: { path: "${events}" } }\nmetrics: { listen: "127.0.0.1:0" }\n`,
+      );
       try {
         await run(dw, proxy, true);
         const metrics = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
@@ -170,13 +193,29 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
         assert.ok(servfail > 5000, `${servfail} limited with SERVFAIL`);
         assert.match(metrics, /^dnsward_flood_events_total\{kind="detected"\} 1$/m);
         assert.match(metrics, /^dnsward_zone_inflight_cap_hits_total \d+$/m);
-        const listing = dw.server.control({ cmd: 'floods', who: 'test' }) as { floods: Array<{ domain: string; allowedRate: number }> };
-        assert.deepEqual(listing.floods.map((f) => [f.domain, f.allowedRate]), [[VICTIM, FLOOR]]);
+        const listing = dw.server.control({ cmd: 'floods', who: 'test' }) as {
+          floods: Array<{ domain: string; allowedRate: number }>;
+        };
+        assert.deepEqual(
+          listing.floods.map((f) => [f.domain, f.allowedRate]),
+          [[VICTIM, FLOOR]],
+        );
       } finally {
         await dw.stop();
         await proxy.close();
       }
-      const detected = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; domain?: string; stages: Array<{ name: string; evidence: Record<string, unknown> }> }).filter((e) => e.type === 'flood_detected');
+      const detected = readFileSync(events, 'utf8')
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              type: string;
+              domain?: string;
+              stages: Array<{ name: string; evidence: Record<string, unknown> }>;
+            },
+        )
+        .filter((e) => e.type === 'flood_detected');
       assert.equal(detected.length, 1);
       assert.equal(detected[0].domain, VICTIM);
       assert.equal(detected[0].stages[0].name, 'flood');
@@ -187,13 +226,20 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
   it('without the flood stage, the upstream gets the whole flood (what the limit takes away)', async (t) => {
     const proxy = new CountingProxy(unbound.port);
     await proxy.start();
-    const dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { enabled: false } }\n`);
+    const dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${proxy.port}"] }\ndefence: { randomSubdomain: { enabled: false } }\n`,
+    );
     try {
       const { result } = await run(dw, proxy, false);
       await proxy.collect();
       const blocks = dw.server.guard.activeBlocks(Date.now() / 1000).filter((b) => b.domain === VICTIM);
-      t.diagnostic(`unmitigated: ${proxy.victimTimes.length} of ${result.sent} flood queries reached the upstream; Tunnel Guard: ${blocks.filter((b) => b.scope === 'domain').length} blocks for everyone, ${blocks.filter((b) => b.scope === 'client').length} client-scoped blocks on ${VICTIM}`);
-      assert.ok(proxy.victimTimes.length > result.sent / 2, `${proxy.victimTimes.length} of ${result.sent} reached the upstream`);
+      t.diagnostic(
+        `unmitigated: ${proxy.victimTimes.length} of ${result.sent} flood queries reached the upstream; Tunnel Guard: ${blocks.filter((b) => b.scope === 'domain').length} blocks for everyone, ${blocks.filter((b) => b.scope === 'client').length} client-scoped blocks on ${VICTIM}`,
+      );
+      assert.ok(
+        proxy.victimTimes.length > result.sent / 2,
+        `${proxy.victimTimes.length} of ${result.sent} reached the upstream`,
+      );
     } finally {
       await dw.stop();
       await proxy.close();
@@ -203,7 +249,8 @@ describe('a random-subdomain flood from 100 sources in front of unbound', () => 
 
 async function run(dw: RunningDnsward, proxy: CountingProxy, mitigated: boolean): Promise<{ result: FloodResult }> {
   // The normal client fills the cache first (from several source ports: with I/O threads, each has its own cache).
-  for (let i = 0; i < 8; i++) for (const name of [`www.${VICTIM}`, `www.${OTHER}`]) assert.equal((await ask(dw.port, name))?.answers, 1, name);
+  for (let i = 0; i < 8; i++)
+    for (const name of [`www.${VICTIM}`, `www.${OTHER}`]) assert.equal((await ask(dw.port, name))?.answers, 1, name);
   let flooding = true;
   const normal = normalClient(dw.port, () => !flooding);
   const result = await flood(dw.port);
@@ -219,7 +266,11 @@ async function run(dw: RunningDnsward, proxy: CountingProxy, mitigated: boolean)
   assert.ok(seen.length >= 9, `${seen.length} normal queries`);
   for (const s of seen) assert.deepEqual(s.answer, { rcode: 0, answers: 1 }, `${s.name} during the flood`);
   // Not blocked: neither for everyone by Tunnel Guard nor by the flood stage.
-  assert.deepEqual(blocks.filter((b) => b.scope === 'domain'), [], `no block of ${VICTIM} for everyone`);
+  assert.deepEqual(
+    blocks.filter((b) => b.scope === 'domain'),
+    [],
+    `no block of ${VICTIM} for everyone`,
+  );
   assert.deepEqual(await ask(dw.port, `www.${VICTIM}`), { rcode: 0, answers: 1 });
   if (!mitigated) return { result };
   assert.equal(snap.flood.detected, 1);
@@ -227,9 +278,14 @@ async function run(dw: RunningDnsward, proxy: CountingProxy, mitigated: boolean)
   const limited = snap.flood.limited.servfail + snap.flood.limited.nxdomain;
   assert.ok(limited > result.sent / 2, `${limited} of ${result.sent} limited`);
   // From 2 s after the flood began, the upstream saw at most the allowed rate (a bucket of one second, plus the rate).
-  assert.ok(afterTwoSeconds <= FLOOR * (windowSeconds + 1), `${afterTwoSeconds} upstream queries for ${VICTIM} in the last ${windowSeconds.toFixed(1)} s (allowed ${FLOOR}/s)`);
+  assert.ok(
+    afterTwoSeconds <= FLOOR * (windowSeconds + 1),
+    `${afterTwoSeconds} upstream queries for ${VICTIM} in the last ${windowSeconds.toFixed(1)} s (allowed ${FLOOR}/s)`,
+  );
   const flagged = dw.server.flood.active()[0];
   const rcodes = Object.fromEntries(result.rcodes);
-  console.log(`# flood: ${result.sent} sent in ${((result.endedAt - result.startedAt) / 1000).toFixed(1)} s, answers by rcode ${JSON.stringify(rcodes)}; upstream saw ${proxy.victimTimes.length} in all, ${afterTwoSeconds} from 2 s on (${(afterTwoSeconds / windowSeconds).toFixed(1)}/s); flagged at +${(flagged.since * 1000 - result.startedAt).toFixed(0)} ms; Tunnel Guard client-scoped blocks on ${VICTIM}: ${blocks.length}`);
+  console.log(
+    `# flood: ${result.sent} sent in ${((result.endedAt - result.startedAt) / 1000).toFixed(1)} s, answers by rcode ${JSON.stringify(rcodes)}; upstream saw ${proxy.victimTimes.length} in all, ${afterTwoSeconds} from 2 s on (${(afterTwoSeconds / windowSeconds).toFixed(1)}/s); flagged at +${(flagged.since * 1000 - result.startedAt).toFixed(0)} ms; Tunnel Guard client-scoped blocks on ${VICTIM}: ${blocks.length}`,
+  );
   return { result };
 }

@@ -18,7 +18,10 @@ describe('reload status in /metrics', () => {
   before(async () => {
     unbound = await UnboundServer.start({ zones: ['example.test'], records: [] });
     metricsPort = await freePort();
-    writeFileSync(file, `listen: ["127.0.0.1:${await freePort()}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:${metricsPort}" }\ndataDir: ${join(dir, 'var')}\n`);
+    writeFileSync(
+      file,
+      `listen: ["127.0.0.1:${await freePort()}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nmetrics: { listen: "127.0.0.1:${metricsPort}" }\ndataDir: ${join(dir, 'var')}\n`,
+    );
     server = CliServer.start(['-c', file]);
     await server.waitForLog('dnsward started');
   });

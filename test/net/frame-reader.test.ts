@@ -23,24 +23,32 @@ function cut(stream: Buffer, cuts: number[]): Buffer[] {
 describe('FrameReader', () => {
   it('gives the same messages however the stream is cut, paused and resumed (property)', () => {
     const message = fc.uint8Array({ minLength: 1, maxLength: 600 }).map((a) => Buffer.from(a));
-    fc.assert(fc.property(fc.array(message, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), fc.array(fc.boolean(), { maxLength: 12 }), (messages, cuts, pauseAfter) => {
-      const got: Buffer[] = [];
-      const reader: FrameReader = new FrameReader(65535, (m) => {
-        got.push(m);
-        // Pausing inside the callback must hold back the next message even within the same chunk.
-        if (pauseAfter[got.length - 1]) reader.pause();
-      });
-      for (const chunk of cut(framed(messages), cuts)) {
-        assert.equal(reader.push(chunk), true);
-        // Sometimes a chunk arrives while paused (the socket's read was already under way).
-        if (reader.isPaused && chunk.length % 2 === 0) continue;
-        for (let i = 0; i < 100 && reader.isPaused; i++) assert.equal(reader.resume(), true);
-      }
-      for (let i = 0; i < 100 && reader.isPaused; i++) reader.resume();
-      assert.deepEqual(got, messages);
-      assert.equal(reader.partial, false);
-      assert.equal(reader.pendingBytes, 0);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.array(fc.boolean(), { maxLength: 12 }),
+        (messages, cuts, pauseAfter) => {
+          const got: Buffer[] = [];
+          const reader: FrameReader = new FrameReader(65535, (m) => {
+            got.push(m);
+            // Pausing inside the callback must hold back the next message even within the same chunk.
+            if (pauseAfter[got.length - 1]) reader.pause();
+          });
+          for (const chunk of cut(framed(messages), cuts)) {
+            assert.equal(reader.push(chunk), true);
+            // Sometimes a chunk arrives while paused (the socket's read was already under way).
+            if (reader.isPaused && chunk.length % 2 === 0) continue;
+            for (let i = 0; i < 100 && reader.isPaused; i++) assert.equal(reader.resume(), true);
+          }
+          for (let i = 0; i < 100 && reader.isPaused; i++) reader.resume();
+          assert.deepEqual(got, messages);
+          assert.equal(reader.partial, false);
+          assert.equal(reader.pendingBytes, 0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('copies a 65535-byte message sent one byte at a time at most twice per byte, and does not allocate ahead of what arrived', () => {
@@ -55,7 +63,10 @@ describe('FrameReader', () => {
     for (let i = 1000; i < stream.length; i++) reader.push(stream.subarray(i, i + 1));
     assert.equal(got.length, 1);
     assert.deepEqual(got[0], body);
-    assert.ok(reader.bytesCopied <= 2 * body.length, `copied ${reader.bytesCopied} bytes for a ${body.length}-byte message`);
+    assert.ok(
+      reader.bytesCopied <= 2 * body.length,
+      `copied ${reader.bytesCopied} bytes for a ${body.length}-byte message`,
+    );
   });
 
   it('holds the rest of a chunk while paused and emits it on resume', () => {

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfigText, validateConfig } from '../../src/config/load-config.js';
 import { makeSelfSignedCert } from '../helpers/certificates.js';
-import { budgetDescriptors, configDemand, DNS_TCP_FLOOR, MANAGEMENT_FLOOR, openFileLimit, RESERVE, THREAD_OVERHEAD } from '../../src/ops/descriptor-budget.js';
+import {
+  budgetDescriptors,
+  configDemand,
+  DNS_TCP_FLOOR,
+  MANAGEMENT_FLOOR,
+  openFileLimit,
+  RESERVE,
+  THREAD_OVERHEAD,
+} from '../../src/ops/descriptor-budget.js';
 
 describe('descriptor budget', () => {
   const demand = { dnsFixed: 40, dnsTcp: 1000, management: { console: 64, metrics: 16, control: 16 } };
@@ -39,13 +47,19 @@ describe('descriptor budget', () => {
     for (const cap of Object.values(b.management)) assert.equal(cap, MANAGEMENT_FLOOR);
   });
 
-  it('reads this process\'s limit on Linux', () => {
+  it("reads this process's limit on Linux", () => {
     const limit = openFileLimit();
     assert.ok(limit === null || limit >= 64, `limit ${limit}`);
   });
 
-  it('counts each I/O thread\'s UDP listener and upstream sockets, and TCP listeners once', () => {
-    const config = validateConfig(parseConfigText('listen: ["127.0.0.1:5353", "[::1]:5353"]\nupstreams:\n  servers: ["127.0.0.1:53", "127.0.0.2:53"]\n  sockets: 4\n', 'test.yaml'), 'test.yaml');
+  it("counts each I/O thread's UDP listener and upstream sockets, and TCP listeners once", () => {
+    const config = validateConfig(
+      parseConfigText(
+        'listen: ["127.0.0.1:5353", "[::1]:5353"]\nupstreams:\n  servers: ["127.0.0.1:53", "127.0.0.2:53"]\n  sockets: 4\n',
+        'test.yaml',
+      ),
+      'test.yaml',
+    );
     const inline = configDemand(config, 0).dnsFixed;
     const threaded = configDemand(config, 3).dnsFixed;
     // Per upstream and plane: 4 sockets, 4 retiring, a TCP connection and a health check.
@@ -57,7 +71,13 @@ describe('descriptor budget', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-fd-tls-'));
     const f = makeSelfSignedCert(dir, 'fd');
     const tls = `dot: [{ listen: "127.0.0.1:8853", cert: "${f.cert}", key: "${f.key}" }]\ndoh: [{ listen: "127.0.0.1:8443", cert: "${f.cert}", key: "${f.key}" }]\n`;
-    const config = validateConfig(parseConfigText(`listen: ["127.0.0.1:5353"]\nupstreams: { servers: ["127.0.0.1:53"] }\ntcp: { maxConnections: 100 }\n${tls}`, 'test.yaml'), 'test.yaml');
+    const config = validateConfig(
+      parseConfigText(
+        `listen: ["127.0.0.1:5353"]\nupstreams: { servers: ["127.0.0.1:53"] }\ntcp: { maxConnections: 100 }\n${tls}`,
+        'test.yaml',
+      ),
+      'test.yaml',
+    );
     const demand = configDemand(config, 0);
     assert.equal(demand.dnsTcp, 300, 'TCP, DoT and DoH: 100 connections each');
     assert.equal(demand.dnsFixed, 1 * 2 + 2 + 1 * (config.upstreams.sockets * 2 + 2));

@@ -34,18 +34,28 @@ describe('packaging', () => {
     // Documentation=man:dnsward(1) is looked up: the manual is installed where man finds it.
     mkdirSync(join(dir, 'man', 'man1'), { recursive: true });
     copyFileSync(join(root, 'docs/dnsward.1'), join(dir, 'man', 'man1', 'dnsward.1'));
-    const { stderr } = await run('systemd-analyze', ['verify', join(dir, 'dnsward.service')], { env: { ...process.env, MANPATH: join(dir, 'man') }, timeout: 30_000 });
+    const { stderr } = await run('systemd-analyze', ['verify', join(dir, 'dnsward.service')], {
+      env: { ...process.env, MANPATH: join(dir, 'man') },
+      timeout: 30_000,
+    });
     assert.equal(stderr.trim(), '');
   });
 
-  it('ships a manual that says what the commands\' help says', () => {
-    assert.equal(readFileSync(join(root, 'docs/dnsward.1'), 'utf8'), manPage(packageVersion()), 'docs/dnsward.1 is stale: npm run man');
+  it("ships a manual that says what the commands' help says", () => {
+    assert.equal(
+      readFileSync(join(root, 'docs/dnsward.1'), 'utf8'),
+      manPage(packageVersion()),
+      'docs/dnsward.1 is stale: npm run man',
+    );
   });
 
   it('ships an example configuration that is valid and keeps its state in /var/lib/dnsward', async () => {
     const { config } = loadConfig(join(root, 'packaging/dnsward.yaml'));
     assert.equal(config.dataDir, '/var/lib/dnsward');
-    assert.deepEqual(config.listen.map((l) => l.address.port), [53, 53]);
+    assert.deepEqual(
+      config.listen.map((l) => l.address.port),
+      [53, 53],
+    );
     const check = await run(process.execPath, [CLI, 'check-config', join(root, 'packaging/dnsward.yaml')]);
     assert.match(check.stdout, /packaging\/dnsward\.yaml: OK/);
   });
@@ -54,6 +64,9 @@ describe('packaging', () => {
     const recipe = readFileSync(join(root, 'packaging/Containerfile'), 'utf8');
     const copies = [...recipe.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
     assert.ok(copies.length >= 8);
-    assert.deepEqual(copies.filter((path) => !existsSync(join(root, path))), []);
+    assert.deepEqual(
+      copies.filter((path) => !existsSync(join(root, path))),
+      [],
+    );
   });
 });

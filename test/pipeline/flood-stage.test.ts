@@ -15,14 +15,23 @@ import { ResponseType } from '../../src/pipeline/query-context.js';
 import { miniPipeline } from '../helpers/mini-pipeline.js';
 
 function setup(settings: Partial<FloodSettings> = {}) {
-  const cache = new PacketCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 0, staleAnswerTtl: 30 });
+  const cache = new PacketCache({
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    staleSeconds: 0,
+    staleAnswerTtl: 30,
+  });
   const flood = new FloodStage({ enabled: true, mode: 'limit', maxZoneInFlight: 0, ...settings }, cache);
   const { upstream, ask } = miniPipeline([new ParseStage(), new CacheStage(cache), flood]);
   return { flood, upstream, ask };
 }
 
 const ede = (answer: dnsPacket.Packet | null) => {
-  const opt = answer?.additionals?.find((r) => r.type === 'OPT') as { options?: Array<{ code: number; data?: Buffer }> } | undefined;
+  const opt = answer?.additionals?.find((r) => r.type === 'OPT') as
+    { options?: Array<{ code: number; data?: Buffer }> } | undefined;
   const option = opt?.options?.find((o) => o.code === 15);
   return option?.data === undefined ? '' : option.data.subarray(2).toString('utf8');
 };

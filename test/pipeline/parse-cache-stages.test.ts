@@ -13,7 +13,16 @@ import { ParseStage } from '../../src/pipeline/stages/parse-stage.js';
 import { miniPipeline } from '../helpers/mini-pipeline.js';
 import { encodeQuery } from '../helpers/packets.js';
 
-const newCache = () => new PacketCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 0, staleAnswerTtl: 30 });
+const newCache = () =>
+  new PacketCache({
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    staleSeconds: 0,
+    staleAnswerTtl: 30,
+  });
 
 describe('parse stage alone', () => {
   it('answers a query with two questions FORMERR, counts it by reason, and goes no further', () => {
@@ -25,7 +34,10 @@ describe('parse stage alone', () => {
     assert.equal(r.rcode, 'FORMERR');
     assert.equal(r.ctx.responseType, ResponseType.FORMERR);
     assert.deepEqual(upstream.asked, []);
-    assert.equal([...parse.malformed.values()].reduce((a, b) => a + b, 0), 1);
+    assert.equal(
+      [...parse.malformed.values()].reduce((a, b) => a + b, 0),
+      1,
+    );
     assert.equal(sent.length, 1);
   });
 
@@ -62,7 +74,10 @@ describe('cache stage alone', () => {
     const again = ask('www.example.test');
     assert.equal(again.ctx.responseType, ResponseType.CACHED);
     assert.equal(again.ctx.reason, 'packet cache hit');
-    assert.deepEqual(again.answer!.answers!.map((a) => (a as { data: unknown }).data), ['192.0.2.1']);
+    assert.deepEqual(
+      again.answer!.answers!.map((a) => (a as { data: unknown }).data),
+      ['192.0.2.1'],
+    );
     assert.equal(again.answer!.id, 99, 'the cached answer carries the new query id');
     assert.deepEqual(upstream.asked, ['www.example.test']);
     assert.deepEqual([cache.hits, cache.misses], [1, 1]);

@@ -19,22 +19,42 @@ const HEAVY = '192.0.2.66';
 describe('shed stage alone', () => {
   const setup = () => {
     const shedder = new OverloadShedder({ enabled: true, delay: 50 });
-    const cache = new CacheStage(new PacketCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, staleSeconds: 0, staleAnswerTtl: 30 }));
+    const cache = new CacheStage(
+      new PacketCache({
+        maxEntries: 1000,
+        maxBytes: 1 << 20,
+        minTtl: 0,
+        maxTtl: 86400,
+        maxNegativeTtl: 3600,
+        staleSeconds: 0,
+        staleAnswerTtl: 30,
+      }),
+    );
     return { shedder, ...miniPipeline([new ParseStage(), cache, new ShedStage(shedder)]) };
   };
 
-  it('refuses the heavy client\'s new names while overloaded, and only those', () => {
+  it("refuses the heavy client's new names while overloaded, and only those", () => {
     const { shedder, ask, upstream } = setup();
     assert.equal(ask('www.cached.test', 'A', HEAVY).ctx.responseType, ResponseType.ANSWERED);
     shedder.setOverloaded(true);
-    for (let c = 1; c <= 10; c++) for (let i = 0; i < 3; i++) assert.equal(ask(`www.n${i}.light${c}.test`, 'A', `192.0.2.${c}`).ctx.responseType, ResponseType.ANSWERED);
+    for (let c = 1; c <= 10; c++)
+      for (let i = 0; i < 3; i++)
+        assert.equal(ask(`www.n${i}.light${c}.test`, 'A', `192.0.2.${c}`).ctx.responseType, ResponseType.ANSWERED);
     const results = Array.from({ length: 200 }, (_, i) => ask(`x${i}.flood.test`, 'A', HEAVY));
     const shed = results.filter((r) => r.ctx.responseType === ResponseType.SHED);
     assert.ok(shed.length >= 150, `${shed.length} of 200 shed`);
     assert.equal(shed[0].rcode, 'REFUSED');
     assert.match(shed[0].ctx.reason, /overload: cache miss of a client far above its share/);
-    assert.equal(ask('www.cached.test', 'A', HEAVY).ctx.responseType, ResponseType.CACHED, 'its cached names are still answered');
-    assert.equal(ask('www.late.light1.test', 'A', '192.0.2.1').ctx.responseType, ResponseType.ANSWERED, 'a light client still reaches the upstream');
+    assert.equal(
+      ask('www.cached.test', 'A', HEAVY).ctx.responseType,
+      ResponseType.CACHED,
+      'its cached names are still answered',
+    );
+    assert.equal(
+      ask('www.late.light1.test', 'A', '192.0.2.1').ctx.responseType,
+      ResponseType.ANSWERED,
+      'a light client still reaches the upstream',
+    );
     assert.equal(shedder.counters().shed, shed.length);
     assert.ok(upstream.asked.length < 100);
   });
@@ -57,7 +77,9 @@ describe('shed stage alone', () => {
       const until = Date.now() + 2000;
       while (!shedder.overloaded && Date.now() < until) {
         const busy = Date.now() + 60;
-        while (Date.now() < busy) { /* the loop is stuck for 60 ms */ }
+        while (Date.now() < busy) {
+          /* the loop is stuck for 60 ms */
+        }
         await new Promise((r) => setImmediate(r));
       }
       assert.equal(shedder.overloaded, true);

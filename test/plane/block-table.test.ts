@@ -21,8 +21,18 @@ const lookup = (t: BlockTable, name: string, client = '192.0.2.7', now = NOW) =>
 describe('the shared block table', () => {
   it('blocks a registered domain and every name under it, case-insensitively, and nothing else', () => {
     const t = new BlockTable(BlockTable.allocate());
-    t.publish([{ kind: BlockKind.DOMAIN, domain: 'tunnel.example', until: NOW + 60, text: 'Tunnel Guard: too much [incident TG-1]' }]);
-    assert.deepEqual(lookup(t, 'tunnel.example'), { kind: BlockKind.DOMAIN, text: 'Tunnel Guard: too much [incident TG-1]' });
+    t.publish([
+      {
+        kind: BlockKind.DOMAIN,
+        domain: 'tunnel.example',
+        until: NOW + 60,
+        text: 'Tunnel Guard: too much [incident TG-1]',
+      },
+    ]);
+    assert.deepEqual(lookup(t, 'tunnel.example'), {
+      kind: BlockKind.DOMAIN,
+      text: 'Tunnel Guard: too much [incident TG-1]',
+    });
     assert.equal(lookup(t, 'aGVsbG8.x.TUNNEL.example').kind, BlockKind.DOMAIN);
     assert.equal(lookup(t, 'nottunnel.example').kind, 0);
     assert.equal(lookup(t, 'example').kind, 0, 'the public suffix itself is not blocked');
@@ -38,14 +48,25 @@ describe('the shared block table', () => {
 
   it('blocks a client-scoped domain for that client only', () => {
     const t = new BlockTable(BlockTable.allocate());
-    t.publish([{ kind: BlockKind.CLIENT_DOMAIN, domain: 'shared.example', client: '192.0.2.7', until: NOW + 60, text: 'one client' }]);
+    t.publish([
+      {
+        kind: BlockKind.CLIENT_DOMAIN,
+        domain: 'shared.example',
+        client: '192.0.2.7',
+        until: NOW + 60,
+        text: 'one client',
+      },
+    ]);
     assert.equal(lookup(t, 'q.shared.example', '192.0.2.7').kind, BlockKind.CLIENT_DOMAIN);
     assert.equal(lookup(t, 'q.shared.example', '192.0.2.8').kind, 0);
   });
 
   it('replaces the whole set on publish: a lifted block is gone', () => {
     const t = new BlockTable(BlockTable.allocate());
-    t.publish([{ kind: BlockKind.DOMAIN, domain: 'a.example', until: NOW + 60, text: 'a' }, { kind: BlockKind.DOMAIN, domain: 'b.example', until: NOW + 60, text: 'b' }]);
+    t.publish([
+      { kind: BlockKind.DOMAIN, domain: 'a.example', until: NOW + 60, text: 'a' },
+      { kind: BlockKind.DOMAIN, domain: 'b.example', until: NOW + 60, text: 'b' },
+    ]);
     assert.equal(t.size, 2);
     t.publish([{ kind: BlockKind.DOMAIN, domain: 'b.example', until: NOW + 60, text: 'b' }]);
     assert.equal(lookup(t, 'x.a.example').kind, 0);
@@ -70,7 +91,12 @@ describe('the shared block table', () => {
 
   it('keeps at most MAX_ENTRIES blocks and counts the rest', () => {
     const t = new BlockTable(BlockTable.allocate());
-    const blocks = Array.from({ length: MAX_ENTRIES + 10 }, (_, i) => ({ kind: BlockKind.DOMAIN, domain: `d${i}.example`, until: NOW + 60, text: 't' }));
+    const blocks = Array.from({ length: MAX_ENTRIES + 10 }, (_, i) => ({
+      kind: BlockKind.DOMAIN,
+      domain: `d${i}.example`,
+      until: NOW + 60,
+      text: 't',
+    }));
     t.publish(blocks);
     assert.equal(t.size, MAX_ENTRIES);
     assert.equal(t.overflow, 10);
@@ -88,8 +114,15 @@ describe('the shared block table', () => {
         parentPort.on('message', (name) => parentPort.postMessage(t.lookup(req(name), 12, '192.0.2.7', ${NOW}, new BlockHit())));
         parentPort.postMessage('ready');
       });`;
-    const worker = new Worker(code, { eval: true, workerData: { buffer: t.buffer, module: new URL('../../src/plane/block-table.js', import.meta.url).href } });
-    const ask = (name: string) => new Promise<unknown>((resolve) => { worker.once('message', resolve); worker.postMessage(name); });
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: { buffer: t.buffer, module: new URL('../../src/plane/block-table.js', import.meta.url).href },
+    });
+    const ask = (name: string) =>
+      new Promise<unknown>((resolve) => {
+        worker.once('message', resolve);
+        worker.postMessage(name);
+      });
     try {
       await new Promise((resolve) => worker.once('message', resolve));
       assert.equal(await ask('a.first.example'), BlockKind.DOMAIN);

@@ -13,14 +13,22 @@ function wire(name: string): { request: Uint8Array; end: number; key: string } {
   return { request, end: bytes.length, key: Buffer.from(bytes.slice(12)).toString('latin1').toLowerCase() };
 }
 
-describe('the I/O threads\' reading of the brain\'s seen filters', () => {
+describe("the I/O threads' reading of the brain's seen filters", () => {
   it('agrees with the guard on plain repeats: seen names by clients that asked them, case-insensitively', () => {
     const sharedSeen = { names: SeenNames.sharedBuffer(), users: SeenNames.sharedBuffer() };
     const guard = new TunnelGuard({ sharedSeen });
     const reader = new SeenFilterReader(sharedSeen.names, sharedSeen.users);
     const names = Array.from({ length: 200 }, (_, i) => `www${i}.Example${i % 7}.test`);
     const ts = 1_800_000_000;
-    for (const [i, n] of names.entries()) guard.observe({ ts: ts + i, client: '192.0.2.1', labels: n.split('.'), qtype: 1, wireKey: wire(n).key, explain: false });
+    for (const [i, n] of names.entries())
+      guard.observe({
+        ts: ts + i,
+        client: '192.0.2.1',
+        labels: n.split('.'),
+        qtype: 1,
+        wireKey: wire(n).key,
+        explain: false,
+      });
     let repeats = 0;
     for (const n of [...names, ...names.map((x) => x.toUpperCase()), 'never.asked.test']) {
       for (const client of ['192.0.2.1', '192.0.2.2']) {
@@ -30,10 +38,13 @@ describe('the I/O threads\' reading of the brain\'s seen filters', () => {
         if (expected) repeats++;
       }
     }
-    assert.ok(repeats >= 390, `${repeats} plain repeats: the names asked by 192.0.2.1 (a Bloom filter may add a false one)`);
+    assert.ok(
+      repeats >= 390,
+      `${repeats} plain repeats: the names asked by 192.0.2.1 (a Bloom filter may add a false one)`,
+    );
   });
 
-  it('follows the brain\'s rotation of the filters', () => {
+  it("follows the brain's rotation of the filters", () => {
     const buffer = SeenNames.sharedBuffer(16);
     const users = SeenNames.sharedBuffer(16);
     const seen = new SeenNames(16, 100, buffer);

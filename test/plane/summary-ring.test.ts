@@ -14,8 +14,14 @@ describe('the ring of query summaries', () => {
     const ring = new SummaryRing(SummaryRing.allocate(8));
     for (let i = 0; i < 5; i++) write(ring, 100 + i);
     const seen: number[] = [];
-    assert.equal(ring.drain((o) => seen.push(ring.view.getUint16(o + R.QTYPE, true)), 3), 3);
-    assert.equal(ring.drain((o) => seen.push(ring.view.getUint16(o + R.QTYPE, true)), 10), 2);
+    assert.equal(
+      ring.drain((o) => seen.push(ring.view.getUint16(o + R.QTYPE, true)), 3),
+      3,
+    );
+    assert.equal(
+      ring.drain((o) => seen.push(ring.view.getUint16(o + R.QTYPE, true)), 10),
+      2,
+    );
     assert.deepEqual(seen, [100, 101, 102, 103, 104]);
     assert.equal(ring.depth, 0);
   });

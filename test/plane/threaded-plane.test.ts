@@ -21,18 +21,36 @@ type Answer = { rcode: string; ede: string };
 function decode(buf: Buffer | null): Answer | null {
   if (buf === null) return null;
   const m = dnsPacket.decode(buf) as dnsPacket.Packet & { rcode?: string };
-  const opt = (m.additionals ?? []).find((a) => a.type === 'OPT') as { options?: Array<{ code: number; data?: Buffer }> } | undefined;
-  const ede = opt?.options?.find((o) => o.code === 15)?.data?.subarray(2).toString() ?? '';
+  const opt = (m.additionals ?? []).find((a) => a.type === 'OPT') as
+    { options?: Array<{ code: number; data?: Buffer }> } | undefined;
+  const ede =
+    opt?.options
+      ?.find((o) => o.code === 15)
+      ?.data?.subarray(2)
+      .toString() ?? '';
   return { rcode: m.rcode ?? 'NOERROR', ede };
 }
 
 /** One query from a fresh socket (a new source port: the kernel picks the thread by it). */
-async function ask(port: number, name: string, type: dnsPacket.RecordType = 'A', timeoutMs = 2000): Promise<Answer | null> {
-  return decode(await udpExchange('127.0.0.1', port, encodeQuery(name, type, { edns: true, id: randomBytes(2).readUInt16BE() }), timeoutMs));
+async function ask(
+  port: number,
+  name: string,
+  type: dnsPacket.RecordType = 'A',
+  timeoutMs = 2000,
+): Promise<Answer | null> {
+  return decode(
+    await udpExchange(
+      '127.0.0.1',
+      port,
+      encodeQuery(name, type, { edns: true, id: randomBytes(2).readUInt16BE() }),
+      timeoutMs,
+    ),
+  );
 }
 
 /** A tunnel-shaped name: 40 base32-ish characters of payload in long labels. */
-const tunnelName = (zone: string) => `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.${zone}`;
+const tunnelName = (zone: string) =>
+  `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.${zone}`;
 
 /** The snapshot once the threads' reports satisfy `ok` (they report every half second). */
 async function snapshotWhen(dw: RunningDnsward, ok: (s: ServerSnapshot) => boolean): Promise<ServerSnapshot> {
@@ -49,7 +67,10 @@ describe('threaded data plane (two I/O threads, one brain)', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test', 'other.test', 'third.test', 'bulk.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test', 'tunnel.test', 'other.test', 'third.test', 'bulk.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
 threads: 2
@@ -68,7 +89,8 @@ queryLog: { mode: all }
     const s = await snapshotWhen(dw, (x) => (x.plane?.perThread.reduce((n, t) => n + t.queries, 0) ?? 0) >= 40);
     assert.equal(s.plane?.threads, 2);
     assert.equal(s.plane?.perThread.length, 2);
-    for (const t of s.plane!.perThread) assert.ok(t.queries > 0, `thread ${t.index} got no query: ${JSON.stringify(s.plane!.perThread)}`);
+    for (const t of s.plane!.perThread)
+      assert.ok(t.queries > 0, `thread ${t.index} got no query: ${JSON.stringify(s.plane!.perThread)}`);
   });
 
   it('cuts a tunnel spread over both threads within 10 queries, and every thread answers the block', async () => {
@@ -78,17 +100,23 @@ queryLog: { mode: all }
       if (first === -1 && a?.ede.includes('Tunnel Guard')) first = i;
     }
     assert.ok(first >= 0 && first < 10, `first blocked query: ${first}`);
-    const s = await snapshotWhen(dw, (x) => (x.plane?.perThread.every((t) => t.blocked > 0) ?? false));
-    for (const t of s.plane!.perThread) assert.ok(t.blocked > 0, `thread ${t.index} answered no block: ${JSON.stringify(s.plane!.perThread)}`);
+    const s = await snapshotWhen(dw, (x) => x.plane?.perThread.every((t) => t.blocked > 0) ?? false);
+    for (const t of s.plane!.perThread)
+      assert.ok(t.blocked > 0, `thread ${t.index} answered no block: ${JSON.stringify(s.plane!.perThread)}`);
     const blocks = dw.server.control({ cmd: 'blocks', who: 'test' }) as { blocks: Array<{ domain: string }> };
     assert.ok(blocks.blocks.some((b) => b.domain === 'tunnel.test'));
     // Benign names on the same threads are untouched.
     assert.equal((await ask(dw.port, 'www.example.test'))?.rcode, 'NOERROR');
   });
 
-  it('applies an operator\'s allow and quarantine on every thread at once', async () => {
+  it("applies an operator's allow and quarantine on every thread at once", async () => {
     dw.server.control({ cmd: 'allow', who: 'test', domain: 'tunnel.test', seconds: 600 });
-    for (let i = 0; i < 10; i++) assert.equal((await ask(dw.port, `x${i}.tunnel.test`))?.ede.includes('Tunnel Guard'), false, 'allowed on every thread');
+    for (let i = 0; i < 10; i++)
+      assert.equal(
+        (await ask(dw.port, `x${i}.tunnel.test`))?.ede.includes('Tunnel Guard'),
+        false,
+        'allowed on every thread',
+      );
     dw.server.control({ cmd: 'quarantine', who: 'test', client: '127.0.0.1', seconds: 600 });
     for (let i = 0; i < 10; i++) {
       const a = await ask(dw.port, 'www.example.test');
@@ -99,7 +127,7 @@ queryLog: { mode: all }
     for (let i = 0; i < 10; i++) assert.equal((await ask(dw.port, 'www.example.test'))?.rcode, 'NOERROR');
   });
 
-  it('writes every thread\'s queries to the one query log', async () => {
+  it("writes every thread's queries to the one query log", async () => {
     const before = (await dw.server.queryLog.queries({ limit: 10_000 })).length;
     for (let i = 0; i < 20; i++) await ask(dw.port, `ql${i}.example.test`);
     let rows = before;
@@ -122,10 +150,15 @@ queryLog: { mode: all }
       // Tunnel Guard blocks once it weighs them again, and later tests ask example.test.
       const batch = 200;
       for (let sent = 0; sent < 2400; sent += batch) {
-        const answers = await Promise.all(Array.from({ length: batch }, (_, i) => ask(dw.port, `n${sent + i}.bulk.test`)));
+        const answers = await Promise.all(
+          Array.from({ length: batch }, (_, i) => ask(dw.port, `n${sent + i}.bulk.test`)),
+        );
         assert.equal(answers.filter((a) => a !== null).length, batch, 'every query answered');
       }
-      const s = await snapshotWhen(dw, (x) => x.plane!.summariesDropped > before.summariesDropped && x.plane!.holdTimeouts >= before.holdTimeouts + 5);
+      const s = await snapshotWhen(
+        dw,
+        (x) => x.plane!.summariesDropped > before.summariesDropped && x.plane!.holdTimeouts >= before.holdTimeouts + 5,
+      );
       assert.ok(s.plane!.holdTimeouts >= before.holdTimeouts + 5, `hold timeouts ${s.plane!.holdTimeouts}`);
       assert.ok(s.plane!.summariesDropped > before.summariesDropped, `summaries dropped ${s.plane!.summariesDropped}`);
     } finally {
@@ -135,7 +168,8 @@ queryLog: { mode: all }
     const s = await snapshotWhen(dw, (x) => x.plane!.brainBacklog === 0);
     assert.equal(s.plane!.brainBacklog, 0);
     let first = -1;
-    for (let i = 0; i < 40 && first === -1; i++) if ((await ask(dw.port, tunnelName('third.test'), 'TXT'))?.ede.includes('Tunnel Guard')) first = i;
+    for (let i = 0; i < 40 && first === -1; i++)
+      if ((await ask(dw.port, tunnelName('third.test'), 'TXT'))?.ede.includes('Tunnel Guard')) first = i;
     assert.ok(first >= 0 && first < 10, `first blocked query after the brain came back: ${first}`);
   });
 

@@ -29,16 +29,33 @@ describe('client group index', () => {
     v4,
     fc.tuple(v6, fc.constantFrom(32, 48, 64, 128)).map(([a, b]) => `${a}/${b}`),
   );
-  const listeners = fc.option(fc.uniqueArray(fc.constantFrom('127.0.0.1:53', '127.0.0.2:53'), { minLength: 1 }).map((l) => new Set(l)), { nil: null });
+  const listeners = fc.option(
+    fc.uniqueArray(fc.constantFrom('127.0.0.1:53', '127.0.0.2:53'), { minLength: 1 }).map((l) => new Set(l)),
+    { nil: null },
+  );
   const group = fc.record({ clients: fc.array(cidr, { maxLength: 3 }), listeners });
 
   it('finds the same group as testing every group in order (property)', () => {
-    fc.assert(fc.property(fc.array(group, { maxLength: 12 }), fc.array(fc.tuple(fc.oneof(v4, v6), fc.option(fc.constantFrom('127.0.0.1:53', '127.0.0.2:53'), { nil: undefined })), { minLength: 1, maxLength: 10 }), (groups, queries) => {
-      const index = new GroupIndex(groups);
-      for (const [client, listener] of queries) {
-        const found = index.find(client, listener);
-        assert.equal(found === undefined ? -1 : groups.indexOf(found), scan(groups, client, listener), `${client} on ${listener} in ${JSON.stringify(groups.map((g) => ({ ...g, listeners: g.listeners && [...g.listeners] })))}`);
-      }
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(
+        fc.array(group, { maxLength: 12 }),
+        fc.array(
+          fc.tuple(fc.oneof(v4, v6), fc.option(fc.constantFrom('127.0.0.1:53', '127.0.0.2:53'), { nil: undefined })),
+          { minLength: 1, maxLength: 10 },
+        ),
+        (groups, queries) => {
+          const index = new GroupIndex(groups);
+          for (const [client, listener] of queries) {
+            const found = index.find(client, listener);
+            assert.equal(
+              found === undefined ? -1 : groups.indexOf(found),
+              scan(groups, client, listener),
+              `${client} on ${listener} in ${JSON.stringify(groups.map((g) => ({ ...g, listeners: g.listeners && [...g.listeners] })))}`,
+            );
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });

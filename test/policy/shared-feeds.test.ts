@@ -22,7 +22,9 @@ const dir = mkdtempSync(join(tmpdir(), 'dnsward-shared-feeds-'));
 const HOSTS = join(dir, 'ads.hosts');
 const RPZ = join(dir, 'rpz.zone');
 writeFileSync(HOSTS, '# ads\n0.0.0.0 ads.example\n0.0.0.0 tracker.example\n127.0.0.1 telemetry.example\n');
-writeFileSync(RPZ, `$TTL 300
+writeFileSync(
+  RPZ,
+  `$TTL 300
 @ IN SOA localhost. admin.localhost. ( 7 3600 600 86400 60 )
   IN NS localhost.
 evil.example        CNAME .
@@ -31,13 +33,35 @@ fine.evil.example   CNAME rpz-passthru.
 garden.example      A 192.0.2.80
 32.5.2.0.192.rpz-ip CNAME .
 32.9.0.0.127.rpz-client-ip CNAME *.
-`);
+`,
+);
 
-const GROUP: GroupConfig = { name: 'everyone', clients: [], listeners: [], feeds: ['rpz'], categories: ['ads'], allow: ['ok.ads.example'], action: 'nxdomain', mode: 'block' };
+const GROUP: GroupConfig = {
+  name: 'everyone',
+  clients: [],
+  listeners: [],
+  feeds: ['rpz'],
+  categories: ['ads'],
+  allow: ['ok.ads.example'],
+  action: 'nxdomain',
+  mode: 'block',
+};
 const POLICY = { groups: [GROUP], dohCanary: false, trustEcsFrom: [] };
 const ASK: PolicyAsk = {
   clients: ['127.0.0.1', '127.0.0.9'],
-  names: ['ads.example', 'x.ads.example', 'ok.ads.example', 'tracker.example', 'telemetry.example', 'new.example', 'evil.example', 'a.evil.example', 'fine.evil.example', 'garden.example', 'absent.example'],
+  names: [
+    'ads.example',
+    'x.ads.example',
+    'ok.ads.example',
+    'tracker.example',
+    'telemetry.example',
+    'new.example',
+    'evil.example',
+    'a.evil.example',
+    'fine.evil.example',
+    'garden.example',
+    'absent.example',
+  ],
   addresses: ['192.0.2.5', '192.0.2.6'],
 };
 
@@ -69,7 +93,12 @@ async function askWorker(worker: Worker, feeds: SharedFeedsMessage): Promise<Wor
     worker.once('error', reject);
   });
   worker.postMessage({ feeds, policy: POLICY, ask: ASK });
-  return Promise.race([reply, sleep(5000, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer from the worker within 5 s')))]);
+  return Promise.race([
+    reply,
+    sleep(5000, undefined, { ref: false }).then(() =>
+      Promise.reject(new Error('no answer from the worker within 5 s')),
+    ),
+  ]);
 }
 
 describe('feeds shared with worker threads', () => {
@@ -95,30 +124,39 @@ describe('feeds shared with worker threads', () => {
     const main = policyAnswers(new PolicyEngine(manager, POLICY), ASK);
     const ads = manager.feeds.get('ads')!.version;
     // What the feeds say (so that equal answers are not equally empty).
-    assert.deepEqual(main.filter((a) => a.startsWith('127.0.0.1 ')), [
-      `127.0.0.1 ads.example: nxdomain by ads (${ads}) "0.0.0.0 ads.example"`,
-      '127.0.0.1 x.ads.example: pass',
-      '127.0.0.1 ok.ads.example: pass',
-      `127.0.0.1 tracker.example: nxdomain by ads (${ads}) "0.0.0.0 tracker.example"`,
-      `127.0.0.1 telemetry.example: nxdomain by ads (${ads}) "0.0.0.0 telemetry.example"`,
-      '127.0.0.1 new.example: pass',
-      '127.0.0.1 evil.example: nxdomain by rpz (serial 7) "evil.example CNAME ."',
-      '127.0.0.1 a.evil.example: nxdomain by rpz (serial 7) "*.evil.example CNAME ."',
-      '127.0.0.1 fine.evil.example: pass',
-      '127.0.0.1 garden.example: local-data by rpz (serial 7) "garden.example A 192.0.2.80"',
-      '127.0.0.1 absent.example: pass',
-      '127.0.0.1 answer 192.0.2.5: nxdomain by rpz (serial 7) "32.5.2.0.192.rpz-ip CNAME ."',
-      '127.0.0.1 answer 192.0.2.6: pass',
-    ]);
+    assert.deepEqual(
+      main.filter((a) => a.startsWith('127.0.0.1 ')),
+      [
+        `127.0.0.1 ads.example: nxdomain by ads (${ads}) "0.0.0.0 ads.example"`,
+        '127.0.0.1 x.ads.example: pass',
+        '127.0.0.1 ok.ads.example: pass',
+        `127.0.0.1 tracker.example: nxdomain by ads (${ads}) "0.0.0.0 tracker.example"`,
+        `127.0.0.1 telemetry.example: nxdomain by ads (${ads}) "0.0.0.0 telemetry.example"`,
+        '127.0.0.1 new.example: pass',
+        '127.0.0.1 evil.example: nxdomain by rpz (serial 7) "evil.example CNAME ."',
+        '127.0.0.1 a.evil.example: nxdomain by rpz (serial 7) "*.evil.example CNAME ."',
+        '127.0.0.1 fine.evil.example: pass',
+        '127.0.0.1 garden.example: local-data by rpz (serial 7) "garden.example A 192.0.2.80"',
+        '127.0.0.1 absent.example: pass',
+        '127.0.0.1 answer 192.0.2.5: nxdomain by rpz (serial 7) "32.5.2.0.192.rpz-ip CNAME ."',
+        '127.0.0.1 answer 192.0.2.6: pass',
+      ],
+    );
     // The client-IP rule: every name from 127.0.0.9 but the allowed one gets NODATA from the rpz feed, before the ads feed is asked.
     assert.ok(main.includes('127.0.0.9 ok.ads.example: pass'), main.join('\n'));
-    assert.ok(main.filter((a) => a.startsWith('127.0.0.9 ') && !a.includes(' answer ') && !a.includes(' ok.ads.example:')).every((a) => a.endsWith('nodata by rpz (serial 7) "32.9.0.0.127.rpz-client-ip CNAME *."')), main.join('\n'));
+    assert.ok(
+      main
+        .filter((a) => a.startsWith('127.0.0.9 ') && !a.includes(' answer ') && !a.includes(' ok.ads.example:'))
+        .every((a) => a.endsWith('nodata by rpz (serial 7) "32.9.0.0.127.rpz-client-ip CNAME *."')),
+      main.join('\n'),
+    );
 
     const reply = await askWorker(worker, feedsMessage(manager));
     assert.deepEqual(reply.answers, main);
     const here = tableFacts(manager);
     assert.deepEqual(Object.keys(here).sort(), ['ads', 'rpz']);
-    for (const facts of Object.values(here)) assert.ok(facts.slotsShared && facts.filterShared && facts.slotsBytes > 0, JSON.stringify(facts));
+    for (const facts of Object.values(here))
+      assert.ok(facts.slotsShared && facts.filterShared && facts.slotsBytes > 0, JSON.stringify(facts));
     // Shared memory on both sides, of the same sizes: the worker reads these tables, not copies.
     assert.deepEqual(reply.tables, here);
   });
@@ -126,7 +164,9 @@ describe('feeds shared with worker threads', () => {
   it('sends a reloaded feed as new tables, leaving the old ones as they were, and a worker engine takes them', async () => {
     const before = feedsMessage(manager);
     const oldTable = before.feeds.find((f) => f.config.name === 'ads')!.table!;
-    const oldSlots = Buffer.from(oldTable.slots.buffer, oldTable.slots.byteOffset, oldTable.slots.byteLength).toString('hex');
+    const oldSlots = Buffer.from(oldTable.slots.buffer, oldTable.slots.byteOffset, oldTable.slots.byteLength).toString(
+      'hex',
+    );
 
     writeFileSync(HOSTS, '# ads\n0.0.0.0 tracker.example\n127.0.0.1 telemetry.example\n0.0.0.0 new.example\n');
     // A modification time of its own, whatever the file system's clock resolution.
@@ -134,14 +174,26 @@ describe('feeds shared with worker threads', () => {
     assert.equal(await manager.refresh('ads'), true);
     const next = feedsMessage(manager);
     const newTable = next.feeds.find((f) => f.config.name === 'ads')!.table!;
-    assert.notEqual(next.feeds.find((f) => f.config.name === 'ads')!.version, before.feeds.find((f) => f.config.name === 'ads')!.version);
+    assert.notEqual(
+      next.feeds.find((f) => f.config.name === 'ads')!.version,
+      before.feeds.find((f) => f.config.name === 'ads')!.version,
+    );
     assert.ok(newTable.slots.buffer instanceof SharedArrayBuffer);
     assert.notEqual(newTable.slots.buffer, oldTable.slots.buffer);
-    assert.notEqual(Buffer.from(newTable.slots.buffer, newTable.slots.byteOffset, newTable.slots.byteLength).toString('hex'), oldSlots);
+    assert.notEqual(
+      Buffer.from(newTable.slots.buffer, newTable.slots.byteOffset, newTable.slots.byteLength).toString('hex'),
+      oldSlots,
+    );
     // A thread still reading the old version reads it unchanged: a reload never writes in place.
-    assert.equal(Buffer.from(oldTable.slots.buffer, oldTable.slots.byteOffset, oldTable.slots.byteLength).toString('hex'), oldSlots);
+    assert.equal(
+      Buffer.from(oldTable.slots.buffer, oldTable.slots.byteOffset, oldTable.slots.byteLength).toString('hex'),
+      oldSlots,
+    );
     // The unchanged feed goes out as the same shared table.
-    assert.equal(next.feeds.find((f) => f.config.name === 'rpz')!.table!.slots.buffer, before.feeds.find((f) => f.config.name === 'rpz')!.table!.slots.buffer);
+    assert.equal(
+      next.feeds.find((f) => f.config.name === 'rpz')!.table!.slots.buffer,
+      before.feeds.find((f) => f.config.name === 'rpz')!.table!.slots.buffer,
+    );
 
     const main = policyAnswers(new PolicyEngine(manager, POLICY), ASK);
     const ads = manager.feeds.get('ads')!.version;
@@ -154,7 +206,9 @@ describe('feeds shared with worker threads', () => {
   });
 
   it('refuses to describe a table that is not in shared memory (posting it would copy it per thread)', () => {
-    const m = new FeedManager([{ name: 'plain', category: 'ads', format: 'domains', path: HOSTS, refreshMs: 3_600_000 }]);
+    const m = new FeedManager([
+      { name: 'plain', category: 'ads', format: 'domains', path: HOSTS, refreshMs: 3_600_000 },
+    ]);
     const b = new RuleTableBuilder();
     b.addName('ads.example', 'subtree', 'block', 1);
     m.feeds.get('plain')!.rules = new RuleSet(b.build());

@@ -15,12 +15,31 @@ import { type QueryRecord, QueryLogStore } from '../../src/querylog/query-log-st
 import { clientStats, HOUR_MS, rangeStats } from '../../src/querylog/query-stats-store.js';
 
 const tmpDb = () => join(mkdtempSync(join(tmpdir(), 'dnsward-qstats-')), 'q.db');
-const row = (t: number, qname: string, domain: string, client: string, type = 'answered', qtype = 1): QueryRecord => ({ t, client, transport: 'udp', qname, domain, qtype, rcode: 0, type, reason: '', upstream: 'u', latencyMs: 1 });
+const row = (t: number, qname: string, domain: string, client: string, type = 'answered', qtype = 1): QueryRecord => ({
+  t,
+  client,
+  transport: 'udp',
+  qname,
+  domain,
+  qtype,
+  rcode: 0,
+  type,
+  reason: '',
+  upstream: 'u',
+  latencyMs: 1,
+});
 
 function fakeQuery(i: number, type: string, client: string, domain: string): QueryContext {
   return {
-    startedAt: performance.now(), query: { qtype: 1 }, answer: null, clientAddress: client, transport: 'udp',
-    questionKey: wireKeyOf([`h${i}`, ...domain.split('.')]), responseType: type, reason: 'test', upstream: '',
+    startedAt: performance.now(),
+    query: { qtype: 1 },
+    answer: null,
+    clientAddress: client,
+    transport: 'udp',
+    questionKey: wireKeyOf([`h${i}`, ...domain.split('.')]),
+    responseType: type,
+    reason: 'test',
+    upstream: '',
   } as unknown as QueryContext;
 }
 
@@ -40,19 +59,38 @@ describe('query statistics', () => {
     const store = new QueryLogStore(tmpDb());
     const now = Date.now();
     const earlier = now - 3 * HOUR_MS;
-    store.write([
-      row(now, 'a.one.test', 'one.test', '10.0.0.1'),
-      row(now, 'b.one.test', 'one.test', '10.0.0.2'),
-      row(now, 'x.bad.test', 'bad.test', '10.0.0.2', 'blocked'),
-      row(earlier, 'c.one.test', 'one.test', '10.0.0.1', 'cached'),
-    ], [], [{ t: now, client: '10.0.0.3', domain: 'two.test', type: 'answered', n: 5 }, { t: now, client: '10.0.0.3', domain: '', type: 'answered', n: 2 }]);
+    store.write(
+      [
+        row(now, 'a.one.test', 'one.test', '10.0.0.1'),
+        row(now, 'b.one.test', 'one.test', '10.0.0.2'),
+        row(now, 'x.bad.test', 'bad.test', '10.0.0.2', 'blocked'),
+        row(earlier, 'c.one.test', 'one.test', '10.0.0.1', 'cached'),
+      ],
+      [],
+      [
+        { t: now, client: '10.0.0.3', domain: 'two.test', type: 'answered', n: 5 },
+        { t: now, client: '10.0.0.3', domain: '', type: 'answered', n: 2 },
+      ],
+    );
     const s = rangeStats(store.database, '24h', 10, now);
     assert.equal(s.total, 11);
     assert.equal(s.blocked, 1);
     assert.deepEqual(s.byAction, { answered: 9, blocked: 1, cached: 1 });
-    assert.deepEqual(s.topDomains, [{ domain: 'two.test', n: 5 }, { domain: 'one.test', n: 3 }, { domain: 'bad.test', n: 1 }], 'a query of unknown domain counts in totals only');
+    assert.deepEqual(
+      s.topDomains,
+      [
+        { domain: 'two.test', n: 5 },
+        { domain: 'one.test', n: 3 },
+        { domain: 'bad.test', n: 1 },
+      ],
+      'a query of unknown domain counts in totals only',
+    );
     assert.deepEqual(s.topBlocked, [{ domain: 'bad.test', n: 1 }]);
-    assert.deepEqual(s.topClients, [{ client: '10.0.0.3', n: 7, blocked: 0 }, { client: '10.0.0.1', n: 2, blocked: 0 }, { client: '10.0.0.2', n: 2, blocked: 1 }]);
+    assert.deepEqual(s.topClients, [
+      { client: '10.0.0.3', n: 7, blocked: 0 },
+      { client: '10.0.0.1', n: 2, blocked: 0 },
+      { client: '10.0.0.2', n: 2, blocked: 1 },
+    ]);
     assert.equal(s.hours.length, 24);
     assert.deepEqual(s.hours.at(-1), { t: Math.floor(now / HOUR_MS) * HOUR_MS, total: 10, blocked: 1 });
     assert.equal(s.hours.at(-4)!.total, 1);
@@ -65,25 +103,43 @@ describe('query statistics', () => {
   it('ages statistics out by whole hours with the rows', () => {
     const store = new QueryLogStore(tmpDb());
     const now = Date.now();
-    store.write([row(now - 5 * HOUR_MS, 'old.test', 'old.test', '10.0.0.1'), row(now, 'new.test', 'new.test', '10.0.0.1')], []);
+    store.write(
+      [row(now - 5 * HOUR_MS, 'old.test', 'old.test', '10.0.0.1'), row(now, 'new.test', 'new.test', '10.0.0.1')],
+      [],
+    );
     store.retain(2 * HOUR_MS, 1 << 30, now);
     const s = rangeStats(store.database, '24h', 10, now);
     assert.equal(s.total, 1);
-    assert.deepEqual(s.topDomains.map((d) => d.domain), ['new.test']);
+    assert.deepEqual(
+      s.topDomains.map((d) => d.domain),
+      ['new.test'],
+    );
     store.close();
   });
 
   it('with mode blocked keeps only blocked rows but counts every query', async () => {
     await withLog('blocked', async (log) => {
-      for (let i = 0; i < 300; i++) log.observe(fakeQuery(i, i % 3 === 0 ? 'blocked' : 'answered', `10.2.0.${i % 4}`, i % 2 === 0 ? 'even.test' : 'odd.test'));
+      for (let i = 0; i < 300; i++)
+        log.observe(
+          fakeQuery(i, i % 3 === 0 ? 'blocked' : 'answered', `10.2.0.${i % 4}`, i % 2 === 0 ? 'even.test' : 'odd.test'),
+        );
       await log.settle();
       assert.equal((await log.counts()).queries, 100, 'only the blocked queries are rows');
       const s = await log.stats('24h', 10);
       assert.equal(s.total, 300);
       assert.equal(s.blocked, 100);
-      assert.deepEqual(s.topDomains, [{ domain: 'even.test', n: 150 }, { domain: 'odd.test', n: 150 }]);
-      assert.deepEqual(s.topBlocked, [{ domain: 'even.test', n: 50 }, { domain: 'odd.test', n: 50 }]);
-      assert.equal(s.topClients.reduce((n, c) => n + c.n, 0), 300);
+      assert.deepEqual(s.topDomains, [
+        { domain: 'even.test', n: 150 },
+        { domain: 'odd.test', n: 150 },
+      ]);
+      assert.deepEqual(s.topBlocked, [
+        { domain: 'even.test', n: 50 },
+        { domain: 'odd.test', n: 50 },
+      ]);
+      assert.equal(
+        s.topClients.reduce((n, c) => n + c.n, 0),
+        300,
+      );
     });
   });
 
@@ -98,7 +154,10 @@ describe('query statistics', () => {
       const s = await log.stats('24h', 10);
       assert.equal(s.total, n, 'every query counted');
       assert.deepEqual(s.topDomains, [{ domain: 'busy.test', n }]);
-      assert.deepEqual(s.topClients.map((c) => c.n), [n / 5, n / 5, n / 5, n / 5, n / 5]);
+      assert.deepEqual(
+        s.topClients.map((c) => c.n),
+        [n / 5, n / 5, n / 5, n / 5, n / 5],
+      );
       assert.equal(log.untallied, 0);
     });
   });
@@ -106,7 +165,8 @@ describe('query statistics', () => {
   it('with statistics off counts only the rows', async () => {
     await withLog('blocked', async (log) => {
       log.statistics = false;
-      for (let i = 0; i < 30; i++) log.observe(fakeQuery(i, i % 3 === 0 ? 'blocked' : 'answered', '10.5.0.1', 'few.test'));
+      for (let i = 0; i < 30; i++)
+        log.observe(fakeQuery(i, i % 3 === 0 ? 'blocked' : 'answered', '10.5.0.1', 'few.test'));
       await log.settle();
       const s = await log.stats('24h', 10);
       assert.equal(s.total, 10);
@@ -126,12 +186,39 @@ describe('query search', () => {
   const store = new QueryLogStore(tmpDb());
   const now = Date.now();
   // 120 queries, one per second back from now; every tenth blocked, every fourth AAAA.
-  store.write(Array.from({ length: 120 }, (_, i) => row(now - i * 1000, `host${i}.${i % 2 ? 'odd' : 'even'}.search.test`, 'search.test', `10.5.0.${i % 3}`, i % 10 === 0 ? 'blocked' : 'answered', i % 4 === 0 ? 28 : 1)), []);
+  store.write(
+    Array.from({ length: 120 }, (_, i) =>
+      row(
+        now - i * 1000,
+        `host${i}.${i % 2 ? 'odd' : 'even'}.search.test`,
+        'search.test',
+        `10.5.0.${i % 3}`,
+        i % 10 === 0 ? 'blocked' : 'answered',
+        i % 4 === 0 ? 28 : 1,
+      ),
+    ),
+    [],
+  );
 
   it('filters by substring, prefix, domain, client, action, type and time', () => {
     const names = (f: Parameters<QueryLogStore['search']>[0]) => store.search(f).rows.map((r) => r.qname);
     assert.equal(names({ q: 'ODD.search', limit: 500 }).length, 60, 'a substring, any case');
-    assert.deepEqual(names({ q: 'host11', prefix: true, limit: 500 }), ['host11.odd.search.test', 'host110.even.search.test', 'host111.odd.search.test', 'host112.even.search.test', 'host113.odd.search.test', 'host114.even.search.test', 'host115.odd.search.test', 'host116.even.search.test', 'host117.odd.search.test', 'host118.even.search.test', 'host119.odd.search.test'].sort((a, b) => Number(a.slice(4).split('.')[0]) - Number(b.slice(4).split('.')[0])));
+    assert.deepEqual(
+      names({ q: 'host11', prefix: true, limit: 500 }),
+      [
+        'host11.odd.search.test',
+        'host110.even.search.test',
+        'host111.odd.search.test',
+        'host112.even.search.test',
+        'host113.odd.search.test',
+        'host114.even.search.test',
+        'host115.odd.search.test',
+        'host116.even.search.test',
+        'host117.odd.search.test',
+        'host118.even.search.test',
+        'host119.odd.search.test',
+      ].sort((a, b) => Number(a.slice(4).split('.')[0]) - Number(b.slice(4).split('.')[0])),
+    );
     assert.equal(names({ q: 'ost11', prefix: true, limit: 500 }).length, 0, 'a prefix is the start of the name');
     assert.equal(names({ client: '10.5.0.1', limit: 500 }).length, 40);
     assert.equal(names({ action: 'blocked', limit: 500 }).length, 12);
@@ -151,9 +238,15 @@ describe('query search', () => {
       if (!more) break;
       before = { t: rows.at(-1)!.t, id: rows.at(-1)!.id };
     }
-    assert.deepEqual(byCursor, all.map((r) => r.id));
+    assert.deepEqual(
+      byCursor,
+      all.map((r) => r.id),
+    );
     const third = store.search({ limit: 25, offset: 50 });
-    assert.deepEqual(third.rows.map((r) => r.id), all.slice(50, 75).map((r) => r.id));
+    assert.deepEqual(
+      third.rows.map((r) => r.id),
+      all.slice(50, 75).map((r) => r.id),
+    );
     assert.equal(store.search({ limit: 25, offset: 100 }).more, false);
   });
 });

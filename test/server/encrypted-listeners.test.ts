@@ -64,7 +64,9 @@ class DotClient {
 
   static connect(port: number, ca: string): Promise<DotClient> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername: HOST, ca: readPem(ca) }, () => resolve(new DotClient(socket)));
+      const socket = tls.connect({ host: '127.0.0.1', port, servername: HOST, ca: readPem(ca) }, () =>
+        resolve(new DotClient(socket)),
+      );
       socket.once('error', reject);
     });
   }
@@ -88,7 +90,10 @@ function readPem(path: string): string {
 
 function addressesOf(answer: Buffer | null): string[] {
   if (answer === null) return [];
-  return dnsPacket.decode(answer).answers!.filter((a) => a.type === 'A').map((a) => (a as { data: string }).data);
+  return dnsPacket
+    .decode(answer)
+    .answers!.filter((a) => a.type === 'A')
+    .map((a) => (a as { data: string }).data);
 }
 
 /** kdig over HTTPS prints the HTTP status first: the DNS status is the header line's. */
@@ -114,7 +119,11 @@ async function curl(args: string[]): Promise<{ status: number; headers: string; 
   const dir = mkdtempSync(join(tmpdir(), 'dnsward-curl-'));
   const headers = join(dir, 'headers');
   const body = join(dir, 'body');
-  const { stdout } = await run('curl', ['-s', '--max-time', '5', '-D', headers, '-o', body, '-w', '%{http_code}', ...args], { timeout: 15_000 });
+  const { stdout } = await run(
+    'curl',
+    ['-s', '--max-time', '5', '-D', headers, '-o', body, '-w', '%{http_code}', ...args],
+    { timeout: 15_000 },
+  );
   const { readFileSync } = await import('node:fs');
   return { status: Number(stdout), headers: readFileSync(headers, 'utf8'), body: readFileSync(body) };
 }
@@ -134,7 +143,10 @@ describe('DNS over TLS and HTTPS listeners', () => {
     second = makeCaSignedCert(dir, 'second', HOST);
     const { readFileSync } = await import('node:fs');
     for (const f of [first.ca, second.ca]) pems.set(f, readFileSync(f, 'utf8'));
-    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test'], records: ['www.example.test. 300 IN A 192.0.2.1', 'short.example.test. 42 IN A 192.0.2.2'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test', 'tunnel.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.1', 'short.example.test. 42 IN A 192.0.2.2'],
+    });
     dotPort = await freePort();
     dohPort = await freePort();
     dw = await startDnsward(configText(unbound.port, dotPort, dohPort, first));
@@ -147,7 +159,13 @@ describe('DNS over TLS and HTTPS listeners', () => {
 
   it('answers kdig over TLS, verifying the certificate and name, with transport tls', async () => {
     const before = dw.server.snapshot().queries.tls;
-    const r = await kdig('127.0.0.1', dotPort, ['+tls', `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+    const r = await kdig('127.0.0.1', dotPort, [
+      '+tls',
+      `+tls-ca=${first.ca}`,
+      `+tls-hostname=${HOST}`,
+      'www.example.test',
+      'A',
+    ]);
     assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
     assert.match(r.raw, /TLS session \(TLS1\.[23]\)/, r.raw);
     assert.match(r.answers.join('\n'), /192\.0\.2\.1/);
@@ -156,7 +174,9 @@ describe('DNS over TLS and HTTPS listeners', () => {
 
   it('answers pipelined queries on one DoT connection', async () => {
     const client = await DotClient.connect(dotPort, first.ca);
-    const queries = [1, 2, 3, 4].map((id) => frame(encodeQuery(id % 2 ? 'www.example.test' : 'short.example.test', 'A', { id })));
+    const queries = [1, 2, 3, 4].map((id) =>
+      frame(encodeQuery(id % 2 ? 'www.example.test' : 'short.example.test', 'A', { id })),
+    );
     const answers: Buffer[] = [];
     let buffered = Buffer.alloc(0);
     const done = new Promise<void>((resolve) => {
@@ -182,7 +202,13 @@ describe('DNS over TLS and HTTPS listeners', () => {
   it('answers kdig over HTTPS, POST and GET, with transport https', async () => {
     const before = dw.server.snapshot().queries.https;
     for (const method of ['+https', '+https-get']) {
-      const r = await kdig('127.0.0.1', dohPort, [method, `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+      const r = await kdig('127.0.0.1', dohPort, [
+        method,
+        `+tls-ca=${first.ca}`,
+        `+tls-hostname=${HOST}`,
+        'www.example.test',
+        'A',
+      ]);
       assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
       assert.match(r.raw, /\(HTTP\/2-(POST|GET)\)/, r.raw);
       assert.match(r.answers.join('\n'), /192\.0\.2\.1/, r.raw);
@@ -191,35 +217,60 @@ describe('DNS over TLS and HTTPS listeners', () => {
   });
 
   it('records the transport in the query log', async () => {
-    await kdig('127.0.0.1', dotPort, ['+tls', `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'logged-tls.example.test', 'A']);
-    await kdig('127.0.0.1', dohPort, ['+https', `+tls-ca=${first.ca}`, `+tls-hostname=${HOST}`, 'logged-https.example.test', 'A']);
+    await kdig('127.0.0.1', dotPort, [
+      '+tls',
+      `+tls-ca=${first.ca}`,
+      `+tls-hostname=${HOST}`,
+      'logged-tls.example.test',
+      'A',
+    ]);
+    await kdig('127.0.0.1', dohPort, [
+      '+https',
+      `+tls-ca=${first.ca}`,
+      `+tls-hostname=${HOST}`,
+      'logged-https.example.test',
+      'A',
+    ]);
     await dw.server.queryLog.settle();
     const tlsRows = await dw.server.queryLog.queries({ domain: 'logged-tls.example.test' });
     const httpsRows = await dw.server.queryLog.queries({ domain: 'logged-https.example.test' });
-    assert.deepEqual(tlsRows.map((q) => [q.transport, q.client]), [['tls', '127.0.0.1']]);
-    assert.deepEqual(httpsRows.map((q) => [q.transport, q.client]), [['https', '127.0.0.1']]);
+    assert.deepEqual(
+      tlsRows.map((q) => [q.transport, q.client]),
+      [['tls', '127.0.0.1']],
+    );
+    assert.deepEqual(
+      httpsRows.map((q) => [q.transport, q.client]),
+      [['https', '127.0.0.1']],
+    );
   });
 
   it('cuts a tunnel over DoH within 10 queries, as over UDP', async () => {
     const ca = readPem(first.ca);
     const session = http2.connect(`https://${HOST}:${dohPort}`, { host: '127.0.0.1', servername: HOST, ca });
     session.on('error', () => {});
-    const post = (wire: Buffer) => new Promise<Buffer>((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
-      const chunks: Buffer[] = [];
-      req.setTimeout(3000, () => reject(new Error('DoH timeout')));
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-      req.end(wire);
-    });
+    const post = (wire: Buffer) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/dns-query',
+          'content-type': 'application/dns-message',
+        });
+        const chunks: Buffer[] = [];
+        req.setTimeout(3000, () => reject(new Error('DoH timeout')));
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => resolve(Buffer.concat(chunks)));
+        req.on('error', reject);
+        req.end(wire);
+      });
     let blockedAt = -1;
     try {
       for (let i = 0; i < 30 && blockedAt === -1; i++) {
         const name = `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.tunnel.test`;
         const answer = dnsPacket.decode(await post(encodeQuery(name, 'TXT', { edns: true, id: 0 })));
-        const opt = (answer.additionals ?? []).find((a) => a.type === 'OPT') as { options?: Array<{ code: number; data?: Buffer }> } | undefined;
-        if (opt?.options?.some((o) => o.code === 15 && o.data?.subarray(2).toString().includes('Tunnel Guard'))) blockedAt = i;
+        const opt = (answer.additionals ?? []).find((a) => a.type === 'OPT') as
+          { options?: Array<{ code: number; data?: Buffer }> } | undefined;
+        if (opt?.options?.some((o) => o.code === 15 && o.data?.subarray(2).toString().includes('Tunnel Guard')))
+          blockedAt = i;
       }
     } finally {
       session.close();
@@ -234,7 +285,15 @@ describe('DNS over TLS and HTTPS listeners', () => {
     const url = `https://${HOST}:${dohPort}/dns-query`;
     const common = ['--cacert', first.ca, '--resolve', `${HOST}:${dohPort}:127.0.0.1`];
     for (const version of ['--http1.1', '--http2']) {
-      const post = await curl([...common, version, '-H', 'content-type: application/dns-message', '--data-binary', `@${queryFile}`, url]);
+      const post = await curl([
+        ...common,
+        version,
+        '-H',
+        'content-type: application/dns-message',
+        '--data-binary',
+        `@${queryFile}`,
+        url,
+      ]);
       assert.equal(post.status, 200, `${version} POST`);
       assert.match(post.headers, /content-type: application\/dns-message/i);
       const maxAge = Number(/cache-control: max-age=(\d+)/i.exec(post.headers)?.[1]);
@@ -245,7 +304,15 @@ describe('DNS over TLS and HTTPS listeners', () => {
       assert.deepEqual(addressesOf(get.body), ['192.0.2.2']);
     }
     assert.match((await curl([...common, '--http1.1', '-w', '%{http_version}', url])).headers, /^HTTP\/1\.1 400/);
-    const h2 = await curl([...common, '--http2', '-H', 'content-type: application/dns-message', '--data-binary', `@${queryFile}`, url]);
+    const h2 = await curl([
+      ...common,
+      '--http2',
+      '-H',
+      'content-type: application/dns-message',
+      '--data-binary',
+      `@${queryFile}`,
+      url,
+    ]);
     assert.match(h2.headers, /^HTTP\/2 200/);
   });
 
@@ -258,14 +325,50 @@ describe('DNS over TLS and HTTPS listeners', () => {
     writeFileSync(queryFile, encodeQuery('www.example.test'));
     assert.equal((await curl([...common, `${url}/dns-query?dns=not*base64`])).status, 400);
     assert.equal((await curl([...common, `${url}/dns-query?dns=AAAA`])).status, 400, 'shorter than a header');
-    assert.equal((await curl([...common, `${url}/other?dns=${encodeQuery('www.example.test').toString('base64url')}`])).status, 404);
+    assert.equal(
+      (await curl([...common, `${url}/other?dns=${encodeQuery('www.example.test').toString('base64url')}`])).status,
+      404,
+    );
     assert.equal((await curl([...common, '-X', 'PUT', `${url}/dns-query`])).status, 405);
-    assert.equal((await curl([...common, '-H', 'content-type: text/plain', '--data-binary', `@${queryFile}`, `${url}/dns-query`])).status, 415);
-    assert.equal((await curl([...common, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413);
+    assert.equal(
+      (await curl([...common, '-H', 'content-type: text/plain', '--data-binary', `@${queryFile}`, `${url}/dns-query`]))
+        .status,
+      415,
+    );
+    assert.equal(
+      (
+        await curl([
+          ...common,
+          '-H',
+          'content-type: application/dns-message',
+          '--data-binary',
+          `@${big}`,
+          `${url}/dns-query`,
+        ])
+      ).status,
+      413,
+    );
     const h2 = [...common.slice(0, -1), '--http2'];
-    assert.equal((await curl([...h2, '-H', 'content-type: application/dns-message', '--data-binary', `@${big}`, `${url}/dns-query`])).status, 413, 'HTTP/2');
+    assert.equal(
+      (
+        await curl([
+          ...h2,
+          '-H',
+          'content-type: application/dns-message',
+          '--data-binary',
+          `@${big}`,
+          `${url}/dns-query`,
+        ])
+      ).status,
+      413,
+      'HTTP/2',
+    );
     const refused = dw.server.snapshot().encrypted.doh.refused;
-    assert.deepEqual({ 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] }, { 400: 3, 404: 1, 405: 1, 413: 2, 415: 1 }, 'one 400 from the GET without dns= above');
+    assert.deepEqual(
+      { 400: refused[400], 404: refused[404], 405: refused[405], 413: refused[413], 415: refused[415] },
+      { 400: 3, 404: 1, 405: 1, 413: 2, 415: 1 },
+      'one 400 from the GET without dns= above',
+    );
   });
 
   it('closes DoH connections left silent past tcp.idleTimeout (HTTP/2 and HTTP/1.1)', async () => {
@@ -298,7 +401,11 @@ describe('DNS over TLS and HTTPS listeners', () => {
     assert.equal(await closedWithin(garbage, 3000), true, 'garbage closed');
     // readTimeout is 1s: a handshake that never starts is closed by the sweep.
     assert.equal(await closedWithin(stalled, 4000), true, 'stalled handshake closed');
-    assert.deepEqual(addressesOf(await client.ask('www.example.test', 8)), ['192.0.2.1'], 'the good client is unharmed');
+    assert.deepEqual(
+      addressesOf(await client.ask('www.example.test', 8)),
+      ['192.0.2.1'],
+      'the good client is unharmed',
+    );
     const dot = dw.server.snapshot().encrypted.dot;
     assert.ok(dot.handshakeFailures >= 1, 'the garbage is counted as a failed handshake');
     assert.ok(dot.closed.readTimeout >= 1, 'the stalled handshake is closed by the read timeout');
@@ -312,11 +419,25 @@ describe('DNS over TLS and HTTPS listeners', () => {
     const raw = parseConfigText(text, 'reload') as Record<string, unknown>;
     Object.assign(raw, { threads: 0, log: { level: 'silent' }, console: { listen: null }, dataDir: dw.dataDir });
     await dw.server.reload(validateConfig(raw, 'reload'));
-    assert.deepEqual(addressesOf(await open.ask('www.example.test', 22)), ['192.0.2.1'], 'open connection still answers');
+    assert.deepEqual(
+      addressesOf(await open.ask('www.example.test', 22)),
+      ['192.0.2.1'],
+      'open connection still answers',
+    );
     const fresh = await DotClient.connect(dotPort, second.ca);
     assert.deepEqual(addressesOf(await fresh.ask('www.example.test', 23)), ['192.0.2.1']);
-    await assert.rejects(DotClient.connect(dotPort, first.ca), /certificate/i, 'the old CA no longer verifies new connections');
-    const doh = await kdig('127.0.0.1', dohPort, ['+https', `+tls-ca=${second.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+    await assert.rejects(
+      DotClient.connect(dotPort, first.ca),
+      /certificate/i,
+      'the old CA no longer verifies new connections',
+    );
+    const doh = await kdig('127.0.0.1', dohPort, [
+      '+https',
+      `+tls-ca=${second.ca}`,
+      `+tls-hostname=${HOST}`,
+      'www.example.test',
+      'A',
+    ]);
     assert.equal(dnsStatus(doh.raw), 'NOERROR', doh.raw);
     assert.match(doh.answers.join('\n'), /192\.0\.2\.1/, doh.raw);
     open.socket.destroy();
@@ -334,7 +455,10 @@ describe('DNS over TLS and HTTPS with I/O threads', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-encrypted-threads-'));
     files = makeCaSignedCert(dir, 'threads', HOST);
-    unbound = await UnboundServer.start({ zones: ['example.test', 'tunnel.test'], records: ['www.example.test. 300 IN A 192.0.2.1'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test', 'tunnel.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.1'],
+    });
     dotPort = await freePort();
     dohPort = await freePort();
     dw = await startDnsward(`threads: 2\n${configText(unbound.port, dotPort, dohPort, files)}`);
@@ -351,7 +475,13 @@ describe('DNS over TLS and HTTPS with I/O threads', () => {
     assert.deepEqual(bound.doh, [`127.0.0.1:${dohPort}`]);
     for (const transport of ['+tls', '+https']) {
       const port = transport === '+tls' ? dotPort : dohPort;
-      const r = await kdig('127.0.0.1', port, [transport, `+tls-ca=${files.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+      const r = await kdig('127.0.0.1', port, [
+        transport,
+        `+tls-ca=${files.ca}`,
+        `+tls-hostname=${HOST}`,
+        'www.example.test',
+        'A',
+      ]);
       assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
       assert.match(r.answers.join('\n'), /192\.0\.2\.1/, r.raw);
     }
@@ -359,12 +489,21 @@ describe('DNS over TLS and HTTPS with I/O threads', () => {
 
   it('gives the thread the new certificate on reload', async () => {
     const renewed = makeCaSignedCert(mkdtempSync(join(tmpdir(), 'dnsward-encrypted-threads-')), 'renewed', HOST);
-    const raw = parseConfigText(`threads: 2\n${configText(unbound.port, dotPort, dohPort, renewed).replaceAll('@PORT@', String(dw.port))}`, 'reload') as Record<string, unknown>;
+    const raw = parseConfigText(
+      `threads: 2\n${configText(unbound.port, dotPort, dohPort, renewed).replaceAll('@PORT@', String(dw.port))}`,
+      'reload',
+    ) as Record<string, unknown>;
     Object.assign(raw, { log: { level: 'silent' }, console: { listen: null }, dataDir: dw.dataDir });
     await dw.server.reload(validateConfig(raw, 'reload'));
     for (const transport of ['+tls', '+https']) {
       const port = transport === '+tls' ? dotPort : dohPort;
-      const r = await kdig('127.0.0.1', port, [transport, `+tls-ca=${renewed.ca}`, `+tls-hostname=${HOST}`, 'www.example.test', 'A']);
+      const r = await kdig('127.0.0.1', port, [
+        transport,
+        `+tls-ca=${renewed.ca}`,
+        `+tls-hostname=${HOST}`,
+        'www.example.test',
+        'A',
+      ]);
       assert.equal(dnsStatus(r.raw), 'NOERROR', r.raw);
     }
   });

@@ -23,7 +23,10 @@ describe('Tunnel Guard across a reload', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n`);
   });
 
@@ -37,7 +40,13 @@ describe('Tunnel Guard across a reload', () => {
     const t = Date.now() / 1000;
     blockLeaky(guard, t);
     const domainsBefore = guard.domains.size;
-    const next = validateConfig(parseConfigText(`listen: ["127.0.0.1:${dw.port}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${dw.dataDir}\nguard: { mode: monitor }\n`, 'reload'), 'reload');
+    const next = validateConfig(
+      parseConfigText(
+        `listen: ["127.0.0.1:${dw.port}"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${dw.dataDir}\nguard: { mode: monitor }\n`,
+        'reload',
+      ),
+      'reload',
+    );
     await dw.server.reload(next);
     assert.equal(dw.server.guard, guard, 'the same engine');
     assert.equal(guard.domains.size, domainsBefore);
@@ -48,13 +57,23 @@ describe('Tunnel Guard across a reload', () => {
 
 /** Blocks leaky.test with a tunnel-like stream of TXT queries from one client. */
 function blockLeaky(guard: TunnelGuard, t: number): void {
-  for (let i = 0; i < 30; i++) guard.observe({ ts: t + i * 0.1, client: '10.0.0.9', labels: labelsFromText(`${'x'.repeat(10)}${i}abcdefghijklmnopqrstuvwxyz234567abcdefghij${i}.leaky.test`), qtype: 16 });
-  assert.ok(guard.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the tunnel-like stream was blocked');
+  for (let i = 0; i < 30; i++)
+    guard.observe({
+      ts: t + i * 0.1,
+      client: '10.0.0.9',
+      labels: labelsFromText(`${'x'.repeat(10)}${i}abcdefghijklmnopqrstuvwxyz234567abcdefghij${i}.leaky.test`),
+      qtype: 16,
+    });
+  assert.ok(
+    guard.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'),
+    'the tunnel-like stream was blocked',
+  );
 }
 
 /** Fills the guard with learned domains and blocks leaky.test, as a tunnel would. */
 function learnAndBlock(guard: TunnelGuard, t: number): void {
-  for (let i = 0; i < 2000; i++) guard.observe({ ts: t, client: `10.1.${i % 50}.1`, labels: labelsFromText(`www.site-${i}.test`), qtype: 1 });
+  for (let i = 0; i < 2000; i++)
+    guard.observe({ ts: t, client: `10.1.${i % 50}.1`, labels: labelsFromText(`www.site-${i}.test`), qtype: 1 });
   blockLeaky(guard, t);
 }
 
@@ -63,7 +82,10 @@ describe('Tunnel Guard operator decisions', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
     dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\n`);
   });
 
@@ -89,7 +111,10 @@ describe('Tunnel Guard operator decisions', () => {
     dw.server.control({ cmd: 'monitor', seconds: 600, who: 'tester' });
     assert.equal(store.saves, before + 1, 'no snapshot of the learned state was built or written for them');
     assert.equal(store.operatorSaves, 4);
-    assert.deepEqual(store.auditLog(4).map((a) => a.action), ['allow', 'unblock', 'quarantine', 'monitor']);
+    assert.deepEqual(
+      store.auditLog(4).map((a) => a.action),
+      ['allow', 'unblock', 'quarantine', 'monitor'],
+    );
 
     // What a restart finds, even after kill -9: the older snapshot, then the operator row.
     const reopened = new GuardStore(join(dw.dataDir, 'dnsward.db'), (err) => assert.fail(String(err)));
@@ -97,11 +122,20 @@ describe('Tunnel Guard operator decisions', () => {
       const restored = new TunnelGuard();
       restoreGuardParts(restored, reopened.load('guard')!.parts);
       assert.equal(restored.domains.size, guard.domains.size);
-      assert.ok(restored.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the snapshot is from before the unblock');
+      assert.ok(
+        restored.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'),
+        'the snapshot is from before the unblock',
+      );
       const monitorUntil = applyOperatorState(restored, reopened.loadOperator('guard') as OperatorState, t);
       assert.ok(!restored.activeBlocks(t + 10).some((b) => b.domain === 'leaky.test'), 'the unblock applies over it');
-      assert.deepEqual(restored.overrides.map((o) => o.domain), ['trusted.test']);
-      assert.deepEqual(restored.quarantines.map((q) => q.client), ['10.9.9.9']);
+      assert.deepEqual(
+        restored.overrides.map((o) => o.domain),
+        ['trusted.test'],
+      );
+      assert.deepEqual(
+        restored.quarantines.map((q) => q.client),
+        ['10.9.9.9'],
+      );
       assert.ok(monitorUntil !== null && monitorUntil > t, 'monitor mode comes back until its end');
     } finally {
       await reopened.close();
@@ -119,8 +153,13 @@ describe('an operator change the disk cannot keep', () => {
     mountPoint = mkdtempSync(join(tmpdir(), 'dnsward-full-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint]);
     mounted = true;
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: ['www.example.test. 300 IN A 192.0.2.10'] });
-    dw = await startDnsward(`listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${mountPoint}/data\nqueryLog: { mode: off }\n`);
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
+    dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\ndataDir: ${mountPoint}/data\nqueryLog: { mode: off }\n`,
+    );
   });
 
   after(async () => {
@@ -151,8 +190,14 @@ describe('an operator change the disk cannot keep', () => {
     }
     assert.ok(full, 'the file system is full');
 
-    assert.throws(() => server.control({ cmd: 'allow', domain: 'www.example.test', seconds: 3600, who: 'tester' }), /allow example\.test not applied: it could not be saved \(.*(full|disk).*\)/i);
-    assert.throws(() => server.control({ cmd: 'quarantine', client: '10.9.9.9', seconds: 3600, who: 'tester' }), /not applied/);
+    assert.throws(
+      () => server.control({ cmd: 'allow', domain: 'www.example.test', seconds: 3600, who: 'tester' }),
+      /allow example\.test not applied: it could not be saved \(.*(full|disk).*\)/i,
+    );
+    assert.throws(
+      () => server.control({ cmd: 'quarantine', client: '10.9.9.9', seconds: 3600, who: 'tester' }),
+      /not applied/,
+    );
     const blocks = server.control({ cmd: 'blocks', who: 'tester' }) as { allows: unknown[]; quarantines: unknown[] };
     assert.deepEqual(blocks.allows, [], 'the allow is not in effect');
     assert.deepEqual(blocks.quarantines, []);

@@ -44,49 +44,56 @@ parentPort.on('message', (m) => {
 
 const once = <T>(w: Worker): Promise<T> => new Promise((resolve) => w.once('message', resolve));
 
-describe('batched UDP addon in worker threads', { skip: existsSync(ADDON) ? false : 'the native addon was not built' }, () => {
-  it('sends from one thread at once while another thread holds a batch open', async () => {
-    const flag = new SharedArrayBuffer(8);
-    const flags = new Int32Array(flag);
-    const holder = new Worker(HOLDER, { eval: true, workerData: { addon: ADDON, flag } });
-    const sender = new Worker(SENDER, { eval: true, workerData: { addon: ADDON } });
-    const receiver = dgram.createSocket('udp4');
-    await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', r));
-    try {
-      const { port: holderPort } = await once<{ port: number }>(holder);
-      // Start a batch on the holder's thread and wait (bounded) until it is inside it.
-      const poke = dgram.createSocket('udp4');
-      poke.send(Buffer.from('start a batch'), holderPort, '127.0.0.1');
-      for (let i = 0; i < 200 && Atomics.load(flags, 1) === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      poke.close();
-      assert.equal(Atomics.load(flags, 1), 1, 'the holder thread is inside a batch');
+describe(
+  'batched UDP addon in worker threads',
+  { skip: existsSync(ADDON) ? false : 'the native addon was not built' },
+  () => {
+    it('sends from one thread at once while another thread holds a batch open', async () => {
+      const flag = new SharedArrayBuffer(8);
+      const flags = new Int32Array(flag);
+      const holder = new Worker(HOLDER, { eval: true, workerData: { addon: ADDON, flag } });
+      const sender = new Worker(SENDER, { eval: true, workerData: { addon: ADDON } });
+      const receiver = dgram.createSocket('udp4');
+      await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', r));
+      try {
+        const { port: holderPort } = await once<{ port: number }>(holder);
+        // Start a batch on the holder's thread and wait (bounded) until it is inside it.
+        const poke = dgram.createSocket('udp4');
+        poke.send(Buffer.from('start a batch'), holderPort, '127.0.0.1');
+        for (let i = 0; i < 200 && Atomics.load(flags, 1) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        poke.close();
+        assert.equal(Atomics.load(flags, 1), 1, 'the holder thread is inside a batch');
 
-      const arrived = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 2000);
-        receiver.once('message', () => {
-          clearTimeout(timer);
-          resolve(true);
+        const arrived = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 2000);
+          receiver.once('message', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
         });
-      });
-      sender.postMessage({ port: (receiver.address() as { port: number }).port });
-      const { sent } = await once<{ sent: number }>(sender);
-      assert.equal(sent, 0, 'send reported no error');
-      assert.equal(await arrived, true, 'the datagram left while the other thread was still in its batch');
-    } finally {
-      Atomics.store(flags, 0, 1);
-      Atomics.notify(flags, 0);
-      holder.postMessage('close');
-      sender.postMessage({ close: true });
-      receiver.close();
-      await Promise.all([new Promise((r) => holder.once('exit', r)), new Promise((r) => sender.once('exit', r))]);
-    }
-  });
-});
+        sender.postMessage({ port: (receiver.address() as { port: number }).port });
+        const { sent } = await once<{ sent: number }>(sender);
+        assert.equal(sent, 0, 'send reported no error');
+        assert.equal(await arrived, true, 'the datagram left while the other thread was still in its batch');
+      } finally {
+        Atomics.store(flags, 0, 1);
+        Atomics.notify(flags, 0);
+        holder.postMessage('close');
+        sender.postMessage({ close: true });
+        receiver.close();
+        await Promise.all([new Promise((r) => holder.once('exit', r)), new Promise((r) => sender.once('exit', r))]);
+      }
+    });
+  },
+);
 
-describe('batched UDP addon when a thread ends with sockets open', { skip: existsSync(ADDON) ? false : 'the native addon was not built' }, () => {
-  it('closes the thread\'s sockets itself: terminating the thread, or the process exiting, does not abort Node', async () => {
-    // A separate process: the abort (uv_loop_close with open handles) would take the test runner down.
-    const script = `
+describe(
+  'batched UDP addon when a thread ends with sockets open',
+  { skip: existsSync(ADDON) ? false : 'the native addon was not built' },
+  () => {
+    it("closes the thread's sockets itself: terminating the thread, or the process exiting, does not abort Node", async () => {
+      // A separate process: the abort (uv_loop_close with open handles) would take the test runner down.
+      const script = `
       const { Worker } = require('node:worker_threads');
       const code = "const native = require(require('node:worker_threads').workerData.addon);" +
         "for (let i = 0; i < 3; i++) { const s = native.open('127.0.0.1', 0, false, 1 << 20, false); native.start(s.handle, () => {}); }" +
@@ -98,10 +105,11 @@ describe('batched UDP addon when a thread ends with sockets open', { skip: exist
       const go = () => { if (++ready < 2) return; a.terminate().then(() => { console.log('terminated'); process.exit(0); }); };
       a.once('message', go); b.once('message', go);
     `;
-    const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(r.stderr.includes('uv_loop_close'), false, r.stderr);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /terminated/);
-  });
-});
+      const { spawnSync } = await import('node:child_process');
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.stderr.includes('uv_loop_close'), false, r.stderr);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /terminated/);
+    });
+  },
+);

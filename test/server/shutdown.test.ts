@@ -16,7 +16,13 @@ describe('graceful shutdown', () => {
     slow.on('message', (msg, rinfo) => {
       const q = dnsPacket.decode(msg);
       if (q.questions![0].name === '.') return; // health probes: stay silent
-      const answer = dnsPacket.encode({ type: 'response', id: q.id, flags: 0x8180, questions: q.questions, answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '192.0.2.55' }] });
+      const answer = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: 0x8180,
+        questions: q.questions,
+        answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data: '192.0.2.55' }],
+      });
       setTimeout(() => slow.send(answer, rinfo.port, rinfo.address), 400);
     });
     await new Promise<void>((r) => slow.bind(0, '127.0.0.1', r));
@@ -27,7 +33,8 @@ shutdown: { drainTimeout: 3s }
 `);
     try {
       const pending = udpExchange('127.0.0.1', dw.port, encodeQuery('late.example', 'A', { id: 9 }), 3000);
-      for (let i = 0; i < 50 && dw.server.pipeline.queriesInFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 50 && dw.server.pipeline.queriesInFlight === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
       assert.equal(dw.server.pipeline.queriesInFlight, 1);
       await dw.stop();
       const reply = await pending;

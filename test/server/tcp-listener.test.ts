@@ -77,7 +77,10 @@ describe('TCP listener', () => {
   let dw: RunningDnsward;
 
   before(async () => {
-    unbound = await UnboundServer.start({ zones: ['example.test'], records: Array.from({ length: 40 }, (_, i) => `q${i}.example.test. 300 IN A 192.0.2.${i + 1}`) });
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: Array.from({ length: 40 }, (_, i) => `q${i}.example.test. 300 IN A 192.0.2.${i + 1}`),
+    });
     dw = await startDnsward(`
 listen: ["127.0.0.1:@PORT@"]
 upstreams: { servers: ["127.0.0.1:${unbound.port}"] }
@@ -102,7 +105,11 @@ tcp: { idleTimeout: 300ms, maxConnections: 2, maxInFlightPerConnection: 4 }
     socket.resume();
     socket.write(Buffer.from([0])); // half a length prefix
     assert.equal(await until(() => ended, 5000), true, 'the server closed its side');
-    assert.equal(await until(() => dw.server.snapshot().tcp.connections === 0, 2000), true, 'the slot is free while the client still holds its side open');
+    assert.equal(
+      await until(() => dw.server.snapshot().tcp.connections === 0, 2000),
+      true,
+      'the slot is free while the client still holds its side open',
+    );
     assert.ok(dw.server.snapshot().tcp.closed.idle >= 1);
     // The server's socket is gone, not half-open: writing to it is answered with a reset.
     const isClosed = closed(socket, 3000);
@@ -131,7 +138,10 @@ tcp: { idleTimeout: 300ms, maxConnections: 2, maxInFlightPerConnection: 4 }
   it('answers more pipelined queries than the in-flight cap, by pausing reads', async () => {
     const queries = Array.from({ length: 40 }, (_, i) => encodeQuery(`q${i}.example.test`, 'A', { id: 500 + i }));
     const answers = await tcpPipeline('127.0.0.1', dw.port, queries, 40);
-    assert.deepEqual(answers.map((a) => a.readUInt16BE(0)).sort((x, y) => x - y), queries.map((_, i) => 500 + i));
+    assert.deepEqual(
+      answers.map((a) => a.readUInt16BE(0)).sort((x, y) => x - y),
+      queries.map((_, i) => 500 + i),
+    );
     assert.ok(dw.server.snapshot().tcp.maxInFlightSeen <= 4);
   });
 });
@@ -165,7 +175,11 @@ tcp: { idleTimeout: 5s, readTimeout: 600ms, maxConnections: 8, maxConnectionsPer
     assert.deepEqual(extraClosed, [true, true, true], 'the connections past the per-address cap were closed');
     assert.equal(held.slice(0, 4).filter((s) => s.destroyed).length, 0, 'the first four stay');
     assert.equal(dw.server.snapshot().tcp.rejectedPerClient, 3);
-    assert.equal(await tcpQuery(dw.port, '127.0.0.2', 'www.example.test', 4242), 4242, 'a client from another address is answered');
+    assert.equal(
+      await tcpQuery(dw.port, '127.0.0.2', 'www.example.test', 4242),
+      4242,
+      'a client from another address is answered',
+    );
     for (const s of held) s.destroy();
     assert.equal(await until(() => dw.server.snapshot().tcp.connections === 0, 2000), true);
   });
@@ -226,7 +240,9 @@ shutdown: { drainTimeout: 200ms }
   it('holds a connection at its in-flight cap even when one write carries many more queries', async () => {
     const s = await connect(dw.port);
     s.on('error', () => {});
-    s.write(Buffer.concat(Array.from({ length: 300 }, (_, i) => frame(encodeQuery(`n${i}.example.test`, 'A', { id: i })))));
+    s.write(
+      Buffer.concat(Array.from({ length: 300 }, (_, i) => frame(encodeQuery(`n${i}.example.test`, 'A', { id: i })))),
+    );
     assert.equal(await until(() => received >= 10, 3000), true, 'the upstream saw the first queries');
     await sleep(300);
     assert.equal(dw.server.snapshot().inFlight, 10, 'queries in flight');
@@ -273,7 +289,9 @@ tcp: { maxBufferedPerConnection: 32KiB, maxInFlightPerConnection: ${inFlightCap}
     const s = await connect(dw.port);
     s.on('error', () => {});
     s.pause(); // never read (so it cannot see the close either: the server's counters tell)
-    const batch = Buffer.concat(Array.from({ length: 500 }, (_, i) => frame(encodeQuery('big.example.test', 'TXT', { id: i }))));
+    const batch = Buffer.concat(
+      Array.from({ length: 500 }, (_, i) => frame(encodeQuery('big.example.test', 'TXT', { id: i }))),
+    );
     const tcp = () => dw.server.snapshot().tcp;
     // Until the kernel's buffers are full, answers leave; then they wait in the process.
     for (let i = 0; i < 40 && tcp().pausedNow === 0; i++) {
@@ -314,7 +332,9 @@ tcp: { maxBufferedPerConnection: 16KiB, maxBufferedTotal: 28KiB, maxInFlightPerC
 
   it('closes the connection holding the most unread answers once all together pass the total cap', async () => {
     const clients = [await connect(dw.port, '127.0.0.1'), await connect(dw.port, '127.0.0.2')];
-    const batch = Buffer.concat(Array.from({ length: 500 }, (_, i) => frame(encodeQuery('big.example.test', 'TXT', { id: i }))));
+    const batch = Buffer.concat(
+      Array.from({ length: 500 }, (_, i) => frame(encodeQuery('big.example.test', 'TXT', { id: i }))),
+    );
     const tcp = () => dw.server.snapshot().tcp;
     for (const s of clients) {
       s.on('error', () => {});

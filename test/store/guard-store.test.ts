@@ -19,15 +19,26 @@ const T0 = 1_700_000_000;
 describe('guard store', () => {
   it('gets the tables of a periodic snapshot in small chunks, joins them on the writer thread, and restores the same guard', async () => {
     const guard = new TunnelGuard({ seenNameBits: 16 });
-    for (let i = 0; i < 5000; i++) guard.observe({ ts: T0 + i, client: `10.0.${i % 40}.1`, labels: labelsFromText(`www.domain-${i}.test`), qtype: 1 });
+    for (let i = 0; i < 5000; i++)
+      guard.observe({
+        ts: T0 + i,
+        client: `10.0.${i % 40}.1`,
+        labels: labelsFromText(`www.domain-${i}.test`),
+        qtype: 1,
+      });
     const parts = await snapshotGuardParts(guard, () => new Promise((resolve) => setImmediate(resolve)));
     for (const [name, table] of Object.entries(parts.tables)) {
       assert.ok(Array.isArray(table), `${name}: chunks, not one joined buffer`);
-      assert.ok(table.every((chunk) => chunk.byteLength <= 64 * 1024), `${name}: every chunk small`);
+      assert.ok(
+        table.every((chunk) => chunk.byteLength <= 64 * 1024),
+        `${name}: every chunk small`,
+      );
     }
     assert.ok((parts.tables.domains as Uint8Array[]).length >= 50, 'the domains table is many chunks');
 
-    const store = new GuardStore(join(mkdtempSync(join(tmpdir(), 'dnsward-store-')), 'dnsward.db'), (err) => assert.fail(String(err)));
+    const store = new GuardStore(join(mkdtempSync(join(tmpdir(), 'dnsward-store-')), 'dnsward.db'), (err) =>
+      assert.fail(String(err)),
+    );
     try {
       store.saveInBackground('guard', parts);
       for (let i = 0; i < 500 && store.busy; i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -44,7 +55,13 @@ describe('guard store', () => {
 
   it('writes a snapshot in pieces of about a mebibyte, each its own transaction, while operator rows are saved meanwhile', async () => {
     const guard = new TunnelGuard();
-    for (let i = 0; i < 20_000; i++) guard.observe({ ts: T0 + i, client: `10.0.${i % 40}.1`, labels: labelsFromText(`www.domain-${i}.test`), qtype: 1 });
+    for (let i = 0; i < 20_000; i++)
+      guard.observe({
+        ts: T0 + i,
+        client: `10.0.${i % 40}.1`,
+        labels: labelsFromText(`www.domain-${i}.test`),
+        qtype: 1,
+      });
     const parts = await snapshotGuardParts(guard, () => new Promise((resolve) => setImmediate(resolve)));
     const path = join(mkdtempSync(join(tmpdir(), 'dnsward-store-')), 'dnsward.db');
     const store = new GuardStore(path, (err) => assert.fail(String(err)));
@@ -53,7 +70,13 @@ describe('guard store', () => {
       let during = 0;
       for (let i = 0; i < 5000 && store.busy; i++) {
         // A deferred transaction here failed "database is locked" once it had waited for the writer.
-        store.saveOperator('guard', operatorState(guard, null), { at: Date.now(), who: 'tester', action: 'allow', subject: `x${i}`, detail: '{}' });
+        store.saveOperator('guard', operatorState(guard, null), {
+          at: Date.now(),
+          who: 'tester',
+          action: 'allow',
+          subject: `x${i}`,
+          detail: '{}',
+        });
         during++;
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
@@ -62,9 +85,16 @@ describe('guard store', () => {
       assert.equal(store.auditLog(1)[0].subject, `x${during - 1}`);
       // The write lock is held per piece, not for the whole snapshot: no row over 2 MiB (a filter), the tables in pieces.
       const db = new Database(path, { readonly: true });
-      const rows = db.prepare('SELECT part, length(data) AS bytes FROM guard_part WHERE name = (SELECT parts FROM guard_snapshot WHERE name = ?)').all('guard') as Array<{ part: string; bytes: number }>;
+      const rows = db
+        .prepare(
+          'SELECT part, length(data) AS bytes FROM guard_part WHERE name = (SELECT parts FROM guard_snapshot WHERE name = ?)',
+        )
+        .all('guard') as Array<{ part: string; bytes: number }>;
       db.close();
-      assert.ok(rows.every((r) => r.bytes <= 2 * 1024 * 1024 + 64 * 1024), JSON.stringify(rows));
+      assert.ok(
+        rows.every((r) => r.bytes <= 2 * 1024 * 1024 + 64 * 1024),
+        JSON.stringify(rows),
+      );
       assert.ok(rows.filter((r) => r.part.startsWith('table:domains#')).length >= 2, 'the domains table is in pieces');
       const restored = new TunnelGuard();
       restoreGuardParts(restored, store.load('guard')!.parts);

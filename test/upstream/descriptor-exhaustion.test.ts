@@ -56,10 +56,13 @@ describe('upstream sockets when file descriptors run out', () => {
   });
 
   // native: the batched addon (which crashed on a closed handle); dgram: node:dgram sockets.
-  for (const io of ['native', 'dgram'] as const) it(`keeps answering on the old socket, counting the failed opens, instead of crashing (${io})`, async () => {
-    const port = await freePort();
-    const configPath = join(dir, `dnsward-${io}.yaml`);
-    writeFileSync(configPath, `
+  for (const io of ['native', 'dgram'] as const)
+    it(`keeps answering on the old socket, counting the failed opens, instead of crashing (${io})`, async () => {
+      const port = await freePort();
+      const configPath = join(dir, `dnsward-${io}.yaml`);
+      writeFileSync(
+        configPath,
+        `
 listen: ["127.0.0.1:${port}"]
 dataDir: ${join(dir, `var-${io}`)}
 udp: { io: ${io} }
@@ -68,50 +71,79 @@ upstreams:
   sockets: 1
   rotateSocketsAfter: 100
   attempts: 1
-`);
-    const server = CliServer.start(['--console', 'off', '--guard', 'off', '--config', configPath], {}, { openFileLimit: DESCRIPTOR_LIMIT });
-    const child = server.child;
-    const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(`code ${code}, signal ${signal}`)));
-    const held: net.Socket[] = [];
-    try {
-      await server.waitForLog('dnsward started');
+`,
+      );
+      const server = CliServer.start(
+        ['--console', 'off', '--guard', 'off', '--config', configPath],
+        {},
+        { openFileLimit: DESCRIPTOR_LIMIT },
+      );
+      const child = server.child;
+      const exited = new Promise<string>((r) =>
+        child.once('exit', (code, signal) => r(`code ${code}, signal ${signal}`)),
+      );
+      const held: net.Socket[] = [];
+      try {
+        await server.waitForLog('dnsward started');
 
-      // Take every descriptor: a few idle TCP connections, then the limit lowered (prlimit) to
-      // the lowest free descriptor number, so that no new one can be had. dnsward fits its
-      // connection caps to the limit it starts with, so the limit is cut after start, as another
-      // part of the process taking descriptors would.
-      held.push(...(await holdIdleConnections(port, 20)));
-      await sleep(100);
-      const used = openDescriptors(child.pid!);
-      assert.ok(used > 20, `dnsward holds ${used} descriptors`);
-      const lowestFree = firstFreeDescriptor(child.pid!);
-      await promisify(execFile)('prlimit', ['--pid', String(child.pid), `--nofile=${lowestFree}:${DESCRIPTOR_LIMIT}`]);
+        // Take every descriptor: a few idle TCP connections, then the limit lowered (prlimit) to
+        // the lowest free descriptor number, so that no new one can be had. dnsward fits its
+        // connection caps to the limit it starts with, so the limit is cut after start, as another
+        // part of the process taking descriptors would.
+        held.push(...(await holdIdleConnections(port, 20)));
+        await sleep(100);
+        const used = openDescriptors(child.pid!);
+        assert.ok(used > 20, `dnsward holds ${used} descriptors`);
+        const lowestFree = firstFreeDescriptor(child.pid!);
+        await promisify(execFile)('prlimit', [
+          '--pid',
+          String(child.pid),
+          `--nofile=${lowestFree}:${DESCRIPTOR_LIMIT}`,
+        ]);
 
-      // Unique names: every one goes upstream, and the socket is due for rotation every 100.
-      const names = Array.from({ length: 600 }, (_, i) => `n${i}-${Math.random().toString(36).slice(2, 8)}.fd.test`);
-      const rcodes = await burst(port, names, 3000);
-      assert.equal(child.exitCode, null, `dnsward died during the burst (${await Promise.race([exited, sleep(500).then(() => 'still running')])}):\n${server.log.slice(-2000)}`);
-      assert.equal(child.signalCode, null);
-      const answered = [...rcodes.values()].reduce((a, b) => a + b, 0);
-      assert.ok(answered >= names.length * 0.9, `answers to the burst: ${JSON.stringify(Object.fromEntries(rcodes))}`);
+        // Unique names: every one goes upstream, and the socket is due for rotation every 100.
+        const names = Array.from({ length: 600 }, (_, i) => `n${i}-${Math.random().toString(36).slice(2, 8)}.fd.test`);
+        const rcodes = await burst(port, names, 3000);
+        assert.equal(
+          child.exitCode,
+          null,
+          `dnsward died during the burst (${await Promise.race([exited, sleep(500).then(() => 'still running')])}):\n${server.log.slice(-2000)}`,
+        );
+        assert.equal(child.signalCode, null);
+        const answered = [...rcodes.values()].reduce((a, b) => a + b, 0);
+        assert.ok(
+          answered >= names.length * 0.9,
+          `answers to the burst: ${JSON.stringify(Object.fromEntries(rcodes))}`,
+        );
 
-      for (const s of held) s.destroy();
-      held.length = 0;
-      await promisify(execFile)('prlimit', ['--pid', String(child.pid), `--nofile=${DESCRIPTOR_LIMIT}:${DESCRIPTOR_LIMIT}`]);
-      await sleep(300);
-      const afterwards = await burst(port, ['known.fd.test'], 2000);
-      assert.equal(afterwards.get('NOERROR'), 1, `after the descriptors came back: ${JSON.stringify(Object.fromEntries(afterwards))}`);
+        for (const s of held) s.destroy();
+        held.length = 0;
+        await promisify(execFile)('prlimit', [
+          '--pid',
+          String(child.pid),
+          `--nofile=${DESCRIPTOR_LIMIT}:${DESCRIPTOR_LIMIT}`,
+        ]);
+        await sleep(300);
+        const afterwards = await burst(port, ['known.fd.test'], 2000);
+        assert.equal(
+          afterwards.get('NOERROR'),
+          1,
+          `after the descriptors came back: ${JSON.stringify(Object.fromEntries(afterwards))}`,
+        );
 
-      child.kill('SIGUSR1');
-      await server.waitForLog('"msg":"counters"', 1, 2500);
-      const line = server.log.split('\n').find((l) => l.includes('"msg":"counters"'));
-      assert.ok(line, `no counters logged:\n${server.log.slice(-2000)}`);
-      const upstream = JSON.parse(line).counters.upstreams[0];
-      assert.ok(upstream.socketOpenFailures > 0, `socketOpenFailures ${upstream.socketOpenFailures}: ${line} (descriptors used ${used})`);
-      assert.equal(upstream.healthy, true, 'a local shortage is not the upstream\'s failure');
-    } finally {
-      for (const s of held) s.destroy();
-      if (child.exitCode === null && child.signalCode === null) await server.stop();
-    }
-  });
+        child.kill('SIGUSR1');
+        await server.waitForLog('"msg":"counters"', 1, 2500);
+        const line = server.log.split('\n').find((l) => l.includes('"msg":"counters"'));
+        assert.ok(line, `no counters logged:\n${server.log.slice(-2000)}`);
+        const upstream = JSON.parse(line).counters.upstreams[0];
+        assert.ok(
+          upstream.socketOpenFailures > 0,
+          `socketOpenFailures ${upstream.socketOpenFailures}: ${line} (descriptors used ${used})`,
+        );
+        assert.equal(upstream.healthy, true, "a local shortage is not the upstream's failure");
+      } finally {
+        for (const s of held) s.destroy();
+        if (child.exitCode === null && child.signalCode === null) await server.stop();
+      }
+    });
 });

@@ -30,16 +30,22 @@ describe('DoH upstream: a real dnsdist', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-dnsdist-doh-'));
     files = makeCaSignedCert(dir, 'dnsdist', HOST);
     other = makeCaSignedCert(dir, 'other', HOST);
-    unbound = await UnboundServer.start({ zones: ['dd.test'], records: Array.from({ length: 20 }, (_, i) => `n${i}.dd.test. 300 IN A 192.0.2.${i + 1}`) });
+    unbound = await UnboundServer.start({
+      zones: ['dd.test'],
+      records: Array.from({ length: 20 }, (_, i) => `n${i}.dd.test. 300 IN A 192.0.2.${i + 1}`),
+    });
     const udpPort = await freePort();
     dohPort = await freePort();
     const conf = join(dir, 'dnsdist.conf');
-    writeFileSync(conf, [
-      'setSecurityPollSuffix("")',
-      `setLocal("127.0.0.1:${udpPort}")`,
-      `newServer({address="127.0.0.1:${unbound.port}"})`,
-      `addDOHLocal("127.0.0.1:${dohPort}", "${files.cert}", "${files.key}", "/dns-query")`,
-    ].join('\n') + '\n');
+    writeFileSync(
+      conf,
+      [
+        'setSecurityPollSuffix("")',
+        `setLocal("127.0.0.1:${udpPort}")`,
+        `newServer({address="127.0.0.1:${unbound.port}"})`,
+        `addDOHLocal("127.0.0.1:${dohPort}", "${files.cert}", "${files.key}", "/dns-query")`,
+      ].join('\n') + '\n',
+    );
     dnsdist = spawn('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], { stdio: 'ignore' });
     await waitForDns('127.0.0.1', udpPort);
   });

@@ -37,7 +37,10 @@ describe('encrypted upstreams (DoT and DoH to a real unbound)', () => {
     dohPort = await freePort();
     unbound = await UnboundServer.start({
       zones: ['enc.test'],
-      records: ['www.enc.test. 300 IN A 192.0.2.53', ...Array.from({ length: 40 }, (_, i) => `n${i}.enc.test. 300 IN A 192.0.2.${100 + i}`)],
+      records: [
+        'www.enc.test. 300 IN A 192.0.2.53',
+        ...Array.from({ length: 40 }, (_, i) => `n${i}.enc.test. 300 IN A 192.0.2.${100 + i}`),
+      ],
       extra: [
         `interface: 127.0.0.1@${dotPort}`,
         `interface: 127.0.0.1@${dohPort}`,
@@ -70,17 +73,26 @@ ${servers}
     return d;
   }
 
-  const dot = (ca: string, name = HOST) => `    - { address: "127.0.0.1:${dotPort}", protocol: tls, tls: { ca: "${ca}", serverName: ${name} } }`;
-  const doh = (ca: string, name = HOST) => `    - { address: "127.0.0.1:${dohPort}", protocol: https, path: /dns-query, tls: { ca: "${ca}", serverName: ${name} } }`;
+  const dot = (ca: string, name = HOST) =>
+    `    - { address: "127.0.0.1:${dotPort}", protocol: tls, tls: { ca: "${ca}", serverName: ${name} } }`;
+  const doh = (ca: string, name = HOST) =>
+    `    - { address: "127.0.0.1:${dohPort}", protocol: https, path: /dns-query, tls: { ca: "${ca}", serverName: ${name} } }`;
 
-  for (const [label, server] of [['DoT', () => dot(files.ca)], ['DoH', () => doh(files.ca)]] as const) {
+  for (const [label, server] of [
+    ['DoT', () => dot(files.ca)],
+    ['DoH', () => doh(files.ca)],
+  ] as const) {
     it(`forwards over ${label}, many queries on one connection`, async () => {
       const d = await start(server());
       const first = await dig('127.0.0.1', d.port, ['www.enc.test', 'A']);
       assert.equal(first.status, 'NOERROR', first.raw);
       assert.match(first.answers.join('\n'), /192\.0\.2\.53/);
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => dig('127.0.0.1', d.port, [`n${i}.enc.test`, 'A'])));
-      answers.forEach((a, i) => assert.match(a.answers.join('\n'), new RegExp(`192\\.0\\.2\\.${100 + i}\\b`), `n${i}: ${a.raw}`));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => dig('127.0.0.1', d.port, [`n${i}.enc.test`, 'A'])),
+      );
+      answers.forEach((a, i) =>
+        assert.match(a.answers.join('\n'), new RegExp(`192\\.0\\.2\\.${100 + i}\\b`), `n${i}: ${a.raw}`),
+      );
       const up = d.server.snapshot().upstreams[0];
       assert.equal(up.protocol, label === 'DoT' ? 'tls' : 'https');
       assert.equal(up.answers, 41);
@@ -93,7 +105,9 @@ ${servers}
       const wrongCa = await start(label === 'DoT' ? dot(other.ca) : doh(other.ca));
       const refused = await dig('127.0.0.1', wrongCa.port, ['www.enc.test', 'A']);
       assert.equal(refused.status, 'SERVFAIL', refused.raw);
-      const wrongName = await start(label === 'DoT' ? dot(files.ca, 'elsewhere.test') : doh(files.ca, 'elsewhere.test'));
+      const wrongName = await start(
+        label === 'DoT' ? dot(files.ca, 'elsewhere.test') : doh(files.ca, 'elsewhere.test'),
+      );
       assert.equal((await dig('127.0.0.1', wrongName.port, ['www.enc.test', 'A'])).status, 'SERVFAIL');
       for (const d of [wrongCa, wrongName]) {
         const up = d.server.snapshot().upstreams[0];
@@ -101,7 +115,9 @@ ${servers}
         assert.ok(up.errors >= 1, `certificate failures count as errors: ${JSON.stringify(up)}`);
       }
       // With a good upstream after the bad one, clients are answered.
-      const failover = await start(`${label === 'DoT' ? dot(other.ca) : doh(other.ca)}\n    - "127.0.0.1:${unbound.port}"`);
+      const failover = await start(
+        `${label === 'DoT' ? dot(other.ca) : doh(other.ca)}\n    - "127.0.0.1:${unbound.port}"`,
+      );
       const answered = await dig('127.0.0.1', failover.port, ['www.enc.test', 'A']);
       assert.equal(answered.status, 'NOERROR', answered.raw);
       assert.match(answered.answers.join('\n'), /192\.0\.2\.53/);
@@ -113,7 +129,12 @@ ${servers}
     const second = await UnboundServer.start({
       zones: ['enc.test'],
       records: ['www.enc.test. 300 IN A 192.0.2.54'],
-      extra: [`interface: 127.0.0.1@${port}`, `tls-port: ${port}`, `tls-service-key: "${files.key}"`, `tls-service-pem: "${files.cert}"`],
+      extra: [
+        `interface: 127.0.0.1@${port}`,
+        `tls-port: ${port}`,
+        `tls-service-key: "${files.key}"`,
+        `tls-service-pem: "${files.cert}"`,
+      ],
     });
     try {
       const d = await start(
@@ -141,15 +162,33 @@ ${servers}
     const ca = readFileSync(files.ca, 'utf8');
     for (const protocol of ['tls', 'https'] as const) {
       const port = protocol === 'tls' ? dotPort : dohPort;
-      const answer = await askUpstreamOnce({ address: { host: '127.0.0.1', port, family: 4 }, protocol, tls: { ca, serverName: HOST } }, 'www.enc.test', 1, 2000);
+      const answer = await askUpstreamOnce(
+        { address: { host: '127.0.0.1', port, family: 4 }, protocol, tls: { ca, serverName: HOST } },
+        'www.enc.test',
+        1,
+        2000,
+      );
       assert.equal(answer[3] & 0xf, 0, `${protocol}: NOERROR`);
       assert.ok(answer.includes(Buffer.from([192, 0, 2, 53])), `${protocol}: the A record`);
-      await assert.rejects(askUpstreamOnce({ address: { host: '127.0.0.1', port, family: 4 }, protocol, tls: { ca, serverName: 'elsewhere.test' } }, 'www.enc.test', 1, 2000));
+      await assert.rejects(
+        askUpstreamOnce(
+          { address: { host: '127.0.0.1', port, family: 4 }, protocol, tls: { ca, serverName: 'elsewhere.test' } },
+          'www.enc.test',
+          1,
+          2000,
+        ),
+      );
     }
   });
 
   it('rejects tls options on a plain upstream and a path on a non-DoH one, naming the key', async () => {
-    await assert.rejects(start(`    - { address: "127.0.0.1:${unbound.port}", protocol: udp, tls: { serverName: x.test } }`), /tls applies to protocol tls or https/);
-    await assert.rejects(start(`    - { address: "127.0.0.1:${dotPort}", protocol: tls, path: /dns-query }`), /path applies to protocol https/);
+    await assert.rejects(
+      start(`    - { address: "127.0.0.1:${unbound.port}", protocol: udp, tls: { serverName: x.test } }`),
+      /tls applies to protocol tls or https/,
+    );
+    await assert.rejects(
+      start(`    - { address: "127.0.0.1:${dotPort}", protocol: tls, path: /dns-query }`),
+      /path applies to protocol https/,
+    );
   });
 });

@@ -36,10 +36,13 @@ async function exchange(port: number, messages: Buffer[], expect: number, waitMs
   return rcodes;
 }
 
-
 describe('upstream health and queries the upstream ignores', () => {
   const upstreams: UnboundServer[] = [];
-  const options = { zones: ['ok.test'], records: ['www.ok.test. 300 IN A 192.0.2.1'], extra: ['local-zone: "drop.test." deny'] };
+  const options = {
+    zones: ['ok.test'],
+    records: ['www.ok.test. 300 IN A 192.0.2.1'],
+    extra: ['local-zone: "drop.test." deny'],
+  };
   before(async () => {
     upstreams.push(await UnboundServer.start(options), await UnboundServer.start(options));
   });
@@ -69,14 +72,22 @@ upstreams:
       assert.equal(rcodes.length, burst.length, `answers: ${rcodes}`);
       await sleep(700); // the probe that settles it (500 ms timeout) has come back
       const snap = dnsward.server.snapshot().upstreams;
-      assert.deepEqual(snap.map((u) => u.healthy), [true, true], JSON.stringify(snap));
+      assert.deepEqual(
+        snap.map((u) => u.healthy),
+        [true, true],
+        JSON.stringify(snap),
+      );
       // The five deny-zone queries are ignored; this unbound answers class ANY (the one the attack
       // ran against dropped it), so the class ANY queries only show they do no harm either way.
       assert.ok(snap[0].timeouts >= 5, `the ignored queries timed out: ${JSON.stringify(snap)}`);
       const answersBefore = snap.map((u) => u.answers);
       assert.deepEqual(await exchange(dnsward.port, [encodeQuery('www.ok.test', 'A')], 1, 3000), [0]);
       const answersAfter = dnsward.server.snapshot().upstreams.map((u) => u.answers);
-      assert.deepEqual([answersAfter[0] - answersBefore[0], answersAfter[1] - answersBefore[1]], [1, 0], 'answered by the first upstream');
+      assert.deepEqual(
+        [answersAfter[0] - answersBefore[0], answersAfter[1] - answersBefore[1]],
+        [1, 0],
+        'answered by the first upstream',
+      );
     } finally {
       await dnsward.stop();
     }
@@ -84,13 +95,34 @@ upstreams:
 
   it('timeouts while the upstream answers other queries are not held against it', async () => {
     // No probe here: the answers to the other queries alone show the upstream alive.
-    const pool = new UpstreamPool({
-      name: 'test', policy: 'failover', timeoutMs: 300, attempts: 1,
-      upstreams: [{ address: { host: '127.0.0.1', port: upstreams[0].port, family: 4 }, protocol: 'udp', sockets: 1, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2, native: null }],
-    }, () => {});
+    const pool = new UpstreamPool(
+      {
+        name: 'test',
+        policy: 'failover',
+        timeoutMs: 300,
+        attempts: 1,
+        upstreams: [
+          {
+            address: { host: '127.0.0.1', port: upstreams[0].port, family: 4 },
+            protocol: 'udp',
+            sockets: 1,
+            rotateSocketsAfter: 1000,
+            tcpIdleMs: 1000,
+            maxFailures: 2,
+            native: null,
+          },
+        ],
+      },
+      () => {},
+    );
     try {
-      const results = await Promise.all(Array.from({ length: 4 }, (_, i) => [resolve(pool, `d${i}.drop.test`), resolve(pool, `www.ok.test`)]).flat());
-      assert.deepEqual(results.map((e) => e === null), [false, true, false, true, false, true, false, true]);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => [resolve(pool, `d${i}.drop.test`), resolve(pool, `www.ok.test`)]).flat(),
+      );
+      assert.deepEqual(
+        results.map((e) => e === null),
+        [false, true, false, true, false, true, false, true],
+      );
       const u = pool.upstreams[0];
       assert.equal(u.healthy, true);
       assert.equal(u.stats.timeouts, 4);
@@ -105,10 +137,27 @@ upstreams:
     sink.on('message', () => {});
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
     const changes: boolean[] = [];
-    const pool = new UpstreamPool({
-      name: 'test', policy: 'failover', timeoutMs: 200, attempts: 1,
-      upstreams: [{ address: { host: '127.0.0.1', port: sink.address().port, family: 4 }, protocol: 'udp', sockets: 1, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 2, native: null, probe: { wire: buildProbe('.', 2), timeoutMs: 200 } }],
-    }, (u) => changes.push(u.healthy));
+    const pool = new UpstreamPool(
+      {
+        name: 'test',
+        policy: 'failover',
+        timeoutMs: 200,
+        attempts: 1,
+        upstreams: [
+          {
+            address: { host: '127.0.0.1', port: sink.address().port, family: 4 },
+            protocol: 'udp',
+            sockets: 1,
+            rotateSocketsAfter: 1000,
+            tcpIdleMs: 1000,
+            maxFailures: 2,
+            native: null,
+            probe: { wire: buildProbe('.', 2), timeoutMs: 200 },
+          },
+        ],
+      },
+      (u) => changes.push(u.healthy),
+    );
     const timer = setInterval(() => pool.sweep(performance.now()), 20);
     try {
       await Promise.all([resolve(pool, 'a.example'), resolve(pool, 'b.example')]);
@@ -121,5 +170,3 @@ upstreams:
     }
   });
 });
-
-

@@ -108,28 +108,49 @@ forwardZones:
     }
   });
 
-  for (const io of ['native', 'dgram'] as const) it(`fills every UDP socket before refusing a query (${io})`, async () => {
-    const sink = dgram.createSocket('udp4');
-    sink.on('message', () => {}); // never answers
-    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
-    const pool = new UpstreamPool({
-      name: 'test', policy: 'failover', timeoutMs: 30_000, attempts: 1,
-      upstreams: [{ address: { host: '127.0.0.1', port: sink.address().port, family: 4 }, protocol: 'udp', sockets: 3, rotateSocketsAfter: 1000, tcpIdleMs: 1000, maxFailures: 3, native: io === 'native' ? loadNativeUdp() : null, maxInFlightPerSocket: 4 }],
-    }, () => {});
-    try {
-      const errors: (string | null)[] = [];
-      for (let i = 0; i < 20; i++) {
-        const request = encodeQuery(`u${i}.example`, 'A');
-        pool.resolve(request, parseQuery(request).query, null, (_c, error) => errors.push(error));
+  for (const io of ['native', 'dgram'] as const)
+    it(`fills every UDP socket before refusing a query (${io})`, async () => {
+      const sink = dgram.createSocket('udp4');
+      sink.on('message', () => {}); // never answers
+      await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+      const pool = new UpstreamPool(
+        {
+          name: 'test',
+          policy: 'failover',
+          timeoutMs: 30_000,
+          attempts: 1,
+          upstreams: [
+            {
+              address: { host: '127.0.0.1', port: sink.address().port, family: 4 },
+              protocol: 'udp',
+              sockets: 3,
+              rotateSocketsAfter: 1000,
+              tcpIdleMs: 1000,
+              maxFailures: 3,
+              native: io === 'native' ? loadNativeUdp() : null,
+              maxInFlightPerSocket: 4,
+            },
+          ],
+        },
+        () => {},
+      );
+      try {
+        const errors: (string | null)[] = [];
+        for (let i = 0; i < 20; i++) {
+          const request = encodeQuery(`u${i}.example`, 'A');
+          pool.resolve(request, parseQuery(request).query, null, (_c, error) => errors.push(error));
+        }
+        // 3 sockets x 4 in flight wait; the other 8 are refused at once, whichever socket was drawn.
+        assert.equal(errors.length, 8);
+        assert.ok(
+          errors.every((e) => e !== null && e.includes('in-flight limit')),
+          String(errors),
+        );
+        assert.equal(pool.inFlight, 12);
+        assert.equal(pool.upstreams[0].inFlightLimited, 8);
+      } finally {
+        pool.close();
+        sink.close();
       }
-      // 3 sockets x 4 in flight wait; the other 8 are refused at once, whichever socket was drawn.
-      assert.equal(errors.length, 8);
-      assert.ok(errors.every((e) => e !== null && e.includes('in-flight limit')), String(errors));
-      assert.equal(pool.inFlight, 12);
-      assert.equal(pool.upstreams[0].inFlightLimited, 8);
-    } finally {
-      pool.close();
-      sink.close();
-    }
-  });
+    });
 });

@@ -13,7 +13,6 @@ import { resolveThrough } from '../helpers/upstream-pool.js';
 
 const resolve = async (pool: UpstreamPool, name: string) => (await resolveThrough(pool, name)).error;
 
-
 describe('UDP socket rotation when no socket can be opened', () => {
   let unbound: UnboundServer;
   before(async () => {
@@ -31,7 +30,9 @@ describe('UDP socket rotation when no socket can be opened', () => {
     let closed = 0;
     // The addon's functions are not enumerable: each is passed on by name.
     const native: NativeUdpBatch = {
-      BATCH: real.BATCH, SLOT: real.SLOT, META: real.META,
+      BATCH: real.BATCH,
+      SLOT: real.SLOT,
+      META: real.META,
       connect: (...args) => real.connect(...args),
       start: (...args) => real.start(...args),
       send: (...args) => real.send(...args),
@@ -47,10 +48,26 @@ describe('UDP socket rotation when no socket can be opened', () => {
         real.close(handle);
       },
     };
-    const pool = new UpstreamPool({
-      name: 'test', policy: 'failover', timeoutMs: 1000, attempts: 1,
-      upstreams: [{ address: { host: '127.0.0.1', port: unbound.port, family: 4 }, protocol: 'udp', sockets: 1, rotateSocketsAfter: 5, tcpIdleMs: 1000, maxFailures: 3, native }],
-    }, () => {});
+    const pool = new UpstreamPool(
+      {
+        name: 'test',
+        policy: 'failover',
+        timeoutMs: 1000,
+        attempts: 1,
+        upstreams: [
+          {
+            address: { host: '127.0.0.1', port: unbound.port, family: 4 },
+            protocol: 'udp',
+            sockets: 1,
+            rotateSocketsAfter: 5,
+            tcpIdleMs: 1000,
+            maxFailures: 3,
+            native,
+          },
+        ],
+      },
+      () => {},
+    );
     try {
       assert.equal(opened, 1);
       failing = true;

@@ -17,22 +17,30 @@ describe('TwoGenerationMap', () => {
   });
 
   it('never holds more than its cap, and never loses an entry touched in the last cap/2 operations (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 10 }), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { maxLength: 300 }), (cap, ops) => {
-      const m = new TwoGenerationMap<number, number>(cap);
-      const lastTouch = new Map<number, number>();
-      ops.forEach(([isSet, key], step) => {
-        if (isSet) {
-          m.set(key, key);
-          lastTouch.set(key, step);
-        } else {
-          const value = m.get(key);
-          if (value !== undefined) {
-            assert.equal(value, key);
-            lastTouch.set(key, step);
-          } else if (lastTouch.has(key)) assert.ok(step - lastTouch.get(key)! > (cap >>> 1) - 1, `key ${key} lost too early`);
-        }
-        assert.ok(m.size <= cap);
-      });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 10 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { maxLength: 300 }),
+        (cap, ops) => {
+          const m = new TwoGenerationMap<number, number>(cap);
+          const lastTouch = new Map<number, number>();
+          ops.forEach(([isSet, key], step) => {
+            if (isSet) {
+              m.set(key, key);
+              lastTouch.set(key, step);
+            } else {
+              const value = m.get(key);
+              if (value !== undefined) {
+                assert.equal(value, key);
+                lastTouch.set(key, step);
+              } else if (lastTouch.has(key))
+                assert.ok(step - lastTouch.get(key)! > (cap >>> 1) - 1, `key ${key} lost too early`);
+            }
+            assert.ok(m.size <= cap);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

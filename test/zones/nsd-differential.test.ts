@@ -27,7 +27,10 @@ before(async () => {
   writeFileSync(file, FIVE_G_ZONE);
   nsd = await NsdServer.start([{ name: '5gc.example', file }]);
   // An upstream for everything outside the zone, so a name that leaked past the zone stage would show.
-  unbound = await UnboundServer.start({ zones: ['other.example'], records: ['www.other.example. 300 IN A 198.51.100.1'] });
+  unbound = await UnboundServer.start({
+    zones: ['other.example'],
+    records: ['www.other.example. 300 IN A 198.51.100.1'],
+  });
   dnsward = await startDnsward(`
 listen: ['127.0.0.1:@PORT@']
 upstreams: { servers: ['127.0.0.1:${unbound.port}'] }
@@ -46,7 +49,12 @@ after(async () => {
 type Reply = Packet & { rcode?: string; answers?: Array<Answer & { data?: unknown }> };
 
 async function ask(port: number, name: string, type: string, edns: boolean): Promise<Reply> {
-  const query: Packet = { id: id++ & 0xffff, type: 'query', flags: 0, questions: [{ name, type: type as never, class: 'IN' }] };
+  const query: Packet = {
+    id: id++ & 0xffff,
+    type: 'query',
+    flags: 0,
+    questions: [{ name, type: type as never, class: 'IN' }],
+  };
   if (edns) query.additionals = [{ name: '.', type: 'OPT', udpPayloadSize: 1232, flags: 0, options: [] } as never];
   const reply = await udpExchange('127.0.0.1', port, encode(query), 2000);
   assert.ok(reply, `no answer from port ${port} to ${name} ${type}`);
@@ -54,11 +62,22 @@ async function ask(port: number, name: string, type: string, edns: boolean): Pro
 }
 
 function normal(records: Answer[] | undefined): string[] {
-  return (records ?? []).map((r) => JSON.stringify({ ...r, name: r.name.toLowerCase(), data: (r as { data?: unknown }).data }, (_, v) => (typeof v === 'string' ? v.toLowerCase() : v))).sort();
+  return (records ?? [])
+    .map((r) =>
+      JSON.stringify({ ...r, name: r.name.toLowerCase(), data: (r as { data?: unknown }).data }, (_, v) =>
+        typeof v === 'string' ? v.toLowerCase() : v,
+      ),
+    )
+    .sort();
 }
 
 function view(p: Reply) {
-  return { rcode: p.rcode, aa: (p.flags! & 0x0400) !== 0, answers: normal(p.answers), authorities: normal(p.authorities) };
+  return {
+    rcode: p.rcode,
+    aa: (p.flags! & 0x0400) !== 0,
+    answers: normal(p.answers),
+    authorities: normal(p.authorities),
+  };
 }
 
 for (const edns of [false, true]) {
@@ -75,7 +94,10 @@ test('the probes cover what they claim: NAPTR, SRV, wildcard, a CNAME chain, NXD
   const naptr = await ask(dnsward.port, '5gc.example', 'NAPTR', false);
   assert.equal(naptr.answers?.length, 2);
   const chain = await ask(dnsward.port, 'smf.5gc.example', 'A', false);
-  assert.deepEqual(chain.answers?.map((a) => a.type), ['CNAME', 'CNAME', 'A']);
+  assert.deepEqual(
+    chain.answers?.map((a) => a.type),
+    ['CNAME', 'CNAME', 'A'],
+  );
   const wild = await ask(dnsward.port, 'x.upf.5gc.example', 'A', false);
   assert.equal(wild.answers?.[0].name, 'x.upf.5gc.example');
   const nx = await ask(dnsward.port, 'nothere.5gc.example', 'A', false);

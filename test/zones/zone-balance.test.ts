@@ -17,11 +17,18 @@ const SOA = '"@ 60 SOA ns hostmaster 1 3600 600 86400 60"';
 let id = 1;
 
 async function ask(port: number, name: string, type: 'A' | 'SRV'): Promise<string[]> {
-  const reply = await udpExchange('127.0.0.1', port, encode({ id: id++ & 0xffff, type: 'query', questions: [{ name, type, class: 'IN' }] }), 2000);
+  const reply = await udpExchange(
+    '127.0.0.1',
+    port,
+    encode({ id: id++ & 0xffff, type: 'query', questions: [{ name, type, class: 'IN' }] }),
+    2000,
+  );
   assert.ok(reply);
   const p = decode(reply);
   assert.equal(p.flags! & 0x0400, 0x0400);
-  return (p.answers ?? []).map((a) => (a.type === 'SRV' ? a.data.target : String((a as { data: unknown }).data))).sort();
+  return (p.answers ?? [])
+    .map((a) => (a.type === 'SRV' ? a.data.target : String((a as { data: unknown }).data)))
+    .sort();
 }
 
 test('weights set the share of answers; a weight of 0 is never answered', async () => {
@@ -121,9 +128,19 @@ zones:
 });
 
 test('balance rules that do not fit the zone are config errors', () => {
-  const zone = (balance: string) => `zones:\n  - name: 5gc.example\n    records: [${SOA}, "nrf 60 A 192.0.2.1", "txt 60 TXT x"]\n    balance:\n      - ${balance}\n`;
-  assert.match(configProblems(zone('{ name: nrf.5gc.example, weights: { 192.0.2.9: 2 } }'))[0], /balance nrf.5gc.example: weights name 192.0.2.9, which is not a record of nrf.5gc.example \(expected its addresses or SRV targets: 192.0.2.1\)/);
-  assert.match(configProblems(zone('{ name: nrf.5gc.example, healthCheck: {} }'))[0], /healthCheck.port is needed to check A\/AAAA records/);
+  const zone = (balance: string) =>
+    `zones:\n  - name: 5gc.example\n    records: [${SOA}, "nrf 60 A 192.0.2.1", "txt 60 TXT x"]\n    balance:\n      - ${balance}\n`;
+  assert.match(
+    configProblems(zone('{ name: nrf.5gc.example, weights: { 192.0.2.9: 2 } }'))[0],
+    /balance nrf.5gc.example: weights name 192.0.2.9, which is not a record of nrf.5gc.example \(expected its addresses or SRV targets: 192.0.2.1\)/,
+  );
+  assert.match(
+    configProblems(zone('{ name: nrf.5gc.example, healthCheck: {} }'))[0],
+    /healthCheck.port is needed to check A\/AAAA records/,
+  );
   assert.match(configProblems(zone('{ name: txt.5gc.example }'))[0], /no A, AAAA or SRV records to balance/);
-  assert.match(configProblems(zone('{ name: none.5gc.example }'))[0], /balance none.5gc.example: no such name in the zone 5gc.example/);
+  assert.match(
+    configProblems(zone('{ name: none.5gc.example }'))[0],
+    /balance none.5gc.example: no such name in the zone 5gc.example/,
+  );
 });

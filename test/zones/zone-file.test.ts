@@ -33,18 +33,40 @@ a        CNAME www.example.test.
 b 30 TXT "a \\"quoted\\" string" plain ; comment
 srv  SRV 1 2 3 @
 `);
-  assert.deepEqual(records.map((r) => [r.name, r.type, r.ttl, r.line]), [
-    ['example.test', 'SOA', 3600, 2], ['www.example.test', 'A', 3600, 5], ['www.example.test', 'AAAA', 120, 6],
-    ['a.sub.example.test', 'CNAME', 3600, 8], ['b.sub.example.test', 'TXT', 30, 9], ['srv.sub.example.test', 'SRV', 3600, 10],
-  ]);
-  assert.deepEqual(records[0].data, { mname: 'ns.example.test', rname: 'hostmaster.example.test', serial: 7, refresh: 3600, retry: 600, expire: 86400, minimum: 60 });
+  assert.deepEqual(
+    records.map((r) => [r.name, r.type, r.ttl, r.line]),
+    [
+      ['example.test', 'SOA', 3600, 2],
+      ['www.example.test', 'A', 3600, 5],
+      ['www.example.test', 'AAAA', 120, 6],
+      ['a.sub.example.test', 'CNAME', 3600, 8],
+      ['b.sub.example.test', 'TXT', 30, 9],
+      ['srv.sub.example.test', 'SRV', 3600, 10],
+    ],
+  );
+  assert.deepEqual(records[0].data, {
+    mname: 'ns.example.test',
+    rname: 'hostmaster.example.test',
+    serial: 7,
+    refresh: 3600,
+    retry: 600,
+    expire: 86400,
+    minimum: 60,
+  });
   assert.deepEqual(records[4].data, ['a "quoted" string', 'plain']);
   assert.deepEqual(records[5].data, { priority: 1, weight: 2, port: 3, target: 'sub.example.test' });
 });
 
 test('NAPTR with its quoted fields and an empty regexp', () => {
   const [r] = parse('@ 60 IN NAPTR 100 50 "s" "x-3gpp-nrf:x-nnrf" "" _nrf._tcp\n');
-  assert.deepEqual(r.data, { order: 100, preference: 50, flags: 's', services: 'x-3gpp-nrf:x-nnrf', regexp: '', replacement: '_nrf._tcp.example.test' });
+  assert.deepEqual(r.data, {
+    order: 100,
+    preference: 50,
+    flags: 's',
+    services: 'x-3gpp-nrf:x-nnrf',
+    regexp: '',
+    replacement: '_nrf._tcp.example.test',
+  });
 });
 
 test('every error names the line and the reason', () => {
@@ -81,16 +103,33 @@ test('a bad zone in the config is refused naming the zone, file, line and reason
   const file = join(dir, 'bad.zone');
   writeFileSync(file, `${SOA}nrf 60 IN A 10.0.0.999\n`);
   const [problem] = configProblems(`zones:\n  - name: example.test\n    file: ${file}\n`);
-  assert.match(problem, new RegExp(`zones\\[0\\]: zone example.test: ${file.replaceAll('.', '\\.')} line 2: A: "10.0.0.999" is not an IPv4 address`));
-  assert.match(configProblems(`zones:\n  - name: example.test\n    file: ${join(dir, 'missing.zone')}\n`)[0], /cannot read .*missing\.zone/);
+  assert.match(
+    problem,
+    new RegExp(
+      `zones\\[0\\]: zone example.test: ${file.replaceAll('.', '\\.')} line 2: A: "10.0.0.999" is not an IPv4 address`,
+    ),
+  );
+  assert.match(
+    configProblems(`zones:\n  - name: example.test\n    file: ${join(dir, 'missing.zone')}\n`)[0],
+    /cannot read .*missing\.zone/,
+  );
   assert.match(configProblems('zones:\n  - name: example.test\n')[0], /either file .* or records/);
-  assert.match(configProblems(`zones:\n  - name: example.test\n    records: ["${SOA.trim()}"]\n  - name: Example.Test.\n    records: ["${SOA.trim()}"]\n`)[0], /configured twice/);
-  const inline = configProblems('zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A nope"\n');
+  assert.match(
+    configProblems(
+      `zones:\n  - name: example.test\n    records: ["${SOA.trim()}"]\n  - name: Example.Test.\n    records: ["${SOA.trim()}"]\n`,
+    )[0],
+    /configured twice/,
+  );
+  const inline = configProblems(
+    'zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A nope"\n',
+  );
   assert.match(inline[0], /zone example.test: records line 2: A: "nope" is not an IPv4 address/);
 });
 
 test('inline records load as a zone', () => {
-  const config = loadConfigText('zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A 192.0.2.1"\n');
+  const config = loadConfigText(
+    'zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A 192.0.2.1"\n',
+  );
   assert.equal(config.zones[0].records.length, 2);
   assert.equal(config.zones[0].source, 'records');
 });
@@ -109,6 +148,13 @@ test('a name whose records cannot fit one DNS message is refused; UTF-8 text kee
 
 test("the console's read-only config view counts a zone's records instead of listing them", async () => {
   const { redactConfig } = await import('../../src/console/routes/data-routes.js');
-  const view = redactConfig(loadConfigText('zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A 192.0.2.1"\n')) as { zones: Array<{ name: string; records: unknown }> };
-  assert.deepEqual(view.zones.map((z) => [z.name, z.records]), [['example.test', '(2 records)']]);
+  const view = redactConfig(
+    loadConfigText(
+      'zones:\n  - name: example.test\n    records:\n      - "@ 60 SOA ns hm 1 2 3 4 5"\n      - "www 60 A 192.0.2.1"\n',
+    ),
+  ) as { zones: Array<{ name: string; records: unknown }> };
+  assert.deepEqual(
+    view.zones.map((z) => [z.name, z.records]),
+    [['example.test', '(2 records)']],
+  );
 });

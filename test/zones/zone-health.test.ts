@@ -18,10 +18,17 @@ const SOA = '"@ 60 SOA ns hostmaster 1 3600 600 86400 60"';
 let id = 1;
 
 async function ask(port: number, name: string, type: 'A' | 'SRV'): Promise<string[]> {
-  const reply = await udpExchange('127.0.0.1', port, encode({ id: id++ & 0xffff, type: 'query', questions: [{ name, type, class: 'IN' }] }), 2000);
+  const reply = await udpExchange(
+    '127.0.0.1',
+    port,
+    encode({ id: id++ & 0xffff, type: 'query', questions: [{ name, type, class: 'IN' }] }),
+    2000,
+  );
   assert.ok(reply);
   const p = decode(reply);
-  return (p.answers ?? []).map((a) => (a.type === 'SRV' ? `${a.data.target}:${a.data.port}` : String((a as { data: unknown }).data))).sort();
+  return (p.answers ?? [])
+    .map((a) => (a.type === 'SRV' ? `${a.data.target}:${a.data.port}` : String((a as { data: unknown }).data)))
+    .sort();
 }
 
 /** Asks until `want` is the answer, at most 100 times 100 ms apart; returns the last answer. */
@@ -36,11 +43,17 @@ async function until(port: number, name: string, type: 'A' | 'SRV', want: string
 }
 
 /** A web server whose /health answers `status` (other paths 404, so a check of the wrong path fails). */
-async function webServer(host: string, port: number): Promise<{ server: http.Server; status: number; paths: string[] }> {
+async function webServer(
+  host: string,
+  port: number,
+): Promise<{ server: http.Server; status: number; paths: string[] }> {
   const state = { server: null as unknown as http.Server, status: 200, paths: [] as string[] };
   state.server = http.createServer((req, res) => {
     if (state.paths.length < 100) state.paths.push(req.url ?? '');
-    res.writeHead(req.url === '/health' ? state.status : 404, req.url === '/health' && state.status === 302 ? { location: '/' } : {});
+    res.writeHead(
+      req.url === '/health' ? state.status : 404,
+      req.url === '/health' && state.status === 302 ? { location: '/' } : {},
+    );
     res.end();
   });
   await new Promise<void>((resolve, reject) => {
@@ -135,15 +148,31 @@ zones:
 });
 
 test('http and dns checks that do not fit are config errors', () => {
-  const zone = (check: string) => `zones:\n  - name: 5gc.example\n    records: [${SOA}, "nrf 60 A 192.0.2.1"]\n    balance:\n      - { name: nrf.5gc.example, healthCheck: ${check} }\n`;
+  const zone = (check: string) =>
+    `zones:\n  - name: 5gc.example\n    records: [${SOA}, "nrf 60 A 192.0.2.1"]\n    balance:\n      - { name: nrf.5gc.example, healthCheck: ${check} }\n`;
   assert.match(configProblems(zone('{ type: dns }'))[0], /healthCheck\.query: type dns needs query: \{ name, type \}/);
-  assert.match(configProblems(zone('{ type: tcp, port: 80, path: /x }'))[0], /healthCheck\.path: path goes with type http, not tcp/);
-  assert.match(configProblems(zone('{ type: http, query: { name: a.example } }'))[0], /healthCheck\.query: query goes with type dns, not http/);
-  assert.match(configProblems(zone('{ type: http, path: health }'))[0], /healthCheck\.path: expected an absolute URL path/);
-  assert.match(configProblems(zone('{ type: dns, query: { name: a.example, type: NOPE } }'))[0], /expected a query type/);
+  assert.match(
+    configProblems(zone('{ type: tcp, port: 80, path: /x }'))[0],
+    /healthCheck\.path: path goes with type http, not tcp/,
+  );
+  assert.match(
+    configProblems(zone('{ type: http, query: { name: a.example } }'))[0],
+    /healthCheck\.query: query goes with type dns, not http/,
+  );
+  assert.match(
+    configProblems(zone('{ type: http, path: health }'))[0],
+    /healthCheck\.path: expected an absolute URL path/,
+  );
+  assert.match(
+    configProblems(zone('{ type: dns, query: { name: a.example, type: NOPE } }'))[0],
+    /expected a query type/,
+  );
   assert.match(configProblems(zone('{ type: icmp }'))[0], /healthCheck\.type/);
   // http and dns have well-known ports, so A/AAAA records need none.
   const http = loadConfigText(zone('{ type: http }')).zones[0].balance[0].healthCheck;
   assert.deepEqual([http?.type, http?.path, http?.port], ['http', '/', undefined]);
-  assert.deepEqual(loadConfigText(zone('{ type: dns, query: { name: a.example } }')).zones[0].balance[0].healthCheck?.query, { name: 'a.example', type: 1 });
+  assert.deepEqual(
+    loadConfigText(zone('{ type: dns, query: { name: a.example } }')).zones[0].balance[0].healthCheck?.query,
+    { name: 'a.example', type: 1 },
+  );
 });

@@ -22,21 +22,44 @@ for (const threads of [0, 1]) {
     const dir = mkdtempSync(join(tmpdir(), 'dnsward-zone-reload-'));
     const file = join(dir, '5gc.zone');
     writeFileSync(file, zone('192.0.2.1'));
-    const text = (port: number | string) => `listen: ['127.0.0.1:${port}']\nupstreams: { servers: ['127.0.0.1:${unbound.port}'] }\nthreads: ${threads}\nzones:\n  - name: 5gc.example\n    file: ${file}\n`;
+    const text = (port: number | string) =>
+      `listen: ['127.0.0.1:${port}']\nupstreams: { servers: ['127.0.0.1:${unbound.port}'] }\nthreads: ${threads}\nzones:\n  - name: 5gc.example\n    file: ${file}\n`;
     const dw = await startDnsward(text('@PORT@'));
     try {
       const first = await dig('127.0.0.1', dw.port, ['nrf.5gc.example', 'A']);
-      assert.deepEqual([first.status, first.flags.includes('aa'), first.answers.map((a) => a.split(/\s+/).pop())], ['NOERROR', true, ['192.0.2.1']]);
+      assert.deepEqual(
+        [first.status, first.flags.includes('aa'), first.answers.map((a) => a.split(/\s+/).pop())],
+        ['NOERROR', true, ['192.0.2.1']],
+      );
 
       writeFileSync(file, zone('192.0.2.2'));
-      await dw.server.reload(validateConfig(parseConfigText(`${text(dw.port)}dataDir: ${dw.dataDir}\nconsole: { listen: null }\nlog: { level: silent }\n`, 'reload'), 'reload'));
+      await dw.server.reload(
+        validateConfig(
+          parseConfigText(
+            `${text(dw.port)}dataDir: ${dw.dataDir}\nconsole: { listen: null }\nlog: { level: silent }\n`,
+            'reload',
+          ),
+          'reload',
+        ),
+      );
       const second = await dig('127.0.0.1', dw.port, ['nrf.5gc.example', 'A']);
-      assert.deepEqual(second.answers.map((a) => a.split(/\s+/).pop()), ['192.0.2.2']);
+      assert.deepEqual(
+        second.answers.map((a) => a.split(/\s+/).pop()),
+        ['192.0.2.2'],
+      );
 
       writeFileSync(file, `${zone('192.0.2.3')}broken A 192.0.2.999\n`);
-      assert.throws(() => validateConfig(parseConfigText(text(dw.port), 'reload'), 'reload'), (err: unknown) => err instanceof ConfigError && /5gc\.zone line 4: A: "192\.0\.2\.999" is not an IPv4 address/.test(err.message));
+      assert.throws(
+        () => validateConfig(parseConfigText(text(dw.port), 'reload'), 'reload'),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          /5gc\.zone line 4: A: "192\.0\.2\.999" is not an IPv4 address/.test(err.message),
+      );
       const third = await dig('127.0.0.1', dw.port, ['nrf.5gc.example', 'A']);
-      assert.deepEqual(third.answers.map((a) => a.split(/\s+/).pop()), ['192.0.2.2']);
+      assert.deepEqual(
+        third.answers.map((a) => a.split(/\s+/).pop()),
+        ['192.0.2.2'],
+      );
     } finally {
       await dw.stop();
       await unbound.stop();

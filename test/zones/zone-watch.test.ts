@@ -33,7 +33,9 @@ async function until(port: number, want: string): Promise<string | undefined> {
 
 async function reloads(dw: RunningDnsward, result: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${dw.metricsServer!.boundPort}/metrics`)).text();
-  const m = new RegExp(`^dnsward_zone_reloads_total\\{zone="5gc\\.example",result="${result}"\\} (\\d+)$`, 'm').exec(text);
+  const m = new RegExp(`^dnsward_zone_reloads_total\\{zone="5gc\\.example",result="${result}"\\} (\\d+)$`, 'm').exec(
+    text,
+  );
   return m === null ? 0 : Number(m[1]);
 }
 

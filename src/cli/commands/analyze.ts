@@ -38,10 +38,20 @@ Options:
 Exit status: 0 when done (detections or not), 1 when no query could be read from
 the inputs or the state is unreadable, 2 on bad usage.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { learn: { type: 'string', multiple: true }, out: { type: 'string' }, state: { type: 'string' }, sensitivity: { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        learn: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        state: { type: 'string' },
+        sensitivity: { type: 'string' },
+      },
+      true,
+    );
     if (positionals.length === 0) throw new UsageError('analyze needs at least one INPUT file');
     const sensitivity = values.sensitivity ?? 'medium';
-    if (!SENSITIVITIES.includes(sensitivity)) throw new UsageError(`--sensitivity must be low, medium or high, not "${sensitivity}"`);
+    if (!SENSITIVITIES.includes(sensitivity))
+      throw new UsageError(`--sensitivity must be low, medium or high, not "${sensitivity}"`);
     const learn = values.learn ?? [];
     for (const file of [...learn, ...positionals]) if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const guard = new TunnelGuard({ sensitivity: sensitivity as Sensitivity });
@@ -90,5 +100,7 @@ the inputs or the state is unreadable, 2 on bad usage.`,
 function progressBar(done: number, total: number, queries: number): void {
   const width = 30;
   const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round((100 * done) / total)}%  ${queries} queries`);
+  process.stderr.write(
+    `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round((100 * done) / total)}%  ${queries} queries`,
+  );
 }

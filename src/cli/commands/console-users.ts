@@ -16,15 +16,20 @@ import { readSecretLine } from '../hidden-input.js';
  */
 function openUsers(flags: LocationFlags): UserStore {
   const dataDir = locateDataDir(flags);
-  if (!existsSync(dataDir) && !locationGiven(flags)) throw new UsageError(`no dnsward data directory here (${dataDir} does not exist): give the server's --config FILE or --data-dir DIR, or set DNSWARD_CONFIG`);
+  if (!existsSync(dataDir) && !locationGiven(flags))
+    throw new UsageError(
+      `no dnsward data directory here (${dataDir} does not exist): give the server's --config FILE or --data-dir DIR, or set DNSWARD_CONFIG`,
+    );
   ensurePrivateDir(dataDir);
   return new UserStore(join(dataDir, 'dnsward.db'));
 }
 
 function role(text: string | undefined, fallback: Role | undefined): Role {
-  if (text === undefined && fallback === undefined) throw new UsageError(`--role is needed: one of ${ROLES.join(', ')} (an admin can act, a viewer can only look)`);
+  if (text === undefined && fallback === undefined)
+    throw new UsageError(`--role is needed: one of ${ROLES.join(', ')} (an admin can act, a viewer can only look)`);
   if (text === undefined) return fallback!;
-  if (!(ROLES as readonly string[]).includes(text)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not "${text}"`);
+  if (!(ROLES as readonly string[]).includes(text))
+    throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not "${text}"`);
   return text as Role;
 }
 
@@ -34,7 +39,8 @@ async function readPassword(): Promise<string> {
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   const first = await readSecretLine('Password: ');
   if (first === undefined) throw new UsageError('no password: set DNSWARD_PASSWORD or give it on standard input');
-  if (process.stdin.isTTY && (await readSecretLine('Again: ')) !== first) throw new UsageError('the two passwords differ');
+  if (process.stdin.isTTY && (await readSecretLine('Again: ')) !== first)
+    throw new UsageError('the two passwords differ');
   return first;
 }
 
@@ -110,13 +116,20 @@ prints it once; only its SHA-256 is kept.`,
       switch (action) {
         case 'create': {
           if (arg === undefined) throw new UsageError('token create needs a NAME');
-          const made = users.createToken(arg, role(values.role as string | undefined, 'viewer'), `${process.env.USER ?? 'uid'} (cli)`);
+          const made = users.createToken(
+            arg,
+            role(values.role as string | undefined, 'viewer'),
+            `${process.env.USER ?? 'uid'} (cli)`,
+          );
           console.log(made.token);
           console.error(`token ${arg} (${made.id}) created: it is shown once`);
           return 0;
         }
         case 'list':
-          for (const t of users.tokens()) console.log(`${t.id}\t${t.name}\t${t.role}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}\tlast used ${t.lastUsed ? new Date(t.lastUsed).toISOString() : 'never'}`);
+          for (const t of users.tokens())
+            console.log(
+              `${t.id}\t${t.name}\t${t.role}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}\tlast used ${t.lastUsed ? new Date(t.lastUsed).toISOString() : 'never'}`,
+            );
           return 0;
         case 'revoke':
           if (arg === undefined) throw new UsageError('token revoke needs an ID');

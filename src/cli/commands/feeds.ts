@@ -36,11 +36,16 @@ when a refreshed feed has an error.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, ...LOCATION_OPTIONS }, true);
     const [action, name, ...extra] = positionals;
-    if (action !== undefined && action !== 'refresh') throw new UsageError(`feeds takes nothing or "refresh [NAME]", not "${action}"`);
+    if (action !== undefined && action !== 'refresh')
+      throw new UsageError(`feeds takes nothing or "refresh [NAME]", not "${action}"`);
     if (extra.length > 0) throw new UsageError('feeds refresh takes at most one NAME');
     let reply: { feeds: FeedRow[]; updated?: string[] };
     try {
-      reply = (await sendControl(locateDataDir(values), action === 'refresh' ? { cmd: 'feeds-refresh', name } : { cmd: 'feeds' }, 120_000)) as typeof reply;
+      reply = (await sendControl(
+        locateDataDir(values),
+        action === 'refresh' ? { cmd: 'feeds-refresh', name } : { cmd: 'feeds' },
+        120_000,
+      )) as typeof reply;
     } catch (err) {
       if (err instanceof ControlError) {
         console.error(`dnsward feeds: ${err.message}`);
@@ -50,11 +55,16 @@ when a refreshed feed has an error.`,
     }
     if (values.json) console.log(JSON.stringify(reply, null, 2));
     else {
-      if (reply.updated !== undefined) console.log(`refreshed: ${reply.updated.length > 0 ? `new version of ${reply.updated.join(', ')}` : 'no change'}`);
+      if (reply.updated !== undefined)
+        console.log(
+          `refreshed: ${reply.updated.length > 0 ? `new version of ${reply.updated.join(', ')}` : 'no change'}`,
+        );
       if (reply.feeds.length === 0) console.log('no policy feeds configured (policy.feeds)');
       for (const f of reply.feeds) {
         console.log(`${f.name} (${f.category}) ${f.source}`);
-        console.log(`  ${f.rules} rules, version ${f.version || 'none'}, loaded ${when(f.loadedAt)}, groups: ${f.groups.join(', ') || 'none: it blocks nothing'}`);
+        console.log(
+          `  ${f.rules} rules, version ${f.version || 'none'}, loaded ${when(f.loadedAt)}, groups: ${f.groups.join(', ') || 'none: it blocks nothing'}`,
+        );
         if (f.lastError !== null) console.log(`  error: ${f.lastError} (${f.failures} failures)`);
       }
     }

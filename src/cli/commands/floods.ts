@@ -8,7 +8,6 @@ import type { FloodState } from '../../flood/flood-detector.js';
 import { type Command, parseCommandArgs } from '../args.js';
 import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-
 export const floodsCommand: Command = {
   name: 'floods',
   locates: true,
@@ -36,11 +35,17 @@ still send upstream. --json prints the raw reply.`,
       console.log(JSON.stringify(reply, null, 2));
       return 0;
     }
-    console.log(`Random-subdomain flood detection: ${reply.enabled ? reply.mode : 'off'}, ${reply.tracked} domains tracked`);
+    console.log(
+      `Random-subdomain flood detection: ${reply.enabled ? reply.mode : 'off'}, ${reply.tracked} domains tracked`,
+    );
     console.log(`\nDomains under a flood (${reply.floods.length}):`);
     for (const f of reply.floods) {
-      console.log(`  ${f.domain}  since ${new Date(f.since * 1000).toISOString()}, new names limited to ${f.allowedRate}/s toward the upstreams`);
-      console.log(`    onset: ${f.onsetNewNames} new names/s (normal ${f.normalNewNames}/s), ${f.onsetFailures} NXDOMAIN/SERVFAIL/s (normal ${f.normalFailures}/s), about ${f.onsetClients} clients`);
+      console.log(
+        `  ${f.domain}  since ${new Date(f.since * 1000).toISOString()}, new names limited to ${f.allowedRate}/s toward the upstreams`,
+      );
+      console.log(
+        `    onset: ${f.onsetNewNames} new names/s (normal ${f.normalNewNames}/s), ${f.onsetFailures} NXDOMAIN/SERVFAIL/s (normal ${f.normalFailures}/s), about ${f.onsetClients} clients`,
+      );
       console.log(`    since: ${f.newNames} new names, peak ${f.peakNewNames}/s, last second ${f.lastNewNames}/s`);
     }
     return 0;

@@ -10,7 +10,6 @@ import { parseCidr } from '../../util/cidr.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-
 function seconds(text: string | undefined, fallback: number, allowForever = false): number {
   const secs = operatorSeconds(text, fallback, allowForever);
   if (typeof secs === 'string') throw new UsageError(`--for must be ${secs}`);
@@ -32,7 +31,12 @@ async function talk(name: string, dataDir: string, request: Parameters<typeof se
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
 function formatStages(stages: StageReport[]): string[] {
-  return stages.map((s) => `      ${s.name.padEnd(8)} ${s.score.toFixed(2)}  ${Object.entries(s.evidence).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ')}`);
+  return stages.map(
+    (s) =>
+      `      ${s.name.padEnd(8)} ${s.score.toFixed(2)}  ${Object.entries(s.evidence)
+        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`)
+        .join(' ')}`,
+  );
 }
 
 export const blocksCommand: Command = {
@@ -51,7 +55,35 @@ changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...LOCATION_OPTIONS, json: { type: 'boolean' } });
     const reply = (await talk('blocks', locateDataDir(values), { cmd: 'blocks' })) as
-      | { mode: string; blocks: Array<{ domain: string; scope?: 'domain' | 'client'; incident: string; since: number; until: number; offenses: number; client: string; leakedBytes: number; reasons: string[]; stages: StageReport[]; origin?: string | null }>; allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>; quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>; dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string; extensions: number }>; cluster?: { node: string; connected: boolean } | null; audit: Array<{ at: number; who: string; action: string; subject: string }> }
+      | {
+          mode: string;
+          blocks: Array<{
+            domain: string;
+            scope?: 'domain' | 'client';
+            incident: string;
+            since: number;
+            until: number;
+            offenses: number;
+            client: string;
+            leakedBytes: number;
+            reasons: string[];
+            stages: StageReport[];
+            origin?: string | null;
+          }>;
+          allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>;
+          quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>;
+          dynamic: Array<{
+            prefix: string;
+            rule: string;
+            action: string;
+            since: number;
+            until: number;
+            reason: string;
+            extensions: number;
+          }>;
+          cluster?: { node: string; connected: boolean } | null;
+          audit: Array<{ at: number; who: string; action: string; subject: string }>;
+        }
       | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
@@ -59,23 +91,34 @@ changes. --json prints the raw reply.`,
       return 0;
     }
     console.log(`Tunnel Guard mode: ${reply.mode}`);
-    if (reply.cluster) console.log(`Cluster node ${reply.cluster.node}: ${reply.cluster.connected ? 'connected to Redis, decisions shared' : 'Redis unreachable, deciding alone'}`);
+    if (reply.cluster)
+      console.log(
+        `Cluster node ${reply.cluster.node}: ${reply.cluster.connected ? 'connected to Redis, decisions shared' : 'Redis unreachable, deciding alone'}`,
+      );
     // In a cluster every entry names the node that decided it.
     const on = (origin: string | null | undefined) => (origin ? `, decided on ${origin}` : '');
     console.log(`\nBlocked domains (${reply.blocks.length}):`);
     for (const b of reply.blocks) {
       const scope = b.scope === 'client' ? `blocked for ${b.client} only` : 'blocked for every client';
-      console.log(`  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked${on(b.origin)}`);
+      console.log(
+        `  ${b.domain}  incident ${b.incident}, offence ${b.offenses}, ${scope}, since ${iso(b.since)} until ${iso(b.until)}, tripped by ${b.client}, ~${Math.round(b.leakedBytes)} B leaked${on(b.origin)}`,
+      );
       for (const r of b.reasons) console.log(`    why: ${r}`);
       for (const line of formatStages(b.stages)) console.log(line);
     }
     console.log(`Allowed (${reply.allows.length}):`);
-    for (const a of reply.allows) console.log(`  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${untilText(a.until)} (by ${a.by}${on(a.origin)})`);
+    for (const a of reply.allows)
+      console.log(
+        `  ${a.domain ?? '*'}${a.client ? ` from ${a.client}` : ''} until ${untilText(a.until)} (by ${a.by}${on(a.origin)})`,
+      );
     console.log(`Quarantined clients (${reply.quarantines.length}):`);
-    for (const q of reply.quarantines) console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
+    for (const q of reply.quarantines)
+      console.log(`  ${q.client} until ${iso(q.until)} (by ${q.by}, incident ${q.incident}${on(q.origin)})`);
     console.log(`Dynamic blocks (${reply.dynamic.length}):`);
     for (const d of reply.dynamic) {
-      console.log(`  ${d.prefix}  rule ${d.rule}, ${d.action}, since ${iso(d.since)} until ${iso(d.until)}${d.extensions > 0 ? `, extended ${d.extensions}x` : ''}`);
+      console.log(
+        `  ${d.prefix}  rule ${d.rule}, ${d.action}, since ${iso(d.since)} until ${iso(d.until)}${d.extensions > 0 ? `, extended ${d.extensions}x` : ''}`,
+      );
       console.log(`    why: ${d.reason}`);
     }
     if (reply.audit.length > 0) {
@@ -100,19 +143,37 @@ permanent until 'dnsward unblock' or the console removes it), and lift its block
 What is allowed teaches Tunnel Guard's learning as known-good. --remove takes
 back the allow of exactly that DOMAIN and CIDR.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { client: { type: 'string' }, for: { type: 'string' }, remove: { type: 'boolean' }, ...LOCATION_OPTIONS }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { client: { type: 'string' }, for: { type: 'string' }, remove: { type: 'boolean' }, ...LOCATION_OPTIONS },
+      true,
+    );
     if (positionals.length > 1) throw new UsageError('allow takes one DOMAIN');
-    if (positionals.length === 0 && values.client === undefined) throw new UsageError('allow needs a DOMAIN, a --client CIDR, or both');
+    if (positionals.length === 0 && values.client === undefined)
+      throw new UsageError('allow needs a DOMAIN, a --client CIDR, or both');
     if (values.remove) {
       if (values.for !== undefined) throw new UsageError('--remove takes no --for');
-      const removed = (await talk('allow', locateDataDir(values), { cmd: 'disallow', domain: positionals[0], client: values.client as string | undefined })) as { removed: number } | undefined;
+      const removed = (await talk('allow', locateDataDir(values), {
+        cmd: 'disallow',
+        domain: positionals[0],
+        client: values.client as string | undefined,
+      })) as { removed: number } | undefined;
       if (removed === undefined) return 1;
-      console.log(`removed the allow of ${positionals[0] ?? 'every domain'}${values.client ? ` from ${values.client}` : ''}`);
+      console.log(
+        `removed the allow of ${positionals[0] ?? 'every domain'}${values.client ? ` from ${values.client}` : ''}`,
+      );
       return 0;
     }
-    const reply = (await talk('allow', locateDataDir(values), { cmd: 'allow', domain: positionals[0], client: values.client as string | undefined, seconds: seconds(values.for as string | undefined, 86400, true) })) as { domain?: string; client?: string; until: number } | undefined;
+    const reply = (await talk('allow', locateDataDir(values), {
+      cmd: 'allow',
+      domain: positionals[0],
+      client: values.client as string | undefined,
+      seconds: seconds(values.for as string | undefined, 86400, true),
+    })) as { domain?: string; client?: string; until: number } | undefined;
     if (reply === undefined) return 1;
-    console.log(`allowed ${reply.domain ?? 'every domain'}${reply.client ? ` from ${reply.client}` : ''} until ${untilText(reply.until)}`);
+    console.log(
+      `allowed ${reply.domain ?? 'every domain'}${reply.client ? ` from ${reply.client}` : ''} until ${untilText(reply.until)}`,
+    );
     return 0;
   },
 };
@@ -120,7 +181,7 @@ back the allow of exactly that DOMAIN and CIDR.`,
 export const unblockCommand: Command = {
   name: 'unblock',
   locates: true,
-  summary: 'lift a Tunnel Guard domain block, or a client\'s dynamic block, now',
+  summary: "lift a Tunnel Guard domain block, or a client's dynamic block, now",
   help: `Usage: dnsward unblock DOMAIN [-c FILE] [--data-dir DIR]
        dnsward unblock CLIENT [-c FILE] [--data-dir DIR]
 
@@ -135,12 +196,16 @@ the rules block them again only if they pass a rate again.`,
     const { values, positionals } = parseCommandArgs(argv, { ...LOCATION_OPTIONS }, true);
     if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN or CLIENT');
     if (typeof parseCidr(positionals[0]) !== 'string') {
-      const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock-client', client: positionals[0] })) as { client: string; lifted: string[] } | undefined;
+      const reply = (await talk('unblock', locateDataDir(values), {
+        cmd: 'unblock-client',
+        client: positionals[0],
+      })) as { client: string; lifted: string[] } | undefined;
       if (reply === undefined) return 1;
       console.log(`lifted the dynamic block of ${reply.lifted.join(', ')}`);
       return 0;
     }
-    const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock', domain: positionals[0] })) as { domain: string } | undefined;
+    const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock', domain: positionals[0] })) as
+      { domain: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`unblocked ${reply.domain}`);
     return 0;
@@ -157,7 +222,11 @@ export const quarantineCommand: Command = {
 CLIENT is an address or a CIDR. Its queries get guard.quarantineAnswer (REFUSED by
 default) until the quarantine expires (default 1h). --release ends it now.`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { for: { type: 'string' }, release: { type: 'boolean' }, ...LOCATION_OPTIONS }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { for: { type: 'string' }, release: { type: 'boolean' }, ...LOCATION_OPTIONS },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('quarantine takes one CLIENT');
     const dataDir = locateDataDir(values);
     if (values.release) {
@@ -166,7 +235,11 @@ default) until the quarantine expires (default 1h). --release ends it now.`,
       console.log(`released ${positionals[0]}`);
       return 0;
     }
-    const reply = (await talk('quarantine', dataDir, { cmd: 'quarantine', client: positionals[0], seconds: seconds(values.for as string | undefined, 3600) })) as { client: string; until: number; incident: string } | undefined;
+    const reply = (await talk('quarantine', dataDir, {
+      cmd: 'quarantine',
+      client: positionals[0],
+      seconds: seconds(values.for as string | undefined, 3600),
+    })) as { client: string; until: number; incident: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`quarantined ${reply.client} until ${iso(reply.until)} (incident ${reply.incident})`);
     return 0;

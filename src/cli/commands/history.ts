@@ -14,7 +14,6 @@ import { ResponseType } from '../../pipeline/query-context.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
-
 const common = {
   ...LOCATION_OPTIONS,
   since: { type: 'string' },
@@ -31,14 +30,18 @@ export function parseTimeArg(option: string, text: string | undefined, now = Dat
   const ago = parseDuration(text);
   if (ago !== null) return now - ago;
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`--${option} must be a duration back from now (such as 15m, 2h, 7d) or an ISO 8601 time, not "${text}"`);
+  if (Number.isNaN(at))
+    throw new UsageError(
+      `--${option} must be a duration back from now (such as 15m, 2h, 7d) or an ISO 8601 time, not "${text}"`,
+    );
   return at;
 }
 
 function parseLimit(text: string | undefined): number {
   if (text === undefined) return 50;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--limit must be a whole number from 1 to 10000, not "${text}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new UsageError(`--limit must be a whole number from 1 to 10000, not "${text}"`);
   return n;
 }
 
@@ -55,7 +58,10 @@ function clientArg(text: string | undefined): string | undefined {
 
 function openStore(dataDir: string): QueryLogStore {
   const path = join(dataDir, 'querylog.db');
-  if (!existsSync(path)) throw new UsageError(`no query log at ${path} (has dnsward run with data directory ${dataDir}? Give --config or --data-dir)`);
+  if (!existsSync(path))
+    throw new UsageError(
+      `no query log at ${path} (has dnsward run with data directory ${dataDir}? Give --config or --data-dir)`,
+    );
   return new QueryLogStore(path, true);
 }
 
@@ -83,14 +89,32 @@ What is logged is set by queryLog.mode (all, blocked, off).`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...common, action: { type: 'string' } });
     const filter: QueryFilter = {
-      since: parseTimeArg('since', values.since), until: parseTimeArg('until', values.until),
-      client: clientArg(values.client), domain: values.domain, type: oneOf('action', values.action, Object.values(ResponseType)), limit: parseLimit(values.limit),
+      since: parseTimeArg('since', values.since),
+      until: parseTimeArg('until', values.until),
+      client: clientArg(values.client),
+      domain: values.domain,
+      type: oneOf('action', values.action, Object.values(ResponseType)),
+      limit: parseLimit(values.limit),
     };
     const store = openStore(locateDataDir(values));
     try {
       for (const q of store.queries(filter)) {
         if (values.json) console.log(JSON.stringify(q));
-        else console.log([new Date(q.t).toISOString(), q.client, q.transport, qtypeName(q.qtype), q.qname, q.type, RcodeName[q.rcode] ?? (q.rcode === 255 ? '-' : `RCODE${q.rcode}`), `${q.latencyMs.toFixed(2)}ms`, q.upstream || '-', q.reason].join('  '));
+        else
+          console.log(
+            [
+              new Date(q.t).toISOString(),
+              q.client,
+              q.transport,
+              qtypeName(q.qtype),
+              q.qname,
+              q.type,
+              RcodeName[q.rcode] ?? (q.rcode === 255 ? '-' : `RCODE${q.rcode}`),
+              `${q.latencyMs.toFixed(2)}ms`,
+              q.upstream || '-',
+              q.reason,
+            ].join('  '),
+          );
       }
     } finally {
       store.close();
@@ -122,8 +146,13 @@ Reads querylog.db in the server's data directory read-only; dnsward may be runni
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...common, type: { type: 'string' }, incident: { type: 'string' } });
     const filter: EventFilter = {
-      since: parseTimeArg('since', values.since), until: parseTimeArg('until', values.until),
-      client: clientArg(values.client), domain: values.domain, type: oneOf('type', values.type, SECURITY_EVENT_TYPES), incident: values.incident, limit: parseLimit(values.limit),
+      since: parseTimeArg('since', values.since),
+      until: parseTimeArg('until', values.until),
+      client: clientArg(values.client),
+      domain: values.domain,
+      type: oneOf('type', values.type, SECURITY_EVENT_TYPES),
+      incident: values.incident,
+      limit: parseLimit(values.limit),
     };
     const store = openStore(locateDataDir(values));
     try {
@@ -132,10 +161,24 @@ Reads querylog.db in the server's data directory read-only; dnsward may be runni
           console.log(JSON.stringify(e));
           continue;
         }
-        const who = [e.client && `client ${e.client}`, e.domain && `domain ${e.domain}`, e.incident && `incident ${e.incident}`, e.operator && `by ${e.operator}`].filter(Boolean).join(', ');
-        console.log(`${e.time}  ${e.type} (severity ${e.severity})${who ? `  ${who}` : ''}${e.leakedBytes !== undefined ? `  ~${Math.round(e.leakedBytes)} B leaked` : ''}${e.enforced === false ? '  [not enforced: monitor]' : ''}`);
+        const who = [
+          e.client && `client ${e.client}`,
+          e.domain && `domain ${e.domain}`,
+          e.incident && `incident ${e.incident}`,
+          e.operator && `by ${e.operator}`,
+        ]
+          .filter(Boolean)
+          .join(', ');
+        console.log(
+          `${e.time}  ${e.type} (severity ${e.severity})${who ? `  ${who}` : ''}${e.leakedBytes !== undefined ? `  ~${Math.round(e.leakedBytes)} B leaked` : ''}${e.enforced === false ? '  [not enforced: monitor]' : ''}`,
+        );
         for (const r of e.reasons) console.log(`    why: ${r}`);
-        for (const s of e.stages) console.log(`      ${s.name.padEnd(8)} ${s.score.toFixed(2)}  ${Object.entries(s.evidence).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ')}`);
+        for (const s of e.stages)
+          console.log(
+            `      ${s.name.padEnd(8)} ${s.score.toFixed(2)}  ${Object.entries(s.evidence)
+              .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`)
+              .join(' ')}`,
+          );
         if (e.samples?.length) console.log(`    samples: ${e.samples.join(' ')}`);
       }
     } finally {

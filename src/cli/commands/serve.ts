@@ -15,7 +15,12 @@ import { removePidFile, writePidFile } from '../pid-file.js';
 import { configFile, dataDirOverride } from '../server-location.js';
 import { startBanner } from '../start-banner.js';
 import { packageVersion } from '../../util/package-version.js';
-import { CONTROL_CONNECTIONS, fitConfigToDescriptors, openDescriptorCount, openFileLimit } from '../../ops/descriptor-budget.js';
+import {
+  CONTROL_CONNECTIONS,
+  fitConfigToDescriptors,
+  openDescriptorCount,
+  openFileLimit,
+} from '../../ops/descriptor-budget.js';
 
 const options = {
   config: { type: 'string', short: 'c' },
@@ -96,12 +101,23 @@ SIGUSR1 logs a counters snapshot.`,
     const loaded = load();
     const log = pino({ level: loaded.config.log.level, base: { pid: process.pid } });
     for (const warning of configWarnings(loaded.config)) log.warn({ source: loaded.source }, warning);
-    if (budgetNote !== '') log.warn({ openFileLimit: limit, reduced: budgetNote }, 'connection caps cut to fit the open-file limit (raise it, e.g. LimitNOFILE in the systemd unit, to keep the configured caps)');
+    if (budgetNote !== '')
+      log.warn(
+        { openFileLimit: limit, reduced: budgetNote },
+        'connection caps cut to fit the open-file limit (raise it, e.g. LimitNOFILE in the systemd unit, to keep the configured caps)',
+      );
     return runServer(loaded.config, load, log, loaded.upstreamSource, controlConnections, file);
   },
 };
 
-async function runServer(config: Config, load: () => { config: Config }, log: Logger, upstreamSource: string, controlConnections: number, file: string | undefined): Promise<number> {
+async function runServer(
+  config: Config,
+  load: () => { config: Config },
+  log: Logger,
+  upstreamSource: string,
+  controlConnections: number,
+  file: string | undefined,
+): Promise<number> {
   // The data directory is claimed before anything in it is opened.
   writePidFile(config.dataDir);
   const node = new DnswardNode(config, log);
@@ -114,31 +130,48 @@ async function runServer(config: Config, load: () => { config: Config }, log: Lo
     throw err;
   }
   // The operator's control socket.
-  const control = new ControlServer(config.dataDir, server, log, { maxConnections: controlConnections, idleTimeoutMs: 30_000 });
+  const control = new ControlServer(config.dataDir, server, log, {
+    maxConnections: controlConnections,
+    idleTimeoutMs: 30_000,
+  });
   await control.start();
-  log.info({
-    listen: server.boundAddresses(),
-    upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
-    upstreamSource,
-    forwardZones: config.forwardZones.map((z) => z.zone),
-    dataDir: config.dataDir,
-    ioThreads: server.threads,
-  }, 'dnsward started');
+  log.info(
+    {
+      listen: server.boundAddresses(),
+      upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
+      upstreamSource,
+      forwardZones: config.forwardZones.map((z) => z.zone),
+      dataDir: config.dataDir,
+      ioThreads: server.threads,
+    },
+    'dnsward started',
+  );
   const consoleServer = node.consoleServer;
   const c = config.console;
-  process.stderr.write(`${startBanner({
-    version: packageVersion(),
-    bound: server.boundAddresses(),
-    upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
-    upstreamSource,
-    threads: server.threads,
-    dataDir: config.dataDir,
-    configFile: file,
-    console: consoleServer === null || c.listen === null ? null : { url: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen.host, port: consoleServer.boundPort })}/`, users: consoleServer.users.count() },
-    metrics: node.metricsServer === null || config.metrics.listen === null ? null : `http://${formatHostPort({ host: config.metrics.listen.host, port: node.metricsServer.boundPort })}/metrics`,
-    guardMode: config.guard.mode,
-    warnings: configWarnings(config),
-  })}\n`);
+  process.stderr.write(
+    `${startBanner({
+      version: packageVersion(),
+      bound: server.boundAddresses(),
+      upstreams: config.upstreams.servers.map((s) => `${formatHostPort(s.address)}/${s.protocol}`),
+      upstreamSource,
+      threads: server.threads,
+      dataDir: config.dataDir,
+      configFile: file,
+      console:
+        consoleServer === null || c.listen === null
+          ? null
+          : {
+              url: `${c.tls ? 'https' : 'http'}://${formatHostPort({ host: c.listen.host, port: consoleServer.boundPort })}/`,
+              users: consoleServer.users.count(),
+            },
+      metrics:
+        node.metricsServer === null || config.metrics.listen === null
+          ? null
+          : `http://${formatHostPort({ host: config.metrics.listen.host, port: node.metricsServer.boundPort })}/metrics`,
+      guardMode: config.guard.mode,
+      warnings: configWarnings(config),
+    })}\n`,
+  );
 
   let reloading = Promise.resolve();
   const reload = () => {

@@ -54,7 +54,11 @@ export class LoginLimiter {
   private readonly users: FailureLog;
 
   /** `isUser`: whether a name is one of the console's users (others are counted as one). */
-  constructor(private readonly limits: LoginLimits, private readonly now: () => number = Date.now, private readonly isUser: (name: string) => boolean = () => true) {
+  constructor(
+    private readonly limits: LoginLimits,
+    private readonly now: () => number = Date.now,
+    private readonly isUser: (name: string) => boolean = () => true,
+  ) {
     this.clients = new FailureLog(limits.windowMs);
     this.users = new FailureLog(limits.windowMs);
   }
@@ -66,7 +70,10 @@ export class LoginLimiter {
       const list = log.recent(key, t);
       return list.length >= limit ? list[list.length - limit] + this.limits.windowMs - t : 0;
     };
-    return Math.max(wait(this.clients, connectionOwner(address), this.limits.perAddress), wait(this.users, this.userKey(user), this.limits.perUser));
+    return Math.max(
+      wait(this.clients, connectionOwner(address), this.limits.perAddress),
+      wait(this.users, this.userKey(user), this.limits.perUser),
+    );
   }
 
   /**

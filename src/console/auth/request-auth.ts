@@ -37,7 +37,12 @@ export function credentialOf(request: FastifyRequest): Credential | undefined {
  * The identity behind a credential now, or undefined. `touch` marks the use (a token's last use,
  * a session's idle clock); a live stream re-checking its credential does not.
  */
-export function identify(users: UserStore, sessions: SessionStore, credential: Credential, touch: boolean): Identity | undefined {
+export function identify(
+  users: UserStore,
+  sessions: SessionStore,
+  credential: Credential,
+  touch: boolean,
+): Identity | undefined {
   if (credential.kind === 'token') {
     const t = credential.secret === '' ? undefined : users.checkToken(credential.secret, touch);
     return t === undefined ? undefined : { user: t.name, role: t.role, credential };

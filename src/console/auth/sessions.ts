@@ -23,12 +23,23 @@ const MAX_SESSIONS = 10_000;
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(user: string, role: Role, stamp?: string): Session {
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
     const t = this.now();
-    const session: Session = { id: randomBytes(32).toString('base64url'), user, role, stamp, csrf: randomBytes(24).toString('base64url'), createdAt: t, lastUsed: t };
+    const session: Session = {
+      id: randomBytes(32).toString('base64url'),
+      user,
+      role,
+      stamp,
+      csrf: randomBytes(24).toString('base64url'),
+      createdAt: t,
+      lastUsed: t,
+    };
     this.sessions.set(session.id, session);
     return session;
   }

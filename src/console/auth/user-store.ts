@@ -44,16 +44,23 @@ export class UserStore {
   }
 
   list(): Array<{ name: string; role: Role; createdAt: number }> {
-    return this.db.prepare('SELECT name, role, created_at AS createdAt FROM console_user ORDER BY name').all() as Array<{ name: string; role: Role; createdAt: number }>;
+    return this.db
+      .prepare('SELECT name, role, created_at AS createdAt FROM console_user ORDER BY name')
+      .all() as Array<{ name: string; role: Role; createdAt: number }>;
   }
 
   /** Adds a user or sets a new password and role for an existing one. */
   async set(name: string, password: string, role: Role): Promise<void> {
     if (!USER_NAME.test(name)) throw new UserError(`user name "${name}" must be 1–64 letters, digits or . _ @ -`);
     if (!ROLES.includes(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}, not "${role}"`);
-    if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    if (password.length < MIN_PASSWORD_LENGTH)
+      throw new UserError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
     const hash = await hashPassword(password);
-    this.db.prepare('INSERT INTO console_user (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role, hash = excluded.hash').run(name, role, hash, Date.now());
+    this.db
+      .prepare(
+        'INSERT INTO console_user (name, role, hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role, hash = excluded.hash',
+      )
+      .run(name, role, hash, Date.now());
   }
 
   /**
@@ -62,13 +69,15 @@ export class UserStore {
    * `dnsward user`) is over.
    */
   stampOf(name: string): string | undefined {
-    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as { role: Role; hash: string } | undefined;
+    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as
+      { role: Role; hash: string } | undefined;
     return row === undefined ? undefined : `${row.role} ${sha256(row.hash).slice(0, 16)}`;
   }
 
   /** The user's role, or undefined when there is no such user. */
   roleOf(name: string): Role | undefined {
-    return (this.db.prepare('SELECT role FROM console_user WHERE name = ?').get(name) as { role: Role } | undefined)?.role;
+    return (this.db.prepare('SELECT role FROM console_user WHERE name = ?').get(name) as { role: Role } | undefined)
+      ?.role;
   }
 
   remove(name: string): boolean {
@@ -77,7 +86,8 @@ export class UserStore {
 
   /** The user's role when the password is right; undefined otherwise (same work either way). */
   async verify(name: string, password: string): Promise<Role | undefined> {
-    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as { role: Role; hash: string } | undefined;
+    const row = this.db.prepare('SELECT role, hash FROM console_user WHERE name = ?').get(name) as
+      { role: Role; hash: string } | undefined;
     // An unknown user still costs one scrypt, so timing does not tell which names exist.
     const ok = await verifyPassword(password, row?.hash ?? DUMMY_HASH);
     return ok && row !== undefined ? row.role : undefined;
@@ -88,12 +98,18 @@ export class UserStore {
     if (!ROLES.includes(role)) throw new UserError(`role must be one of ${ROLES.join(', ')}, not "${role}"`);
     const id = randomUUID();
     const token = `dw_${randomBytes(32).toString('base64url')}`;
-    this.db.prepare('INSERT INTO console_token (id, name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, role, sha256(token), Date.now(), createdBy);
+    this.db
+      .prepare('INSERT INTO console_token (id, name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, name, role, sha256(token), Date.now(), createdBy);
     return { token, id };
   }
 
   tokens(): ApiToken[] {
-    return this.db.prepare('SELECT id, name, role, created_at AS createdAt, created_by AS createdBy, last_used AS lastUsed FROM console_token ORDER BY created_at').all() as ApiToken[];
+    return this.db
+      .prepare(
+        'SELECT id, name, role, created_at AS createdAt, created_by AS createdBy, last_used AS lastUsed FROM console_token ORDER BY created_at',
+      )
+      .all() as ApiToken[];
   }
 
   revokeToken(id: string): boolean {
@@ -103,7 +119,8 @@ export class UserStore {
   /** The token's name and role when it is valid; `touch` records the use. */
   checkToken(token: string, touch = true): { name: string; role: Role } | undefined {
     const hash = sha256(token);
-    const row = this.db.prepare('SELECT id, name, role FROM console_token WHERE hash = ?').get(hash) as { id: string; name: string; role: Role } | undefined;
+    const row = this.db.prepare('SELECT id, name, role FROM console_token WHERE hash = ?').get(hash) as
+      { id: string; name: string; role: Role } | undefined;
     if (row === undefined) return undefined;
     if (touch) this.db.prepare('UPDATE console_token SET last_used = ? WHERE id = ?').run(Date.now(), row.id);
     return { name: `token:${row.name}`, role: row.role };

@@ -8,7 +8,6 @@ import type { StatsSample } from './stats-sample.js';
 
 export type { StatsSample } from './stats-sample.js';
 
-
 export interface CounterSource {
   queries: { udp: number; tcp: number; tls: number; https: number };
   responseTypes: Record<string, number>;
@@ -34,11 +33,22 @@ function quantile(buckets: readonly number[], counts: Float64Array, previous: Fl
 
 export class MetricsHistory {
   private readonly samples: StatsSample[] = [];
-  private previous: { t: number; queries: number; types: Record<string, number>; hits: number; misses: number; latency: Float64Array } | null = null;
+  private previous: {
+    t: number;
+    queries: number;
+    types: Record<string, number>;
+    hits: number;
+    misses: number;
+    latency: Float64Array;
+  } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(s: StatsSample) => void>();
 
-  constructor(private readonly read: () => CounterSource, private readonly latency: LatencyHistogram, private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly read: () => CounterSource,
+    private readonly latency: LatencyHistogram,
+    private readonly intervalMs = 1000,
+  ) {}
 
   start(): void {
     this.sample();
@@ -69,7 +79,14 @@ export class MetricsHistory {
     const queries = c.queries.udp + c.queries.tcp + c.queries.tls + c.queries.https;
     const latency = Float64Array.from(this.latency.counts);
     const p = this.previous;
-    this.previous = { t: now, queries, types: { ...c.responseTypes }, hits: c.cache.hits, misses: c.cache.misses, latency };
+    this.previous = {
+      t: now,
+      queries,
+      types: { ...c.responseTypes },
+      hits: c.cache.hits,
+      misses: c.cache.misses,
+      latency,
+    };
     if (p === null) return;
     const seconds = Math.max(0.001, (now - p.t) / 1000);
     const byType: Record<string, number> = {};

@@ -31,11 +31,20 @@ export interface ThreatsQuery {
 }
 
 const filterProperties = {
-  view: { type: 'string', enum: Object.keys(VIEWS), default: 'all', description: 'tunnels (Tunnel Guard), policy (feeds, ads, the DoH canary) or all; `type` overrides it' },
+  view: {
+    type: 'string',
+    enum: Object.keys(VIEWS),
+    default: 'all',
+    description: 'tunnels (Tunnel Guard), policy (feeds, ads, the DoH canary) or all; `type` overrides it',
+  },
   type: { type: 'string', maxLength: 400, description: 'event types, comma-separated (any of docs/EVENTS.md)' },
   severity: { type: 'integer', minimum: 1, maximum: 10, description: 'at least this severity' },
   client: { type: 'string', maxLength: 64, description: 'one client address' },
-  from: { type: 'string', maxLength: 32, description: 'ms since the epoch, an ISO 8601 time, or a duration back from now (15m, 24h)' },
+  from: {
+    type: 'string',
+    maxLength: 32,
+    description: 'ms since the epoch, an ISO 8601 time, or a duration back from now (15m, 24h)',
+  },
   to: { type: 'string', maxLength: 32, description: 'as from' },
 } as const;
 
@@ -43,23 +52,46 @@ const filterProperties = {
 export function threatFilter(p: ThreatsQuery, limit: number, now = Date.now()): EventFilter | string {
   const f: EventFilter = { limit, type: VIEWS[p.view ?? 'all'] };
   if (p.type !== undefined && p.type.trim() !== '') {
-    const types = p.type.split(',').map((t) => t.trim()).filter(Boolean);
+    const types = p.type
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     const unknown = types.find((t) => !(SECURITY_EVENT_TYPES as readonly string[]).includes(t));
     if (unknown !== undefined) return `unknown event type "${unknown}" (types: ${SECURITY_EVENT_TYPES.join(', ')})`;
     f.type = types;
   }
   if (p.severity !== undefined) f.minSeverity = p.severity;
   if (p.client) f.client = p.client;
-  for (const [key, text] of [['since', p.from], ['until', p.to]] as const) {
+  for (const [key, text] of [
+    ['since', p.from],
+    ['until', p.to],
+  ] as const) {
     if (text === undefined || text === '') continue;
     const t = timeOf(text, now);
-    if (t === null) return `${key === 'since' ? 'from' : 'to'} must be ms since the epoch, an ISO 8601 time or a duration such as 15m, not "${text}"`;
+    if (t === null)
+      return `${key === 'since' ? 'from' : 'to'} must be ms since the epoch, an ISO 8601 time or a duration such as 15m, not "${text}"`;
     f[key] = t;
   }
   return f;
 }
 
-const CSV_COLUMNS = ['time', 'type', 'severity', 'client', 'domain', 'qname', 'action', 'enforced', 'incident', 'leakedBytes', 'attack', 'policy', 'reason', 'node', 'id'] as const;
+const CSV_COLUMNS = [
+  'time',
+  'type',
+  'severity',
+  'client',
+  'domain',
+  'qname',
+  'action',
+  'enforced',
+  'incident',
+  'leakedBytes',
+  'attack',
+  'policy',
+  'reason',
+  'node',
+  'id',
+] as const;
 
 /**
  * One CSV field, RFC 4180: always quoted, quotes doubled. Text an attacker chose (a query name, a
@@ -78,10 +110,22 @@ export function threatsCsv(events: readonly SecurityEvent[]): string {
     const a = withAttack(e);
     const p = e.policy;
     const row: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | undefined> = {
-      time: e.time, type: e.type, severity: e.severity, client: e.client, domain: e.domain, qname: e.qname, action: e.action, enforced: e.enforced,
-      incident: e.incident, leakedBytes: e.leakedBytes, attack: a.attack.map((t) => t.id).join(' '),
-      policy: p === undefined ? undefined : `${p.group}/${p.feed}@${p.version} ${p.category}: ${p.rule} (line ${p.line})`,
-      reason: e.reasons.join('; '), node: e.node, id: e.id,
+      time: e.time,
+      type: e.type,
+      severity: e.severity,
+      client: e.client,
+      domain: e.domain,
+      qname: e.qname,
+      action: e.action,
+      enforced: e.enforced,
+      incident: e.incident,
+      leakedBytes: e.leakedBytes,
+      attack: a.attack.map((t) => t.id).join(' '),
+      policy:
+        p === undefined ? undefined : `${p.group}/${p.feed}@${p.version} ${p.category}: ${p.rule} (line ${p.line})`,
+      reason: e.reasons.join('; '),
+      node: e.node,
+      id: e.id,
     };
     lines.push(CSV_COLUMNS.map((k) => csvField(row[k])).join(','));
   }
@@ -90,31 +134,75 @@ export function threatsCsv(events: readonly SecurityEvent[]): string {
 
 export function threatRoutes(app: FastifyInstance, c: ConsoleContext): void {
   const log = c.server.queryLog;
-  const search = async (query: ThreatsQuery, limit: number, reply: FastifyReply): Promise<SecurityEvent[] | undefined> => {
+  const search = async (
+    query: ThreatsQuery,
+    limit: number,
+    reply: FastifyReply,
+  ): Promise<SecurityEvent[] | undefined> => {
     const f = threatFilter(query, limit);
     if (typeof f === 'string') return void fail(reply, 400, f);
     return log.events(f);
   };
 
-  app.get<{ Querystring: ThreatsQuery }>('/api/threats', {
-    schema: { tags: ['threats'], summary: 'Threats, newest first, filtered in the events store: view (tunnels, policy, all) or types, minimum severity, client, time window; each with its MITRE ATT&CK techniques', querystring: { type: 'object', additionalProperties: false, properties: { ...filterProperties, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, since: { type: 'integer', description: 'ms since the epoch (as from)' } } } },
-  }, async (request, reply) => {
-    const q = request.query as ThreatsQuery & { since?: number };
-    const events = await search({ ...q, from: q.from ?? (q.since === undefined ? undefined : String(q.since)) }, q.limit ?? 100, reply);
-    return events === undefined ? reply : { threats: events.map(withAttack) };
-  });
+  app.get<{ Querystring: ThreatsQuery }>(
+    '/api/threats',
+    {
+      schema: {
+        tags: ['threats'],
+        summary:
+          'Threats, newest first, filtered in the events store: view (tunnels, policy, all) or types, minimum severity, client, time window; each with its MITRE ATT&CK techniques',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...filterProperties,
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            since: { type: 'integer', description: 'ms since the epoch (as from)' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query as ThreatsQuery & { since?: number };
+      const events = await search(
+        { ...q, from: q.from ?? (q.since === undefined ? undefined : String(q.since)) },
+        q.limit ?? 100,
+        reply,
+      );
+      return events === undefined ? reply : { threats: events.map(withAttack) };
+    },
+  );
 
-  app.get<{ Querystring: ThreatsQuery }>('/api/threats/export', {
-    schema: { tags: ['threats'], summary: `The filtered threats as a download: CSV (RFC 4180, every field quoted) or JSON; at most ${EXPORT_LIMIT}, newest first`, querystring: { type: 'object', additionalProperties: false, properties: { ...filterProperties, format: { type: 'string', enum: ['csv', 'json'], default: 'csv' }, limit: { type: 'integer', minimum: 1, maximum: EXPORT_LIMIT, default: EXPORT_LIMIT } } } },
-  }, async (request, reply) => {
-    const q = request.query;
-    const events = await search(q, q.limit ?? EXPORT_LIMIT, reply);
-    if (events === undefined) return reply;
-    const format = q.format ?? 'csv';
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    reply.header('content-disposition', `attachment; filename="dnsward-threats-${stamp}.${format}"`);
-    reply.header('cache-control', 'no-store');
-    if (format === 'json') return reply.type('application/json; charset=utf-8').send(JSON.stringify({ threats: events.map(withAttack) }, null, 2));
-    return reply.type('text/csv; charset=utf-8').send(threatsCsv(events));
-  });
+  app.get<{ Querystring: ThreatsQuery }>(
+    '/api/threats/export',
+    {
+      schema: {
+        tags: ['threats'],
+        summary: `The filtered threats as a download: CSV (RFC 4180, every field quoted) or JSON; at most ${EXPORT_LIMIT}, newest first`,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...filterProperties,
+            format: { type: 'string', enum: ['csv', 'json'], default: 'csv' },
+            limit: { type: 'integer', minimum: 1, maximum: EXPORT_LIMIT, default: EXPORT_LIMIT },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const events = await search(q, q.limit ?? EXPORT_LIMIT, reply);
+      if (events === undefined) return reply;
+      const format = q.format ?? 'csv';
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      reply.header('content-disposition', `attachment; filename="dnsward-threats-${stamp}.${format}"`);
+      reply.header('cache-control', 'no-store');
+      if (format === 'json')
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(JSON.stringify({ threats: events.map(withAttack) }, null, 2));
+      return reply.type('text/csv; charset=utf-8').send(threatsCsv(events));
+    },
+  );
 }

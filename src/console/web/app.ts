@@ -29,8 +29,12 @@ function applyTheme(theme: string): void {
   document.documentElement.dataset.theme = theme;
   localStorage.setItem('dnsward-theme', theme);
 }
-applyTheme(localStorage.getItem('dnsward-theme') ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
-document.getElementById('theme')!.addEventListener('click', () => applyTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark'));
+applyTheme(
+  localStorage.getItem('dnsward-theme') ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'),
+);
+document
+  .getElementById('theme')!
+  .addEventListener('click', () => applyTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark'));
 document.getElementById('logout')!.addEventListener('click', async () => {
   await api('/api/logout', 'POST').catch(() => undefined);
   stream?.close();
@@ -49,17 +53,20 @@ function badge(): void {
 function startLive(): void {
   stream?.close();
   const indicator = document.getElementById('live')!;
-  stream = live({
-    security: (data) => {
-      const e = data as SecurityEvent;
-      if (isTunnel(e) && !location.hash.startsWith('#/threats')) {
-        unseen++;
-        badge();
-      }
-      threats?.onEvent(e);
+  stream = live(
+    {
+      security: (data) => {
+        const e = data as SecurityEvent;
+        if (isTunnel(e) && !location.hash.startsWith('#/threats')) {
+          unseen++;
+          badge();
+        }
+        threats?.onEvent(e);
+      },
+      stats: (data) => overview?.onStats(data as StatsSample),
     },
-    stats: (data) => overview?.onStats(data as StatsSample),
-  }, (up) => indicator.classList.toggle('on', up));
+    (up) => indicator.classList.toggle('on', up),
+  );
 }
 
 async function loginPage(generation: number): Promise<void> {
@@ -69,26 +76,48 @@ async function loginPage(generation: number): Promise<void> {
   const setup = await api<{ hasUsers: boolean; minPasswordLength: number }>('/api/setup');
   if (generation !== routeGeneration) return;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
-  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const pass = h('input', {
+    id: 'password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
   const error = h('p', { class: 'error', role: 'alert', id: 'login-error' });
-  const form = h('form', { class: 'card login', 'aria-label': 'Log in', onsubmit: async (ev: Event) => {
-    ev.preventDefault();
-    try {
-      const r = await api<Me>('/api/login', 'POST', { username: user.value, password: pass.value });
-      me = r;
-      setCsrf(r.csrfToken);
-      // Setting the hash to what it already is fires no hashchange, so route by hand then.
-      if (location.hash === '#/overview') await route();
-      else location.hash = '#/overview';
-    } catch (err) {
-      error.textContent = err instanceof ApiError ? err.message : String(err);
-      pass.select();
-    }
-  } },
+  const form = h(
+    'form',
+    {
+      class: 'card login',
+      'aria-label': 'Log in',
+      onsubmit: async (ev: Event) => {
+        ev.preventDefault();
+        try {
+          const r = await api<Me>('/api/login', 'POST', { username: user.value, password: pass.value });
+          me = r;
+          setCsrf(r.csrfToken);
+          // Setting the hash to what it already is fires no hashchange, so route by hand then.
+          if (location.hash === '#/overview') await route();
+          else location.hash = '#/overview';
+        } catch (err) {
+          error.textContent = err instanceof ApiError ? err.message : String(err);
+          pass.select();
+        }
+      },
+    },
     h('h1', {}, 'dnsward console'),
-    setup.hasUsers ? null : h('p', { class: 'muted', id: 'no-users' }, 'No console user exists yet. On the server, run ', h('code', {}, 'dnsward user add admin'), ' (or start dnsward with DNSWARD_ADMIN_PASSWORD set).'),
-    h('label', { for: 'username' }, 'User name'), user,
-    h('label', { for: 'password' }, 'Password'), pass,
+    setup.hasUsers
+      ? null
+      : h(
+          'p',
+          { class: 'muted', id: 'no-users' },
+          'No console user exists yet. On the server, run ',
+          h('code', {}, 'dnsward user add admin'),
+          ' (or start dnsward with DNSWARD_ADMIN_PASSWORD set).',
+        ),
+    h('label', { for: 'username' }, 'User name'),
+    user,
+    h('label', { for: 'password' }, 'Password'),
+    pass,
     error,
     h('p', {}, h('button', { type: 'submit', class: 'primary', id: 'login' }, 'Log in')),
   );
@@ -124,7 +153,10 @@ async function route(): Promise<void> {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const params = new URLSearchParams(query ?? '');
   for (const a of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
-    const current = a.dataset.nav === parts[0] || (a.dataset.nav === 'threats' && parts[0] === 'threat') || (a.dataset.nav === 'domains' && (parts[0] === 'domain' || parts[0] === 'client'));
+    const current =
+      a.dataset.nav === parts[0] ||
+      (a.dataset.nav === 'threats' && parts[0] === 'threat') ||
+      (a.dataset.nav === 'domains' && (parts[0] === 'domain' || parts[0] === 'client'));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -209,7 +241,18 @@ document.addEventListener('keydown', (ev) => {
   } else if (ev.key === 'g') pendingG = true;
   else if (pendingG) {
     pendingG = false;
-    const to: Record<string, string> = { o: 'overview', t: 'threats', q: 'queries', s: 'stats', d: 'domains', l: 'learning', f: 'feeds', u: 'users', a: 'audit', c: 'config' };
+    const to: Record<string, string> = {
+      o: 'overview',
+      t: 'threats',
+      q: 'queries',
+      s: 'stats',
+      d: 'domains',
+      l: 'learning',
+      f: 'feeds',
+      u: 'users',
+      a: 'audit',
+      c: 'config',
+    };
     if (to[ev.key]) location.hash = `#/${to[ev.key]}`;
   }
 });

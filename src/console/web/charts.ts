@@ -18,8 +18,18 @@ function el(tag: string, attrs: Record<string, string | number>): SVGElement {
   return e;
 }
 
-export function lineChart(title: string, series: Series[], format: (v: number) => string, fixedMax?: number): HTMLElement {
-  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }) as SVGSVGElement;
+export function lineChart(
+  title: string,
+  series: Series[],
+  format: (v: number) => string,
+  fixedMax?: number,
+): HTMLElement {
+  const svg = el('svg', {
+    viewBox: `0 0 ${W} ${H}`,
+    class: 'chart',
+    role: 'img',
+    'aria-label': title,
+  }) as SVGSVGElement;
   const all = series.flatMap((s) => s.points);
   // The data's own span (at least 10 s), so a burst of a few seconds is not a vertical line.
   const first = all.length ? Math.min(...all.map((p) => p[0])) : Date.now() - 60_000;
@@ -30,7 +40,7 @@ export function lineChart(title: string, series: Series[], format: (v: number) =
   const y = (v: number) => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b);
   svg.append(el('line', { x1: PAD.l, y1: H - PAD.b, x2: W - PAD.r, y2: H - PAD.b, class: 'axis' }));
   for (const f of [0, 0.5, 1]) {
-    const label = el('text', { x: 2, y: y(yMax / 1.1 * f) + 3 });
+    const label = el('text', { x: 2, y: y((yMax / 1.1) * f) + 3 });
     label.textContent = format((yMax / 1.1) * f);
     svg.append(label);
   }
@@ -42,9 +52,15 @@ export function lineChart(title: string, series: Series[], format: (v: number) =
     const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
     svg.append(el('path', { d, fill: 'none', stroke: s.color, 'stroke-width': 1.8 }));
   }
-  return h('div', { class: 'card' },
+  return h(
+    'div',
+    { class: 'card' },
     h('h2', {}, title),
     svg,
-    h('div', { class: 'legend' }, series.map((s) => h('span', {}, h('i', { style: `background:${s.color}` }), s.name))),
+    h(
+      'div',
+      { class: 'legend' },
+      series.map((s) => h('span', {}, h('i', { style: `background:${s.color}` }), s.name)),
+    ),
   );
 }

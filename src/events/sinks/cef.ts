@@ -42,12 +42,20 @@ export function toCef(e: SecurityEvent): string {
     ['cn1', e.leakedBytes === undefined ? undefined : Math.round(e.leakedBytes)],
     ['suser', e.operator],
     ['cs4Label', e.policy === undefined ? undefined : 'policy'],
-    ['cs4', e.policy === undefined ? undefined : `${e.policy.category} ${e.policy.feed} ${e.policy.version} ${e.policy.rule} line ${e.policy.line} group ${e.policy.group}`],
+    [
+      'cs4',
+      e.policy === undefined
+        ? undefined
+        : `${e.policy.category} ${e.policy.feed} ${e.policy.version} ${e.policy.rule} line ${e.policy.line} group ${e.policy.group}`,
+    ],
     ['cs6Label', e.stages.length ? 'stages' : undefined],
     ['cs6', e.stages.length ? e.stages.map((s) => `${s.name}:${s.score}`).join(' ') : undefined],
     ['msg', e.reasons.join('; ') || undefined],
     ['externalId', e.id],
   ];
-  const extensions = ext.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${value(String(v))}`).join(' ');
+  const extensions = ext
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${value(String(v))}`)
+    .join(' ');
   return `CEF:0|dnsward|dnsward|${packageVersion()}|${header(e.type)}|${header(NAMES[e.type])}|${e.severity}|${extensions}`;
 }

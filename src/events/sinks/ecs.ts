@@ -19,13 +19,30 @@ export function toEcs(e: SecurityEvent): Record<string, unknown> {
     },
     observer: { hostname: e.node, vendor: 'dnsward', product: 'dnsward', type: 'dns' },
     ...(e.client === undefined ? {} : { source: { ip: e.client } }),
-    dns: { question: { ...(e.qname === undefined ? {} : { name: e.qname }), ...(e.domain === undefined ? {} : { registered_domain: e.domain }) } },
+    dns: {
+      question: {
+        ...(e.qname === undefined ? {} : { name: e.qname }),
+        ...(e.domain === undefined ? {} : { registered_domain: e.domain }),
+      },
+    },
     rule: e.type.startsWith('client_rate_')
       ? { name: 'Dynamic blocks', ...(e.incident === undefined ? {} : { id: e.incident }) }
       : e.policy === undefined
-      ? { name: 'Tunnel Guard', ...(e.incident === undefined ? {} : { id: e.incident }) }
-      : { name: e.policy.rule, id: `${e.policy.feed}:${e.policy.line}`, category: e.policy.category, ruleset: e.policy.feed, version: e.policy.version },
+        ? { name: 'Tunnel Guard', ...(e.incident === undefined ? {} : { id: e.incident }) }
+        : {
+            name: e.policy.rule,
+            id: `${e.policy.feed}:${e.policy.line}`,
+            category: e.policy.category,
+            ruleset: e.policy.feed,
+            version: e.policy.version,
+          },
     ...(e.operator === undefined ? {} : { user: { name: e.operator } }),
-    dnsward: { incident: e.incident, leaked_bytes: e.leakedBytes, samples: e.samples, enforced: e.enforced, stages: e.stages },
+    dnsward: {
+      incident: e.incident,
+      leaked_bytes: e.leakedBytes,
+      samples: e.samples,
+      enforced: e.enforced,
+      stages: e.stages,
+    },
   };
 }

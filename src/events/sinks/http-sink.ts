@@ -49,7 +49,13 @@ export class HttpSink implements EventSink {
   }
 
   status(): SinkStatus {
-    return { name: this.name, sent: this.sent, dropped: this.dropped, buffered: this.pending.length, lastError: this.lastError || undefined };
+    return {
+      name: this.name,
+      sent: this.sent,
+      dropped: this.dropped,
+      buffered: this.pending.length,
+      lastError: this.lastError || undefined,
+    };
   }
 
   async close(): Promise<void> {
@@ -68,7 +74,12 @@ export class HttpSink implements EventSink {
       const batch = this.pending.slice(0, 500);
       const { body, headers } = this.encode(batch);
       try {
-        const response = await fetch(this.o.url, { method: 'POST', body, headers, signal: AbortSignal.timeout(this.o.timeoutMs) });
+        const response = await fetch(this.o.url, {
+          method: 'POST',
+          body,
+          headers,
+          signal: AbortSignal.timeout(this.o.timeoutMs),
+        });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         if (this.o.kind === 'elasticsearch') {
           const result = (await response.json()) as { errors?: boolean };
@@ -92,17 +103,32 @@ export class HttpSink implements EventSink {
   }
 
   private encode(batch: SecurityEvent[]): { body: string; headers: Record<string, string> } {
-    const auth: Record<string, string> = this.o.token === undefined ? {} : { authorization: this.o.kind === 'splunk-hec' ? `Splunk ${this.o.token}` : this.o.token };
+    const auth: Record<string, string> =
+      this.o.token === undefined
+        ? {}
+        : { authorization: this.o.kind === 'splunk-hec' ? `Splunk ${this.o.token}` : this.o.token };
     switch (this.o.kind) {
       case 'splunk-hec':
         // HEC's event endpoint takes concatenated JSON objects, one per event.
         return {
-          body: batch.map((e) => JSON.stringify({ time: Date.parse(e.time) / 1000, host: e.node, source: 'dnsward', sourcetype: 'dnsward:security', event: e })).join(''),
+          body: batch
+            .map((e) =>
+              JSON.stringify({
+                time: Date.parse(e.time) / 1000,
+                host: e.node,
+                source: 'dnsward',
+                sourcetype: 'dnsward:security',
+                event: e,
+              }),
+            )
+            .join(''),
           headers: { 'content-type': 'application/json', ...auth },
         };
       case 'elasticsearch':
         return {
-          body: batch.map((e) => `${JSON.stringify({ create: { _index: this.o.index } })}\n${JSON.stringify(toEcs(e))}\n`).join(''),
+          body: batch
+            .map((e) => `${JSON.stringify({ create: { _index: this.o.index } })}\n${JSON.stringify(toEcs(e))}\n`)
+            .join(''),
           headers: { 'content-type': 'application/x-ndjson', ...auth },
         };
       default:

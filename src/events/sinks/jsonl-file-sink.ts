@@ -15,7 +15,14 @@ export class JsonlFileSink implements EventSink {
   private startedAt: number;
   private written = 0;
 
-  constructor(private readonly path: string, private readonly maxBytes: number, private readonly keep: number, private readonly maxAgeMs: number | null = null, private readonly now: () => number = Date.now, private readonly format: EventFormat = 'json') {
+  constructor(
+    private readonly path: string,
+    private readonly maxBytes: number,
+    private readonly keep: number,
+    private readonly maxAgeMs: number | null = null,
+    private readonly now: () => number = Date.now,
+    private readonly format: EventFormat = 'json',
+  ) {
     this.name = `jsonl:${path}`;
     const existing = existsSync(path) ? statSync(path) : null;
     this.size = existing?.size ?? 0;
@@ -38,7 +45,8 @@ export class JsonlFileSink implements EventSink {
 
   private rotate(): void {
     if (existsSync(`${this.path}.${this.keep}`)) rmSync(`${this.path}.${this.keep}`);
-    for (let i = this.keep - 1; i >= 1; i--) if (existsSync(`${this.path}.${i}`)) renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+    for (let i = this.keep - 1; i >= 1; i--)
+      if (existsSync(`${this.path}.${i}`)) renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
     if (this.keep > 0) renameSync(this.path, `${this.path}.1`);
     else rmSync(this.path);
     this.size = 0;

@@ -23,8 +23,18 @@ function severityId(s: number): number {
 const SEVERITY_NAMES = ['Unknown', 'Informational', 'Low', 'Medium', 'High', 'Critical'];
 
 function outcome(e: SecurityEvent): { action_id: number; action: string; disposition_id: number; disposition: string } {
-  const denied = (disposition_id: number, disposition: string) => ({ action_id: ACTION.DENIED, action: 'Denied', disposition_id, disposition });
-  const allowed = (disposition_id: number, disposition: string) => ({ action_id: ACTION.ALLOWED, action: 'Allowed', disposition_id, disposition });
+  const denied = (disposition_id: number, disposition: string) => ({
+    action_id: ACTION.DENIED,
+    action: 'Denied',
+    disposition_id,
+    disposition,
+  });
+  const allowed = (disposition_id: number, disposition: string) => ({
+    action_id: ACTION.ALLOWED,
+    action: 'Allowed',
+    disposition_id,
+    disposition,
+  });
   switch (e.type) {
     case 'domain_blocked':
     case 'query_blocked':
@@ -41,14 +51,21 @@ function outcome(e: SecurityEvent): { action_id: number; action: string; disposi
   }
 }
 
-const QUERY_EVENTS = new Set<SecurityEvent['type']>(['tunnel_detected', 'domain_blocked', 'query_blocked', 'policy_blocked']);
+const QUERY_EVENTS = new Set<SecurityEvent['type']>([
+  'tunnel_detected',
+  'domain_blocked',
+  'query_blocked',
+  'policy_blocked',
+]);
 
 export function toOcsf(e: SecurityEvent): Record<string, unknown> {
   const activity = QUERY_EVENTS.has(e.type) ? ACTIVITY_TRAFFIC : ACTIVITY_OTHER;
   const sev = severityId(e.severity);
   const observables: Array<Record<string, unknown>> = [];
-  if (e.domain !== undefined) observables.push({ name: 'query.hostname', type_id: 1, type: 'Hostname', value: e.qname ?? e.domain });
-  if (e.client !== undefined) observables.push({ name: 'src_endpoint.ip', type_id: 2, type: 'IP Address', value: e.client });
+  if (e.domain !== undefined)
+    observables.push({ name: 'query.hostname', type_id: 1, type: 'Hostname', value: e.qname ?? e.domain });
+  if (e.client !== undefined)
+    observables.push({ name: 'src_endpoint.ip', type_id: 2, type: 'IP Address', value: e.client });
   return {
     class_uid: CLASS_UID,
     class_name: 'DNS Activity',
@@ -68,7 +85,19 @@ export function toOcsf(e: SecurityEvent): Record<string, unknown> {
       version: '1.3.0',
       uid: e.id,
       ...(e.incident === undefined ? {} : { correlation_uid: e.incident }),
-      product: { name: 'dnsward', vendor_name: 'dnsward', version: packageVersion(), feature: { name: e.type === 'policy_blocked' ? 'Response Policy' : e.type.startsWith('client_rate_') ? 'Dynamic Blocks' : 'Tunnel Guard' } },
+      product: {
+        name: 'dnsward',
+        vendor_name: 'dnsward',
+        version: packageVersion(),
+        feature: {
+          name:
+            e.type === 'policy_blocked'
+              ? 'Response Policy'
+              : e.type.startsWith('client_rate_')
+                ? 'Dynamic Blocks'
+                : 'Tunnel Guard',
+        },
+      },
       profiles: ['security_control'],
       logged_time: Date.now(),
     },
@@ -77,7 +106,29 @@ export function toOcsf(e: SecurityEvent): Record<string, unknown> {
     ...(e.domain === undefined ? {} : { query: { hostname: e.qname ?? e.domain } }),
     ...(e.operator === undefined ? {} : { actor: { user: { name: e.operator } } }),
     observables,
-    ...(e.policy === undefined ? {} : { firewall_rule: { name: e.policy.rule, uid: `${e.policy.feed}:${e.policy.line}`, category: e.policy.category, version: e.policy.version, type: 'response-policy' } }),
-    unmapped: { dnsward: { type: e.type, policy: e.policy, domain: e.domain, incident: e.incident, enforced: e.enforced, leaked_bytes: e.leakedBytes, samples: e.samples, reasons: e.reasons, stages: e.stages } },
+    ...(e.policy === undefined
+      ? {}
+      : {
+          firewall_rule: {
+            name: e.policy.rule,
+            uid: `${e.policy.feed}:${e.policy.line}`,
+            category: e.policy.category,
+            version: e.policy.version,
+            type: 'response-policy',
+          },
+        }),
+    unmapped: {
+      dnsward: {
+        type: e.type,
+        policy: e.policy,
+        domain: e.domain,
+        incident: e.incident,
+        enforced: e.enforced,
+        leaked_bytes: e.leakedBytes,
+        samples: e.samples,
+        reasons: e.reasons,
+        stages: e.stages,
+      },
+    },
   };
 }

@@ -88,7 +88,14 @@ export class SyslogSink implements EventSink {
   }
 
   status(): SinkStatus {
-    return { name: this.name, sent: this.sent, dropped: this.dropped, buffered: this.buffer.length, connected: this.o.protocol === 'udp' ? undefined : this.connected, lastError: this.lastError || undefined };
+    return {
+      name: this.name,
+      sent: this.sent,
+      dropped: this.dropped,
+      buffered: this.buffer.length,
+      connected: this.o.protocol === 'udp' ? undefined : this.connected,
+      lastError: this.lastError || undefined,
+    };
   }
 
   /** Bytes waiting in the connected socket's write queue (at most SOCKET_QUEUE_BYTES plus one frame). */
@@ -118,9 +125,18 @@ export class SyslogSink implements EventSink {
     if (this.socket !== null || this.retryTimer !== null) return;
     const { host, port } = this.o.address;
     const tls = this.o.tls;
-    const socket = this.o.protocol === 'tls' && tls !== undefined
-      ? tlsConnect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? (isIP(host) ? undefined : host), minVersion: 'TLSv1.2' })
-      : connect({ host, port });
+    const socket =
+      this.o.protocol === 'tls' && tls !== undefined
+        ? tlsConnect({
+            host,
+            port,
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key,
+            servername: tls.serverName ?? (isIP(host) ? undefined : host),
+            minVersion: 'TLSv1.2',
+          })
+        : connect({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
     // A TLS sink waits for the handshake (and the certificate check) before sending anything.

@@ -60,7 +60,8 @@ export function standingBlock(guard: TunnelGuard, o: Observation): Verdict | und
     guard.counters.blockedByDomain++;
     return blockedVerdict('domain', o, block);
   }
-  const clientBlock = guard.clientBlocks.size > 0 ? guard.clientBlocks.peek(`${o.q.client} ${o.domainName}`) : undefined;
+  const clientBlock =
+    guard.clientBlocks.size > 0 ? guard.clientBlocks.peek(`${o.q.client} ${o.domainName}`) : undefined;
   if (clientBlock !== undefined && clientBlock.until > ts) {
     guard.counters.blockedByClientDomain++;
     return blockedVerdict('client-domain', o, clientBlock);
@@ -68,7 +69,11 @@ export function standingBlock(guard: TunnelGuard, o: Observation): Verdict | und
   return undefined;
 }
 
-function blockedVerdict(scope: Verdict['scope'], o: Observation, block: { reasons: string[]; stages: StageReport[]; incident: string; leaked: number }): Verdict {
+function blockedVerdict(
+  scope: Verdict['scope'],
+  o: Observation,
+  block: { reasons: string[]; stages: StageReport[]; incident: string; leaked: number },
+): Verdict {
   return {
     action: 'block',
     scope,

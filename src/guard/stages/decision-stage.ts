@@ -37,16 +37,23 @@ export function decide(guard: TunnelGuard, o: Observation): void {
   const ts = q.ts;
   const { multiplier, established } = o.normal;
   o.queryTooBig = excessBytes >= guard.queryBudget * guard.scale && multiplier < 4 && !established;
-  if (o.queryTooBig) reasons.push(`one query carries ${round(excessBytes)} B of encoded information (query budget ${round(guard.queryBudget * guard.scale)} B)`);
-  const sharedOrFlooded = () => domain.users - 1 >= SHARED_DOMAIN_OTHER_CLIENTS || guard.isFlooded?.(domainName) === true;
+  if (o.queryTooBig)
+    reasons.push(
+      `one query carries ${round(excessBytes)} B of encoded information (query budget ${round(guard.queryBudget * guard.scale)} B)`,
+    );
+  const sharedOrFlooded = () =>
+    domain.users - 1 >= SHARED_DOMAIN_OTHER_CLIENTS || guard.isFlooded?.(domainName) === true;
   const trace = () => [anatomyStage.report(o), queryStage.report(o), stateStage.report(o), normalStage.report(o)];
   if (override !== undefined) {
     guard.counters.allowedByOperator++;
-    reasons.unshift(`allowed by ${override.by} until ${isoTime(override.until)}${override.domain ? ` for ${override.domain}` : ''}${override.client ? ` from ${override.client}` : ''}`);
+    reasons.unshift(
+      `allowed by ${override.by} until ${isoTime(override.until)}${override.domain ? ` for ${override.domain}` : ''}${override.client ? ` from ${override.client}` : ''}`,
+    );
   } else if (ratio >= 1 && sharedOrFlooded()) {
     // Many other clients use this domain normally (or it is the victim of a random-subdomain
     // flood): one client's misuse costs it the domain, not them.
-    if (domain.users - 1 < SHARED_DOMAIN_OTHER_CLIENTS) reasons.push(`${domainName} is under a random-subdomain flood: blocked for this client only, never for everyone`);
+    if (domain.users - 1 < SHARED_DOMAIN_OTHER_CLIENTS)
+      reasons.push(`${domainName} is under a random-subdomain flood: blocked for this client only, never for everyone`);
     o.action = 'block';
     o.scope = 'client-domain';
     o.incident = startBlock(guard, 'client', domainName, ts, q.client, pair.leaked, reasons, trace(), domain.users - 1);
@@ -66,7 +73,8 @@ export function decide(guard: TunnelGuard, o: Observation): void {
     guard.counters.monitored++;
   }
   o.score = Math.max(o.stateScore, o.queryTooBig ? 0.5 : 0);
-  if (o.action !== 'allow' && o.isNew && domain.samples.length < MAX_SAMPLES) domain.samples.push(presentName(q.labels));
+  if (o.action !== 'allow' && o.isNew && domain.samples.length < MAX_SAMPLES)
+    domain.samples.push(presentName(q.labels));
   o.leaked = pair.leaked;
   o.samples = o.action === 'allow' ? undefined : domain.samples.slice();
 }

@@ -27,7 +27,12 @@ export const normalStage: GuardStage = {
   name: 'normal',
   report(o: Observation): StageReport {
     const n = o.normal;
-    const evidence: StageReport['evidence'] = { encoderMultiplier: round(n.multiplier), clients: o.domainClients, ageSeconds: round(o.age), activeHours: n.hours };
+    const evidence: StageReport['evidence'] = {
+      encoderMultiplier: round(n.multiplier),
+      clients: o.domainClients,
+      ageSeconds: round(o.age),
+      activeHours: n.hours,
+    };
     if (n.stableTemplate) evidence.stableTemplate = true;
     if (n.known !== undefined) evidence.knownEncoder = n.known;
     if (n.recognised) evidence.recognisedEncoder = true;

@@ -87,5 +87,10 @@ export class Observation {
   leaked = 0;
   samples: string[] | undefined = undefined;
 
-  constructor(readonly guard: TunnelGuard, readonly q: GuardQuery, readonly lower: string[], readonly seenKey: string) {}
+  constructor(
+    readonly guard: TunnelGuard,
+    readonly q: GuardQuery,
+    readonly lower: string[],
+    readonly seenKey: string,
+  ) {}
 }

@@ -79,7 +79,8 @@ export function weighQuery(guard: TunnelGuard, o: Observation): void {
   if (service === undefined) for (const label of anatomy.subdomainLabels) bits += guard.model.bits(label);
   else bits = serviceBits(guard, anatomy.subdomainLabels, service.first, service.ownerStart);
   o.bits = bits;
-  o.rawBits = service === undefined ? bits : anatomy.subdomainLabels.reduce((sum, label) => sum + guard.model.bits(label), 0);
+  o.rawBits =
+    service === undefined ? bits : anatomy.subdomainLabels.reduce((sum, label) => sum + guard.model.bits(label), 0);
   o.shape = subdomainShape(o.subLabels);
   o.excessBytes = Math.max(0, (bits + o.qtypeBits) * o.weight - guard.allowanceBits) / 8;
 }

@@ -6,7 +6,17 @@
  * normal stage's budgets (the ratio: 1 is at a budget).
  */
 import { RESOLVER_HOUR_CAP, resolverFactor, roleFactor } from '../client-role.js';
-import { addInfo, ID_SPACE, newClient, newPair, pairKey, type PairState, updateTemplate, WINDOW_NAMES, WINDOW_SECONDS } from '../guard-state.js';
+import {
+  addInfo,
+  ID_SPACE,
+  newClient,
+  newPair,
+  pairKey,
+  type PairState,
+  updateTemplate,
+  WINDOW_NAMES,
+  WINDOW_SECONDS,
+} from '../guard-state.js';
 import { round } from '../guard-text.js';
 import type { TunnelGuard } from '../tunnel-guard.js';
 import type { StageReport } from '../verdict.js';
@@ -52,7 +62,10 @@ export const stateStage: GuardStage = {
 
 /** The client × domain budget of a window, with the client's role on the hour and day. */
 function pairBudget(o: Observation, window: number): number {
-  return windowBudget(o.guard, window, o.normal.multiplier, o.normal.recognised) * (window === 0 ? 1 : window === 1 ? Math.min(o.role, RESOLVER_HOUR_CAP) : o.role);
+  return (
+    windowBudget(o.guard, window, o.normal.multiplier, o.normal.recognised) *
+    (window === 0 ? 1 : window === 1 ? Math.min(o.role, RESOLVER_HOUR_CAP) : o.role)
+  );
 }
 
 /** Adds the query to the state per client × domain, per domain and per client. */
@@ -79,11 +92,15 @@ export function account(guard: TunnelGuard, o: Observation): void {
   o.client = client;
   o.pair = pair;
   // The filter remembers service pairs too (a key no client × domain key can equal).
-  if (service !== undefined && !service.listed && guard.seenPairs.addIfNew(`${q.client} _ ${o.domainName}`)) client.serviceDomains++;
+  if (service !== undefined && !service.listed && guard.seenPairs.addIfNew(`${q.client} _ ${o.domainName}`))
+    client.serviceDomains++;
   // The role weighs only names that vary by what the mail brings: a tenant's owner labels, a
   // listed address or domain. A plain tunnel on a mail gateway meets plain budgets, and so does
   // one dressing payload as selectors of its own domain (a sender has a few selectors, not hundreds).
-  o.role = service === undefined || (!service.listed && service.ownerStart >= anatomy.subdomainLabels.length) ? 1 : roleFactor(client);
+  o.role =
+    service === undefined || (!service.listed && service.ownerStart >= anatomy.subdomainLabels.length)
+      ? 1
+      : roleFactor(client);
   // The total across domains is the role's own measure: any protocol record is judged by it.
   o.totalRole = service === undefined ? 1 : roleFactor(client);
   // A client resolving for many people: every name it asks is many people's.
@@ -108,7 +125,14 @@ export function account(guard: TunnelGuard, o: Observation): void {
     updateTemplate(domain, o.shape!.template);
   }
   // A resolver for many people is many users in one: its stream of new names is their browsing.
-  if (o.isNew && service === undefined && domain.users <= 1 && resolver === 1 && pair.uniqueNames > STREAM_FREE_NAMES && pair.uniqueNames >= STREAM_NEW_SHARE * pair.queries) {
+  if (
+    o.isNew &&
+    service === undefined &&
+    domain.users <= 1 &&
+    resolver === 1 &&
+    pair.uniqueNames > STREAM_FREE_NAMES &&
+    pair.uniqueNames >= STREAM_NEW_SHARE * pair.queries
+  ) {
     o.excessBytes = Math.max(o.excessBytes, (o.bits * o.weight) / 8);
   }
   if (o.excessBytes > 0) addExcess(o, pair);
@@ -127,7 +151,9 @@ function addExcess(o: Observation, pair: PairState): void {
     // A protocol record's first bytes per domain are the client's role, not its total.
     const before = pair.serviceInfo;
     pair.serviceInfo += excessBytes;
-    clientBytes = Math.max(0, pair.serviceInfo - SERVICE_FREE_BYTES_PER_DOMAIN) - Math.max(0, before - SERVICE_FREE_BYTES_PER_DOMAIN);
+    clientBytes =
+      Math.max(0, pair.serviceInfo - SERVICE_FREE_BYTES_PER_DOMAIN) -
+      Math.max(0, before - SERVICE_FREE_BYTES_PER_DOMAIN);
   }
   o.clientBytes = clientBytes;
   if (clientBytes > 0) {
@@ -148,8 +174,14 @@ export function weighState(guard: TunnelGuard, o: Observation): void {
   o.pairQueries = pair.queries;
   o.pairNewNames = pair.uniqueNames;
   // Other nodes' bytes for this pair count as this node's (a cluster's shared learning).
-  const remote = guard.remoteInfo.size > 0 && excessBytes > 0 ? guard.remoteInfo.get(`${q.client} ${o.domainName}`) : undefined;
-  o.pairInfo = remote === undefined ? [pair.info[0], pair.info[1], pair.info[2]] : [0, 1, 2].map((w) => pair.info[w] + remote.info[w] * Math.exp(-Math.max(0, ts - remote.ts) / WINDOW_SECONDS[w])) as [number, number, number];
+  const remote =
+    guard.remoteInfo.size > 0 && excessBytes > 0 ? guard.remoteInfo.get(`${q.client} ${o.domainName}`) : undefined;
+  o.pairInfo =
+    remote === undefined
+      ? [pair.info[0], pair.info[1], pair.info[2]]
+      : ([0, 1, 2].map(
+          (w) => pair.info[w] + remote.info[w] * Math.exp(-Math.max(0, ts - remote.ts) / WINDOW_SECONDS[w]),
+        ) as [number, number, number]);
   if (excessBytes > 0) {
     let window = 0;
     for (let w = 0; w < 3; w++) {
@@ -159,7 +191,10 @@ export function weighState(guard: TunnelGuard, o: Observation): void {
         window = w;
       }
     }
-    if (ratio >= 0.5) reasons.push(`${round(o.pairInfo[window])} B of encoded information from ${q.client} to ${o.domainName} in the last ${WINDOW_NAMES[window]}${remote === undefined ? '' : ' (on every node)'} (budget ${round(pairBudget(o, window))} B)`);
+    if (ratio >= 0.5)
+      reasons.push(
+        `${round(o.pairInfo[window])} B of encoded information from ${q.client} to ${o.domainName} in the last ${WINDOW_NAMES[window]}${remote === undefined ? '' : ' (on every node)'} (budget ${round(pairBudget(o, window))} B)`,
+      );
   }
   // Beacons: new names at machine-regular intervals to a domain nobody else uses.
   if (o.isNew && pair.intervals >= 6 && multiplier < 4 && pair.intervalMean >= 0.05) {
@@ -177,10 +212,17 @@ export function weighState(guard: TunnelGuard, o: Observation): void {
   if (o.encoded && o.clientBytes > 0 && multiplier < 4 && pair.info[2] >= 16) {
     // Other nodes' bytes from this client count as this node's (a cluster's shared learning).
     const remoteClient = guard.remoteClientInfo.size > 0 ? guard.remoteClientInfo.get(q.client) : undefined;
-    const clientDay = client.info[2] + (remoteClient === undefined ? 0 : remoteClient.info[2] * Math.exp(-Math.max(0, ts - remoteClient.ts) / WINDOW_SECONDS[2]));
+    const clientDay =
+      client.info[2] +
+      (remoteClient === undefined
+        ? 0
+        : remoteClient.info[2] * Math.exp(-Math.max(0, ts - remoteClient.ts) / WINDOW_SECONDS[2]));
     const clientRatio = clientDay / (guard.budget * guard.scale * 2 * o.totalRole);
     o.clientDayBytes = clientDay;
-    if (clientRatio >= 0.5) reasons.push(`${round(clientDay)} B of encoded information from ${q.client} across ${client.domains} domains in the last day${remoteClient === undefined ? '' : ' (on every node)'}`);
+    if (clientRatio >= 0.5)
+      reasons.push(
+        `${round(clientDay)} B of encoded information from ${q.client} across ${client.domains} domains in the last day${remoteClient === undefined ? '' : ' (on every node)'}`,
+      );
     if (clientRatio > ratio) ratio = clientRatio;
     guard.onClientInfo?.(q.client, client, clientRatio);
   }

@@ -18,7 +18,12 @@ export class CacheStage implements Stage {
     const ref = this.cache.lookup(ctx.questionKey, now);
     if (ref >= 0) {
       this.hits++;
-      pipeline.respond(ctx, this.cache.answer(ref, ctx.request, ctx.query, now), ResponseType.CACHED, 'packet cache hit');
+      pipeline.respond(
+        ctx,
+        this.cache.answer(ref, ctx.request, ctx.query, now),
+        ResponseType.CACHED,
+        'packet cache hit',
+      );
       return;
     }
     this.misses++;

@@ -28,10 +28,19 @@ import { ClientPrefixKeys, EXEMPT } from '../../defence/client-prefix-keys.js';
 import { ClientTrafficCounter, type TrafficDeltas } from '../../defence/client-traffic-counter.js';
 import { type DynamicBlockAction, type DynamicBlockEntry, DynamicBlockSet } from '../../defence/dynamic-block-set.js';
 import type { DynamicBlockSettings } from '../../defence/dynamic-blocks.js';
-import { ClientRateLimiter, type ClientRateLimiterCounters, type ClientRateLimits } from '../../defence/client-rate-limiter.js';
+import {
+  ClientRateLimiter,
+  type ClientRateLimiterCounters,
+  type ClientRateLimits,
+} from '../../defence/client-rate-limiter.js';
 import { cookieLengthValid, withCookie, withoutAnswerCookie, withoutCookie } from '../../defence/cookie-option.js';
 import { responseClass } from '../../defence/response-class.js';
-import { ResponseRateLimiter, type ResponseRateLimiterCounters, type ResponseRateLimits, RrlVerdict } from '../../defence/response-rate-limiter.js';
+import {
+  ResponseRateLimiter,
+  type ResponseRateLimiterCounters,
+  type ResponseRateLimits,
+  RrlVerdict,
+} from '../../defence/response-rate-limiter.js';
 import { SERVER_COOKIE_LENGTH, ServerCookies } from '../../defence/server-cookies.js';
 import { buildMinimalAnyReply } from '../../dns/minimal-any-reply.js';
 import { buildRcodeReply, buildTruncatedReply } from '../../dns/reply.js';
@@ -97,10 +106,26 @@ export interface DefenceCounters {
   };
   minimalAny: { enabled: boolean; answered: number };
   /** This data plane's half of dynamic blocks: prefixes counted, and queries answered by a block, by rule and action. */
-  dynamicBlocks: { enabled: boolean; tracked: number; evictions: number; lost: number; exempted: number; blocked: Record<string, Partial<Record<DynamicBlockAction, number>>> };
+  dynamicBlocks: {
+    enabled: boolean;
+    tracked: number;
+    evictions: number;
+    lost: number;
+    exempted: number;
+    blocked: Record<string, Partial<Record<DynamicBlockAction, number>>>;
+  };
 }
 
-const RESPONSE_RATE_OFF: ResponseRateSettings = { enabled: false, responsesPerSecond: 1, window: 1000, slip: 0, ipv4Prefix: 24, ipv6Prefix: 56, exempt: [], maxTracked: 2 };
+const RESPONSE_RATE_OFF: ResponseRateSettings = {
+  enabled: false,
+  responsesPerSecond: 1,
+  window: 1000,
+  slip: 0,
+  ipv4Prefix: 24,
+  ipv6Prefix: 56,
+  exempt: [],
+  maxTracked: 2,
+};
 /** A COOKIE option with a client and a server cookie: code, length, 8 + 16 bytes. */
 const COOKIE_OPTION_LENGTH = 4 + 8 + SERVER_COOKIE_LENGTH;
 const COOKIES_OFF: CookieSettings = { enabled: false, enforce: false };
@@ -147,7 +172,8 @@ export class DefenceStage implements Stage {
     const c = settings.clientRate;
     this.limiter.configure(c);
     this.settings = settings;
-    const what = c.action === 'drop' ? 'dropped' : c.action === 'refused' ? 'answered REFUSED' : 'answered TC=1 (retry over TCP)';
+    const what =
+      c.action === 'drop' ? 'dropped' : c.action === 'refused' ? 'answered REFUSED' : 'answered TC=1 (retry over TCP)';
     this.reason = `client over its rate limit (${c.rate}/s, burst ${c.burst}, per IPv4 /${c.ipv4Prefix} or IPv6 /${c.ipv6Prefix}): ${what}`;
     this.responseRate = settings.responseRate ?? RESPONSE_RATE_OFF;
     // Off, it keeps two buckets rather than maxTracked: nothing allocated for a feature not used.
@@ -160,7 +186,8 @@ export class DefenceStage implements Stage {
     this.cookieSettings = settings.cookies ?? COOKIES_OFF;
     // A reload rotates the secret when it changed (or, unset, when the server made a new random
     // one); the previous secret stays valid, so the cookies clients hold keep working.
-    if (!first && this.cookieSettings.secret !== previous.secret) this.cookies.rotate(secretBytes(this.cookieSettings.secret));
+    if (!first && this.cookieSettings.secret !== previous.secret)
+      this.cookies.rotate(secretBytes(this.cookieSettings.secret));
     this.minimalAny = settings.minimalAny ?? false;
     this.configureDynamic(settings.dynamicBlocks);
   }
@@ -175,12 +202,19 @@ export class DefenceStage implements Stage {
       this.dynamicBlocks.replace([]);
       return;
     }
-    if (old === null || this.traffic === null || old.ipv4Prefix !== d.ipv4Prefix || old.ipv6Prefix !== d.ipv6Prefix || old.maxTracked !== d.maxTracked) {
+    if (
+      old === null ||
+      this.traffic === null ||
+      old.ipv4Prefix !== d.ipv4Prefix ||
+      old.ipv6Prefix !== d.ipv6Prefix ||
+      old.maxTracked !== d.maxTracked
+    ) {
       const generation = this.traffic === null ? 0 : this.traffic.generation + 1;
       this.traffic = new ClientTrafficCounter(d.maxTracked);
       // Answers to queries counted by the counter before are not counted in this one.
       this.traffic.generation = generation;
-      if (old !== null && (old.ipv4Prefix !== d.ipv4Prefix || old.ipv6Prefix !== d.ipv6Prefix)) this.dynamicBlocks.replace([]);
+      if (old !== null && (old.ipv4Prefix !== d.ipv4Prefix || old.ipv6Prefix !== d.ipv6Prefix))
+        this.dynamicBlocks.replace([]);
     }
     this.dynamicKeys = new ClientPrefixKeys(d.ipv4Prefix, d.ipv6Prefix, d.exempt);
     this.rareQtypes.fill(0);
@@ -224,27 +258,49 @@ export class DefenceStage implements Stage {
     }
     const c = this.settings.clientRate;
     // ctx.startedAt is the monotonic arrival time: no clock read per query, and one batch shares it.
-    if (!c.enabled || ctx.transport !== 'udp' || this.limiter.allow(ctx.clientAddress, ctx.startedAt)) return this.afterClientRate(ctx, pipeline);
+    if (!c.enabled || ctx.transport !== 'udp' || this.limiter.allow(ctx.clientAddress, ctx.startedAt))
+      return this.afterClientRate(ctx, pipeline);
     this.limited[c.action]++;
     ctx.addTrace(this.name, `rate-limited:${c.action}`, this.reason);
     this.answerBlocked(ctx, pipeline, c.action, this.reason, ResponseType.RATE_LIMITED);
   }
 
   /** A limited or blocked query's answer: none, REFUSED, TC=1 or NXDOMAIN, never larger than the query. */
-  private answerBlocked(ctx: QueryContext, pipeline: PipelineControl, action: DynamicBlockAction, reason: string, type: ResponseType): void {
+  private answerBlocked(
+    ctx: QueryContext,
+    pipeline: PipelineControl,
+    action: DynamicBlockAction,
+    reason: string,
+    type: ResponseType,
+  ): void {
     switch (action) {
       case 'drop':
         pipeline.drop(ctx, reason, type);
         return;
       case 'refused':
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true }), type, reason);
+        pipeline.respond(
+          ctx,
+          buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true }),
+          type,
+          reason,
+        );
         return;
       case 'nxdomain':
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }), type, reason);
+        pipeline.respond(
+          ctx,
+          buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }),
+          type,
+          reason,
+        );
         return;
       default:
         // No answer records and TC=1: the client has its answer a round trip later, over TCP.
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, extraFlags: Flag.TC }), type, reason);
+        pipeline.respond(
+          ctx,
+          buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, extraFlags: Flag.TC }),
+          type,
+          reason,
+        );
     }
   }
 
@@ -258,7 +314,12 @@ export class DefenceStage implements Stage {
           // RFC 7873 §5.2.2: a COOKIE option of a length no cookie has is a format error.
           this.cookieCounts.malformed++;
           ctx.addTrace(this.name, 'cookie-malformed', `COOKIE option of ${q.cookieLength - 4} bytes`);
-          pipeline.respond(ctx, buildRcodeReply(ctx.request, q, Rcode.FORMERR, { withQuestion: true }), ResponseType.FORMERR, 'malformed DNS COOKIE option');
+          pipeline.respond(
+            ctx,
+            buildRcodeReply(ctx.request, q, Rcode.FORMERR, { withQuestion: true }),
+            ResponseType.FORMERR,
+            'malformed DNS COOKIE option',
+          );
           return;
         }
         const at = q.cookieOffset + 4;
@@ -268,7 +329,9 @@ export class DefenceStage implements Stage {
           this.cookieCounts.clientOnly++;
         } else {
           const address = this.addressBytes(ctx.clientAddress);
-          ctx.cookieValid = address !== undefined && this.cookies.check(ctx.request, at, at + 8, q.cookieLength - 12, address, nowSeconds()) === 'valid';
+          ctx.cookieValid =
+            address !== undefined &&
+            this.cookies.check(ctx.request, at, at + 8, q.cookieLength - 12, address, nowSeconds()) === 'valid';
           if (ctx.cookieValid) this.cookieCounts.valid++;
           else this.cookieCounts.invalid++;
           // RFC 7873 §5.2.3: BADCOOKIE (with a fresh server cookie, added on the way out) only
@@ -276,7 +339,12 @@ export class DefenceStage implements Stage {
           if (!ctx.cookieValid && cookies.enforce && ctx.transport === 'udp') {
             this.cookieCounts.badCookie++;
             ctx.request = withoutCookie(ctx.request, q);
-            pipeline.respond(ctx, buildRcodeReply(ctx.request, q, Rcode.BADCOOKIE, { withQuestion: true }), ResponseType.BADCOOKIE, 'invalid server cookie (defence.cookies.enforce): BADCOOKIE');
+            pipeline.respond(
+              ctx,
+              buildRcodeReply(ctx.request, q, Rcode.BADCOOKIE, { withQuestion: true }),
+              ResponseType.BADCOOKIE,
+              'invalid server cookie (defence.cookies.enforce): BADCOOKIE',
+            );
             return;
           }
         }
@@ -286,7 +354,12 @@ export class DefenceStage implements Stage {
     }
     if (this.minimalAny && q.qtype === QType.ANY && ctx.transport === 'udp') {
       this.minimalAnyAnswered++;
-      pipeline.respond(ctx, buildMinimalAnyReply(ctx.request, q), ResponseType.MINIMAL_ANY, 'ANY over UDP answered minimally (RFC 8482)');
+      pipeline.respond(
+        ctx,
+        buildMinimalAnyReply(ctx.request, q),
+        ResponseType.MINIMAL_ANY,
+        'ANY over UDP answered minimally (RFC 8482)',
+      );
       return;
     }
     pipeline.next(ctx);
@@ -302,8 +375,14 @@ export class DefenceStage implements Stage {
   onResponse(ctx: QueryContext): void {
     const answer = ctx.answer;
     // Every answer of a counted query counts for dynamic blocks (its rcode and size), cached or not.
-    if (ctx.dynamicSlot >= 0 && answer !== null) this.traffic?.countAnswer(ctx.dynamicSlot, ctx.dynamicGeneration, answer[3] & 0xf, answer.length);
-    if (answer === null || ctx.responseType === ResponseType.RATE_LIMITED || ctx.responseType === ResponseType.DYNAMIC_BLOCKED) return;
+    if (ctx.dynamicSlot >= 0 && answer !== null)
+      this.traffic?.countAnswer(ctx.dynamicSlot, ctx.dynamicGeneration, answer[3] & 0xf, answer.length);
+    if (
+      answer === null ||
+      ctx.responseType === ResponseType.RATE_LIMITED ||
+      ctx.responseType === ResponseType.DYNAMIC_BLOCKED
+    )
+      return;
     if (this.responseRate.enabled && ctx.transport === 'udp') {
       if (ctx.cookieValid) {
         this.rrl.cookieExempted++;
@@ -332,14 +411,19 @@ export class DefenceStage implements Stage {
     // such an answer keep it for clients without a cookie: upstreams that answer cookies nobody
     // sent are not worth a walk of every cache hit. For a client with one, ours replaces it.)
     const scan = ctx.scan;
-    if (ctx.responseType === ResponseType.ANSWERED && scan !== null && scan.optOffset >= 0) ctx.answer = withoutAnswerCookie(ctx.answer!, scan.optOffset);
+    if (ctx.responseType === ResponseType.ANSWERED && scan !== null && scan.optOffset >= 0)
+      ctx.answer = withoutAnswerCookie(ctx.answer!, scan.optOffset);
     const client = ctx.clientCookie;
     if (client === null || !this.cookieSettings.enabled) return;
     const address = this.addressBytes(ctx.clientAddress);
     // Over UDP, an answer our cookie would push past the client's payload goes without it:
     // truncating an answer that fits, to add a cookie, would cost the client a TCP round trip
     // (and an answer already too large is truncated anyway, with no room for options).
-    if (address === undefined || (ctx.transport === 'udp' && ctx.answer!.length + COOKIE_OPTION_LENGTH > ctx.query.udpPayload)) return;
+    if (
+      address === undefined ||
+      (ctx.transport === 'udp' && ctx.answer!.length + COOKIE_OPTION_LENGTH > ctx.query.udpPayload)
+    )
+      return;
     this.cookies.mint(client, 0, address, nowSeconds(), this.serverCookie, 0);
     const before = ctx.answer!;
     ctx.answer = withCookie(before, client, 0, this.serverCookie);
@@ -351,8 +435,20 @@ export class DefenceStage implements Stage {
     const k = this.cookieCounts;
     return {
       clientRate: { enabled: c.enabled, action: c.action, limited: { ...this.limited }, ...this.limiter.counters() },
-      responseRate: { enabled: this.responseRate.enabled, limited: { drop: this.rrl.drop, slip: this.rrl.slip }, exempted: this.rrl.exempted, cookieExempted: this.rrl.cookieExempted, ...this.responseLimiter.counters() },
-      cookies: { enabled: this.cookieSettings.enabled, enforce: this.cookieSettings.enforce, received: { clientOnly: k.clientOnly, valid: k.valid, invalid: k.invalid, malformed: k.malformed }, sent: k.sent, badCookie: k.badCookie },
+      responseRate: {
+        enabled: this.responseRate.enabled,
+        limited: { drop: this.rrl.drop, slip: this.rrl.slip },
+        exempted: this.rrl.exempted,
+        cookieExempted: this.rrl.cookieExempted,
+        ...this.responseLimiter.counters(),
+      },
+      cookies: {
+        enabled: this.cookieSettings.enabled,
+        enforce: this.cookieSettings.enforce,
+        received: { clientOnly: k.clientOnly, valid: k.valid, invalid: k.invalid, malformed: k.malformed },
+        sent: k.sent,
+        badCookie: k.badCookie,
+      },
       minimalAny: { enabled: this.minimalAny, answered: this.minimalAnyAnswered },
       dynamicBlocks: {
         enabled: this.traffic !== null,

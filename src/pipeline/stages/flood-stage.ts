@@ -66,7 +66,10 @@ export class FloodStage implements Stage {
   private waiting = 0;
   private readonly counts = { nxdomain: 0, servfail: 0, wouldLimit: 0, passed: 0, zoneCapHits: 0 };
 
-  constructor(private settings: FloodSettings, public cache: PacketCache) {}
+  constructor(
+    private settings: FloodSettings,
+    public cache: PacketCache,
+  ) {}
 
   configure(settings: FloodSettings): void {
     this.settings = settings;
@@ -74,7 +77,14 @@ export class FloodStage implements Stage {
 
   counters(): FloodStageCounters {
     const c = this.counts;
-    return { limited: { nxdomain: c.nxdomain, servfail: c.servfail }, wouldLimit: c.wouldLimit, passed: c.passed, zoneCapHits: c.zoneCapHits, zoneInFlight: this.waiting, flagged: this.flags.size };
+    return {
+      limited: { nxdomain: c.nxdomain, servfail: c.servfail },
+      wouldLimit: c.wouldLimit,
+      passed: c.passed,
+      zoneCapHits: c.zoneCapHits,
+      zoneInFlight: this.waiting,
+      flagged: this.flags.size,
+    };
   }
 
   onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
@@ -95,7 +105,11 @@ export class FloodStage implements Stage {
         ctx.addTrace('flood', 'would-limit', `${bucket.domain}: over ${round(bucket.rate)} new names/s (monitor mode)`);
       } else {
         this.counts.passed++;
-        ctx.addTrace('flood', 'pass', `${bucket.domain} under a random-subdomain flood: within its ${round(bucket.rate)} new names/s`);
+        ctx.addTrace(
+          'flood',
+          'pass',
+          `${bucket.domain} under a random-subdomain flood: within its ${round(bucket.rate)} new names/s`,
+        );
       }
     }
     const cap = s.maxZoneInFlight;
@@ -104,8 +118,16 @@ export class FloodStage implements Stage {
       this.counts.zoneCapHits++;
       const text = `dnsward: ${cap} queries for this zone already wait on upstreams`;
       ctx.addTrace('flood', 'zone-cap', text);
-      const reply = buildRcodeReply(request, ctx.query, Rcode.SERVFAIL, { withQuestion: true, ede: { code: ExtendedError.OTHER, text } });
-      return pipeline.respond(ctx, reply, ResponseType.ZONE_LIMITED, `zone cap: ${cap} queries for its zone waiting on upstreams`);
+      const reply = buildRcodeReply(request, ctx.query, Rcode.SERVFAIL, {
+        withQuestion: true,
+        ede: { code: ExtendedError.OTHER, text },
+      });
+      return pipeline.respond(
+        ctx,
+        reply,
+        ResponseType.ZONE_LIMITED,
+        `zone cap: ${cap} queries for its zone waiting on upstreams`,
+      );
     }
     this.inFlight[slot]++;
     this.waiting++;
@@ -135,15 +157,31 @@ export class FloodStage implements Stage {
         const ancestor = presentSuffix(request, this.offsets[i]);
         const text = `dnsward: ${ancestor} does not exist (cached NXDOMAIN, RFC 8020); ${bucket.domain} is under a random-subdomain flood`;
         ctx.addTrace('flood', 'nxdomain', text);
-        const reply = buildRcodeReply(request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true, ede: { code: ExtendedError.OTHER, text } });
-        return pipeline.respond(ctx, reply, ResponseType.FLOOD_LIMITED, `random-subdomain flood on ${bucket.domain}: NXDOMAIN from the cached NXDOMAIN of ${ancestor} (RFC 8020)`);
+        const reply = buildRcodeReply(request, ctx.query, Rcode.NXDOMAIN, {
+          withQuestion: true,
+          ede: { code: ExtendedError.OTHER, text },
+        });
+        return pipeline.respond(
+          ctx,
+          reply,
+          ResponseType.FLOOD_LIMITED,
+          `random-subdomain flood on ${bucket.domain}: NXDOMAIN from the cached NXDOMAIN of ${ancestor} (RFC 8020)`,
+        );
       }
     }
     this.counts.servfail++;
     const text = `dnsward: random-subdomain flood against ${bucket.domain}: new names over ${round(bucket.rate)}/s`;
     ctx.addTrace('flood', 'limit', text);
-    const reply = buildRcodeReply(request, ctx.query, Rcode.SERVFAIL, { withQuestion: true, ede: { code: ExtendedError.OTHER, text } });
-    pipeline.respond(ctx, reply, ResponseType.FLOOD_LIMITED, `random-subdomain flood on ${bucket.domain}: new name over ${round(bucket.rate)}/s toward the upstreams`);
+    const reply = buildRcodeReply(request, ctx.query, Rcode.SERVFAIL, {
+      withQuestion: true,
+      ede: { code: ExtendedError.OTHER, text },
+    });
+    pipeline.respond(
+      ctx,
+      reply,
+      ResponseType.FLOOD_LIMITED,
+      `random-subdomain flood on ${bucket.domain}: new name over ${round(bucket.rate)}/s toward the upstreams`,
+    );
   }
 }
 
@@ -152,7 +190,11 @@ function presentSuffix(buf: Uint8Array, start: number): string {
   const labels: string[] = [];
   let pos = start;
   while (pos < buf.length && buf[pos] !== 0 && buf[pos] <= 63 && labels.length < 128) {
-    labels.push(Buffer.from(buf.buffer, buf.byteOffset + pos + 1, buf[pos]).toString('latin1').toLowerCase());
+    labels.push(
+      Buffer.from(buf.buffer, buf.byteOffset + pos + 1, buf[pos])
+        .toString('latin1')
+        .toLowerCase(),
+    );
     pos += buf[pos] + 1;
   }
   return labels.join('.');

@@ -45,7 +45,10 @@ export class GuardAnswer {
     const reply =
       answer === 'sinkhole'
         ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
-        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, { withQuestion: true, ede });
+        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, {
+            withQuestion: true,
+            ede,
+          });
     return { reply, text };
   }
 

@@ -17,7 +17,15 @@ import { carriesPayload } from '../../guard/tunnel-guard.js';
 import { BlockHit, type BlockTable, QUARANTINE } from '../../plane/block-table.js';
 import type { Doorbell } from '../../plane/doorbell.js';
 import type { SeenFilterReader } from '../../plane/seen-filter-reader.js';
-import { MAX_CLIENT, MAX_NAME, R, RecordFlag, RecordKind, type SummaryRing, VerdictCode } from '../../plane/summary-ring.js';
+import {
+  MAX_CLIENT,
+  MAX_NAME,
+  R,
+  RecordFlag,
+  RecordKind,
+  type SummaryRing,
+  VerdictCode,
+} from '../../plane/summary-ring.js';
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 import { GuardAnswer } from './guard-answer.js';
@@ -91,9 +99,18 @@ export class GuardGateStage implements Stage {
     const kind = this.table.lookup(ctx.request, HEADER_LENGTH, ctx.clientAddress, now / 1000, this.hit);
     if (kind !== 0) {
       this.summarise(ctx, now, RecordFlag.BLOCKED);
-      return this.enforce(ctx, pipeline, kind === QUARANTINE ? VerdictCode.QUARANTINE : VerdictCode.BLOCK, this.hit.reasonText(), kind === QUARANTINE ? 'client' : 'domain');
+      return this.enforce(
+        ctx,
+        pipeline,
+        kind === QUARANTINE ? VerdictCode.QUARANTINE : VerdictCode.BLOCK,
+        this.hit.reasonText(),
+        kind === QUARANTINE ? 'client' : 'domain',
+      );
     }
-    if (this.seen !== null && this.seen.isPlainRepeat(ctx.request, HEADER_LENGTH, ctx.query.qnameEnd, ctx.clientAddress)) {
+    if (
+      this.seen !== null &&
+      this.seen.isPlainRepeat(ctx.request, HEADER_LENGTH, ctx.query.qnameEnd, ctx.clientAddress)
+    ) {
       this.repeats++;
       return pipeline.next(ctx);
     }
@@ -219,7 +236,14 @@ export class GuardGateStage implements Stage {
         const offset = this.ring.offsetOf(h.seq);
         const verdict = this.ring.view.getUint8(offset + R.VERDICT);
         const textLength = this.ring.view.getUint16(offset + R.VERDICT_TEXT, true);
-        ready.push({ h, verdict, text: verdict === VerdictCode.BLOCK || verdict === VerdictCode.QUARANTINE ? this.ring.readUtf8(offset, R.NAME, textLength) : '' });
+        ready.push({
+          h,
+          verdict,
+          text:
+            verdict === VerdictCode.BLOCK || verdict === VerdictCode.QUARANTINE
+              ? this.ring.readUtf8(offset, R.NAME, textLength)
+              : '',
+        });
       } else if (now - h.at >= this.settings.holdTimeout) {
         this.holdTimeouts++;
         ready.push({ h, verdict: VerdictCode.PENDING, text: '' });
@@ -229,13 +253,20 @@ export class GuardGateStage implements Stage {
     if (still.length === 0) this.ring.stopWaiting();
     for (const { h, verdict, text } of ready) {
       if (h.ctx.settled) continue;
-      if (verdict === VerdictCode.BLOCK || verdict === VerdictCode.QUARANTINE) this.enforce(h.ctx, h.pipeline, verdict, text, verdict === VerdictCode.QUARANTINE ? 'client' : 'query');
+      if (verdict === VerdictCode.BLOCK || verdict === VerdictCode.QUARANTINE)
+        this.enforce(h.ctx, h.pipeline, verdict, text, verdict === VerdictCode.QUARANTINE ? 'client' : 'query');
       else h.pipeline.next(h.ctx);
     }
     if (still.length > 0) this.waitForBrain();
   }
 
-  private enforce(ctx: QueryContext, pipeline: PipelineControl, verdict: number, text: string, scope: 'client' | 'domain' | 'query'): void {
+  private enforce(
+    ctx: QueryContext,
+    pipeline: PipelineControl,
+    verdict: number,
+    text: string,
+    scope: 'client' | 'domain' | 'query',
+  ): void {
     const enforce = this.settings.mode === 'block';
     const reason = scope === 'client' ? 'client_quarantined' : scope === 'domain' ? 'domain_blocked' : 'query_payload';
     this.answers.count(reason, enforce);

@@ -31,7 +31,13 @@ export type VerdictSink = (ctx: QueryContext, verdict: Verdict, enforced: boolea
 const DETECTOR_BUCKETS_MS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
 /** What a block answer was for: a domain under block (for all, or for this client), one oversized query, a quarantined client. */
-const BLOCK_REASON: Record<Verdict['scope'], string> = { domain: 'domain_blocked', 'client-domain': 'client_domain_blocked', query: 'query_payload', client: 'client_quarantined', none: 'other' };
+const BLOCK_REASON: Record<Verdict['scope'], string> = {
+  domain: 'domain_blocked',
+  'client-domain': 'client_domain_blocked',
+  query: 'query_payload',
+  client: 'client_quarantined',
+  none: 'other',
+};
 
 export class GuardStage implements Stage {
   readonly name = 'guard';
@@ -49,7 +55,12 @@ export class GuardStage implements Stage {
    */
   flood: FloodDetector | null = null;
 
-  constructor(public guard: TunnelGuard, private settings: GuardSettings, private readonly onVerdict: VerdictSink, private readonly onError: (error: unknown) => void) {
+  constructor(
+    public guard: TunnelGuard,
+    private settings: GuardSettings,
+    private readonly onVerdict: VerdictSink,
+    private readonly onError: (error: unknown) => void,
+  ) {
     this.answers = new GuardAnswer(settings);
   }
 
@@ -69,9 +80,17 @@ export class GuardStage implements Stage {
       const wireKey = ctx.questionKey.slice(0, keyNameLength(ctx.questionKey));
       if (this.guard.isPlainRepeat(wireKey, ctx.clientAddress)) return pipeline.next(ctx);
       const started = performance.now();
-      verdict = this.guard.observe({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: nameLabels(ctx.request, HEADER_LENGTH), qtype: ctx.query.qtype, wireKey, explain: false });
+      verdict = this.guard.observe({
+        ts: epochSeconds(ctx),
+        client: ctx.clientAddress,
+        labels: nameLabels(ctx.request, HEADER_LENGTH),
+        qtype: ctx.query.qtype,
+        wireKey,
+        explain: false,
+      });
       this.detectorTime.observe(performance.now() - started);
-      if (this.flood !== null && !isRepeatVerdict(verdict)) this.flood.observeNewName(verdict.domain, ctx.clientAddress, epochSeconds(ctx));
+      if (this.flood !== null && !isRepeatVerdict(verdict))
+        this.flood.observeNewName(verdict.domain, ctx.clientAddress, epochSeconds(ctx));
     } catch (error) {
       this.failOpen++;
       this.onError(error);
@@ -79,14 +98,17 @@ export class GuardStage implements Stage {
     }
     if (verdict.action === 'allow' && verdict.reasons.length === 0) return pipeline.next(ctx);
     const enforce = verdict.action === 'block' && this.settings.mode === 'block';
-    ctx.addTrace('guard', enforce ? 'block' : verdict.action === 'block' ? 'would-block' : verdict.action, verdict.reasons[0]);
+    ctx.addTrace(
+      'guard',
+      enforce ? 'block' : verdict.action === 'block' ? 'would-block' : verdict.action,
+      verdict.reasons[0],
+    );
     this.onVerdict(ctx, verdict, enforce);
     if (!enforce) {
       if (verdict.action === 'block') {
         this.wouldBlock++;
         this.countBlock(verdict.scope, false);
-      }
-      else if (verdict.action === 'monitor') this.monitored++;
+      } else if (verdict.action === 'monitor') this.monitored++;
       return pipeline.next(ctx);
     }
     this.blocked++;
@@ -109,7 +131,10 @@ export class GuardStage implements Stage {
     if (this.settings.mode === 'off' || ctx.answer === null) return;
     if (this.flood !== null && isFailure(ctx)) {
       try {
-        this.flood.observeFailure(anatomize(nameLabels(ctx.request, HEADER_LENGTH).map((l) => l.toLowerCase())).registeredDomain, Date.now() / 1000);
+        this.flood.observeFailure(
+          anatomize(nameLabels(ctx.request, HEADER_LENGTH).map((l) => l.toLowerCase())).registeredDomain,
+          Date.now() / 1000,
+        );
       } catch (error) {
         this.onError(error);
       }
@@ -118,7 +143,15 @@ export class GuardStage implements Stage {
     try {
       const message = readDnsMessage(ctx.answer);
       if (typeof message === 'string') return;
-      this.guard.observeResponse({ ts: epochSeconds(ctx), client: ctx.clientAddress, labels: message.labels, qtype: message.qtype, rcode: message.rcode, answerSize: message.size, payloadBytes: message.answerPayload });
+      this.guard.observeResponse({
+        ts: epochSeconds(ctx),
+        client: ctx.clientAddress,
+        labels: message.labels,
+        qtype: message.qtype,
+        rcode: message.rcode,
+        answerSize: message.size,
+        payloadBytes: message.answerPayload,
+      });
     } catch (error) {
       this.failOpen++;
       this.onError(error);

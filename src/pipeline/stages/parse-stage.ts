@@ -33,14 +33,26 @@ export class ParseStage implements Stage {
         pipeline.drop(ctx, reason);
         return;
       case ParseOutcome.NOTIMP:
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.NOTIMP, { withQuestion: false }), ResponseType.NOTIMP, reason);
+        pipeline.respond(
+          ctx,
+          buildRcodeReply(ctx.request, ctx.query, Rcode.NOTIMP, { withQuestion: false }),
+          ResponseType.NOTIMP,
+          reason,
+        );
         return;
       case ParseOutcome.BADVERS:
-        pipeline.respond(ctx, buildRcodeReply(ctx.request, ctx.query, Rcode.BADVERS, { withQuestion: true }), ResponseType.FORMERR, reason);
+        pipeline.respond(
+          ctx,
+          buildRcodeReply(ctx.request, ctx.query, Rcode.BADVERS, { withQuestion: true }),
+          ResponseType.FORMERR,
+          reason,
+        );
         return;
       default: {
         // The question is echoed only when it parsed completely.
-        const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.FORMERR, { withQuestion: ctx.query.questionEnd > 0 });
+        const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.FORMERR, {
+          withQuestion: ctx.query.questionEnd > 0,
+        });
         pipeline.respond(ctx, reply, ResponseType.FORMERR, reason);
       }
     }

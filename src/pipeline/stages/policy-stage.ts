@@ -51,7 +51,12 @@ export class PolicyStage implements Stage {
   /** Redirects in flight; a query that never comes back is collected with its context. */
   private readonly rewrites = new WeakMap<QueryContext, QuestionRewrite>();
 
-  constructor(public engine: PolicyEngine, sinkhole: { ipv4: string; ipv6: string }, private readonly onDecision: PolicySink, private readonly onError: (error: unknown) => void) {
+  constructor(
+    public engine: PolicyEngine,
+    sinkhole: { ipv4: string; ipv6: string },
+    private readonly onDecision: PolicySink,
+    private readonly onError: (error: unknown) => void,
+  ) {
     this.ipv4 = ipBytes(sinkhole.ipv4) ?? new Uint8Array(4);
     this.ipv6 = ipBytes(sinkhole.ipv6) ?? new Uint8Array(16);
   }
@@ -60,7 +65,7 @@ export class PolicyStage implements Stage {
     if (!this.engine.active) return pipeline.next(ctx);
     let d: PolicyDecision | null;
     try {
-      const client = this.engine.hasClientIpRules ? ipBytes(ctx.clientAddress) ?? undefined : undefined;
+      const client = this.engine.hasClientIpRules ? (ipBytes(ctx.clientAddress) ?? undefined) : undefined;
       d = this.engine.decideBytes(ctx.request, HEADER_LENGTH, this.groupOf(ctx), client);
     } catch (error) {
       // A policy failure lets the query through (fail open for DNS), counted and logged.
@@ -86,13 +91,24 @@ export class PolicyStage implements Stage {
     const cname = d.match.records?.find((r) => r.type === 'CNAME');
     if (cname === undefined || ctx.query.qtype === QTYPE.CNAME || this.rewrites.has(ctx)) return false;
     const q = ctx.query;
-    const request = Buffer.concat([ctx.request.subarray(0, HEADER_LENGTH), nameToWire(cname.data), ctx.request.subarray(q.qnameEnd)]);
+    const request = Buffer.concat([
+      ctx.request.subarray(0, HEADER_LENGTH),
+      nameToWire(cname.data),
+      ctx.request.subarray(q.qnameEnd),
+    ]);
     const original = { ...q };
     if (parseInto(request, request.length, q, { reason: '' }) !== ParseOutcome.OK) {
       Object.assign(q, original);
       return false;
     }
-    this.rewrites.set(ctx, { request: ctx.request, query: original, questionKey: ctx.questionKey, cname: { ttl: cname.ttl, target: cname.data }, reason: text, ede: edeFor(d, text) });
+    this.rewrites.set(ctx, {
+      request: ctx.request,
+      query: original,
+      questionKey: ctx.questionKey,
+      cname: { ttl: cname.ttl, target: cname.data },
+      reason: text,
+      ede: edeFor(d, text),
+    });
     ctx.request = request;
     ctx.questionKey = cacheKey(request, q);
     ctx.addTrace('policy', 'follow-cname', `resolving the redirect target ${cname.data}`);
@@ -138,7 +154,14 @@ export class PolicyStage implements Stage {
     }
     const name = presentName(nameLabels(ctx.request, HEADER_LENGTH));
     const cname = { name, type: 'CNAME', class: 'IN', ttl: r.cname.ttl, data: r.cname.target };
-    ctx.answer = policyAnswer(ctx.query, name, [cname, ...(inner?.answers ?? [])], inner?.authorities ?? [], inner?.flags ?? 0x8180, ede);
+    ctx.answer = policyAnswer(
+      ctx.query,
+      name,
+      [cname, ...(inner?.answers ?? [])],
+      inner?.authorities ?? [],
+      inner?.flags ?? 0x8180,
+      ede,
+    );
     ctx.responseType = ResponseType.BLOCKED;
     ctx.reason = reason;
   }
@@ -173,7 +196,13 @@ export class PolicyStage implements Stage {
 
   /** An answer from an upstream, the cache or stale: what the response policy looks at. */
   private isCheckedAnswer(ctx: QueryContext): boolean {
-    return this.engine.active && ctx.answer !== null && (ctx.responseType === ResponseType.ANSWERED || ctx.responseType === ResponseType.CACHED || ctx.responseType === ResponseType.STALE);
+    return (
+      this.engine.active &&
+      ctx.answer !== null &&
+      (ctx.responseType === ResponseType.ANSWERED ||
+        ctx.responseType === ResponseType.CACHED ||
+        ctx.responseType === ResponseType.STALE)
+    );
   }
 
   /**
@@ -202,7 +231,10 @@ export class PolicyStage implements Stage {
   /** Replaces an answer the client's policy blocks (found in its CNAME chain or addresses) with the block answer. */
   private replaceAnswer(ctx: QueryContext, d: PolicyDecision, text: string): void {
     // DROP has no meaning once an answer exists: NXDOMAIN stands in for it.
-    ctx.answer = d.action === 'drop' ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true }) : this.blockReply(ctx, d, text);
+    ctx.answer =
+      d.action === 'drop'
+        ? buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true })
+        : this.blockReply(ctx, d, text);
     ctx.responseType = ResponseType.BLOCKED;
   }
 
@@ -210,7 +242,11 @@ export class PolicyStage implements Stage {
   private record(ctx: QueryContext, d: PolicyDecision, via: string): string {
     const key = `${d.category}|${d.enforced}`;
     this.byCategory.set(key, (this.byCategory.get(key) ?? 0) + 1);
-    const text = `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}${ctx.clientSubnet === null ? '' : ` (client subnet ${ctx.clientSubnet})`}`.slice(0, MAX_EDE_TEXT);
+    const text =
+      `Policy: ${via}${d.category} (${d.feed} ${d.version}) rule "${d.rule}" line ${d.line}, group ${d.group}${ctx.clientSubnet === null ? '' : ` (client subnet ${ctx.clientSubnet})`}`.slice(
+        0,
+        MAX_EDE_TEXT,
+      );
     ctx.addTrace('policy', d.enforced ? d.action : `would-${d.action}`, text);
     ctx.reason = text;
     this.onDecision(ctx, d);
@@ -246,11 +282,21 @@ export class PolicyStage implements Stage {
 }
 
 function edeFor(d: PolicyDecision, text: string): { code: number; text: string } {
-  return { code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED, text };
+  return {
+    code: d.category === 'ads' || d.category === 'adult' ? ExtendedError.FILTERED : ExtendedError.BLOCKED,
+    text,
+  };
 }
 
 /** A policy answer to `name` with these records (rare path: encoded with dns-packet), the EDE in its OPT when the query had EDNS. */
-function policyAnswer(query: ParsedQuery, name: string, answers: unknown[], authorities: unknown[], flags: number, ede: { code: number; text: string }): Buffer {
+function policyAnswer(
+  query: ParsedQuery,
+  name: string,
+  answers: unknown[],
+  authorities: unknown[],
+  flags: number,
+  ede: { code: number; text: string },
+): Buffer {
   const eded = Buffer.concat([Buffer.from([ede.code >> 8, ede.code & 0xff]), Buffer.from(ede.text)]);
   const packet = {
     id: query.id,
@@ -260,7 +306,17 @@ function policyAnswer(query: ParsedQuery, name: string, answers: unknown[], auth
     questions: [{ name, type: qtypeName(query.qtype), class: 'IN' }],
     answers,
     authorities,
-    additionals: query.edns ? [{ name: '.', type: 'OPT', udpPayloadSize: 1232, flags: query.dnssecOk ? 0x8000 : 0, options: [{ code: 15, data: eded }] }] : [],
+    additionals: query.edns
+      ? [
+          {
+            name: '.',
+            type: 'OPT',
+            udpPayloadSize: 1232,
+            flags: query.dnssecOk ? 0x8000 : 0,
+            options: [{ code: 15, data: eded }],
+          },
+        ]
+      : [],
   };
   return encodePacket(packet as never);
 }
@@ -269,10 +325,21 @@ function policyAnswer(query: ParsedQuery, name: string, answers: unknown[], auth
  * The rule's local data for this query: records of the query's type (or a CNAME, which answers
  * any type); none of them is NODATA. Rare path: encoded with dns-packet.
  */
-function localDataReply(request: Buffer, query: ParsedQuery, d: PolicyDecision, ede: { code: number; text: string }): Buffer {
+function localDataReply(
+  request: Buffer,
+  query: ParsedQuery,
+  d: PolicyDecision,
+  ede: { code: number; text: string },
+): Buffer {
   const name = presentName(nameLabels(request, HEADER_LENGTH));
   const records = (d.match.records ?? []).filter((r) => r.type === 'CNAME' || QTYPE[r.type] === query.qtype);
   const cname = records.find((r) => r.type === 'CNAME');
-  const answers = (cname ? [cname] : records).map((r) => ({ name, type: r.type, class: 'IN', ttl: r.ttl, data: r.type === 'TXT' ? [r.data] : r.data }));
+  const answers = (cname ? [cname] : records).map((r) => ({
+    name,
+    type: r.type,
+    class: 'IN',
+    ttl: r.ttl,
+    data: r.type === 'TXT' ? [r.data] : r.data,
+  }));
   return policyAnswer(query, name, answers, [], 0x8080, ede);
 }

@@ -20,7 +20,10 @@ export class ShedStage implements Stage {
   onQuery(ctx: QueryContext, pipeline: PipelineControl): void {
     if (!this.shedder.onMiss(ctx.clientAddress, Date.now())) return pipeline.next(ctx);
     ctx.addTrace('shed', 'refused', TEXT);
-    const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true, ede: { code: ExtendedError.OTHER, text: TEXT } });
+    const reply = buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, {
+      withQuestion: true,
+      ede: { code: ExtendedError.OTHER, text: TEXT },
+    });
     pipeline.respond(ctx, reply, ResponseType.SHED, 'overload: cache miss of a client far above its share, refused');
   }
 }

@@ -14,8 +14,13 @@ import type { PipelineControl, Stage } from '../stage.js';
 export class UpstreamStage implements Stage {
   readonly name = 'upstream';
   staleServed = 0;
-  private readonly done = (ctx: QueryContext, error: string | null, answer: Buffer | null, scan: ScannedResponse | null, upstream: Upstream | null) =>
-    this.onDone(ctx, error, answer, scan, upstream);
+  private readonly done = (
+    ctx: QueryContext,
+    error: string | null,
+    answer: Buffer | null,
+    scan: ScannedResponse | null,
+    upstream: Upstream | null,
+  ) => this.onDone(ctx, error, answer, scan, upstream);
 
   constructor(
     public router: ZoneRouter,
@@ -30,7 +35,13 @@ export class UpstreamStage implements Stage {
     pool.resolve(ctx.request, ctx.query, ctx, this.done);
   }
 
-  private onDone(ctx: QueryContext, error: string | null, answer: Buffer | null, scan: ScannedResponse | null, upstream: Upstream | null): void {
+  private onDone(
+    ctx: QueryContext,
+    error: string | null,
+    answer: Buffer | null,
+    scan: ScannedResponse | null,
+    upstream: Upstream | null,
+  ): void {
     if (error === null && answer !== null) {
       ctx.scan = scan;
       ctx.upstream = upstream?.name ?? '';
@@ -50,7 +61,10 @@ export class UpstreamStage implements Stage {
     const stale = this.cache.lookupStale(ctx.questionKey, Date.now());
     if (stale === -1) return false;
     this.staleServed++;
-    const answer = withExtendedError(this.cache.answerStale(stale, ctx.request, ctx.query), { code: ExtendedError.STALE_ANSWER, text: 'dnsward: serving stale data' });
+    const answer = withExtendedError(this.cache.answerStale(stale, ctx.request, ctx.query), {
+      code: ExtendedError.STALE_ANSWER,
+      text: 'dnsward: serving stale data',
+    });
     this.pipeline.respond(ctx, answer, ResponseType.STALE, `stale cache entry served: ${why}`);
     return true;
   }

@@ -16,7 +16,14 @@ const QCLASS_ANY = 255;
 export class ZoneStage implements Stage {
   readonly name = 'zone';
   /** Answers by verdict, for metrics. */
-  readonly counts: Record<ZoneVerdict, number> = { answer: 0, cname: 0, wildcard: 0, nodata: 0, nxdomain: 0, refused: 0 };
+  readonly counts: Record<ZoneVerdict, number> = {
+    answer: 0,
+    cname: 0,
+    wildcard: 0,
+    nodata: 0,
+    nxdomain: 0,
+    refused: 0,
+  };
   /** The reason text per zone and verdict, made once per load, not per query. */
   private reasons = new Map<string, Record<ZoneVerdict, string>>();
   /** Health checks of the zones' balanced targets; replaced with the zones. */
@@ -56,8 +63,12 @@ export class ZoneStage implements Stage {
     for (const [key, zone] of zones) {
       const name = zone.name === '' ? '.' : zone.name;
       reasons.set(key, {
-        answer: `local zone ${name}: answer`, cname: `local zone ${name}: CNAME chain`, wildcard: `local zone ${name}: wildcard answer`,
-        nodata: `local zone ${name}: NODATA (SOA in authority)`, nxdomain: `local zone ${name}: NXDOMAIN (SOA in authority)`, refused: `local zone ${name}: zone transfers are not served`,
+        answer: `local zone ${name}: answer`,
+        cname: `local zone ${name}: CNAME chain`,
+        wildcard: `local zone ${name}: wildcard answer`,
+        nodata: `local zone ${name}: NODATA (SOA in authority)`,
+        nxdomain: `local zone ${name}: NXDOMAIN (SOA in authority)`,
+        refused: `local zone ${name}: zone transfers are not served`,
       });
     }
     this.zones = zones;
@@ -93,7 +104,12 @@ export class ZoneStage implements Stage {
     this.current = null;
     if (this.skipped) {
       this.outsideView++;
-      if (zone === null) ctx.addTrace(this.name, 'outside-view', 'local zone: the view of the zone holding the name does not admit this client or listener');
+      if (zone === null)
+        ctx.addTrace(
+          this.name,
+          'outside-view',
+          'local zone: the view of the zone holding the name does not admit this client or listener',
+        );
     }
     if (zone === null) return pipeline.next(ctx);
     const { answer, verdict } = answerFromZone(zone, ctx.request, q, nameKey);

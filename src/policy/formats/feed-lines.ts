@@ -3,7 +3,8 @@
 export const isBlank = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d;
 
 /** Where a feed's text starts: after a UTF-8 byte-order mark, which some Windows-made lists have. */
-export const textStart = (buf: Buffer): number => (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0);
+export const textStart = (buf: Buffer): number =>
+  buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
 
 export class LineCursor {
   /** The current line, blanks trimmed at both ends: `buf[start, end)`. */

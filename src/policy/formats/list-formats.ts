@@ -9,7 +9,20 @@ import { NAME_WILDCARD, scanName } from '../name-hash.js';
 import { normalName, ParseCollector, type ParseResult } from '../policy-rule.js';
 import { isBlank, LineCursor } from './feed-lines.js';
 
-const HOSTS_IGNORED = new Set(['localhost', 'localhost.localdomain', 'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback', 'ip6-localnet', 'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0']);
+const HOSTS_IGNORED = new Set([
+  'localhost',
+  'localhost.localdomain',
+  'local',
+  'broadcasthost',
+  'ip6-localhost',
+  'ip6-loopback',
+  'ip6-localnet',
+  'ip6-mcastprefix',
+  'ip6-allnodes',
+  'ip6-allrouters',
+  'ip6-allhosts',
+  '0.0.0.0',
+]);
 // Indexes in rule-set.ts' SCOPES and ACTIONS.
 const EXACT = 0;
 const SUBTREE = 1;
@@ -107,7 +120,10 @@ export function parseAdblock(buf: Buffer): ParseResult {
     if (exception) rule = rule.slice(2);
     const dollar = rule.indexOf('$');
     if (dollar >= 0) {
-      const options = rule.slice(dollar + 1).split(',').filter((o) => o !== '' && o !== 'important');
+      const options = rule
+        .slice(dollar + 1)
+        .split(',')
+        .filter((o) => o !== '' && o !== 'important');
       if (options.length > 0) {
         out.skip('rule with options dnsward does not evaluate');
         continue;
@@ -133,9 +149,15 @@ export function parseAdblock(buf: Buffer): ParseResult {
 
 /** Guesses a feed's format from its first meaningful lines. */
 export function detectFormat(buf: Buffer): 'rpz' | 'hosts' | 'adblock' | 'domains' {
-  const sample = buf.toString('utf8', 0, Math.min(buf.length, 65_536)).split(/\r?\n/, 200).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
-  if (sample.some((l) => /^\$ORIGIN|\sSOA\s|\bIN\s+(SOA|CNAME)\b/i.test(l) || /\sCNAME\s+(\.|\*\.|rpz-)/i.test(l))) return 'rpz';
-  if (sample.some((l) => l.startsWith('||') || l.startsWith('@@') || l.startsWith('!') || l.startsWith('[Adblock'))) return 'adblock';
+  const sample = buf
+    .toString('utf8', 0, Math.min(buf.length, 65_536))
+    .split(/\r?\n/, 200)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
+  if (sample.some((l) => /^\$ORIGIN|\sSOA\s|\bIN\s+(SOA|CNAME)\b/i.test(l) || /\sCNAME\s+(\.|\*\.|rpz-)/i.test(l)))
+    return 'rpz';
+  if (sample.some((l) => l.startsWith('||') || l.startsWith('@@') || l.startsWith('!') || l.startsWith('[Adblock')))
+    return 'adblock';
   if (sample.some((l) => /^(0\.0\.0\.0|127\.0\.0\.1|::1?|::)\s+\S/.test(l))) return 'hosts';
   return 'domains';
 }

@@ -24,7 +24,13 @@ const [SOA, NS, CNAME, A, AAAA, TXT] = [0, 1, 2, 3, 4, 5];
 /** The CNAME targets that are actions, upper case, and their indexes in rule-set.ts' ACTIONS. */
 const TCP_ONLY = -1;
 const NO_ACTION = -2;
-const TARGETS: Array<[string, number]> = [['.', 1], ['*.', 2], ['RPZ-PASSTHRU.', 3], ['RPZ-DROP.', 4], ['RPZ-TCP-ONLY.', TCP_ONLY]];
+const TARGETS: Array<[string, number]> = [
+  ['.', 1],
+  ['*.', 2],
+  ['RPZ-PASSTHRU.', 3],
+  ['RPZ-DROP.', 4],
+  ['RPZ-TCP-ONLY.', TCP_ONLY],
+];
 const MAX_FIELDS = 256;
 
 /**
@@ -80,7 +86,8 @@ class RecordCursor {
           for (i++; i < n && buf[i] !== 0x22 && buf[i] !== 0x0a; i++) if (buf[i] === 0x5c) i++;
           if (i < n && buf[i] === 0x22) i++;
         } else {
-          while (i < n && !isBlank(buf[i]) && buf[i] !== 0x0a && buf[i] !== 0x28 && buf[i] !== 0x29 && buf[i] !== 0x3b) i++;
+          while (i < n && !isBlank(buf[i]) && buf[i] !== 0x0a && buf[i] !== 0x28 && buf[i] !== 0x29 && buf[i] !== 0x3b)
+            i++;
         }
         if (this.count < MAX_FIELDS) {
           this.starts[this.count] = s;
@@ -166,15 +173,28 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
     const e = f.ends[k];
     // Fast path, nearly every line of a big zone: a relative name under an origin that is the
     // zone. No string, no object: the one Owner is reused, its text made only for a message.
-    if (origin !== undefined && origin === zone && zoneBytes[e - 1] !== 0x2e && !(e - s === 1 && zoneBytes[s] === 0x40)) {
+    if (
+      origin !== undefined &&
+      origin === zone &&
+      zoneBytes[e - 1] !== 0x2e &&
+      !(e - s === 1 && zoneBytes[s] === 0x40)
+    ) {
       fast.start = s;
       fast.end = e;
       return fast;
     }
     const text = f.text(k);
-    const absolute = text === '@' ? origin : text.endsWith('.') ? normalName(text) : origin === undefined ? undefined : normalName(`${text}.${origin}`);
+    const absolute =
+      text === '@'
+        ? origin
+        : text.endsWith('.')
+          ? normalName(text)
+          : origin === undefined
+            ? undefined
+            : normalName(`${text}.${origin}`);
     if (absolute === undefined) return { kind: 'invalid', buf: zoneBytes, start: 0, end: 0, text };
-    if (zone === undefined || absolute === zone) return { kind: 'apex', buf: zoneBytes, start: 0, end: 0, text: absolute };
+    if (zone === undefined || absolute === zone)
+      return { kind: 'apex', buf: zoneBytes, start: 0, end: 0, text: absolute };
     if (!absolute.endsWith(`.${zone}`)) return { kind: 'outside', buf: zoneBytes, start: 0, end: 0, text: absolute };
     const trigger = Buffer.from(absolute.slice(0, -(zone.length + 1)), 'latin1');
     return { kind: 'trigger', buf: trigger, start: 0, end: trigger.length, text: absolute };
@@ -187,8 +207,7 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
         origin = normalName(f.text(1));
         // With no zone name configured and no SOA yet, the first $ORIGIN names the policy zone.
         zone ??= origin;
-      }
-      else if (f.is(0, '$TTL')) defaultTtl = f.numberAt(1) >= 0 ? f.numberAt(1) : defaultTtl;
+      } else if (f.is(0, '$TTL')) defaultTtl = f.numberAt(1) >= 0 ? f.numberAt(1) : defaultTtl;
       else out.skip(`${f.text(0)} directive`);
       continue;
     }
@@ -259,13 +278,26 @@ export function parseRpzZone(zoneBytes: Buffer, zoneName?: string): ParseResult 
   for (const [key, rule] of ipLocal) (key.startsWith('.rpz-ip|') ? out.ipRules : out.clientIpRules).push(rule);
   for (const [name, l] of local) {
     const wildcard = name.startsWith('*.');
-    out.rules.addName(wildcard ? name.slice(2) : name, wildcard ? 'wildcard' : 'exact', 'local-data', l.line, l.records);
+    out.rules.addName(
+      wildcard ? name.slice(2) : name,
+      wildcard ? 'wildcard' : 'exact',
+      'local-data',
+      l.line,
+      l.records,
+    );
   }
   return out.result();
 }
 
 /** The local data a record holds, or null when it is not served (skipped or wrong, said in `out`). */
-function localRecord(f: RecordCursor, type: number, rdata: number, ttl: number, out: ParseCollector, addressTrigger: string | undefined): LocalRecord | null {
+function localRecord(
+  f: RecordCursor,
+  type: number,
+  rdata: number,
+  ttl: number,
+  out: ParseCollector,
+  addressTrigger: string | undefined,
+): LocalRecord | null {
   if (type === CNAME) {
     const to = normalName(f.text(rdata));
     if (to !== undefined) return { type: 'CNAME', ttl, data: to };
@@ -273,10 +305,17 @@ function localRecord(f: RecordCursor, type: number, rdata: number, ttl: number, 
     return null;
   }
   if (type === A || type === AAAA || type === TXT) {
-    const data = type === TXT ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('') : f.text(rdata);
+    const data =
+      type === TXT
+        ? Array.from({ length: f.count - rdata }, (_, j) => f.text(rdata + j).replace(/^"|"$/g, '')).join('')
+        : f.text(rdata);
     return { type: TYPES[type] as LocalRecord['type'], ttl, data };
   }
-  out.skip(addressTrigger !== undefined ? `${addressTrigger.slice(1)} trigger with ${TYPES[type]} local data (not served)` : `${TYPES[type]} local data (not served yet)`);
+  out.skip(
+    addressTrigger !== undefined
+      ? `${addressTrigger.slice(1)} trigger with ${TYPES[type]} local data (not served)`
+      : `${TYPES[type]} local data (not served yet)`,
+  );
   return null;
 }
 
@@ -290,11 +329,21 @@ function specialTrigger(o: Owner): string | undefined {
   while (dot > o.start && o.buf[dot] !== 0x2e) dot--;
   if (o.end - dot < 7 || (o.buf[dot + 1] | 0x20) !== 0x72) return undefined;
   const last = o.buf.toString('latin1', dot, o.end).toLowerCase();
-  return last === '.rpz-ip' || last === '.rpz-client-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last) ? last : undefined;
+  return last === '.rpz-ip' || last === '.rpz-client-ip' || SPECIAL_SUFFIXES.some(([s]) => s === last)
+    ? last
+    : undefined;
 }
 
 /** An address trigger: its action (an index in ACTIONS), or its local data (gathered per trigger in `ipLocal`, as for names). */
-function ipTrigger(out: ParseCollector, o: Owner, suffix: '.rpz-ip' | '.rpz-client-ip', action: number, record: LocalRecord | undefined, line: number, ipLocal: Map<string, IpRule>): void {
+function ipTrigger(
+  out: ParseCollector,
+  o: Owner,
+  suffix: '.rpz-ip' | '.rpz-client-ip',
+  action: number,
+  record: LocalRecord | undefined,
+  line: number,
+  ipLocal: Map<string, IpRule>,
+): void {
   const trigger = o.buf.toString('latin1', o.start, o.end).toLowerCase();
   const ip = parseIpTrigger(trigger.slice(0, -suffix.length));
   if (ip === undefined) {
@@ -303,15 +352,36 @@ function ipTrigger(out: ParseCollector, o: Owner, suffix: '.rpz-ip' | '.rpz-clie
   }
   if (record !== undefined) {
     const key = `${suffix}|${trigger}`;
-    const rule = ipLocal.get(key) ?? { family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action: 'local-data', line, trigger, records: [] };
+    const rule = ipLocal.get(key) ?? {
+      family: ip.family,
+      bits: ip.bits,
+      network: maskedHex(ip.bytes, ip.bits),
+      action: 'local-data',
+      line,
+      trigger,
+      records: [],
+    };
     rule.records!.push(record);
     ipLocal.set(key, rule);
     return;
   }
-  (suffix === '.rpz-ip' ? out.ipRules : out.clientIpRules).push({ family: ip.family, bits: ip.bits, network: maskedHex(ip.bytes, ip.bits), action: ACTIONS[action], line, trigger });
+  (suffix === '.rpz-ip' ? out.ipRules : out.clientIpRules).push({
+    family: ip.family,
+    bits: ip.bits,
+    network: maskedHex(ip.bytes, ip.bits),
+    action: ACTIONS[action],
+    line,
+    trigger,
+  });
 }
 
-function addLocal(local: Map<string, { line: number; records: LocalRecord[] }>, o: Owner, line: number, record: LocalRecord, out: ParseCollector): void {
+function addLocal(
+  local: Map<string, { line: number; records: LocalRecord[] }>,
+  o: Owner,
+  line: number,
+  record: LocalRecord,
+  out: ParseCollector,
+): void {
   const key = normalName(o.buf.toString('latin1', o.start, o.end));
   if (key === undefined || key.slice(key.startsWith('*.') ? 2 : 0).includes('*')) {
     out.error(line, `owner name "${ownerText(o)}" is not a name`);

@@ -15,8 +15,12 @@ describe('failed-login limiter', () => {
     assert.ok(limiter.retryAfter('::ffff:192.0.2.7', 'someone') > 0, 'the mapped form is the same client');
   });
 
-  it('keeps a user\'s failures when a flood from more addresses than it tracks fills its memory', () => {
-    const limiter = new LoginLimiter(limits, () => 0, (name) => name === 'admin');
+  it("keeps a user's failures when a flood from more addresses than it tracks fills its memory", () => {
+    const limiter = new LoginLimiter(
+      limits,
+      () => 0,
+      (name) => name === 'admin',
+    );
     for (let i = 0; i < 10; i++) limiter.fail(`198.51.100.${i}`, 'admin');
     assert.ok(limiter.retryAfter('203.0.113.1', 'admin') > 0);
     // 60,000 other clients fail once each, each for its own random user name.
