@@ -181,8 +181,9 @@ describe('console API', () => {
     );
     const learning = await get<{ learningSince: number; queriesSeen: number }>('/api/learning');
     assert.ok(learning.learningSince > 0 && learning.queriesSeen >= 12);
-    const config = await get<{ config: { console: { listen: { host: string } } } }>('/api/config');
+    const config = await get<{ config: { console: { listen: { host: string } } }; yaml: string }>('/api/config');
     assert.equal(config.config.console.listen.host, '127.0.0.1');
+    assert.match(config.yaml, /^console:\n {2}listen:\n {4}host: 127\.0\.0\.1$/m, 'the configuration as YAML');
   });
 
   it('answers 429 after repeated failed logins from one address', async () => {

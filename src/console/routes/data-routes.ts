@@ -9,6 +9,7 @@ import { type ConsoleContext, fail, identity } from '../console-context.js';
 import type { ClientStats } from '../web/api-types.js';
 import { THREAT_TYPES } from './threat-routes.js';
 import { withAttack } from '../../events/attack-techniques.js';
+import { stringify as stringifyYaml } from 'yaml';
 
 const LIVE_BUFFER_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
@@ -226,7 +227,11 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
   app.get(
     '/api/config',
     { schema: { tags: ['config'], summary: 'The running configuration, secrets redacted (read-only)' } },
-    async () => ({ config: redactConfig(s.runningConfig) }),
+    async () => {
+      const config = redactConfig(s.runningConfig);
+      // YAML as operators write it (the same keys as the file, with every default filled in).
+      return { config, yaml: stringifyYaml(config, { lineWidth: 0 }) };
+    },
   );
 
   app.get(

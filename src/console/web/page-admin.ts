@@ -143,15 +143,15 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
 }
 
 export async function configPage(root: HTMLElement): Promise<void> {
-  const { config } = await api<{ config: unknown }>('/api/config');
+  const { yaml } = await api<{ yaml: string }>('/api/config');
   clear(
     root,
     h('h1', {}, 'Running configuration'),
     h(
       'p',
       { class: 'muted' },
-      'Read-only; secrets are redacted. Change the file and reload (SIGHUP or dnsward reload).',
+      'Read-only, as YAML with every default filled in; secrets are redacted. Change the file and reload (SIGHUP or dnsward reload).',
     ),
-    h('pre', { id: 'config' }, JSON.stringify(config, null, 2)),
+    h('pre', { id: 'config' }, yaml),
   );
 }
