@@ -3,6 +3,7 @@
  * registry and the console read. Declared on its own so that those readers depend on this
  * shape, not on the server that fills it.
  */
+import type { FeedStatus } from '../policy/feed-status.js';
 import type { OverloadCounters } from '../defence/overload-shedder.js';
 import type { ClusterSnapshot } from '../cluster/cluster-counters.js';
 import type { PacketCacheStats } from '../cache/packet-cache.js';
@@ -33,23 +34,7 @@ export interface UpstreamSnapshot extends Omit<UpstreamStats, 'latency'> {
   latencyAvgMs: number;
 }
 
-export interface FeedSnapshot {
-  name: string;
-  category: string;
-  /** The file or URL it is read from. */
-  source: string;
-  /** The policy groups that apply it (by name or category). */
-  groups: string[];
-  version: string;
-  format: string | null;
-  rules: number;
-  loadedAt: number | null;
-  lastCheck: number | null;
-  lastError: string | null;
-  skipped: Record<string, number>;
-  errors: number;
-  failures: number;
-}
+export type FeedSnapshot = FeedStatus;
 
 /** Answers a pipeline stage blocked (or only reported, enforced false), by its reason. */
 export interface BlockCount {

@@ -6,18 +6,7 @@
 import { ControlError, sendControl } from '../../control/control-client.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
 import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
-
-interface FeedRow {
-  name: string;
-  category: string;
-  source: string;
-  groups: string[];
-  version: string;
-  rules: number;
-  loadedAt: number | null;
-  lastError: string | null;
-  failures: number;
-}
+import type { FeedStatus } from '../../policy/feed-status.js';
 
 const when = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
 
@@ -39,7 +28,7 @@ when a refreshed feed has an error.`,
     if (action !== undefined && action !== 'refresh')
       throw new UsageError(`feeds takes nothing or "refresh [NAME]", not "${action}"`);
     if (extra.length > 0) throw new UsageError('feeds refresh takes at most one NAME');
-    let reply: { feeds: FeedRow[]; updated?: string[] };
+    let reply: { feeds: FeedStatus[]; updated?: string[] };
     try {
       reply = (await sendControl(
         locateDataDir(values),

@@ -11,7 +11,7 @@ import type { QuerySearch } from '../../querylog/query-log-store.js';
 import type { StatsRange } from '../../querylog/query-stats-store.js';
 import { type ConsoleContext, fail } from '../console-context.js';
 import type { QueryPage, QueryStats } from '../web/api-types.js';
-import { timeOf } from './time-filter.js';
+import { TIME_RANGE_PROPERTIES, timeRange } from './time-filter.js';
 
 export const MAX_PAGE = 500;
 const MAX_OFFSET = 10_000;
@@ -52,12 +52,7 @@ const queriesSchema = {
     client: { type: 'string', maxLength: 64, description: 'one client address' },
     action: { type: 'string', maxLength: 32, description: 'what dnsward did: answered, cached, blocked, …' },
     type: { type: 'string', maxLength: 16, description: 'the query type: A, AAAA, TYPE65, or its number' },
-    from: {
-      type: 'string',
-      maxLength: 32,
-      description: 'ms since the epoch, an ISO 8601 time, or a duration back from now (15m, 24h)',
-    },
-    to: { type: 'string', maxLength: 32, description: 'as from' },
+    ...TIME_RANGE_PROPERTIES,
     cursor: { type: 'string', pattern: '^[0-9]{1,15}-[0-9]{1,15}$', description: 'the `next` of the previous page' },
     offset: {
       type: 'integer',
@@ -87,20 +82,9 @@ export function queryRoutes(app: FastifyInstance, c: ConsoleContext): void {
       const p = request.query;
       const now = Date.now();
       const search: QuerySearch = { limit: p.limit ?? 50 };
-      for (const [key, text] of [
-        ['since', p.from],
-        ['until', p.to],
-      ] as const) {
-        if (text === undefined || text === '') continue;
-        const t = timeOf(text, now);
-        if (t === null)
-          return void fail(
-            reply,
-            400,
-            `${key === 'since' ? 'from' : 'to'} must be ms since the epoch, an ISO 8601 time or a duration such as 15m, not "${text}"`,
-          );
-        search[key] = t;
-      }
+      const range = timeRange(p, now);
+      if (typeof range === 'string') return void fail(reply, 400, range);
+      Object.assign(search, range);
       if (p.type !== undefined && p.type !== '') {
         const qtype = qtypeFromText(/^\d+$/.test(p.type) ? Number(p.type) : p.type);
         if (qtype === null) return void fail(reply, 400, `unknown query type "${p.type}"`);

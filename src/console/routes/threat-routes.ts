@@ -9,7 +9,7 @@ import { withAttack } from '../../events/attack-techniques.js';
 import { SECURITY_EVENT_TYPES, type SecurityEvent } from '../../events/security-event.js';
 import type { EventFilter } from '../../querylog/query-log-store.js';
 import { type ConsoleContext, fail } from '../console-context.js';
-import { timeOf } from './time-filter.js';
+import { TIME_RANGE_PROPERTIES, timeRange } from './time-filter.js';
 
 /** Data carried in DNS names: what Tunnel Guard reports. */
 export const TUNNEL_TYPES = ['tunnel_detected', 'domain_blocked', 'query_blocked'];
@@ -40,12 +40,7 @@ const filterProperties = {
   type: { type: 'string', maxLength: 400, description: 'event types, comma-separated (any of docs/EVENTS.md)' },
   severity: { type: 'integer', minimum: 1, maximum: 10, description: 'at least this severity' },
   client: { type: 'string', maxLength: 64, description: 'one client address' },
-  from: {
-    type: 'string',
-    maxLength: 32,
-    description: 'ms since the epoch, an ISO 8601 time, or a duration back from now (15m, 24h)',
-  },
-  to: { type: 'string', maxLength: 32, description: 'as from' },
+  ...TIME_RANGE_PROPERTIES,
 } as const;
 
 /** The store's filter from the query, or an error to answer 400 with. */
@@ -62,16 +57,9 @@ export function threatFilter(p: ThreatsQuery, limit: number, now = Date.now()): 
   }
   if (p.severity !== undefined) f.minSeverity = p.severity;
   if (p.client) f.client = p.client;
-  for (const [key, text] of [
-    ['since', p.from],
-    ['until', p.to],
-  ] as const) {
-    if (text === undefined || text === '') continue;
-    const t = timeOf(text, now);
-    if (t === null)
-      return `${key === 'since' ? 'from' : 'to'} must be ms since the epoch, an ISO 8601 time or a duration such as 15m, not "${text}"`;
-    f[key] = t;
-  }
+  const range = timeRange(p, now);
+  if (typeof range === 'string') return range;
+  Object.assign(f, range);
   return f;
 }
 

@@ -69,26 +69,8 @@ export interface ClientStats {
   hours: HourCount[];
 }
 
-/** One response-policy feed (GET /api/feeds; the same rows as `dnsward feeds --json`). */
-export interface FeedStatus {
-  name: string;
-  category: string;
-  /** Its path or URL. */
-  source: string;
-  /** The policy groups it applies to (none: it blocks nothing). */
-  groups: string[];
-  /** RPZ serial or content hash; '' before the first load. */
-  version: string;
-  format: string | null;
-  rules: number;
-  /** When the version in force was loaded (ms since the epoch). */
-  loadedAt: number | null;
-  lastCheck: number | null;
-  lastError: string | null;
-  skipped: Record<string, number>;
-  errors: number;
-  failures: number;
-}
+export type { FeedStatus } from '../../policy/feed-status.js';
+import type { FeedStatus } from '../../policy/feed-status.js';
 
 /** GET /api/feeds; POST /api/feeds/refresh and /api/feeds/:name/refresh add `updated`. */
 export interface FeedsAnswer {
