@@ -8,6 +8,7 @@ import { ControlError, sendControl } from '../../control/control-client.js';
 import type { StageReport } from '../../guard/verdict.js';
 import { parseCidr } from '../../util/cidr.js';
 import { type Command, parseCommandArgs, UsageError } from '../args.js';
+import type { BlocksReply } from '../../control/blocks-reply.js';
 import { LOCATION_OPTIONS, locateDataDir } from '../server-location.js';
 
 function seconds(text: string | undefined, fallback: number, allowForever = false): number {
@@ -54,37 +55,7 @@ rule, what was seen, the action, since and until), and the latest operator
 changes. --json prints the raw reply.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...LOCATION_OPTIONS, json: { type: 'boolean' } });
-    const reply = (await talk('blocks', locateDataDir(values), { cmd: 'blocks' })) as
-      | {
-          mode: string;
-          blocks: Array<{
-            domain: string;
-            scope?: 'domain' | 'client';
-            incident: string;
-            since: number;
-            until: number;
-            offenses: number;
-            client: string;
-            leakedBytes: number;
-            reasons: string[];
-            stages: StageReport[];
-            origin?: string | null;
-          }>;
-          allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>;
-          quarantines: Array<{ client: string; until: number; by: string; incident: string; origin?: string | null }>;
-          dynamic: Array<{
-            prefix: string;
-            rule: string;
-            action: string;
-            since: number;
-            until: number;
-            reason: string;
-            extensions: number;
-          }>;
-          cluster?: { node: string; connected: boolean } | null;
-          audit: Array<{ at: number; who: string; action: string; subject: string }>;
-        }
-      | undefined;
+    const reply = (await talk('blocks', locateDataDir(values), { cmd: 'blocks' })) as BlocksReply | undefined;
     if (reply === undefined) return 1;
     if (values.json) {
       console.log(JSON.stringify(reply, null, 2));

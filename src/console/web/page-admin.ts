@@ -2,30 +2,11 @@
 import { api, ApiError } from './client.js';
 import { clear, h, table, time, toast } from './dom.js';
 import type { Me } from './types.js';
-
-interface Blocks {
-  mode: string;
-  blocks: Array<{
-    domain: string;
-    scope?: 'domain' | 'client';
-    incident: string;
-    since: number;
-    until: number;
-    offenses: number;
-    client: string;
-    leakedBytes: number;
-    origin?: string | null;
-  }>;
-  allows: Array<{ domain?: string; client?: string; until: number; by: string; origin?: string | null }>;
-  quarantines: Array<{ client: string; until: number; by: string; origin?: string | null }>;
-  /** In a cluster: this node's name, and whether it reaches Redis. */
-  cluster?: { node: string; connected: boolean } | null;
-  dynamic: Array<{ prefix: string; rule: string; action: string; since: number; until: number; reason: string }>;
-}
+import type { BlocksReply } from '../../control/blocks-reply.js';
 
 export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
   const [b, { audit }] = await Promise.all([
-    api<Blocks>('/api/blocks'),
+    api<BlocksReply>('/api/blocks'),
     api<{ audit: Array<{ at: number; who: string; action: string; subject: string; detail: string }> }>('/api/audit'),
   ]);
   const admin = me.role === 'admin';
