@@ -64,11 +64,11 @@ export function locateDataDir(
   systemConfig = SYSTEM_CONFIG,
 ): string {
   const config = configFile(flags, env, systemConfig);
-  return (
-    dataDirOverride(flags, config, env, systemConfig) ??
-    (config === undefined ? undefined : configuredDataDir(config)) ??
-    LOCAL_DATA_DIR
-  );
+  const explicit = dataDirOverride(flags, undefined, env, systemConfig);
+  if (explicit !== undefined) return explicit;
+  // The file is read once: its dataDir, else the default for where it lives.
+  const fromFile = config === undefined ? undefined : configuredDataDir(config);
+  return fromFile ?? (config !== undefined && config === systemConfig ? SYSTEM_DATA_DIR : LOCAL_DATA_DIR);
 }
 
 function configuredDataDir(file: string): string | undefined {
