@@ -4,7 +4,7 @@
  * thousands of senders a day, and DNSBLs and URIBLs with them. No list of providers or
  * selectors: only how many domains' protocol records the client asks, against all it asks.
  */
-import type { ClientState } from './guard-state.js';
+import { type ClientState, recentDomains } from './guard-state.js';
 
 /**
  * Past ROLE_FREE_DOMAINS such domains, each ROLE_DOMAINS_PER_STEP more raise the client's hour
@@ -39,7 +39,11 @@ export function roleFactor(client: ClientState): number {
  * desktop asked 2,227 registered domains in a day (93 an hour), a web proxy for a few thousand
  * users over a hundred in its first two minutes. From RESOLVER_MIN_DOMAINS on, at a rate of at
  * least RESOLVER_DOMAINS_PER_HOUR (counted over its age, at least RESOLVER_MIN_AGE and at most a
- * day, so a resolver keeps its role through quiet nights), the client is taken for many users:
+ * day, so a resolver keeps its role through quiet nights), the client is taken for many users.
+ * The domains counted are the recent ones (a week's decay, guard-state.ts): a desktop meeting
+ * 200 new registered domains a day would otherwise pass 9,216 in its seventh week and become a
+ * "resolver" with budgets hundreds of times a person's; with the decay it levels off at 1,400.
+ * Then:
  * each RESOLVER_DOMAINS_PER_STEP domains it has asked raise its hour and day budgets by one step,
  * up to RESOLVER_HOUR_CAP and RESOLVER_CAP times (measured: a cloud provider's names from the
  * proxy filled 12 KB of one day window within five hours), and its total across domains is not weighed (many people's encoded
@@ -57,13 +61,15 @@ export const RESOLVER_HOUR_CAP = 64;
 
 /** Whether a client's breadth says it resolves for many people. */
 export function resolvesForMany(client: ClientState | undefined, ts: number): boolean {
-  if (client === undefined || client.domains < RESOLVER_MIN_DOMAINS) return false;
+  if (client === undefined) return false;
+  const recent = recentDomains(client, ts);
+  if (recent < RESOLVER_MIN_DOMAINS) return false;
   const age = Math.min(86400, Math.max(RESOLVER_MIN_AGE, ts - client.firstSeen));
-  return (client.domains * 3600) / age >= RESOLVER_DOMAINS_PER_HOUR;
+  return (recent * 3600) / age >= RESOLVER_DOMAINS_PER_HOUR;
 }
 
 /** How far a client resolving for many raises its hour and day budgets (1: not such a client). */
 export function resolverFactor(client: ClientState, ts: number): number {
   if (!resolvesForMany(client, ts)) return 1;
-  return Math.min(RESOLVER_CAP, client.domains / RESOLVER_DOMAINS_PER_STEP);
+  return Math.min(RESOLVER_CAP, recentDomains(client, ts) / RESOLVER_DOMAINS_PER_STEP);
 }

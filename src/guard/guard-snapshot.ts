@@ -151,7 +151,14 @@ export function restoreGuard(guard: TunnelGuard, s: GuardSnapshot): void {
     young: s.pairs[1].map(([k, v]) => [k, Object.assign(newPair(0), v)]),
   });
   [guard.nextDomainId, guard.nextClientId] = s.nextIds;
-  guard.clients.restore(revive(s.clients, () => newClient(0)));
+  const clients = revive(s.clients, () => newClient(0));
+  // Snapshots from before the recent count: every domain counts as recent, as of the client's last information.
+  for (const [, c] of [...clients.old, ...clients.young])
+    if (c.recentDomains === 0 && c.domains > 0) {
+      c.recentDomains = c.domains;
+      c.recentDomainsTs = c.infoTs;
+    }
+  guard.clients.restore(clients);
   // Blocks saved before blocks had a scope were all for everyone.
   const scoped = (g: Generations<DomainBlock>, scope: DomainBlock['scope']) => {
     const one = ([k, b]: [string, DomainBlock]): [string, DomainBlock] => [k, { ...b, scope: b.scope ?? scope }];

@@ -71,7 +71,29 @@ export interface ClientState extends InfoWindows {
   domains: number;
   /** Registered domains this client asked protocol records of (service-name.ts): its role, e.g. a mail gateway. */
   serviceDomains: number;
+  /**
+   * `domains` decaying with a time constant of RECENT_DOMAINS_SECONDS, as of `recentDomainsTs`:
+   * how broadly the client asks lately, so a role read from breadth fades when the breadth does.
+   */
+  recentDomains: number;
+  recentDomainsTs: number;
   leaked: number;
+}
+
+/** A week: a resolver keeps its role through a quiet weekend; a desktop never accumulates one. */
+export const RECENT_DOMAINS_SECONDS = 7 * 86400;
+
+/** Counts one more registered domain for the client, decaying the recent count to `ts`. */
+export function countDomain(c: ClientState, ts: number): void {
+  c.domains++;
+  c.recentDomains = recentDomains(c, ts) + 1;
+  c.recentDomainsTs = ts;
+}
+
+/** The client's recent registered domains, decayed to `ts`. */
+export function recentDomains(c: ClientState, ts: number): number {
+  const dt = ts - c.recentDomainsTs;
+  return dt > 0 ? c.recentDomains * Math.exp(-dt / RECENT_DOMAINS_SECONDS) : c.recentDomains;
 }
 
 /** Decays the windows to `ts`, then adds `bytes`. */
@@ -167,6 +189,8 @@ class ClientRecord implements ClientState {
   firstSeen: number;
   domains = 0;
   serviceDomains = 0;
+  recentDomains = 0;
+  recentDomainsTs: number;
   leaked = 0;
   constructor(
     ts: number,
@@ -174,6 +198,7 @@ class ClientRecord implements ClientState {
   ) {
     this.infoTs = ts;
     this.firstSeen = ts;
+    this.recentDomainsTs = ts;
   }
 }
 

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { labelsFromText } from '../../src/guard/name-text.js';
 import { type GuardQuery, TunnelGuard } from '../../src/guard/tunnel-guard.js';
+import { restoreGuard, snapshotGuard } from '../../src/guard/guard-snapshot.js';
+import { resolvesForMany } from '../../src/guard/client-role.js';
 import { generateWebProxyTraffic } from '../../eval/traffic/web-proxy-traffic.js';
 import { HEX, Random } from '../../eval/traffic/random.js';
 
@@ -77,5 +79,57 @@ describe('client roles', () => {
     const afterProxy = tunnel(withProxy);
     assert.ok(Number.isFinite(alone), 'blocked without the proxy');
     assert.ok(afterProxy <= alone + 2, `blocked after ${afterProxy} names with the proxy, ${alone} without`);
+  });
+
+  it('a desktop meeting new sites for two months is not taken for a resolver', () => {
+    // 220 new registered domains a day for 60 days (13,200 in all: past the 9,216 a day's age
+    // would need from a count that never decays), then a low-and-slow hex stream of its own.
+    const tunnelAfter = (guard: TunnelGuard, start: number) => {
+      const rng = new Random(16);
+      const queries: GuardQuery[] = [];
+      // Poisson timing: no beacon for the interval rule to see, so only the budgets can cut it.
+      let ts = start;
+      for (let i = 0; i < 200; i++)
+        queries.push(q((ts += rng.exp(30)), '10.20.0.9', `${rng.chars(HEX, 20)}.exfil-example.net`));
+      const blocked = run(guard, queries);
+      return blocked.length === 0 ? Infinity : queries.findIndex((x) => x.labels.join('.') === blocked[0]);
+    };
+    const fresh = tunnelAfter(new TunnelGuard(), T0);
+    const aged = new TunnelGuard();
+    const history: GuardQuery[] = [];
+    for (let day = 0; day < 60; day++)
+      for (let i = 0; i < 220; i++)
+        history.push(q(T0 + day * 86400 + 8 * 3600 + i * 120, '10.20.0.9', `www.site-${day}-${i}.com`));
+    run(aged, history);
+    const afterTwoMonths = tunnelAfter(aged, T0 + 60 * 86400 + 8 * 3600);
+    assert.ok(Number.isFinite(fresh), 'blocked on a fresh desktop');
+    assert.ok(
+      afterTwoMonths <= fresh + 2,
+      `blocked after ${afterTwoMonths} names on the two-month-old desktop, ${fresh} on a fresh one`,
+    );
+  });
+
+  it('a proxy keeps its role across an upgrade from a snapshot without the recent count', () => {
+    const guard = new TunnelGuard();
+    const hour = generateWebProxyTraffic({
+      seed: 17,
+      client: PROXY,
+      start: T0,
+      durationSeconds: 3600,
+      queriesPerHour: 8000,
+    });
+    run(
+      guard,
+      hour.map((g) => q(g.ts, g.client, g.qname, g.qtype)),
+    );
+    const end = T0 + 3600;
+    assert.ok(resolvesForMany(guard.clients.peek(PROXY), end), 'a resolver before the upgrade');
+    // The previous release's snapshot: clients without recentDomains and recentDomainsTs.
+    const old = JSON.parse(JSON.stringify(snapshotGuard(guard)), (key: string, value: unknown) =>
+      key === 'recentDomains' || key === 'recentDomainsTs' ? undefined : value,
+    ) as never;
+    const upgraded = new TunnelGuard();
+    restoreGuard(upgraded, old);
+    assert.ok(resolvesForMany(upgraded.clients.peek(PROXY), end), 'still a resolver after it');
   });
 });

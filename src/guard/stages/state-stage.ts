@@ -8,6 +8,7 @@
 import { RESOLVER_HOUR_CAP, resolverFactor, roleFactor } from '../client-role.js';
 import {
   addInfo,
+  countDomain,
   ID_SPACE,
   newClient,
   newPair,
@@ -86,7 +87,7 @@ export function account(guard: TunnelGuard, o: Observation): void {
     // The filter remembers pairs the capped map has since evicted, so clients are not recounted.
     if (guard.seenPairs.addIfNew(`${q.client} ${o.domainName}`)) {
       domain.clients++;
-      client.domains++;
+      countDomain(client, ts);
     }
   }
   o.client = client;
