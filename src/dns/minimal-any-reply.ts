@@ -6,33 +6,28 @@
  * resolvers behind us cache it rather than ask again.
  */
 import type { ParsedQuery } from './query-parser.js';
-import { writeOpt } from './reply.js';
-import { Flag, HEADER_LENGTH } from './wire.js';
+import {
+  OPT_FIXED_LENGTH,
+  RECORD_AT_QUESTION_LENGTH,
+  replyFlags,
+  writeOpt,
+  writeRecordAtQuestion,
+  writeReplyHead,
+} from './reply.js';
+import { HEADER_LENGTH } from './wire.js';
 
 const HINFO = 13;
 const TTL = 3600;
 /** CPU: "RFC8482" as a character-string; OS: the empty one. */
 const RDATA = Buffer.from([7, ...Buffer.from('RFC8482', 'latin1'), 0]);
-const OPT_LENGTH = 11;
 
 export function buildMinimalAnyReply(request: Uint8Array, query: ParsedQuery): Buffer {
   const questionLength = query.questionEnd - HEADER_LENGTH;
-  const out = Buffer.allocUnsafe(HEADER_LENGTH + questionLength + 12 + RDATA.length + (query.edns ? OPT_LENGTH : 0));
-  out.writeUInt16BE(query.id, 0);
-  out.writeUInt16BE(Flag.QR | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)), 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(1, 6);
-  out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(query.edns ? 1 : 0, 10);
-  out.set(request.subarray(HEADER_LENGTH, query.questionEnd), HEADER_LENGTH);
-  let pos = HEADER_LENGTH + questionLength;
-  out.writeUInt16BE(0xc000 | HEADER_LENGTH, pos); // the question's name
-  out.writeUInt16BE(HINFO, pos + 2);
-  out.writeUInt16BE(query.qclass, pos + 4);
-  out.writeUInt32BE(TTL, pos + 6);
-  out.writeUInt16BE(RDATA.length, pos + 10);
-  RDATA.copy(out, pos + 12);
-  pos += 12 + RDATA.length;
+  const out = Buffer.allocUnsafe(
+    HEADER_LENGTH + questionLength + RECORD_AT_QUESTION_LENGTH + RDATA.length + (query.edns ? OPT_FIXED_LENGTH : 0),
+  );
+  let pos = writeReplyHead(out, request, query, replyFlags(query), true, 1, 0, query.edns ? 1 : 0);
+  pos = writeRecordAtQuestion(out, pos, HINFO, query.qclass, TTL, RDATA);
   if (query.edns) pos = writeOpt(out, pos, 0, query.dnssecOk);
   return out.subarray(0, pos);
 }

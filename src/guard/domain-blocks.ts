@@ -8,7 +8,7 @@
 import type { TwoGenerationMap } from '../util/two-generation-map.js';
 import type { DomainBlock } from './guard-types.js';
 import { incidentId, isoTime, round } from './guard-text.js';
-import type { TunnelGuard } from './tunnel-guard.js';
+import type { GuardContext } from './guard-context.js';
 import type { StageReport } from './verdict.js';
 
 const SECONDS_PER_HOUR = 3600;
@@ -28,13 +28,16 @@ export function clientBlockDomain(key: string): string {
 }
 
 /** The map a block lives in, by its scope (blocks from before scopes existed are domain blocks). */
-export function blockMap(guard: TunnelGuard, block: Pick<DomainBlock, 'scope'>): TwoGenerationMap<string, DomainBlock> {
+export function blockMap(
+  guard: GuardContext,
+  block: Pick<DomainBlock, 'scope'>,
+): TwoGenerationMap<string, DomainBlock> {
   return block.scope === 'client' ? guard.clientBlocks : guard.blocks;
 }
 
 /** Starts (or escalates) a block and returns its incident id. */
 export function startBlock(
-  guard: TunnelGuard,
+  guard: GuardContext,
   scope: DomainBlock['scope'],
   domain: string,
   ts: number,
@@ -72,7 +75,7 @@ export function startBlock(
 }
 
 /** Whether the name's registered domain (or any suffix of it) is under a block now, for everyone or for this client. */
-export function isBlockedName(guard: TunnelGuard, lower: string[], ts: number, client: string): boolean {
+export function isBlockedName(guard: GuardContext, lower: string[], ts: number, client: string): boolean {
   if (guard.blocks.size === 0 && guard.clientBlocks.size === 0) return false;
   for (let i = 0; i < lower.length; i++) {
     const suffix = lower.slice(i).join('.');
@@ -86,7 +89,7 @@ export function isBlockedName(guard: TunnelGuard, lower: string[], ts: number, c
 }
 
 /** The domain's block for everyone and its client-scoped blocks, with their keys (a bounded scan). */
-export function blocksOn(guard: TunnelGuard, domain: string): Array<{ key: string; block: DomainBlock }> {
+export function blocksOn(guard: GuardContext, domain: string): Array<{ key: string; block: DomainBlock }> {
   const out: Array<{ key: string; block: DomainBlock }> = [];
   const block = guard.blocks.peek(domain);
   if (block !== undefined) out.push({ key: domain, block });
@@ -97,7 +100,7 @@ export function blocksOn(guard: TunnelGuard, domain: string): Array<{ key: strin
 }
 
 /** Remembers an operator's unblock while the block it lifted could still be in force (bounded). */
-export function noteUnblock(guard: TunnelGuard, key: string, incident: string, at: number): void {
+export function noteUnblock(guard: GuardContext, key: string, incident: string, at: number): void {
   guard.unblocked.delete(key);
   guard.unblocked.set(key, { incident, at });
   for (const [k, u] of guard.unblocked) {
@@ -107,7 +110,7 @@ export function noteUnblock(guard: TunnelGuard, key: string, incident: string, a
 }
 
 /** Blocks in force, for everyone and client-scoped. */
-export function activeBlocks(guard: TunnelGuard, now: number): Array<{ domain: string } & DomainBlock> {
+export function activeBlocks(guard: GuardContext, now: number): Array<{ domain: string } & DomainBlock> {
   const out: Array<{ domain: string } & DomainBlock> = [];
   for (const [domain, block] of guard.blocks.entries())
     if (block.until > now) out.push({ domain, ...block, scope: 'domain' });

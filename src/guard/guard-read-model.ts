@@ -4,10 +4,10 @@
  */
 import { round } from './guard-text.js';
 import { normalOf, windowBudget } from './stages/normal-stage.js';
-import type { TunnelGuard } from './tunnel-guard.js';
+import type { GuardContext } from './guard-context.js';
 
 /** Undefined when the guard has not seen the domain. */
-export function describeDomain(guard: TunnelGuard, domainName: string, now: number) {
+export function describeDomain(guard: GuardContext, domainName: string, now: number) {
   const domain = guard.domains.peek(domainName);
   if (domain === undefined) return undefined;
   const n = normalOf(domainName, domain, now);
@@ -45,7 +45,7 @@ export function describeDomain(guard: TunnelGuard, domainName: string, now: numb
 }
 
 /** Registered domains whose name contains `text`, busiest first (bounded scan). */
-export function searchDomains(guard: TunnelGuard, text: string, limit: number, now: number) {
+export function searchDomains(guard: GuardContext, text: string, limit: number, now: number) {
   const needle = text.toLowerCase();
   const found: Array<{
     domain: string;
@@ -75,7 +75,7 @@ export function searchDomains(guard: TunnelGuard, text: string, limit: number, n
 }
 
 /** A client's state: when first seen, how many domains, encoded bytes in the windows, quarantine. */
-export function describeClient(guard: TunnelGuard, client: string, now: number) {
+export function describeClient(guard: GuardContext, client: string, now: number) {
   const c = guard.clients.peek(client);
   const quarantine = guard.quarantines.find((q) => q.client === client && q.until > now);
   if (c === undefined && quarantine === undefined) return undefined;
@@ -90,7 +90,7 @@ export function describeClient(guard: TunnelGuard, client: string, now: number) 
 }
 
 /** Legitimate heavy encoders the network has shown (many clients, one stable template) or the documented list holds. */
-export function recognisedEncoders(guard: TunnelGuard, now: number, limit = 100) {
+export function recognisedEncoders(guard: GuardContext, now: number, limit = 100) {
   const out: Array<{ domain: string; clients: number; uniqueNames: number; known: string | null; multiplier: number }> =
     [];
   for (const [name, d] of guard.domains.entries()) {

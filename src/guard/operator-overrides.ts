@@ -8,7 +8,7 @@ import { anatomize } from './name-anatomy.js';
 import { blockMap, blocksOn } from './domain-blocks.js';
 import type { AllowOverride, Quarantine } from './guard-types.js';
 import { incidentId, isoTime, lowerAscii } from './guard-text.js';
-import type { TunnelGuard } from './tunnel-guard.js';
+import type { GuardContext } from './guard-context.js';
 import type { StageReport, Verdict } from './verdict.js';
 
 /** A CIDR or a single address; throws a plain message on anything else. */
@@ -18,7 +18,12 @@ export function cidrList(text: string): Cidr {
   return c;
 }
 
-export function overrideFor(guard: TunnelGuard, domain: string, client: string, ts: number): AllowOverride | undefined {
+export function overrideFor(
+  guard: GuardContext,
+  domain: string,
+  client: string,
+  ts: number,
+): AllowOverride | undefined {
   return guard.overrides.find(
     (o) =>
       o.until > ts &&
@@ -27,12 +32,12 @@ export function overrideFor(guard: TunnelGuard, domain: string, client: string, 
   );
 }
 
-export function quarantineOf(guard: TunnelGuard, client: string, ts: number): Quarantine | undefined {
+export function quarantineOf(guard: GuardContext, client: string, ts: number): Quarantine | undefined {
   return guard.quarantines.find((qr) => qr.until > ts && cidrContains(qr.match, client));
 }
 
 /** Adds an operator's allow; a domain allow also lifts its block. Throws on a bad CIDR. */
-export function allow(guard: TunnelGuard, o: AllowOverride): void {
+export function allow(guard: GuardContext, o: AllowOverride): void {
   const match = o.client === undefined ? undefined : cidrList(o.client);
   guard.overrides = guard.overrides.filter((x) => !(x.domain === o.domain && x.client === o.client));
   guard.overrides.push({ ...o, match });
@@ -41,13 +46,13 @@ export function allow(guard: TunnelGuard, o: AllowOverride): void {
 }
 
 /** Removes allows for exactly this domain and client range; returns how many. */
-export function disallow(guard: TunnelGuard, domain: string | undefined, client: string | undefined): number {
+export function disallow(guard: GuardContext, domain: string | undefined, client: string | undefined): number {
   const before = guard.overrides.length;
   guard.overrides = guard.overrides.filter((x) => !(x.domain === domain && x.client === client));
   return before - guard.overrides.length;
 }
 
-export function quarantine(guard: TunnelGuard, q: Omit<Quarantine, 'incident'>): Quarantine {
+export function quarantine(guard: GuardContext, q: Omit<Quarantine, 'incident'>): Quarantine {
   const incident = incidentId(`client:${q.client}`, q.at, 0);
   const entry = { ...q, incident };
   guard.quarantines = guard.quarantines.filter((x) => x.client !== q.client);
@@ -55,14 +60,14 @@ export function quarantine(guard: TunnelGuard, q: Omit<Quarantine, 'incident'>):
   return entry;
 }
 
-export function release(guard: TunnelGuard, client: string): boolean {
+export function release(guard: GuardContext, client: string): boolean {
   const before = guard.quarantines.length;
   guard.quarantines = guard.quarantines.filter((x) => x.client !== client);
   return before !== guard.quarantines.length;
 }
 
 /** Drops expired allows and quarantines (the caller's clock). */
-export function expire(guard: TunnelGuard, now: number): void {
+export function expire(guard: GuardContext, now: number): void {
   guard.overrides = guard.overrides.filter((o) => o.until > now);
   guard.quarantines = guard.quarantines.filter((qr) => qr.until > now);
 }

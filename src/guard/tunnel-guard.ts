@@ -16,7 +16,8 @@
  *   stage 4  decision  allow, monitor or block, for the query or the whole registered domain;
  *                      domain blocks expire and escalate (domain-blocks.ts)
  * Operators' allows and quarantines: operator-overrides.ts. What the console reads:
- * guard-read-model.ts.
+ * guard-read-model.ts. Those parts and the stages see the guard as a GuardContext
+ * (guard-context.ts), so none of them imports this file.
  *
  * Per query: a constant number of map lookups and a pass over the name's bytes. Memory: capped
  * LRU maps (domains, clients, pairs) plus fixed sketches; see README.md for the measured bounds.
@@ -27,6 +28,7 @@ import { wireKeyOf } from '../dns/name.js';
 import { CharacterModel } from './character-model.js';
 import { checksMail, resolvesForMany } from './client-role.js';
 import * as blocksOf from './domain-blocks.js';
+import type { GuardContext, RemoteWindows } from './guard-context.js';
 import { addInfo, type ClientState, type DomainState, pairKey, type PairState } from './guard-state.js';
 import * as readModel from './guard-read-model.js';
 import { clamp, lowerAscii } from './guard-text.js';
@@ -89,7 +91,7 @@ const BUDGET_CEILING = 768;
 const QUERY_BUDGET_FLOOR = 96;
 const QUERY_BUDGET_CEILING = 256;
 
-export class TunnelGuard {
+export class TunnelGuard implements GuardContext {
   readonly model = new CharacterModel();
   readonly qtypes = new QtypeModel();
   /** Bits of new names' subdomains, network-wide: the per-query allowance and the query budget. */
@@ -157,11 +159,11 @@ export class TunnelGuard {
    * `ts`), added to this node's own when a budget is checked: a tunnel spread over several
    * nodes spends one budget. Bounded by the cluster (src/cluster/shared-learning.ts).
    */
-  readonly remoteInfo = new Map<string, { ts: number; info: [number, number, number] }>();
+  readonly remoteInfo: RemoteWindows = new Map();
   /** Told when a client's windows across domains grew, with its ratio to that budget (a cluster shares them). */
   onClientInfo: ((client: string, state: ClientState, ratio: number) => void) | null = null;
   /** Other nodes' windows of a client across domains (client → windows at `ts`), added to this node's own. */
-  readonly remoteClientInfo = new Map<string, { ts: number; info: [number, number, number] }>();
+  readonly remoteClientInfo: RemoteWindows = new Map();
   /** Learned parameters, recomputed at refresh points. */
   allowanceBits = 24;
   budget = BUDGET_FLOOR;

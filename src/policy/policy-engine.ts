@@ -9,6 +9,7 @@
  * first feed with a match decides (as RPZ zones do in order).
  */
 import type { Config } from '../config/schema.js';
+import type { BlockAnswer } from '../dns/reply.js';
 import { findListener } from '../util/address.js';
 import type { FeedSource, FeedState } from './feed-manager.js';
 import type { IpRule } from './ip-rule-set.js';
@@ -17,7 +18,8 @@ import { NameProbe, RuleSet, type RuleMatch } from './rule-set.js';
 import { RuleTableBuilder } from './rule-table-builder.js';
 import type { RuleAction } from './policy-rule.js';
 
-export type BlockAnswer = 'nxdomain' | 'nodata' | 'refused' | 'sinkhole';
+/** How a list rule's block is answered (the answer builder's choices, src/dns/reply.ts). */
+export type { BlockAnswer };
 
 export interface GroupConfig {
   name: string;

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ControlRequest } from '../control/control-protocol.js';
+import { isFeedCommand, runOperatorCommand } from '../control/operator-commands.js';
+import type { OperatorHost } from '../control/operator-host.js';
 import { nameLabels, presentName } from '../dns/name.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { DnstapLogger } from '../dnstap/dnstap-logger.js';
@@ -28,8 +30,6 @@ import {
   snapshotGuardParts,
   snapshotGuardPartsNow,
 } from '../guard/guard-snapshot.js';
-import { anatomize } from '../guard/name-anatomy.js';
-import { labelsFromText } from '../guard/name-text.js';
 import { SeenNames } from '../guard/seen-names.js';
 import { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
@@ -68,7 +68,7 @@ export function ioThreadCount(threads: Config['threads']): number {
   return threads === 'auto' ? Math.max(1, availableParallelism() - 1) : threads;
 }
 
-export class DnswardServer {
+export class DnswardServer implements OperatorHost {
   /** The data plane, when it runs on this thread (`threads: 0`); else the I/O threads. */
   private readonly inline: DataPlane | null = null;
   private readonly inlineGuard: GuardStage | null = null;
@@ -306,7 +306,7 @@ export class DnswardServer {
     if (changes.blocks) this.saveGuard(false);
     if (changes.operator) {
       try {
-        this.guardStore?.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil));
+        this.saveOperator();
       } catch (err) {
         this.log.error(
           { err: (err as Error).message },
@@ -419,7 +419,8 @@ export class DnswardServer {
     }
   }
 
-  private publishDynamicBlocks(): void {
+  /** Sends the dynamic blocks in force to the data planes. */
+  publishDynamicBlocks(): void {
     const entries = this.dynamicBlocks.entries();
     this.inline?.parts.defence.setDynamicBlocks(entries);
     this.pool?.setDynamicBlocks(entries);
@@ -670,7 +671,7 @@ export class DnswardServer {
   /**
    * Snapshots the guard. In the background, the tables are built a few hundred entries per
    * event-loop turn and a writer thread joins and writes them; `now` builds and writes on this
-   * thread (shutdown only: operator changes are saved in their own small row, see control()).
+   * thread (shutdown only: operator changes are saved in their own small row, see saveOperator()).
    */
   saveGuard(now: boolean): void {
     const store = this.guardStore;
@@ -688,217 +689,23 @@ export class DnswardServer {
       .finally(() => (this.building = false));
   }
 
-  /** Operator commands, then the I/O threads see their effect through the block table. */
+  /** Operator commands (src/control/operator-commands.ts), then the I/O threads see their effect through the block table. */
   control(request: ControlRequest): unknown {
-    if (request.cmd === 'feeds') return { feeds: this.feedStatus() };
-    if (request.cmd === 'feeds-refresh')
-      return this.refreshFeeds(request.name).then((updated) => ({ updated, feeds: this.feedStatus() }));
+    if (isFeedCommand(request)) return runOperatorCommand(this, request);
     try {
-      return this.command(request);
+      return runOperatorCommand(this, request);
     } finally {
       this.brain?.publish();
     }
   }
 
   /**
-   * Operator commands from the control channel; throws with a message the CLI shows. A change is
-   * applied, then saved with its audit entry in one small transaction (the operator row, not a
-   * snapshot of everything learned: that took seconds on the event loop with a big guard); when
-   * the save fails (disk full) the change is undone and the error says so.
+   * Saves the operator's decisions as they are now (not a snapshot of everything learned: that
+   * took seconds on the event loop with a big guard), with a change's audit entry, in one
+   * transaction. Throws when the write fails; the command that made the change undoes it.
    */
-  private command(request: ControlRequest): unknown {
-    const now = Date.now() / 1000;
-    const persist = (action: string, subject: string, detail: object, undo: () => void) => {
-      const store = this.guardStore;
-      if (store === null) return;
-      try {
-        store.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil), {
-          at: Date.now(),
-          who: request.who,
-          action,
-          subject,
-          detail: JSON.stringify(detail),
-        });
-      } catch (err) {
-        undo();
-        throw new Error(`${action} ${subject} not applied: it could not be saved (${(err as Error).message})`);
-      }
-    };
-    const audit = (action: string, subject: string, detail: object, undo: () => void) => {
-      persist(action, subject, detail, undo);
-      const type: SecurityEventType =
-        action === 'allow'
-          ? 'allow_override'
-          : action === 'unblock'
-            ? 'domain_unblocked'
-            : action === 'quarantine'
-              ? 'client_quarantined'
-              : 'client_released';
-      const isClient = action === 'quarantine' || action === 'release';
-      this.events.publish(
-        securityEvent({
-          type,
-          severity: 3,
-          operator: request.who,
-          ...(isClient ? { client: subject } : { domain: subject }),
-          reasons: [`${action} ${subject} by ${request.who}`, JSON.stringify(detail)],
-          stages: [],
-        }),
-      );
-    };
-    const registered = (name: string) => {
-      const labels = labelsFromText(name.toLowerCase());
-      if (labels.length === 0) throw new Error(`"${name}" is not a domain name`);
-      return anatomize(labels).registeredDomain;
-    };
-    let result: unknown;
-    switch (request.cmd) {
-      case 'blocks':
-        return {
-          mode: this.guardMode,
-          blocks: this.guard.activeBlocks(now).map((b) => ({
-            domain: b.domain,
-            scope: b.scope,
-            incident: b.incident,
-            since: b.since,
-            until: b.until,
-            offenses: b.offenses,
-            client: b.client,
-            leakedBytes: b.leaked,
-            reasons: b.reasons,
-            stages: b.stages,
-            origin: b.origin ?? this.cluster?.node ?? null,
-          })),
-          allows: this.guard.overrides
-            .filter((o) => o.until > now)
-            .map(({ match: _m, ...o }) => ({ ...o, origin: o.origin ?? this.cluster?.node ?? null })),
-          quarantines: this.guard.quarantines
-            .filter((q) => q.until > now)
-            .map(({ match: _m, ...q }) => ({ ...q, origin: q.origin ?? this.cluster?.node ?? null })),
-          dynamic: this.dynamicBlocks
-            .list()
-            .map(({ key: _k, ...b }) => ({ ...b, since: b.since / 1000, until: b.until / 1000 })),
-          cluster: this.cluster === null ? null : { node: this.cluster.node, connected: this.cluster.sync.connected },
-          audit: this.auditLog(20),
-        };
-      case 'unblock-client': {
-        const lifted = this.dynamicBlocks.lift(request.client);
-        if (lifted.length === 0) throw new Error(`${request.client} has no dynamic block`);
-        this.publishDynamicBlocks();
-        const prefixes = lifted.map((b) => b.prefix);
-        for (const prefix of prefixes) this.cluster?.share(this.cluster.rates.lift(prefix, Date.now(), request.who));
-        this.auditChange(request.who, 'unblock-client', request.client, { prefixes });
-        this.events.publish(
-          securityEvent({
-            type: 'client_rate_unblocked',
-            severity: 3,
-            operator: request.who,
-            client: request.client.split('/')[0],
-            reasons: [`dynamic block of ${prefixes.join(', ')} lifted by ${request.who}`],
-            stages: [],
-          }),
-        );
-        return { client: request.client, lifted: prefixes };
-      }
-      case 'allow': {
-        if (request.domain === undefined && request.client === undefined)
-          throw new Error('allow needs a domain, a client range, or both');
-        const domain = request.domain === undefined ? undefined : registered(request.domain);
-        const overrides = this.guard.overrides;
-        const lifted = domain !== undefined && request.client === undefined ? this.guard.blocksOn(domain) : [];
-        this.guard.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now });
-        result = { domain, client: request.client, until: now + request.seconds };
-        audit('allow', domain ?? request.client!, result as object, () => {
-          this.guard.overrides = overrides;
-          this.guard.restoreBlocks(lifted);
-        });
-        this.cluster?.share(
-          this.cluster.decisions.allow({
-            domain,
-            client: request.client,
-            until: now + request.seconds,
-            by: request.who,
-            at: now,
-          }),
-        );
-        break;
-      }
-      case 'disallow': {
-        if (request.domain === undefined && request.client === undefined)
-          throw new Error('allow --remove needs a domain, a client range, or both');
-        const domain = request.domain === undefined ? undefined : registered(request.domain);
-        const overrides = this.guard.overrides;
-        const removed = this.guard.disallow(domain, request.client);
-        if (removed === 0)
-          throw new Error(
-            `no allow of ${domain ?? 'every domain'}${request.client === undefined ? '' : ` from ${request.client}`}`,
-          );
-        result = { domain, client: request.client, removed };
-        persist('disallow', domain ?? request.client!, result as object, () => (this.guard.overrides = overrides));
-        // Shared as an allow that ends in a second: every node lets it expire, newest wins as for any allow.
-        this.cluster?.share(
-          this.cluster.decisions.allow({ domain, client: request.client, until: now + 1, by: request.who, at: now }),
-        );
-        break;
-      }
-      case 'floods':
-        return {
-          enabled: this.config.defence.randomSubdomain.enabled,
-          mode: this.config.defence.randomSubdomain.mode,
-          tracked: this.flood.tracked,
-          floods: this.flood.active().map((f) => ({
-            ...f,
-            normalNewNames: Math.round(f.normalNewNames * 100) / 100,
-            normalFailures: Math.round(f.normalFailures * 100) / 100,
-          })),
-        };
-      case 'unblock': {
-        const domain = registered(request.domain);
-        const lifted = this.guard.blocksOn(domain);
-        const unblocked = new Map(this.guard.unblocked);
-        if (!this.guard.unblock(domain, now)) throw new Error(`${domain} is not blocked`);
-        result = { domain, blocks: lifted.length };
-        audit('unblock', domain, {}, () => {
-          this.guard.restoreBlocks(lifted);
-          this.guard.unblocked = unblocked;
-        });
-        this.cluster?.share(this.cluster.decisions.unblock(domain, now, request.who));
-        break;
-      }
-      case 'quarantine': {
-        const quarantines = this.guard.quarantines;
-        const q = this.guard.quarantine({
-          client: request.client,
-          until: now + request.seconds,
-          by: request.who,
-          at: now,
-        });
-        result = { client: q.client, until: q.until, incident: q.incident };
-        audit('quarantine', q.client, result as object, () => (this.guard.quarantines = quarantines));
-        this.cluster?.share(this.cluster.decisions.quarantine(q));
-        break;
-      }
-      case 'release': {
-        const quarantines = this.guard.quarantines;
-        if (!this.guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
-        result = { client: request.client };
-        audit('release', request.client, {}, () => (this.guard.quarantines = quarantines));
-        this.cluster?.share(this.cluster.decisions.release(request.client, now, request.who));
-        break;
-      }
-      case 'monitor': {
-        // A temporary monitor-only period (a new network, a suspected false positive); the
-        // configured mode comes back by itself when it expires, also after a restart.
-        const previous = this.monitorUntil;
-        this.setMonitor(request.seconds > 0 ? now + request.seconds : null);
-        result = { mode: this.guardMode, until: this.monitorUntil };
-        persist('monitor', 'tunnel-guard', result as object, () => this.setMonitor(previous));
-        return result;
-      }
-      default:
-        throw new Error(`unknown command ${(request as { cmd: string }).cmd}`);
-    }
-    return result;
+  saveOperator(entry?: AuditEntry): void {
+    this.guardStore?.saveOperator(this.snapshotName, operatorState(this.guard, this.monitorUntil), entry);
   }
 
   private buildFeeds(config: Config): FeedManager {
@@ -982,7 +789,7 @@ export class DnswardServer {
   monitorUntil: number | null = null;
 
   /** Monitor mode until a time (seconds), or the configured mode again (null). */
-  private setMonitor(until: number | null): void {
+  setMonitor(until: number | null): void {
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
     this.monitorTimer = null;
     if (until === null) return this.endMonitor();

@@ -5,7 +5,7 @@
  * in the authority section. Per query: Map lookups on slices of the cache key's wire name, the
  * found records written after the client's own question into one Buffer (no decode, no encode).
  */
-import { writeOpt } from '../dns/reply.js';
+import { OPT_FIXED_LENGTH, replyFlags, writeOpt, writeReplyHead } from '../dns/reply.js';
 import type { ParsedQuery } from '../dns/query-parser.js';
 import { Flag, HEADER_LENGTH, QType, Rcode } from '../dns/wire.js';
 import { pickRecords } from './balance.js';
@@ -15,7 +15,6 @@ import type { LocalZone, RecordSet } from './local-zone.js';
 export const MAX_CNAME_HOPS = 8;
 const WILDCARD = '\x01*';
 const QNAME_POINTER = Buffer.from([0xc0, HEADER_LENGTH]);
-const OPT_LENGTH = 11;
 
 export const ZoneVerdict = {
   ANSWER: 'answer',
@@ -152,20 +151,14 @@ export function answerFromZone(zone: LocalZone, request: Uint8Array, query: Pars
     }
   }
   const questionLength = query.questionEnd - HEADER_LENGTH;
-  let size = HEADER_LENGTH + questionLength + (query.edns ? OPT_LENGTH : 0);
+  let size = HEADER_LENGTH + questionLength + (query.edns ? OPT_FIXED_LENGTH : 0);
   for (let i = 0; i < parts.length; i++) size += owners[i].length + parts[i].length;
   if (withSoa) size += zone.apex.wire.length + zone.negativeSoa.length;
   const out = Buffer.allocUnsafe(size);
-  out.writeUInt16BE(query.id, 0);
-  // Authoritative; opcode, RD and CD as the client sent them; RA because dnsward recurses for other names.
+  // Authoritative (RA too: dnsward recurses for other names).
   const aa = rcode === Rcode.REFUSED ? 0 : Flag.AA;
-  out.writeUInt16BE(Flag.QR | aa | Flag.RA | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | rcode, 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(parts.length, 6);
-  out.writeUInt16BE(withSoa ? 1 : 0, 8);
-  out.writeUInt16BE(query.edns ? 1 : 0, 10);
-  out.set(request.subarray(HEADER_LENGTH, query.questionEnd), HEADER_LENGTH);
-  let pos = HEADER_LENGTH + questionLength;
+  const flags = replyFlags(query) | aa | rcode;
+  let pos = writeReplyHead(out, request, query, flags, true, parts.length, withSoa ? 1 : 0, query.edns ? 1 : 0);
   for (let i = 0; i < parts.length; i++) {
     out.set(owners[i], pos);
     pos += owners[i].length;

@@ -4,8 +4,9 @@
  */
 import { ID_SPACE, markActive, newDomain } from '../guard-state.js';
 import { anatomize } from '../name-anatomy.js';
+import { overrideFor } from '../operator-overrides.js';
 import { noteSharedLabels, sharedLookups } from '../shared-labels.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { StageReport, Verdict } from '../verdict.js';
 import type { GuardStage, Observation } from './observation.js';
 
@@ -21,12 +22,12 @@ export const anatomyStage: GuardStage = {
 };
 
 /** Reads the name's anatomy and counts the query on its domain's record (made when new). */
-export function readAnatomy(guard: TunnelGuard, o: Observation): void {
+export function readAnatomy(guard: GuardContext, o: Observation): void {
   const ts = o.q.ts;
   o.anatomy = anatomize(o.lower);
   o.domainName = o.anatomy.registeredDomain;
   o.subLabels = o.q.labels.slice(0, o.anatomy.subdomainLabels.length);
-  o.override = guard.overrides.length > 0 ? guard.overrideFor(o.domainName, o.q.client, ts) : undefined;
+  o.override = guard.overrides.length > 0 ? overrideFor(guard, o.domainName, o.q.client, ts) : undefined;
   let domain = guard.domains.get(o.domainName);
   if (domain === undefined) {
     domain = newDomain(ts, guard.nextDomainId);
@@ -46,7 +47,7 @@ export function readAnatomy(guard: TunnelGuard, o: Observation): void {
  * The verdict when a block already stands on the domain, for everyone or for this client
  * alone (one the network shares), unless an operator allowed it; undefined otherwise.
  */
-export function standingBlock(guard: TunnelGuard, o: Observation): Verdict | undefined {
+export function standingBlock(guard: GuardContext, o: Observation): Verdict | undefined {
   if (o.override !== undefined) return undefined;
   const ts = o.q.ts;
   const block = guard.blocks.peek(o.domainName);

@@ -6,7 +6,7 @@
 import { startBlock } from '../domain-blocks.js';
 import { incidentId, isoTime, round } from '../guard-text.js';
 import { presentName } from '../../dns/name.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { StageReport } from '../verdict.js';
 import { anatomyStage } from './anatomy-stage.js';
 import { normalStage } from './normal-stage.js';
@@ -32,7 +32,7 @@ export const decisionStage: GuardStage = {
   },
 };
 
-export function decide(guard: TunnelGuard, o: Observation): void {
+export function decide(guard: GuardContext, o: Observation): void {
   const { q, domain, pair, reasons, ratio, excessBytes, override, domainName } = o;
   const ts = q.ts;
   const { multiplier, established } = o.normal;

@@ -9,7 +9,7 @@ import { activeHourCount } from '../guard-state.js';
 import { round } from '../guard-text.js';
 import { knownEncoder } from '../known-encoders.js';
 import { sharedLookups } from '../shared-labels.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { StageReport } from '../verdict.js';
 import type { GuardStage, NormalFindings, Observation } from './observation.js';
 
@@ -65,7 +65,7 @@ export function normalOf(domainName: string, domain: DomainState, ts: number): N
 }
 
 /** Bytes of encoded information one client may send to a domain in a window (0 minute, 1 hour, 2 day). */
-export function windowBudget(guard: TunnelGuard, window: number, multiplier: number, recognised: boolean): number {
+export function windowBudget(guard: GuardContext, window: number, multiplier: number, recognised: boolean): number {
   if (recognised) return window === 0 ? guard.budget * guard.scale * RECOGNISED_MINUTE_MULTIPLIER : Infinity;
   return guard.budget * guard.scale * Math.min(multiplier, MULTIPLIER_CAP[window]);
 }

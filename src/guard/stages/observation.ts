@@ -10,7 +10,7 @@ import type { AllowOverride, GuardQuery } from '../guard-types.js';
 import type { NameAnatomy } from '../name-anatomy.js';
 import type { SubdomainShape } from '../name-template.js';
 import type { ServiceParts } from '../service-name.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { GuardAction, StageName, StageReport, Verdict } from '../verdict.js';
 
 export interface GuardStage {
@@ -88,7 +88,7 @@ export class Observation {
   samples: string[] | undefined = undefined;
 
   constructor(
-    readonly guard: TunnelGuard,
+    readonly guard: GuardContext,
     readonly q: GuardQuery,
     readonly lower: string[],
     readonly seenKey: string,

@@ -8,7 +8,7 @@ import { checksMail } from '../client-role.js';
 import { round } from '../guard-text.js';
 import { subdomainShape } from '../name-template.js';
 import { repeatedShare, serviceParts } from '../service-name.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { StageReport } from '../verdict.js';
 import type { GuardStage, Observation } from './observation.js';
 
@@ -60,7 +60,7 @@ export const queryStage: GuardStage = {
 };
 
 /** Weighs the query: new name or not, its bits, and the bytes over the network's per-name allowance. */
-export function weighQuery(guard: TunnelGuard, o: Observation): void {
+export function weighQuery(guard: GuardContext, o: Observation): void {
   const { anatomy, q } = o;
   const fresh = guard.seen.addIfNew(o.seenKey);
   // This client asked this name: its next ask is a plain repeat.
@@ -89,7 +89,7 @@ export function weighQuery(guard: TunnelGuard, o: Observation): void {
  * Bits of a protocol record's name, at SERVICE_WEIGHT; owner text the selector already spelled
  * (a tenant's label in its selector) is not counted again.
  */
-function serviceBits(guard: TunnelGuard, labels: readonly string[], first: number, ownerStart: number): number {
+function serviceBits(guard: GuardContext, labels: readonly string[], first: number, ownerStart: number): number {
   let selector = '';
   for (let i = 0; i < first; i++) selector += labels[i];
   let bits = 0;

@@ -19,7 +19,7 @@ import {
   WINDOW_SECONDS,
 } from '../guard-state.js';
 import { round } from '../guard-text.js';
-import type { TunnelGuard } from '../tunnel-guard.js';
+import type { GuardContext } from '../guard-context.js';
 import type { StageReport } from '../verdict.js';
 import { windowBudget } from './normal-stage.js';
 import type { GuardStage, Observation } from './observation.js';
@@ -70,7 +70,7 @@ function pairBudget(o: Observation, window: number): number {
 }
 
 /** Adds the query to the state per client × domain, per domain and per client. */
-export function account(guard: TunnelGuard, o: Observation): void {
+export function account(guard: GuardContext, o: Observation): void {
   const { q, domain, service, anatomy } = o;
   const ts = q.ts;
   let client = guard.clients.get(q.client);
@@ -167,7 +167,7 @@ function addExcess(o: Observation, pair: PairState): void {
  * Weighs the state against the normal's budgets (after judgeNormal): the pair's windows (other
  * nodes' bytes included), beacon regularity and the client's total across domains.
  */
-export function weighState(guard: TunnelGuard, o: Observation): void {
+export function weighState(guard: GuardContext, o: Observation): void {
   const { q, pair, client, excessBytes, reasons } = o;
   const ts = q.ts;
   const { multiplier } = o.normal;

@@ -4,8 +4,8 @@
  * NXDOMAIN, REFUSED or a sinkhole, with an RFC 8914 "Blocked" error carrying the reason and the
  * incident; and the block answers counted by reason, for dnsward_blocks_total.
  */
-import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
-import { ExtendedError, Rcode } from '../../dns/wire.js';
+import { buildBlockReply } from '../../dns/reply.js';
+import { ExtendedError } from '../../dns/wire.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import type { QueryContext } from '../query-context.js';
 
@@ -42,14 +42,7 @@ export class GuardAnswer {
     const text = reason.slice(0, MAX_EDE_TEXT);
     const ede = { code: ExtendedError.BLOCKED, text };
     const answer = quarantine ? this.settings.quarantineAnswer : this.settings.blockAnswer;
-    const reply =
-      answer === 'sinkhole'
-        ? buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede)
-        : buildRcodeReply(ctx.request, ctx.query, answer === 'refused' ? Rcode.REFUSED : Rcode.NXDOMAIN, {
-            withQuestion: true,
-            ede,
-          });
-    return { reply, text };
+    return { reply: buildBlockReply(ctx.request, ctx.query, answer, this.ipv4, this.ipv6, ede), text };
   }
 
   count(reason: string, enforced: boolean): void {

@@ -9,7 +9,7 @@ import { decode as decodePacket, encode as encodePacket, type Packet } from 'dns
 import { cacheKey } from '../../cache/cache-key.js';
 import { clientSubnetAt } from '../../dns/client-subnet.js';
 import { nameLabels, nameToWire, presentName } from '../../dns/name.js';
-import { buildRcodeReply, buildSinkholeReply } from '../../dns/reply.js';
+import { buildBlockReply, buildRcodeReply } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
 import { matchAnswer } from '../../policy/answer-match.js';
 import type { PolicyDecision, PolicyEngine, PolicyGroup } from '../../policy/policy-engine.js';
@@ -258,18 +258,10 @@ export class PolicyStage implements Stage {
   /** The block answer for an enforced decision other than DROP. */
   private blockReply(ctx: QueryContext, d: PolicyDecision, text: string): Buffer {
     const ede = edeFor(d, text);
-    switch (d.action) {
-      case 'nxdomain':
-        return buildRcodeReply(ctx.request, ctx.query, Rcode.NXDOMAIN, { withQuestion: true, ede });
-      case 'refused':
-        return buildRcodeReply(ctx.request, ctx.query, Rcode.REFUSED, { withQuestion: true, ede });
-      case 'sinkhole':
-        return buildSinkholeReply(ctx.request, ctx.query, this.ipv4, this.ipv6, ede);
-      case 'local-data':
-        return localDataReply(ctx.request, ctx.query, d, ede);
-      default: // nodata
-        return buildRcodeReply(ctx.request, ctx.query, Rcode.NOERROR, { withQuestion: true, ede });
-    }
+    if (d.action === 'local-data') return localDataReply(ctx.request, ctx.query, d, ede);
+    // Any other action (nodata; passthru and drop never come here) is NODATA.
+    const answer = d.action === 'nxdomain' || d.action === 'refused' || d.action === 'sinkhole' ? d.action : 'nodata';
+    return buildBlockReply(ctx.request, ctx.query, answer, this.ipv4, this.ipv6, ede);
   }
 
   /** Blocks by category (enforced or only reported), for dnsward_blocks_total. */

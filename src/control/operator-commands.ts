@@ -1,0 +1,47 @@
+/**
+ * The operator commands a running dnsward serves (the control socket, and the console's actions
+ * through the same call), one file per family in commands/. Each runs against the OperatorHost
+ * (operator-host.ts) and throws with a message the CLI shows.
+ */
+import { listBlocks } from './commands/blocks-command.js';
+import { unblockClient } from './commands/dynamic-block-commands.js';
+import { listFeeds, refreshFeeds } from './commands/feed-commands.js';
+import { listFloods } from './commands/flood-commands.js';
+import { allow, disallow, monitor, quarantine, release, unblock } from './commands/guard-commands.js';
+import type { ControlRequest } from './control-protocol.js';
+import type { OperatorHost } from './operator-host.js';
+
+/** The feeds' commands touch no block: after the others the server republishes the block table. */
+export function isFeedCommand(request: ControlRequest): boolean {
+  return request.cmd === 'feeds' || request.cmd === 'feeds-refresh';
+}
+
+export function runOperatorCommand(host: OperatorHost, request: ControlRequest): unknown {
+  const now = Date.now() / 1000;
+  switch (request.cmd) {
+    case 'blocks':
+      return listBlocks(host, now);
+    case 'floods':
+      return listFloods(host);
+    case 'feeds':
+      return listFeeds(host);
+    case 'feeds-refresh':
+      return refreshFeeds(host, request.name);
+    case 'unblock-client':
+      return unblockClient(host, request);
+    case 'allow':
+      return allow(host, request, now);
+    case 'disallow':
+      return disallow(host, request, now);
+    case 'unblock':
+      return unblock(host, request, now);
+    case 'quarantine':
+      return quarantine(host, request, now);
+    case 'release':
+      return release(host, request, now);
+    case 'monitor':
+      return monitor(host, request, now);
+    default:
+      throw new Error(`unknown command ${(request as { cmd: string }).cmd}`);
+  }
+}
