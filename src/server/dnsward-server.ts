@@ -563,7 +563,8 @@ export class DnswardServer implements OperatorHost {
     this.zoneWatcher.start();
   }
 
-  private countZoneReload(zone: string, result: 'ok' | 'refused'): void {
+  /** Counts a zone read again; a reload refused for a bad zone counts it too (serve's reload). */
+  countZoneReload(zone: string, result: 'ok' | 'refused'): void {
     const key = `${zone}|${result}`;
     // Bounded by the configured zones times two results.
     this.zoneReloads.set(key, (this.zoneReloads.get(key) ?? 0) + 1);
