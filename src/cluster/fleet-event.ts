@@ -62,6 +62,11 @@ export function parseFleetEvent(raw: string | Buffer): FleetEventResult {
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  return checkFleetEvent(json);
+}
+
+/** The schema's check of parsed JSON (the caller bounded its size). */
+export function checkFleetEvent(json: unknown): FleetEventResult {
   const parsed = fleetEventSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
