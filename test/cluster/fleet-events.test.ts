@@ -2,7 +2,7 @@
  * The fleet console: two dnsward nodes and one real redis-server (loopback, no persistence). A
  * tunnel cut on node alpha appears in node beta's console API (`/api/threats?scope=fleet`) naming
  * alpha, and one cut on beta in alpha's fleet read, each event once (beta's copy of alpha's block
- * is not written again); hostile entries put into the stream are skipped and counted, never shown;
+ * is not written again), and the incident's detail on beta shows alpha's stage trace; hostile entries put into the stream are skipped and counted, never shown;
  * with Redis killed the fleet scope answers 503 "fleet view unavailable", the node's own scope and
  * DNS go on, and events seen meanwhile are counted as not written.
  */
@@ -138,6 +138,14 @@ cluster:
     const block = seen.find((e) => e.type === 'domain_blocked')!;
     assert.match(block.incident ?? '', /^TG-[0-9a-f]{8}$/);
     assert.ok(block.stages.length > 0, 'the event keeps its stage trace');
+    const detail = await fetch(
+      `http://127.0.0.1:${beta.consoleServer!.boundPort}/api/threats/${encodeURIComponent(block.incident!)}`,
+      { headers: { cookie } },
+    );
+    assert.equal(detail.status, 200);
+    const { primary } = (await detail.json()) as { primary: SecurityEvent };
+    assert.equal(primary.node, 'alpha', "the incident's detail on beta shows alpha's event");
+    assert.ok(primary.stages.length > 0, "with alpha's stage trace (beta's own copy of the decision has none)");
     const local = await threats('view=tunnels');
     assert.equal(local.status, 200);
     assert.equal(local.body.node, 'beta', "beta's own scope says it is a cluster node");
