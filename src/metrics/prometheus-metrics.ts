@@ -1029,6 +1029,19 @@ function clusterMetrics({ add, snap, server }: Scrape): void {
   );
   add(
     new ScrapedMetric(
+      'dnsward_cluster_fleet_events_total',
+      "The fleet console's Redis stream: this node's events written and not written (Redis unreachable or failing, over the size bound), entries read by this console and skipped as malformed.",
+      'counter',
+      () => {
+        const c = cluster();
+        return c === null
+          ? []
+          : Object.entries(c.fleet).map(([op, value]) => ({ labels: { node: c.node, op }, value }));
+      },
+    ),
+  );
+  add(
+    new ScrapedMetric(
       'dnsward_cluster_disconnects_total',
       'Times the connection to Redis was lost.',
       'counter',

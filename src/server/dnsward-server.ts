@@ -53,6 +53,7 @@ import { Cluster, type ClusterChanges } from '../cluster/cluster.js';
 import { ZoneWatcher } from '../zones/zone-watcher.js';
 import type { LoadedZone } from '../zones/zone-set.js';
 import type { Decision } from '../cluster/decision.js';
+import type { FleetEvents } from '../cluster/fleet-events.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
 import type { FloodFlag } from '../flood/flood-flags.js';
@@ -143,6 +144,8 @@ export class DnswardServer implements OperatorHost {
     );
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
+    // In a cluster, this node's events also go to the fleet's stream (the cluster of the moment: reloads replace it).
+    sinks.push({ name: 'fleet', write: (events) => this.cluster?.fleet.write(events) });
     this.events = new EventBus(
       sinks,
       config.events.queueSize,
@@ -249,6 +252,11 @@ export class DnswardServer implements OperatorHost {
   /** Time Tunnel Guard spent weighing new names (inline, or in the brain). */
   get guardDetectorTime(): LatencyHistogram {
     return this.inlineGuard?.detectorTime ?? this.brain!.detectorTime;
+  }
+
+  /** The fleet's events in Redis, for the console (null: no cluster). */
+  get fleet(): FleetEvents | null {
+    return this.cluster?.fleet ?? null;
   }
 
   /** Time from another node sending a decision to its taking effect here (null: no cluster). */
