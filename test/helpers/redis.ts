@@ -13,6 +13,8 @@ export interface RedisOptions {
   downAfterMs?: number;
   /** Start as a replica of the Redis on this port. */
   replicaOf?: number;
+  /** Start as a Redis Cluster node (its slots are assigned by `redis-cli --cluster create`). */
+  cluster?: boolean;
 }
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -35,7 +37,10 @@ export class RedisServer {
   }
 
   static async start(options: RedisOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options);
+    let port = await freePort();
+    // A cluster node also listens on its port + 10000 (the cluster bus): keep that a valid port.
+    for (let i = 0; i < 100 && options.cluster === true && port > 55_000; i++) port = await freePort();
+    const server = new RedisServer(port, options);
     await server.resume();
     return server;
   }
@@ -91,6 +96,15 @@ export class RedisServer {
       );
       if (o.password !== undefined) args.push('--requirepass', o.password);
       if (o.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(o.replicaOf));
+      if (o.cluster === true)
+        args.push(
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(this.dir, 'nodes.conf'),
+          '--cluster-node-timeout',
+          '2000',
+        );
     }
     args.push('--daemonize', 'no', '--loglevel', 'warning');
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
