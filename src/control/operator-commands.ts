@@ -9,6 +9,7 @@ import { listFeeds, refreshFeeds } from './commands/feed-commands.js';
 import { listFloods } from './commands/flood-commands.js';
 import { allow, disallow, monitor, quarantine, release, unblock } from './commands/guard-commands.js';
 import type { ControlRequest } from './control-protocol.js';
+import { operatorComment } from './operator-comment.js';
 import type { OperatorHost } from './operator-host.js';
 
 /** The feeds' commands touch no block: after the others the server republishes the block table. */
@@ -16,8 +17,11 @@ export function isFeedCommand(request: ControlRequest): boolean {
   return request.cmd === 'feeds' || request.cmd === 'feeds-refresh';
 }
 
-export function runOperatorCommand(host: OperatorHost, request: ControlRequest): unknown {
+export function runOperatorCommand(host: OperatorHost, given: ControlRequest): unknown {
   const now = Date.now() / 1000;
+  // One check for every caller (the socket, the console): the commands keep what it returns.
+  const comment = operatorComment(given.comment);
+  const request: ControlRequest = { ...given, comment };
   switch (request.cmd) {
     case 'blocks':
       return listBlocks(host, now);

@@ -39,7 +39,7 @@ export interface OperatorHost {
    * transaction; nothing without a store (before start). Throws when the write fails.
    */
   saveOperator(entry?: AuditEntry): void;
-  auditChange(who: string, action: string, subject: string, detail: object): void;
+  auditChange(who: string, action: string, subject: string, detail: object, comment?: string): void;
   auditLog(limit: number): AuditEntry[];
   readonly events: { publish(event: SecurityEvent): void };
   /** Decisions shared with other nodes; null: this node alone. */

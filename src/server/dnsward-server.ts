@@ -904,13 +904,25 @@ export class DnswardServer implements OperatorHost {
   }
 
   /** Every operator change (guard commands, console users and tokens) goes to one audit log. */
-  auditChange(who: string, action: string, subject: string, detail: object): void {
-    this.guardStore?.audit({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
+  auditChange(who: string, action: string, subject: string, detail: object, comment?: string): void {
+    this.guardStore?.audit({
+      at: Date.now(),
+      who,
+      action,
+      subject,
+      detail: JSON.stringify(detail),
+      ...(comment === undefined ? {} : { comment }),
+    });
   }
 
   /** The newest audit entries, oldest first (none without a store, e.g. before start). */
   auditLog(limit: number): AuditEntry[] {
     return this.guardStore?.auditLog(limit) ?? [];
+  }
+
+  /** The newest audit entries about these subjects (the incident page's operator actions), oldest first. */
+  auditFor(subjects: readonly string[], limit: number): AuditEntry[] {
+    return this.guardStore?.auditFor(subjects, limit) ?? [];
   }
 
   /** Per-upstream answer latency, for the metrics histogram (summed over the I/O threads). */

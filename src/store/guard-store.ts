@@ -26,6 +26,17 @@ export interface AuditEntry {
   action: string;
   subject: string;
   detail: string;
+  /** The operator's own note on the action (control/operator-comment.ts bounds it). */
+  comment?: string;
+}
+
+const AUDIT_COLUMNS = 'at, who, action, subject, detail, comment';
+
+/** A row as read: a NULL comment (none given, or an entry from before comments) is left out. */
+function auditEntry(row: AuditEntry & { comment: string | null }): AuditEntry {
+  if (row.comment !== null) return row;
+  const { comment: _none, ...rest } = row;
+  return rest;
 }
 
 /** Opens (and migrates) the state file; every connection to it goes through here. */
@@ -271,8 +282,8 @@ export class GuardStore {
     this.db
       .transaction(() => {
         this.db
-          .prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-          .run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
+          .prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(entry.at, entry.who, entry.action, entry.subject, entry.detail, entry.comment ?? null);
         this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
       })
       .immediate();
@@ -280,10 +291,25 @@ export class GuardStore {
 
   auditLog(limit = 100): AuditEntry[] {
     return (
+      this.db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?`).all(limit) as Array<
+        AuditEntry & { comment: string | null }
+      >
+    )
+      .reverse()
+      .map(auditEntry);
+  }
+
+  /** The newest entries about any of these subjects (a domain, client addresses), oldest first. */
+  auditFor(subjects: readonly string[], limit = 100): AuditEntry[] {
+    if (subjects.length === 0) return [];
+    const marks = subjects.map(() => '?').join(', ');
+    return (
       this.db
-        .prepare('SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?')
-        .all(limit) as AuditEntry[]
-    ).reverse();
+        .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE subject IN (${marks}) ORDER BY id DESC LIMIT ?`)
+        .all(...subjects, limit) as Array<AuditEntry & { comment: string | null }>
+    )
+      .reverse()
+      .map(auditEntry);
   }
 
   async close(): Promise<void> {

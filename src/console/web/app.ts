@@ -11,7 +11,8 @@ import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
 import { statsPage } from './page-stats.js';
 import { usersPage } from './page-users.js';
-import { isTunnel, ThreatDetailPage, ThreatsPage } from './page-threats.js';
+import { ThreatDetailPage } from './page-incident.js';
+import { isTunnel, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
 const main = document.getElementById('main')!;
