@@ -30,6 +30,7 @@ import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
 import { incidentRoutes } from './routes/incident-routes.js';
+import { listRoutes } from './routes/list-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { threatRoutes } from './routes/threat-routes.js';
 
@@ -177,6 +178,7 @@ export class ConsoleServer {
     threatRoutes(app, c);
     incidentRoutes(app, c);
     feedRoutes(app, c);
+    listRoutes(app, c);
     queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only

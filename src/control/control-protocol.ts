@@ -24,6 +24,11 @@ export type ControlRequest = (
   | { cmd: 'feeds'; who: string }
   /** Re-reads one feed (or every feed) now; a local file is re-read when it changed. */
   | { cmd: 'feeds-refresh'; who: string; name?: string }
+  /** The local allow and deny lists (policy/local-lists.ts). */
+  | { cmd: 'lists'; who: string }
+  /** Adds a name (and everything under it) to the local allow or deny list, in force at once. */
+  | { cmd: 'list-add'; who: string; list: 'allow' | 'deny'; domain: string }
+  | { cmd: 'list-remove'; who: string; list: 'allow' | 'deny'; domain: string }
   /** Tunnel Guard in monitor mode for `seconds` (0: back to the configured mode now). */
   | { cmd: 'monitor'; who: string; seconds: number }
 ) & {

@@ -41,6 +41,7 @@ import { Brain } from '../plane/brain.js';
 import { Doorbell } from '../plane/doorbell.js';
 import { IoThreadPool } from '../plane/io-thread-pool.js';
 import { FeedManager, feedConfigs } from '../policy/feed-manager.js';
+import { LocalLists, withLocalLists } from '../policy/local-lists.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
 import { feedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
@@ -108,11 +109,16 @@ export class DnswardServer implements OperatorHost {
   /** The random-subdomain flood detector (defence.randomSubdomain), fed by the brain or the inline guard stage. */
   readonly flood: FloodDetector;
   private floodTimer: NodeJS.Timeout | null = null;
+  /** The console's local allow and deny lists (null before start). */
+  localLists: LocalLists | null = null;
 
   constructor(
     private config: Config,
     private readonly log: Logger,
   ) {
+    // The console's local allow and deny lists are feeds of their own, first in every group.
+    config = withLocalLists(config);
+    this.config = config;
     fillCookieSecret(config);
     const g = config.guard;
     this.mode = g.mode;
@@ -265,6 +271,7 @@ export class DnswardServer implements OperatorHost {
     this.floodTimer = setInterval(() => this.tickFloods(Date.now() / 1000), FLOOD_TICK_MS);
     this.floodTimer.unref();
     this.openGuardStore();
+    this.openLocalLists();
     await this.startFeeds(this.feeds);
     if (this.inline !== null) await this.inline.start();
     else {
@@ -482,7 +489,8 @@ export class DnswardServer implements OperatorHost {
    * added, removed ones closed), queries in flight finish on the pools they started on, and
    * the cache keeps its content unless its bounds changed.
    */
-  async reload(next: Config): Promise<void> {
+  async reload(given: Config): Promise<void> {
+    const next = withLocalLists(given);
     fillCookieSecret(next);
     const feedsChanged = JSON.stringify(next.policy.feeds) !== JSON.stringify(this.config.policy.feeds);
     const old = this.feeds;
@@ -624,6 +632,20 @@ export class DnswardServer implements OperatorHost {
   }
 
   /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
+  /** The local lists' files from the state file, before the feeds read them. */
+  private openLocalLists(): void {
+    if (this.guardStore === null) return;
+    this.localLists = new LocalLists(this.guardStore.lists, this.config.dataDir, (feed) => this.refreshFeeds(feed));
+    try {
+      this.localLists.writeFiles();
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message },
+        'local allow/deny lists not written: their feeds keep the last files',
+      );
+    }
+  }
+
   private openGuardStore(): void {
     ensurePrivateDir(this.config.dataDir);
     this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) =>

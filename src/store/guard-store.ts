@@ -17,18 +17,12 @@ import { openDatabase } from './sqlite-database.js';
 import { STATE_SCHEMA } from './state-schema.js';
 import { Worker } from 'node:worker_threads';
 import type { SnapshotParts } from '../guard/guard-snapshot.js';
+import type { AuditEntry } from './audit-entry.js';
+import { LocalListStore } from './local-list-store.js';
 
 const MAX_AUDIT = 100_000;
 
-export interface AuditEntry {
-  at: number;
-  who: string;
-  action: string;
-  subject: string;
-  detail: string;
-  /** The operator's own note on the action (control/operator-comment.ts bounds it). */
-  comment?: string;
-}
+export type { AuditEntry } from './audit-entry.js';
 
 const AUDIT_COLUMNS = 'at, who, action, subject, detail, comment';
 
@@ -191,6 +185,8 @@ export class GuardStore {
   operatorSaves = 0;
   lastSaveBytes = 0;
   lastSaveMs = 0;
+  /** The console's local allow and deny lists, audited in the same file. */
+  readonly lists: LocalListStore;
 
   constructor(
     readonly path: string,
@@ -200,6 +196,7 @@ export class GuardStore {
     // The commit that finds the WAL over its limit copies it into the database: after a
     // snapshot that is 100+ MB, so it is left to the writer thread's commits, not this thread's.
     this.db.pragma('wal_autocheckpoint = 0');
+    this.lists = new LocalListStore(this.db, (entry) => this.audit(entry));
   }
 
   load(name: string): { parts: SnapshotParts; savedAt: number; bytes: number } | undefined {

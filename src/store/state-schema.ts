@@ -41,5 +41,13 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
         db.exec('CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, id)');
       },
     },
+    {
+      version: 4,
+      summary: "the console's local allow and deny lists (local_list)",
+      up: (db) =>
+        db.exec(
+          'CREATE TABLE IF NOT EXISTS local_list (list TEXT NOT NULL, domain TEXT NOT NULL, added_at INTEGER NOT NULL, added_by TEXT NOT NULL, comment TEXT, PRIMARY KEY (list, domain))',
+        ),
+    },
   ],
 };

@@ -3,6 +3,7 @@
  * (src/console/routes/query-routes.ts, type-only) and by the web UI. Types only: the browser
  * build and the server build both compile it.
  */
+import type { ListEntry } from '../../policy/local-list-types.js';
 import type { QueryRecord } from '../../querylog/query-record.js';
 
 /** One logged query as GET /api/queries returns it: the store's row with its id and names. */
@@ -117,4 +118,13 @@ export interface IncidentState {
   blocks: Array<{ domain: string; scope?: string; client: string; incident: string; until: number }>;
   allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
   quarantines: Array<{ client: string; until: number; by: string }>;
+}
+
+/** GET /api/lists (and the answer to a change): the local lists and their feeds' state. */
+export interface ListsAnswer {
+  allow: ListEntry[];
+  deny: ListEntry[];
+  feeds: { allow: FeedStatus | null; deny: FeedStatus | null };
+  /** After an add: the entry as kept. */
+  entry?: ListEntry;
 }

@@ -186,7 +186,7 @@ async function route(): Promise<void> {
         await clientPage(view, parts[1] ?? '', me!);
         break;
       case 'queries':
-        await new QueriesPage(view, params).load();
+        await new QueriesPage(view, params, me).load();
         break;
       case 'stats':
         await statsPage(view, params.get('range') ?? '24h');

@@ -99,8 +99,10 @@ const STEP_NAMES: Record<string, string> = {
   unblock: 'unblocked',
   quarantine: 'quarantined',
   release: 'released',
-  'list-add': 'list entry added',
-  'list-remove': 'list entry removed',
+  'allowlist-add': 'on the allow list',
+  'allowlist-remove': 'off the allow list',
+  'denylist-add': 'on the deny list',
+  'denylist-remove': 'off the deny list',
 };
 
 function stepName(s: IncidentStep): string {
