@@ -20,14 +20,13 @@ import { encodeQuery } from '../test/helpers/packets.js';
 import { freePort } from '../test/helpers/ports.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
 import { allowDomain, maxQps, startProcess, stopProcess } from './dnsperf.js';
+import { Prober, quantile } from './prober.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 3600);
 const TUNNEL_EVERY = Number(process.env.SOAK_TUNNEL_EVERY ?? 300);
 const FLOOD_EVERY = Number(process.env.SOAK_FLOOD_EVERY ?? 600);
 const OUT = process.env.SOAK_OUT ?? fileURLToPath(new URL('../../docs/soak/', import.meta.url));
 const SAMPLE_S = 10;
-const PROBE_PER_S = 20;
-const PROBE_TIMEOUT_MS = 2000;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dnsward-soak-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,71 +46,6 @@ interface Sample {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-/** Legitimate queries at PROBE_PER_S a second, each timed; a query unanswered after PROBE_TIMEOUT_MS is lost. */
-class Prober {
-  private readonly socket = dgram.createSocket('udp4');
-  private readonly sent = new Map<number, number>();
-  private latencies: number[] = [];
-  private lost = 0;
-  private probes = 0;
-  private id = 0;
-  private timer?: NodeJS.Timeout;
-
-  constructor(private readonly port: number) {
-    this.socket.on('message', (msg) => {
-      const at = this.sent.get(msg.readUInt16BE(0));
-      if (at === undefined) return;
-      this.sent.delete(msg.readUInt16BE(0));
-      this.latencies.push(performance.now() - at);
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.10', r));
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      for (const [id, at] of this.sent)
-        if (now - at > PROBE_TIMEOUT_MS) {
-          this.sent.delete(id);
-          this.lost++;
-        }
-      this.id = (this.id + 1) & 0xffff;
-      // Cached names, and now and then a new one.
-      const name =
-        this.id % 10 === 0
-          ? `probe-${Date.now().toString(36)}-${this.id}.miss-soak.test`
-          : `h${this.id % 100}.hit-soak.test`;
-      this.sent.set(this.id, performance.now());
-      this.probes++;
-      this.socket.send(encodeQuery(name, 'A', { id: this.id }), this.port, '127.0.0.1');
-    }, 1000 / PROBE_PER_S);
-  }
-
-  take(): { p50Ms: number; p99Ms: number; maxMs: number; probes: number; unanswered: number } {
-    const sorted = this.latencies.sort((a, b) => a - b);
-    const r = {
-      p50Ms: quantile(sorted, 0.5),
-      p99Ms: quantile(sorted, 0.99),
-      maxMs: sorted.at(-1) ?? 0,
-      probes: this.probes,
-      unanswered: this.lost,
-    };
-    this.latencies = [];
-    this.probes = 0;
-    this.lost = 0;
-    return r;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.socket.close();
-  }
 }
 
 /** A synthetic tunnel: base32 labels of "payload" to its own domain, 20 a second for `seconds`; returns how many were answered as blocked. */
@@ -252,7 +186,7 @@ async function main(): Promise<void> {
   let loadOut = '';
   load.stdout!.on('data', (d) => (loadOut += d));
   const loadDone = new Promise<void>((r) => load.once('exit', () => r()));
-  const prober = new Prober(port);
+  const prober = new Prober(port, { source: '127.0.0.10', missDomain: 'miss-soak.test', hitDomain: 'hit-soak.test' });
   await prober.start();
   const samples: Sample[] = [];
   const events: string[] = [];

@@ -33,6 +33,8 @@ export class ClusterCounters {
   readonly lag = new LatencyHistogram(LAG_BUCKETS_MS);
   /** Learning as one (shared-learning.ts): pair windows written and read, pairs forgotten past the bound. */
   readonly learning = { written: 0, read: 0, forgotten: 0 };
+  /** The fleet console's stream (fleet-events.ts): events written and not written, entries read and skipped as malformed. */
+  readonly fleet = { written: 0, dropped: 0, read: 0, malformed: 0 };
 }
 
 export interface ClusterSnapshot {
@@ -49,4 +51,5 @@ export interface ClusterSnapshot {
   disconnects: number;
   lastSyncAt: number | null;
   learning: { pairs: number; written: number; read: number; forgotten: number };
+  fleet: { written: number; dropped: number; read: number; malformed: number };
 }

@@ -106,10 +106,15 @@ export class ClusterSync {
     return this.cmdReady && this.subReady;
   }
 
-  private get keys(): { decisions: string; expiry: string; channel: string } {
+  get keys(): { decisions: string; expiry: string; channel: string; events: string } {
     // One hash tag: both keys live in one slot of a Redis Cluster, as the scripts need.
     const p = this.config.keyPrefix;
-    return { decisions: `{${p}}:decisions`, expiry: `{${p}}:expiry`, channel: `${p}:decisions` };
+    return {
+      decisions: `{${p}}:decisions`,
+      expiry: `{${p}}:expiry`,
+      channel: `${p}:decisions`,
+      events: `{${p}}:events`,
+    };
   }
 
   /** Connects in the background: DNS starts (and answers) whether Redis is there or not. */
@@ -199,6 +204,7 @@ export class ClusterSync {
       disconnects: c.disconnects,
       lastSyncAt: this.lastSyncAt,
       learning: { pairs: 0, ...c.learning },
+      fleet: { ...c.fleet },
     };
   }
 

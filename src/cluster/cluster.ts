@@ -18,6 +18,7 @@ import { RateDecisions } from './rate-decisions.js';
 import type { DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { SharedLearning } from './shared-learning.js';
 import type { ClusterConfig } from './redis-client.js';
+import { FleetEvents } from './fleet-events.js';
 
 export interface ClusterHost {
   readonly guard: TunnelGuard;
@@ -45,6 +46,9 @@ export class Cluster implements DecisionTarget {
   readonly decisions: GuardDecisions;
   readonly learning: SharedLearning;
   readonly rates: RateDecisions;
+  /** The fleet console's stream: this node's events out, the fleet's in (an event sink the server feeds). */
+  readonly fleet: FleetEvents;
+  private fleetCap: number;
   private pending: ClusterChanges | null = null;
 
   constructor(
@@ -59,6 +63,17 @@ export class Cluster implements DecisionTarget {
       host.guard,
       config,
       { node: config.nodeName, redis: () => this.sync.redis() },
+      this.sync.counters,
+      log,
+    );
+    this.fleetCap = config.fleetEvents;
+    this.fleet = new FleetEvents(
+      {
+        node: config.nodeName,
+        key: () => this.sync.keys.events,
+        cap: () => this.fleetCap,
+        redis: () => this.sync.redis(),
+      },
       this.sync.counters,
       log,
     );
@@ -77,6 +92,7 @@ export class Cluster implements DecisionTarget {
   async reload(next: ClusterConfig): Promise<void> {
     await this.sync.reload(next);
     this.learning.reload(next);
+    this.fleetCap = next.fleetEvents;
   }
 
   async stop(): Promise<void> {

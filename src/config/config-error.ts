@@ -4,6 +4,8 @@ export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly problems: string[],
+    /** Zones (by name) whose entry or file was refused: a reload counts them per zone. */
+    readonly refusedZones: string[] = [],
   ) {
     // One problem reads as one line; several as a list, one key per line.
     super(

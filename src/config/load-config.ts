@@ -94,8 +94,22 @@ export function parseConfigText(text: string, source: string): unknown {
 
 export function validateConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  if (!result.success) throw new ConfigError(source, describeIssues(result.error), refusedZones(raw, result.error));
   return result.data;
+}
+
+/** The names of the zones entries an issue points into (a bad master file is one), as configured. */
+function refusedZones(raw: unknown, error: ZodError): string[] {
+  const zones = (raw as { zones?: unknown }).zones;
+  if (!Array.isArray(zones)) return [];
+  const names = new Set<string>();
+  for (const issue of error.issues) {
+    const [key, index] = issue.path;
+    const entry: unknown = key === 'zones' && typeof index === 'number' ? zones[index] : undefined;
+    const name = (entry as { name?: unknown } | undefined)?.name;
+    if (typeof name === 'string') names.add(name);
+  }
+  return [...names];
 }
 
 function describeIssues(error: ZodError): string[] {

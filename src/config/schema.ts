@@ -745,6 +745,11 @@ const cluster = z
     learnInterval: duration.refine((ms) => ms === 0 || ms >= 50, 'must be 0 (off) or at least 50ms').default(250),
     /** Client × domain pairs and clients shared at most (the most recently grown; older ones are forgotten, counted). */
     maxSharedPairs: z.number().int().min(100).max(1_000_000).default(10_000),
+    /**
+     * The fleet console: this node's security events go to a Redis stream capped at about this
+     * many entries (all nodes together), which any node's console reads (0: not written).
+     */
+    fleetEvents: z.number().int().min(0).max(1_000_000).default(10_000),
   })
   .strict();
 

@@ -9,6 +9,8 @@ import type { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { ServerSnapshot } from '../ops/server-snapshot.js';
 import type { QueryLog } from '../querylog/query-log.js';
 import type { AuditEntry } from '../store/guard-store.js';
+import type { SecurityEvent } from '../events/security-event-types.js';
+import type { EventFilter } from '../querylog/query-log-store.js';
 import type { LatencyHistogram } from '../util/histogram.js';
 
 /** The parts of Tunnel Guard the console's pages read (never its learning or decisions). */
@@ -25,6 +27,14 @@ export type GuardReadModel = Pick<
 > & {
   readonly model: { readonly observed: number };
 };
+
+/** The fleet's events (every cluster node's, in Redis), as the Threats page's fleet scope reads them. */
+export interface FleetEventsReader {
+  /** This node's name. */
+  readonly node: string;
+  /** Newest first; throws (FleetUnavailable) when Redis cannot be read. */
+  read(filter: EventFilter): Promise<{ events: SecurityEvent[]; scanned: number; dropped: number; truncated: boolean }>;
+}
 
 export interface ConsoleBackend {
   /** Counters now (overview, learning, the live charts). */
@@ -45,4 +55,6 @@ export interface ConsoleBackend {
   readonly monitorUntil: number | null;
   readonly queryLog: Pick<QueryLog, 'events' | 'queries' | 'search' | 'stats' | 'clientStats' | 'mode'>;
   readonly runningConfig: Config;
+  /** In a cluster: the fleet's events; null when this node runs alone. */
+  readonly fleet: FleetEventsReader | null;
 }

@@ -395,6 +395,25 @@ function zoneMetrics({ add, snap }: Scrape): void {
       () => snap().zoneReloads.map((r) => ({ labels: { zone: r.zone, result: r.result }, value: r.count })),
     ),
   );
+  add(
+    new ScrapedMetric(
+      'dnsward_zone_answers_total',
+      'Queries answered from local zones, by verdict: answer, cname (a chain inside the zone), wildcard, nodata, nxdomain, refused (zone transfers).',
+      'counter',
+      () => {
+        const { outsideView: _, ...verdicts } = snap().zoneAnswers;
+        return Object.entries(verdicts).map(([verdict, value]) => ({ labels: { verdict }, value }));
+      },
+    ),
+  );
+  add(
+    new ScrapedMetric(
+      'dnsward_zone_outside_view_total',
+      'Queries for a name in a local zone whose view did not admit the client or listener (they went on as if the zone did not exist).',
+      'counter',
+      () => [{ labels: {}, value: snap().zoneAnswers.outsideView }],
+    ),
+  );
 }
 
 /** The packet cache. */
@@ -1005,6 +1024,19 @@ function clusterMetrics({ add, snap, server }: Scrape): void {
           : Object.entries(c.learning)
               .filter(([k]) => k !== 'pairs')
               .map(([op, value]) => ({ labels: { node: c.node, op }, value }));
+      },
+    ),
+  );
+  add(
+    new ScrapedMetric(
+      'dnsward_cluster_fleet_events_total',
+      "The fleet console's Redis stream: this node's events written and not written (Redis unreachable or failing, over the size bound), entries read by this console and skipped as malformed.",
+      'counter',
+      () => {
+        const c = cluster();
+        return c === null
+          ? []
+          : Object.entries(c.fleet).map(([op, value]) => ({ labels: { node: c.node, op }, value }));
       },
     ),
   );

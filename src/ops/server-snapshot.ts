@@ -10,6 +10,7 @@ import type { PacketCacheStats } from '../cache/packet-cache.js';
 import type { Config } from '../config/schema.js';
 import type { FrameStreamStats } from '../dnstap/frame-stream-writer.js';
 import type { SinkStatus } from '../events/event-bus.js';
+import type { ZoneVerdict } from '../zones/zone-answer.js';
 import type { GuardCounters } from '../guard/tunnel-guard.js';
 import type { DynamicBlocksCounters } from '../defence/dynamic-blocks.js';
 import type { DefenceCounters } from '../pipeline/stages/defence-stage.js';
@@ -92,6 +93,8 @@ export interface PlaneSnapshot {
 export interface ServerSnapshot {
   /** Local zones read again (a file change, or a reload that changed them), by zone and result (ok, refused). */
   zoneReloads: Array<{ zone: string; result: 'ok' | 'refused'; count: number }>;
+  /** Local-zone answers by verdict, and queries a zone's view did not admit (they went on). */
+  zoneAnswers: Record<ZoneVerdict, number> & { outsideView: number };
   queries: { udp: number; tcp: number; tls: number; https: number };
   responseTypes: Record<string, number>;
   rcodes: Record<string, number>;

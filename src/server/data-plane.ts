@@ -80,6 +80,7 @@ export type DataPlaneSnapshot = Pick<
   | 'stageErrors'
   | 'defence'
   | 'overload'
+  | 'zoneAnswers'
 > & {
   flood: FloodStageCounters;
   blocks: BlockCount[];
@@ -334,6 +335,7 @@ export class DataPlane {
       defence: this.parts.defence.counters(),
       flood: this.parts.flood.counters(),
       overload: this.parts.shed.shedder.counters(),
+      zoneAnswers: { ...this.parts.zone.counts, outsideView: this.parts.zone.outsideView },
     };
   }
 

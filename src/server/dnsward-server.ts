@@ -54,6 +54,7 @@ import { Cluster, type ClusterChanges } from '../cluster/cluster.js';
 import { ZoneWatcher } from '../zones/zone-watcher.js';
 import type { LoadedZone } from '../zones/zone-set.js';
 import type { Decision } from '../cluster/decision.js';
+import type { FleetEvents } from '../cluster/fleet-events.js';
 import { type DynamicBlock, DynamicBlocks } from '../defence/dynamic-blocks.js';
 import { type FloodChange, FloodDetector } from '../flood/flood-detector.js';
 import type { FloodFlag } from '../flood/flood-flags.js';
@@ -149,6 +150,8 @@ export class DnswardServer implements OperatorHost {
     );
     // Every security event is kept in the query log's store, whatever other sinks are configured.
     sinks.push(this.queryLog);
+    // In a cluster, this node's events also go to the fleet's stream (the cluster of the moment: reloads replace it).
+    sinks.push({ name: 'fleet', write: (events) => this.cluster?.fleet.write(events) });
     this.events = new EventBus(
       sinks,
       config.events.queueSize,
@@ -255,6 +258,11 @@ export class DnswardServer implements OperatorHost {
   /** Time Tunnel Guard spent weighing new names (inline, or in the brain). */
   get guardDetectorTime(): LatencyHistogram {
     return this.inlineGuard?.detectorTime ?? this.brain!.detectorTime;
+  }
+
+  /** The fleet's events in Redis, for the console (null: no cluster). */
+  get fleet(): FleetEvents | null {
+    return this.cluster?.fleet ?? null;
   }
 
   /** Time from another node sending a decision to its taking effect here (null: no cluster). */
@@ -571,7 +579,8 @@ export class DnswardServer implements OperatorHost {
     this.zoneWatcher.start();
   }
 
-  private countZoneReload(zone: string, result: 'ok' | 'refused'): void {
+  /** Counts a zone read again; a reload refused for a bad zone counts it too (serve's reload). */
+  countZoneReload(zone: string, result: 'ok' | 'refused'): void {
     const key = `${zone}|${result}`;
     // Bounded by the configured zones times two results.
     this.zoneReloads.set(key, (this.zoneReloads.get(key) ?? 0) + 1);

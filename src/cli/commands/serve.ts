@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { type ConfigOverrides, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
 import { configWarnings } from '../../config/config-warnings.js';
+import { ConfigError } from '../../config/config-error.js';
 import { ControlServer } from '../../control/control-server.js';
 import { DnswardNode } from '../../server/dnsward-node.js';
 import { ioThreadCount } from '../../server/dnsward-server.js';
@@ -183,6 +184,7 @@ async function runServer(
       } catch (err) {
         log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration');
         server.noteReload(false);
+        if (err instanceof ConfigError) for (const zone of err.refusedZones) server.countZoneReload(zone, 'refused');
         return;
       }
       try {

@@ -156,9 +156,22 @@ export function incidentRoutes(app: FastifyInstance, c: ConsoleContext): void {
       },
     },
     async (request, reply) => {
-      const events = await s.queryLog.events({ incident: request.params.incident, limit: 200 });
-      if (events.length === 0) return fail(reply, 404, `no incident ${request.params.incident}`);
-      const primary = events.find((e) => THREAT_TYPES.includes(e.type)) ?? events[events.length - 1];
+      const incident = request.params.incident;
+      let events = await s.queryLog.events({ incident, limit: 200 });
+      // Another cluster node's incident: this node has at most the decision it applied (no stage
+      // trace); the deciding node's events come from the fleet stream, when Redis answers.
+      if (s.fleet !== null && !events.some((e) => e.stages.length > 0)) {
+        const fleet = await s.fleet.read({ incident, limit: 200 }).catch(() => null);
+        const known = new Set(events.map((e) => e.id));
+        events = [...events, ...(fleet?.events ?? []).filter((e) => !known.has(e.id))].sort(
+          (a, b) => Date.parse(b.time) - Date.parse(a.time),
+        );
+      }
+      if (events.length === 0) return fail(reply, 404, `no incident ${incident}`);
+      const primary =
+        events.find((e) => THREAT_TYPES.includes(e.type) && e.stages.length > 0) ??
+        events.find((e) => THREAT_TYPES.includes(e.type)) ??
+        events[events.length - 1];
       const domain = primary.domain ?? '';
       const [queries, domainEvents] =
         domain === ''
@@ -182,7 +195,7 @@ export function incidentRoutes(app: FastifyInstance, c: ConsoleContext): void {
       const audit = s.auditFor(domain === '' ? incidentClients : [domain, ...incidentClients], AUDIT_ENTRIES);
       const learned = s.guard.describeDomain(domain, Date.now() / 1000);
       return {
-        incident: request.params.incident,
+        incident,
         primary: withAttack(primary),
         events: events.map(withAttack),
         domain,

@@ -3,6 +3,10 @@
  * store (view or event types, minimum severity, client, time window); GET /api/threats/export
  * takes the same filters and answers a CSV or JSON download. Every event carries its MITRE
  * ATT&CK techniques (events/attack-techniques.ts).
+ *
+ * `scope=fleet` (a cluster node only) reads the same filters from the fleet's events in Redis
+ * (cluster/fleet-events.ts) instead of this node's store: every node's threats, each naming its
+ * node. When Redis cannot be read the answer is 503 "fleet view unavailable"; DNS is untouched.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { withAttack } from '../../events/attack-techniques.js';
@@ -28,6 +32,7 @@ export interface ThreatsQuery {
   to?: string;
   limit?: number;
   format?: 'csv' | 'json';
+  scope?: 'node' | 'fleet';
 }
 
 const filterProperties = {
@@ -41,6 +46,13 @@ const filterProperties = {
   severity: { type: 'integer', minimum: 1, maximum: 10, description: 'at least this severity' },
   client: { type: 'string', maxLength: 64, description: 'one client address' },
   ...TIME_RANGE_PROPERTIES,
+  scope: {
+    type: 'string',
+    enum: ['node', 'fleet'],
+    default: 'node',
+    description:
+      "node: this node's events; fleet (cluster nodes): every node's, from Redis (503 when Redis cannot be read)",
+  },
 } as const;
 
 /** The store's filter from the query, or an error to answer 400 with. */
@@ -122,14 +134,24 @@ export function threatsCsv(events: readonly SecurityEvent[]): string {
 
 export function threatRoutes(app: FastifyInstance, c: ConsoleContext): void {
   const log = c.server.queryLog;
+  /** The fleet scope's answer besides the events: what was scanned and skipped. */
+  type Fleet = { scanned: number; dropped: number; truncated: boolean };
   const search = async (
     query: ThreatsQuery,
     limit: number,
     reply: FastifyReply,
-  ): Promise<SecurityEvent[] | undefined> => {
+  ): Promise<{ events: SecurityEvent[]; fleet?: Fleet } | undefined> => {
     const f = threatFilter(query, limit);
     if (typeof f === 'string') return void fail(reply, 400, f);
-    return log.events(f);
+    if (query.scope !== 'fleet') return { events: await log.events(f) };
+    const fleet = c.server.fleet;
+    if (fleet === null) return void fail(reply, 400, 'scope=fleet needs a cluster: this node runs alone');
+    try {
+      const { events, ...rest } = await fleet.read(f);
+      return { events, fleet: rest };
+    } catch (err) {
+      return void fail(reply, 503, `fleet view unavailable: ${(err as Error).message}`);
+    }
   };
 
   app.get<{ Querystring: ThreatsQuery }>(
@@ -138,7 +160,7 @@ export function threatRoutes(app: FastifyInstance, c: ConsoleContext): void {
       schema: {
         tags: ['threats'],
         summary:
-          'Threats, newest first, filtered in the events store: view (tunnels, policy, all) or types, minimum severity, client, time window; each with its MITRE ATT&CK techniques',
+          "Threats, newest first, filtered in the events store: view (tunnels, policy, all) or types, minimum severity, client, time window; each with its MITRE ATT&CK techniques. scope=fleet: every cluster node's, from Redis, each naming its node",
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -152,12 +174,19 @@ export function threatRoutes(app: FastifyInstance, c: ConsoleContext): void {
     },
     async (request, reply) => {
       const q = request.query as ThreatsQuery & { since?: number };
-      const events = await search(
+      const found = await search(
         { ...q, from: q.from ?? (q.since === undefined ? undefined : String(q.since)) },
         q.limit ?? 100,
         reply,
       );
-      return events === undefined ? reply : { threats: events.map(withAttack) };
+      if (found === undefined) return reply;
+      // `node`: this node's name in a cluster (the page offers the fleet scope then), else null.
+      return {
+        threats: found.events.map(withAttack),
+        scope: q.scope ?? 'node',
+        node: c.server.fleet?.node ?? null,
+        ...(found.fleet === undefined ? {} : { fleet: found.fleet }),
+      };
     },
   );
 
@@ -180,8 +209,9 @@ export function threatRoutes(app: FastifyInstance, c: ConsoleContext): void {
     },
     async (request, reply) => {
       const q = request.query;
-      const events = await search(q, q.limit ?? EXPORT_LIMIT, reply);
-      if (events === undefined) return reply;
+      const found = await search(q, q.limit ?? EXPORT_LIMIT, reply);
+      if (found === undefined) return reply;
+      const events = found.events;
       const format = q.format ?? 'csv';
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       reply.header('content-disposition', `attachment; filename="dnsward-threats-${stamp}.${format}"`);

@@ -1,5 +1,5 @@
 /** The live threat feed with its filters and export (one threat's page: page-incident.ts). */
-import { api } from './client.js';
+import { api, ApiError } from './client.js';
 import { ago, bytes, clear, h, time } from './dom.js';
 import type { SecurityEvent } from './types.js';
 
@@ -20,6 +20,13 @@ const SINCE: Array<[string, string]> = [
 ];
 /** The filters the page keeps in its address (#/threats?…) and sends to the server as they are. */
 const FILTERS = ['view', 'type', 'severity', 'client', 'from', 'to'] as const;
+
+/** What /api/threats answers: `node` is this node's name in a cluster (null alone); `fleet` with scope=fleet. */
+interface ThreatsReply {
+  threats: SecurityEvent[];
+  node: string | null;
+  fleet?: { scanned: number; dropped: number; truncated: boolean };
+}
 
 export function isThreat(e: SecurityEvent): boolean {
   return TUNNEL_TYPES.includes(e.type) || POLICY_TYPES.includes(e.type);
@@ -59,22 +66,29 @@ export function attackChips(e: SecurityEvent) {
 export class ThreatsPage {
   private threats: SecurityEvent[] = [];
   private readonly view: string;
+  /** 'fleet': every cluster node's events, read from Redis; 'node': this node's. */
+  private readonly scope: 'node' | 'fleet';
+  /** This node's name in a cluster, once the server said; null alone. */
+  private node: string | null = null;
   private readonly results = h('div', { id: 'threats-results' });
+  private readonly scopeNav = h('div', { id: 'threats-scope' });
 
   constructor(
     private readonly root: HTMLElement,
     private readonly params: URLSearchParams = new URLSearchParams(),
   ) {
     this.view = VIEWS.some(([v]) => v === params.get('view')) ? params.get('view')! : 'tunnels';
+    this.scope = params.get('scope') === 'fleet' ? 'fleet' : 'node';
   }
 
-  /** The server's filter: the address's filters, the view always. */
+  /** The server's filter: the address's filters, the view and the scope always. */
   private query(): URLSearchParams {
     const q = new URLSearchParams({ view: this.view });
     for (const k of FILTERS) {
       const v = this.params.get(k);
       if (v && k !== 'view') q.set(k, v);
     }
+    if (this.scope === 'fleet') q.set('scope', 'fleet');
     return q;
   }
 
@@ -116,6 +130,7 @@ export class ThreatsPage {
         onsubmit: (ev: Event) => {
           ev.preventDefault();
           const next = new URLSearchParams({ view: this.view });
+          if (this.scope === 'fleet') next.set('scope', 'fleet');
           for (const [k, v] of [
             ['type', type.value],
             ['severity', severity.value],
@@ -174,6 +189,7 @@ export class ThreatsPage {
           ? 'Queries response policy refused: feeds (ads, malware, …), DoH resolvers and the DoH canary, newest first.'
           : 'Tunnels detected and blocked, newest first. New ones appear here as they happen.',
       ),
+      this.scopeNav,
       form,
       h('p', { class: 'actions' }, exportLink('csv'), exportLink('json')),
       this.results,
@@ -184,8 +200,72 @@ export class ThreatsPage {
   private async show(): Promise<void> {
     const q = this.query();
     q.set('limit', '200');
-    this.threats = (await api<{ threats: SecurityEvent[] }>(`/api/threats?${q}`)).threats;
+    let reply: ThreatsReply;
+    try {
+      reply = await api<ThreatsReply>(`/api/threats?${q}`);
+    } catch (err) {
+      // The fleet scope reads Redis: when it cannot, the page says so (this node's scope still works).
+      if (!(err instanceof ApiError) || this.scope !== 'fleet') throw err;
+      this.node = '';
+      this.renderScope();
+      clear(
+        this.results,
+        h(
+          'div',
+          { class: 'card empty', id: 'threats-fleet-unavailable' },
+          h('strong', {}, 'The fleet view is unavailable.'),
+          ` ${err.message}. This node's own threats are under "This node"; DNS is not affected.`,
+        ),
+      );
+      return;
+    }
+    this.threats = reply.threats;
+    this.node = reply.node;
+    this.renderScope(reply.fleet);
     this.render(new Set());
+  }
+
+  /** In a cluster: "This node" or "Fleet" (every node's events, from Redis); nothing when alone. */
+  private renderScope(fleet?: ThreatsReply['fleet']): void {
+    if (this.node === null) return clear(this.scopeNav);
+    const keep = new URLSearchParams(this.params);
+    keep.delete('scope');
+    const fleetQuery = new URLSearchParams(keep);
+    fleetQuery.set('scope', 'fleet');
+    clear(
+      this.scopeNav,
+      h(
+        'nav',
+        { class: 'tabs', 'aria-label': 'whose threats' },
+        h(
+          'a',
+          {
+            class: 'button',
+            id: 'threats-scope-node',
+            href: `#/threats?${keep}`,
+            'aria-pressed': this.scope === 'node' ? 'true' : 'false',
+          },
+          this.node === '' ? 'This node' : `This node (${this.node})`,
+        ),
+        h(
+          'a',
+          {
+            class: 'button',
+            id: 'threats-scope-fleet',
+            href: `#/threats?${fleetQuery}`,
+            'aria-pressed': this.scope === 'fleet' ? 'true' : 'false',
+          },
+          'Fleet',
+        ),
+      ),
+      this.scope === 'fleet' && fleet !== undefined
+        ? h(
+            'p',
+            { class: 'muted', id: 'threats-fleet-note' },
+            `Every node's threats, read from Redis when this page opened (reload for newer); the node column says which node saw each.${fleet.truncated ? ' Only the newest part of the fleet stream was searched.' : ''}${fleet.dropped > 0 ? ` ${fleet.dropped} malformed entries skipped.` : ''}`,
+          )
+        : null,
+    );
   }
 
   /** A live event joins the list when it passes the page's filters (the server applied them to the rest). */
@@ -200,7 +280,8 @@ export class ThreatsPage {
   }
 
   onEvent(e: SecurityEvent): void {
-    if (!this.matches(e)) return;
+    // The live stream is this node's: the fleet list is read from Redis, reloaded on demand.
+    if (this.scope === 'fleet' || !this.matches(e)) return;
     this.threats.unshift(e);
     this.threats = this.threats.slice(0, 500);
     this.render(new Set([e.id]));
@@ -214,6 +295,7 @@ export class ThreatsPage {
         h('td', { title: time(Date.parse(e.time)) }, ago(Date.parse(e.time))),
         h('td', {}, typeChip(e)),
         h('td', { class: 'severity' }, String(e.severity)),
+        this.node === null ? null : h('td', { class: 'node mono' }, e.node),
         h(
           'td',
           {},
@@ -266,9 +348,18 @@ export class ThreatsPage {
               h(
                 'tr',
                 {},
-                ['when', 'what', 'severity', 'client', 'domain', 'leaked', 'ATT&CK', 'why', 'incident / rule'].map(
-                  (x) => h('th', { scope: 'col' }, x),
-                ),
+                [
+                  'when',
+                  'what',
+                  'severity',
+                  ...(this.node === null ? [] : ['node']),
+                  'client',
+                  'domain',
+                  'leaked',
+                  'ATT&CK',
+                  'why',
+                  'incident / rule',
+                ].map((x) => h('th', { scope: 'col' }, x)),
               ),
             ),
             h('tbody', {}, rows),
