@@ -12,11 +12,14 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { blockEnd, incidentLeak, incidentTimeline } from '../../src/console/routes/incident-routes.js';
 import type { IncidentLeak, IncidentState, IncidentStep } from '../../src/console/web/api-types.js';
+import { ControlServer } from '../../src/control/control-server.js';
 import { MAX_COMMENT_LENGTH, operatorComment } from '../../src/control/operator-comment.js';
 import { securityEvent } from '../../src/events/security-event.js';
+import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/dns-client.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -305,6 +308,34 @@ describe('incident page, API and Chromium', () => {
     const after = await incident(id);
     assert.deepEqual(after.state.allows, []);
     assert.equal(after.history.find((s) => s.what === 'disallow')?.comment, 'agent fixed');
+  });
+
+  it('takes the comment from the CLI too, over the control socket, and refuses a second line', async () => {
+    const id = await tunnel('leaky-cli.test');
+    // The control socket `dnsward serve` opens, on this in-process server: the real CLI talks to it.
+    const control = new ControlServer(dw.dataDir, dw.server, pino({ level: 'silent' }));
+    await control.start();
+    try {
+      const refused = await runCli(['unblock', 'leaky-cli.test', '--comment', 'one\ntwo', '--data-dir', dw.dataDir]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /one line/);
+      const done = await runCli([
+        'unblock',
+        'leaky-cli.test',
+        '--comment',
+        'INC-1234 owner agreed',
+        '--data-dir',
+        dw.dataDir,
+      ]);
+      assert.equal(done.code, 0, done.stderr);
+      const blocks = await runCli(['blocks', '--data-dir', dw.dataDir]);
+      assert.match(blocks.stdout, /: unblock leaky-cli\.test \("INC-1234 owner agreed"\)/);
+    } finally {
+      await control.stop();
+    }
+    const step = (await incident(id)).history.find((s) => s.what === 'unblock');
+    assert.equal(step?.comment, 'INC-1234 owner agreed');
+    assert.match(step?.by ?? '', /\S/);
   });
 
   it('shows the timeline, evidence in words, and asks before acting (Chromium)', async () => {
