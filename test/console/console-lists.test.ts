@@ -267,3 +267,37 @@ describe('local lists from the console, with dig and Chromium', () => {
     assert.deepEqual(cspViolations, []);
   });
 });
+
+describe('local lists with I/O threads', () => {
+  let unbound: UnboundServer;
+  let dw: RunningDnsward;
+
+  before(async () => {
+    unbound = await UnboundServer.start({
+      zones: ['example.test'],
+      records: ['www.example.test. 300 IN A 192.0.2.10'],
+    });
+    dw = await startDnsward(
+      `listen: ["127.0.0.1:@PORT@"]\nupstreams: { servers: ["127.0.0.1:${unbound.port}"] }\nthreads: 1\n`,
+    );
+  });
+
+  after(async () => {
+    await dw?.stop();
+    await unbound?.stop();
+  });
+
+  it('reaches the I/O threads: blocked, then answered again, without a reload', async () => {
+    const status = async () => (await dig('127.0.0.1', dw.port, ['www.example.test', 'A'])).status;
+    // Bounded: the threads get the new table in a message, not in the same call.
+    const until = async (want: string) => {
+      for (let i = 0; i < 50 && (await status()) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await status(), want);
+    };
+    assert.equal(await status(), 'NOERROR');
+    await dw.server.control({ cmd: 'list-add', list: 'deny', domain: 'www.example.test', who: 'test' });
+    await until('NXDOMAIN');
+    await dw.server.control({ cmd: 'list-remove', list: 'deny', domain: 'www.example.test', who: 'test' });
+    await until('NOERROR');
+  });
+});
