@@ -587,6 +587,15 @@ const responsePolicy = z
   .strict()
   .superRefine((p, ctx) => {
     const names = new Set(p.feeds.map((f) => f.name));
+    // The console's local lists (policy/local-lists.ts) are feeds under these names.
+    p.feeds.forEach((f, i) => {
+      if (f.name === 'local-allow' || f.name === 'local-deny')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['feeds', i, 'name'],
+          message: `"${f.name}" is the console's local list (Feeds & lists): give this feed another name`,
+        });
+    });
     p.groups.forEach((g, i) =>
       g.feeds.forEach((f, j) => {
         if (!names.has(f))

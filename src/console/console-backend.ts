@@ -44,9 +44,11 @@ export interface ConsoleBackend {
   /** The operator commands (blocks, allow, unblock, quarantine, release, monitor); throws with a message to show. */
   control(request: ControlRequest): unknown;
   /** Records an operator change (console users and tokens, logins) in the audit log. */
-  auditChange(who: string, action: string, subject: string, detail: object): void;
+  auditChange(who: string, action: string, subject: string, detail: object, comment?: string): void;
   /** The newest audit entries, oldest first. */
   auditLog(limit: number): AuditEntry[];
+  /** The newest audit entries about these subjects (a domain, client addresses), oldest first. */
+  auditFor(subjects: readonly string[], limit: number): AuditEntry[];
   readonly guard: GuardReadModel;
   readonly guardMode: string;
   /** Until when (seconds) an operator put Tunnel Guard in monitor mode; null when not. */

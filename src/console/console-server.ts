@@ -29,6 +29,8 @@ import { actionRoutes } from './routes/action-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { dataRoutes } from './routes/data-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
+import { incidentRoutes } from './routes/incident-routes.js';
+import { listRoutes } from './routes/list-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { threatRoutes } from './routes/threat-routes.js';
 
@@ -174,7 +176,9 @@ export class ConsoleServer {
     authRoutes(app, c);
     dataRoutes(app, c);
     threatRoutes(app, c);
+    incidentRoutes(app, c);
     feedRoutes(app, c);
+    listRoutes(app, c);
     queryRoutes(app, c);
     actionRoutes(app, c);
     // Every route says who may call it (config.access); one that does not needs a login. Only

@@ -33,5 +33,5 @@ export interface BlocksReply {
   }>;
   /** In a cluster: this node's name, and whether it reaches Redis. */
   cluster?: { node: string; connected: boolean } | null;
-  audit: Array<{ at: number; who: string; action: string; subject: string }>;
+  audit: Array<{ at: number; who: string; action: string; subject: string; comment?: string }>;
 }

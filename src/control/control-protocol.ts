@@ -8,7 +8,7 @@
  */
 export const SOCKET_NAME = 'dnsward.sock';
 
-export type ControlRequest =
+export type ControlRequest = (
   | { cmd: 'blocks'; who: string }
   /** The domains under a random-subdomain flood now. */
   | { cmd: 'floods'; who: string }
@@ -24,7 +24,16 @@ export type ControlRequest =
   | { cmd: 'feeds'; who: string }
   /** Re-reads one feed (or every feed) now; a local file is re-read when it changed. */
   | { cmd: 'feeds-refresh'; who: string; name?: string }
+  /** The local allow and deny lists (policy/local-lists.ts). */
+  | { cmd: 'lists'; who: string }
+  /** Adds a name (and everything under it) to the local allow or deny list, in force at once. */
+  | { cmd: 'list-add'; who: string; list: 'allow' | 'deny'; domain: string }
+  | { cmd: 'list-remove'; who: string; list: 'allow' | 'deny'; domain: string }
   /** Tunnel Guard in monitor mode for `seconds` (0: back to the configured mode now). */
-  | { cmd: 'monitor'; who: string; seconds: number };
+  | { cmd: 'monitor'; who: string; seconds: number }
+) & {
+  /** The operator's note on a change, kept in its audit entry (operator-comment.ts bounds it). */
+  comment?: string;
+};
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

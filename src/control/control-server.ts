@@ -86,7 +86,7 @@ export class ControlServer {
     }
     try {
       const result = await this.dnsward.control(request);
-      if (request.cmd !== 'blocks' && request.cmd !== 'floods' && request.cmd !== 'feeds')
+      if (request.cmd !== 'blocks' && request.cmd !== 'floods' && request.cmd !== 'feeds' && request.cmd !== 'lists')
         this.log.info({ operator: request.who, change: request, result }, 'operator change');
       return { ok: true, result };
     } catch (err) {

@@ -7,17 +7,28 @@ import { listBlocks } from './commands/blocks-command.js';
 import { unblockClient } from './commands/dynamic-block-commands.js';
 import { listFeeds, refreshFeeds } from './commands/feed-commands.js';
 import { listFloods } from './commands/flood-commands.js';
+import { addToList, listLists, removeFromList } from './commands/list-commands.js';
 import { allow, disallow, monitor, quarantine, release, unblock } from './commands/guard-commands.js';
 import type { ControlRequest } from './control-protocol.js';
+import { operatorComment } from './operator-comment.js';
 import type { OperatorHost } from './operator-host.js';
 
 /** The feeds' commands touch no block: after the others the server republishes the block table. */
 export function isFeedCommand(request: ControlRequest): boolean {
-  return request.cmd === 'feeds' || request.cmd === 'feeds-refresh';
+  return (
+    request.cmd === 'feeds' ||
+    request.cmd === 'feeds-refresh' ||
+    request.cmd === 'lists' ||
+    request.cmd === 'list-add' ||
+    request.cmd === 'list-remove'
+  );
 }
 
-export function runOperatorCommand(host: OperatorHost, request: ControlRequest): unknown {
+export function runOperatorCommand(host: OperatorHost, given: ControlRequest): unknown {
   const now = Date.now() / 1000;
+  // One check for every caller (the socket, the console): the commands keep what it returns.
+  const comment = operatorComment(given.comment);
+  const request: ControlRequest = { ...given, comment };
   switch (request.cmd) {
     case 'blocks':
       return listBlocks(host, now);
@@ -27,6 +38,12 @@ export function runOperatorCommand(host: OperatorHost, request: ControlRequest):
       return listFeeds(host);
     case 'feeds-refresh':
       return refreshFeeds(host, request.name);
+    case 'lists':
+      return listLists(host);
+    case 'list-add':
+      return addToList(host, request);
+    case 'list-remove':
+      return removeFromList(host, request);
     case 'unblock-client':
       return unblockClient(host, request);
     case 'allow':

@@ -11,6 +11,7 @@ import type { SecurityEvent } from '../events/security-event-types.js';
 import type { FloodDetector } from '../flood/flood-detector.js';
 import type { TunnelGuard } from '../guard/tunnel-guard.js';
 import type { FeedStatus } from '../policy/feed-status.js';
+import type { LocalLists } from '../policy/local-lists.js';
 import type { AuditEntry } from '../store/guard-store.js';
 
 export interface OperatorHost {
@@ -39,7 +40,7 @@ export interface OperatorHost {
    * transaction; nothing without a store (before start). Throws when the write fails.
    */
   saveOperator(entry?: AuditEntry): void;
-  auditChange(who: string, action: string, subject: string, detail: object): void;
+  auditChange(who: string, action: string, subject: string, detail: object, comment?: string): void;
   auditLog(limit: number): AuditEntry[];
   readonly events: { publish(event: SecurityEvent): void };
   /** Decisions shared with other nodes; null: this node alone. */
@@ -50,6 +51,8 @@ export interface OperatorHost {
   readonly flood: Pick<FloodDetector, 'tracked' | 'active'>;
   readonly runningConfig: Config;
   feedStatus(): FeedStatus[];
+  /** The local allow and deny lists; null before start. */
+  readonly localLists: Pick<LocalLists, 'entries' | 'add' | 'remove'> | null;
   /** Re-reads feeds now (all, or one by name); resolves with the names whose new version is in force. */
   refreshFeeds(name?: string): Promise<string[]>;
 }

@@ -41,6 +41,7 @@ import { Brain } from '../plane/brain.js';
 import { Doorbell } from '../plane/doorbell.js';
 import { IoThreadPool } from '../plane/io-thread-pool.js';
 import { FeedManager, feedConfigs } from '../policy/feed-manager.js';
+import { LocalLists, withLocalLists } from '../policy/local-lists.js';
 import type { PolicyDecision } from '../policy/policy-engine.js';
 import { feedsMessage } from '../policy/shared-feeds.js';
 import { QueryLog } from '../querylog/query-log.js';
@@ -109,11 +110,16 @@ export class DnswardServer implements OperatorHost {
   /** The random-subdomain flood detector (defence.randomSubdomain), fed by the brain or the inline guard stage. */
   readonly flood: FloodDetector;
   private floodTimer: NodeJS.Timeout | null = null;
+  /** The console's local allow and deny lists (null before start). */
+  localLists: LocalLists | null = null;
 
   constructor(
     private config: Config,
     private readonly log: Logger,
   ) {
+    // The console's local allow and deny lists are feeds of their own, first in every group.
+    config = withLocalLists(config);
+    this.config = config;
     fillCookieSecret(config);
     const g = config.guard;
     this.mode = g.mode;
@@ -273,6 +279,7 @@ export class DnswardServer implements OperatorHost {
     this.floodTimer = setInterval(() => this.tickFloods(Date.now() / 1000), FLOOD_TICK_MS);
     this.floodTimer.unref();
     this.openGuardStore();
+    this.openLocalLists();
     await this.startFeeds(this.feeds);
     if (this.inline !== null) await this.inline.start();
     else {
@@ -490,7 +497,8 @@ export class DnswardServer implements OperatorHost {
    * added, removed ones closed), queries in flight finish on the pools they started on, and
    * the cache keeps its content unless its bounds changed.
    */
-  async reload(next: Config): Promise<void> {
+  async reload(given: Config): Promise<void> {
+    const next = withLocalLists(given);
     fillCookieSecret(next);
     const feedsChanged = JSON.stringify(next.policy.feeds) !== JSON.stringify(this.config.policy.feeds);
     const old = this.feeds;
@@ -633,6 +641,20 @@ export class DnswardServer implements OperatorHost {
   }
 
   /** Restores what Tunnel Guard learned before (a restart, even after kill -9, resumes from the last snapshot). */
+  /** The local lists' files from the state file, before the feeds read them. */
+  private openLocalLists(): void {
+    if (this.guardStore === null) return;
+    this.localLists = new LocalLists(this.guardStore.lists, this.config.dataDir, (feed) => this.refreshFeeds(feed));
+    try {
+      this.localLists.writeFiles();
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message },
+        'local allow/deny lists not written: their feeds keep the last files',
+      );
+    }
+  }
+
   private openGuardStore(): void {
     ensurePrivateDir(this.config.dataDir);
     this.guardStore = new GuardStore(join(this.config.dataDir, 'dnsward.db'), (err) =>
@@ -913,13 +935,25 @@ export class DnswardServer implements OperatorHost {
   }
 
   /** Every operator change (guard commands, console users and tokens) goes to one audit log. */
-  auditChange(who: string, action: string, subject: string, detail: object): void {
-    this.guardStore?.audit({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
+  auditChange(who: string, action: string, subject: string, detail: object, comment?: string): void {
+    this.guardStore?.audit({
+      at: Date.now(),
+      who,
+      action,
+      subject,
+      detail: JSON.stringify(detail),
+      ...(comment === undefined ? {} : { comment }),
+    });
   }
 
   /** The newest audit entries, oldest first (none without a store, e.g. before start). */
   auditLog(limit: number): AuditEntry[] {
     return this.guardStore?.auditLog(limit) ?? [];
+  }
+
+  /** The newest audit entries about these subjects (the incident page's operator actions), oldest first. */
+  auditFor(subjects: readonly string[], limit: number): AuditEntry[] {
+    return this.guardStore?.auditFor(subjects, limit) ?? [];
   }
 
   /** Per-upstream answer latency, for the metrics histogram (summed over the I/O threads). */

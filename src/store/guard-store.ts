@@ -17,15 +17,20 @@ import { openDatabase } from './sqlite-database.js';
 import { STATE_SCHEMA } from './state-schema.js';
 import { Worker } from 'node:worker_threads';
 import type { SnapshotParts } from '../guard/guard-snapshot.js';
+import type { AuditEntry } from './audit-entry.js';
+import { LocalListStore } from './local-list-store.js';
 
 const MAX_AUDIT = 100_000;
 
-export interface AuditEntry {
-  at: number;
-  who: string;
-  action: string;
-  subject: string;
-  detail: string;
+export type { AuditEntry } from './audit-entry.js';
+
+const AUDIT_COLUMNS = 'at, who, action, subject, detail, comment';
+
+/** A row as read: a NULL comment (none given, or an entry from before comments) is left out. */
+function auditEntry(row: AuditEntry & { comment: string | null }): AuditEntry {
+  if (row.comment !== null) return row;
+  const { comment: _none, ...rest } = row;
+  return rest;
 }
 
 /** Opens (and migrates) the state file; every connection to it goes through here. */
@@ -180,6 +185,8 @@ export class GuardStore {
   operatorSaves = 0;
   lastSaveBytes = 0;
   lastSaveMs = 0;
+  /** The console's local allow and deny lists, audited in the same file. */
+  readonly lists: LocalListStore;
 
   constructor(
     readonly path: string,
@@ -189,6 +196,7 @@ export class GuardStore {
     // The commit that finds the WAL over its limit copies it into the database: after a
     // snapshot that is 100+ MB, so it is left to the writer thread's commits, not this thread's.
     this.db.pragma('wal_autocheckpoint = 0');
+    this.lists = new LocalListStore(this.db, (entry) => this.audit(entry));
   }
 
   load(name: string): { parts: SnapshotParts; savedAt: number; bytes: number } | undefined {
@@ -271,8 +279,8 @@ export class GuardStore {
     this.db
       .transaction(() => {
         this.db
-          .prepare('INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-          .run(entry.at, entry.who, entry.action, entry.subject, entry.detail);
+          .prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(entry.at, entry.who, entry.action, entry.subject, entry.detail, entry.comment ?? null);
         this.db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(MAX_AUDIT);
       })
       .immediate();
@@ -280,10 +288,25 @@ export class GuardStore {
 
   auditLog(limit = 100): AuditEntry[] {
     return (
+      this.db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?`).all(limit) as Array<
+        AuditEntry & { comment: string | null }
+      >
+    )
+      .reverse()
+      .map(auditEntry);
+  }
+
+  /** The newest entries about any of these subjects (a domain, client addresses), oldest first. */
+  auditFor(subjects: readonly string[], limit = 100): AuditEntry[] {
+    if (subjects.length === 0) return [];
+    const marks = subjects.map(() => '?').join(', ');
+    return (
       this.db
-        .prepare('SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?')
-        .all(limit) as AuditEntry[]
-    ).reverse();
+        .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE subject IN (${marks}) ORDER BY id DESC LIMIT ?`)
+        .all(...subjects, limit) as Array<AuditEntry & { comment: string | null }>
+    )
+      .reverse()
+      .map(auditEntry);
   }
 
   async close(): Promise<void> {

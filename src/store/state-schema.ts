@@ -31,5 +31,23 @@ CREATE TABLE IF NOT EXISTS console_token (id TEXT PRIMARY KEY, name TEXT NOT NUL
         if (!hasColumn(db, 'guard_snapshot', 'parts')) db.exec('ALTER TABLE guard_snapshot ADD COLUMN parts TEXT');
       },
     },
+    {
+      version: 3,
+      // An operator's note on an action (why, ticket), and the incident page's look-up of the
+      // entries about one domain or client.
+      summary: 'audit comments (audit.comment) and entries by subject',
+      up: (db) => {
+        if (!hasColumn(db, 'audit', 'comment')) db.exec('ALTER TABLE audit ADD COLUMN comment TEXT');
+        db.exec('CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, id)');
+      },
+    },
+    {
+      version: 4,
+      summary: "the console's local allow and deny lists (local_list)",
+      up: (db) =>
+        db.exec(
+          'CREATE TABLE IF NOT EXISTS local_list (list TEXT NOT NULL, domain TEXT NOT NULL, added_at INTEGER NOT NULL, added_by TEXT NOT NULL, comment TEXT, PRIMARY KEY (list, domain))',
+        ),
+    },
   ],
 };

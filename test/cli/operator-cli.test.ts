@@ -128,7 +128,7 @@ policy:
     assert.match(again.stdout, /refreshed: no change/);
     const unknown = await runCli(['feeds', 'refresh', 'nosuch', '-c', CONFIG]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no feed named "nosuch" \(feeds: local\)/);
+    assert.match(unknown.stderr, /no feed named "nosuch" \(feeds: local, local-allow, local-deny\)/);
   });
 
   it('finds the server from --config or DNSWARD_CONFIG in any directory, with I/O threads and the control socket on', async () => {

@@ -166,14 +166,16 @@ describe('console API', () => {
     const detail = await get<{
       primary: { stages: Array<{ name: string }> };
       learned: { block: { incident: string } | null };
-      timeline: Array<{ bytes: number }>;
+      timeline: Array<{ qname: string }>;
+      leak: { total: number };
     }>(`/api/threats/${blocked.incident}`);
     assert.deepEqual(
       detail.primary.stages.map((x) => x.name),
       ['anatomy', 'query', 'state', 'normal', 'decision'],
     );
     assert.equal(detail.learned.block?.incident, blocked.incident);
-    assert.ok(detail.timeline.length >= 1 && detail.timeline.every((p) => p.bytes > 0));
+    assert.ok(detail.timeline.length >= 1 && detail.timeline.every((p) => p.qname.endsWith('.leaky-console.test')));
+    assert.ok(detail.leak.total > 0, "bytes leaked: Tunnel Guard's estimate");
     const domains = await get<{ domains: Array<{ domain: string; blocked: boolean }> }>('/api/domains?q=leaky');
     assert.deepEqual(
       domains.domains.map((d) => [d.domain, d.blocked]),

@@ -145,16 +145,27 @@ describe('dnsward console in Chromium, with a real dns2tcp tunnel', () => {
     assert.deepEqual(stages, ['anatomy', 'query', 'state', 'normal', 'decision']);
     assert.match((await page.textContent('#reasons')) ?? '', /encoded information/);
     assert.match((await page.textContent('#threat-action')) ?? '', /block/);
+    // The evidence in words, the raw key kept in the title.
+    assert.match(
+      (await page.getAttribute('#pipeline [data-stage="normal"] [data-key="encoderMultiplier"]', 'title')) ?? '',
+      /^encoderMultiplier = /,
+    );
+    await page.waitForSelector('#incident-timeline tr[data-what="domain_blocked"]');
     await page.screenshot({ path: join(shots, 'threat-detail.png') });
     await page.screenshot({ path: join(shots, 'threat-detail-full.png'), fullPage: true });
   });
 
   it('allows the domain with one click, and the tunnel passes again', async () => {
     await page.click('#allow-domain');
+    await page.waitForSelector('#confirm-dialog[open]');
+    await page.fill('#confirm-comment', 'a dns2tcp test tunnel, on purpose');
+    await page.click('#confirm-ok');
     await page.waitForSelector('#toast .msg:has-text("Allow domain: done")');
+    await page.waitForSelector('#threat-state [data-state="allow"]');
     assert.equal(await dns2tcpEchoPasses(lab, ZONE, 4452), 'echo intact');
     await page.click('a[data-nav="audit"]');
     await page.waitForSelector('td:has-text("admin (console)")');
+    await page.waitForSelector('td:has-text("a dns2tcp test tunnel, on purpose")');
   });
 
   it('lets a viewer look but not act', async () => {

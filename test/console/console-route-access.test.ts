@@ -70,9 +70,11 @@ function onlyAnError(body: string): boolean {
 }
 
 const PUBLIC = new Set(['POST /api/login', 'GET /api/setup']);
-// Reading the feeds is for everyone; refreshing them is an action.
+// Reading the feeds and the local lists is for everyone; refreshing or changing them is an action.
 const isAdminRoute = (path: string) =>
-  /^\/api\/(users|tokens|actions)(\/|$)/.test(path) || /^\/api\/feeds\/(.+\/)?refresh$/.test(path);
+  /^\/api\/(users|tokens|actions)(\/|$)/.test(path) ||
+  /^\/api\/feeds\/(.+\/)?refresh$/.test(path) ||
+  /^\/api\/lists\/.+/.test(path);
 
 /** What a caller allowed on the route gets, given the deliberately wrong requests the walk sends. */
 function allowedAnswer(method: string, path: string): number {

@@ -3,6 +3,7 @@
  * `unblock` also list and lift dynamic blocks of client prefixes). Each finds
  * the running dnsward through its data directory and talks to it over the control socket.
  */
+import { MAX_COMMENT_LENGTH } from '../../control/operator-comment.js';
 import { operatorSeconds, untilText } from '../../control/operator-duration.js';
 import { ControlError, sendControl } from '../../control/control-client.js';
 import type { StageReport } from '../../guard/verdict.js';
@@ -30,6 +31,11 @@ async function talk(name: string, dataDir: string, request: Parameters<typeof se
 }
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
+
+/** Every operator change takes a note for the audit log (control/operator-comment.ts checks it). */
+const COMMENT_OPTION = { comment: { type: 'string' } } as const;
+const COMMENT_HELP = `--comment TEXT is kept with the change in the audit log (why, a ticket): one
+line, at most ${MAX_COMMENT_LENGTH} characters.`;
 
 function formatStages(stages: StageReport[]): string[] {
   return stages.map(
@@ -94,7 +100,10 @@ changes. --json prints the raw reply.`,
     }
     if (reply.audit.length > 0) {
       console.log('Latest operator changes:');
-      for (const a of reply.audit) console.log(`  ${new Date(a.at).toISOString()} ${a.who}: ${a.action} ${a.subject}`);
+      for (const a of reply.audit)
+        console.log(
+          `  ${new Date(a.at).toISOString()} ${a.who}: ${a.action} ${a.subject}${a.comment ? ` ("${a.comment}")` : ''}`,
+        );
     }
     return 0;
   },
@@ -104,19 +113,25 @@ export const allowCommand: Command = {
   name: 'allow',
   locates: true,
   summary: 'let a domain (or a client range) through Tunnel Guard, for a while',
-  help: `Usage: dnsward allow DOMAIN [--client CIDR] [--for DURATION|forever] [-c FILE] [--data-dir DIR]
-       dnsward allow --client CIDR [--for DURATION|forever] [-c FILE] [--data-dir DIR]
-       dnsward allow --remove [DOMAIN] [--client CIDR] [-c FILE] [--data-dir DIR]
+  help: `Usage: dnsward allow DOMAIN [--client CIDR] [--for DURATION|forever] [--comment TEXT] [-c FILE] [--data-dir DIR]
+       dnsward allow --client CIDR [--for DURATION|forever] [--comment TEXT] [-c FILE] [--data-dir DIR]
+       dnsward allow --remove [DOMAIN] [--client CIDR] [--comment TEXT] [-c FILE] [--data-dir DIR]
 
 An operator decision: queries for DOMAIN (its registered domain), from CIDR if
 given, are allowed until the allow expires (default 24h; --for forever makes it
 permanent until 'dnsward unblock' or the console removes it), and lift its block.
 What is allowed teaches Tunnel Guard's learning as known-good. --remove takes
-back the allow of exactly that DOMAIN and CIDR.`,
+back the allow of exactly that DOMAIN and CIDR. ${COMMENT_HELP}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { client: { type: 'string' }, for: { type: 'string' }, remove: { type: 'boolean' }, ...LOCATION_OPTIONS },
+      {
+        client: { type: 'string' },
+        for: { type: 'string' },
+        remove: { type: 'boolean' },
+        ...COMMENT_OPTION,
+        ...LOCATION_OPTIONS,
+      },
       true,
     );
     if (positionals.length > 1) throw new UsageError('allow takes one DOMAIN');
@@ -128,6 +143,7 @@ back the allow of exactly that DOMAIN and CIDR.`,
         cmd: 'disallow',
         domain: positionals[0],
         client: values.client as string | undefined,
+        comment: values.comment as string | undefined,
       })) as { removed: number } | undefined;
       if (removed === undefined) return 1;
       console.log(
@@ -140,6 +156,7 @@ back the allow of exactly that DOMAIN and CIDR.`,
       domain: positionals[0],
       client: values.client as string | undefined,
       seconds: seconds(values.for as string | undefined, 86400, true),
+      comment: values.comment as string | undefined,
     })) as { domain?: string; client?: string; until: number } | undefined;
     if (reply === undefined) return 1;
     console.log(
@@ -153,8 +170,8 @@ export const unblockCommand: Command = {
   name: 'unblock',
   locates: true,
   summary: "lift a Tunnel Guard domain block, or a client's dynamic block, now",
-  help: `Usage: dnsward unblock DOMAIN [-c FILE] [--data-dir DIR]
-       dnsward unblock CLIENT [-c FILE] [--data-dir DIR]
+  help: `Usage: dnsward unblock DOMAIN [--comment TEXT] [-c FILE] [--data-dir DIR]
+       dnsward unblock CLIENT [--comment TEXT] [-c FILE] [--data-dir DIR]
 
 DOMAIN: lifts the blocks of DOMAIN's registered domain (for every client, and
 those of single clients). Unlike allow, it does not stop Tunnel Guard from
@@ -162,21 +179,26 @@ blocking it again if the tunnel goes on.
 
 CLIENT (an IP address or a CIDR range): lifts the dynamic blocks of the client
 prefixes it overlaps (defence.dynamicBlocks) and forgets their recent traffic;
-the rules block them again only if they pass a rate again.`,
+the rules block them again only if they pass a rate again. ${COMMENT_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { ...LOCATION_OPTIONS }, true);
+    const { values, positionals } = parseCommandArgs(argv, { ...COMMENT_OPTION, ...LOCATION_OPTIONS }, true);
     if (positionals.length !== 1) throw new UsageError('unblock takes one DOMAIN or CLIENT');
+    const comment = values.comment as string | undefined;
     if (typeof parseCidr(positionals[0]) !== 'string') {
       const reply = (await talk('unblock', locateDataDir(values), {
         cmd: 'unblock-client',
         client: positionals[0],
+        comment,
       })) as { client: string; lifted: string[] } | undefined;
       if (reply === undefined) return 1;
       console.log(`lifted the dynamic block of ${reply.lifted.join(', ')}`);
       return 0;
     }
-    const reply = (await talk('unblock', locateDataDir(values), { cmd: 'unblock', domain: positionals[0] })) as
-      { domain: string } | undefined;
+    const reply = (await talk('unblock', locateDataDir(values), {
+      cmd: 'unblock',
+      domain: positionals[0],
+      comment,
+    })) as { domain: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`unblocked ${reply.domain}`);
     return 0;
@@ -187,21 +209,23 @@ export const quarantineCommand: Command = {
   name: 'quarantine',
   locates: true,
   summary: 'refuse (or sinkhole) every query of a client, for a while',
-  help: `Usage: dnsward quarantine CLIENT [--for DURATION] [-c FILE] [--data-dir DIR]
-       dnsward quarantine --release CLIENT [-c FILE] [--data-dir DIR]
+  help: `Usage: dnsward quarantine CLIENT [--for DURATION] [--comment TEXT] [-c FILE] [--data-dir DIR]
+       dnsward quarantine --release CLIENT [--comment TEXT] [-c FILE] [--data-dir DIR]
 
 CLIENT is an address or a CIDR. Its queries get guard.quarantineAnswer (REFUSED by
-default) until the quarantine expires (default 1h). --release ends it now.`,
+default) until the quarantine expires (default 1h). --release ends it now.
+${COMMENT_HELP}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { for: { type: 'string' }, release: { type: 'boolean' }, ...LOCATION_OPTIONS },
+      { for: { type: 'string' }, release: { type: 'boolean' }, ...COMMENT_OPTION, ...LOCATION_OPTIONS },
       true,
     );
     if (positionals.length !== 1) throw new UsageError('quarantine takes one CLIENT');
     const dataDir = locateDataDir(values);
+    const comment = values.comment as string | undefined;
     if (values.release) {
-      const reply = await talk('quarantine', dataDir, { cmd: 'release', client: positionals[0] });
+      const reply = await talk('quarantine', dataDir, { cmd: 'release', client: positionals[0], comment });
       if (reply === undefined) return 1;
       console.log(`released ${positionals[0]}`);
       return 0;
@@ -210,6 +234,7 @@ default) until the quarantine expires (default 1h). --release ends it now.`,
       cmd: 'quarantine',
       client: positionals[0],
       seconds: seconds(values.for as string | undefined, 3600),
+      comment,
     })) as { client: string; until: number; incident: string } | undefined;
     if (reply === undefined) return 1;
     console.log(`quarantined ${reply.client} until ${iso(reply.until)} (incident ${reply.incident})`);

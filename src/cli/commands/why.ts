@@ -6,6 +6,7 @@
  * upstream and checks the answer's CNAME chain and addresses as the policy stage does (the same
  * code: src/policy/answer-match.ts).
  */
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { decode, type Answer } from 'dns-packet';
 import type { Config } from '../../config/schema.js';
@@ -14,6 +15,7 @@ import { nameToWire } from '../../dns/name.js';
 import { qtypeFromText, RcodeName } from '../../dns/wire.js';
 import { matchAnswer } from '../../policy/answer-match.js';
 import { FeedManager, feedConfigs } from '../../policy/feed-manager.js';
+import { localListPath, withLocalLists } from '../../policy/local-lists.js';
 import { type PolicyDecision, PolicyEngine, type PolicyGroup } from '../../policy/policy-engine.js';
 import { findListener, formatHostPort, type HostPort, parseHostPort } from '../../util/address.js';
 import { ZoneRouter } from '../../upstream/zone-router.js';
@@ -68,10 +70,12 @@ Tunnel Guard's decisions depend on live traffic and are not predicted here.`,
     const server = values.server === undefined ? undefined : parseHostPort(values.server, 53);
     if (typeof server === 'string') throw new UsageError(`--server: ${server}`);
     // Without --resolve upstreams do not matter; a placeholder keeps the config valid without /etc/resolv.conf.
-    const { config } = loadConfig(
+    const { config: fileConfig } = loadConfig(
       values.config,
       values.resolve && server === undefined ? {} : { upstreams: ['127.0.0.1'] },
     );
+    // The local allow and deny lists as the running dnsward wrote them (none before its first start).
+    const config = existsSync(localListPath(fileConfig.dataDir, 'deny')) ? withLocalLists(fileConfig) : fileConfig;
     const feeds = new FeedManager(feedConfigs(config.policy.feeds));
     try {
       await Promise.all([...feeds.feeds.keys()].map((n) => feeds.refresh(n)));

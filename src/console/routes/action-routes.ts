@@ -1,5 +1,9 @@
-/** The analyst's actions, each with an expiry, each audited under the console user's name. */
+/**
+ * The analyst's actions, each with an expiry, each audited under the console user's name with
+ * the optional comment the analyst gave (the control commands check it again, as for the CLI).
+ */
 import type { FastifyInstance } from 'fastify';
+import { MAX_COMMENT_LENGTH } from '../../control/operator-comment.js';
 import { operatorSeconds } from '../../control/operator-duration.js';
 import type { ControlRequest } from '../../control/control-protocol.js';
 import { type ConsoleContext, fail, identity } from '../console-context.js';
@@ -8,6 +12,12 @@ const forProperty = {
   type: 'string',
   description: 'how long: 30m, 12h, 7d or forever (default 1d)',
   maxLength: 16,
+} as const;
+
+const commentProperty = {
+  type: 'string',
+  description: `why (a ticket, a note), kept in the audit log; one line, at most ${MAX_COMMENT_LENGTH} characters`,
+  maxLength: MAX_COMMENT_LENGTH,
 } as const;
 
 function seconds(text: string | undefined, fallback: number): number | string {
@@ -30,6 +40,7 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
           ok: true,
           result: await c.server.control({
             ...build(body, secs),
+            comment: body.comment,
             who: `${identity(request as never).user} (console)`,
           } as ControlRequest),
         };
@@ -38,7 +49,12 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
       }
     };
   const body = (required: string[], properties: Record<string, object>) =>
-    ({ type: 'object', required, additionalProperties: false, properties }) as const;
+    ({
+      type: 'object',
+      required,
+      additionalProperties: false,
+      properties: { ...properties, comment: commentProperty },
+    }) as const;
   const admin = { access: 'admin' as const };
 
   app.post(
@@ -56,6 +72,19 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
       },
     },
     act((b, secs) => ({ cmd: 'allow', domain: b.domain || undefined, client: b.client || undefined, seconds: secs })),
+  );
+
+  app.post(
+    '/api/actions/disallow',
+    {
+      config: admin,
+      schema: {
+        tags: ['actions'],
+        summary: 'Remove an operator allow (of exactly this domain and client range) before it ends',
+        body: body([], { domain: { type: 'string', maxLength: 253 }, client: { type: 'string', maxLength: 64 } }),
+      },
+    },
+    act((b) => ({ cmd: 'disallow', domain: b.domain || undefined, client: b.client || undefined })),
   );
 
   app.post(
@@ -121,13 +150,22 @@ export function actionRoutes(app: FastifyInstance, c: ConsoleContext): void {
       },
     },
     async (request, reply) => {
-      const b = (request.body ?? {}) as { for?: string };
+      const b = (request.body ?? {}) as { for?: string; comment?: string };
       const secs = b.for === '0s' || b.for === '0' ? 0 : seconds(b.for, 3600);
       if (typeof secs === 'string') return fail(reply, 400, secs);
-      return {
-        ok: true,
-        result: await c.server.control({ cmd: 'monitor', seconds: secs, who: `${identity(request).user} (console)` }),
-      };
+      try {
+        return {
+          ok: true,
+          result: await c.server.control({
+            cmd: 'monitor',
+            seconds: secs,
+            comment: b.comment,
+            who: `${identity(request).user} (console)`,
+          }),
+        };
+      } catch (err) {
+        return fail(reply, 400, (err as Error).message);
+      }
     },
   );
 }

@@ -1,13 +1,12 @@
 /**
- * What the analyst reads: overview, threats and their detail, domains, clients, learning status,
+ * What the analyst reads: overview, domains, clients, learning status,
  * audit log, the running configuration; and the live stream (server-sent events).
  */
 import type { FastifyInstance } from 'fastify';
 import type { SecurityEvent } from '../../events/security-event.js';
 import type { Config } from '../../config/schema.js';
-import { type ConsoleContext, fail, identity } from '../console-context.js';
+import { type ConsoleContext, identity } from '../console-context.js';
 import type { ClientStats } from '../web/api-types.js';
-import { THREAT_TYPES } from './threat-routes.js';
 import { withAttack } from '../../events/attack-techniques.js';
 import { stringify as stringifyYaml } from 'yaml';
 
@@ -22,12 +21,6 @@ const limitQuery = {
     q: { type: 'string', maxLength: 253 },
   },
 } as const;
-
-/** Payload bytes a name can carry, an upper bound: the bytes of its labels left of the registered domain. */
-function subdomainBytes(qname: string, domain: string): number {
-  if (qname === domain || !qname.endsWith(`.${domain}`)) return 0;
-  return qname.length - domain.length - 1;
-}
 
 export function redactConfig(config: Config): unknown {
   return JSON.parse(
@@ -72,64 +65,6 @@ export function dataRoutes(app: FastifyInstance, c: ConsoleContext): void {
         },
         upstreams: snap.upstreams,
         series: c.history.series(),
-      };
-    },
-  );
-
-  app.get<{ Params: { incident: string } }>(
-    '/api/threats/:incident',
-    {
-      schema: {
-        tags: ['threats'],
-        summary:
-          'One incident: its events with the stage trace, bytes leaked over time, samples, clients, the action and why',
-      },
-    },
-    async (request, reply) => {
-      const incident = request.params.incident;
-      let events = await s.queryLog.events({ incident, limit: 200 });
-      // Another cluster node's incident: this node has at most the decision it applied (no stage
-      // trace); the deciding node's events come from the fleet stream, when Redis answers.
-      if (s.fleet !== null && !events.some((e) => e.stages.length > 0)) {
-        const fleet = await s.fleet.read({ incident, limit: 200 }).catch(() => null);
-        const known = new Set(events.map((e) => e.id));
-        events = [...events, ...(fleet?.events ?? []).filter((e) => !known.has(e.id))].sort(
-          (a, b) => Date.parse(b.time) - Date.parse(a.time),
-        );
-      }
-      if (events.length === 0) return fail(reply, 404, `no incident ${incident}`);
-      const primary =
-        events.find((e) => THREAT_TYPES.includes(e.type) && e.stages.length > 0) ??
-        events.find((e) => THREAT_TYPES.includes(e.type)) ??
-        events[events.length - 1];
-      const domain = primary.domain ?? '';
-      const queries = domain === '' ? [] : await s.queryLog.queries({ domain, limit: 1000 });
-      const clients = [
-        ...new Set(
-          [...events.map((e) => e.client), ...queries.map((q) => q.client)].filter((x): x is string => x !== undefined),
-        ),
-      ];
-      const timeline = queries
-        .slice()
-        .reverse()
-        .map((q) => ({
-          t: q.t,
-          qname: q.qname,
-          client: q.client,
-          type: q.type,
-          bytes: subdomainBytes(q.qname, domain),
-        }));
-      const learned = s.guard.describeDomain(domain, now());
-      return {
-        incident,
-        primary: withAttack(primary),
-        events: events.map(withAttack),
-        domain,
-        clients,
-        firstSeen: learned?.firstSeen ?? null,
-        learned: learned ?? null,
-        timeline,
-        queryLogMode: s.queryLog.mode,
       };
     },
   );

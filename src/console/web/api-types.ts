@@ -3,6 +3,7 @@
  * (src/console/routes/query-routes.ts, type-only) and by the web UI. Types only: the browser
  * build and the server build both compile it.
  */
+import type { ListEntry } from '../../policy/local-list-types.js';
 import type { QueryRecord } from '../../querylog/query-record.js';
 
 /** One logged query as GET /api/queries returns it: the store's row with its id and names. */
@@ -77,4 +78,53 @@ export interface FeedsAnswer {
   feeds: FeedStatus[];
   /** The feeds whose new version is now in force. */
   updated?: string[];
+}
+
+/** One step of an incident's timeline (GET /api/threats/:incident), oldest first. */
+export interface IncidentStep {
+  /** Milliseconds since the epoch. */
+  t: number;
+  /** A Tunnel Guard event, an operator's audited action, or a block's end. */
+  kind: 'detection' | 'operator' | 'expiry';
+  /** The event type, the audit action (allow, unblock, …) or `block_end`. */
+  what: string;
+  by: string;
+  /** The incident the step belongs to: this one, or an earlier or later offence on the same domain. */
+  incident?: string;
+  /** For detections: whether the action was enforced (false: monitor mode). */
+  enforced?: boolean;
+  client?: string;
+  text: string;
+  /** The operator's comment on an action. */
+  comment?: string;
+  /** A block's end still to come (the block is in force). */
+  planned?: boolean;
+}
+
+/**
+ * Bytes leaked, one basis for the headline and the chart: Tunnel Guard's estimate of the encoded
+ * payload each client sent through the domain, as its events carried it (cumulative per client).
+ */
+export interface IncidentLeak {
+  basis: 'tunnel-guard-estimate';
+  /** Per client: [ms, bytes] points, oldest first, each a running total. */
+  clients: Array<{ client: string; points: Array<[number, number]> }>;
+  /** The sum of each client's last point: what the headline shows. */
+  total: number;
+}
+
+/** What is in force on the incident's domain and clients now (re-read after each action). */
+export interface IncidentState {
+  blocks: Array<{ domain: string; scope?: string; client: string; incident: string; until: number }>;
+  allows: Array<{ domain?: string; client?: string; until: number; by: string }>;
+  quarantines: Array<{ client: string; until: number; by: string }>;
+}
+
+/** GET /api/lists (and the answer to a change): the local lists and their feeds' state. */
+export interface ListsAnswer {
+  allow: ListEntry[];
+  deny: ListEntry[];
+  feeds: { allow: FeedStatus | null; deny: FeedStatus | null };
+  /** After an add: the entry as kept. */
+  entry?: ListEntry;
 }

@@ -11,7 +11,8 @@ import { OverviewPage } from './page-overview.js';
 import { QueriesPage } from './page-queries.js';
 import { statsPage } from './page-stats.js';
 import { usersPage } from './page-users.js';
-import { isTunnel, ThreatDetailPage, ThreatsPage } from './page-threats.js';
+import { ThreatDetailPage } from './page-incident.js';
+import { isTunnel, ThreatsPage } from './page-threats.js';
 import type { Me, SecurityEvent, StatsSample } from './types.js';
 
 const main = document.getElementById('main')!;
@@ -185,7 +186,7 @@ async function route(): Promise<void> {
         await clientPage(view, parts[1] ?? '', me!);
         break;
       case 'queries':
-        await new QueriesPage(view, params).load();
+        await new QueriesPage(view, params, me).load();
         break;
       case 'stats':
         await statsPage(view, params.get('range') ?? '24h');

@@ -1,5 +1,6 @@
 /** Actions & audit (active blocks, allows, quarantines, dynamic blocks, who did what) and the running config. */
 import { api, ApiError } from './client.js';
+import { confirmAction } from './confirm-dialog.js';
 import { clear, h, table, time, toast } from './dom.js';
 import type { Me } from './types.js';
 import type { BlocksReply } from '../../control/blocks-reply.js';
@@ -7,12 +8,21 @@ import type { BlocksReply } from '../../control/blocks-reply.js';
 export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
   const [b, { audit }] = await Promise.all([
     api<BlocksReply>('/api/blocks'),
-    api<{ audit: Array<{ at: number; who: string; action: string; subject: string; detail: string }> }>('/api/audit'),
+    api<{
+      audit: Array<{ at: number; who: string; action: string; subject: string; detail: string; comment?: string }>;
+    }>('/api/audit'),
   ]);
   const admin = me.role === 'admin';
+  // Each change is confirmed first, with an optional comment kept in the audit log.
   const run = (label: string, path: string, body: object) => async () => {
+    const comment = await confirmAction({
+      title: `${label}?`,
+      text: 'The change takes effect at once, on every node of a cluster.',
+      confirmLabel: label,
+    });
+    if (comment === null) return;
     try {
-      await api(path, 'POST', body);
+      await api(path, 'POST', { ...body, ...(comment === '' ? {} : { comment }) });
       toast(`${label}: done`);
       await auditPage(root, me);
     } catch (err) {
@@ -107,7 +117,7 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
     ),
     h('h2', {}, 'Audit log: who did what'),
     table(
-      ['when', 'who', 'action', 'subject', 'detail'],
+      ['when', 'who', 'action', 'subject', 'detail', 'comment'],
       audit
         .slice()
         .reverse()
@@ -117,6 +127,7 @@ export async function auditPage(root: HTMLElement, me: Me): Promise<void> {
           a.action,
           h('span', { class: 'mono' }, a.subject),
           h('span', { class: 'mono' }, a.detail),
+          a.comment ?? '',
         ]),
       'No change made yet.',
     ),

@@ -1,5 +1,6 @@
-/** Feeds & lists: each response-policy feed's state, and "refresh now" for admins. */
+/** Feeds & lists: each response-policy feed's state, "refresh now" for admins, and the local lists. */
 import { api, ApiError } from './client.js';
+import { localListsSection } from './local-lists.js';
 import { ago, clear, h, num, table, time, toast } from './dom.js';
 import type { FeedsAnswer, FeedStatus } from './api-types.js';
 import type { Me } from './types.js';
@@ -11,7 +12,10 @@ function loaded(f: FeedStatus) {
 }
 
 export async function feedsPage(root: HTMLElement, me: Me): Promise<void> {
-  const { feeds } = await api<FeedsAnswer>('/api/feeds');
+  const [{ feeds }, lists] = await Promise.all([
+    api<FeedsAnswer>('/api/feeds'),
+    localListsSection(me, () => feedsPage(root, me)),
+  ]);
   const admin = me.role === 'admin';
   const refresh = (name: string | undefined, button: HTMLButtonElement) => async () => {
     button.disabled = true;
@@ -46,7 +50,7 @@ export async function feedsPage(root: HTMLElement, me: Me): Promise<void> {
     h(
       'p',
       { class: 'muted' },
-      'The response-policy feeds (policy.feeds): rules in force, their version, when they were loaded and the last error. A reload (SIGHUP) refreshes them too; ',
+      'The response-policy feeds (policy.feeds, and the local lists below): rules in force, their version, when they were loaded and the last error. A reload (SIGHUP) refreshes them too; ',
       h('code', {}, 'dnsward feeds'),
       ' shows the same.',
     ),
@@ -86,5 +90,6 @@ export async function feedsPage(root: HTMLElement, me: Me): Promise<void> {
         h('span', { id: 'feeds-empty' }, 'No feed is configured (policy.feeds in the configuration file).'),
       ),
     ),
+    lists,
   );
 }

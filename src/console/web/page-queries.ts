@@ -2,6 +2,8 @@
 import { api } from './client.js';
 import { clear, h, num, table, time } from './dom.js';
 import type { QueryPage } from './api-types.js';
+import { addToList } from './local-lists.js';
+import type { Me } from './types.js';
 
 const ACTIONS = [
   'answered',
@@ -41,6 +43,7 @@ export class QueriesPage {
   constructor(
     private readonly root: HTMLElement,
     private readonly params: URLSearchParams,
+    private readonly me: Me | null = null,
   ) {}
 
   async load(): Promise<void> {
@@ -151,6 +154,20 @@ export class QueriesPage {
     const index = this.cursors.length - 1;
     const first = index * PAGE + 1;
     const link = (href: string, text: string, cls = 'mono') => h('a', { href, class: cls }, text);
+    // Quick list entries for the row's registered domain (admins): the local allow or deny list.
+    const admin = this.me?.role === 'admin';
+    const quick = (list: 'allow' | 'deny', domain: string) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `small quick-${list}`,
+          'data-domain': domain,
+          title: `${list === 'allow' ? 'Allow' : 'Block'} ${domain} and every name under it (local ${list} list)`,
+          onclick: () => void addToList(list, domain),
+        },
+        list === 'allow' ? 'Allow' : 'Block',
+      );
     clear(
       this.results,
       page.queryLogMode === 'all'
@@ -161,7 +178,7 @@ export class QueriesPage {
             `The query log keeps ${page.queryLogMode === 'off' ? 'no' : page.queryLogMode} queries as rows (queryLog.mode); Statistics count every query.`,
           ),
       table(
-        ['time', 'client', 'name', 'type', 'action', 'rcode', 'latency', 'reason'],
+        ['time', 'client', 'name', 'type', 'action', 'rcode', 'latency', 'reason', ...(admin ? [''] : [])],
         page.queries.map((r) => [
           time(r.t),
           link(`#/client/${encodeURIComponent(r.client)}`, r.client),
@@ -171,6 +188,9 @@ export class QueriesPage {
           r.rcodeName,
           `${num(r.latencyMs, 1)} ms`,
           r.reason,
+          ...(admin
+            ? [r.domain ? h('span', { class: 'quick' }, quick('allow', r.domain), quick('deny', r.domain)) : '']
+            : []),
         ]),
         h(
           'div',

@@ -13,7 +13,7 @@ export function unblockClient(host: OperatorHost, request: Extract<ControlReques
   const prefixes = lifted.map((b) => b.prefix);
   const cluster = host.cluster;
   for (const prefix of prefixes) cluster?.share(cluster.rates.lift(prefix, Date.now(), request.who));
-  host.auditChange(request.who, 'unblock-client', request.client, { prefixes });
+  host.auditChange(request.who, 'unblock-client', request.client, { prefixes }, request.comment);
   host.events.publish(
     securityEvent({
       type: 'client_rate_unblocked',

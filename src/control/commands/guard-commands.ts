@@ -15,9 +15,24 @@ import type { OperatorHost } from '../operator-host.js';
 type Request<C extends ControlRequest['cmd']> = Extract<ControlRequest, { cmd: C }>;
 
 /** Saves the change with its audit entry, or undoes it and throws when it cannot be saved. */
-function persist(host: OperatorHost, who: string, action: string, subject: string, detail: object, undo: () => void) {
+function persist(
+  host: OperatorHost,
+  who: string,
+  action: string,
+  subject: string,
+  detail: object,
+  undo: () => void,
+  comment: string | undefined,
+) {
   try {
-    host.saveOperator({ at: Date.now(), who, action, subject, detail: JSON.stringify(detail) });
+    host.saveOperator({
+      at: Date.now(),
+      who,
+      action,
+      subject,
+      detail: JSON.stringify(detail),
+      ...(comment === undefined ? {} : { comment }),
+    });
   } catch (err) {
     undo();
     throw new Error(`${action} ${subject} not applied: it could not be saved (${(err as Error).message})`);
@@ -39,8 +54,9 @@ function audit(
   subject: string,
   detail: object,
   undo: () => void,
+  comment: string | undefined,
 ) {
-  persist(host, who, action, subject, detail, undo);
+  persist(host, who, action, subject, detail, undo, comment);
   const isClient = action === 'quarantine' || action === 'release';
   host.events.publish(
     securityEvent({
@@ -48,7 +64,11 @@ function audit(
       severity: 3,
       operator: who,
       ...(isClient ? { client: subject } : { domain: subject }),
-      reasons: [`${action} ${subject} by ${who}`, JSON.stringify(detail)],
+      reasons: [
+        `${action} ${subject} by ${who}`,
+        JSON.stringify(detail),
+        ...(comment === undefined ? [] : [`comment: ${comment}`]),
+      ],
       stages: [],
     }),
   );
@@ -70,10 +90,18 @@ export function allow(host: OperatorHost, request: Request<'allow'>, now: number
   const lifted = domain !== undefined && request.client === undefined ? guard.blocksOn(domain) : [];
   guard.allow({ domain, client: request.client, until: now + request.seconds, by: request.who, at: now });
   const result = { domain, client: request.client, until: now + request.seconds };
-  audit(host, request.who, 'allow', domain ?? request.client!, result, () => {
-    guard.overrides = overrides;
-    guard.restoreBlocks(lifted);
-  });
+  audit(
+    host,
+    request.who,
+    'allow',
+    domain ?? request.client!,
+    result,
+    () => {
+      guard.overrides = overrides;
+      guard.restoreBlocks(lifted);
+    },
+    request.comment,
+  );
   host.cluster?.share(
     host.cluster.decisions.allow({
       domain,
@@ -98,7 +126,15 @@ export function disallow(host: OperatorHost, request: Request<'disallow'>, now: 
       `no allow of ${domain ?? 'every domain'}${request.client === undefined ? '' : ` from ${request.client}`}`,
     );
   const result = { domain, client: request.client, removed };
-  persist(host, request.who, 'disallow', domain ?? request.client!, result, () => (guard.overrides = overrides));
+  persist(
+    host,
+    request.who,
+    'disallow',
+    domain ?? request.client!,
+    result,
+    () => (guard.overrides = overrides),
+    request.comment,
+  );
   // Shared as an allow that ends in a second: every node lets it expire, newest wins as for any allow.
   host.cluster?.share(
     host.cluster.decisions.allow({ domain, client: request.client, until: now + 1, by: request.who, at: now }),
@@ -113,10 +149,18 @@ export function unblock(host: OperatorHost, request: Request<'unblock'>, now: nu
   const unblocked = new Map(guard.unblocked);
   if (!guard.unblock(domain, now)) throw new Error(`${domain} is not blocked`);
   const result = { domain, blocks: lifted.length };
-  audit(host, request.who, 'unblock', domain, {}, () => {
-    guard.restoreBlocks(lifted);
-    guard.unblocked = unblocked;
-  });
+  audit(
+    host,
+    request.who,
+    'unblock',
+    domain,
+    {},
+    () => {
+      guard.restoreBlocks(lifted);
+      guard.unblocked = unblocked;
+    },
+    request.comment,
+  );
   host.cluster?.share(host.cluster.decisions.unblock(domain, now, request.who));
   return result;
 }
@@ -126,7 +170,7 @@ export function quarantine(host: OperatorHost, request: Request<'quarantine'>, n
   const quarantines = guard.quarantines;
   const q = guard.quarantine({ client: request.client, until: now + request.seconds, by: request.who, at: now });
   const result = { client: q.client, until: q.until, incident: q.incident };
-  audit(host, request.who, 'quarantine', q.client, result, () => (guard.quarantines = quarantines));
+  audit(host, request.who, 'quarantine', q.client, result, () => (guard.quarantines = quarantines), request.comment);
   host.cluster?.share(host.cluster.decisions.quarantine(q));
   return result;
 }
@@ -136,7 +180,7 @@ export function release(host: OperatorHost, request: Request<'release'>, now: nu
   const quarantines = guard.quarantines;
   if (!guard.release(request.client)) throw new Error(`${request.client} is not quarantined`);
   const result = { client: request.client };
-  audit(host, request.who, 'release', request.client, {}, () => (guard.quarantines = quarantines));
+  audit(host, request.who, 'release', request.client, {}, () => (guard.quarantines = quarantines), request.comment);
   host.cluster?.share(host.cluster.decisions.release(request.client, now, request.who));
   return result;
 }
@@ -149,6 +193,6 @@ export function monitor(host: OperatorHost, request: Request<'monitor'>, now: nu
   const previous = host.monitorUntil;
   host.setMonitor(request.seconds > 0 ? now + request.seconds : null);
   const result = { mode: host.guardMode, until: host.monitorUntil };
-  persist(host, request.who, 'monitor', 'tunnel-guard', result, () => host.setMonitor(previous));
+  persist(host, request.who, 'monitor', 'tunnel-guard', result, () => host.setMonitor(previous), request.comment);
   return result;
 }
