@@ -134,7 +134,10 @@ export function ruleText(format: string | undefined, m: RuleMatch, name: string)
 export class PolicyEngine {
   private readonly groups: PolicyGroup[];
   /** Whether anything at all can match (lets the stage skip the work when no policy exists). */
-  readonly active: boolean;
+  /** The canary or a group's DoH-resolver category: work on every query, whatever the feeds hold. */
+  private readonly alwaysActive: boolean;
+  /** The feeds some group uses, read at each query's check (their tables change in place on refresh). */
+  private readonly usedFeeds: string[];
   private readonly probe = new NameProbe();
   private readonly canary: RuleSet | null;
   private readonly dohResolvers = subtreeSet(PUBLIC_DOH_RESOLVERS, 'nxdomain');
@@ -165,7 +168,22 @@ export class PolicyEngine {
       };
     });
     this.index = new GroupIndex(this.groups);
-    this.active = this.canary !== null || this.groups.some((g) => g.feeds.length > 0 || g.dohResolvers);
+    this.alwaysActive = this.canary !== null || this.groups.some((g) => g.dohResolvers);
+    this.usedFeeds = [...new Set(this.groups.flatMap((g) => g.feeds))];
+  }
+
+  /**
+   * Whether any query can be decided here: the canary, a DoH-resolver category, or a used feed
+   * holding a rule. The local allow and deny lists are feeds of every group, empty until an
+   * operator adds to them: while every used feed is empty, the stage costs a Map lookup per feed.
+   */
+  get active(): boolean {
+    if (this.alwaysActive) return true;
+    for (const name of this.usedFeeds) {
+      const f = this.feeds.feeds.get(name);
+      if (f !== undefined && ((f.rules?.size ?? 0) > 0 || f.clientIpRules !== null)) return true;
+    }
+    return false;
   }
 
   /** Whether this source's EDNS Client Subnet names the client (config `policy.trustEcsFrom`). */
