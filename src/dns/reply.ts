@@ -11,6 +11,9 @@ import type { ParsedQuery } from './query-parser.js';
 import { scanResponse } from './response-scanner.js';
 import { DNSWARD_UDP_PAYLOAD, EDNS_OPTION_EDE, Flag, HEADER_LENGTH, Rcode } from './wire.js';
 
+/** The longest EDE text (RFC 8914) a block or policy answer carries: a reason, not a transcript. */
+export const MAX_EDE_TEXT = 200;
+
 export interface ExtendedErrorInfo {
   code: number;
   text: string;

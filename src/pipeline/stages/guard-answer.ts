@@ -4,7 +4,7 @@
  * NXDOMAIN, REFUSED or a sinkhole, with an RFC 8914 "Blocked" error carrying the reason and the
  * incident; and the block answers counted by reason, for dnsward_blocks_total.
  */
-import { buildBlockReply } from '../../dns/reply.js';
+import { buildBlockReply, MAX_EDE_TEXT } from '../../dns/reply.js';
 import { ExtendedError } from '../../dns/wire.js';
 import { ipBytes } from '../../util/ip-bytes.js';
 import type { QueryContext } from '../query-context.js';
@@ -16,8 +16,6 @@ export interface GuardSettings {
   quarantineAnswer: 'refused' | 'sinkhole';
   sinkhole: { ipv4: string; ipv6: string };
 }
-
-export const MAX_EDE_TEXT = 200;
 
 export class GuardAnswer {
   private ipv4: Uint8Array = new Uint8Array(4);

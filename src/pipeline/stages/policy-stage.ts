@@ -9,7 +9,7 @@ import { decode as decodePacket, encode as encodePacket, type Packet } from 'dns
 import { cacheKey } from '../../cache/cache-key.js';
 import { clientSubnetAt } from '../../dns/client-subnet.js';
 import { nameLabels, nameToWire, presentName } from '../../dns/name.js';
-import { buildBlockReply, buildRcodeReply } from '../../dns/reply.js';
+import { buildBlockReply, buildRcodeReply, MAX_EDE_TEXT } from '../../dns/reply.js';
 import { ExtendedError, HEADER_LENGTH, qtypeName, Rcode } from '../../dns/wire.js';
 import { matchAnswer } from '../../policy/answer-match.js';
 import type { PolicyDecision, PolicyEngine, PolicyGroup } from '../../policy/policy-engine.js';
@@ -18,7 +18,6 @@ import { ParseOutcome, parseInto, type ParsedQuery } from '../../dns/query-parse
 import { type QueryContext, ResponseType } from '../query-context.js';
 import type { PipelineControl, Stage } from '../stage.js';
 
-const MAX_EDE_TEXT = 200;
 const QTYPE: Record<string, number> = { A: 1, CNAME: 5, TXT: 16, AAAA: 28 };
 
 export type PolicySink = (ctx: QueryContext, decision: PolicyDecision) => void;
