@@ -35,7 +35,7 @@ export function blockMap(
   return block.scope === 'client' ? guard.clientBlocks : guard.blocks;
 }
 
-/** Starts (or escalates) a block and returns its incident id. */
+/** Starts (or escalates) a block and returns it (its incident id and end among the rest). */
 export function startBlock(
   guard: GuardContext,
   scope: DomainBlock['scope'],
@@ -46,7 +46,7 @@ export function startBlock(
   reasons: string[],
   stages: StageReport[],
   otherClients: number,
-): string {
+): DomainBlock {
   const key = scope === 'client' ? clientBlockKey(client, domain) : domain;
   const map = blockMap(guard, { scope });
   const previous = map.peek(key);
@@ -71,7 +71,7 @@ export function startBlock(
   };
   map.set(key, block);
   guard.onBlock?.(domain, block);
-  return incident;
+  return block;
 }
 
 /** Whether the name's registered domain (or any suffix of it) is under a block now, for everyone or for this client. */

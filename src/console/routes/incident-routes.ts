@@ -24,12 +24,15 @@ const AUDIT_ENTRIES = 100;
 const MAX_CLIENTS = 20;
 
 /**
- * When a block event's block ends: the block in force (exact), else the headline
+ * When a block event's block ends: the block in force (exact), else the decision stage's
+ * `blockedUntil` evidence, else (events written before that evidence existed) the headline
  * guard/domain-blocks.ts startBlock writes as the event's first reason ("… until <ISO> (incident …").
  */
 export function blockEnd(e: SecurityEvent, state: IncidentState): number | undefined {
   const active = state.blocks.find((b) => b.incident === e.incident);
   if (active !== undefined) return active.until * 1000;
+  const until = e.stages?.find((s) => s.name === 'decision')?.evidence.blockedUntil;
+  if (typeof until === 'number') return until * 1000;
   const m = / until (\d{4}-\d\d-\d\dT[\d:.]+Z) \(incident /.exec(e.reasons[0] ?? '');
   return m === null ? undefined : Date.parse(m[1]);
 }

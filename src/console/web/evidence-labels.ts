@@ -17,7 +17,9 @@ type Unit =
   | 'yesno'
   | 'text'
   | 'perSecond'
-  | 'ratio';
+  | 'ratio'
+  /** Unix seconds, shown as the browser's local date and time. */
+  | 'time';
 
 const EVIDENCE: Record<string, [label: string, unit: Unit]> = {
   // anatomy
@@ -57,6 +59,7 @@ const EVIDENCE: Record<string, [label: string, unit: Unit]> = {
   scope: ['Scope', 'text'],
   leakedBytes: ['Estimated bytes leaked', 'bytes'],
   incident: ['Incident', 'text'],
+  blockedUntil: ['Blocked until', 'time'],
   // defence (dynamic blocks)
   rule: ['Rule', 'text'],
   metric: ['Measured', 'text'],
@@ -103,6 +106,8 @@ function formatValue(value: number | string | boolean | string[], unit: Unit): s
       return `×${num(value, 2)}`;
     case 'perSecond':
       return `${num(value, 1)}/s`;
+    case 'time':
+      return new Date(value * 1000).toLocaleString();
     default:
       return num(value, 2);
   }

@@ -28,6 +28,8 @@ export const decisionStage: GuardStage = {
     const evidence: StageReport['evidence'] = { action: o.action, scope: o.scope, leakedBytes: round(o.leaked) };
     if (o.samples !== undefined) evidence.samples = o.samples;
     if (o.incident !== undefined) evidence.incident = o.incident;
+    // The block's end, as data: the console's timeline and a SIEM need not parse it from the headline.
+    if (o.blockedUntil !== undefined) evidence.blockedUntil = o.blockedUntil;
     return { name: 'decision', score: round(o.score), evidence };
   },
 };
@@ -56,12 +58,36 @@ export function decide(guard: GuardContext, o: Observation): void {
       reasons.push(`${domainName} is under a random-subdomain flood: blocked for this client only, never for everyone`);
     o.action = 'block';
     o.scope = 'client-domain';
-    o.incident = startBlock(guard, 'client', domainName, ts, q.client, pair.leaked, reasons, trace(), domain.users - 1);
+    const block = startBlock(
+      guard,
+      'client',
+      domainName,
+      ts,
+      q.client,
+      pair.leaked,
+      reasons,
+      trace(),
+      domain.users - 1,
+    );
+    o.incident = block.incident;
+    o.blockedUntil = block.until;
     guard.counters.clientDomainBlocks++;
   } else if (ratio >= 1) {
     o.action = 'block';
     o.scope = 'domain';
-    o.incident = startBlock(guard, 'domain', domainName, ts, q.client, pair.leaked, reasons, trace(), domain.users - 1);
+    const block = startBlock(
+      guard,
+      'domain',
+      domainName,
+      ts,
+      q.client,
+      pair.leaked,
+      reasons,
+      trace(),
+      domain.users - 1,
+    );
+    o.incident = block.incident;
+    o.blockedUntil = block.until;
     guard.counters.domainBlocks++;
   } else if (o.queryTooBig) {
     o.action = 'block';

@@ -82,6 +82,8 @@ export class Observation {
   action: GuardAction = 'allow';
   scope: Verdict['scope'] = 'none';
   incident: string | undefined = undefined;
+  /** When the block this query started ends (unix seconds). */
+  blockedUntil: number | undefined = undefined;
   queryTooBig = false;
   score = 0;
   leaked = 0;
