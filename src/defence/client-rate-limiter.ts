@@ -18,8 +18,8 @@
  * come from client-prefix-keys.ts (an IPv4 client's is a small integer, an IPv6 prefix's a cached
  * hex string). bench/rate-limiter.ts measures the bytes per tracked prefix and the time per query.
  */
-import { ClientPrefixKeys, EXEMPT, type PrefixKey } from './client-prefix-keys.js';
-import { TwoGenerationSlots } from './two-generation-slots.js';
+import { EXEMPT, type PrefixKey } from './client-prefix-keys.js';
+import { PrefixTable } from './prefix-table.js';
 
 export interface ClientRateLimits {
   /** Queries per second a prefix may send, on average (may be fractional). */
@@ -55,14 +55,12 @@ const WHOLE_TOKEN = 1 - 1e-6;
 
 export class ClientRateLimiter {
   private limits!: ClientRateLimits;
-  /** Slot s holds a bucket's tokens at 2s and the clock reading (ms) they were counted at at 2s+1. */
-  private state = new Float64Array(0);
-  /** Prefix key → slot, for the prefixes seen in this generation and in the one before. */
-  private slots = new TwoGenerationSlots<Key>(0);
-  /** Client prefix keys (client-prefix-keys.ts), with the exempt ranges and a cache of IPv6 texts. */
-  private keys!: ClientPrefixKeys;
+  /**
+   * Slot s holds a bucket's tokens at 2s and the clock reading (ms) they were counted at at 2s+1;
+   * the slots are the prefixes seen in this generation and in the one before.
+   */
+  private readonly table = new PrefixTable<Key>(2);
   private perMs = 0;
-  private evictions = 0;
   exempted = 0;
 
   constructor(limits: ClientRateLimits) {
@@ -77,23 +75,7 @@ export class ClientRateLimiter {
   configure(limits: ClientRateLimits): void {
     if (!(limits.rate > 0) || !(limits.burst >= 1))
       throw new RangeError('rate must be more than 0 and burst at least 1');
-    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2)
-      throw new RangeError('maxTracked must be an integer of at least 2');
-    const old = this.limits;
-    if (
-      old === undefined ||
-      old.ipv4Prefix !== limits.ipv4Prefix ||
-      old.ipv6Prefix !== limits.ipv6Prefix ||
-      old.maxTracked !== limits.maxTracked
-    ) {
-      const half = limits.maxTracked >>> 1;
-      this.state = new Float64Array(4 * half);
-      // Evictions so far survive the new table (a counter must not go back).
-      this.evictions += this.slots.evictions;
-      this.slots = new TwoGenerationSlots(half);
-    }
-    // Cached keys depend on the prefix length and on the exempt ranges.
-    this.keys = new ClientPrefixKeys(limits.ipv4Prefix, limits.ipv6Prefix, limits.exempt);
+    this.table.configure(limits);
     this.perMs = limits.rate / 1000;
     this.limits = limits;
   }
@@ -104,18 +86,18 @@ export class ClientRateLimiter {
    * is a monotonic clock in milliseconds (the query's arrival time in the server).
    */
   allow(address: string, nowMs: number): boolean {
-    const key = this.keys.keyOf(address);
+    const key = this.table.keys.keyOf(address);
     if (key === EXEMPT) {
       this.exempted++;
       return true;
     }
-    const state = this.state;
-    let slot = this.slots.youngSlot(key);
+    const state = this.table.state;
+    let slot = this.table.slots.youngSlot(key);
     if (slot < 0) {
-      const aged = this.slots.takeOld(key);
+      const aged = this.table.slots.takeOld(key);
       if (aged < 0) {
         // New or forgotten: a full bucket, less this query's token.
-        slot = this.slots.claim(key);
+        slot = this.table.slots.claim(key);
         state[2 * slot] = this.limits.burst - 1;
         state[2 * slot + 1] = nowMs;
         return true;
@@ -123,7 +105,7 @@ export class ClientRateLimiter {
       // Seen in the last generation: its bucket moves to a young slot.
       const tokens = state[2 * aged];
       const at = state[2 * aged + 1];
-      slot = this.slots.claim(key);
+      slot = this.table.slots.claim(key);
       state[2 * slot] = tokens;
       state[2 * slot + 1] = at;
     }
@@ -143,6 +125,6 @@ export class ClientRateLimiter {
   }
 
   counters(): ClientRateLimiterCounters {
-    return { tracked: this.slots.size, evictions: this.evictions + this.slots.evictions, exempted: this.exempted };
+    return { tracked: this.table.slots.size, evictions: this.table.evictions, exempted: this.exempted };
   }
 }

@@ -19,8 +19,8 @@
  * prefix that share those 21 bits share a bucket, which can only limit that prefix a little
  * sooner. Checking an IPv4 client allocates nothing.
  */
-import { ClientPrefixKeys, EXEMPT } from './client-prefix-keys.js';
-import { TwoGenerationSlots } from './two-generation-slots.js';
+import { EXEMPT } from './client-prefix-keys.js';
+import { PrefixTable } from './prefix-table.js';
 
 export interface ResponseRateLimits {
   /** Identical responses per second a prefix may receive; also the most it may receive at once. */
@@ -49,12 +49,9 @@ const WHOLE_TOKEN = 1 - 1e-6;
 
 export class ResponseRateLimiter {
   private limits!: ResponseRateLimits;
-  private state = new Float64Array(0);
-  private slots = new TwoGenerationSlots<number>(0);
-  private keys!: ClientPrefixKeys;
+  private readonly table = new PrefixTable<number>(3);
   private perMs = 0;
   private floor = 0;
-  private evictions = 0;
 
   constructor(limits: ResponseRateLimits) {
     this.configure(limits);
@@ -64,23 +61,7 @@ export class ResponseRateLimiter {
     if (!(limits.responsesPerSecond > 0)) throw new RangeError('responsesPerSecond must be more than 0');
     if (!(limits.window >= 1000)) throw new RangeError('window must be at least a second');
     if (!Number.isInteger(limits.slip) || limits.slip < 0) throw new RangeError('slip must be a whole number');
-    if (!Number.isInteger(limits.maxTracked) || limits.maxTracked < 2)
-      throw new RangeError('maxTracked must be an integer of at least 2');
-    const old = this.limits;
-    if (
-      old === undefined ||
-      old.ipv4Prefix !== limits.ipv4Prefix ||
-      old.ipv6Prefix !== limits.ipv6Prefix ||
-      old.maxTracked !== limits.maxTracked
-    ) {
-      const half = limits.maxTracked >>> 1;
-      this.state = new Float64Array(6 * half);
-      // Evictions so far survive the new table (a counter must not go back).
-      this.evictions += this.slots.evictions;
-      this.slots = new TwoGenerationSlots(half);
-    }
-    // Cached keys depend on the prefix lengths and on the exempt ranges.
-    this.keys = new ClientPrefixKeys(limits.ipv4Prefix, limits.ipv6Prefix, limits.exempt);
+    this.table.configure(limits);
     this.perMs = limits.responsesPerSecond / 1000;
     this.floor = -limits.responsesPerSecond * (limits.window / 1000);
     this.limits = limits;
@@ -88,25 +69,25 @@ export class ResponseRateLimiter {
 
   /** What to do with a response of class `classHash` (any 32-bit number) to `address` at `nowMs` (monotonic). */
   check(address: string, classHash: number, nowMs: number): RrlVerdict {
-    const prefixKey = this.keys.keyOf(address);
+    const prefixKey = this.table.keys.keyOf(address);
     if (prefixKey === EXEMPT) return RrlVerdict.EXEMPT;
     // An IPv4 prefix is its masked address; an IPv6 one, a 32-bit hash of its key's hex digits.
     const prefix = typeof prefixKey === 'number' ? prefixKey >>> 0 : fnvText(prefixKey);
     const key = prefix * CLASS_BITS + (classHash & (CLASS_BITS - 1));
-    const s = this.state;
+    const s = this.table.state;
     const max = this.limits.responsesPerSecond;
-    let slot = this.slots.youngSlot(key);
+    let slot = this.table.slots.youngSlot(key);
     if (slot < 0) {
-      const aged = this.slots.takeOld(key);
+      const aged = this.table.slots.takeOld(key);
       if (aged < 0) {
-        slot = this.slots.claim(key);
+        slot = this.table.slots.claim(key);
         s[3 * slot] = max - 1;
         s[3 * slot + 1] = nowMs;
         s[3 * slot + 2] = 0;
         return RrlVerdict.SEND;
       }
       const from = 3 * aged;
-      slot = this.slots.claim(key);
+      slot = this.table.slots.claim(key);
       s[3 * slot] = s[from];
       s[3 * slot + 1] = s[from + 1];
       s[3 * slot + 2] = s[from + 2];
@@ -130,7 +111,7 @@ export class ResponseRateLimiter {
   }
 
   counters(): ResponseRateLimiterCounters {
-    return { tracked: this.slots.size, evictions: this.evictions + this.slots.evictions };
+    return { tracked: this.table.slots.size, evictions: this.table.evictions };
   }
 }
 
