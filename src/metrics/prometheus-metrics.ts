@@ -131,7 +131,9 @@ export function buildRegistry(server: MetricsBackend): Registry {
   const add = (m: ScrapedMetric | ScrapedHistogram) => registry.registerMetric(m as never);
   const entries = (o: Record<string, number>, label: string): Sample[] =>
     Object.entries(o).map(([k, v]) => ({ labels: { [label]: k }, value: v }));
-  const scrape: Scrape = { add, snap, entries, server };
+  const one = (name: string, help: string, type: 'counter' | 'gauge', value: (s: ServerSnapshot) => number) =>
+    add(new ScrapedMetric(name, help, type, () => [{ labels: {}, value: value(snap()) }]));
+  const scrape: Scrape = { add, one, snap, entries, server };
   trafficMetrics(scrape);
   defenceMetrics(scrape);
   zoneMetrics(scrape);
@@ -148,13 +150,15 @@ export function buildRegistry(server: MetricsBackend): Registry {
 /** What each family of metrics is registered with: one snapshot per scrape, shared. */
 interface Scrape {
   add: (m: ScrapedMetric | ScrapedHistogram) => void;
+  /** Adds a metric of one unlabelled sample, read from the snapshot at each scrape. */
+  one: (name: string, help: string, type: 'counter' | 'gauge', value: (s: ServerSnapshot) => number) => void;
   snap: () => ServerSnapshot;
   entries: (o: Record<string, number>, label: string) => Sample[];
   server: MetricsBackend;
 }
 
 /** Queries, answers and listeners. */
-function trafficMetrics({ add, snap, entries, server }: Scrape): void {
+function trafficMetrics({ add, one, snap, entries, server }: Scrape): void {
   add(
     new ScrapedMetric('dnsward_queries_total', 'Queries received, by transport.', 'counter', () =>
       entries(snap().queries, 'transport'),
@@ -238,13 +242,11 @@ function trafficMetrics({ add, snap, entries, server }: Scrape): void {
       },
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_tcp_buffered_bytes',
-      'Bytes of TCP answers waiting for clients to read them.',
-      'gauge',
-      () => [{ labels: {}, value: snap().tcp.bufferedBytes }],
-    ),
+  one(
+    'dnsward_tcp_buffered_bytes',
+    'Bytes of TCP answers waiting for clients to read them.',
+    'gauge',
+    (s) => s.tcp.bufferedBytes,
   );
   add(
     new ScrapedHistogram(
@@ -256,7 +258,7 @@ function trafficMetrics({ add, snap, entries, server }: Scrape): void {
 }
 
 /** Self-defence: rate limits, cookies, dynamic blocks, floods, overload, per-zone caps. */
-function defenceMetrics({ add, snap, entries }: Scrape): void {
+function defenceMetrics({ add, one, snap, entries }: Scrape): void {
   add(
     new ScrapedMetric(
       'dnsward_rate_limited_total',
@@ -281,21 +283,17 @@ function defenceMetrics({ add, snap, entries }: Scrape): void {
       () => entries(snap().defence.cookies.received, 'cookie'),
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_dynamic_blocks_active',
-      'Client prefixes under a dynamic block now (defence.dynamicBlocks).',
-      'gauge',
-      () => [{ labels: {}, value: snap().dynamicBlocks.active }],
-    ),
+  one(
+    'dnsward_dynamic_blocks_active',
+    'Client prefixes under a dynamic block now (defence.dynamicBlocks).',
+    'gauge',
+    (s) => s.dynamicBlocks.active,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_dynamic_blocks_started_total',
-      'Dynamic blocks started (a client prefix passed a rule), since start.',
-      'counter',
-      () => [{ labels: {}, value: snap().dynamicBlocks.started }],
-    ),
+  one(
+    'dnsward_dynamic_blocks_started_total',
+    'Dynamic blocks started (a client prefix passed a rule), since start.',
+    'counter',
+    (s) => s.dynamicBlocks.started,
   );
   add(
     new ScrapedMetric(
@@ -308,21 +306,17 @@ function defenceMetrics({ add, snap, entries }: Scrape): void {
         ),
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_minimal_any_total',
-      'ANY queries over UDP answered with one HINFO "RFC8482" record (defence.minimalAny).',
-      'counter',
-      () => [{ labels: {}, value: snap().defence.minimalAny.answered }],
-    ),
+  one(
+    'dnsward_minimal_any_total',
+    'ANY queries over UDP answered with one HINFO "RFC8482" record (defence.minimalAny).',
+    'counter',
+    (s) => s.defence.minimalAny.answered,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_flood_domains_active',
-      'Registered domains under a random-subdomain flood now (defence.randomSubdomain): their new names are limited toward the upstreams, not blocked.',
-      'gauge',
-      () => [{ labels: {}, value: snap().flood.flagged }],
-    ),
+  one(
+    'dnsward_flood_domains_active',
+    'Registered domains under a random-subdomain flood now (defence.randomSubdomain): their new names are limited toward the upstreams, not blocked.',
+    'gauge',
+    (s) => s.flood.flagged,
   );
   add(
     new ScrapedMetric(
@@ -346,47 +340,35 @@ function defenceMetrics({ add, snap, entries }: Scrape): void {
       () => entries({ detected: snap().flood.detected, ended: snap().flood.ended }, 'kind'),
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_overload_shed_total',
-      'Cache misses REFUSED while their I/O thread was overloaded, because their client sent far more new names than the others (defence.overload).',
-      'counter',
-      () => [{ labels: {}, value: snap().overload.shed }],
-    ),
+  one(
+    'dnsward_overload_shed_total',
+    'Cache misses REFUSED while their I/O thread was overloaded, because their client sent far more new names than the others (defence.overload).',
+    'counter',
+    (s) => s.overload.shed,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_overload_episodes_total',
-      "Times an I/O thread's event loop fell behind enough to shed load.",
-      'counter',
-      () => [{ labels: {}, value: snap().overload.episodes }],
-    ),
+  one(
+    'dnsward_overload_episodes_total',
+    "Times an I/O thread's event loop fell behind enough to shed load.",
+    'counter',
+    (s) => s.overload.episodes,
   );
-  add(
-    new ScrapedMetric('dnsward_overloaded_threads', 'Data planes (I/O threads) overloaded now.', 'gauge', () => [
-      { labels: {}, value: snap().overload.overloaded },
-    ]),
+  one('dnsward_overloaded_threads', 'Data planes (I/O threads) overloaded now.', 'gauge', (s) => s.overload.overloaded);
+  one(
+    'dnsward_zone_inflight_cap_hits_total',
+    'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.',
+    'counter',
+    (s) => s.flood.zoneCapHits,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_zone_inflight_cap_hits_total',
-      'Queries answered SERVFAIL at once because their zone (registered domain) had defence.randomSubdomain.maxZoneInFlight queries waiting on upstreams.',
-      'counter',
-      () => [{ labels: {}, value: snap().flood.zoneCapHits }],
-    ),
-  );
-  add(
-    new ScrapedMetric(
-      'dnsward_zone_inflight',
-      'Queries waiting on upstreams, as counted for the per-zone cap.',
-      'gauge',
-      () => [{ labels: {}, value: snap().flood.zoneInFlight }],
-    ),
+  one(
+    'dnsward_zone_inflight',
+    'Queries waiting on upstreams, as counted for the per-zone cap.',
+    'gauge',
+    (s) => s.flood.zoneInFlight,
   );
 }
 
 /** Local zones. */
-function zoneMetrics({ add, snap }: Scrape): void {
+function zoneMetrics({ add, one, snap }: Scrape): void {
   add(
     new ScrapedMetric(
       'dnsward_zone_reloads_total',
@@ -406,28 +388,18 @@ function zoneMetrics({ add, snap }: Scrape): void {
       },
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_zone_outside_view_total',
-      'Queries for a name in a local zone whose view did not admit the client or listener (they went on as if the zone did not exist).',
-      'counter',
-      () => [{ labels: {}, value: snap().zoneAnswers.outsideView }],
-    ),
+  one(
+    'dnsward_zone_outside_view_total',
+    'Queries for a name in a local zone whose view did not admit the client or listener (they went on as if the zone did not exist).',
+    'counter',
+    (s) => s.zoneAnswers.outsideView,
   );
 }
 
 /** The packet cache. */
-function cacheMetrics({ add, snap }: Scrape): void {
-  add(
-    new ScrapedMetric('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', () => [
-      { labels: {}, value: snap().cache.hits },
-    ]),
-  );
-  add(
-    new ScrapedMetric('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', () => [
-      { labels: {}, value: snap().cache.misses },
-    ]),
-  );
+function cacheMetrics({ add, one, snap }: Scrape): void {
+  one('dnsward_cache_hits_total', 'Packet cache hits.', 'counter', (s) => s.cache.hits);
+  one('dnsward_cache_misses_total', 'Packet cache misses.', 'counter', (s) => s.cache.misses);
   add(
     new ScrapedMetric(
       'dnsward_cache_hit_ratio',
@@ -440,20 +412,12 @@ function cacheMetrics({ add, snap }: Scrape): void {
       'average',
     ),
   );
-  add(
-    new ScrapedMetric('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', () => [
-      { labels: {}, value: snap().cache.entries },
-    ]),
-  );
-  add(
-    new ScrapedMetric('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', () => [
-      { labels: {}, value: snap().cache.bytes },
-    ]),
-  );
+  one('dnsward_cache_entries', 'Entries in the packet cache.', 'gauge', (s) => s.cache.entries);
+  one('dnsward_cache_bytes', 'Bytes of answers in the packet cache.', 'gauge', (s) => s.cache.bytes);
 }
 
 /** Which build runs, and how reloads went. */
-function buildMetrics({ add, snap }: Scrape): void {
+function buildMetrics({ add, one, snap }: Scrape): void {
   add(
     new ScrapedMetric('dnsward_build_info', 'Always 1; the labels say which dnsward and Node.js run.', 'gauge', () => [
       { labels: { version: packageVersion(), nodejs: process.versions.node }, value: 1 },
@@ -473,21 +437,17 @@ function buildMetrics({ add, snap }: Scrape): void {
       },
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_config_last_reload_successful',
-      '1 when the last reload (or the start) applied the configuration, 0 when it was refused.',
-      'gauge',
-      () => [{ labels: {}, value: snap().reloads.lastOk ? 1 : 0 }],
-    ),
+  one(
+    'dnsward_config_last_reload_successful',
+    '1 when the last reload (or the start) applied the configuration, 0 when it was refused.',
+    'gauge',
+    (s) => (s.reloads.lastOk ? 1 : 0),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_config_last_reload_success_timestamp_seconds',
-      'When the configuration in force was applied.',
-      'gauge',
-      () => [{ labels: {}, value: snap().reloads.lastSuccessAt / 1000 }],
-    ),
+  one(
+    'dnsward_config_last_reload_success_timestamp_seconds',
+    'When the configuration in force was applied.',
+    'gauge',
+    (s) => s.reloads.lastSuccessAt / 1000,
   );
 }
 
@@ -609,15 +569,13 @@ function upstreamMetrics({ add, snap, server }: Scrape): void {
 }
 
 /** Tunnel Guard, and the I/O threads and brain that run it. */
-function guardMetrics({ add, snap, server }: Scrape): void {
+function guardMetrics({ add, one, snap, server }: Scrape): void {
   const g = () => snap().guard;
-  add(
-    new ScrapedMetric(
-      'dnsward_guard_domain_blocks_started_total',
-      'Domain blocks Tunnel Guard started (incidents; a query-only block is not one).',
-      'counter',
-      () => [{ labels: {}, value: g().domainBlocks }],
-    ),
+  one(
+    'dnsward_guard_domain_blocks_started_total',
+    'Domain blocks Tunnel Guard started (incidents; a query-only block is not one).',
+    'counter',
+    () => g().domainBlocks,
   );
   add(
     new ScrapedMetric(
@@ -654,13 +612,11 @@ function guardMetrics({ add, snap, server }: Scrape): void {
       ],
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_guard_fail_open_total',
-      'Queries let through because the detector failed.',
-      'counter',
-      () => [{ labels: {}, value: g().failOpen }],
-    ),
+  one(
+    'dnsward_guard_fail_open_total',
+    'Queries let through because the detector failed.',
+    'counter',
+    () => g().failOpen,
   );
   add(
     new ScrapedMetric(
@@ -685,27 +641,24 @@ function guardMetrics({ add, snap, server }: Scrape): void {
       ],
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_guard_active_blocks',
-      'Registered domains under a Tunnel Guard block now.',
-      'gauge',
-      () => [{ labels: {}, value: g().activeBlocks }],
-    ),
+  one(
+    'dnsward_guard_active_blocks',
+    'Registered domains under a Tunnel Guard block now.',
+    'gauge',
+    () => g().activeBlocks,
   );
-  add(
-    new ScrapedMetric('dnsward_guard_snapshot_bytes', 'Size of the last saved Tunnel Guard snapshot.', 'gauge', () => [
-      { labels: {}, value: g().snapshots?.lastBytes ?? 0 },
-    ]),
+  one(
+    'dnsward_guard_snapshot_bytes',
+    'Size of the last saved Tunnel Guard snapshot.',
+    'gauge',
+    () => g().snapshots?.lastBytes ?? 0,
   );
   const plane = () => snap().plane;
-  add(
-    new ScrapedMetric(
-      'dnsward_io_threads',
-      'I/O threads running the data plane (0: it runs on the main thread).',
-      'gauge',
-      () => [{ labels: {}, value: plane()?.threads ?? 0 }],
-    ),
+  one(
+    'dnsward_io_threads',
+    'I/O threads running the data plane (0: it runs on the main thread).',
+    'gauge',
+    () => plane()?.threads ?? 0,
   );
   add(
     new ScrapedMetric(
@@ -724,18 +677,17 @@ function guardMetrics({ add, snap, server }: Scrape): void {
       },
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_guard_summaries_dropped_total',
-      'Query summaries the I/O threads could not hand to the brain (ring full): those queries went unweighed (fail open).',
-      'counter',
-      () => [{ labels: {}, value: plane()?.summariesDropped ?? 0 }],
-    ),
+  one(
+    'dnsward_guard_summaries_dropped_total',
+    'Query summaries the I/O threads could not hand to the brain (ring full): those queries went unweighed (fail open).',
+    'counter',
+    () => plane()?.summariesDropped ?? 0,
   );
-  add(
-    new ScrapedMetric('dnsward_guard_brain_backlog', 'Query summaries waiting for the brain.', 'gauge', () => [
-      { labels: {}, value: plane()?.brainBacklog ?? 0 },
-    ]),
+  one(
+    'dnsward_guard_brain_backlog',
+    'Query summaries waiting for the brain.',
+    'gauge',
+    () => plane()?.brainBacklog ?? 0,
   );
   add(
     new ScrapedMetric(
@@ -750,13 +702,11 @@ function guardMetrics({ add, snap, server }: Scrape): void {
         ]),
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_io_thread_restarts_total',
-      'I/O threads that died and were started again.',
-      'counter',
-      () => [{ labels: {}, value: plane()?.threadRestarts ?? 0 }],
-    ),
+  one(
+    'dnsward_io_thread_restarts_total',
+    'I/O threads that died and were started again.',
+    'counter',
+    () => plane()?.threadRestarts ?? 0,
   );
   add(
     new ScrapedHistogram(
@@ -768,30 +718,16 @@ function guardMetrics({ add, snap, server }: Scrape): void {
 }
 
 /** Security events, the query log and dnstap. */
-function eventMetrics({ add, snap }: Scrape): void {
-  add(
-    new ScrapedMetric('dnsward_events_published_total', 'Security events published.', 'counter', () => [
-      { labels: {}, value: snap().events.published },
-    ]),
+function eventMetrics({ add, one, snap }: Scrape): void {
+  one('dnsward_events_published_total', 'Security events published.', 'counter', (s) => s.events.published);
+  one(
+    'dnsward_events_dropped_total',
+    'Security events dropped because the queue was full.',
+    'counter',
+    (s) => s.events.dropped,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_events_dropped_total',
-      'Security events dropped because the queue was full.',
-      'counter',
-      () => [{ labels: {}, value: snap().events.dropped }],
-    ),
-  );
-  add(
-    new ScrapedMetric('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', () => [
-      { labels: {}, value: snap().events.sinkErrors },
-    ]),
-  );
-  add(
-    new ScrapedMetric('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', () => [
-      { labels: {}, value: snap().events.queueDepth },
-    ]),
-  );
+  one('dnsward_events_sink_errors_total', 'Batches a sink failed to take.', 'counter', (s) => s.events.sinkErrors);
+  one('dnsward_events_queue_depth', 'Security events waiting for the sinks.', 'gauge', (s) => s.events.queueDepth);
   add(
     new ScrapedMetric(
       'dnsward_events_sink_dropped_total',
@@ -819,26 +755,18 @@ function eventMetrics({ add, snap }: Scrape): void {
           .map((k) => ({ labels: { sink: k.name }, value: k.connected ? 1 : 0 })),
     ),
   );
-  add(
-    new ScrapedMetric('dnsward_query_log_rows_total', 'Queries handed to the query log.', 'counter', () => [
-      { labels: {}, value: snap().queryLog.logged },
-    ]),
+  one('dnsward_query_log_rows_total', 'Queries handed to the query log.', 'counter', (s) => s.queryLog.logged);
+  one(
+    'dnsward_query_log_dropped_total',
+    'Queries not logged because the query log writer was behind.',
+    'counter',
+    (s) => s.queryLog.dropped,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_query_log_dropped_total',
-      'Queries not logged because the query log writer was behind.',
-      'counter',
-      () => [{ labels: {}, value: snap().queryLog.dropped }],
-    ),
-  );
-  add(
-    new ScrapedMetric(
-      'dnsward_query_log_write_errors_total',
-      'Query log batches the database refused.',
-      'counter',
-      () => [{ labels: {}, value: snap().queryLog.writeErrors }],
-    ),
+  one(
+    'dnsward_query_log_write_errors_total',
+    'Query log batches the database refused.',
+    'counter',
+    (s) => s.queryLog.writeErrors,
   );
   add(
     new ScrapedMetric(
@@ -859,7 +787,7 @@ function eventMetrics({ add, snap }: Scrape): void {
 }
 
 /** Response-policy feeds. */
-function policyMetrics({ add, snap }: Scrape): void {
+function policyMetrics({ add, one, snap }: Scrape): void {
   const feeds = () => snap().policy.feeds;
   add(
     new ScrapedMetric(
@@ -918,21 +846,17 @@ function policyMetrics({ add, snap }: Scrape): void {
       'max',
     ),
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_policy_errors_total',
-      'Policy decisions that threw: the query was let through (fail open).',
-      'counter',
-      () => [{ labels: {}, value: snap().policy.errors }],
-    ),
+  one(
+    'dnsward_policy_errors_total',
+    'Policy decisions that threw: the query was let through (fail open).',
+    'counter',
+    (s) => s.policy.errors,
   );
-  add(
-    new ScrapedMetric(
-      'dnsward_policy_events_held_total',
-      'Policy block events not raised because a client (10/s) or all clients (500/s) were over their event rate; the query log keeps the queries.',
-      'counter',
-      () => [{ labels: {}, value: snap().policy.eventsHeld }],
-    ),
+  one(
+    'dnsward_policy_events_held_total',
+    'Policy block events not raised because a client (10/s) or all clients (500/s) were over their event rate; the query log keeps the queries.',
+    'counter',
+    (s) => s.policy.eventsHeld,
   );
 }
 
