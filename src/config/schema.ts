@@ -352,6 +352,12 @@ const DEFAULT_DYNAMIC_RULES = [
   { name: 'bytes', metric: 'bytes', rate: 2_000_000, window: '10s', action: 'truncate', duration: '60s' },
 ] as const;
 
+/** How many leading bits of a client's address make one client, for every per-client defence. */
+const clientIpv4Prefix = () =>
+  wholeNumber(8, 32, 'leading bits of an IPv4 address that make one client: 32 for each address, 24 for each /24');
+const clientIpv6Prefix = () =>
+  wholeNumber(32, 128, 'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56');
+
 /**
  * Dynamic blocks (dnsdist's DynBlockRulesGroup): off by default, like every per-client limit
  * here (one address may be a NAT gateway or a downstream resolver). Loopback is exempt by
@@ -362,16 +368,8 @@ const DEFAULT_DYNAMIC_RULES = [
 const dynamicBlocks = z
   .object({
     enabled: z.boolean().default(false),
-    ipv4Prefix: wholeNumber(
-      8,
-      32,
-      'leading bits of an IPv4 address that make one client: 32 for each address, 24 for each /24',
-    ).default(32),
-    ipv6Prefix: wholeNumber(
-      32,
-      128,
-      'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56',
-    ).default(64),
+    ipv4Prefix: clientIpv4Prefix().default(32),
+    ipv6Prefix: clientIpv6Prefix().default(64),
     exempt: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
     rareQtypes: z.array(qtypeName).prefault(['ANY', 'NULL', 'AXFR', 'IXFR', 'HINFO']),
     maxTracked: wholeNumber(
@@ -420,16 +418,8 @@ const defence = z
           })
           .default(100),
         burst: wholeNumber(1, 1_000_000, 'queries a client may send at once after a quiet spell').default(200),
-        ipv4Prefix: wholeNumber(
-          8,
-          32,
-          'leading bits of an IPv4 address that make one client: 32 for each address, 24 for each /24',
-        ).default(32),
-        ipv6Prefix: wholeNumber(
-          32,
-          128,
-          'leading bits of an IPv6 address that make one client: 64 for each /64, 56 for each /56',
-        ).default(64),
+        ipv4Prefix: clientIpv4Prefix().default(32),
+        ipv6Prefix: clientIpv6Prefix().default(64),
         action: z.enum(['drop', 'refused', 'truncate']).default('truncate'),
         exempt: z.array(cidr).default([]),
         maxTracked: wholeNumber(
@@ -465,14 +455,8 @@ const defence = z
           10,
           'every Nth limited response is sent TC=1 instead of dropped; 0 always drops, 1 always sends TC=1',
         ).default(2),
-        ipv4Prefix: wholeNumber(8, 32, 'leading bits of an IPv4 address that make one client: 24 for each /24').default(
-          24,
-        ),
-        ipv6Prefix: wholeNumber(
-          32,
-          128,
-          'leading bits of an IPv6 address that make one client: 56 for each /56',
-        ).default(56),
+        ipv4Prefix: clientIpv4Prefix().default(24),
+        ipv6Prefix: clientIpv6Prefix().default(56),
         exempt: z.array(cidr).default([]),
         maxTracked: wholeNumber(
           1000,
