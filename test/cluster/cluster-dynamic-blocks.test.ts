@@ -7,21 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rcode } from '../../src/dns/wire.js';
+import { within } from '../helpers/cluster-probes.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { RedisServer } from '../helpers/redis.js';
 import { UnboundServer } from '../helpers/unbound.js';
 import { headerReply, udpBurst } from '../helpers/udp-burst.js';
-
-/** Polls (every 25 ms, at most `ms`) until `check` holds; how long it took, or -1. */
-async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
-  const started = Date.now();
-  do {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 25));
-  } while (Date.now() - started <= ms);
-  return -1;
-}
 
 const ask = async (node: RunningDnsward, source: string) => {
   const replies = await udpBurst(

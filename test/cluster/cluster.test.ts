@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,42 +19,11 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { buildRegistry } from '../../src/metrics/prometheus-metrics.js';
-import { dig, udpExchange } from '../helpers/dns-client.js';
+import { dig } from '../helpers/dns-client.js';
+import { blocked, tunnelUntilBlocked, within } from '../helpers/cluster-probes.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
-import { encodeQuery } from '../helpers/packets.js';
 import { RedisServer } from '../helpers/redis.js';
 import { UnboundServer } from '../helpers/unbound.js';
-
-/** Whether an answer is a Tunnel Guard block or quarantine (its EDE text says so). */
-async function blocked(node: RunningDnsward, name: string, source?: string): Promise<boolean> {
-  const r = await dig('127.0.0.1', node.port, [...(source === undefined ? [] : ['-b', source]), name, 'A']);
-  return r.raw.includes('Tunnel Guard');
-}
-
-/** Polls (every 25 ms, at most `ms`) until `check` holds; how long it took, or -1. */
-async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
-  const started = Date.now();
-  do {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 25));
-  } while (Date.now() - started <= ms);
-  return -1;
-}
-
-/** Sends tunnel-shaped TXT queries to a node until it answers one with a block (at most 60). */
-async function tunnelUntilBlocked(node: RunningDnsward, zone: string): Promise<number> {
-  for (let i = 0; i < 60; i++) {
-    const name = `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.${zone}`;
-    const reply = await udpExchange(
-      '127.0.0.1',
-      node.port,
-      encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }),
-      2000,
-    );
-    if (reply !== null && reply.toString('latin1').includes('Tunnel Guard')) return i;
-  }
-  return -1;
-}
 
 const clusterOf = (node: RunningDnsward) => node.server.snapshot().cluster!;
 

@@ -7,45 +7,19 @@
  * DNS go on, and events seen meanwhile are counted as not written.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { TUNNEL_TYPES } from '../../src/console/routes/threat-routes.js';
 import type { SecurityEvent } from '../../src/events/security-event.js';
 import { buildRegistry } from '../../src/metrics/prometheus-metrics.js';
-import { dig, udpExchange } from '../helpers/dns-client.js';
+import { dig } from '../helpers/dns-client.js';
+import { tunnelUntilBlocked, within } from '../helpers/cluster-probes.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
-import { encodeQuery } from '../helpers/packets.js';
 import { RedisServer } from '../helpers/redis.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const ADMIN_PASSWORD = 'admin password for the fleet test';
 const STREAM = '{dnsward}:events';
-
-/** Polls (every 50 ms, at most `ms`) until `check` holds; how long it took, or -1. */
-async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
-  const started = Date.now();
-  do {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 50));
-  } while (Date.now() - started <= ms);
-  return -1;
-}
-
-/** Sends tunnel-shaped TXT queries to a node until it answers one with a block (at most 60); the count, or -1. */
-async function tunnelUntilBlocked(node: RunningDnsward, zone: string): Promise<number> {
-  for (let i = 0; i < 60; i++) {
-    const name = `${randomBytes(25).toString('hex').slice(0, 40)}.${randomBytes(15).toString('hex').slice(0, 24)}.${zone}`;
-    const reply = await udpExchange(
-      '127.0.0.1',
-      node.port,
-      encodeQuery(name, 'TXT', { edns: true, id: randomBytes(2).readUInt16BE() }),
-      2000,
-    );
-    if (reply !== null && reply.toString('latin1').includes('Tunnel Guard')) return i + 1;
-  }
-  return -1;
-}
 
 interface ThreatsReply {
   threats: SecurityEvent[];

@@ -8,38 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { dig, udpExchange } from '../helpers/dns-client.js';
+import { blocked, tunnelUntilBlocked, within } from '../helpers/cluster-probes.js';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
-import { encodeQuery } from '../helpers/packets.js';
 import { RedisServer } from '../helpers/redis.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
 const run = promisify(execFile);
-
-async function blocked(node: RunningDnsward, name: string): Promise<boolean> {
-  return (await dig('127.0.0.1', node.port, [name, 'A'])).raw.includes('Tunnel Guard');
-}
-
-async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
-  const started = Date.now();
-  do {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 25));
-  } while (Date.now() - started <= ms);
-  return -1;
-}
-
-async function tunnelUntilBlocked(node: RunningDnsward, zone: string): Promise<number> {
-  for (let i = 0; i < 60; i++) {
-    const name = `${randomBytes(20).toString('hex')}.${randomBytes(12).toString('hex')}.${zone}`;
-    const reply = await udpExchange('127.0.0.1', node.port, encodeQuery(name, 'TXT', { edns: true, id: i + 1 }), 2000);
-    if (reply !== null && reply.toString('latin1').includes('Tunnel Guard')) return i;
-  }
-  return -1;
-}
 
 describe('cluster on a Redis Cluster (three masters)', () => {
   let unbound: UnboundServer;
