@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
-import { allowDomain, cpuTicks, dnsperf, startProcess, stopProcess } from './dnsperf.js';
+import { allowDomain, cpuTicks, dnsperf, extraConfig, startProcess, stopProcess } from './dnsperf.js';
 
 const ROUNDS = Number(process.env.DEFENCE_ROUNDS ?? 4);
 const QPS = Number(process.env.DEFENCE_QPS ?? 20_000);
@@ -29,13 +29,6 @@ const dir = mkdtempSync(join(tmpdir(), 'dnsward-defence-cost-'));
 
 type Variant = 'defaults' | 'nodefence' | 'cluster';
 const VARIANTS: Variant[] = ['defaults', 'nodefence', 'cluster'];
-
-function extra(v: Variant, redisPort: number): string {
-  if (v === 'nodefence')
-    return 'defence: { cookies: { enabled: false }, minimalAny: false, randomSubdomain: { enabled: false } }\n';
-  if (v === 'cluster') return `cluster: { redis: { host: "127.0.0.1:${redisPort}" }, nodeName: bench }\n`;
-  return '';
-}
 
 async function start(
   v: Variant,
@@ -48,7 +41,7 @@ async function start(
   const dataDir = join(dir, `var-${v}-${round}`);
   writeFileSync(
     conf,
-    `listen: ["127.0.0.1:${port}"]\nthreads: 1\ndataDir: ${dataDir}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstream}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\n${extra(v, redisPort)}`,
+    `listen: ["127.0.0.1:${port}"]\nthreads: 1\ndataDir: ${dataDir}\nlog: { level: warn }\nconsole: { listen: null }\nupstreams: { servers: ["127.0.0.1:${upstream}"] }\ncache: { maxEntries: 1000000, maxBytes: 256MiB }\n${extraConfig(v === 'defaults' ? '' : v, redisPort)}`,
   );
   const child = await startProcess(process.execPath, [CLI, 'serve', '--config', conf], port);
   allowDomain(CLI, dataDir, 'miss.cost.test');

@@ -1,4 +1,4 @@
-/** What the dnsperf benchmarks share: running dnsperf, starting and stopping servers, CPU time of a process tree. */
+/** What the dnsperf benchmarks share: running dnsperf, starting and stopping servers, CPU time of a process tree, the variants' extra configuration. */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -87,4 +87,19 @@ export function allowDomain(cli: string, dataDir: string, domain: string): void 
     stdio: 'ignore',
     timeout: 30_000,
   });
+}
+
+/**
+ * A variant's extra configuration: `nodefence` turns every defence default off (cookies, minimal
+ * ANY, random-subdomain floods); `dynblocks` counts every client for dynamic blocks (loopback not
+ * exempt) under a rule that never fires, so the counting's cost shows; `cluster` joins a Redis.
+ */
+export type BenchExtra = '' | 'nodefence' | 'dynblocks' | 'cluster';
+export function extraConfig(extra: BenchExtra, redisPort: number | undefined): string {
+  if (extra === 'nodefence')
+    return 'defence: { cookies: { enabled: false }, minimalAny: false, randomSubdomain: { enabled: false } }\n';
+  if (extra === 'dynblocks')
+    return 'defence: { dynamicBlocks: { enabled: true, exempt: [], rules: [{ metric: queries, rate: 100000000 }] } }\n';
+  if (extra === 'cluster') return `cluster: { redis: { host: "127.0.0.1:${redisPort}" }, nodeName: bench }\n`;
+  return '';
 }

@@ -13,7 +13,7 @@
  * dnsdist rows), BENCH_VARIANTS (dnsward variants as threads:guard:queryLog, comma-separated).
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { allowDomain, dnsperf, maxQps, startProcess, stopProcess } from './dnsperf.js';
+import { allowDomain, type BenchExtra, dnsperf, extraConfig, maxQps, startProcess, stopProcess } from './dnsperf.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,27 +85,12 @@ async function dnsdist(upstreamPort: number, cache: boolean): Promise<{ child: C
   return { child: await startProcess('dnsdist', ['-C', conf, '--supervised', '--disable-syslog'], port), port };
 }
 
-/**
- * A variant's extra configuration: `nodefence` turns every defence default off (cookies, minimal
- * ANY, random-subdomain floods); `dynblocks` counts every client for dynamic blocks (loopback not
- * exempt) under a rule that never fires, so the counting's cost shows; `cluster` joins a Redis.
- */
-type Extra = '' | 'nodefence' | 'dynblocks' | 'cluster';
-function extraConfig(extra: Extra, redisPort: number | undefined): string {
-  if (extra === 'nodefence')
-    return 'defence: { cookies: { enabled: false }, minimalAny: false, randomSubdomain: { enabled: false } }\n';
-  if (extra === 'dynblocks')
-    return 'defence: { dynamicBlocks: { enabled: true, exempt: [], rules: [{ metric: queries, rate: 100000000 }] } }\n';
-  if (extra === 'cluster') return `cluster: { redis: { host: "127.0.0.1:${redisPort}" }, nodeName: bench }\n`;
-  return '';
-}
-
 async function dnsward(
   upstreamPort: number,
   threads: number,
   guard: 'off' | 'block',
   queryLog: 'blocked' | 'all',
-  extra: Extra = '',
+  extra: BenchExtra = '',
   redisPort?: number,
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
@@ -182,7 +167,7 @@ async function main(): Promise<void> {
     process.env.BENCH_VARIANTS ?? '1:block:blocked,1:off:blocked,1:block:all,2:block:blocked,0:block:blocked'
   )
     .split(',')
-    .map((v) => v.split(':') as [string, 'off' | 'block', 'blocked' | 'all', Extra?]);
+    .map((v) => v.split(':') as [string, 'off' | 'block', 'blocked' | 'all', BenchExtra?]);
   const redis = variants.some((v) => v[3] === 'cluster') ? await RedisServer.start() : undefined;
   for (const [threadsText, guard, queryLog, extra = ''] of variants) {
     const threads = Number(threadsText);
