@@ -61,8 +61,10 @@ export const RESOLVER_HOUR_CAP = 64;
 
 /** Whether a client's breadth says it resolves for many people. */
 export function resolvesForMany(client: ClientState | undefined, ts: number): boolean {
-  if (client === undefined) return false;
-  const recent = recentDomains(client, ts);
+  return client !== undefined && resolvesForManyWith(client, recentDomains(client, ts), ts);
+}
+
+function resolvesForManyWith(client: ClientState, recent: number, ts: number): boolean {
   if (recent < RESOLVER_MIN_DOMAINS) return false;
   const age = Math.min(86400, Math.max(RESOLVER_MIN_AGE, ts - client.firstSeen));
   return (recent * 3600) / age >= RESOLVER_DOMAINS_PER_HOUR;
@@ -70,6 +72,7 @@ export function resolvesForMany(client: ClientState | undefined, ts: number): bo
 
 /** How far a client resolving for many raises its hour and day budgets (1: not such a client). */
 export function resolverFactor(client: ClientState, ts: number): number {
-  if (!resolvesForMany(client, ts)) return 1;
-  return Math.min(RESOLVER_CAP, recentDomains(client, ts) / RESOLVER_DOMAINS_PER_STEP);
+  // The decayed count once: this runs for every new name.
+  const recent = recentDomains(client, ts);
+  return resolvesForManyWith(client, recent, ts) ? Math.min(RESOLVER_CAP, recent / RESOLVER_DOMAINS_PER_STEP) : 1;
 }
