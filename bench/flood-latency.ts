@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { boundUdpSocket } from '../test/helpers/dns-client.js';
 import { encodeQuery } from '../test/helpers/packets.js';
 import { freePort } from '../test/helpers/ports.js';
 import { UnboundServer } from '../test/helpers/unbound.js';
@@ -27,12 +28,9 @@ const TICK_MS = 10;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A client's socket; its answers are read and dropped (the prober times the legitimate ones). */
 async function bound(address: string): Promise<dgram.Socket> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, address, () => resolve());
-  });
+  const s = await boundUdpSocket(address);
   s.on('message', () => {});
   return s;
 }

@@ -102,3 +102,13 @@ export function tcpPipeline(
     });
   });
 }
+
+/** A UDP socket bound to `address` (a loopback address standing for one client) on a free port. */
+export async function boundUdpSocket(address: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, address, () => resolve());
+  });
+  return socket;
+}

@@ -7,9 +7,9 @@
  * is asserted (a slow machine sends the flood more slowly, which changes none of the checks).
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { type RunningDnsward, startDnsward } from '../helpers/dnsward.js';
+import { boundUdpSocket } from '../helpers/dns-client.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { UnboundServer } from '../helpers/unbound.js';
 
@@ -22,15 +22,6 @@ const LEGIT_EVERY = 10;
 const RATE = 20;
 const BURST = 40;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function boundSocket(address: string): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, address, () => resolve());
-  });
-  return socket;
-}
 
 describe('a flood from 200 sources at ten times the legitimate rate', () => {
   let unbound: UnboundServer;
@@ -59,8 +50,8 @@ defence:
   });
 
   it('answers every query of the legitimate client while the flooders are held to their limit', async () => {
-    const flooders = await Promise.all(Array.from({ length: FLOODERS }, (_, i) => boundSocket(`127.0.2.${i + 1}`)));
-    const legit = await boundSocket('127.0.3.1');
+    const flooders = await Promise.all(Array.from({ length: FLOODERS }, (_, i) => boundUdpSocket(`127.0.2.${i + 1}`)));
+    const legit = await boundUdpSocket('127.0.3.1');
     const floodReplies = new Array<number>(FLOODERS).fill(0);
     flooders.forEach((s, i) => s.on('message', () => floodReplies[i]++));
     const legitAnswered = new Set<number>();

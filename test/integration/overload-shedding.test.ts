@@ -7,9 +7,9 @@
  * shared 2-core machine with real load would make the test depend on the machine, not on dnsward.
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { boundUdpSocket } from '../helpers/dns-client.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { startDnsward, type RunningDnsward } from '../helpers/dnsward.js';
 import { UnboundServer } from '../helpers/unbound.js';
@@ -27,11 +27,7 @@ interface Sender {
 
 /** A UDP socket bound to one loopback source address; one query at a time per id. */
 async function sender(address: string, port: number): Promise<Sender> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, address, () => resolve());
-  });
+  const socket = await boundUdpSocket(address);
   const waiting = new Map<number, (b: Buffer | null) => void>();
   let nextId = 1;
   socket.on('message', (msg) => {
