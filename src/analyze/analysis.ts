@@ -5,9 +5,10 @@
  */
 import { presentName } from '../dns/name.js';
 import { qtypeName } from '../dns/wire.js';
-import type { TunnelGuard } from '../guard/tunnel-guard.js';
+import { isRepeatVerdict, type TunnelGuard } from '../guard/tunnel-guard.js';
 import type { Verdict } from '../guard/verdict.js';
 import { type InputProblems, type InputRecord, newProblems, readInput } from './input-reader.js';
+import { repeatLine, verdictLine } from './verdict-line.js';
 
 /** Kept for domains with a block or monitor verdict, from their first such verdict on. */
 export interface DomainTally {
@@ -137,15 +138,6 @@ export function analyze(o: AnalysisOptions): AnalysisResult {
 }
 
 function outputLine(r: InputRecord, v: Verdict): string {
-  return JSON.stringify({
-    ts: r.ts,
-    client: r.client,
-    qname: presentName(r.labels),
-    qtype: qtypeName(r.qtype),
-    domain: v.domain,
-    action: v.action,
-    score: v.score,
-    reasons: v.reasons,
-    stages: v.stages,
-  });
+  const q = { ts: r.ts, client: r.client, qname: presentName(r.labels), qtype: qtypeName(r.qtype) };
+  return isRepeatVerdict(v) ? repeatLine(q, v.domain) : verdictLine(q, v);
 }

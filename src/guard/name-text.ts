@@ -4,8 +4,15 @@
  * and `\DDD` a byte, so binary labels (iodine's Base128) survive a round trip through logs and JSONL.
  */
 
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+
 /** Labels of a presentation-format name; a trailing dot is optional. */
 export function labelsFromText(name: string): string[] {
+  // Most names carry no escape and no character beyond latin1: a native split is enough.
+  if (name.indexOf('\\') < 0 && !BEYOND_LATIN1.test(name)) {
+    const parts = name.split('.');
+    return parts.includes('') ? parts.filter((p) => p !== '') : parts;
+  }
   const labels: string[] = [];
   let label = '';
   for (let i = 0; i < name.length; i++) {

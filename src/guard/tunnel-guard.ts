@@ -450,10 +450,11 @@ class RepeatVerdict implements Verdict {
   readonly leakedBytes = 0;
   readonly firstSeen = 0;
   readonly incident = undefined;
+  private registered: string | undefined;
   constructor(private readonly lower: string[]) {}
 
   get domain(): string {
-    return anatomize(this.lower).registeredDomain;
+    return (this.registered ??= anatomize(this.lower).registeredDomain);
   }
 
   get stages(): StageReport[] {
